@@ -1,0 +1,17 @@
+#!/bin/sh
+# Install the system tools that captures, benchmarks and live mode need, only when missing.
+set -e
+missing=""
+command -v tshark  >/dev/null 2>&1 || missing="$missing tshark"
+command -v tcpdump >/dev/null 2>&1 || missing="$missing tcpdump"
+command -v nft     >/dev/null 2>&1 || missing="$missing nftables"
+command -v ethtool >/dev/null 2>&1 || missing="$missing ethtool"
+command -v ip      >/dev/null 2>&1 || missing="$missing iproute2"
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+    echo "missing:$missing — install them (apt-get install$missing) or run as root" >&2
+    exit 2
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq $missing >/dev/null

@@ -1,0 +1,3 @@
+from tcpcheck.cli import main
+
+main()

@@ -1,0 +1,69 @@
+"""The decoded TCP segment: the one value that flows from decode to the model.
+
+A NamedTuple rather than a frozen dataclass: it is built once per packet on the hot path,
+and tuple construction is several times cheaper than a frozen dataclass ``__init__``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import NamedTuple
+
+FIN = 0x01
+SYN = 0x02
+RST = 0x04
+PSH = 0x08
+ACK = 0x10
+URG = 0x20
+ECE = 0x40
+CWR = 0x80
+
+_FLAG_NAMES = ((SYN, "SYN"), (FIN, "FIN"), (RST, "RST"), (PSH, "PSH"), (ACK, "ACK"),
+               (URG, "URG"), (ECE, "ECE"), (CWR, "CWR"))
+
+# A capture record as every source yields it: (frame_number, timestamp_ns, link_type, bytes).
+# frame_number is 1-based over every record in the file, exactly Wireshark's frame.number.
+Record = tuple[int, int, int, bytes]
+
+
+class Segment(NamedTuple):
+    """One TCP segment as seen on the wire."""
+
+    frame: int
+    """1-based frame number over every record of the capture (Wireshark's frame.number)."""
+    ts: int
+    """Capture timestamp in integer nanoseconds since the epoch."""
+    src: bytes
+    """Source address, packed (4 bytes for IPv4, 16 for IPv6)."""
+    sport: int
+    dst: bytes
+    dport: int
+    seq: int
+    ack: int
+    flags: int
+    """TCP flag bits (FIN, SYN, RST, PSH, ACK, URG, ECE, CWR)."""
+    win: int
+    """The raw (unscaled) window field."""
+    plen: int
+    """Payload length from the IP header, not the captured length."""
+    options: bytes
+    """Raw TCP option bytes (empty when the header is 20 bytes)."""
+    payload: bytes
+    """Payload bytes as captured; may be shorter than ``plen`` with a small snaplen."""
+
+
+def flag_names(flags: int) -> str:
+    """Render flag bits the way Wireshark's info column does: ``SYN, ACK``."""
+    names = [name for bit, name in _FLAG_NAMES if flags & bit]
+    return ", ".join(names) if names else "none"
+
+
+def format_address(addr: bytes) -> str:
+    """Packed IPv4/IPv6 address to its text form."""
+    return str(ipaddress.ip_address(addr))
+
+
+def format_endpoint(addr: bytes, port: int) -> str:
+    """``192.0.2.1:80`` for IPv4, ``[2001:db8::1]:80`` for IPv6."""
+    text = format_address(addr)
+    return f"[{text}]:{port}" if len(addr) == 16 else f"{text}:{port}"
