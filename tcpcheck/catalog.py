@@ -1,0 +1,86 @@
+"""The rule catalog: every rule's metadata, read from the TOML files in rules/catalog.
+
+Codes and slugs are public API (CI configurations and baselines refer to them). The logic of a
+rule lives in ``tcpcheck.checks``; the text a user reads lives here, as data.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+
+from tcpcheck.result import Severity
+
+_REQUIRED = ("code", "slug", "severity", "category", "summary", "reference", "what", "why",
+             "causes", "example")
+
+
+class CatalogError(ValueError):
+    """A rule file is malformed, or a rule name is unknown."""
+
+
+@dataclass(frozen=True, slots=True)
+class RuleMeta:
+    """One rule's metadata, as ``tcpcheck explain`` and the reports show it."""
+
+    code: str
+    slug: str
+    severity: Severity
+    """Default severity."""
+    category: str
+    summary: str
+    reference: str
+    what: str
+    """What the rule checks."""
+    why: str
+    """Why it matters (the RFC text it rests on)."""
+    causes: str
+    """What usually causes it in practice."""
+    example: str
+    """A bundled capture that shows it (path from the project root), or empty."""
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    """All rules, by slug and by code."""
+
+    rules: tuple[RuleMeta, ...]
+
+    def get(self, name: str) -> RuleMeta:
+        """A rule by slug (``syn-isn-changed``) or code (``HS001``), case-insensitive."""
+        key = name.strip().lower()
+        for rule in self.rules:
+            if rule.slug == key or rule.code.lower() == key:
+                return rule
+        raise CatalogError(f"unknown rule {name!r} (see `tcpcheck rules`)")
+
+    def __iter__(self):
+        return iter(self.rules)
+
+
+def _parse(name: str, text: str) -> RuleMeta:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(f"rules/catalog/{name}: {exc}") from None
+    missing = [k for k in _REQUIRED if k not in data]
+    if missing:
+        raise CatalogError(f"rules/catalog/{name}: missing {', '.join(missing)}")
+    return RuleMeta(
+        code=data["code"], slug=data["slug"], severity=Severity.parse(data["severity"]),
+        category=data["category"], summary=data["summary"], reference=data["reference"],
+        what=data["what"].strip(), why=data["why"].strip(), causes=data["causes"].strip(),
+        example=data["example"],
+    )
+
+
+@cache
+def load_catalog() -> Catalog:
+    """The bundled catalog, sorted by code (read once per process)."""
+    folder = files("tcpcheck._catalog") / "catalog"
+    rules = [_parse(p.name, p.read_text(encoding="utf-8")) for p in folder.iterdir()
+             if p.name.endswith(".toml")]
+    rules.sort(key=lambda r: r.code)
+    return Catalog(tuple(rules))

@@ -1,0 +1,62 @@
+"""Teardown rules (RFC 9293 §3.6) and four-tuple reuse (RFC 6191)."""
+
+from __future__ import annotations
+
+from tcpcheck import events as ev
+from tcpcheck.checks.base import Context, Explanation
+
+
+def data_after_fin(e: ev.DataAfterFin, ctx: Context) -> Explanation:
+    return Explanation(
+        f"{ctx.name(e.side)} sent {e.length} bytes at seq {e.seq} after its FIN at seq "
+        f"{e.fin_seq} (frame {e.fin_frame}); a side's FIN is the last sequence number it sends",
+        f"no payload at or beyond seq {e.fin_seq}",
+        f"{e.length} bytes at seq {e.seq}",
+    )
+
+
+def fin_seq_changed(e: ev.FinSeqChanged, ctx: Context) -> Explanation:
+    return Explanation(
+        f"{ctx.name(e.side)} sent a FIN at seq {e.new_fin_seq}, but its FIN in frame "
+        f"{e.first_frame} was at seq {e.original_fin_seq}",
+        f"FIN at seq {e.original_fin_seq}",
+        f"FIN at seq {e.new_fin_seq}",
+    )
+
+
+def reset_in_time_wait(e: ev.ResetInTimeWait, ctx: Context) -> Explanation:
+    return Explanation(
+        f"{ctx.name(e.side)} answered the {ctx.peer(e.side)}'s retransmitted FIN (frame "
+        f"{e.fin_frame}) with RST {e.time_wait_since:.3f} s into TIME_WAIT; the "
+        f"{ctx.profile.name} profile keeps TIME_WAIT for {e.time_wait:g} s to re-ACK it",
+        "an ACK of the retransmitted FIN (TIME_WAIT restarts its 2*MSL timer)",
+        "RST",
+        f"RFC 9293 §3.6.1, §3.10.7.4; profile {ctx.profile.name} time_wait = {e.time_wait:g} s",
+    )
+
+
+def reopened_without_protection(e: ev.TupleReopened, ctx: Context) -> Explanation | None:
+    if e.safe:
+        return None
+    return Explanation(
+        f"a new SYN from the {ctx.name('client')} reopened the four-tuple of connection "
+        f"{e.previous_connection} only {e.time_wait_since:.3f} s after its {e.time_wait_side} "
+        f"entered TIME_WAIT ({e.time_wait:g} s in the {ctx.profile.name} profile), and RFC 6191 "
+        f"does not allow it: {e.reason}",
+        f"no reuse before {e.time_wait:g} s, or a SYN with a newer timestamp or an ISN beyond "
+        f"the old sequence space",
+        f"reuse after {e.time_wait_since:.3f} s: {e.reason}",
+        f"RFC 9293 §3.6.1; RFC 6191 §2; profile {ctx.profile.name} time_wait = {e.time_wait:g} s",
+    )
+
+
+def time_wait_reuse(e: ev.TupleReopened, ctx: Context) -> Explanation | None:
+    if not e.safe:
+        return None
+    return Explanation(
+        f"a new SYN from the {ctx.name('client')} reopened the four-tuple of connection "
+        f"{e.previous_connection} {e.time_wait_since:.3f} s after its {e.time_wait_side} "
+        f"entered TIME_WAIT; RFC 6191 allows it because {e.reason}",
+        "a SYN that proves it is newer than the old connection",
+        e.reason,
+    )

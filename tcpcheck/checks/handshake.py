@@ -1,0 +1,64 @@
+"""Handshake rules (RFC 9293 §3.5)."""
+
+from __future__ import annotations
+
+from tcpcheck import events as ev
+from tcpcheck.checks.base import Context, Explanation
+
+
+def syn_isn_changed(e: ev.SynIsnChanged, ctx: Context) -> Explanation:
+    return Explanation(
+        f"{ctx.name(e.side)} retransmitted its SYN {e.elapsed:.3f} s after frame "
+        f"{e.first_frame} with ISN {e.new_isn} instead of {e.original_isn}; the attempt was "
+        f"still live (no reset, within the {ctx.profile.name} profile's "
+        f"{ctx.profile.syn_give_up:g} s SYN give-up time)",
+        f"seq {e.original_isn} (the ISN of the SYN in frame {e.first_frame})",
+        f"seq {e.new_isn}",
+    )
+
+
+def synack_isn_changed(e: ev.SynAckIsnChanged, ctx: Context) -> Explanation:
+    return Explanation(
+        f"{ctx.name(e.side)} sent a SYN-ACK with ISN {e.new_isn}, but its SYN in frame "
+        f"{e.first_frame} used ISN {e.original_isn}",
+        f"seq {e.original_isn} (as in frame {e.first_frame})",
+        f"seq {e.new_isn}",
+    )
+
+
+def synack_bad_ack(e: ev.SynAckBadAck, ctx: Context) -> Explanation:
+    return Explanation(
+        f"{ctx.name(e.side)}'s SYN-ACK acknowledges {e.observed_ack}, but the "
+        f"{ctx.peer(e.side)}'s SYN (frame {e.syn_frame}) had ISN {e.peer_isn}: a SYN-ACK must "
+        f"acknowledge ISN+1",
+        f"ack {e.expected_ack} (ISN {e.peer_isn} + 1)",
+        f"ack {e.observed_ack}",
+    )
+
+
+def handshake_bad_ack(e: ev.HandshakeBadAck, ctx: Context) -> Explanation:
+    return Explanation(
+        f"{ctx.name(e.side)}'s ACK completing the handshake acknowledges {e.observed_ack}, but "
+        f"the {ctx.peer(e.side)}'s SYN-ACK (frame {e.synack_frame}) had ISN {e.peer_isn}",
+        f"ack {e.expected_ack} (ISN {e.peer_isn} + 1)",
+        f"ack {e.observed_ack}",
+    )
+
+
+def half_open(e: ev.HalfOpen, ctx: Context) -> Explanation:
+    over = f" over {e.duration:.1f} s" if e.syns > 1 else ""
+    return Explanation(
+        f"{ctx.name(e.side)} sent {e.syns} SYN{'s' if e.syns > 1 else ''}{over} to "
+        f"{ctx.server}; none was answered with a SYN-ACK or RST",
+        "a SYN-ACK (or a RST if nothing listens)",
+        f"no answer to {e.syns} SYN{'s' if e.syns > 1 else ''}",
+    )
+
+
+def handshake_incomplete(e: ev.HandshakeIncomplete, ctx: Context) -> Explanation:
+    return Explanation(
+        f"{ctx.name(e.side)} answered with {e.synacks} SYN-ACK{'s' if e.synacks > 1 else ''} "
+        f"but the {ctx.peer(e.side)} never sent the ACK that completes the handshake",
+        "an ACK of the SYN-ACK, moving the server to ESTABLISHED",
+        "no ACK before the capture ended; the server stays in SYN_RCVD",
+    )

@@ -1,0 +1,40 @@
+"""Sequence and acknowledgment rules (RFC 9293 §3.4, §3.10.7.4)."""
+
+from __future__ import annotations
+
+from tcpcheck import events as ev
+from tcpcheck.checks.base import Context, Explanation
+
+
+def ack_unsent_data(e: ev.AckOfUnsentData, ctx: Context) -> Explanation:
+    peer = ctx.peer(e.side)
+    return Explanation(
+        f"ACK {e.ack} from the {ctx.name(e.side)} acknowledges bytes the {peer} never sent; "
+        f"the {peer}'s highest sequence number was {e.peer_max}, and its next new "
+        f"{e.evidence_kind} (frame {e.evidence_frame}) still starts at {e.evidence_seq}",
+        f"ACK <= {e.peer_max} (the {peer}'s SND.NXT)",
+        f"ACK {e.ack} ({e.ack - e.peer_max} bytes beyond)",
+    )
+
+
+def ack_unseen_segment(e: ev.AckOfUnseenSegment, ctx: Context) -> Explanation:
+    peer = ctx.peer(e.side)
+    if e.evidence_frame is None:
+        later = "the capture ended before the peer sent more"
+    else:
+        later = f"the {peer}'s next segment (frame {e.evidence_frame}) starts at or beyond it"
+    return Explanation(
+        f"ACK {e.ack} from the {ctx.name(e.side)} covers {e.ack - e.peer_max} bytes of the "
+        f"{peer} that the capture never saw (capture loss, not a protocol error): {later}",
+        f"the {peer}'s segments up to {e.ack} in the capture",
+        f"highest {peer} sequence captured {e.peer_max}",
+    )
+
+
+def retransmission(e: ev.Retransmission, ctx: Context) -> Explanation:
+    what = f"{e.length} bytes at seq {e.seq}" if e.what == "data" else f"its {e.what}"
+    return Explanation(
+        f"{ctx.name(e.side)} retransmitted {what}",
+        "new sequence space",
+        f"{e.what} already seen (seq {e.seq}, len {e.length})",
+    )

@@ -1,0 +1,174 @@
+"""Connection tracking: map each segment to the connection instance it belongs to.
+
+A four-tuple can carry several connections over time (port reuse after TIME_WAIT or CLOSED);
+each is its own instance, numbered in order of appearance like Wireshark's ``tcp.stream``. A
+connection whose sides have both reached CLOSED or TIME_WAIT lingers for the profile's TIME_WAIT
+so late segments (a retransmitted FIN) still find it, then is finalised and dropped: memory
+grows with the open connections, not with the capture.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+
+from tcpcheck import events as ev
+from tcpcheck.model import Connection
+from tcpcheck.options import parse_options
+from tcpcheck.profiles import Profile
+from tcpcheck.segment import ACK, SYN, Segment
+from tcpcheck.seqnum import seq_gt
+from tcpcheck.states import State
+
+_SYN_ONLY = SYN
+
+
+class Tracker:
+    """Routes segments to connections and finalises them when they are over.
+
+    ``on_finished`` is called once per connection, when it is dropped or at ``close()``.
+    """
+
+    def __init__(self, profile: Profile, on_finished: Callable[[Connection], None]) -> None:
+        self.profile = profile
+        self.on_finished = on_finished
+        # (src, sport, dst, dport) -> (connection, sent by its client?); both directions.
+        self._table: dict[tuple, tuple[Connection, bool]] = {}
+        self._lingering: deque[tuple[int, Connection]] = deque()
+        self._linger_ns = int(profile.time_wait * 1e9)
+        self._next_id = 0
+
+    @property
+    def open_connections(self) -> int:
+        return len(self._table) // 2
+
+    def feed(self, seg: Segment) -> Connection:
+        """Apply one segment to its connection (creating one if needed); return it."""
+        lingering = self._lingering
+        if lingering and lingering[0][0] <= seg.ts:
+            self._expire(seg.ts)
+        key = (seg.src, seg.sport, seg.dst, seg.dport)
+        hit = self._table.get(key)
+        if hit is None:
+            conn = self._open(seg, key, None)
+            from_client = conn.client_key == (seg.src, seg.sport)
+        else:
+            conn, from_client = hit
+            if seg.flags & (SYN | ACK) == _SYN_ONLY and self._starts_new_instance(
+                    conn, seg, from_client):
+                previous = conn
+                conn = self._open(seg, key, previous)
+                from_client = True
+        conn.apply(seg, from_client)
+        if conn.done_at is not None and not conn.lingering:
+            conn.lingering = True
+            lingering.append((seg.ts + self._linger_ns, conn))
+        return conn
+
+    def close(self) -> None:
+        """End of capture: finalise every connection still tracked, in order of id."""
+        seen = {}
+        for conn, _ in self._table.values():
+            seen[conn.id] = conn
+        for conn in sorted(seen.values(), key=lambda c: c.id):
+            self._finalise(conn)
+        self._table.clear()
+        self._lingering.clear()
+
+    # ------------------------------------------------------------------ instances
+
+    def _starts_new_instance(self, conn: Connection, seg: Segment, from_client: bool) -> bool:
+        """A SYN on a known tuple: retransmission, simultaneous open, or a new connection?"""
+        sender = conn.client if from_client else conn.server
+        if conn.done_at is not None or conn.close:
+            return True  # the old incarnation is over (closed, TIME_WAIT or reset)
+        if sender.isn is None:
+            # The side has not opened yet: simultaneous open if the peer's SYN is unanswered.
+            peer = conn.server if from_client else conn.client
+            return not (peer.state is State.SYN_SENT or peer.state is State.SYN_RCVD)
+        if seg.seq == sender.isn:
+            return False  # a retransmitted SYN
+        if sender.state is State.SYN_SENT:
+            # A new ISN: still the same attempt unless the stack would have given up by now.
+            elapsed = (seg.ts - sender.syn_ts) / 1e9
+            return (sender.syns >= self.profile.max_syn_transmissions
+                    or elapsed > self.profile.syn_give_up)
+        return True  # a new ISN on a tuple past its handshake: the old one was abandoned
+
+    def _open(self, seg: Segment, key: tuple, previous: Connection | None) -> Connection:
+        flags = seg.flags
+        if flags & SYN and not flags & ACK:
+            client_key, midstream = (seg.src, seg.sport), False
+        elif flags & SYN:
+            client_key, midstream = (seg.dst, seg.dport), False  # the SYN was not captured
+        else:
+            # Mid-stream: guess the server as the side with the lower port (services listen
+            # on low ports, clients use ephemeral ones).
+            lower_is_dst = seg.sport >= seg.dport
+            client_key = (seg.src, seg.sport) if lower_is_dst else (seg.dst, seg.dport)
+            midstream = True
+        conn = Connection(self._next_id, self.profile, client_key, midstream, seg)
+        self._next_id += 1
+        if previous is not None:
+            self._check_reuse(previous, conn, seg)
+            self._finalise(previous)
+        reverse = (key[2], key[3], key[0], key[1])
+        sent_by_client = client_key == (seg.src, seg.sport)
+        self._table[key] = (conn, sent_by_client)
+        self._table[reverse] = (conn, not sent_by_client)
+        conn.keys = (key, reverse)
+        return conn
+
+    def _check_reuse(self, old: Connection, new: Connection, syn: Segment) -> None:
+        """RFC 6191: reopening a tuple while a side is in TIME_WAIT needs proof of freshness."""
+        tw = next((e for e in (old.client, old.server) if e.state is State.TIME_WAIT), None)
+        if tw is None or tw.tw_since is None:
+            return
+        since = (syn.ts - tw.tw_since) / 1e9
+        if since >= self.profile.time_wait:
+            return
+        sender = old.client if old.client_key == (syn.src, syn.sport) else old.server
+        new_ts = parse_options(syn.options).tsval
+        old_ts = sender.last_tsval()
+        final_seq = (sender.snd_max or 0) & 0xFFFFFFFF
+        reasons = []
+        if new_ts is not None and old_ts is not None and seq_gt(new_ts, old_ts):
+            reasons.append(f"its TSval {new_ts} is newer than the old connection's {old_ts}")
+        if sender.snd_max is not None and seq_gt(syn.seq, final_seq):
+            reasons.append(f"its ISN {syn.seq} lies beyond the old connection's final "
+                           f"sequence number {final_seq}")
+        if reasons:
+            reason = " and ".join(reasons)
+        else:
+            parts = [f"its ISN {syn.seq} is not beyond the old final sequence number {final_seq}"]
+            if new_ts is None or old_ts is None:
+                parts.append("timestamps were not in use on both connections")
+            else:
+                parts.append(f"its TSval {new_ts} is not newer than {old_ts}")
+            reason = "; ".join(parts)
+        new.events.append(ev.TupleReopened(
+            syn.frame, syn.ts, "client", old.id, tw.role, since, self.profile.time_wait,
+            bool(reasons), reason))
+
+    # ------------------------------------------------------------------ expiry
+
+    def _expire(self, now: int) -> None:
+        lingering = self._lingering
+        while lingering and lingering[0][0] <= now:
+            _, conn = lingering.popleft()
+            if conn.finished:
+                continue
+            self._forget(conn)
+            self._finalise(conn)
+
+    def _forget(self, conn: Connection) -> None:
+        for key in conn.keys:
+            hit = self._table.get(key)
+            if hit is not None and hit[0] is conn:
+                del self._table[key]
+
+    def _finalise(self, conn: Connection) -> None:
+        if conn.finished:
+            return
+        conn.finish()
+        self.on_finished(conn)
