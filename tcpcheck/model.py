@@ -173,7 +173,7 @@ class Connection:
             opts = parse_options(seg.options)
             a.wscale = opts.wscale
             a.ts_ok = opts.tsval is not None
-        elif has_ack and not a.synacks and a.state in (State.SYN_RCVD, State.SYN_SENT):
+        elif has_ack and not a.synacks:
             # Simultaneous open: the SYN-ACK repeats this side's own SYN.
             if seg.seq != a.isn:
                 self.events.append(ev.SynAckIsnChanged(seg.frame, seg.ts, a.role, a.isn_frame,
@@ -314,7 +314,14 @@ class Connection:
             a.fin = pos
             a.fin_frame = seg.frame
             a.snd_max = max(a.snd_max, pos + 1)
-            if not a.move(Input.SEND_FIN) and a.state is State.SYN_SENT:
+            if (a.state is State.CLOSE_WAIT and b.fin is not None and seg.flags & ACK
+                    and unwrap(seg.ack, b.snd_max) <= b.fin):
+                # Its ACK does not cover the peer's FIN: it sent this FIN before that one
+                # arrived, a simultaneous close (RFC 9293 §3.6, Figure 13), not CLOSE_WAIT.
+                a.state = State.ESTABLISHED
+                a.move(Input.SEND_FIN)
+                a.move(Input.RECV_FIN)
+            elif not a.move(Input.SEND_FIN) and a.state is State.SYN_SENT:
                 a.state = State.CLOSED  # a close in SYN_SENT just deletes the TCB
         elif pos != a.fin:
             self.events.append(ev.FinSeqChanged(seg.frame, seg.ts, a.role, a.fin_frame,

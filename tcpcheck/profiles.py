@@ -99,7 +99,8 @@ def load_profile(name_or_path: str) -> Profile:
         base = load_profile(data.pop("base", DEFAULT_PROFILE))
         merged = {k: getattr(base, k) for k in Profile.__dataclass_fields__}
         merged.update(data)
-        merged.setdefault("name", path.stem)
+        if "name" not in data:
+            merged["name"] = path.stem
         return _from_mapping(merged, name_or_path)
     resource = _profiles_dir() / f"{name_or_path}.toml"
     if not resource.is_file():

@@ -1,0 +1,109 @@
+"""The JSON report: the machine-readable document, schema version 1.
+
+The document is public API. Within one schema version fields are only ever added, never
+removed or renamed; a breaking change bumps ``SCHEMA_VERSION``. The output is a pure function
+of the result: the same result gives byte-identical text (fixed field order, floats rounded to
+``FLOAT_DIGITS`` decimals, nothing about the run itself such as the wall-clock time).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tcpcheck.result import AnalysisResult, CaptureSummary, ConnectionSummary, Finding
+
+SCHEMA_VERSION = 1
+"""Version of the document's shape; bumped only for a change that is not purely additive."""
+
+FLOAT_DIGITS = 6
+"""Decimals kept for every float (times in seconds: microsecond resolution)."""
+
+
+def render_json(result: AnalysisResult) -> str:
+    """The whole result as a JSON document: indented by 2, ASCII only, ending in a newline."""
+    document = {
+        "tool": "tcpcheck",
+        "version": result.tool_version,
+        "schema": SCHEMA_VERSION,
+        "input": _input_field(result.captures),
+        "profile": result.profile,
+        "summary": {
+            "packets": result.packets,
+            "tcp_packets": result.tcp_packets,
+            "connections": len(result.connections),
+            "findings": result.counts(),
+            "skipped": _total_skipped(result.captures),
+            "captures": [_capture(c) for c in result.captures],
+        },
+        "connections": [_connection(c) for c in result.connections],
+        "findings": [_finding(f) for f in result.findings],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=True, allow_nan=False) + "\n"
+
+
+def _input_field(captures: tuple[CaptureSummary, ...]) -> str | list[str]:
+    """One capture: its path; several (or none): the list of paths."""
+    paths = [c.input for c in captures]
+    return paths[0] if len(paths) == 1 else paths
+
+
+def _total_skipped(captures: tuple[CaptureSummary, ...]) -> dict[str, int]:
+    """Skipped records by reason over every capture, reasons in alphabetical order."""
+    total: dict[str, int] = {}
+    for capture in captures:
+        for reason, count in capture.skipped.items():
+            total[reason] = total.get(reason, 0) + count
+    return dict(sorted(total.items()))
+
+
+def _seconds(value: float | None) -> float | None:
+    return None if value is None else round(float(value), FLOAT_DIGITS)
+
+
+def _capture(capture: CaptureSummary) -> dict[str, Any]:
+    return {
+        "input": capture.input,
+        "format": capture.format,
+        "packets": capture.packets,
+        "tcp_packets": capture.tcp_packets,
+        "skipped": dict(sorted(capture.skipped.items())),
+        "damage": capture.damage,
+        "capture_start": _seconds(capture.capture_start),
+    }
+
+
+def _connection(conn: ConnectionSummary) -> dict[str, Any]:
+    return {
+        "id": conn.id,
+        "input": conn.input,
+        "client": conn.client,
+        "server": conn.server,
+        "first_frame": conn.first_frame,
+        "last_frame": conn.last_frame,
+        "start": _seconds(conn.start),
+        "end": _seconds(conn.end),
+        "packets": conn.packets,
+        "client_bytes": conn.client_bytes,
+        "server_bytes": conn.server_bytes,
+        "client_state": conn.client_state,
+        "server_state": conn.server_state,
+        "close": conn.close,
+        "midstream": conn.midstream,
+    }
+
+
+def _finding(finding: Finding) -> dict[str, Any]:
+    return {
+        "rule": finding.rule,
+        "code": finding.code,
+        "severity": finding.severity.label,
+        "input": finding.input,
+        "connection": finding.connection,
+        "frame": finding.frame,
+        "time": _seconds(finding.time),
+        "message": finding.message,
+        "expected": finding.expected,
+        "observed": finding.observed,
+        "reference": finding.reference,
+    }

@@ -1,0 +1,298 @@
+"""The terminal report: what an SRE wants at a glance, rendered with rich.
+
+Four parts, in order: a summary of the captures and counters, a table of connections, the
+findings grouped by rule, and a one-line verdict. Every piece of text taken from the result is
+passed to rich as a ``Text`` (never as markup), so brackets in IPv6 endpoints or messages are
+printed as they are. Colour is left to the console: with ``no_color`` or when the output is not
+a terminal, the same report comes out as plain text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from itertools import groupby
+
+from rich import box
+from rich.console import Console, RenderableType
+from rich.padding import Padding
+from rich.table import Table
+from rich.text import Text
+
+from tcpcheck.result import AnalysisResult, CaptureSummary, ConnectionSummary, Finding, Severity
+
+DEFAULT_MAX_CONNECTIONS = 20
+"""Connections without error or warning findings listed before the rest are summed up."""
+
+INFO_SHOWN_PER_RULE = 5
+"""Info findings shown per rule before the rest are summed up; errors and warnings never are."""
+
+SEVERITY_STYLE = {
+    Severity.ERROR: "bold red",
+    Severity.WARNING: "yellow",
+    Severity.INFO: "blue",
+}
+
+_ConnectionKey = tuple[str, int]
+"""A connection is identified by its capture file and its id within that file."""
+
+_Tally = dict[Severity, int]
+"""Findings of one connection, counted by severity."""
+
+
+def render_terminal(
+    result: AnalysisResult,
+    console: Console,
+    *,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    show_info: bool = True,
+) -> None:
+    """Print the human report of ``result`` on ``console``.
+
+    ``max_connections`` bounds the connections listed that have no error or warning finding
+    (those that do are always listed); ``show_info=False`` leaves info findings out of the
+    findings section (they are still counted in the summary and the verdict).
+    """
+    multiple_inputs = len(result.captures) > 1
+    _print_summary(result, console)
+    _print_connections(result, console, max_connections, multiple_inputs)
+    _print_findings(result, console, show_info, multiple_inputs)
+    console.print()
+    console.print(verdict(result))
+
+
+def verdict(result: AnalysisResult) -> Text:
+    """The closing line: ``✗ 2 errors, 1 warning, 14 info in 3 connections`` or ``✓ …``."""
+    counts = result.counts()
+    in_connections = f"in {_plural(len(result.connections), 'connection')}"
+    if counts["error"]:
+        tally = _severity_tally(counts)
+        return Text(f"✗ {tally} {in_connections}", style=SEVERITY_STYLE[Severity.ERROR])
+    line = Text(f"✓ no protocol errors {in_connections}", style="bold green")
+    if counts["warning"] or counts["info"]:
+        line.append(f" ({_severity_tally(counts)})", style="default")
+    return line
+
+
+# -- summary -------------------------------------------------------------------------------
+
+
+def _print_summary(result: AnalysisResult, console: Console) -> None:
+    console.print(Text.assemble(("tcpcheck ", "bold"), result.tool_version,
+                                " · profile ", (result.profile, "bold")))
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("capture", overflow="fold")
+    table.add_column("format", no_wrap=True)
+    table.add_column("packets", justify="right", no_wrap=True)
+    table.add_column("TCP", justify="right", no_wrap=True)
+    table.add_column("skipped")
+    for capture in result.captures:
+        table.add_row(Text(capture.input), Text(capture.format), Text(f"{capture.packets:,}"),
+                      Text(f"{capture.tcp_packets:,}"), _skipped(capture))
+    console.print(table)
+    for capture in result.captures:
+        if capture.damage:
+            console.print(Text.assemble(
+                ("damage ", "bold red"), (capture.input, "bold"), ": ",
+                (capture.damage, "red"), " (analysed up to there)"))
+    counts = result.counts()
+    line = Text(_plural(len(result.connections), "connection"))
+    for severity in sorted(Severity, reverse=True):
+        count = counts[severity.label]
+        line.append(" · ")
+        style = SEVERITY_STYLE[severity] if count else "dim"
+        line.append(_plural(count, severity.label), style=style)
+    console.print(line)
+
+
+def _skipped(capture: CaptureSummary) -> Text:
+    if not capture.skipped:
+        return Text("-", style="dim")
+    reasons = sorted(capture.skipped.items())
+    return Text(", ".join(f"{reason} {count:,}" for reason, count in reasons))
+
+
+# -- connections ---------------------------------------------------------------------------
+
+
+def _print_connections(result: AnalysisResult, console: Console, max_connections: int,
+                       multiple_inputs: bool) -> None:
+    """One table per capture; past ``max_connections`` only flagged connections are listed."""
+    console.print()
+    console.rule(Text("connections", style="bold"), align="left")
+    if not result.connections:
+        console.print(Text("no TCP connections in the capture", style="dim"))
+        return
+    tallies = _tallies_by_connection(result.findings)
+    others_left = max_connections
+    for input_path, group in groupby(result.connections, key=lambda c: c.input):
+        table = _connections_table()
+        hidden = 0
+        for conn in group:
+            tally = tallies.get((conn.input, conn.id), {})
+            if not (tally.get(Severity.ERROR) or tally.get(Severity.WARNING)):
+                if others_left <= 0:
+                    hidden += 1
+                    continue
+                others_left -= 1
+            table.add_row(*_connection_row(conn, tally))
+        if multiple_inputs:
+            console.print(Text(input_path, style="bold"))
+        if table.row_count:
+            console.print(table)
+        if hidden:
+            console.print(Text(f"… {hidden:,} more {_noun(hidden, 'connection')} without errors or "
+                               "warnings (use --format json for all)", style="dim"))
+
+
+def _connections_table() -> Table:
+    """Two lines per connection: the client and its state above, the server and its below."""
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1, 0, 0))
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("client → server", overflow="fold")
+    table.add_column("state", no_wrap=True)
+    table.add_column("frames", no_wrap=True)
+    table.add_column("pkts", justify="right", no_wrap=True)
+    table.add_column("duration", justify="right", no_wrap=True)
+    table.add_column("close", no_wrap=True)
+    table.add_column("findings", no_wrap=True)
+    return table
+
+
+def _connection_row(conn: ConnectionSummary, tally: _Tally) -> list[Text]:
+    close = Text(conn.close, style="red" if conn.close in ("reset", "refused") else "")
+    if conn.midstream:
+        close.append("\nmidstream", style="dim")
+    return [
+        Text(str(conn.id), style=_worst_style(tally)),
+        Text(f"{conn.client}\n→ {conn.server}"),
+        Text(f"{conn.client_state}\n{conn.server_state}"),
+        Text(f"{conn.first_frame}-{conn.last_frame}"),
+        Text(f"{conn.packets:,}"),
+        Text(format_duration(conn.end - conn.start)),
+        close,
+        _tally_cell(tally),
+    ]
+
+
+def _tally_cell(tally: _Tally) -> Text:
+    """``2E 1W 3I``: count per severity, zeros left out."""
+    cell = Text()
+    for severity in sorted(tally, reverse=True):
+        if cell:
+            cell.append(" ")
+        cell.append(f"{tally[severity]}{severity.label[0].upper()}", style=SEVERITY_STYLE[severity])
+    return cell
+
+
+def _tallies_by_connection(findings: Iterable[Finding]) -> dict[_ConnectionKey, _Tally]:
+    tallies: dict[_ConnectionKey, _Tally] = {}
+    for finding in findings:
+        tally = tallies.setdefault((finding.input, finding.connection), {})
+        tally[finding.severity] = tally.get(finding.severity, 0) + 1
+    return tallies
+
+
+def _worst_style(tally: _Tally) -> str:
+    return SEVERITY_STYLE[max(tally)] if tally else ""
+
+
+def format_duration(seconds: float) -> str:
+    """A duration for people: ``0.4 ms``, ``12.35 s``, ``3m07s``, ``2h05m``."""
+    if seconds < 1:
+        return f"{seconds * 1000:.1f} ms"
+    if seconds < 60:
+        return f"{seconds:.2f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+# -- findings ------------------------------------------------------------------------------
+
+
+def _print_findings(result: AnalysisResult, console: Console, show_info: bool,
+                    multiple_inputs: bool) -> None:
+    if not result.findings:
+        return
+    console.print()
+    console.rule(Text("findings", style="bold"), align="left")
+    connections = {(c.input, c.id): c for c in result.connections}
+    groups: dict[tuple[str, str], list[Finding]] = {}
+    for finding in result.findings:
+        groups.setdefault((finding.code, finding.rule), []).append(finding)
+    ordered = sorted(groups.values(), key=lambda fs: (-max(f.severity for f in fs), fs[0].code,
+                                                      fs[0].rule))
+    hidden_info = 0
+    for findings in ordered:
+        severity = max(f.severity for f in findings)
+        if severity is Severity.INFO and not show_info:
+            hidden_info += len(findings)
+            continue
+        _print_rule_group(findings, severity, connections, multiple_inputs, console)
+    if hidden_info:
+        console.print()
+        console.print(Text(f"{_plural(hidden_info, 'info finding')} not shown", style="dim"))
+
+
+def _print_rule_group(findings: list[Finding], severity: Severity,
+                      connections: dict[_ConnectionKey, ConnectionSummary],
+                      multiple_inputs: bool, console: Console) -> None:
+    first = findings[0]
+    style = SEVERITY_STYLE[severity]
+    console.print()
+    console.print(Text.assemble((first.code, style), " ", (first.rule, "bold"), " · ",
+                                (severity.label, style), f" · {len(findings):,}"))
+    shown = findings
+    if severity is Severity.INFO and len(findings) > INFO_SHOWN_PER_RULE:
+        shown = findings[:INFO_SHOWN_PER_RULE]
+    for input_path, same_input in groupby(shown, key=lambda f: f.input):
+        if multiple_inputs:
+            console.print(_indent(Text(input_path, style="dim"), 2))
+        for finding in same_input:
+            _print_finding(finding, connections.get((finding.input, finding.connection)),
+                           console)
+    if len(shown) < len(findings):
+        more = len(findings) - len(shown)
+        console.print(Text(f"  … and {more:,} more (use --format json for all)", style="dim"))
+
+
+def _print_finding(finding: Finding, conn: ConnectionSummary | None, console: Console) -> None:
+    where = Text.assemble(("frame ", "bold"), (str(finding.frame), "bold"),
+                          (f" · {finding.time:.6f} s", "dim"), f" · conn {finding.connection}")
+    if conn is not None:
+        where.append(f" {conn.client} → {conn.server}")
+    details = Table.grid(padding=(0, 1, 0, 0))
+    details.add_column(style="dim", no_wrap=True)
+    details.add_column()
+    details.add_row(Text("expected:"), Text(finding.expected))
+    details.add_row(Text("observed:"), Text(finding.observed))
+    details.add_row(Text("reference:"), Text(finding.reference, style="italic"))
+    console.print(_indent(where, 2))
+    console.print(_indent(Text(finding.message), 4))
+    console.print(_indent(details, 4))
+
+
+def _indent(renderable: RenderableType, columns: int) -> Padding:
+    """Indented by ``columns``, wrapped lines included, without padding to the full width."""
+    return Padding(renderable, (0, 0, 0, columns), expand=False)
+
+
+# -- wording -------------------------------------------------------------------------------
+
+
+def _severity_tally(counts: dict[str, int]) -> str:
+    """``2 errors, 1 warning, 14 info``; severities with no finding left out."""
+    parts = [_plural(counts[s.label], s.label) for s in sorted(Severity, reverse=True)
+             if counts[s.label]]
+    return ", ".join(parts)
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {_noun(count, noun)}"
+
+
+def _noun(count: int, noun: str) -> str:
+    """``info`` is a mass noun: ``14 info``, ``1 info finding``, ``2 info findings``."""
+    return noun if count == 1 or noun == "info" else noun + "s"
