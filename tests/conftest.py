@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pytest
+
+from tcpcheck.engine import Analyzer
+from tcpcheck.profiles import load_profile
+from tcpcheck.result import Finding
+from tcpcheck.segment import Segment
+
+
+def run_segments(segments: Iterable[Segment], profile: str = "linux") -> Analyzer:
+    """Replay segments through the whole engine (tracker, model, checks)."""
+    segments = list(segments)
+    analyzer = Analyzer(load_profile(profile), start_ts=segments[0].ts if segments else 0)
+    for seg in segments:
+        analyzer.feed(seg)
+    analyzer.finish()
+    return analyzer
+
+
+def rules_at(findings: Iterable[Finding], min_severity: int = 2) -> list[tuple[str, int]]:
+    """(rule, frame) of every finding at or above a severity, sorted."""
+    return sorted((f.rule, f.frame) for f in findings if f.severity >= min_severity)
+
+
+@pytest.fixture
+def run():
+    return run_segments

@@ -1,0 +1,366 @@
+"""The reference model, driven through the engine with hand-built segments."""
+
+from __future__ import annotations
+
+from conftest import rules_at, run_segments
+from segments import Ladder
+
+from tcpcheck.segment import ACK, FIN, PSH, SYN
+
+TOP = 2**32
+
+
+def states(analyzer):
+    (conn,) = analyzer.connections
+    return conn.client_state, conn.server_state
+
+
+def test_normal_open_data_and_close_is_silent_and_ends_in_time_wait_for_the_active_closer():
+    lad = Ladder().handshake()
+    lad.data("c", 100)
+    lad.ack("s")
+    lad.data("s", 500)
+    lad.ack("c")
+    lad.close(first="s")
+    a = run_segments(lad.segments)
+    assert a.findings == []
+    assert states(a) == ("CLOSED", "TIME_WAIT")
+    assert a.connections[0].close == "fin"
+
+
+def test_simultaneous_close_takes_both_sides_through_closing_to_time_wait():
+    lad = Ladder().handshake()
+    lad.fin("c")
+    lad.fin("s", ack=lad.nxt["c"] - 1)  # sent before the client's FIN arrived
+    lad.ack("c")
+    lad.ack("s")
+    a = run_segments(lad.segments)
+    assert a.findings == []
+    assert states(a) == ("TIME_WAIT", "TIME_WAIT")
+
+
+def test_three_segment_close_with_merged_fin_ack_is_silent():
+    lad = Ladder().handshake()
+    lad.fin("c")
+    lad.fin("s")  # FIN+ACK acknowledging the client's FIN
+    lad.ack("c")
+    a = run_segments(lad.segments)
+    assert a.findings == []
+    assert states(a) == ("TIME_WAIT", "CLOSED")
+
+
+def test_half_close_with_data_flowing_the_other_way_is_silent():
+    lad = Ladder().handshake()
+    lad.data("c", 50)
+    lad.fin("c")
+    lad.ack("s")
+    for _ in range(4):
+        lad.data("s", 1000)
+        lad.ack("c")
+    lad.fin("s")
+    lad.ack("c")
+    a = run_segments(lad.segments)
+    assert a.findings == []
+    assert states(a) == ("TIME_WAIT", "CLOSED")
+
+
+def test_simultaneous_open_is_silent():
+    lad = Ladder()
+    lad.syn("c")
+    lad.syn("s")
+    lad.synack("c")
+    lad.synack("s")
+    lad.data("c", 10)
+    lad.ack("s")
+    lad.close()
+    a = run_segments(lad.segments)
+    assert rules_at(a.findings, 1) == []
+    assert states(a) == ("TIME_WAIT", "CLOSED")
+
+
+def test_retransmitted_syn_with_new_isn_is_flagged():
+    lad = Ladder()
+    lad.syn("c")
+    lad.syn("c", seq=777_777, gap=1.0)
+    lad.synack("s")
+    lad.ack("c")
+    a = run_segments(lad.segments)
+    assert rules_at(a.findings) == [("syn-isn-changed", 2)]
+    (f,) = a.findings
+    assert "777777" in f.observed and "1000" in f.expected
+
+
+def test_syn_with_new_isn_after_the_stack_gave_up_is_a_new_attempt():
+    lad = Ladder()
+    lad.syn("c")
+    lad.syn("c", seq=777_777, gap=200.0)  # beyond Linux's 131 s give-up time
+    lad.synack("s")
+    lad.ack("c")
+    a = run_segments(lad.segments)
+    assert rules_at(a.findings) == [("half-open", 1)]
+    assert len(a.connections) == 2
+
+
+def test_synack_with_wrong_ack_is_flagged_and_the_client_reset_is_accepted():
+    lad = Ladder()
+    lad.syn("c")
+    lad.synack("s", ack=1000 + 50)
+    lad.rst("c", seq=1000 + 50, with_ack=False)
+    a = run_segments(lad.segments)
+    assert rules_at(a.findings) == [("synack-bad-ack", 2)]
+    assert rules_at(a.findings, 1) == [("connection-reset", 3), ("synack-bad-ack", 2)]
+
+
+def test_final_handshake_ack_below_the_server_isn_plus_one_is_flagged():
+    lad = Ladder()
+    lad.syn("c")
+    lad.synack("s")
+    lad.ack("c", ack=5000)
+    a = run_segments(lad.segments)
+    assert ("handshake-bad-ack", 3) in rules_at(a.findings)
+
+
+def test_data_without_ack_flag_is_flagged():
+    lad = Ladder().handshake()
+    lad.raw("c", PSH, lad.nxt["c"], 0, plen=10)
+    a = run_segments(lad.segments)
+    assert rules_at(a.findings) == [("missing-ack-flag", 4)]
+
+
+def test_reset_without_ack_is_not_missing_the_ack_flag():
+    lad = Ladder().handshake()
+    lad.rst("c", with_ack=False)
+    a = run_segments(lad.segments)
+    assert rules_at(a.findings) == []
+
+
+def test_syn_fin_is_an_invalid_flag_combination():
+    lad = Ladder().handshake()
+    lad.raw("c", SYN | FIN | ACK, lad.nxt["c"], lad.nxt["s"])
+    a = run_segments(lad.segments)
+    assert rules_at(a.findings) == [("invalid-flag-combination", 4)]
+
+
+def test_ack_of_unsent_data_is_an_error_only_when_the_peer_later_sends_below_it():
+    lad = Ladder().handshake()
+    lad.data("s", 1000)
+    lad.ack("c", ack=5001 + 3000)
+    lad.data("s", 500)  # starts at 6001: the server never sent 6001..8001
+    a = run_segments(lad.segments)
+    assert rules_at(a.findings) == [("ack-unsent-data", 5)]
+    (f,) = [f for f in a.findings if f.rule == "ack-unsent-data"]
+    assert "ACK 3001" in f.message and "1001" in f.message
+
+
+def test_ack_above_a_capture_hole_is_capture_loss_not_an_error():
+    lad = Ladder().handshake()
+    lad.data("s", 1000)
+    lad.nxt["s"] += 1000  # the capture misses the server's next 1000 bytes
+    lad.ack("c")
+    lad.data("s", 500)
+    a = run_segments(lad.segments)
+    assert rules_at(a.findings) == []
+    assert rules_at(a.findings, 1) == [("ack-unseen-segment", 5)]
+
+
+def test_ack_of_unsent_data_is_detected_across_the_sequence_wrap():
+    lad = Ladder(server_isn=TOP - 600)
+    lad.handshake()
+    lad.data("s", 1000)  # crosses the wrap
+    lad.ack("c", ack=lad.nxt["s"] + 2000)
+    lad.data("s", 100)
+    a = run_segments(lad.segments)
+    assert rules_at(a.findings) == [("ack-unsent-data", 5)]
+
+
+def test_data_transfer_across_the_wrap_in_both_directions_is_silent():
+    lad = Ladder(client_isn=TOP - 1500, server_isn=TOP - 700)
+    lad.handshake()
+    for _ in range(4):
+        lad.data("c", 1000)
+        lad.ack("s")
+        lad.data("s", 1000)
+        lad.ack("c")
+    lad.close()
+    a = run_segments(lad.segments)
+    assert rules_at(a.findings, 1) == []
+
+
+def test_data_after_fin_is_flagged():
+    lad = Ladder().handshake()
+    lad.fin("c")
+    lad.data("c", 100)
+    a = run_segments(lad.segments)
+    assert ("data-after-fin", 5) in rules_at(a.findings)
+
+
+def test_retransmitted_fin_at_another_sequence_number_is_flagged():
+    lad = Ladder().handshake()
+    fin_seq = lad.nxt["c"]
+    lad.fin("c")
+    lad.fin("c", seq=fin_seq + 10, gap=0.2)
+    a = run_segments(lad.segments)
+    assert rules_at(a.findings) == [("fin-seq-changed", 5)]
+
+
+def test_rst_answering_a_retransmitted_fin_in_time_wait_is_missing_time_wait():
+    lad = Ladder().handshake()
+    lad.close(first="c")
+    server_fin = lad.nxt["s"] - 1
+    lad.fin("s", seq=server_fin, gap=0.2)
+    lad.rst("c", with_ack=False)
+    a = run_segments(lad.segments)
+    assert rules_at(a.findings) == [("missing-time-wait", 9)]
+
+
+def test_re_acking_a_retransmitted_fin_in_time_wait_is_silent():
+    lad = Ladder().handshake()
+    lad.close(first="c")
+    lad.fin("s", seq=lad.nxt["s"] - 1, gap=0.2)
+    lad.ack("c")
+    a = run_segments(lad.segments)
+    assert rules_at(a.findings) == []
+
+
+def test_rst_to_a_fin_after_time_wait_expired_is_silent():
+    lad = Ladder().handshake()
+    lad.close(first="c")
+    lad.fin("s", seq=lad.nxt["s"] - 1, gap=61.0)  # Linux TIME_WAIT is 60 s
+    lad.rst("c", with_ack=False)
+    a = run_segments(lad.segments)
+    assert rules_at(a.findings) == []
+
+
+def test_reopening_a_time_wait_tuple_with_a_lower_isn_is_missing_time_wait():
+    lad = Ladder(client_isn=100_000)
+    lad.handshake()
+    lad.data("c", 100)
+    lad.ack("s")
+    lad.close(first="c")
+    lad.syn("c", seq=50, gap=5.0)
+    a = run_segments(lad.segments)
+    assert rules_at(a.findings) == [("half-open", 10), ("missing-time-wait", 10)]
+
+
+def test_reopening_a_time_wait_tuple_with_a_higher_isn_is_allowed_by_rfc_6191():
+    lad = Ladder(client_isn=100_000)
+    lad.handshake()
+    lad.close(first="c")
+    lad.syn("c", seq=9_000_000, gap=5.0)
+    lad.synack("s", seq=123)
+    lad.ack("c")
+    a = run_segments(lad.segments)
+    assert rules_at(a.findings) == []
+    assert ("time-wait-reuse", 8) in rules_at(a.findings, 1)
+    assert len(a.connections) == 2
+
+
+def test_reopening_the_tuple_after_time_wait_expired_says_nothing():
+    lad = Ladder(client_isn=100_000)
+    lad.handshake()
+    lad.close(first="c")
+    lad.syn("c", seq=50, gap=61.0)
+    lad.synack("s", seq=123)
+    lad.ack("c")
+    a = run_segments(lad.segments)
+    assert rules_at(a.findings, 1) == []
+    assert len(a.connections) == 2
+
+
+def test_in_window_reset_is_accepted_and_closes_both_sides():
+    lad = Ladder().handshake()
+    lad.data("c", 100)
+    lad.ack("s")
+    lad.rst("s")
+    a = run_segments(lad.segments)
+    assert states(a) == ("CLOSED", "CLOSED")
+    (f,) = a.findings
+    assert f.rule == "connection-reset" and "accepts" in f.message
+
+
+def test_out_of_window_reset_is_ignored_by_the_receiver():
+    lad = Ladder().handshake()
+    lad.rst("s", seq=lad.nxt["s"] + 10_000_000)
+    a = run_segments(lad.segments)
+    assert states(a) == ("ESTABLISHED", "CLOSED")
+
+
+def test_refused_connection_is_reported_as_refused():
+    lad = Ladder()
+    lad.syn("c")
+    lad.raw("s", 0x14, 0, lad.nxt["c"])  # RST+ACK
+    a = run_segments(lad.segments)
+    assert a.connections[0].close == "refused"
+    assert rules_at(a.findings, 1) == [("connection-reset", 2)]
+
+
+def test_keepalive_probe_is_not_a_retransmission():
+    lad = Ladder().handshake()
+    lad.data("c", 100)
+    lad.ack("s")
+    lad.data("c", 1, seq=lad.nxt["c"] - 1, gap=7200, advance=False)
+    lad.ack("s")
+    a = run_segments(lad.segments)
+    assert rules_at(a.findings, 1) == []
+
+
+def test_reordered_segment_filling_a_hole_within_3_ms_is_not_a_retransmission():
+    lad = Ladder().handshake()
+    first = lad.nxt["c"]
+    lad.data("c", 100, seq=first + 100)
+    lad.data("c", 100, seq=first, gap=0.0005)
+    a = run_segments(lad.segments)
+    assert rules_at(a.findings, 1) == []
+
+
+def test_hole_filled_after_an_rto_is_a_retransmission():
+    lad = Ladder().handshake()
+    first = lad.nxt["c"]
+    lad.data("c", 100, seq=first + 100)
+    lad.data("c", 100, seq=first, gap=0.3)
+    a = run_segments(lad.segments)
+    assert rules_at(a.findings, 1) == [("retransmission", 5)]
+
+
+def test_connection_picked_up_mid_stream_is_marked_and_checked():
+    lad = Ladder().handshake()
+    lad.segments.clear()
+    lad.data("c", 100)
+    lad.ack("s")
+    lad.data("s", 200)
+    lad.ack("c")
+    lad.close()
+    a = run_segments(lad.segments)
+    (conn,) = a.connections
+    assert conn.midstream
+    assert conn.client == "192.0.2.10:40000"
+    assert rules_at(a.findings, 1) == []
+    assert states(a) == ("TIME_WAIT", "CLOSED")
+
+
+def test_half_open_syn_is_a_warning_and_the_server_state_is_not_guessed():
+    lad = Ladder()
+    lad.syn("c")
+    lad.syn("c", gap=1.0)
+    a = run_segments(lad.segments)
+    assert rules_at(a.findings) == [("half-open", 1)]
+    assert states(a) == ("SYN_SENT", "LISTEN")
+
+
+def test_acks_without_the_ack_flag_reaching_the_model_do_not_change_state():
+    lad = Ladder().handshake()
+    lad.raw("c", FIN, lad.nxt["c"], 0)
+    a = run_segments(lad.segments)
+    assert rules_at(a.findings) == [("missing-ack-flag", 4)]
+    assert states(a) == ("ESTABLISHED", "ESTABLISHED")
+
+
+def test_the_profile_decides_how_long_time_wait_protects_the_tuple():
+    lad = Ladder(client_isn=100_000)
+    lad.handshake()
+    lad.close(first="c")
+    lad.syn("c", seq=50, gap=100.0)  # past Linux's 60 s, inside RFC 9293's 240 s
+    lad.synack("s", seq=123)
+    lad.ack("c")
+    assert rules_at(run_segments(lad.segments, "linux").findings) == []
+    assert rules_at(run_segments(lad.segments, "rfc9293").findings) == [("missing-time-wait", 8)]
