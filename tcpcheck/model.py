@@ -186,6 +186,12 @@ class Connection:
                 self.events.append(ev.SynIsnChanged(
                     seg.frame, seg.ts, a.role, a.isn_frame, a.isn, seg.seq,
                     (seg.ts - a.syn_ts) / 1e9))
+            if has_ack and b.state is not State.SYN_SENT:
+                # The peer already accepted the first SYN-ACK: the connection goes on in the
+                # old sequence space and the new one is answered with a challenge ACK.
+                a.syns += 1
+                a.synacks += 1
+                return
             # The peer can only answer the newest ISN: follow it.
             a.stale_isns += (a.isn,)
             a.isn = seg.seq
