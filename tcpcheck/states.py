@@ -11,10 +11,10 @@ and ``legal=False``, and the model turns that into an observation.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class State(Enum):
+class State(StrEnum):
     """RFC 9293 connection states."""
 
     CLOSED = "CLOSED"
@@ -30,7 +30,7 @@ class State(Enum):
     TIME_WAIT = "TIME_WAIT"
 
 
-class Input(Enum):
+class Input(StrEnum):
     """What happens to one endpoint, named by direction."""
 
     SEND_SYN = "SEND_SYN"
