@@ -149,6 +149,11 @@ class Connection:
         if flags & RST:
             self._rst(seg, a, b)
             return
+        if a.isn is None and not self.midstream and b.state not in SYNCHRONIZED:
+            # The sender never opened its sequence space and the receiver is not synchronized:
+            # SYN-SENT drops a segment with neither SYN nor RST (RFC 9293 §3.10.7.3), CLOSED
+            # answers it with a reset (§3.10.7.1). It changes nothing in either endpoint.
+            return
         self._ack(seg, a, b)
         if seg.plen or flags & FIN:
             self._data(seg, a, b)
@@ -243,10 +248,17 @@ class Connection:
             # Nothing seen from b yet (mid-stream): its sequence space starts at this ACK.
             self._anchor(b, seg.ack, 0)
             a.last_ack = b.snd_max
+            if b.state is State.SYN_RCVD:
+                # The SYN-ACK was not captured, but this ACK shows it was sent and received:
+                # capture loss, and the handshake completed.
+                b.isn = b.base = (seg.ack - 1) & MASK
+                b.move(Input.RECV_ACK_OF_SYN)
+                if a.state is State.SYN_SENT:
+                    a.move(Input.RECV_SYN_ACK)
             return
         ack = unwrap(seg.ack, b.snd_max)
         a.last_ack = ack
-        if b.state is State.SYN_RCVD and a.state is not State.SYN_RCVD:
+        if b.state is State.SYN_RCVD and a.state is not State.SYN_RCVD and b.isn is not None:
             # The handshake's final ACK (RFC 9293 §3.5): it must acknowledge b's SYN and
             # nothing beyond what b sent.
             lowest = b.base + 1
@@ -288,6 +300,10 @@ class Connection:
     def _data(self, seg: Segment, a: Endpoint, b: Endpoint) -> None:
         if a.snd_max is None:
             self._anchor(a, seg.seq, seg.frame)
+        elif a.state is State.SYN_RCVD and b.state is not State.SYN_RCVD:
+            # A listener sends data only once ESTABLISHED: the ACK of its SYN-ACK reached it
+            # even though the capture missed it (a one-sided capture, or capture loss).
+            a.move(Input.RECV_ACK_OF_SYN)
         seq = unwrap(seg.seq, a.snd_max)
         end = seq + seg.plen
         fin = seg.flags & FIN
@@ -448,7 +464,7 @@ class Connection:
         c, s = self.client, self.server
         if self.close or self.midstream:
             return
-        if c.syns and not s.sent_any:
+        if c.syns and not s.sent_any and c.state is State.SYN_SENT:
             self.close = "half-open"
             # Nothing came back, so nothing shows the SYN ever reached the server.
             s.state = State.LISTEN

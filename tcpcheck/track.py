@@ -80,14 +80,14 @@ class Tracker:
     def _starts_new_instance(self, conn: Connection, seg: Segment, from_client: bool) -> bool:
         """A SYN on a known tuple: retransmission, simultaneous open, or a new connection?"""
         sender = conn.client if from_client else conn.server
+        if seg.seq == sender.isn:
+            return False  # this connection's own SYN again (retransmitted, or seen late)
         if conn.done_at is not None or conn.close:
             return True  # the old incarnation is over (closed, TIME_WAIT or reset)
         if sender.isn is None:
             # The side has not opened yet: simultaneous open if the peer's SYN is unanswered.
             peer = conn.server if from_client else conn.client
             return not (peer.state is State.SYN_SENT or peer.state is State.SYN_RCVD)
-        if seg.seq == sender.isn:
-            return False  # a retransmitted SYN
         if sender.state is State.SYN_SENT:
             # A new ISN: still the same attempt unless the stack would have given up by now.
             elapsed = (seg.ts - sender.syn_ts) / 1e9
