@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 from enum import IntEnum
-from pathlib import Path
 
 import click
 from rich.console import Console
@@ -17,7 +16,7 @@ from tcpcheck import __version__
 from tcpcheck.catalog import CatalogError
 from tcpcheck.engine import analyze_files
 from tcpcheck.profiles import DEFAULT_PROFILE, ProfileError, load_profile, profile_names
-from tcpcheck.report import render_json, render_terminal
+from tcpcheck.report import render_terminal, write_json
 from tcpcheck.result import AnalysisResult, Severity
 from tcpcheck.sources import CaptureError
 
@@ -96,11 +95,11 @@ def analyze(files: tuple[str, ...], profile_name: str, fmt: str, output: str | N
 def _write(result: AnalysisResult, fmt: str, output: str | None, color: str,
            no_info: bool) -> None:
     if fmt == "json":
-        text = render_json(result)
         if output:
-            Path(output).write_text(text, encoding="utf-8")
+            with open(output, "w", encoding="utf-8") as fh:
+                write_json(result, fh)
         else:
-            sys.stdout.write(text)
+            write_json(result, sys.stdout)
         return
     if output:
         with open(output, "w", encoding="utf-8") as fh:

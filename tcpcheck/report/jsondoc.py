@@ -8,8 +8,9 @@ of the result: the same result gives byte-identical text (fixed field order, flo
 
 from __future__ import annotations
 
+import io
 import json
-from typing import Any
+from typing import Any, TextIO
 
 from tcpcheck.result import AnalysisResult, CaptureSummary, ConnectionSummary, Finding
 
@@ -22,7 +23,19 @@ FLOAT_DIGITS = 6
 
 def render_json(result: AnalysisResult) -> str:
     """The whole result as a JSON document: indented by 2, ASCII only, ending in a newline."""
-    document = {
+    out = io.StringIO()
+    write_json(result, out)
+    return out.getvalue()
+
+
+def write_json(result: AnalysisResult, fp: TextIO) -> None:
+    """Write the document of ``render_json`` to ``fp``.
+
+    The small head is indented; each connection and finding is one line. That keeps the file
+    readable and greppable, and lets the C encoder do the bulk: the indenting encoder is pure
+    Python and, on big captures, cost more time and memory than the analysis itself.
+    """
+    head = {
         "tool": "tcpcheck",
         "version": result.tool_version,
         "schema": SCHEMA_VERSION,
@@ -36,10 +49,20 @@ def render_json(result: AnalysisResult) -> str:
             "skipped": _total_skipped(result.captures),
             "captures": [_capture(c) for c in result.captures],
         },
-        "connections": [_connection(c) for c in result.connections],
-        "findings": [_finding(f) for f in result.findings],
     }
-    return json.dumps(document, indent=2, ensure_ascii=True, allow_nan=False) + "\n"
+    text = json.dumps(head, indent=2, ensure_ascii=True, allow_nan=False)
+    fp.write(text[:-2])  # reopen the object: drop the closing "\n}"
+    encode = json.JSONEncoder(ensure_ascii=True, allow_nan=False,
+                              separators=(", ", ": ")).encode
+    for key, rows in (("connections", map(_connection, result.connections)),
+                      ("findings", map(_finding, result.findings))):
+        fp.write(f',\n  "{key}": [')
+        sep = "\n    "
+        for row in rows:
+            fp.write(sep + encode(row))
+            sep = ",\n    "
+        fp.write("]" if sep == "\n    " else "\n  ]")
+    fp.write("\n}\n")
 
 
 def _input_field(captures: tuple[CaptureSummary, ...]) -> str | list[str]:
