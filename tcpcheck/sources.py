@@ -1,0 +1,227 @@
+"""Capture files to Records: classic pcap, pcapng, and both gzip-compressed.
+
+The format is sniffed from the magic, never the file name. Reading is strictly sequential, in
+large chunks, without seeking, so a pipe from dumpcap/tshark (live mode) goes through the same
+code as a file, and memory is bounded by one chunk plus one record whatever the file size.
+
+A damaged file (truncated last record, corrupt record header or block) is read up to the damage:
+everything before it is yielded and ``Capture.damage`` says where and why reading stopped. Only
+input that cannot be read at all raises ``CaptureError``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
+
+from tcpcheck.capture import (
+    CHUNK,
+    MAX_CAPLEN,
+    READ_ERRORS,
+    Capture,
+    CaptureError,
+    Input,
+    check_linktypes,
+    fill_header,
+    read_failure,
+)
+from tcpcheck.pcapng import PcapngCapture
+from tcpcheck.segment import Record
+
+__all__ = ["Capture", "CaptureError", "open_capture", "open_stream"]
+
+
+_PCAP_MAGICS = {
+    b"\xd4\xc3\xb2\xa1": ("<", 1000),  # microseconds, little-endian
+    b"\xa1\xb2\xc3\xd4": (">", 1000),
+    b"\x4d\x3c\xb2\xa1": ("<", 1),  # nanoseconds
+    b"\xa1\xb2\x3c\x4d": (">", 1),
+}
+_OTHER_MAGICS = {
+    b"\x34\xcd\xb2\xa1": "modified (Kuznetzov) pcap, which is not supported: convert it with "
+                         "'editcap -F pcap'",
+    b"\xa1\xb2\xcd\x34": "modified (Kuznetzov) pcap, which is not supported: convert it with "
+                         "'editcap -F pcap'",
+    b"\xfd7zX": "xz-compressed: decompress it first (tcpcheck reads gzip only)",
+    b"\x28\xb5\x2f\xfd": "zstd-compressed: decompress it first (tcpcheck reads gzip only)",
+    b"\x04\x22\x4d\x18": "lz4-compressed: decompress it first (tcpcheck reads gzip only)",
+}
+
+
+class _PcapCapture(Capture):
+    format = "pcap"
+
+    def __init__(self, name: str, inp: Input, compressed: bool, closers: list[BinaryIO]):
+        super().__init__(name, inp, compressed, closers)
+        order, self._mul = _PCAP_MAGICS[inp.buf[:4]]
+        fill_header(name, inp, 24, "the pcap file header")
+        _, major, minor, _, _, snaplen, network = struct.unpack_from(order + "IHHiIII", inp.buf)
+        if major != 2:
+            raise CaptureError(f"{name}: unsupported pcap version {major}.{minor}")
+        inp.pos = 24
+        # The upper bits of the link type field carry FCS information (libpcap LT_LINKTYPE).
+        self.linktype = network & 0x03FFFFFF
+        self.link_types.add(self.linktype)
+        check_linktypes(name, [self.linktype])
+        # libpcap never writes caplen > snaplen; tolerate writers with a too-small snaplen
+        # up to 64 KiB, but a length past that is a corrupt header, not a packet.
+        self._limit = MAX_CAPLEN if snaplen == 0 else min(MAX_CAPLEN, max(snaplen, 65535))
+        self._rec = struct.Struct(order + "III4x")
+
+    def _records(self) -> Iterator[Record]:
+        inp = self._in
+        read = inp.read
+        buf, pos, base = inp.buf, inp.pos, inp.base
+        unpack = self._rec.unpack_from
+        lt, mul, limit = self.linktype, self._mul, self._limit
+        frame = 0
+        while True:
+            # Every whole record in the buffer, without a call per record to the file.
+            n = len(buf)
+            while pos + 16 <= n:
+                sec, frac, caplen = unpack(buf, pos)
+                end = pos + 16 + caplen
+                if end > n or caplen > limit:
+                    break
+                frame += 1
+                yield frame, sec * 1_000_000_000 + frac * mul, lt, buf[pos + 16:end]
+                pos = end
+            left = n - pos
+            where = f"record {frame + 1} at byte offset {base + pos}"
+            if left >= 16:
+                caplen = unpack(buf, pos)[2]
+                if caplen > limit:
+                    self._damaged(f"corrupt record header in {where}: captured length "
+                                  f"{caplen} exceeds {limit}")
+                    return
+            try:
+                chunk = read(CHUNK)
+            except READ_ERRORS as exc:
+                self._damaged(f"{read_failure(exc)} in {where}")
+                return
+            if not chunk:
+                if left >= 16:
+                    self._damaged(f"file truncated in {where}: header says {caplen} bytes, "
+                                  f"{left - 16} remain")
+                elif left:
+                    self._damaged(f"file truncated in {where}: record header needs 16 bytes, "
+                                  f"{left} remain")
+                return
+            base += pos
+            buf = buf[pos:] + chunk
+            pos = 0
+
+
+def _describe_start(head: bytes) -> str:
+    sample = head[:8]
+    if all(32 <= b < 127 for b in sample):
+        return repr(sample.decode("ascii"))
+    return " ".join(f"{b:02x}" for b in sample)
+
+
+class _Prefixed:
+    """A file object that first returns the bytes already read while sniffing the magic.
+
+    Lets gzip decompress a pipe from its first byte without ever seeking back.
+    """
+
+    def __init__(self, prefix: bytes, f: BinaryIO):
+        self._prefix = prefix
+        self._read = f.read
+
+    def read(self, n: int = -1) -> bytes:
+        if self._prefix:
+            if n < 0 or n >= len(self._prefix):
+                data, self._prefix = self._prefix, b""
+            else:
+                data, self._prefix = self._prefix[:n], self._prefix[n:]
+            return data
+        return self._read(n)
+
+
+def _sniff(read: Callable[[int], bytes]) -> bytes:
+    """The first chunk of the stream, at least 4 bytes unless the stream is shorter."""
+    head = b""
+    while len(head) < 4:
+        chunk = read(CHUNK)
+        if not chunk:
+            break
+        head += chunk
+    return head
+
+
+def _reader(f: BinaryIO) -> Callable[[int], bytes]:
+    # read1 returns what is available after at most one raw read: a pipe delivers each
+    # record as soon as it is written, instead of blocking until a whole chunk is in.
+    return getattr(f, "read1", None) or f.read
+
+
+def open_stream(fileobj: BinaryIO, name: str = "<stream>") -> Capture:
+    """Open a capture from a binary file object, read strictly sequentially (pipes work).
+
+    The caller keeps ownership of ``fileobj``: ``Capture.close()`` does not close it.
+    """
+    return _open(fileobj, name, [])
+
+
+def open_capture(path: str | os.PathLike[str]) -> Capture:
+    """Open a pcap or pcapng file, gzip-compressed or not, read-only.
+
+    Raises ``CaptureError`` (one user-facing line) when the file cannot be read as a capture.
+    """
+    name = os.fspath(path)
+    name = name if isinstance(name, str) else name.decode(errors="replace")
+    try:
+        f = open(path, "rb")  # noqa: SIM115 -- closed by Capture.close() or below
+    except FileNotFoundError:
+        raise CaptureError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise CaptureError(f"{name}: is a directory, not a capture file") from None
+    except PermissionError:
+        raise CaptureError(f"{name}: permission denied") from None
+    except OSError as exc:
+        raise CaptureError(f"{name}: cannot open ({exc.strerror or exc})") from None
+    try:
+        return _open(f, name, [f])
+    except BaseException:
+        f.close()
+        raise
+
+
+def _open(f: BinaryIO, name: str, closers: list[BinaryIO]) -> Capture:
+    try:
+        head = _sniff(_reader(f))
+    except OSError as exc:
+        raise CaptureError(f"{name}: cannot read ({exc.strerror or exc})") from None
+    if not head:
+        raise CaptureError(f"{name}: empty file")
+    read = _reader(f)
+    compressed = head[:2] == b"\x1f\x8b"
+    if compressed:
+        gz = gzip.GzipFile(fileobj=_Prefixed(head, f), mode="rb")  # type: ignore[arg-type]
+        closers = [gz, *closers]
+        read = gz.read1
+        try:
+            head = _sniff(read)
+        except READ_ERRORS as exc:
+            raise CaptureError(f"{name}: unreadable gzip file ({read_failure(exc)})") from None
+        if not head:
+            raise CaptureError(f"{name}: empty file (after gzip decompression)")
+    magic = head[:4]
+    inp = Input(read, head)
+    if magic in _PCAP_MAGICS:
+        return _PcapCapture(name, inp, compressed, closers)
+    if magic == b"\x0a\x0d\x0d\x0a":
+        return PcapngCapture(name, inp, compressed, closers)
+    if magic in _OTHER_MAGICS or head[:3] == b"BZh":
+        kind = _OTHER_MAGICS.get(magic, "bzip2-compressed: decompress it first (tcpcheck "
+                                        "reads gzip only)")
+        raise CaptureError(f"{name}: not a plain pcap or pcapng file: {kind}")
+    if len(head) < 4:
+        raise CaptureError(f"{name}: too short to be a capture ({len(head)} bytes)")
+    inner = " after gzip decompression" if compressed else ""
+    raise CaptureError(f"{name}: not a pcap or pcapng file (starts with "
+                       f"{_describe_start(head)}{inner})")
