@@ -18,8 +18,9 @@ from tcpcheck.segment import ACK, FIN, RST, SYN, Segment
 from tcpcheck.seqnum import MASK, unwrap
 from tcpcheck.states import SYNCHRONIZED, Input, State, step
 
-# A hole filled within this long of the highest segment is reordering, not a retransmission
-# (Wireshark's tcp.analysis.out_of_order threshold is 3 ms).
+# A hole filled within one round trip of the highest segment is reordering, not a
+# retransmission: the sender cannot have learnt of a loss sooner. Like Wireshark, the round
+# trip is the handshake's, and 3 ms when the handshake was not seen.
 REORDER_NS = 3_000_000
 # Holes remembered per side: enough for bursty loss, bounded so memory stays per-connection.
 MAX_GAPS = 64
@@ -34,7 +35,7 @@ class Endpoint:
         "synacks", "synack_frame", "syn_data", "snd_una", "snd_max", "max_ts", "gaps",
         "fin", "fin_frame", "fin_acked", "wscale", "ts_ok", "win", "last_ack", "last_opts",
         "tw_since", "rst_frame", "pending", "sent_any", "bytes", "peer_fin_frame",
-        "stale_isns",
+        "stale_isns", "dupacks",
     )
 
     def __init__(self, role: str, state: State) -> None:
@@ -52,7 +53,7 @@ class Endpoint:
         self.snd_una: int | None = None  # highest ACK the peer sent for our data
         self.snd_max: int | None = None  # highest sequence position we sent (SND.NXT max)
         self.max_ts = 0  # when snd_max last advanced
-        self.gaps: list[list[int]] = []  # holes in our sequence space the capture never saw
+        self.gaps: list[tuple[int, int]] = []  # holes in our sequence space the capture never saw
         self.fin: int | None = None  # sequence number our FIN occupies
         self.fin_frame = 0
         self.fin_acked = False
@@ -68,6 +69,7 @@ class Endpoint:
         self.bytes = 0  # new sequence space carried as payload
         self.peer_fin_frame = 0  # the peer's latest FIN frame that reached us
         self.stale_isns: tuple[int, ...] = ()  # ISNs this side used earlier in the attempt
+        self.dupacks = 0  # consecutive pure ACKs repeating the same ACK number
 
     def rel(self, pos: int) -> int:
         """Relative sequence number of an unwrapped position (``seq - ISN``, as Wireshark)."""
@@ -88,7 +90,7 @@ class Connection:
     __slots__ = (
         "id", "profile", "client", "server", "client_key", "midstream", "events",
         "first_frame", "last_frame", "start_ts", "end_ts", "packets", "done_at",
-        "close", "finished", "lingering", "keys",
+        "close", "finished", "lingering", "keys", "reorder_ns",
     )
 
     def __init__(self, conn_id: int, profile: Profile, client_key: tuple, midstream: bool,
@@ -116,6 +118,7 @@ class Connection:
         self.finished = False
         self.lingering = False  # queued for expiry after TIME_WAIT
         self.keys: tuple = ()  # the tracker's two directional four-tuple keys
+        self.reorder_ns = REORDER_NS
 
     # ------------------------------------------------------------------ replay
 
@@ -257,6 +260,10 @@ class Connection:
                     a.move(Input.RECV_SYN_ACK)
             return
         ack = unwrap(seg.ack, b.snd_max)
+        if ack == a.last_ack and not seg.plen and not seg.flags & FIN:
+            a.dupacks += 1
+        else:
+            a.dupacks = 0
         a.last_ack = ack
         if b.state is State.SYN_RCVD and a.state is not State.SYN_RCVD and b.isn is not None:
             # The handshake's final ACK (RFC 9293 §3.5): it must acknowledge b's SYN and
@@ -268,6 +275,8 @@ class Connection:
                     seg.ack))
                 return
             b.move(Input.RECV_ACK_OF_SYN)
+            if a.syn_ts and b.syn_ts:
+                self.reorder_ns = max(seg.ts - min(a.syn_ts, b.syn_ts), 1)
         if ack > b.snd_max:
             pending = b.pending
             if pending is None or ack > pending[2]:
@@ -319,7 +328,10 @@ class Connection:
         if seq < snd_max and seg.plen:
             if seq == snd_max - 1 and seg.plen <= 1 and not fin:
                 pass  # keepalive or zero-window probe (seq = SND.NXT - 1): not a retransmission
-            elif not self._fill_gap(a, seq, end, seg.ts):
+            elif (not self._fill_gap(a, seq, end) or seg.ts - a.max_ts >= self.reorder_ns
+                  or (seq == b.last_ack and b.dupacks >= 2)):
+                # Filling a hole promptly is reordering, unless the receiver had asked for
+                # exactly this byte with duplicate ACKs: a fast retransmission (RFC 5681 §3.2).
                 self.events.append(ev.Retransmission(seg.frame, seg.ts, a.role, "data",
                                                      a.rel(seq), seg.plen))
         if end > snd_max:
@@ -417,32 +429,27 @@ class Connection:
 
     @staticmethod
     def _add_gap(e: Endpoint, start: int, end: int) -> None:
-        e.gaps.append([start, end, e.max_ts])
+        e.gaps.append((start, end))
         if len(e.gaps) > MAX_GAPS:
             del e.gaps[0]
 
     @staticmethod
-    def _fill_gap(e: Endpoint, seq: int, end: int, ts: int) -> bool:
-        """Remove [seq, end) from the holes; True if it filled one promptly (reordering)."""
-        filled = False
-        prompt = False
-        for gap in e.gaps:
-            if seq < gap[1] and end > gap[0]:
-                filled = True
-                prompt = prompt or ts - gap[2] < REORDER_NS
-        if not filled:
+    def _fill_gap(e: Endpoint, seq: int, end: int) -> bool:
+        """Remove [seq, end) from the holes; True if it covered part of one."""
+        gaps = e.gaps
+        if not gaps or not any(seq < stop and end > start for start, stop in gaps):
             return False
-        kept: list[list[int]] = []
-        for start, stop, born in e.gaps:
+        kept: list[tuple[int, int]] = []
+        for start, stop in gaps:
             if seq < stop and end > start:
                 if start < seq:
-                    kept.append([start, seq, born])
+                    kept.append((start, seq))
                 if end < stop:
-                    kept.append([end, stop, born])
+                    kept.append((end, stop))
             else:
-                kept.append([start, stop, born])
+                kept.append((start, stop))
         e.gaps = kept
-        return prompt
+        return True
 
     def _check_done(self, ts: int) -> None:
         if self.done_at is None and all(

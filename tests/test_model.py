@@ -304,11 +304,11 @@ def test_keepalive_probe_is_not_a_retransmission():
     assert rules_at(a.findings, 1) == []
 
 
-def test_reordered_segment_filling_a_hole_within_3_ms_is_not_a_retransmission():
-    lad = Ladder().handshake()
+def test_reordered_segment_filling_a_hole_within_one_handshake_rtt_is_not_a_retransmission():
+    lad = Ladder().handshake()  # 0.2 ms from SYN to the final ACK
     first = lad.nxt["c"]
     lad.data("c", 100, seq=first + 100)
-    lad.data("c", 100, seq=first, gap=0.0005)
+    lad.data("c", 100, seq=first, gap=0.00005)
     a = run_segments(lad.segments)
     assert rules_at(a.findings, 1) == []
 
@@ -364,3 +364,21 @@ def test_the_profile_decides_how_long_time_wait_protects_the_tuple():
     lad.ack("c")
     assert rules_at(run_segments(lad.segments, "linux").findings) == []
     assert rules_at(run_segments(lad.segments, "rfc9293").findings) == [("missing-time-wait", 8)]
+
+
+def test_hole_filled_later_than_one_handshake_rtt_is_a_retransmission_even_within_3_ms():
+    lad = Ladder().handshake()  # a veth-like 0.2 ms round trip
+    first = lad.nxt["c"]
+    lad.data("c", 100, seq=first + 100)
+    lad.data("c", 100, seq=first, gap=0.0005)
+    assert rules_at(run_segments(lad.segments).findings, 1) == [("retransmission", 5)]
+
+
+def test_hole_filler_answering_duplicate_acks_is_a_fast_retransmission():
+    lad = Ladder().handshake()
+    first = lad.nxt["c"]
+    lad.data("c", 100, seq=first + 100)
+    for _ in range(3):
+        lad.ack("s", ack=first, gap=0.00001)
+    lad.data("c", 100, seq=first, gap=0.00001)
+    assert rules_at(run_segments(lad.segments).findings, 1) == [("retransmission", 8)]
