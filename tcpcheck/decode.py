@@ -73,7 +73,7 @@ class DecodeCounters:
     ip_fragment: int = 0
     """TCP inside an IP fragment (MF set or offset > 0): not reassembled, not decoded."""
     truncated: int = 0
-    """A header (link, IP or TCP incl. options) is not fully captured."""
+    """A header (link, IP, or TCP's fixed 20 bytes) is not fully captured."""
     malformed: int = 0
     """Impossible header values (IHL < 5, data offset < 5, lengths shorter than headers)."""
 
@@ -235,9 +235,9 @@ class Decoder:
         if hl < 20 or seglen < hl:
             c.malformed += 1
             return None
-        if len(buf) - p < hl:
-            c.truncated += 1
-            return None
+        # Options cut by a small snaplen (68 or 96 bytes, old tcpdump defaults, cut a Linux
+        # SYN's 20 bytes of options) keep what was captured: losing the segment would lose
+        # the SYN, and with it the handshake. Option parsing stops at the cut.
         return Segment(frame, ts, src, sport, dst, dport, seq, ack, flags, win, seglen - hl,
                        buf[p + 20:p + hl], buf[p + hl:p + seglen])
 
