@@ -33,8 +33,8 @@ class Endpoint:
     __slots__ = (
         "role", "state", "isn", "base", "isn_frame", "syn_ts", "last_syn_ts", "syns",
         "synacks", "synack_frame", "syn_data", "snd_una", "snd_max", "max_ts", "gaps",
-        "fin", "fin_frame", "fin_acked", "wscale", "ts_ok", "win", "last_ack", "last_opts",
-        "tw_since", "rst_frame", "pending", "sent_any", "bytes", "peer_fin_frame",
+        "fin", "fin_frame", "fin_acked", "wscale", "win", "last_ack", "last_opts",
+        "tw_since", "pending", "sent_any", "bytes", "peer_fin_frame",
         "stale_isns", "dupacks",
     )
 
@@ -58,12 +58,10 @@ class Endpoint:
         self.fin_frame = 0
         self.fin_acked = False
         self.wscale: int | None = None
-        self.ts_ok = False
         self.win = 0
         self.last_ack: int | None = None  # last ACK we sent (unwrapped, peer's space)
         self.last_opts = b""
         self.tw_since: int | None = None
-        self.rst_frame = 0
         self.pending: tuple[int, int, int, int] | None = None  # over-ack: frame, ts, ack, max
         self.sent_any = False
         self.bytes = 0  # new sequence space carried as payload
@@ -178,9 +176,7 @@ class Connection:
             a.snd_una = seg.seq
             a.snd_max = seg.seq + 1 + seg.plen
             a.max_ts = seg.ts
-            opts = parse_options(seg.options)
-            a.wscale = opts.wscale
-            a.ts_ok = opts.tsval is not None
+            a.wscale = parse_options(seg.options).wscale
         elif has_ack and not a.synacks:
             # Simultaneous open: the SYN-ACK repeats this side's own SYN.
             if seg.seq != a.isn:
@@ -389,7 +385,6 @@ class Connection:
         before = b.state
         accepted = self._rst_acceptable(seg, seq, a, b)
         refused = before is State.SYN_SENT and not a.synacks
-        a.rst_frame = seg.frame
         a.move(Input.SEND_RST)
         if accepted:
             b.move(Input.RECV_RST)

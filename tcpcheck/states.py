@@ -102,9 +102,6 @@ SYNCHRONIZED = frozenset({
     S.LAST_ACK, S.TIME_WAIT,
 })
 
-# States after the endpoint sent its FIN.
-FIN_SENT = frozenset({S.FIN_WAIT_1, S.FIN_WAIT_2, S.CLOSING, S.LAST_ACK, S.TIME_WAIT})
-
 
 def step(state: State, event: Input) -> tuple[State, bool]:
     """Apply ``event`` to ``state``: the next state and whether the pair is legal.
