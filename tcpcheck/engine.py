@@ -89,7 +89,9 @@ class Analyzer:
     def _finished(self, conn: Connection) -> None:
         if conn.events:
             self._drain(conn)
-        client, server = _endpoints(conn)
+        ctx = self._context(conn)
+        del self._contexts[conn.id]
+        client, server = ctx.client, ctx.server
         start = self.start_ts
         self.connections.append(ConnectionSummary(
             id=conn.id, client=client, server=server, first_frame=conn.first_frame,
@@ -98,7 +100,6 @@ class Analyzer:
             client_bytes=conn.client.bytes, server_bytes=conn.server.bytes,
             client_state=conn.client.state.value, server_state=conn.server.state.value,
             close=conn.close_kind(), midstream=conn.midstream, input=self.input_name))
-        self._contexts.pop(conn.id, None)
 
 
 def _endpoints(conn: Connection) -> tuple[str, str]:

@@ -69,6 +69,11 @@ class Endpoint:
         self.stale_isns: tuple[int, ...] = ()  # ISNs this side used earlier in the attempt
         self.dupacks = 0  # consecutive pure ACKs repeating the same ACK number
 
+    def open_sequence(self, isn: int, length: int = 0) -> None:
+        """Start this side's sequence space at ``isn``: its SYN plus ``length`` bytes of data."""
+        self.isn = self.base = self.snd_una = isn
+        self.snd_max = isn + 1 + length
+
     def rel(self, pos: int) -> int:
         """Relative sequence number of an unwrapped position (``seq - ISN``, as Wireshark)."""
         return pos - (self.base or 0)
@@ -168,13 +173,10 @@ class Connection:
         has_ack = seg.flags & ACK
         what = "SYN-ACK" if has_ack else "SYN"
         if a.isn is None:
-            a.isn = seg.seq
-            a.base = seg.seq
+            a.open_sequence(seg.seq, seg.plen)
             a.isn_frame = seg.frame
             a.syn_ts = seg.ts
             a.syn_data = seg.plen
-            a.snd_una = seg.seq
-            a.snd_max = seg.seq + 1 + seg.plen
             a.max_ts = seg.ts
             a.wscale = parse_options(seg.options).wscale
         elif has_ack and not a.synacks:
@@ -190,18 +192,12 @@ class Connection:
                 self.events.append(ev.SynIsnChanged(
                     seg.frame, seg.ts, a.role, a.isn_frame, a.isn, seg.seq,
                     (seg.ts - a.syn_ts) / 1e9))
-            if has_ack and b.state is not State.SYN_SENT:
-                # The peer already accepted the first SYN-ACK: the connection goes on in the
-                # old sequence space and the new one is answered with a challenge ACK.
-                a.syns += 1
-                a.synacks += 1
-                return
-            # The peer can only answer the newest ISN: follow it.
-            a.stale_isns += (a.isn,)
-            a.isn = seg.seq
-            a.base = seg.seq
-            a.snd_una = seg.seq
-            a.snd_max = seg.seq + 1 + seg.plen
+            # The peer can only answer the newest ISN: follow it, unless it already accepted
+            # the first SYN-ACK; then the connection goes on in the old sequence space and
+            # the new SYN-ACK is answered with a challenge ACK.
+            if not has_ack or b.state is State.SYN_SENT:
+                a.stale_isns += (a.isn,)
+                a.open_sequence(seg.seq, seg.plen)
         else:
             self.events.append(ev.Retransmission(seg.frame, seg.ts, a.role, what, 0, seg.plen))
         a.syns += 1
@@ -215,8 +211,7 @@ class Connection:
                 a.state = State.SYN_RCVD
                 if b.isn is None:
                     b.state = State.SYN_SENT
-                    b.isn = b.base = b.snd_una = (seg.ack - 1) & MASK
-                    b.snd_max = b.isn + 1
+                    b.open_sequence((seg.ack - 1) & MASK)
             a.move(Input.SEND_SYN_ACK)
             self._synack_received(seg, a, b)
         else:
