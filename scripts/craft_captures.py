@@ -25,7 +25,7 @@ import io
 import ipaddress
 import json
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -48,6 +48,14 @@ RTO = 0.2
 """Retransmission timeout once the RTT is known: Linux's tcp_rto_min, 200 ms."""
 TIME_WAIT_REUSE_GAP = 5.0
 """Seconds between the end of a connection and the reuse of its four-tuple (Linux TIME_WAIT: 60)."""
+KEEPALIVE_TIME = 7200.0
+"""Idle seconds before the first keepalive probe (Linux tcp_keepalive_time, RFC 1122 §4.2.3.6)."""
+LINUX_SYN_RETRANSMITS = (1.0, 2.0, 3.0, 4.0, 5.0, 7.0, 11.0, 19.0, 35.0, 67.0)
+"""When Linux 6.x retransmits an unanswered SYN, in seconds after the first: tcp_syn_retries 6 plus
+tcp_syn_linear_timeouts 4, the first five timeouts 1 s, then doubling; it gives up at 131 s."""
+LINUX_SYNACK_RETRANSMITS = (1.0, 3.0, 7.0, 15.0, 31.0)
+"""When Linux retransmits an unanswered SYN-ACK, in seconds after the first (tcp_synack_retries 5);
+it drops the request at 63 s."""
 
 FIN, SYN, RST, PSH, ACK = (dpkt.tcp.TH_FIN, dpkt.tcp.TH_SYN, dpkt.tcp.TH_RST, dpkt.tcp.TH_PUSH,
                            dpkt.tcp.TH_ACK)
@@ -150,9 +158,12 @@ class Peer:
 
     ``snd_nxt`` moves only for segments sent at ``snd_nxt`` (an explicit ``seq`` is a
     retransmission or a deliberate error and leaves it alone); the peer's ``rcv_nxt`` and timestamp
-    echo move when a segment is delivered in order. ``delivered=False`` is a segment the peer does
-    not take in (lost after the capture point, or discarded as unacceptable); ``captured=False`` one
-    the capture missed (received, never seen).
+    echo move when a segment is delivered in order, and data delivered beyond ``rcv_nxt`` waits in
+    its out-of-order queue (``held``, what its SACK blocks report) until the hole is filled.
+    ``delivered=False`` is a segment the peer does not take in (lost after the capture point, or
+    discarded as unacceptable); ``captured=False`` one the capture missed (received, never seen).
+    The SYN options offered follow ``timestamps``, ``sack_ok`` and ``wscale`` (None: no window
+    scale option); the window field is ``syn_window`` on SYN and SYN-ACK, ``window`` otherwise.
     """
 
     peer: Peer
@@ -171,25 +182,37 @@ class Peer:
         self.ip_id = derived(f"{label}/ip-id/{isn}", 16)
         self.syn_window = syn_window
         self.window = window
+        self.sack_ok = True
+        self.wscale: int | None = 7
+        self.held: list[tuple[int, int]] = []
+        """Out-of-order data taken in, as [start, end) ranges, the most recently extended first."""
 
     def segment(self, flags: int, data: bytes = b"", *, seq: int | None = None,
-                ack: int | None = None, tcp_options: bytes | None = None,
-                after: float = ONE_WAY, captured: bool = True, delivered: bool = True) -> int:
+                ack: int | None = None, window: int | None = None, tsval: int | None = None,
+                sack: Sequence[tuple[int, int]] = (), tcp_options: bytes | None = None,
+                extra_options: bytes = b"", after: float = ONE_WAY, captured: bool = True,
+                delivered: bool = True) -> int:
         """Send one segment; return its frame number (0 when ``captured`` is False).
 
-        ``seq`` defaults to ``snd_nxt``, ``ack`` to ``rcv_nxt`` when ACK is set (0 otherwise), the
-        options to what Linux puts on such a segment.
+        ``seq`` defaults to ``snd_nxt``, ``ack`` to ``rcv_nxt`` when ACK is set (0 otherwise),
+        ``window`` to this side's ``window`` (``syn_window`` on SYN and SYN-ACK, 0 on RST),
+        ``tsval`` to the host's millisecond clock,
+        the options to what Linux puts on such a segment, with ``sack`` blocks ([start, end)
+        pairs) after the timestamps and ``extra_options`` at the end; ``tcp_options`` replaces
+        them all.
         """
         self.cap.wait(after)
-        tsval = seq_add(self.ts_offset, self.cap.now_us // 1000)
+        if tsval is None:
+            tsval = seq_add(self.ts_offset, self.cap.now_us // 1000)
         if seq is None:
             seq = self.snd_nxt
             self.snd_nxt = seq_add(seq, len(data) + bool(flags & SYN) + bool(flags & FIN))
         if ack is None:
             ack = self.rcv_nxt if flags & ACK else 0
         if tcp_options is None:
-            tcp_options = self._options(flags, tsval)
-        window = 0 if flags & RST else self.syn_window if opens(flags) else self.window
+            tcp_options = self._options(flags, tsval) + self._sack(sack) + extra_options
+        if window is None:
+            window = 0 if flags & RST else self.syn_window if opens(flags) else self.window
         tcp = dpkt.tcp.TCP(sport=self.port, dport=self.peer.port, seq=seq, ack=ack, flags=flags,
                            win=window, opts=tcp_options, data=data)
         tcp.off = (20 + len(tcp_options)) // 4
@@ -211,24 +234,61 @@ class Peer:
             return b""
         if not opens(flags):
             return b"\x01\x01" + self._timestamp(tsval) if self.timestamps else b""
-        mss, sack_ok, wscale = struct.pack("!BBH", 2, 4, MSS), b"\x04\x02", b"\x03\x03\x07"
+        mss, sack_ok = struct.pack("!BBH", 2, 4, MSS), b"\x04\x02" if self.sack_ok else b""
+        wscale = b"" if self.wscale is None else b"\x01\x03\x03" + bytes([self.wscale])
         if self.timestamps:
-            return mss + sack_ok + self._timestamp(tsval, echo=bool(flags & ACK)) + b"\x01" + wscale
-        return mss + b"\x01\x01" + sack_ok + b"\x01" + wscale
+            echo = bool(flags & ACK)
+            return mss + (sack_ok or b"\x01\x01") + self._timestamp(tsval, echo=echo) + wscale
+        return mss + (b"\x01\x01" + sack_ok if sack_ok else b"") + wscale
+
+    @staticmethod
+    def _sack(blocks: Sequence[tuple[int, int]]) -> bytes:
+        """NOP NOP and a SACK option (RFC 2018 §3) with the given [left, right) blocks."""
+        if not blocks:
+            return b""
+        edges = b"".join(struct.pack("!II", left, right) for left, right in blocks)
+        return b"\x01\x01" + struct.pack("!BB", 5, 2 + len(edges)) + edges
 
     def _timestamp(self, tsval: int, *, echo: bool = True) -> bytes:
         """The timestamps option: TSval, and TS.Recent as TSecr unless on a bare SYN."""
         return struct.pack("!BBII", 8, 10, tsval, self.ts_recent if echo else 0)
 
+    def ts_clock(self) -> int:
+        """The TSval this host's timestamp clock shows now."""
+        return seq_add(self.ts_offset, self.cap.now_us // 1000)
+
     def _receive(self, flags: int, seq: int, length: int, tsval: int | None) -> None:
-        """Take in a delivered segment: advance ``rcv_nxt`` if it is in order, note its TSval."""
+        """Take in a delivered segment: advance ``rcv_nxt`` if it is in order (and over the data
+        held out of order that it reaches), hold data beyond ``rcv_nxt``, note its TSval."""
         if flags & RST:
             return
         end = seq_add(seq, length + bool(flags & SYN) + bool(flags & FIN))
         if flags & SYN or (not seq_before(self.rcv_nxt, seq) and seq_before(self.rcv_nxt, end)):
             self.rcv_nxt = end
+            self._drain()
+        elif length and seq_before(self.rcv_nxt, seq):
+            self._hold(seq, end)
         if tsval is not None:
             self.ts_recent = tsval
+
+    def _hold(self, start: int, end: int) -> None:
+        """Queue out-of-order data, merging it with the ranges it touches (that block first)."""
+        for left, right in list(self.held):
+            if not seq_before(right, start) and not seq_before(end, left):
+                self.held.remove((left, right))
+                start = left if seq_before(left, start) else start
+                end = right if seq_before(end, right) else end
+        self.held.insert(0, (start, end))
+
+    def _drain(self) -> None:
+        """Move ``rcv_nxt`` over the held ranges it has reached, and drop them."""
+        reached = [r for r in self.held if not seq_before(self.rcv_nxt, r[0])]
+        while reached:
+            for left, right in reached:
+                self.held.remove((left, right))
+                if seq_before(self.rcv_nxt, right):
+                    self.rcv_nxt = right
+            reached = [r for r in self.held if not seq_before(self.rcv_nxt, r[0])]
 
     def syn(self, isn: int | None = None, **extra: Any) -> int:
         """SYN with the current ISN (a retransmission when repeated) or a new ``isn``."""
@@ -270,10 +330,13 @@ class Flow(NamedTuple):
 
     @classmethod
     def open(cls, cap: Capture, n: int, *, client_isn: int | None = None,
-             server_isn: int | None = None, timestamps: bool = True) -> Flow:
-        """Client 192.0.2.10:40000+n and server 198.51.100.20:80, ISNs fixed hashes unless given."""
-        c_label, s_label = f"{n}/client", f"{n}/server"
-        client = Peer(cap, CLIENT, 40000 + n,
+             server_isn: int | None = None, timestamps: bool = True,
+             port: int | None = None) -> Flow:
+        """Client 192.0.2.10:40000+n (or ``port``, for a scenario's further connections) and
+        server 198.51.100.20:80, ISNs and timestamp offsets fixed hashes unless given."""
+        c_label, s_label = (f"{n}/client", f"{n}/server") if port is None else (
+            f"{n}/{port}/client", f"{n}/{port}/server")
+        client = Peer(cap, CLIENT, 40000 + n if port is None else port,
                       derived(f"{c_label}/isn") if client_isn is None else client_isn,
                       label=c_label, timestamps=timestamps, syn_window=64240, window=502)
         server = Peer(cap, SERVER, SERVER_PORT,
@@ -320,6 +383,42 @@ def client_close(c: Peer, s: Peer) -> None:
     s.ack()
     s.fin(after=APP)
     c.ack()
+
+
+def upload(size: int) -> bytes:
+    """An HTTP POST of exactly ``size`` bytes, headers included."""
+    head = b"POST /upload HTTP/1.1\r\nHost: www.example.com\r\nContent-Length: %d\r\n\r\n"
+    body = size - len(head % size)
+    data = head % body + filler(body)
+    assert len(data) == size
+    return data
+
+
+class Sent(NamedTuple):
+    """One segment of a burst: where it starts and ends in the sequence space, its bytes and its
+    frame (0 when the capture missed it)."""
+
+    seq: int
+    end: int
+    data: bytes
+    frame: int
+
+
+def burst(sender: Peer, data: bytes, *, after: float = ONE_WAY, lost: tuple[int, ...] = (),
+          missed: tuple[int, ...] = ()) -> list[Sent]:
+    """Send ``data`` in MSS-sized segments 10 µs apart (the first ``after`` seconds from now), PSH
+    on the last, with no ACKs in between; segment ``i`` (0-based) in ``lost`` is lost after the
+    capture point, in ``missed`` lost before it (never captured, never delivered)."""
+    size = MSS - (TS_OPTION_LEN if sender.timestamps else 0)
+    chunks = [data[i:i + size] for i in range(0, len(data), size)]
+    out = []
+    for i, chunk in enumerate(chunks):
+        seq = sender.snd_nxt
+        frame = sender.send(chunk, push=i == len(chunks) - 1,
+                            after=after if i == 0 else ONE_WAY / 10,
+                            delivered=i not in lost and i not in missed, captured=i not in missed)
+        out.append(Sent(seq, sender.snd_nxt, chunk, frame))
+    return out
 
 
 def transfer(sender: Peer, receiver: Peer, data: bytes, *, after: float = ONE_WAY) -> None:
@@ -916,6 +1015,792 @@ def arp_between(cap: Capture, n: int) -> Expect:
                     "every record in the file, as Wireshark's frame.number does. The connection "
                     "is healthy: no findings.",
         reference="Wireshark frame.number",
+    )
+
+
+# --- flow control ----------------------------------------------------------------------------
+
+@scenario(23)
+def data_beyond_window(cap: Capture, n: int) -> Expect:
+    """A 256-byte receive window; the client sends 600 bytes into it; the rest follows later."""
+    c, s = Flow.open(cap, n)
+    s.syn_window, s.window = 256, 2  # a 256-byte receive buffer; 2 << 7 once scaling is on
+    handshake(c, s)
+    post = upload(800)
+    start = c.snd_nxt
+    c.send(post[:200], push=False)
+    edge = s.ack()
+    right = seq_add(s.rcv_nxt, 256)
+    over = c.send(post[200:], delivered=False)
+    # The server keeps the 256 bytes that fit and trims the rest (RFC 9293 §3.10.7.4).
+    s.rcv_nxt = right
+    trimmed = s.ack()
+    resent = c.send(post[456:712], seq=seq_add(start, 456), push=False, after=RTO)
+    s.ack()
+    tail = c.send(post[712:], seq=seq_add(start, 712))
+    s.ack()
+    s.send(response(300), after=APP)
+    c.ack()
+    client_close(c, s)
+    return Expect(
+        summary="the client sends 600 bytes into a 256-byte receive window",
+        description="Both SYNs carry window scale 7; the server has a 256-byte receive buffer "
+                    "(SYN-ACK window 256, never scaled; later window field 2 = 2 << 7 = 256 "
+                    f"bytes). Frame {edge} acknowledges the client's first 200 bytes: the right "
+                    f"edge is ACK+256 = {right}, the highest the server ever advertised. Frame "
+                    f"{over} sends 600 bytes starting at that ACK, so it runs 344 bytes past the "
+                    "right edge: a sender must not send data beyond SND.UNA + SND.WND (RFC 9293 "
+                    "§3.8.6, §3.10.7.4). The server keeps the 256 bytes that fit and "
+                    f"acknowledges them (frame {trimmed}); the client sends the rest again "
+                    f"within the window after its 200 ms timeout (frames {resent} and {tail}), and "
+                    "the exchange and close are normal.",
+        reference="RFC 9293 §3.8.6",
+        findings=(("data-beyond-window", over),),
+        info=(("retransmission", resent), ("retransmission", tail)),
+    )
+
+
+@scenario(24)
+def zero_window_probe(cap: Capture, n: int) -> Expect:
+    """The server's 1 KB window fills, the client probes it with 1 byte, the window reopens."""
+    c, s = Flow.open(cap, n)
+    s.syn_window, s.window = 1024, 8  # a 1 KB receive buffer; 8 << 7 once scaling is on
+    handshake(c, s)
+    post = upload(2048)
+    c.send(post[:1024], push=False)
+    s.window = 0
+    closed = s.ack()
+    probe = c.send(post[1024:1025], seq=c.snd_nxt, after=RTO, delivered=False)
+    still = s.ack()
+    s.window = 8
+    opened = s.ack(after=0.3)
+    c.send(post[1024:])
+    s.ack()
+    s.send(response(300), after=APP)
+    c.ack()
+    client_close(c, s)
+    return Expect(
+        summary="a zero window probed with one byte at the right edge, then reopened (healthy)",
+        description="Both SYNs carry window scale 7 and the server has a 1 KB receive buffer "
+                    "(SYN-ACK window 1024, later window field 8 = 1024 bytes). The client's "
+                    f"first 1024 bytes fill it: frame {closed} acknowledges them with window 0 "
+                    "(the right edge stays where the SYN-ACK put it). 200 ms later the client "
+                    f"probes the closed window with one byte at the right edge (frame {probe}), "
+                    "as RFC 9293 §3.8.6.1 requires; the server cannot take it and answers window "
+                    f"0 again (frame {still}). 300 ms later its application reads and frame "
+                    f"{opened} reopens the window; the client sends the remaining 1024 bytes, "
+                    "starting with the probed byte, and the connection closes normally. "
+                    "Conformant: no error or warning.",
+        reference="RFC 9293 §3.8.6.1",
+        info=(("zero-window", closed), ("zero-window-probe", probe)),
+    )
+
+
+@scenario(25)
+def seq_out_of_window(cap: Capture, n: int) -> Expect:
+    """Idle 2 h, a keepalive and its ACK, then 100 bytes 1 000 000 beyond SND.NXT."""
+    c, s = Flow.open(cap, n)
+    handshake(c, s)
+    exchange(c, s)
+    keepalive = c.ack(seq=seq_add(c.snd_nxt, -1), after=KEEPALIVE_TIME)
+    s.ack()
+    far = seq_add(c.snd_nxt, 1_000_000)
+    bad = c.send(filler(100), seq=far, after=1.0, delivered=False)
+    dup = s.ack()
+    exchange(c, s, "/next")
+    client_close(c, s)
+    return Expect(
+        summary="a data segment 1 000 000 bytes beyond the receive window (after a harmless "
+                "keepalive)",
+        description="After an exchange the connection idles for 2 h (Linux tcp_keepalive_time "
+                    f"7200 s); frame {keepalive} is the client's keepalive, seq = SND.NXT-1 with "
+                    "no data while the server's window is open (RFC 1122 §4.2.3.6): not a "
+                    "retransmission, not a violation, and the server ACKs it. 1 s later frame "
+                    f"{bad} carries 100 bytes at seq {far}, 1 000 000 beyond the client's "
+                    "SND.NXT and far past the server's right edge (ACK + 65152): wholly outside "
+                    "the receive window, neither a retransmission nor a keepalive. The server "
+                    f"drops it and answers with an ACK (frame {dup}, RFC 9293 §3.10.7.4 first "
+                    "check); the connection then goes on and closes normally.",
+        reference="RFC 9293 §3.10.7.4",
+        findings=(("seq-out-of-window", bad),),
+        info=(("keepalive", keepalive),),
+    )
+
+
+@scenario(26)
+def window_shrink(cap: Capture, n: int) -> Expect:
+    """The server ACKs with window 509<<7, then with the same ACK window 256<<7."""
+    c, s = Flow.open(cap, n)
+    handshake(c, s)
+    post = upload(2000)
+    c.send(post[:1000], push=False)
+    advertised = s.ack()
+    s.window = 256
+    shrunk = s.ack(after=APP)
+    c.send(post[1000:])
+    s.window = 509
+    s.ack()
+    s.send(response(300), after=APP)
+    c.ack()
+    client_close(c, s)
+    return Expect(
+        summary="the server moves its right window edge left: same ACK, smaller window",
+        description="Both SYNs carry window scale 7. Frame "
+                    f"{advertised} acknowledges the client's first 1000 bytes with window field "
+                    "509 (65152 bytes): right edge ACK+65152. Frame "
+                    f"{shrunk}, a window update with the same ACK, advertises window field 256 "
+                    "(32768 bytes): the right edge moves 32384 bytes to the left, taking back "
+                    "window the client may already have used. RFC 9293 §3.8.6 strongly "
+                    "discourages shrinking the window (Linux never does unless "
+                    "net.ipv4.tcp_shrink_window is set). The client sends its remaining 1000 "
+                    "bytes inside the smaller window, the server reopens to 509 and the "
+                    "connection closes normally.",
+        reference="RFC 9293 §3.8.6",
+        findings=(("window-shrink", shrunk),),
+    )
+
+
+# --- options ---------------------------------------------------------------------------------
+
+MSS_OPTION = struct.pack("!BBH", 2, 4, MSS)
+
+
+@scenario(27)
+def option_not_negotiated(cap: Capture, n: int) -> Expect:
+    """Three connections: MSS on a data segment; SACK blocks without SACK-permitted on the
+    SYN-ACK; a segment without timestamps after both SYNs carried them."""
+    c, s = Flow.open(cap, n)
+    handshake(c, s)
+    mss = c.send(request(), extra_options=MSS_OPTION)
+    s.send(response(300), after=APP)
+    c.ack()
+    client_close(c, s)
+
+    c, s = Flow.open(cap, n, port=40100 + n)
+    s.sack_ok = False  # the server runs with net.ipv4.tcp_sack = 0
+    c.syn(after=1.0)
+    no_sack_ok = s.synack()
+    c.ack()
+    c.send(request())
+    segs = burst(s, response(3000), after=APP, lost=(1,))
+    sack = c.ack(sack=c.held)
+    s.send(segs[1].data, seq=segs[1].seq, push=False, after=RTO)
+    c.ack()
+    client_close(c, s)
+
+    c, s = Flow.open(cap, n, port=40200 + n)
+    c.syn(after=1.0)
+    s.synack()
+    c.ack()
+    start, get = c.snd_nxt, request()
+    bare = c.send(get, tcp_options=b"", delivered=False)
+    resent = c.send(get, seq=start, after=RTO)
+    s.send(response(300), after=APP)
+    c.ack()
+    client_close(c, s)
+    return Expect(
+        summary="options a connection did not negotiate: MSS on a data segment, SACK blocks "
+                "without SACK-permitted, a segment without the negotiated timestamps",
+        description="Three connections from ports "
+                    f"{40000 + n}, {40100 + n} and {40200 + n}. (a) Frame {mss}, the first "
+                    "connection's request, carries an MSS option: MSS (like window scale and "
+                    "SACK-permitted) may only appear on a SYN (RFC 9293 §3.7.1); the server "
+                    "ignores it and the connection is otherwise normal. (b) The second "
+                    f"connection's SYN-ACK (frame {no_sack_ok}) carries no SACK-permitted, yet "
+                    f"when a server segment is lost the client's ACK in frame {sack} carries a "
+                    "SACK block: SACK options must not be sent unless SACK-permitted was "
+                    "received (RFC 2018 §2); the server recovers by its retransmission timeout. "
+                    "(c) Both SYNs of the third connection carry timestamps, so every later "
+                    f"non-RST segment must too (RFC 7323 §3.2); frame {bare}, the client's "
+                    "request, has no options at all. The server silently drops it, as RFC 7323 "
+                    f"§3.2 recommends, and the client's retransmission with timestamps (frame "
+                    f"{resent}) gets through.",
+        reference="RFC 7323 §3.2, RFC 2018 §2, RFC 9293 §3.7.1",
+        findings=(("option-not-negotiated", mss), ("option-not-negotiated", sack),
+                  ("option-not-negotiated", bare)),
+        info=(("retransmission", resent),),
+    )
+
+
+@scenario(28)
+def sack_permitted(cap: Capture, n: int) -> Expect:
+    """Both SYNs SACK-permitted; a lost server segment recovered with SACK."""
+    c, s = Flow.open(cap, n)
+    handshake(c, s)
+    c.send(request())
+    segs = burst(s, response(6800), after=APP, lost=(1,))
+    holes = [c.ack(sack=[(segs[2].seq, seg.end)], after=0.00008 if i == 2 else ONE_WAY / 10)
+             for i, seg in enumerate(segs) if i >= 2]
+    fast = s.send(segs[1].data, seq=segs[1].seq, push=False)
+    c.ack()
+    client_close(c, s)
+    return Expect(
+        summary="SACK blocks after both SYNs carried SACK-permitted: loss and SACK recovery "
+                "(healthy counterpart of option-not-negotiated)",
+        description="Both SYNs carry SACK-permitted, so SACK is in force (RFC 2018 §2). The "
+                    f"server's response goes out in five segments; the second (frame "
+                    f"{segs[1].frame}) is lost after the capture point. The client acknowledges "
+                    "up to the hole and reports what it holds beyond it with growing SACK "
+                    f"blocks (frames {holes[0]}, {holes[1]}, {holes[2]}); with three segments "
+                    "SACKed above it the server retransmits the missing one (frame "
+                    f"{fast}, RFC 6675), the client acknowledges everything and the connection "
+                    "closes normally. Conformant: no error or warning.",
+        reference="RFC 2018 §2",
+        info=(("duplicate-ack", holes[1]), ("duplicate-ack", holes[2]),
+              ("fast-retransmission", fast)),
+    )
+
+
+@scenario(29)
+def paws_timestamp_regression(cap: Capture, n: int) -> Expect:
+    """1 s after an exchange the client's next request carries a TSval 100 000 lower."""
+    c, s = Flow.open(cap, n)
+    handshake(c, s)
+    exchange(c, s)
+    before, last = c.ts_clock(), len(cap.frames)
+    cap.wait(1.0)
+    start, get = c.snd_nxt, request("/second")
+    old = seq_add(c.ts_clock(), -100_000)
+    back = c.send(get, tsval=old, after=0, delivered=False)
+    s.ack()
+    resent = c.send(get, seq=start, after=RTO)
+    s.send(response(300), after=APP)
+    c.ack()
+    client_close(c, s)
+    return Expect(
+        summary="the client's TSval goes back by about 100 000 on a data segment 1 s after a "
+                "higher one",
+        description="Timestamps are in use (both SYNs). The client's TSvals climb with its "
+                    f"millisecond clock ({before} on its last ACK of the first exchange, frame "
+                    f"{last}); 1 s later frame {back}, its next request, carries TSval {old}, "
+                    f"{seq_add(before, -old)} below that one (its clock minus 100 000): not "
+                    "reordering (nothing was in flight), "
+                    "but a timestamp clock going backwards, which PAWS treats as an old "
+                    "duplicate (RFC 7323 §5.3). The server drops it and repeats its ACK; the "
+                    f"client's retransmission 200 ms later (frame {resent}) carries a proper "
+                    "TSval and the connection completes and closes normally.",
+        reference="RFC 7323 §5",
+        findings=(("paws-timestamp-regression", back),),
+        info=(("retransmission", resent),),
+    )
+
+
+@scenario(30)
+def synack_options_unsolicited(cap: Capture, n: int) -> Expect:
+    """SYN with MSS and timestamps only; the SYN-ACK adds SACK-permitted and window scale."""
+    c, s = Flow.open(cap, n)
+    c.sack_ok, c.wscale = False, None  # net.ipv4.tcp_sack = 0, tcp_window_scaling = 0
+    c.window, s.window = 64240, 65160  # no scaling in force: windows are plain byte counts
+    syn = c.syn()
+    synack = s.synack()
+    c.ack()
+    exchange(c, s)
+    client_close(c, s)
+    return Expect(
+        summary="the SYN-ACK carries window scale and SACK-permitted that the SYN did not offer",
+        description=f"The client's SYN (frame {syn}) offers MSS and timestamps only: no window "
+                    f"scale, no SACK-permitted. The server's SYN-ACK (frame {synack}) carries "
+                    "both anyway. A SYN-ACK may carry window scale only if the SYN did (RFC 7323 "
+                    "§2.2) and SACK-permitted only in answer to it (RFC 2018 §2). The client "
+                    "ignores them: neither scaling nor SACK is in force, both sides advertise "
+                    "unscaled windows and the connection runs and closes normally.",
+        reference="RFC 7323 §2.2, RFC 2018 §2",
+        findings=(("synack-options-unsolicited", synack),),
+    )
+
+
+# --- reset -----------------------------------------------------------------------------------
+
+@scenario(31)
+def rst_out_of_window(cap: Capture, n: int) -> Expect:
+    """An RST 10 000 000 beyond RCV.NXT, ignored; the connection goes on and closes."""
+    c, s = Flow.open(cap, n)
+    handshake(c, s)
+    exchange(c, s)
+    bogus = seq_add(c.snd_nxt, 10_000_000)
+    reset = c.rst(seq=bogus, after=0.5)
+    again = c.send(request("/again"), after=0.5)
+    s.send(response(300), after=APP)
+    c.ack()
+    client_close(c, s)
+    return Expect(
+        summary="an RST far outside the receive window, which the server rightly ignores",
+        description=f"Frame {reset} is an RST from the client's address and port with seq "
+                    f"{bogus}, 10 000 000 beyond the server's RCV.NXT and far outside its "
+                    "receive window (ACK + 65152): a reset that cannot come from the client's "
+                    "TCP (typically an off-path injection). RFC 9293 §3.10.7.4 and RFC 5961 §3.2 "
+                    "say such an RST is discarded silently, and the server does exactly that: "
+                    f"it stays ESTABLISHED, and frame {again}, the client's next request, is "
+                    "answered normally before both sides close with FINs.",
+        reference="RFC 9293 §3.10.7.4, RFC 5961 §3",
+        findings=(("rst-out-of-window", reset),),
+    )
+
+
+@scenario(32)
+def rst_seq_not_exact(cap: Capture, n: int) -> Expect:
+    """Client RST at RCV.NXT+100, the server's challenge ACK, the client's RST at RCV.NXT."""
+    c, s = Flow.open(cap, n)
+    handshake(c, s)
+    exchange(c, s)
+    c.send(filler(100), after=APP, captured=False, delivered=False)
+    first = c.rst(seq=c.snd_nxt, after=ONE_WAY / 10)
+    challenge = s.ack()
+    exact = c.rst(seq=s.rcv_nxt)
+    return Expect(
+        summary="an in-window RST not at RCV.NXT answered by a challenge ACK, then the exact RST "
+                "(healthy, RFC 5961)",
+        description="The client sends 100 more bytes, lost before the capture point, and "
+                    f"aborts: its RST in frame {first} is at its SND.NXT, which is the server's "
+                    "RCV.NXT+100: inside the receive window but not exact. An RFC 5961 §3.2 "
+                    "receiver does not reset on it but answers with a challenge ACK (frame "
+                    f"{challenge}, ack = RCV.NXT). The client, which has no connection any more, "
+                    f"answers that ACK with an RST at seq = SEG.ACK (frame {exact}, RFC 9293 "
+                    "§3.10.7.1), exactly RCV.NXT, and that one resets the connection. "
+                    "Conformant on both sides: no error or warning.",
+        reference="RFC 5961 §3.2",
+        info=(("rst-seq-not-exact", first), ("connection-reset", exact)),
+    )
+
+
+@scenario(33)
+def data_after_rst(cap: Capture, n: int) -> Expect:
+    """Client RST at RCV.NXT, then 100 bytes of data; the server answers with RST."""
+    c, s = Flow.open(cap, n)
+    handshake(c, s)
+    exchange(c, s)
+    reset = c.rst(seq=c.snd_nxt, after=APP)
+    late = c.send(filler(100), after=0.001, delivered=False)
+    answer = s.rst(seq=s.snd_nxt)
+    return Expect(
+        summary="the client sends 100 bytes after its own accepted RST",
+        description=f"Frame {reset} is the client's RST at exactly the server's RCV.NXT: "
+                    "acceptable, it resets the connection (RFC 9293 §3.10.7.4) and both sides "
+                    f"are CLOSED. 1 ms later frame {late} carries 100 bytes of data from the "
+                    "client on the same four-tuple: a side that has reset a connection must not "
+                    "send on it any more (RFC 9293 §3.5.2). The server has no connection and "
+                    f"answers with an RST at seq = SEG.ACK (frame {answer}, §3.10.7.1).",
+        reference="RFC 9293 §3.5.2",
+        findings=(("data-after-rst", late),),
+        info=(("connection-reset", reset),),
+    )
+
+
+# --- retransmission and timers ---------------------------------------------------------------
+
+def _resent_request(cap: Capture, n: int, again: bytes) -> tuple[int, int]:
+    """The client's request lost after the capture point, then ``again`` sent at the same seq
+    after the 200 ms timeout; a normal close. Returns both frames."""
+    c, s = Flow.open(cap, n)
+    handshake(c, s)
+    start, get = c.snd_nxt, request("/a")
+    assert len(again) == len(get)
+    first = c.send(get, delivered=False)
+    resent = c.send(again, seq=start, after=RTO)
+    s.send(response(300), after=APP)
+    c.ack()
+    client_close(c, s)
+    return first, resent
+
+
+@scenario(34)
+def retransmission_data_mismatch(cap: Capture, n: int) -> Expect:
+    """GET /a lost, retransmitted at the same seq as GET /b."""
+    first, resent = _resent_request(cap, n, request("/b"))
+    return Expect(
+        summary="a retransmission with the same sequence numbers and length but different bytes",
+        description=f"Frame {first} is the client's request 'GET /a', lost after the capture "
+                    f"point; 200 ms later frame {resent} retransmits the same sequence range "
+                    "(same seq, same length) but the bytes say 'GET /b'. A retransmission must "
+                    "repeat the data that occupied those sequence numbers (RFC 9293 §3.8.1, "
+                    "§3.4): the receiver keeps whichever copy it got first, so the two ends can "
+                    "disagree on the stream (the classic IDS-evasion overlap). The connection "
+                    "otherwise completes normally.",
+        reference="RFC 9293 §3.8.1",
+        findings=(("retransmission-data-mismatch", resent),),
+    )
+
+
+@scenario(35)
+def retransmission_same_data(cap: Capture, n: int) -> Expect:
+    """GET /a lost, retransmitted unchanged."""
+    first, resent = _resent_request(cap, n, request("/a"))
+    return Expect(
+        summary="a lost request retransmitted with the same bytes (healthy counterpart of "
+                "retransmission-data-mismatch)",
+        description=f"Frame {first} is the client's request, lost after the capture point; 200 "
+                    f"ms later frame {resent} retransmits it byte for byte (RFC 9293 §3.8.1). An "
+                    "ordinary retransmission: info only.",
+        reference="RFC 9293 §3.8.1",
+        info=(("retransmission", resent),),
+    )
+
+
+def _close_wait(cap: Capture, n: int, *, server_closes_after: float | None) -> tuple[int, int, int]:
+    """The client sends its request with FIN and the server ACKs it; the server answers and
+    closes ``server_closes_after`` seconds later, or never (None). 70 s after the client's FIN a
+    second connection from another port runs a normal exchange. Returns (client FIN, server ACK,
+    server FIN or 0)."""
+    c, s = Flow.open(cap, n)
+    handshake(c, s)
+    fin = c.fin(request())
+    acked = s.ack()
+    server_fin = 0
+    gap = 70.0
+    if server_closes_after is not None:
+        server_fin = s.fin(response(300), after=server_closes_after)
+        c.ack()
+        gap -= server_closes_after + ONE_WAY
+    c2, s2 = Flow.open(cap, n, port=40100 + n)
+    c2.syn(after=gap)
+    s2.synack()
+    c2.ack()
+    exchange(c2, s2)
+    client_close(c2, s2)
+    return fin, acked, server_fin
+
+
+@scenario(36)
+def close_wait_stall(cap: Capture, n: int) -> Expect:
+    """Request+FIN, the server's ACK, nothing more; another connection 70 s later."""
+    fin, acked, _ = _close_wait(cap, n, server_closes_after=None)
+    return Expect(
+        summary="the server acknowledges the client's FIN and then neither answers nor closes "
+                "for 70 s while the capture goes on",
+        description=f"Frame {fin} is the client's request with FIN (it half-closes: nothing "
+                    f"more to send). The server acknowledges both in frame {acked} and so enters "
+                    "CLOSE-WAIT (RFC 9293 §3.6), where it stays until its application closes "
+                    "the socket. It never does: no response, no FIN, while the capture goes on "
+                    "for 70 s more (a second connection from another port runs normally at the "
+                    "end), beyond the linux profile's 60 s close_wait_stall. A socket stuck in "
+                    "CLOSE-WAIT is an application that never closes: a leak. The client, "
+                    "meanwhile, sits in FIN-WAIT-2 for more than tcp_fin_timeout (60 s).",
+        reference="RFC 9293 §3.6",
+        findings=(("close-wait-stall", fin),),
+        info=(("fin-wait-2-timeout", acked),),
+    )
+
+
+@scenario(37)
+def close_wait_slow(cap: Capture, n: int) -> Expect:
+    """Request+FIN, the server's ACK, the response and FIN 30 s later."""
+    fin, acked, server_fin = _close_wait(cap, n, server_closes_after=30.0)
+    return Expect(
+        summary="the server answers and closes 30 s after the client's FIN (healthy counterpart "
+                "of close-wait-stall)",
+        description=f"Frame {fin} is the client's request with FIN; the server acknowledges it "
+                    f"(frame {acked}) and is in CLOSE-WAIT while its application works on the "
+                    f"answer. 30 s later frame {server_fin} carries the response with the "
+                    "server's FIN, well under the linux profile's 60 s close_wait_stall (and the "
+                    "client's 60 s FIN-WAIT-2 timeout): a slow application, not a leak. A second "
+                    "connection from another port follows 70 s after the first FIN. No error or "
+                    "warning.",
+        reference="RFC 9293 §3.6",
+    )
+
+
+@scenario(38)
+def fin_wait_2_timeout(cap: Capture, n: int) -> Expect:
+    """Client FIN, server ACK, the server's FIN 70 s later answered by RST."""
+    c, s = Flow.open(cap, n)
+    handshake(c, s)
+    exchange(c, s)
+    fin = c.fin(after=APP)
+    acked = s.ack()
+    late = s.fin(after=70.0)
+    reset = c.rst(seq=c.snd_nxt)
+    return Expect(
+        summary="the server's FIN arrives 70 s after the client entered FIN-WAIT-2 and is "
+                "answered by RST (Linux's tcp_fin_timeout); the server's 70 s in CLOSE-WAIT is a "
+                "stall",
+        description="The client closes; the server's ACK of its FIN (frame "
+                    f"{acked}) moves it to FIN-WAIT-2, where it waits for the server's FIN. Linux "
+                    "keeps an orphaned FIN-WAIT-2 socket only tcp_fin_timeout (60 s) and then "
+                    f"drops it. The server's FIN comes 70 s later (frame {late}); the client no "
+                    "longer has the connection and answers with an RST at seq = SEG.ACK (frame "
+                    f"{reset}, RFC 9293 §3.10.7.1). That is expected behaviour of a Linux "
+                    "client, not a violation: info only. The server, for its part, sat in "
+                    f"CLOSE-WAIT for those 70 s after the client's FIN (frame {fin}), beyond the "
+                    "linux profile's 60 s close_wait_stall: a warning. With both thresholds at "
+                    "60 s, a peer FIN late enough to meet a killed FIN-WAIT-2 socket always "
+                    "follows such a stall.",
+        reference="RFC 9293 §3.6; Linux tcp_fin_timeout",
+        findings=(("close-wait-stall", fin),),
+        info=(("fin-wait-2-timeout", acked), ("connection-reset", reset)),
+    )
+
+
+@scenario(39)
+def syn_retries_exceeded(cap: Capture, n: int) -> Expect:
+    """SYN at 0, retransmitted on the Linux schedule and once more at 131 s; no answer."""
+    c, _ = Flow.open(cap, n)
+    syns = [c.syn(delivered=False)]
+    previous = 0.0
+    for at in (*LINUX_SYN_RETRANSMITS, 131.0):
+        syns.append(c.syn(after=at - previous, delivered=False))
+        previous = at
+    return Expect(
+        summary="a SYN retransmitted 11 times, one more than Linux's schedule allows; never "
+                "answered",
+        description=f"The client's SYN (frame {syns[0]}) is never answered. Linux 6.x "
+                    "(tcp_syn_retries 6, tcp_syn_linear_timeouts 4) retransmits it at 1, 2, 3, "
+                    f"4, 5, 7, 11, 19, 35 and 67 s (frames {syns[1]}-{syns[10]}, same ISN) and "
+                    "gives up at 131 s. Frame "
+                    f"{syns[11]} is an 11th retransmission at 131 s: beyond the stack's retry "
+                    "limit (RFC 9293 §3.8.3 R2 gives up after a bounded time). The connection "
+                    "stays half-open: nothing ever answered.",
+        reference="RFC 9293 §3.8.3; Linux tcp_syn_retries",
+        findings=(("syn-retries-exceeded", syns[11]), ("half-open", syns[0])),
+        info=(("retransmission", syns[1]),),
+    )
+
+
+@scenario(40)
+def synack_retries_exceeded(cap: Capture, n: int) -> Expect:
+    """One SYN; SYN-ACKs at +0, +1, +3, +7, +15, +31 and +63 s, never acknowledged."""
+    c, s = Flow.open(cap, n)
+    syn = c.syn()
+    synacks = [s.synack(delivered=False)]
+    previous = 0.0
+    for at in (*LINUX_SYNACK_RETRANSMITS, 63.0):
+        synacks.append(s.synack(after=at - previous, delivered=False))
+        previous = at
+    return Expect(
+        summary="the server retransmits its SYN-ACK 6 times on its timer, one more than Linux's "
+                "tcp_synack_retries 5",
+        description=f"One SYN (frame {syn}) from a client that never answers (a "
+                    "spoofed source or a host that went away: no ACK, no RST, no SYN "
+                    f"retransmission). The server's SYN-ACK (frame {synacks[0]}) is retransmitted "
+                    "by its timer 1, 3, 7, 15 and 31 s later (frames "
+                    f"{synacks[1]}-{synacks[5]}), Linux's tcp_synack_retries 5; Linux then drops "
+                    f"the request at 63 s. Frame {synacks[6]} is a 6th timer-driven SYN-ACK at "
+                    "63 s, beyond the limit. The handshake never completes.",
+        reference="RFC 9293 §3.8.3; Linux tcp_synack_retries",
+        findings=(("synack-retries-exceeded", synacks[6]), ("handshake-incomplete", synacks[0])),
+        info=(("retransmission", synacks[1]),),
+    )
+
+
+@scenario(41)
+def rto_backoff_violation(cap: Capture, n: int) -> Expect:
+    """SYNs at 0, 1, 2, 3, 4, 5 and 6 s; the last is answered; data, close."""
+    c, s = Flow.open(cap, n)
+    syns = [c.syn(delivered=False)]
+    syns += [c.syn(after=SYN_RTO, delivered=False) for _ in range(5)]
+    early = c.syn(after=SYN_RTO)
+    s.synack()
+    c.ack()
+    exchange(c, s)
+    client_close(c, s)
+    return Expect(
+        summary="the 6th SYN retransmission comes 1 s after the 5th where Linux backs off to 2 s",
+        description=f"The client's SYN (frame {syns[0]}) is retransmitted at 1, 2, 3, 4 and 5 s "
+                    f"(frames {syns[1]}-{syns[5]}), which matches Linux's initial 1 s RTO and "
+                    "its four linear timeouts (tcp_syn_linear_timeouts 4). After those the "
+                    "timeout must double (RFC 6298 §5.5), so the 6th retransmission is due 2 s "
+                    f"after the 5th, at 7 s; frame {early} sends it at 6 s, 1 s after the 5th. "
+                    "The server answers that SYN and the connection runs and closes normally.",
+        reference="RFC 6298 §5.5",
+        findings=(("rto-backoff-violation", early),),
+        info=(("retransmission", syns[1]),),
+    )
+
+
+@scenario(42)
+def rto_backoff_violation_data(cap: Capture, n: int) -> Expect:
+    """A request retransmitted every 200 ms four times without backing off."""
+    c, s = Flow.open(cap, n)
+    handshake(c, s)
+    start, get = c.snd_nxt, request()
+    first = c.send(get, delivered=False)
+    resent = [c.send(get, seq=start, after=RTO, delivered=i == 3) for i in range(4)]
+    s.send(response(300), after=APP)
+    c.ack()
+    client_close(c, s)
+    return Expect(
+        summary="a data segment retransmitted at fixed 200 ms intervals, the timeout never "
+                "doubling",
+        description=f"The client's request (frame {first}) gets no answer (lost after the "
+                    "capture point), and the server stays silent. The client retransmits it "
+                    f"after 200 ms (frame {resent[0]}, the rto_min), then again 200 ms later "
+                    f"(frame {resent[1]}), and again at 200 ms intervals (frames {resent[2]}, "
+                    f"{resent[3]}). After each timeout the RTO must double (RFC 6298 §5.5, "
+                    f"exponential backoff): frame {resent[1]} is the first retransmission whose "
+                    f"interval fails to double, and frames {resent[2]} and {resent[3]} fail "
+                    "again (200 ms where at least 400 ms is due). The first interval is not "
+                    "judged (a tail loss probe may come before the RTO). The last copy gets "
+                    "through; the exchange and close are normal.",
+        reference="RFC 6298 §5.5",
+        findings=(("rto-backoff-violation", resent[1]), ("rto-backoff-violation", resent[2]),
+                  ("rto-backoff-violation", resent[3])),
+        info=(("retransmission", resent[0]),),
+    )
+
+
+# --- diagnostics -----------------------------------------------------------------------------
+
+@scenario(43)
+def isn_weak(cap: Capture, n: int) -> Expect:
+    """Three connections: client ISN 0, then ISN 1000 twice, on three ports."""
+    syns = []
+    for port, isn in ((None, 0), (40100 + n, 1000), (40200 + n, 1000)):
+        c, s = Flow.open(cap, n, client_isn=isn, port=port)
+        syns.append(c.syn(after=1.0 if syns else ONE_WAY))
+        s.synack()
+        c.ack()
+        exchange(c, s)
+        client_close(c, s)
+    return Expect(
+        summary="predictable client ISNs: 0, then the same ISN 1000 on two connections",
+        description=f"Frame {syns[0]} opens a connection with ISN 0; frames {syns[1]} and "
+                    f"{syns[2]} open two more, from other ports, both with ISN 1000. ISNs "
+                    "should be unpredictable: a clock plus a keyed hash of the four-tuple (RFC "
+                    "6528 §3, RFC 9293 §3.4.1). ISN 0, and an ISN repeated across connections, "
+                    "make blind injection and spoofing easy. Every connection is otherwise "
+                    "normal: info only.",
+        reference="RFC 6528 §3",
+        info=(("isn-weak", syns[0]), ("isn-weak", syns[2])),
+    )
+
+
+@scenario(44)
+def fast_retransmission(cap: Capture, n: int) -> Expect:
+    """Client sends 5 segments, the 2nd lost before the capture point; 3 dup ACKs with SACK;
+    fast retransmission."""
+    c, s = Flow.open(cap, n)
+    handshake(c, s)
+    segs = burst(c, upload(6800), missed=(1,))
+    ack = s.ack(ack=segs[1].seq, after=0.00006)
+    dups = [s.ack(ack=segs[1].seq, sack=[(segs[2].seq, seg.end)], after=ONE_WAY / 5 if i == 2
+                  else ONE_WAY / 10) for i, seg in enumerate(segs) if i >= 2]
+    # The client reacts to the third duplicate ACK 50 µs after it passes the capture point.
+    fast = c.send(segs[1].data, seq=segs[1].seq, push=False, after=ONE_WAY + 0.00005)
+    s.ack()
+    s.send(response(300), after=APP)
+    c.ack()
+    client_close(c, s)
+    return Expect(
+        summary="three duplicate ACKs with SACK blocks and a fast retransmission of the hole "
+                "(healthy)",
+        description="The client uploads in five MSS-sized segments; the second is lost before "
+                    "the capture point (the capture never sees it). The server acknowledges "
+                    f"the first (frame {ack}), then answers each later segment with a duplicate "
+                    "ACK of the same number whose SACK block grows (frames "
+                    f"{dups[0]}, {dups[1]}, {dups[2]}). On the third duplicate ACK the client "
+                    f"retransmits exactly the missing segment (frame {fast}, RFC 5681 §3.2 fast "
+                    "retransmit) without waiting for its timer; the server then acknowledges "
+                    "everything and the connection closes normally. No error or warning.",
+        reference="RFC 5681 §3.2",
+        info=(("duplicate-ack", dups[0]), ("duplicate-ack", dups[1]), ("duplicate-ack", dups[2]),
+              ("fast-retransmission", fast)),
+    )
+
+
+@scenario(45)
+def duplicate_ack(cap: Capture, n: int) -> Expect:
+    """Client sends 3 segments, the 2nd lost; one duplicate ACK; retransmission on timeout."""
+    c, s = Flow.open(cap, n)
+    handshake(c, s)
+    segs = burst(c, upload(3600), lost=(1,))
+    first = s.ack(ack=segs[1].seq, after=0.00008)
+    dup = s.ack(sack=[(segs[2].seq, segs[2].end)], after=ONE_WAY / 5)
+    resent = c.send(segs[1].data, seq=segs[1].seq, push=False, after=RTO)
+    s.ack()
+    s.send(response(300), after=APP)
+    c.ack()
+    client_close(c, s)
+    return Expect(
+        summary="one duplicate ACK (with a SACK block) after a lost segment; recovery by "
+                "timeout (healthy)",
+        description="The client uploads in three segments; the second (frame "
+                    f"{segs[1].frame}) is lost after the capture point. The server acknowledges "
+                    f"the first (frame {first}) and, when the third arrives out of order, "
+                    f"repeats that ACK with a SACK block for it (frame {dup}): a duplicate ACK "
+                    "(same ACK, same window, no data; RFC 5681 §2). One duplicate is not enough "
+                    "for a fast retransmit; the client retransmits the lost segment after its "
+                    f"200 ms timeout (frame {resent}) and the connection closes normally.",
+        reference="RFC 5681 §2",
+        info=(("duplicate-ack", dup), ("retransmission", resent)),
+    )
+
+
+@scenario(46)
+def spurious_retransmission(cap: Capture, n: int) -> Expect:
+    """The response is ACKed (the ACK lost after the capture point) and retransmitted anyway."""
+    c, s = Flow.open(cap, n)
+    handshake(c, s)
+    c.send(request())
+    start, body = s.snd_nxt, response(300)
+    sent = s.send(body, after=APP)
+    acked = c.ack(delivered=False)
+    again = s.send(body, seq=start, after=RTO)
+    dsack = c.ack(sack=[(start, seq_add(start, len(body)))])
+    client_close(c, s)
+    return Expect(
+        summary="a segment retransmitted 200 ms after the capture saw its ACK (healthy)",
+        description=f"The server's response (frame {sent}) is acknowledged by the client in "
+                    f"frame {acked}, but that ACK is lost after the capture point, so the "
+                    f"server's timer retransmits the response 200 ms later (frame {again}). "
+                    "Seen from the capture point the bytes were already acknowledged: a "
+                    "spurious retransmission. The client answers with a D-SACK (frame "
+                    f"{dsack}, RFC 2883) reporting the duplicate; the connection closes "
+                    "normally.",
+        reference="RFC 2883 §4",
+        info=(("spurious-retransmission", again),),
+    )
+
+
+@scenario(47)
+def out_of_order(cap: Capture, n: int) -> Expect:
+    """The server's two response segments swapped on the path, 50 µs apart."""
+    c, s = Flow.open(cap, n)
+    handshake(c, s)
+    c.send(request())
+    start, body = s.snd_nxt, response(2000)
+    size = MSS - TS_OPTION_LEN
+    later = s.send(body[size:], seq=seq_add(start, size), after=APP)
+    earlier = s.send(body[:size], seq=start, push=False, after=0.00005)
+    s.snd_nxt = seq_add(start, len(body))  # both were sent, in order; the path swapped them
+    sack = c.ack(ack=start, sack=[(seq_add(start, size), s.snd_nxt)], after=ONE_WAY / 2)
+    c.ack(after=ONE_WAY / 2)
+    client_close(c, s)
+    return Expect(
+        summary="two segments swapped on the path, the earlier arriving 50 µs after the later "
+                "(reordering, healthy)",
+        description="The server sends its response in two segments; a path that reorders "
+                    f"(veth, multiple queues) delivers the second one first (frame {later}) and "
+                    f"the first 50 µs later (frame {earlier}), well within the handshake round "
+                    "trip of 0.2 ms: the hole is filled by reordering, not by a retransmission. "
+                    f"The client's ACK for the early arrival (frame {sack}) SACKs it; the next "
+                    "acknowledges both. No error or warning, and no retransmission.",
+        reference="RFC 9293 §3.10.7.4",
+        info=(("out-of-order", earlier),),
+    )
+
+
+@scenario(48)
+def midstream(cap: Capture, n: int) -> Expect:
+    """A capture that starts after the handshake and ends before the close."""
+    c, s = Flow.open(cap, n)
+    c.syn(captured=False)
+    s.synack(captured=False)
+    c.ack(captured=False)
+    first = c.send(request("/a"), after=5.0)
+    s.send(response(300), after=APP)
+    c.ack()
+    c.send(request("/b"), after=1.0)
+    s.send(response(300), after=APP)
+    last = c.ack()
+    return Expect(
+        summary="a capture that starts in the middle of a connection and ends before it closes",
+        description="The capture starts 5 s into an established connection: frame "
+                    f"{first}, a request, is the first segment seen, with no SYN before it, so "
+                    "sequence numbers are relative to it and handshake-dependent checks are "
+                    f"off. Two exchanges follow and the capture stops at frame {last}, an ACK, "
+                    "with no FIN or RST: the connection is still open. Both are capture "
+                    "boundaries, not protocol errors: info only.",
+        reference="RFC 9293 §3.3.2",
+        info=(("capture-started-midstream", first), ("capture-ended-midstream", last)),
     )
 
 

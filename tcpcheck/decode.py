@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields
 
 import dpkt
 
-from tcpcheck.segment import Record, Segment
+from tcpcheck.segment import CSUM_BAD, CSUM_OFFLOAD, CSUM_OK, CSUM_UNCHECKED, Record, Segment
 
 # Link types we decode (pcap LINKTYPE_ numbers, https://www.tcpdump.org/linktypes.html).
 SUPPORTED_LINKTYPES: dict[int, str] = {
@@ -118,7 +118,9 @@ class Decoder:
                         c.packets += 1
                         c.tcp += 1
                         yield new(Segment, (frame, ts, src, sport, dst, dport, seq, ack, flags,
-                                            win, plen, buf[54:end], buf[end:end + plen]))
+                                            win, plen, buf[54:end], buf[end:end + plen],
+                                            checksum_state(src, dst, buf[34:end + plen],
+                                                           hl + plen) if flags & 7 else 0))
                         continue
             seg = slow(record)
             if seg is not None:
@@ -239,7 +241,28 @@ class Decoder:
         # SYN's 20 bytes of options) keep what was captured: losing the segment would lose
         # the SYN, and with it the handshake. Option parsing stops at the cut.
         return Segment(frame, ts, src, sport, dst, dport, seq, ack, flags, win, seglen - hl,
-                       buf[p + 20:p + hl], buf[p + hl:p + seglen])
+                       buf[p + 20:p + hl], buf[p + hl:p + seglen],
+                       checksum_state(src, dst, buf[p:p + seglen], seglen) if flags & 7 else 0)
+
+
+def checksum_state(src: bytes, dst: bytes, tcp: bytes, length: int) -> int:
+    """Check a TCP checksum over the pseudo-header (RFC 9293 §3.1; RFC 8200 §8.1 for IPv6).
+
+    Only SYN, FIN and RST segments are checked: a few per connection are enough to see that a
+    host's checksums are offloaded, and summing every payload would halve the decoder's speed.
+    Offloaded checksums hold just the pseudo-header sum (Linux CHECKSUM_PARTIAL): the NIC
+    completes them after the capture point. Sums use 2^16 = 1 (mod 0xFFFF): a big integer
+    modulo 0xFFFF is the ones'-complement sum of its 16-bit words.
+    """
+    if len(tcp) < length:
+        return CSUM_UNCHECKED  # cut by the snaplen
+    pseudo = (int.from_bytes(src + dst, "big") + 6 + length) % 0xFFFF
+    data = tcp if length % 2 == 0 else tcp + b"\0"
+    if (pseudo + int.from_bytes(data, "big")) % 0xFFFF == 0:
+        return CSUM_OK
+    if int.from_bytes(tcp[16:18], "big") % 0xFFFF == pseudo:
+        return CSUM_OFFLOAD
+    return CSUM_BAD
 
 
 def _link(lt: int, buf: bytes) -> tuple[int, int]:

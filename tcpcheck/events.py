@@ -156,3 +156,236 @@ class ConnectionReset(Event):
     refused: bool
     accepted: bool
     """Whether the receiver accepts it (RFC 5961: sequence number in its receive window)."""
+
+
+# ---------------------------------------------------------------------- flow control
+
+
+@dataclass(frozen=True, slots=True)
+class DataBeyondWindow(Event):
+    """Data ran past the right edge of the window the receiver advertised."""
+
+    seq: int
+    length: int
+    right_edge: int
+    """The highest ACK + window the receiver ever advertised (relative, sender's space)."""
+    window: int
+    """That advertisement's window in bytes (scaled)."""
+    window_frame: int
+
+
+@dataclass(frozen=True, slots=True)
+class SeqOutOfWindow(Event):
+    """A segment lies wholly outside the receive window (beyond it, or before the ISN)."""
+
+    seq: int
+    length: int
+    left_edge: int
+    right_edge: int
+
+
+@dataclass(frozen=True, slots=True)
+class WindowShrink(Event):
+    """The side moved its window's right edge left (ACK + window decreased)."""
+
+    previous_edge: int
+    new_edge: int
+    previous_frame: int
+    ack: int
+    window: int
+
+
+# ---------------------------------------------------------------------- options
+
+
+@dataclass(frozen=True, slots=True)
+class OptionNotNegotiated(Event):
+    option: str
+    """``MSS``, ``window scale``, ``SACK-permitted``, ``SACK`` or ``timestamps``."""
+    problem: str
+    """``on-non-syn``, ``not-negotiated`` or ``missing``."""
+
+
+@dataclass(frozen=True, slots=True)
+class PawsRegression(Event):
+    tsval: int
+    previous: int
+    previous_frame: int
+
+
+@dataclass(frozen=True, slots=True)
+class SynAckOptionsUnsolicited(Event):
+    options: tuple[str, ...]
+    syn_frame: int
+
+
+# ---------------------------------------------------------------------- resets
+
+
+@dataclass(frozen=True, slots=True)
+class RstOutOfWindow(Event):
+    seq: int
+    rcv_nxt: int
+    """The receiver's RCV.NXT (relative), from its latest ACK."""
+    right_edge: int
+
+
+@dataclass(frozen=True, slots=True)
+class RstNotExact(Event):
+    seq: int
+    rcv_nxt: int
+
+
+@dataclass(frozen=True, slots=True)
+class DataAfterRst(Event):
+    rst_frame: int
+    what: str
+    """What the side sent after its reset: ``data``, ``FIN`` or ``ACK``."""
+
+
+# ---------------------------------------------------------------------- data integrity
+
+
+@dataclass(frozen=True, slots=True)
+class RetransmissionDataMismatch(Event):
+    seq: int
+    length: int
+    first_frame: int
+    offset: int
+    """Relative sequence number of the first byte that differs."""
+
+
+# ---------------------------------------------------------------------- teardown timers
+
+
+@dataclass(frozen=True, slots=True)
+class CloseWaitStall(Event):
+    """``side`` acknowledged the peer's FIN and sent nothing, not even its own FIN, for long."""
+
+    seconds: float
+    threshold: float
+    fin_frame: int | None
+    """When the side's FIN finally came (None: never, before the capture ended)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FinWait2Timeout(Event):
+    seconds: float
+    timeout: float
+
+
+# ---------------------------------------------------------------------- retransmission timers
+
+
+@dataclass(frozen=True, slots=True)
+class SynRetriesExceeded(Event):
+    what: str
+    """``SYN`` or ``SYN-ACK``."""
+    transmissions: int
+    limit: int
+    """The most transmissions (first + retransmissions) the profile allows."""
+    elapsed: float
+    give_up: float
+
+
+@dataclass(frozen=True, slots=True)
+class RtoBackoffViolation(Event):
+    what: str
+    """``SYN``, ``SYN-ACK`` or ``data``."""
+    nth: int
+    """Which retransmission of it this is (1 = the first)."""
+    expected: float
+    observed: float
+    previous_frame: int
+    seq: int = 0
+
+
+# ---------------------------------------------------------------------- diagnostics
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateAck(Event):
+    ack: int
+    count: int
+    """How many duplicates of this ACK so far (1 = the first duplicate)."""
+    original_frame: int
+
+
+@dataclass(frozen=True, slots=True)
+class OutOfOrder(Event):
+    seq: int
+    length: int
+    gap_ns: int
+    """How long after the side's highest segment it arrived."""
+
+
+@dataclass(frozen=True, slots=True)
+class ZeroWindow(Event):
+    ack: int
+
+
+@dataclass(frozen=True, slots=True)
+class ZeroWindowProbe(Event):
+    seq: int
+    length: int
+
+
+@dataclass(frozen=True, slots=True)
+class Keepalive(Event):
+    seq: int
+    length: int
+    idle: float
+    """Seconds since the side's previous segment."""
+
+
+@dataclass(frozen=True, slots=True)
+class FastRetransmission(Event):
+    seq: int
+    length: int
+    dupacks: int
+
+
+@dataclass(frozen=True, slots=True)
+class SpuriousRetransmission(Event):
+    seq: int
+    length: int
+    acked: int
+    """The peer's highest ACK when it was sent (relative)."""
+
+
+@dataclass(frozen=True, slots=True)
+class IsnWeak(Event):
+    isn: int
+    previous_connection: int | None
+    """The earlier connection of the same host that used this ISN (None: the ISN is 0)."""
+
+
+# ---------------------------------------------------------------------- capture artefacts
+
+
+@dataclass(frozen=True, slots=True)
+class OversizedSegment(Event):
+    count: int
+    largest: int
+    mss: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChecksumOffload(Event):
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class BadChecksum(Event):
+    """A checksum that is neither right nor the offload pattern: the segment is dropped."""
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureStartedMidstream(Event):
+    """No SYN of the connection was captured."""
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureEndedMidstream(Event):
+    client_state: str
+    server_state: str

@@ -1,7 +1,7 @@
 """TCP option parsing (RFC 9293 §3.1, RFC 7323, RFC 2018).
 
-Options are parsed only where the model needs them (SYNs, and the last segment of a side when
-a tuple is reused), never per packet: the hot path carries the raw option bytes.
+Options are parsed in full only where the model needs them (SYNs, segments whose layout is not the
+usual one); the hot path reads the timestamp of Linux's fixed NOP, NOP, TS layout directly.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ class Options:
     sack_blocks: int = 0
     tsval: int | None = None
     tsecr: int | None = None
+    complete: bool = True
+    """False when an option runs past the end of the bytes (cut by a small snaplen)."""
 
 
 def parse_options(raw: bytes) -> Options:
@@ -31,6 +33,9 @@ def parse_options(raw: bytes) -> Options:
     sack_permitted = False
     sack_blocks = 0
     i, n = 0, len(raw)
+    # The option area is a multiple of 4 bytes (RFC 9293 §3.1, data offset in words): any
+    # other length, or an option running past the end, means a snaplen cut it.
+    complete = n % 4 == 0
     while i < n:
         kind = raw[i]
         if kind == EOL:
@@ -39,9 +44,11 @@ def parse_options(raw: bytes) -> Options:
             i += 1
             continue
         if i + 1 >= n:
+            complete = False
             break
         length = raw[i + 1]
         if length < 2 or i + length > n:
+            complete = complete and length < 2  # a bad length is malformed, not cut
             break
         if kind == MSS and length == 4:
             mss = (raw[i + 2] << 8) | raw[i + 3]
@@ -54,9 +61,22 @@ def parse_options(raw: bytes) -> Options:
         elif kind == TIMESTAMP and length == 10:
             tsval, tsecr = _TS.unpack_from(raw, i + 2)
         i += length
-    return Options(mss, wscale, sack_permitted, sack_blocks, tsval, tsecr)
+    return Options(mss, wscale, sack_permitted, sack_blocks, tsval, tsecr, complete)
+
+
+_LINUX_TS = b"\x01\x01\x08\x0a"  # NOP, NOP, timestamps: every Linux segment after the SYN
+_U32 = struct.Struct("!I")
 
 
 def tsval_of(raw: bytes) -> int | None:
     """The TSval of a segment's options, or None without a timestamp option."""
-    return parse_options(raw).tsval if raw else None
+    if not raw:
+        return None
+    if raw[:4] == _LINUX_TS and len(raw) >= 12:
+        return _U32.unpack_from(raw, 4)[0]
+    return parse_options(raw).tsval
+
+
+def only_timestamps(raw: bytes) -> bool:
+    """True for the common NOP, NOP, timestamps layout and nothing else (no parse needed)."""
+    return len(raw) == 12 and raw[:4] == _LINUX_TS

@@ -18,6 +18,8 @@ URG = 0x20
 ECE = 0x40
 CWR = 0x80
 
+CSUM_UNCHECKED, CSUM_OK, CSUM_OFFLOAD, CSUM_BAD = 0, 1, 2, 3
+
 _FLAG_NAMES = ((SYN, "SYN"), (FIN, "FIN"), (RST, "RST"), (PSH, "PSH"), (ACK, "ACK"),
                (URG, "URG"), (ECE, "ECE"), (CWR, "CWR"))
 
@@ -50,6 +52,9 @@ class Segment(NamedTuple):
     """Raw TCP option bytes (empty when the header is 20 bytes)."""
     payload: bytes
     """Payload bytes as captured; may be shorter than ``plen`` with a small snaplen."""
+    csum: int = 0
+    """TCP checksum as captured: ``CSUM_UNCHECKED``, ``CSUM_OK``, ``CSUM_OFFLOAD`` or
+    ``CSUM_BAD``. Only SYN, FIN and RST segments are checked (see ``tcpcheck.decode``)."""
 
 
 def flag_names(flags: int) -> str:

@@ -21,6 +21,9 @@ from tcpcheck.seqnum import seq_gt
 from tcpcheck.states import State
 
 _SYN_ONLY = SYN
+# ISNs remembered for isn-weak: a repeat among this many is unlikely by chance (~1 in 65,000
+# per new connection with random 32-bit ISNs), so a repeat says more about the stack.
+MAX_ISNS = 65_536
 
 
 class Tracker:
@@ -37,6 +40,10 @@ class Tracker:
         self._lingering: deque[tuple[int, Connection]] = deque()
         self._linger_ns = int(profile.time_wait * 1e9)
         self._next_id = 0
+        self._now = 0  # capture time of the latest segment
+        # (host address, ISN) -> connection id of its first use, for isn-weak; bounded.
+        self._isns: dict[tuple[bytes, int], int] = {}
+        self._isn_order: deque[tuple[bytes, int]] = deque()
 
     @property
     def open_connections(self) -> int:
@@ -60,6 +67,9 @@ class Tracker:
                 conn = self._open(seg, key, previous)
                 from_client = True
         conn.apply(seg, from_client)
+        self._now = seg.ts
+        if seg.flags & SYN:
+            self._check_isn(conn, seg, from_client)
         if conn.done_at is not None and not conn.lingering:
             conn.lingering = True
             lingering.append((seg.ts + self._linger_ns, conn))
@@ -71,7 +81,7 @@ class Tracker:
         for conn, _ in self._table.values():
             seen[conn.id] = conn
         for conn in sorted(seen.values(), key=lambda c: c.id):
-            self._finalise(conn)
+            self._finalise(conn, self._now)
         self._table.clear()
         self._lingering.clear()
 
@@ -111,7 +121,7 @@ class Tracker:
         self._next_id += 1
         if previous is not None:
             self._check_reuse(previous, conn, seg)
-            self._finalise(previous)
+            self._finalise(previous, seg.ts)
         reverse = (key[2], key[3], key[0], key[1])
         sent_by_client = client_key == (seg.src, seg.sport)
         self._table[key] = (conn, sent_by_client)
@@ -159,7 +169,7 @@ class Tracker:
             if conn.finished:
                 continue
             self._forget(conn)
-            self._finalise(conn)
+            self._finalise(conn, now)
 
     def _forget(self, conn: Connection) -> None:
         for key in conn.keys:
@@ -167,8 +177,28 @@ class Tracker:
             if hit is not None and hit[0] is conn:
                 del self._table[key]
 
-    def _finalise(self, conn: Connection) -> None:
+    def _finalise(self, conn: Connection, now: int) -> None:
         if conn.finished:
             return
-        conn.finish()
+        conn.finish(now)
         self.on_finished(conn)
+
+    # ------------------------------------------------------------------ ISNs
+
+    def _check_isn(self, conn: Connection, seg: Segment, from_client: bool) -> None:
+        """RFC 6528: an ISN of 0, or one the same host used for an earlier connection."""
+        sender = conn.client if from_client else conn.server
+        if sender.isn_frame != seg.frame:
+            return  # a retransmitted SYN, or not the one that opened this side
+        if seg.seq == 0:
+            conn.events.append(ev.IsnWeak(seg.frame, seg.ts, sender.role, 0, None))
+            return
+        key = (seg.src, seg.seq)
+        first = self._isns.get(key)
+        if first is None:
+            self._isns[key] = conn.id
+            self._isn_order.append(key)
+            if len(self._isn_order) > MAX_ISNS:
+                del self._isns[self._isn_order.popleft()]
+        elif first != conn.id:
+            conn.events.append(ev.IsnWeak(seg.frame, seg.ts, sender.role, seg.seq, first))

@@ -73,7 +73,7 @@ def test_crafted_capture_reports_exactly_its_sidecar(path):
     result = analyze(path)
     want = sorted((f["rule"], f["frame"]) for f in expect["findings"])
     assert rules_at(result.findings) == want
-    info = set(rules_at(result.findings, 1))
+    info = set(rules_at(result.findings, 1, edges=True))
     for item in expect.get("info", []):
         assert (item["rule"], item["frame"]) in info
 

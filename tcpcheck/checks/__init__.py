@@ -10,7 +10,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tcpcheck import events as ev
-from tcpcheck.checks import close, flags, handshake, reset, sequence
+from tcpcheck.checks import (
+    capture,
+    close,
+    diagnostics,
+    flags,
+    handshake,
+    negotiation,
+    reset,
+    sequence,
+    timer,
+    window,
+)
 from tcpcheck.checks.base import Context, Explanation
 
 
@@ -41,6 +52,39 @@ CHECKS: tuple[Check, ...] = (
     Check("missing-time-wait", ev.TupleReopened, close.reopened_without_protection),
     Check("time-wait-reuse", ev.TupleReopened, close.time_wait_reuse),
     Check("connection-reset", ev.ConnectionReset, reset.connection_reset),
+    Check("data-beyond-window", ev.DataBeyondWindow, window.data_beyond_window),
+    Check("seq-out-of-window", ev.SeqOutOfWindow, window.seq_out_of_window),
+    Check("window-shrink", ev.WindowShrink, window.window_shrink),
+    Check("option-not-negotiated", ev.OptionNotNegotiated, negotiation.option_not_negotiated),
+    Check("paws-timestamp-regression", ev.PawsRegression,
+          negotiation.paws_timestamp_regression),
+    Check("synack-options-unsolicited", ev.SynAckOptionsUnsolicited,
+          negotiation.synack_options_unsolicited),
+    Check("rst-out-of-window", ev.RstOutOfWindow, reset.rst_out_of_window),
+    Check("rst-seq-not-exact", ev.RstNotExact, reset.rst_seq_not_exact),
+    Check("data-after-rst", ev.DataAfterRst, reset.data_after_rst),
+    Check("retransmission-data-mismatch", ev.RetransmissionDataMismatch,
+          sequence.retransmission_data_mismatch),
+    Check("close-wait-stall", ev.CloseWaitStall, close.close_wait_stall),
+    Check("fin-wait-2-timeout", ev.FinWait2Timeout, close.fin_wait_2_timeout),
+    Check("syn-retries-exceeded", ev.SynRetriesExceeded, timer.syn_retries_exceeded),
+    Check("synack-retries-exceeded", ev.SynRetriesExceeded, timer.synack_retries_exceeded),
+    Check("rto-backoff-violation", ev.RtoBackoffViolation, timer.rto_backoff_violation),
+    Check("duplicate-ack", ev.DuplicateAck, diagnostics.duplicate_ack),
+    Check("out-of-order", ev.OutOfOrder, diagnostics.out_of_order),
+    Check("zero-window", ev.ZeroWindow, diagnostics.zero_window),
+    Check("zero-window-probe", ev.ZeroWindowProbe, diagnostics.zero_window_probe),
+    Check("keepalive", ev.Keepalive, diagnostics.keepalive),
+    Check("fast-retransmission", ev.FastRetransmission, diagnostics.fast_retransmission),
+    Check("spurious-retransmission", ev.SpuriousRetransmission,
+          diagnostics.spurious_retransmission),
+    Check("isn-weak", ev.IsnWeak, diagnostics.isn_weak),
+    Check("oversized-segment", ev.OversizedSegment, capture.oversized_segment),
+    Check("checksum-offload", ev.ChecksumOffload, capture.checksum_offload),
+    Check("bad-checksum", ev.BadChecksum, capture.bad_checksum),
+    Check("capture-started-midstream", ev.CaptureStartedMidstream,
+          capture.capture_started_midstream),
+    Check("capture-ended-midstream", ev.CaptureEndedMidstream, capture.capture_ended_midstream),
 )
 
 __all__ = ["CHECKS", "Check", "Context", "Explanation"]

@@ -60,3 +60,30 @@ def time_wait_reuse(e: ev.TupleReopened, ctx: Context) -> Explanation | None:
         "a SYN that proves it is newer than the old connection",
         e.reason,
     )
+
+
+def close_wait_stall(e: ev.CloseWaitStall, ctx: Context) -> Explanation:
+    peer = ctx.peer(e.side)
+    end = (f"its FIN came only in frame {e.fin_frame}" if e.fin_frame is not None
+           else "it had not closed when the capture ended")
+    return Explanation(
+        f"{ctx.name(e.side)} was in CLOSE_WAIT: it received the {peer}'s FIN and then sent "
+        f"nothing for {e.seconds:.1f} s, longer than the {ctx.profile.name} profile's "
+        f"close_wait_stall of {e.threshold:g} s; {end}. The application has not closed its "
+        f"socket",
+        f"a FIN within {e.threshold:g} s of the last activity",
+        f"{e.seconds:.1f} s in CLOSE_WAIT without sending",
+        f"RFC 9293 §3.6; profile {ctx.profile.name} close_wait_stall = {e.threshold:g} s",
+    )
+
+
+def fin_wait_2_timeout(e: ev.FinWait2Timeout, ctx: Context) -> Explanation:
+    return Explanation(
+        f"{ctx.name(e.side)} waited {e.seconds:.1f} s in FIN_WAIT_2 for the "
+        f"{ctx.peer(e.side)}'s FIN, longer than the {ctx.profile.name} profile's fin_timeout "
+        f"of {e.timeout:g} s: a stack that closed the socket has deleted the connection by "
+        f"now and answers what follows with RST",
+        f"the peer's FIN within {e.timeout:g} s",
+        f"no FIN after {e.seconds:.1f} s",
+        f"RFC 9293 §3.6; profile {ctx.profile.name} fin_timeout = {e.timeout:g} s",
+    )

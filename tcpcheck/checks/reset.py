@@ -21,3 +21,35 @@ def connection_reset(e: ev.ConnectionReset, ctx: Context) -> Explanation:
         "an orderly close with FIN",
         f"RST (receiver in {e.state})",
     )
+
+
+def rst_out_of_window(e: ev.RstOutOfWindow, ctx: Context) -> Explanation:
+    peer = ctx.peer(e.side)
+    return Explanation(
+        f"{ctx.name(e.side)} sent a RST with seq {e.seq}, outside the {peer}'s receive window "
+        f"[{e.rcv_nxt}, {e.right_edge}); a conformant receiver ignores it. Reset injection "
+        f"(a forged RST) or a middlebox with stale state are the usual senders",
+        f"RST seq in [{e.rcv_nxt}, {e.right_edge}), ideally exactly {e.rcv_nxt} (RCV.NXT)",
+        f"RST seq {e.seq}",
+    )
+
+
+def rst_seq_not_exact(e: ev.RstNotExact, ctx: Context) -> Explanation:
+    peer = ctx.peer(e.side)
+    return Explanation(
+        f"{ctx.name(e.side)} sent a RST with seq {e.seq}: inside the {peer}'s window but not "
+        f"its RCV.NXT {e.rcv_nxt}; an RFC 5961 receiver answers with a challenge ACK and keeps "
+        f"the connection",
+        f"RST seq {e.rcv_nxt} (RCV.NXT)",
+        f"RST seq {e.seq} ({e.seq - e.rcv_nxt:+d})",
+    )
+
+
+def data_after_rst(e: ev.DataAfterRst, ctx: Context) -> Explanation:
+    return Explanation(
+        f"{ctx.name(e.side)} sent {e.what} on the connection after its own RST (frame "
+        f"{e.rst_frame}), which the {ctx.peer(e.side)} had accepted; a reset deletes the TCB, "
+        f"so nothing more can follow on it",
+        "nothing after the RST (or another RST)",
+        f"{e.what} after the RST",
+    )

@@ -38,3 +38,14 @@ def retransmission(e: ev.Retransmission, ctx: Context) -> Explanation:
         "new sequence space",
         f"{e.what} already seen (seq {e.seq}, len {e.length})",
     )
+
+
+def retransmission_data_mismatch(e: ev.RetransmissionDataMismatch, ctx: Context) -> Explanation:
+    return Explanation(
+        f"{ctx.name(e.side)} retransmitted {e.length} bytes at seq {e.seq}, but the bytes "
+        f"differ from the first copy (frame {e.first_frame}) from seq {e.offset} on; a "
+        f"receiver keeps whichever copy it got first, so two receivers (or an IDS and the "
+        f"host) can see different streams",
+        f"the same bytes as frame {e.first_frame}",
+        f"different bytes from seq {e.offset}",
+    )

@@ -1,0 +1,55 @@
+"""Capture artefacts: what the capture shows that was never on the wire, or never whole."""
+
+from __future__ import annotations
+
+from tcpcheck import events as ev
+from tcpcheck.checks.base import Context, Explanation
+
+
+def oversized_segment(e: ev.OversizedSegment, ctx: Context) -> Explanation:
+    return Explanation(
+        f"{e.count} segments from the {ctx.name(e.side)} are larger than the "
+        f"{ctx.peer(e.side)}'s MSS of {e.mss} bytes (largest {e.largest}): the capture was "
+        f"taken on a host that segments later (TSO/GSO) or coalesces on receipt (GRO/LRO); "
+        f"a capture artefact, not what was on the wire",
+        f"payloads <= {e.mss} bytes on the wire",
+        f"{e.count} segments up to {e.largest} bytes in the capture",
+    )
+
+
+def checksum_offload(e: ev.ChecksumOffload, ctx: Context) -> Explanation:
+    return Explanation(
+        f"{e.count} checked segments (SYN, FIN, RST) from the {ctx.name(e.side)} carry only "
+        f"the pseudo-header sum in their checksum: checksum offload, the NIC fills it in after "
+        f"the capture point; a capture artefact of the sending host",
+        "a complete TCP checksum",
+        "the partial (pseudo-header) checksum",
+    )
+
+
+def bad_checksum(e: ev.BadChecksum, ctx: Context) -> Explanation:
+    return Explanation(
+        f"the segment from the {ctx.name(e.side)} has a wrong TCP checksum (not the offload "
+        f"pattern): its receiver discards it, so tcpcheck does not apply it either",
+        "a valid TCP checksum",
+        "a checksum that does not match the segment",
+    )
+
+
+def capture_started_midstream(e: ev.CaptureStartedMidstream, ctx: Context) -> Explanation:
+    return Explanation(
+        "the capture starts in the middle of this connection (no SYN seen): sequence numbers "
+        "are relative to the first segment seen, the client/server roles are guessed from "
+        "the ports, and rules that need the handshake (options, windows, timers) are off",
+        "the three-way handshake in the capture",
+        "first segment without SYN",
+    )
+
+
+def capture_ended_midstream(e: ev.CaptureEndedMidstream, ctx: Context) -> Explanation:
+    return Explanation(
+        f"the capture ended while the connection was still open (client {e.client_state}, "
+        f"server {e.server_state}): what happened next is unknown",
+        "a FIN exchange or a RST in the capture",
+        f"client {e.client_state}, server {e.server_state} at the last frame",
+    )

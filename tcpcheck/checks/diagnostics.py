@@ -1,0 +1,89 @@
+"""Diagnostics: normal TCP behaviour worth seeing when chasing a stall (all info)."""
+
+from __future__ import annotations
+
+from tcpcheck import events as ev
+from tcpcheck.checks.base import Context, Explanation
+
+
+def duplicate_ack(e: ev.DuplicateAck, ctx: Context) -> Explanation:
+    return Explanation(
+        f"{ctx.name(e.side)} repeated ACK {e.ack} (duplicate #{e.count} of frame "
+        f"{e.original_frame}): it received a segment beyond a hole and asks for {e.ack} again",
+        "a new ACK, or a window update",
+        f"ACK {e.ack} again, same window, no data",
+    )
+
+
+def out_of_order(e: ev.OutOfOrder, ctx: Context) -> Explanation:
+    return Explanation(
+        f"{ctx.name(e.side)}'s {e.length} bytes at seq {e.seq} arrived "
+        f"{e.gap_ns / 1e6:.3f} ms after higher sequence numbers, sooner than a round trip: "
+        f"reordered on the path, not a retransmission",
+        "segments in sequence order",
+        f"seq {e.seq} after higher sequence numbers",
+    )
+
+
+def zero_window(e: ev.ZeroWindow, ctx: Context) -> Explanation:
+    return Explanation(
+        f"{ctx.name(e.side)} advertised a zero window at ACK {e.ack}: its receive buffer is "
+        f"full (the application is not reading), and the {ctx.peer(e.side)} must stop sending",
+        "a window > 0",
+        "window 0",
+    )
+
+
+def zero_window_probe(e: ev.ZeroWindowProbe, ctx: Context) -> Explanation:
+    what = f"{e.length} byte" if e.length else "no data"
+    return Explanation(
+        f"{ctx.name(e.side)} probed the {ctx.peer(e.side)}'s zero window (seq {e.seq}, "
+        f"{what}); the persist timer keeps asking until the window opens. Wireshark labels "
+        f"Linux's form (SND.UNA - 1, no data) a keep-alive",
+        "a probe while the window is zero",
+        f"probe at seq {e.seq}",
+    )
+
+
+def keepalive(e: ev.Keepalive, ctx: Context) -> Explanation:
+    return Explanation(
+        f"{ctx.name(e.side)} sent a keepalive (seq {e.seq} = SND.NXT - 1, {e.length} bytes) "
+        f"after {e.idle:.1f} s without sending; the {ctx.profile.name} profile's first "
+        f"keepalive comes after {ctx.profile.keepalive_time:g} s idle unless the application "
+        f"shortened it",
+        "a keepalive on an idle connection",
+        f"keepalive after {e.idle:.1f} s",
+    )
+
+
+def fast_retransmission(e: ev.FastRetransmission, ctx: Context) -> Explanation:
+    return Explanation(
+        f"{ctx.name(e.side)} fast-retransmitted {e.length} bytes at seq {e.seq} after "
+        f"{e.dupacks} duplicate ACKs asked for exactly that byte",
+        "a retransmission after 3 duplicate ACKs (or SACK loss detection)",
+        f"retransmission after {e.dupacks} duplicate ACKs",
+    )
+
+
+def spurious_retransmission(e: ev.SpuriousRetransmission, ctx: Context) -> Explanation:
+    return Explanation(
+        f"{ctx.name(e.side)} retransmitted {e.length} bytes at seq {e.seq} that the "
+        f"{ctx.peer(e.side)} had already acknowledged (ACK {e.acked}): the timer fired too "
+        f"early or the ACK was lost",
+        f"no retransmission of bytes below ACK {e.acked}",
+        f"seq {e.seq}-{e.seq + e.length} sent again",
+    )
+
+
+def isn_weak(e: ev.IsnWeak, ctx: Context) -> Explanation:
+    if e.previous_connection is None:
+        text = f"{ctx.name(e.side)} chose ISN 0"
+    else:
+        text = (f"{ctx.name(e.side)} chose ISN {e.isn}, the same as the same host's "
+                f"connection {e.previous_connection}")
+    return Explanation(
+        f"{text}: RFC 6528 ISNs come from a clock plus a keyed hash of the four-tuple, so they "
+        f"are unpredictable and repeat only by chance (1 in 2^32)",
+        "an unpredictable ISN",
+        f"ISN {e.isn}",
+    )

@@ -1,0 +1,156 @@
+"""One side of a connection: its TCB, as far as the capture reveals it (RFC 9293 §3.3.1)."""
+
+from __future__ import annotations
+
+from collections import deque
+
+from tcpcheck.options import Options, tsval_of
+from tcpcheck.states import Input, State, step
+
+# Unacknowledged payloads remembered per side, to compare retransmissions with the first copy.
+# Bounded so a one-sided capture (no ACKs ever seen) cannot grow without limit.
+MAX_SENT = 2048
+
+
+class Endpoint:
+    """The TCB of one side. Sequence positions are unwrapped (see ``tcpcheck.seqnum``)."""
+
+    __slots__ = (
+        "role", "state", "isn", "base", "isn_frame", "syn_ts", "last_syn_ts", "syns",
+        "synacks", "synack_frame", "syn_data", "snd_una", "snd_max", "max_ts", "gaps",
+        "fin", "fin_frame", "fin_acked", "wscale", "win", "last_ack", "last_opts",
+        "tw_since", "pending", "sent_any", "bytes", "peer_fin_frame",
+        "stale_isns", "dupacks", "ack_frame", "syn_opts", "syn_win", "mss", "timer_synacks",
+        "syn_exceeded", "edge", "edge_frame", "edge_win", "last_edge", "last_edge_ack",
+        "last_edge_ts", "ts_max", "ts_max_frame", "paws_reported", "opt_reported", "sent",
+        "rto_seq", "rto_ts", "rto_frame", "rto_interval", "rto_n", "last_ts", "probe", "rst_frame",
+        "rst_seq", "rst_ts", "after_rst", "cw_since", "cw_frame", "cw_reported", "fw2_since",
+        "fw2_frame", "fw2_reported", "oversized", "oversized_frame", "oversized_ts",
+        "oversized_max", "offloaded", "offload_frame", "offload_ts",
+    )
+
+    def __init__(self, role: str, state: State) -> None:
+        self.role = role
+        self.state = state
+        self.isn: int | None = None  # raw 32-bit ISN from this side's SYN
+        self.base: int | None = None  # unwrapped anchor for relative numbers
+        self.isn_frame = 0
+        self.syn_ts = 0
+        self.last_syn_ts = 0
+        self.syns = 0  # SYN (or SYN-ACK) transmissions seen
+        self.synacks = 0
+        self.synack_frame = 0
+        self.syn_data = 0  # TCP Fast Open data on the SYN
+        self.snd_una: int | None = None  # highest ACK the peer sent for our data
+        self.snd_max: int | None = None  # highest sequence position we sent (SND.NXT max)
+        self.max_ts = 0  # when snd_max last advanced
+        self.gaps: list[tuple[int, int]] = []  # holes in our sequence space the capture never saw
+        self.fin: int | None = None  # sequence number our FIN occupies
+        self.fin_frame = 0
+        self.fin_acked = False
+        self.wscale: int | None = None
+        self.win = 0  # raw window field of our latest segment
+        self.last_ack: int | None = None  # last ACK we sent (unwrapped, peer's space)
+        self.last_opts = b""
+        self.tw_since: int | None = None
+        self.pending: tuple[int, int, int, int] | None = None  # over-ack: frame, ts, ack, max
+        self.sent_any = False
+        self.bytes = 0  # new sequence space carried as payload
+        self.peer_fin_frame = 0  # the peer's latest FIN frame that reached us
+        self.stale_isns: tuple[int, ...] = ()  # ISNs this side used earlier in the attempt
+        self.dupacks = 0  # consecutive duplicate ACKs (Wireshark's definition)
+        self.ack_frame = 0  # the ACK the duplicates repeat
+        # Handshake options and the receive window we advertise for the peer's data.
+        self.syn_opts: Options | None = None  # options of our latest SYN or SYN-ACK
+        self.syn_win = 0
+        self.mss = 0  # MSS we announced (0: unknown)
+        self.timer_synacks = 0  # SYN-ACK retransmissions driven by our timer
+        self.syn_exceeded = False
+        self.edge: int | None = None  # highest right edge (ACK + window) we advertised
+        self.edge_frame = 0
+        self.edge_win = 0
+        self.last_edge: int | None = None  # right edge of our previous advertisement
+        self.last_edge_ack = 0
+        self.last_edge_ts = 0
+        self.ts_max: int | None = None  # highest TSval we sent (RFC 7323)
+        self.ts_max_frame = 0
+        self.paws_reported = False
+        self.opt_reported: set[tuple[str, str]] = set()
+        self.sent: deque[tuple[int, bytes, int, int]] = deque()  # (seq, payload, frame, ts)
+        # Chain of timer-driven retransmissions of one sequence number (RFC 6298 §5.5).
+        self.rto_seq: int | None = None
+        self.rto_ts = 0  # its latest transmission
+        self.rto_frame = 0
+        self.rto_interval: int | None = None  # the previous interval of the chain, in ns
+        self.rto_n = 0
+        self.last_ts = 0  # when we last sent anything
+        self.probe = False  # our latest segment was a keepalive or zero-window probe
+        self.rst_frame = 0  # our reset, once the peer accepted it
+        self.rst_seq = 0
+        self.rst_ts = 0
+        self.after_rst = False
+        self.cw_since = 0  # CLOSE_WAIT: when we last did anything (the peer's FIN, our data)
+        self.cw_frame = 0
+        self.cw_reported = False
+        self.fw2_since = 0  # FIN_WAIT_2: when our FIN was acknowledged
+        self.fw2_frame = 0
+        self.fw2_reported = False
+        self.oversized = 0  # segments larger than the peer's MSS (TSO/GSO/GRO at the capture)
+        self.oversized_frame = 0
+        self.oversized_ts = 0
+        self.oversized_max = 0
+        self.offloaded = 0  # checksums holding only the pseudo-header sum
+        self.offload_frame = 0
+        self.offload_ts = 0
+
+    def open_sequence(self, isn: int, length: int = 0) -> None:
+        """Start this side's sequence space at ``isn``: its SYN plus ``length`` bytes of data."""
+        self.isn = self.base = self.snd_una = isn
+        self.snd_max = isn + 1 + length
+
+    def rel(self, pos: int) -> int:
+        """Relative sequence number of an unwrapped position (``seq - ISN``, as Wireshark)."""
+        return pos - (self.base or 0)
+
+    def move(self, event: Input) -> bool:
+        """Apply one input to the state; False when the (state, input) pair is illegal."""
+        self.state, legal = step(self.state, event)
+        return legal
+
+    def last_tsval(self) -> int | None:
+        return tsval_of(self.last_opts)
+
+    def remember(self, seq: int, payload: bytes, frame: int, ts: int) -> None:
+        """Keep a first copy of new payload until the peer acknowledges it."""
+        sent = self.sent
+        sent.append((seq, payload, frame, ts))
+        if len(sent) > MAX_SENT:
+            sent.popleft()
+
+    def forget_acked(self, ack: int) -> None:
+        """Drop first copies the peer has acknowledged in full."""
+        sent = self.sent
+        while sent and sent[0][0] + len(sent[0][1]) <= ack:
+            sent.popleft()
+
+    def first_copy_differs(self, seq: int, payload: bytes) -> tuple[int, int] | None:
+        """(frame of the first copy, position of the first differing byte), or None."""
+        end = seq + len(payload)
+        for start, data, frame, _ in self.sent:
+            stop = start + len(data)
+            if stop <= seq or start >= end:
+                continue
+            lo, hi = max(seq, start), min(end, stop)
+            mine, theirs = payload[lo - seq:hi - seq], data[lo - start:hi - start]
+            if mine != theirs:
+                first = next(i for i, (x, y) in enumerate(zip(mine, theirs, strict=True))
+                             if x != y)
+                return frame, lo + first
+        return None
+
+    def first_sent_at(self, seq: int) -> int | None:
+        """When the first copy of the segment starting at ``seq`` was captured."""
+        for start, _, _, ts in self.sent:
+            if start == seq:
+                return ts
+        return None

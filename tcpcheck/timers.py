@@ -1,0 +1,127 @@
+"""Timers checked against the stack profile: SYN and SYN-ACK retransmission, the data RTO's
+exponential backoff, and the teardown timers (FIN_WAIT_2, a CLOSE_WAIT that never ends).
+
+The functions read and update one ``Endpoint`` and return what they observed; they never look
+at a clock but the packets'. Capture timestamps jitter, and kernels fire timers a little late,
+so an interval matches its schedule within ``TOLERANCE`` of it plus ``SLACK``.
+"""
+
+from __future__ import annotations
+
+from tcpcheck import events as ev
+from tcpcheck.endpoint import Endpoint
+from tcpcheck.profiles import Profile
+from tcpcheck.states import State
+
+TOLERANCE = 0.25
+SLACK = 0.05
+"""Seconds of timer and capture jitter allowed on top of ``TOLERANCE``."""
+NS = 1e9
+
+
+def matches(observed: float, expected: float) -> bool:
+    """True when an interval is what the schedule says, within the tolerance."""
+    return abs(observed - expected) <= expected * TOLERANCE + SLACK
+
+
+def syn_retransmitted(profile: Profile, a: Endpoint, frame: int, ts: int) -> list[ev.Event]:
+    """A SYN retransmission (same ISN): is it on the profile's schedule and within its limit?
+
+    Call before ``a.syns`` counts this transmission.
+    """
+    out: list[ev.Event] = []
+    nth = a.syns  # the original was transmission 1, so this is retransmission number a.syns
+    schedule = profile.syn_schedule()
+    observed = (ts - a.last_syn_ts) / NS
+    if nth <= len(schedule) and not matches(observed, schedule[nth - 1]):
+        out.append(ev.RtoBackoffViolation(frame, ts, a.role, "SYN", nth, schedule[nth - 1],
+                                          observed, _frame_of_last_syn(a)))
+    elapsed = (ts - a.syn_ts) / NS
+    limit = profile.max_syn_transmissions
+    late = elapsed > profile.syn_give_up * (1 + TOLERANCE) + SLACK
+    if not a.syn_exceeded and (nth + 1 > limit or late):
+        a.syn_exceeded = True
+        out.append(ev.SynRetriesExceeded(frame, ts, a.role, "SYN", nth + 1, limit, elapsed,
+                                         profile.syn_give_up))
+    return out
+
+
+def synack_retransmitted(profile: Profile, a: Endpoint, peer_syn_ts: int, answer_ns: int,
+                         frame: int, ts: int) -> list[ev.Event]:
+    """A SYN-ACK retransmission (same ISN): an answer to the peer's SYN, or the timer's?
+
+    Linux answers a retransmitted SYN at once and restarts its timer from there; only timer
+    retransmissions count towards tcp_synack_retries, and each waits initial RTO << count.
+    Call before ``a.synacks`` counts this transmission.
+    """
+    if peer_syn_ts > a.last_syn_ts and ts - peer_syn_ts <= answer_ns:
+        return []
+    out: list[ev.Event] = []
+    a.timer_synacks += 1
+    nth = a.timer_synacks
+    expected = min(profile.initial_rto * 2 ** (nth - 1), profile.max_rto)
+    observed = (ts - a.last_syn_ts) / NS
+    if not matches(observed, expected):
+        out.append(ev.RtoBackoffViolation(frame, ts, a.role, "SYN-ACK", nth, expected,
+                                          observed, a.synack_frame))
+    if not a.syn_exceeded and nth > profile.synack_retries:
+        a.syn_exceeded = True
+        out.append(ev.SynRetriesExceeded(frame, ts, a.role, "SYN-ACK", nth + 1,
+                                         profile.synack_retries + 1, (ts - a.syn_ts) / NS,
+                                         profile.synack_give_up))
+    return out
+
+
+def _frame_of_last_syn(a: Endpoint) -> int:
+    return a.synack_frame if a.synacks else a.isn_frame
+
+
+def data_retransmitted(profile: Profile, a: Endpoint, peer_last_ts: int, seq: int, frame: int,
+                       ts: int) -> list[ev.Event]:
+    """A retransmission of data at ``seq``: does a chain of timeouts back off (RFC 6298 §5.5)?
+
+    Only a chain the timer alone can explain is judged: the same sequence number sent again
+    while the peer sent nothing at all. Then each interval must at least nearly double the one
+    before (up to max_rto), and after the first, none may be shorter than rto_min. The first
+    interval is not judged: a tail loss probe (RFC 8985) may come well before the RTO.
+    """
+    out: list[ev.Event] = []
+    if a.rto_seq == seq and peer_last_ts < a.rto_ts:
+        interval = ts - a.rto_ts
+        previous = a.rto_interval
+        a.rto_n += 1
+        if previous is not None:
+            expected = min(2 * previous / NS, profile.max_rto)
+            floor = max(expected * (1 - TOLERANCE) - SLACK, profile.rto_min * (1 - TOLERANCE))
+            if interval / NS < floor:
+                out.append(ev.RtoBackoffViolation(frame, ts, a.role, "data", a.rto_n,
+                                                  max(expected, profile.rto_min),
+                                                  interval / NS, a.rto_frame,
+                                                  a.rel(seq)))
+        a.rto_interval = interval
+    else:
+        first = a.first_sent_at(seq)
+        a.rto_seq = seq
+        a.rto_n = 1
+        a.rto_interval = ts - first if first is not None and peer_last_ts < first else None
+    a.rto_ts = ts
+    a.rto_frame = frame
+    return out
+
+
+def teardown(profile: Profile, e: Endpoint, now: int, fin_frame: int | None) -> list[ev.Event]:
+    """FIN_WAIT_2 and CLOSE_WAIT timers of one side, at capture time ``now``."""
+    out: list[ev.Event] = []
+    if e.state is State.CLOSE_WAIT and not e.cw_reported:
+        idle = (now - e.cw_since) / NS
+        if idle > profile.close_wait_stall:
+            e.cw_reported = True
+            out.append(ev.CloseWaitStall(e.cw_frame, e.cw_since, e.role, idle,
+                                         profile.close_wait_stall, fin_frame))
+    elif e.state is State.FIN_WAIT_2 and not e.fw2_reported:
+        waited = (now - e.fw2_since) / NS
+        if waited > profile.fin_timeout:
+            e.fw2_reported = True
+            out.append(ev.FinWait2Timeout(e.fw2_frame, e.fw2_since, e.role, waited,
+                                          profile.fin_timeout))
+    return out
