@@ -22,7 +22,8 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# tshark, tcpdump, nftables, ethtool: only what is missing is installed.
+# tshark (the Wireshark agreement test), tcpdump, nftables, ethtool: only what is missing
+# is installed.
 system-deps:
 	@sh scripts/install-system-deps.sh
 
@@ -30,7 +31,7 @@ demo: venv
 	$(BIN)/tcpcheck analyze captures/linux/bulk-loss.pcap captures/crafted/syn-isn-changed.pcap; \
 	  echo "(exit code $$? — 1 means error findings, as in CI)"
 
-test: venv
+test: venv system-deps
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 

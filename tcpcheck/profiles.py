@@ -43,6 +43,9 @@ class Profile:
     """How the SYN give-up is decided: ``count`` (after ``syn_retries`` + linear retransmissions)
     or ``time`` (Linux tcp_model_timeout: a time budget of (2^(syn_retries+1) - 1) initial RTOs;
     the linear timeouts then only change when the SYNs go out, not how long the attempt lasts)."""
+    syn_deadline: float = 0.0
+    """A connect deadline in seconds that ends the attempt before the retries run out
+    (FreeBSD net.inet.tcp.keepinit, 75 s); 0 for none."""
     rto_min: float = 0.2
     """Lower bound of the data retransmission timeout (Linux tcp_rto_min; RFC 6298 says 1 s)."""
     fin_timeout: float = 60.0
@@ -83,7 +86,8 @@ class Profile:
         limit = len(schedule) - 1 if budget is None else len(schedule)
         for timeout in schedule[:limit]:
             elapsed += timeout
-            if budget is not None and elapsed >= budget:
+            if (budget is not None and elapsed >= budget) or (
+                    self.syn_deadline and elapsed >= self.syn_deadline):
                 break
             times.append(elapsed)
         return tuple(times)
@@ -109,7 +113,8 @@ class Profile:
         times = self.syn_retransmit_times()
         schedule = self.syn_schedule()
         last = times[-1] if times else 0.0
-        return last + schedule[len(times)] if len(times) < len(schedule) else last
+        give_up = last + schedule[len(times)] if len(times) < len(schedule) else last
+        return min(give_up, self.syn_deadline) if self.syn_deadline else give_up
 
     def synack_retransmit_times(self) -> tuple[float, ...]:
         """Seconds after the first SYN-ACK at which each timer-driven retransmission is due."""

@@ -1,0 +1,177 @@
+"""Stack profiles: each bundled profile times SYNs and SYN-ACKs the way its stack does.
+
+The expected schedules are the stacks' own (kernel sources, sysctl documentation, vendor
+documentation cited in each profile's ``source``), written out here so that a change to a profile
+or to the schedule arithmetic shows up as a changed number.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from tcpcheck.profiles import DEFAULT_PROFILE, Profile, ProfileError, load_profile, profile_names
+
+PROFILES = Path(__file__).resolve().parent.parent / "rules" / "profiles"
+BUNDLED = ("bsd", "linux", "linux-legacy", "rfc9293", "windows")
+
+
+def test_every_stack_has_a_bundled_profile_and_linux_is_the_default():
+    assert set(profile_names()) >= set(BUNDLED)
+    assert DEFAULT_PROFILE == "linux"
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_a_bundled_profile_is_named_after_its_file_and_cites_its_sources(name):
+    profile = load_profile(name)
+    assert profile.name == name
+    assert profile.description and "\n" not in profile.description
+    assert profile.source and "\n" not in profile.source
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_a_bundled_profile_sets_every_value_itself(name):
+    """No profile silently inherits a Linux default from the dataclass."""
+    keys = tomllib.loads((PROFILES / f"{name}.toml").read_text(encoding="utf-8"))
+    assert set(keys) == set(Profile.__dataclass_fields__)
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_the_first_syn_retransmission_comes_one_initial_rto_after_the_syn(name):
+    profile = load_profile(name)
+    assert profile.syn_retransmit_times()[0] == profile.initial_rto
+    assert profile.synack_retransmit_times()[0] == profile.initial_rto
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_keepalives_wait_at_least_two_hours_of_idleness(name):
+    """RFC 9293 §3.8.4 (MUST-28) and RFC 1122 §4.2.3.6."""
+    assert load_profile(name).keepalive_time >= 7200
+
+
+def test_linux_gives_up_a_syn_after_ten_retransmissions_at_131_s():
+    linux = load_profile("linux")
+    assert linux.syn_retransmit_times() == (1, 2, 3, 4, 5, 7, 11, 19, 35, 67)
+    assert linux.syn_give_up == 131
+    assert linux.max_syn_transmissions == 11
+
+
+def test_linux_retransmits_a_synack_five_times_and_drops_it_at_63_s():
+    linux = load_profile("linux")
+    assert linux.synack_retransmit_times() == (1, 3, 7, 15, 31)
+    assert linux.synack_give_up == 63
+
+
+def test_linux_legacy_retries_at_1_3_7_15_31_and_gives_up_at_63_s():
+    legacy = load_profile("linux-legacy")
+    assert legacy.syn_retransmit_times() == (1, 3, 7, 15, 31)
+    assert legacy.syn_give_up == 63
+    assert legacy.synack_retransmit_times() == (1, 3, 7, 15, 31)
+    assert legacy.synack_give_up == 63
+
+
+def test_linux_legacy_schedule_is_the_same_counted_or_timed():
+    """With pure doubling, tcp_model_timeout's budget and a plain retry count agree."""
+    legacy = load_profile("linux-legacy")
+    counted = replace(legacy, syn_budget="count")
+    assert counted.syn_retransmit_times() == legacy.syn_retransmit_times()
+    assert counted.syn_give_up == legacy.syn_give_up
+
+
+def test_rfc9293_retries_a_syn_for_at_least_three_minutes():
+    """RFC 9293 §3.8.3: R2 for a SYN at least 3 minutes (MUST-23), RTO doubling up to 60 s."""
+    rfc = load_profile("rfc9293")
+    assert rfc.syn_retransmit_times() == (1, 3, 7, 15, 31, 63, 123)
+    assert rfc.syn_give_up == 183 >= 180
+
+
+def test_rfc9293_uses_the_rfc_6298_floor_and_never_times_out_fin_wait_2():
+    rfc = load_profile("rfc9293")
+    assert rfc.time_wait == 240 and rfc.rto_min == 1
+    assert math.isinf(rfc.fin_timeout)
+
+
+def test_windows_gives_up_a_syn_after_two_retransmissions_at_21_s():
+    windows = load_profile("windows")
+    assert windows.syn_retransmit_times() == (3, 9)
+    assert windows.syn_give_up == 21
+    assert windows.synack_retransmit_times() == (3, 9)
+    assert windows.synack_give_up == 21
+
+
+def test_windows_keeps_time_wait_two_minutes_and_probes_keepalives_every_second():
+    windows = load_profile("windows")
+    assert windows.time_wait == 120 and windows.rto_min == 0.3
+    assert (windows.keepalive_time, windows.keepalive_intvl, windows.keepalive_probes) == \
+        (7200, 1, 10)
+
+
+def test_freebsd_doubles_syn_timeouts_and_retransmits_at_1_3_7_15_31_63_s():
+    bsd = load_profile("bsd")
+    assert bsd.syn_retransmit_times() == (1, 3, 7, 15, 31, 63)
+    assert bsd.syn_give_up >= 75  # net.inet.tcp.keepinit ends the attempt at 75 s
+
+
+def test_freebsd_syncache_retransmits_a_synack_three_times_and_drops_it_at_15_s():
+    bsd = load_profile("bsd")
+    assert bsd.synack_retransmit_times() == (1, 3, 7)
+    assert bsd.synack_give_up == 15
+
+
+def test_bsd_keeps_time_wait_for_2_msl_of_15_s_with_a_30_ms_rto_floor():
+    bsd = load_profile("bsd")
+    assert bsd.time_wait == 30 and bsd.rto_min == 0.03 and bsd.fin_timeout == 60
+    assert (bsd.keepalive_time, bsd.keepalive_intvl, bsd.keepalive_probes) == (7200, 75, 8)
+
+
+def test_a_profile_file_overrides_only_the_keys_it_sets_on_its_base(tmp_path):
+    path = tmp_path / "win11.toml"
+    path.write_text('base = "windows"\ninitial_rto = 1.0\nsyn_retries = 4\n')
+    profile = load_profile(str(path))
+    assert profile.name == "win11"
+    assert profile.syn_retransmit_times() == (1, 3, 7, 15)
+    assert profile.time_wait == 120 and profile.keepalive_probes == 10
+
+
+def test_a_profile_file_may_name_itself(tmp_path):
+    path = tmp_path / "p.toml"
+    path.write_text('base = "bsd"\nname = "freebsd-tuned"\nfin_timeout = 10.0\n')
+    profile = load_profile(str(path))
+    assert profile.name == "freebsd-tuned" and profile.fin_timeout == 10
+
+
+def test_a_profile_file_with_an_unknown_key_is_an_error_naming_the_key(tmp_path):
+    path = tmp_path / "typo.toml"
+    path.write_text('base = "linux"\nsyn_retires = 3\n')
+    with pytest.raises(ProfileError, match="syn_retires"):
+        load_profile(str(path))
+
+
+def test_a_profile_file_with_a_bad_syn_budget_is_an_error(tmp_path):
+    path = tmp_path / "budget.toml"
+    path.write_text('syn_budget = "sometimes"\n')
+    with pytest.raises(ProfileError, match="syn_budget"):
+        load_profile(str(path))
+
+
+def test_a_profile_file_on_an_unknown_base_is_an_error(tmp_path):
+    path = tmp_path / "orphan.toml"
+    path.write_text('base = "plan9"\n')
+    with pytest.raises(ProfileError, match="plan9"):
+        load_profile(str(path))
+
+
+def test_an_unknown_profile_name_lists_the_bundled_ones():
+    with pytest.raises(ProfileError) as info:
+        load_profile("solaris")
+    assert all(name in str(info.value) for name in BUNDLED)
+
+
+def test_bsd_connect_deadline_ends_the_syn_attempt_at_75_s():
+    bsd = load_profile("bsd")
+    assert bsd.syn_retransmit_times() == (1, 3, 7, 15, 31, 63)
+    assert bsd.syn_give_up == 75
