@@ -1,9 +1,10 @@
 """Record the real Linux captures in captures/linux/ (``make captures``; needs root).
 
 Each scenario runs ordinary sockets between network namespaces (scripts/netns.py), captures
-on the server's veth with ``tcpdump -w`` (classic pcap, default snaplen, BPF filter ``tcp``
-so ARP/neighbour-discovery frames never shift the frame numbers), then checks that the file
-really shows what the scenario promises. Each capture is healthy Linux behaviour: tcpcheck
+on the server's veth (a few on the client's) with ``tcpdump -w`` (classic pcap, default
+snaplen unless a scenario says otherwise, BPF filter ``tcp`` so ARP/neighbour-discovery
+frames never shift the frame numbers), then checks that the file really shows what the
+scenario promises. Each capture is healthy Linux behaviour: tcpcheck
 must report no error finding on any of them. captures/linux/README.md describes them.
 
     .venv/bin/python scripts/make_captures.py              # all scenarios
@@ -13,7 +14,9 @@ must report no error finding on any of them. captures/linux/README.md describes 
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
+import itertools
 import os
 import socket
 import struct
@@ -39,6 +42,8 @@ RESPONSE = b"HTTP/1.0 200 OK\r\nContent-Length: 13\r\n\r\nhello, world\n"
 PAUSE = 0.25
 
 FIN, SYN, RST, ACK = 0x01, 0x02, 0x04, 0x10
+# TCP option kinds.
+OPT_MSS, OPT_WSCALE, OPT_SACK_PERM, OPT_SACK, OPT_TS = 2, 3, 4, 5, 8
 SEQ_MOD = 1 << 32  # sequence numbers wrap
 
 
@@ -63,6 +68,8 @@ class Pkt:
     ack: int
     flags: int
     plen: int
+    win: int = 0  # the window field as sent (unscaled)
+    opts: tuple[tuple[int, bytes], ...] = ()  # (kind, data) of each TCP option
 
     def has(self, flags: int) -> bool:
         return self.flags & flags == flags
@@ -70,6 +77,15 @@ class Pkt:
     @property
     def tuple(self) -> tuple[str, int, str, int]:
         return (self.src, self.sport, self.dst, self.dport)
+
+    def opt(self, kind: int) -> bytes | None:
+        """The data of this segment's option ``kind``, None if it has none."""
+        return next((data for k, data in self.opts if k == kind), None)
+
+    @property
+    def pure(self) -> bool:
+        """No data and no SYN, FIN or RST: an ACK, window update or probe."""
+        return not self.plen and not self.flags & (SYN | FIN | RST)
 
     @property
     def seg_end(self) -> int:
@@ -89,9 +105,12 @@ def read_tcp(path: Path) -> list[Pkt]:
             if not isinstance(tcp, dpkt.tcp.TCP):
                 continue
             iplen = ip.len - 4 * ip.hl if isinstance(ip, dpkt.ip.IP) else ip.plen
+            # iplen comes from the IP header, so it is right when a snaplen cut the payload.
+            opts = tuple((k, bytes(d)) for k, d in dpkt.tcp.parse_opts(tcp.opts)
+                         if k not in (dpkt.tcp.TCP_OPT_EOL, dpkt.tcp.TCP_OPT_NOP))
             pkts.append(Pkt(frame, float(ts), socket.inet_ntop(_family(ip), ip.src), tcp.sport,
                             socket.inet_ntop(_family(ip), ip.dst), tcp.dport, tcp.seq, tcp.ack,
-                            tcp.flags, iplen - 4 * tcp.off))
+                            tcp.flags, iplen - 4 * tcp.off, tcp.win, opts))
     return pkts
 
 
@@ -180,13 +199,33 @@ def serve_one(listener: socket.socket, handler: Callable[[socket.socket], None])
 
 
 @contextlib.contextmanager
-def recording(out: Path, routed: bool = False) -> Iterator[Testbed]:
-    """A fresh test bed with a tcpdump on the server's veth for the duration of the body."""
+def recording(out: Path, routed: bool = False, *, at: str = "server",
+              snaplen: int | None = None, buffer_kib: int | None = None,
+              prepare: Callable[[Testbed], None] | None = None) -> Iterator[Testbed]:
+    """A fresh test bed with a tcpdump on the server's (or, ``at="client"``, the client's)
+    veth for the duration of the body. ``prepare`` runs before the capture starts (sysctls,
+    ethtool), so nothing it changes can disturb the capture."""
     with Testbed(routed) as tb:
-        with Capture(tb.server.ns, tb.server.ifname, out) as cap:
+        if prepare is not None:
+            prepare(tb)
+        side = tb.client if at == "client" else tb.server
+        with Capture(side.ns, side.ifname, out, snaplen=snaplen, buffer_kib=buffer_kib) as cap:
             yield tb
             stats = cap.stop()
         expect(stats.dropped_by_kernel == 0, f"tcpdump dropped {stats.dropped_by_kernel}")
+
+
+def settle(tb: Testbed, timeout: float = 15.0) -> None:
+    """Wait until neither side has a connection still opening or closing (a FIN or SYN
+    waiting for its ACK). Under random loss a final FIN may need retransmitting after the
+    applications are done; the capture must not stop before that is over."""
+    states = ("syn-sent", "syn-recv", "fin-wait-1", "closing", "last-ack")
+    argv = ["ss", "-Htn"] + [arg for state in states for arg in ("state", state)]
+    deadline = time.monotonic() + timeout
+    while any(ns.exec(*argv).strip() for ns in (tb.client.ns, tb.server.ns)):
+        expect(time.monotonic() < deadline, "connections still closing after "
+               f"{timeout} s")
+        time.sleep(0.05)
 
 
 @dataclass
@@ -427,43 +466,94 @@ def synack_loss(out: Path) -> str:
             f"(frame {synacks[0].frame} lost in the router); {describe_close(ex)}")
 
 
-@scenario("bulk-loss")
-def bulk_loss(out: Path) -> str:
-    """1,000,000 bytes client -> server through the router, which drops 2 % of forwarded
-    packets at random (both directions). The capture at the server shows real holes, the
-    retransmissions that fill them, SACK blocks and dropped ACKs' effects."""
-    size = 1_000_000
+@dataclass
+class Transfer:
+    """What a bulk run leaves behind for the scenario's own checks."""
 
-    def lossy(tb: Testbed) -> None:
-        assert tb.router is not None
-        tb.router.nft(
-            "table inet tcpcheck {\n"
-            "  chain forward {\n"
-            "    type filter hook forward priority 0;\n"
-            "    numgen random mod 100 < 2 drop\n"
-            "  }\n"
-            "}\n")
+    pkts: list[Pkt]
+    client: str
+    server: str
+    seconds: float  # from connect() to the client's close
+    counters: dict[str, int]  # the client's kernel TCP counters afterwards (CLIENT_COUNTERS)
+    server_counters: dict[str, int]  # the server's (SERVER_COUNTERS)
 
-    with recording(out, routed=True) as tb:
-        lossy(tb)
-        with tb.server.ns.listen(tb.server.ipv4, PORT) as listener:
+
+# What the sender's kernel says it did (RFC 2012 / Linux TcpExt MIB, per namespace).
+CLIENT_COUNTERS = ("Tcp.RetransSegs", "TcpExt.TCPTimeouts", "TcpExt.TCPLossProbes",
+                   "TcpExt.TCPFastRetrans", "TcpExt.TCPSackRecovery", "TcpExt.TCPRenoRecovery",
+                   "TcpExt.TCPLostRetransmit", "TcpExt.TCPSpuriousRTOs")
+# Probes the client sent; duplicate ACKs the server left out (tcp_invalid_ratelimit, 500 ms).
+PROBE_COUNTERS = ("TcpExt.TCPWinProbe", "TcpExt.TCPKeepAlive")
+SERVER_COUNTERS = ("TcpExt.TCPACKSkippedSeq",)
+
+
+def kernel_counters(ns: Namespace, names: tuple[str, ...]) -> dict[str, int]:
+    """A namespace's TCP MIB counters as "Section.Name" (/proc/net/snmp and
+    /proc/net/netstat show the counters of the reading process's namespace)."""
+    values = {}
+    for path in ("/proc/net/snmp", "/proc/net/netstat"):
+        lines = ns.exec("cat", path).splitlines()
+        for head, row in zip(lines[::2], lines[1::2], strict=True):
+            section, *keys = head.split()
+            values.update({f"{section.rstrip(':')}.{k}": int(v)
+                           for k, v in zip(keys, row.split()[1:], strict=True)})
+    return {name: values[name] for name in names}
+
+
+def bulk_transfer(out: Path, size: int, *, loss: int = 0, family: int = socket.AF_INET,
+                  routed: bool = True, at: str = "server", snaplen: int | None = None,
+                  buffer_kib: int | None = None,
+                  prepare: Callable[[Testbed], None] | None = None,
+                  rcvbuf: int | None = None, server_delay: float = 0.0,
+                  chunk: int | None = None, pace: float = 0.0) -> Transfer:
+    """``size`` zero bytes client -> server, then ``shutdown(SHUT_WR)``; the server reads to
+    EOF (after sleeping ``server_delay`` s without reading), answers "received N" and
+    closes; the client reads to EOF and closes. With ``loss`` the router drops that
+    percentage of forwarded packets at random in both directions, the close included; the
+    capture only stops once no FIN is left unacknowledged (:func:`settle`). Checks a
+    complete handshake, both FINs, no RST and that every byte arrived. With ``chunk`` the
+    client writes that many bytes at a time, ``pace`` s apart, so the data leaves in bursts
+    that each end in a tail (where a lost last segment needs a loss probe or an RTO)."""
+    with recording(out, routed, at=at, snaplen=snaplen, buffer_kib=buffer_kib,
+                   prepare=prepare) as tb:
+        if loss:
+            tb.drop_forwarded(loss)
+        with tb.server.ns.listen(tb.server.addr(family), PORT, rcvbuf=rcvbuf) as listener:
 
             def server(conn: socket.socket) -> int:
+                time.sleep(server_delay)
                 total = recv_to_eof(conn)
                 conn.sendall(b"received %d\n" % total)
                 return total
 
             task = spawn(serve_one_result, listener, server)
-            with connect(tb) as sock:
-                sock.sendall(bytes(size))
+            start = time.monotonic()
+            with connect(tb, family) as sock:
+                step = chunk or size
+                for offset in range(0, size, step):
+                    if offset:
+                        time.sleep(pace)
+                    sock.sendall(bytes(min(step, size - offset)))
                 sock.shutdown(socket.SHUT_WR)
                 recv_to_eof(sock)
+            seconds = time.monotonic() - start
             expect(task.result() == size, "the server did not receive everything")
-    pkts = read_tcp(out)
-    no_rst(pkts)
-    client = tb.client.ipv4
-    handshake(pkts, client)
-    data = [p for p in pkts if p.src == client and p.plen]
+        settle(tb)
+        counters = kernel_counters(tb.client.ns, CLIENT_COUNTERS + PROBE_COUNTERS)
+        server_counters = kernel_counters(tb.server.ns, SERVER_COUNTERS)
+    result = Transfer(read_tcp(out), tb.client.addr(family), tb.server.addr(family), seconds,
+                      counters, server_counters)
+    no_rst(result.pkts)
+    handshake(result.pkts, result.client)
+    fins(result.pkts)
+    return result
+
+
+def repairs(pkts: list[Pkt], sender: str) -> tuple[list[Pkt], list[Pkt], int]:
+    """The sender's data segments, those of them that start below the highest sequence
+    number sent before (retransmissions), and the number of holes (a segment starting above
+    it: what lies between was lost before the capture point or comes later)."""
+    data = [p for p in pkts if p.src == sender and p.plen]
     retransmitted, holes, high = [], 0, data[0].seq
     for p in data:
         if seq_lt(p.seq, high):
@@ -471,10 +561,103 @@ def bulk_loss(out: Path) -> str:
         elif seq_lt(high, p.seq):
             holes += 1
         high = max_seq(high, p.seg_end)
+    return data, retransmitted, holes
+
+
+def after_silence(tr: Transfer) -> list[Pkt]:
+    """The client's data retransmissions that reached the capture point after >= 150 ms in
+    which it saw nothing from the client: RTOs (rto_min is 200 ms; the RTT here is tens of
+    microseconds, so ACK clocking and loss probes never wait that long)."""
+    _, retransmitted, _ = repairs(tr.pkts, tr.client)
+    sent = [p for p in tr.pkts if p.src == tr.client]
+    previous = {b.frame: a for a, b in itertools.pairwise(sent)}
+    return [p for p in retransmitted
+            if p.frame in previous and p.ts - previous[p.frame].ts >= 0.15]
+
+
+def describe_loss(tr: Transfer) -> str:
+    """Holes, retransmissions (and how many came after a timer-length silence of the
+    sender, i.e. RTOs), SACK-bearing ACKs and the close, for a lossy transfer."""
+    pkts = tr.pkts
+    data, retransmitted, holes = repairs(pkts, tr.client)
     expect(bool(retransmitted), "no retransmission: the router dropped nothing")
-    return (f"{len(pkts)} TCP frames, {len(data)} data segments, {holes} holes, "
+    timed_out = after_silence(tr)
+    sacks = sum(1 for p in pkts if p.src == tr.server and p.opt(OPT_SACK) is not None)
+    first, second = fins(pkts)
+    return (f"{len(pkts)} TCP frames in {tr.seconds:.1f} s, {len(data)} data segments, "
+            f"{holes} holes, {len(retransmitted)} retransmitted segments (first frames "
+            f"{frames(retransmitted[:5])}), {len(timed_out)} of them after >= 150 ms of "
+            f"sender silence (RTO-like: frames {frames(timed_out[:8])}), {sacks} server "
+            f"ACKs with SACK blocks; FINs frames {first.frame} and {second.frame}, last "
+            f"frame {pkts[-1].frame}; client kernel: "
+            + ", ".join(f"{k.split('.')[1]} {tr.counters[k]}" for k in CLIENT_COUNTERS))
+
+
+@scenario("bulk-loss")
+def bulk_loss(out: Path) -> str:
+    """1,000,000 bytes client -> server through the router, which drops 2 % of forwarded
+    packets at random (both directions). The capture at the server shows real holes, the
+    retransmissions that fill them, SACK blocks and dropped ACKs' effects."""
+    tr = bulk_transfer(out, 1_000_000, loss=2)
+    data, retransmitted, holes = repairs(tr.pkts, tr.client)
+    expect(bool(retransmitted), "no retransmission: the router dropped nothing")
+    return (f"{len(tr.pkts)} TCP frames, {len(data)} data segments, {holes} holes, "
             f"{len(retransmitted)} retransmitted segments (first frames "
             f"{frames(retransmitted[:5])})")
+
+
+@scenario("bulk-heavy-loss")
+def bulk_heavy_loss(out: Path) -> str:
+    """4,000,000 bytes client -> server through the router with 8 % random loss in both
+    directions: SACK recovery, fast retransmits, lost retransmissions repaired by RTOs.
+    The client writes 64 KB every 5 ms, so the data leaves in ~60 bursts; a burst whose
+    tail is lost along with its repair is recovered by an RTO. RTOs stay rare even so
+    (RACK repairs nearly everything within microseconds), so the run is repeated, up to six
+    times, until the capture holds at least one. Snaplen 128 keeps every header (14 + 20 +
+    60 bytes at most) but cuts the payload."""
+    for attempt in range(1, 7):
+        tr = bulk_transfer(out, 4_000_000, loss=8, snaplen=128, chunk=65536, pace=0.005)
+        if after_silence(tr):
+            return f"run {attempt}: " + describe_loss(tr)
+    raise ScenarioError("no RTO in six runs")
+
+
+@scenario("ipv6-bulk-loss")
+def ipv6_bulk_loss(out: Path) -> str:
+    """1,500,000 bytes over IPv6 (2001:db8:1::1 -> 2001:db8:2::2) through the router with
+    3 % random loss in both directions."""
+    return describe_loss(bulk_transfer(out, 1_500_000, loss=3, family=socket.AF_INET6))
+
+
+def one_side_without(sysctl: str, option: int, what: str) -> Scenario:
+    """A 1,000,000-byte transfer with 3 % loss where the client has ``sysctl`` = 0, so its
+    SYN lacks ``option`` and the server's SYN-ACK leaves it out too (Linux only answers
+    what the SYN offered): the connection runs without it."""
+
+    def run(out: Path) -> str:
+        tr = bulk_transfer(out, 1_000_000, loss=3,
+                           prepare=lambda tb: tb.client.ns.sysctl(sysctl, 0))
+        syns = [p for p in tr.pkts if p.flags & SYN]
+        expect(all(p.opt(option) is None for p in syns),
+               f"a SYN carries the option {sysctl} turns off")
+        expect(all(p.opt(OPT_MSS) is not None for p in syns), "a SYN without MSS")
+        used = [p for p in tr.pkts if p.opt(option) is not None]
+        expect(not used, f"option {option} in frames {frames(used[:5])}")
+        kinds = {k for p in syns for k, _ in p.opts}
+        names = {OPT_MSS: "MSS", OPT_WSCALE: "WS", OPT_SACK_PERM: "SACK_PERM", OPT_TS: "TS"}
+        return (f"{what}: SYN/SYN-ACK frames {frames(syns)} carry only "
+                f"{', '.join(names.get(k, str(k)) for k in sorted(kinds))}; "
+                + describe_loss(tr))
+
+    run.__doc__ = one_side_without.__doc__
+    return run
+
+
+SCENARIOS["no-timestamps"] = one_side_without("net.ipv4.tcp_timestamps", OPT_TS,
+                                              "no timestamps")
+SCENARIOS["no-sack"] = one_side_without("net.ipv4.tcp_sack", OPT_SACK_PERM, "no SACK")
+SCENARIOS["no-wscale"] = one_side_without("net.ipv4.tcp_window_scaling", OPT_WSCALE,
+                                          "no window scaling")
 
 
 def serve_one_result(listener: socket.socket,
@@ -492,6 +675,337 @@ def seq_lt(a: int, b: int) -> bool:
 
 def max_seq(a: int, b: int) -> int:
     return b if seq_lt(a, b) else a
+
+
+def probes(pkts: list[Pkt], sender: str) -> list[Pkt]:
+    """The sender's keepalive and zero-window probes as Linux sends them: no data, no
+    flags but ACK, seq = SND.UNA - 1 (the highest ACK the peer has sent so far, minus 1)."""
+    una, found = None, []
+    for p in pkts:
+        if p.src != sender and p.has(ACK):
+            una = p.ack if una is None else max_seq(una, p.ack)
+        elif p.src == sender and p.pure and una is not None and p.seq == (una - 1) % SEQ_MOD:
+            found.append(p)
+    return found
+
+
+@scenario("zero-window")
+def zero_window(out: Path) -> str:
+    """A slow reader: the server's listening socket has SO_RCVBUF 4096 (the kernel makes it
+    8192 and turns autotuning off) and the server does not read for 2 s while the client
+    writes 300,000 bytes. The server's window falls to 0; the client's probe timer sends
+    zero-window probes (seq = SND.UNA - 1, no data) with exponential backoff; when the
+    server starts reading, window updates reopen the window and the rest flows (the
+    window may close again briefly); clean client-first close. Direct veth, capture at the
+    server."""
+    size = 300_000
+    tr = bulk_transfer(out, size, routed=False, rcvbuf=4096, server_delay=2.0)
+    pkts = tr.pkts
+    zero = [p for p in pkts if p.src == tr.server and p.win == 0 and not p.flags & SYN]
+    expect(bool(zero), "the server never advertised a zero window")
+    found = probes(pkts, tr.client)
+    stall = [p for p in found if p.ts - zero[0].ts < 2.5]
+    expect(len(stall) >= 3, f"only {len(stall)} zero-window probes")
+    reopen = next((p for p in pkts if p.src == tr.server and p.win > 0
+                   and p.frame > stall[-1].frame), None)
+    expect(reopen is not None, "the window never reopened")
+    offsets = ", ".join(f"{p.ts - zero[0].ts:.2f}" for p in stall)
+    first, second = fins(pkts)
+    return (f"first zero window frame {zero[0].frame}; probes frames {frames(stall)} at "
+            f"+{offsets} s after it; window reopened frame {reopen.frame} "
+            f"(+{reopen.ts - zero[0].ts:.2f} s); {len(zero)} zero-window segments in all, "
+            f"{len(found)} probes in all; FINs frames {first.frame} and {second.frame}; "
+            f"client TCPWinProbe {tr.counters['TcpExt.TCPWinProbe']}, server "
+            f"TCPACKSkippedSeq {tr.server_counters['TcpExt.TCPACKSkippedSeq']}")
+
+
+@scenario("offload")
+def offload(out: Path) -> str:
+    """2,000,000 bytes client -> server over the direct veth with the CLIENT veth's sg,
+    tso, gso and tx checksumming on (the server's stay off), captured in the client
+    namespace: the sending side records TSO super-segments far above the MSS, with a TCP
+    checksum field that holds only the pseudo-header sum (the device would finish it)."""
+    # 64 KB frames fill libpcap's default 2 MB ring in a few hundred microseconds.
+    tr = bulk_transfer(out, 2_000_000, routed=False, at="client", buffer_kib=65536,
+                       prepare=lambda tb: tb.client.ns.offloads_on(tb.client.ifname))
+    pkts = tr.pkts
+    synack = next(p for p in pkts if p.has(SYN | ACK))
+    mss_opt = synack.opt(OPT_MSS)
+    assert mss_opt is not None
+    mss = struct.unpack("!H", mss_opt)[0] - (12 if synack.opt(OPT_TS) is not None else 0)
+    big = [p for p in pkts if p.src == tr.client and p.plen > mss]
+    expect(len(big) >= 5, f"only {len(big)} segments above the MSS of {mss}")
+    sums = checksums(out)
+    partial = [f for f, (src, state) in sums.items() if state == "partial"]
+    bad = [f for f, (src, state) in sums.items() if state == "bad"]
+    good_client = [f for f, (src, state) in sums.items() if state == "good"
+                   and src == tr.client]
+    expect(bool(partial) and not bad, f"checksums: {len(partial)} partial, {len(bad)} bad")
+    return (f"{len(big)} client segments above the MSS of {mss} (largest "
+            f"{max(p.plen for p in big)} bytes, first frame {big[0].frame}); "
+            f"{len(partial)} frames with a pseudo-header-only checksum (all from the client: "
+            f"{all(sums[f][0] == tr.client for f in partial)}), {len(good_client)} client "
+            f"frames with a complete one, {len(sums) - len(partial)} correct in all")
+
+
+def _fold(total: int) -> int:
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return total
+
+
+def _words(data: bytes) -> int:
+    if len(data) % 2:
+        data += b"\0"
+    return sum(struct.unpack(f"!{len(data) // 2}H", data))
+
+
+def checksums(path: Path) -> dict[int, tuple[str, str]]:
+    """Frame -> (source address, "good" | "partial" | "bad") for every TCP/IPv4 frame of a
+    full-snaplen Ethernet capture. "partial": the field holds the folded pseudo-header sum,
+    which is what Linux leaves for a device with checksum offload (CHECKSUM_PARTIAL)."""
+    found = {}
+    with open(path, "rb") as fh:
+        for frame, (_, buf) in enumerate(dpkt.pcap.Reader(fh), start=1):
+            ip = dpkt.ethernet.Ethernet(buf).data
+            if not isinstance(ip, dpkt.ip.IP) or not isinstance(ip.data, dpkt.tcp.TCP):
+                continue
+            segment = bytes(buf[14 + 4 * ip.hl:14 + ip.len])
+            pseudo = _words(ip.src + ip.dst + struct.pack("!HH", socket.IPPROTO_TCP,
+                                                          len(segment)))
+            stored = ip.data.sum
+            if _fold(pseudo + _words(segment)) == 0xFFFF:
+                state = "good"
+            elif stored == _fold(pseudo):
+                state = "partial"
+            else:
+                state = "bad"
+            found[frame] = (socket.inet_ntoa(ip.src), state)
+    return found
+
+
+@scenario("keepalive")
+def keepalive(out: Path) -> str:
+    """The client socket has SO_KEEPALIVE with TCP_KEEPIDLE 1, TCP_KEEPINTVL 1 and
+    TCP_KEEPCNT 5; after a request and a response the connection stays idle for 3.5 s, in
+    which the client sends a keepalive probe (seq = SND.NXT - 1, no data) about every
+    second and the server answers each with an ACK; then a client-first close."""
+    idle = 3.5
+    with recording(out) as tb, tb.server.ns.listen(tb.server.ipv4, PORT) as listener:
+
+        def server(conn: socket.socket) -> None:
+            recv_exact(conn, len(REQUEST))
+            conn.sendall(RESPONSE)
+            expect(conn.recv(1) == b"", "expected the client's FIN")
+            time.sleep(PAUSE)
+
+        task = spawn(serve_one, listener, server)
+        sock = tb.client.ns.socket()
+        with sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 1)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 1)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 5)
+            sock.connect((tb.server.ipv4, PORT))
+            sock.sendall(REQUEST)
+            recv_exact(sock, len(RESPONSE))
+            time.sleep(idle)
+        task.result()
+        settle(tb)
+        sent = kernel_counters(tb.client.ns, PROBE_COUNTERS)["TcpExt.TCPKeepAlive"]
+    pkts = read_tcp(out)
+    client, server_addr = tb.client.ipv4, tb.server.ipv4
+    no_rst(pkts)
+    handshake(pkts, client)
+    first, second = fins(pkts)
+    expect(first.src == client, "the client closes first")
+    found = probes(pkts, client)
+    expect(len(found) >= 3, f"only {len(found)} keepalive probes")
+    answers = [next((q for q in pkts if q.frame > p.frame and q.src == server_addr), None)
+               for p in found]
+    expect(all(a is not None and a.pure and a.ack == (p.seq + 1) % SEQ_MOD
+               for p, a in zip(found, answers, strict=True)), "a probe was not ACKed")
+    response = next(p for p in pkts if p.src == server_addr and p.plen)
+    offsets = ", ".join(f"{p.ts - response.ts:.2f}" for p in found)
+    return (f"response frame {response.frame}; keepalive probes frames {frames(found)} at "
+            f"+{offsets} s after it, answered by frames "
+            f"{frames([a for a in answers if a is not None])}; client TCPKeepAlive {sent}; "
+            f"client FIN frame {first.frame}, server FIN frame {second.frame}")
+
+
+@scenario("rto-backoff")
+def rto_backoff(out: Path) -> str:
+    """Routed; the client sends 100,000 bytes (all ACKed), then the router starts dropping
+    EVERY forwarded packet (its own nft table, both directions) and the client hands the
+    socket another 200,000 bytes. Nothing gets through: after a tail loss probe the
+    retransmission timer fires at RTO = 200 ms (rto_min) and doubles each time. 5.5 s
+    after the second write the table is deleted; the retransmission due at ~6.2 s gets
+    through, the rest is repaired, clean close. Captured at the CLIENT, so the lost
+    retransmissions are in the file."""
+    blackout = 5.5
+    with recording(out, routed=True, at="client") as tb:
+        with tb.server.ns.listen(tb.server.ipv4, PORT) as listener:
+            acked, go = threading.Event(), threading.Event()
+
+            def client() -> None:
+                with connect(tb) as sock:
+                    sock.sendall(bytes(100_000))
+                    time.sleep(PAUSE)
+                    acked.set()
+                    go.wait(10)
+                    sock.sendall(bytes(200_000))
+                    sock.shutdown(socket.SHUT_WR)
+                    recv_to_eof(sock)
+
+            def server(conn: socket.socket) -> int:
+                total = recv_to_eof(conn)
+                conn.sendall(b"received %d\n" % total)
+                return total
+
+            task = spawn(serve_one_result, listener, server)
+            sender = spawn(client)
+            expect(acked.wait(10), "the first write never finished")
+            tb.drop_forwarded(100, table="blackout")
+            go.set()
+            time.sleep(blackout)
+            tb.stop_dropping("blackout")
+            sender.result()
+            expect(task.result() == 300_000, "the server did not receive everything")
+        settle(tb)
+    pkts = read_tcp(out)
+    client = tb.client.ipv4
+    no_rst(pkts)
+    handshake(pkts, client)
+    fins(pkts)
+    _, retransmitted, _ = repairs(pkts, client)
+    # The timer retransmits the first unacknowledged segment again and again: the most
+    # retransmitted sequence number (the loss probe before it resends the last segment).
+    head = collections.Counter(p.seq for p in retransmitted).most_common(1)[0][0]
+    copies = [p for p in pkts if p.src == client and p.plen and p.seq == head]
+    times = [p.ts for p in copies]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    expect(len(gaps) >= 5, f"only {len(gaps)} retransmissions of seq {head}")
+    expect(all(1.6 < b / a < 2.4 for a, b in itertools.pairwise(gaps[1:])),
+           f"no doubling: {gaps}")
+    reply = next((p for p in pkts if p.src != client and p.ts > copies[-1].ts), None)
+    expect(reply is not None, "no server segment after the blackout")
+    probe = [p for p in pkts if p.src == client and copies[0].frame < p.frame < copies[1].frame
+             and p.ts - copies[0].ts > 0.001]
+    tlp = (f"loss probe frame {frames(probe)} (+{probe[0].ts - copies[0].ts:.4f} s, seq "
+           f"{probe[0].seq}); " if probe else "")
+    return (f"{tlp}seq {head} sent in frames {frames(copies)}, intervals "
+            f"{', '.join(f'{g:.3f}' for g in gaps)} s; first server segment after the "
+            f"blackout frame {reply.frame} (+{reply.ts - copies[-1].ts:.4f} s)")
+
+
+def fin_wait_2(ns: Namespace) -> list[str]:
+    """The local:peer pairs of a namespace's FIN_WAIT_2 sockets (``ss``; an orphaned one
+    lives on as a timewait socket in FIN_WAIT_2 substate and is listed too)."""
+    out = ns.exec("ss", "-Htn", "state", "fin-wait-2")
+    return [" ".join(line.split()[2:4]) for line in out.splitlines() if line.strip()]
+
+
+@scenario("fin-wait-2-timeout")
+def fin_wait_2_timeout(out: Path) -> str:
+    """Client tcp_fin_timeout = 2: the client sends the request and close()s at once; the
+    server's kernel ACKs the FIN, so the orphaned client socket sits in FIN_WAIT_2 (ss) and
+    the kernel deletes it after 2 s. The server application waits 4 s after the client's
+    EOF before it closes; its FIN finds no socket and the client's kernel answers RST (seq =
+    the FIN's ACK, no ACK flag: RFC 9293 §3.10.7.1)."""
+    wait = 4.0
+    seen: list[tuple[float, list[str]]] = []
+    with recording(out, prepare=lambda tb: tb.client.ns.sysctl(
+            "net.ipv4.tcp_fin_timeout", 2)) as tb:
+        with tb.server.ns.listen(tb.server.ipv4, PORT) as listener:
+
+            def server(conn: socket.socket) -> None:
+                recv_exact(conn, len(REQUEST))
+                expect(conn.recv(1) == b"", "expected the client's FIN")
+                time.sleep(wait)
+
+            task = spawn(serve_one, listener, server)
+            with connect(tb) as sock:
+                sock.sendall(REQUEST)
+            closed = time.monotonic()
+            while task.is_alive():
+                seen.append((time.monotonic() - closed, fin_wait_2(tb.client.ns)))
+                time.sleep(0.1)
+            task.result()
+            time.sleep(PAUSE)
+        client_left = fin_wait_2(tb.client.ns) + time_wait(tb.client.ns)
+    pkts = read_tcp(out)
+    client, server_addr = tb.client.ipv4, tb.server.ipv4
+    handshake(pkts, client)
+    first, second = fins(pkts)
+    expect(first.src == client, "the client must send the first FIN")
+    fin_ack = next((p for p in pkts if p.src == server_addr and p.ack == first.seg_end), None)
+    expect(fin_ack is not None and fin_ack.frame < second.frame, "the client FIN is not ACKed")
+    present = [t for t, socks in seen if socks]
+    expect(bool(present), "ss never showed the client in FIN_WAIT_2")
+    gone = next((t for t, socks in seen if not socks and t > present[0]), None)
+    expect(gone is not None and gone < second.ts - first.ts,
+           "the FIN_WAIT_2 socket was still there when the server's FIN came")
+    resets = [p for p in pkts if p.flags & RST]
+    expect(len(resets) == 1 and resets[0].src == client and resets[0].flags == RST
+           and resets[0].seq == second.ack, "expected one bare RST from the client, seq = "
+           "the server FIN's ack")
+    expect(resets[0] == pkts[-1], "nothing may follow the RST")
+    expect(not client_left, f"client sockets left: {client_left}")
+    return (f"client FIN frame {first.frame}; server ACK frame {fin_ack.frame}; ss showed "
+            f"the client in FIN_WAIT_2 from +{present[0]:.1f} s to +{present[-1]:.1f} s "
+            f"after close(), gone at +{gone:.1f} s; server FIN frame {second.frame} "
+            f"(+{second.ts - first.ts:.2f} s); client RST frame {resets[0].frame} "
+            f"(+{resets[0].ts - second.ts:.6f} s, seq {resets[0].seq}, ack field "
+            f"{resets[0].ack}, flags 0x{resets[0].flags:02x})")
+
+
+@scenario("close-wait-stall")
+def close_wait_stall(out: Path) -> str:
+    """Request and response; the client close()s (orphaned, default tcp_fin_timeout 60
+    s). The server's kernel ACKs the FIN, but the server application keeps its socket
+    open for 5 s (ss: the server in CLOSE_WAIT, the client in FIN_WAIT_2), then closes;
+    the client's last ACK puts it in TIME_WAIT."""
+    stall = 5.0
+    states: dict[str, list[str]] = {}
+    with recording(out) as tb, tb.server.ns.listen(tb.server.ipv4, PORT) as listener:
+        got_fin = threading.Event()
+
+        def server(conn: socket.socket) -> None:
+            recv_exact(conn, len(REQUEST))
+            conn.sendall(RESPONSE)
+            expect(conn.recv(1) == b"", "expected the client's FIN")
+            got_fin.set()
+            time.sleep(stall)
+
+        task = spawn(serve_one, listener, server)
+        with connect(tb) as sock:
+            sock.sendall(REQUEST)
+            recv_exact(sock, len(RESPONSE))
+            time.sleep(PAUSE)
+        expect(got_fin.wait(5), "the server never saw the FIN")
+        time.sleep(stall / 2)
+        states["server close-wait"] = [
+            " ".join(line.split()[2:4]) for line in
+            tb.server.ns.exec("ss", "-Htn", "state", "close-wait").splitlines()]
+        states["client fin-wait-2"] = fin_wait_2(tb.client.ns)
+        task.result()
+        settle(tb)
+        states["client time-wait"] = time_wait(tb.client.ns)
+    pkts = read_tcp(out)
+    client, server_addr = tb.client.ipv4, tb.server.ipv4
+    no_rst(pkts)
+    handshake(pkts, client)
+    first, second = fins(pkts)
+    expect(first.src == client, "the client must send the first FIN")
+    fin_ack = next((p for p in pkts if p.src == server_addr and p.ack == first.seg_end), None)
+    expect(fin_ack is not None and fin_ack.frame < second.frame, "the client FIN is not ACKed")
+    expect(second.ts - first.ts > stall - 0.5, "the server closed too early")
+    expect(pkts[-1].src == client and pkts[-1].ack == second.seg_end,
+           "the client must ACK the server's FIN last")
+    expect(all(states.values()), f"ss: {states}")
+    return (f"client FIN frame {first.frame}; server ACK frame {fin_ack.frame}; server FIN "
+            f"frame {second.frame} (+{second.ts - first.ts:.2f} s); last ACK frame "
+            f"{pkts[-1].frame}; ss: {states}")
 
 
 @scenario("time-wait-reuse")

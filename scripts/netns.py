@@ -106,6 +106,13 @@ class Namespace:
         self.exec("ethtool", "-K", ifname, "gso", "off", "gro", "off", "tso", "off",
                   "tx", "off", "rx", "off")
 
+    def offloads_on(self, ifname: str) -> None:
+        """Turn segmentation and transmit-checksum offload back on (a veth's defaults): TCP
+        then hands the veth 64 KB super-segments whose checksum field holds only the
+        pseudo-header sum (CHECKSUM_PARTIAL), and a capture on the sending side records them
+        exactly so. veth supports sg, tso, gso and tx checksumming; gro stays off."""
+        self.exec("ethtool", "-K", ifname, "sg", "on", "tso", "on", "gso", "on", "tx", "on")
+
     @contextlib.contextmanager
     def entered(self) -> Iterator[None]:
         """Run the body with the *calling thread* inside this namespace, then switch back."""
@@ -129,11 +136,16 @@ class Namespace:
         with self.entered():
             return socket.socket(family, kind)
 
-    def listen(self, addr: str, port: int, backlog: int = 128) -> socket.socket:
+    def listen(self, addr: str, port: int, backlog: int = 128,
+               rcvbuf: int | None = None) -> socket.socket:
         """A listening TCP socket with SO_REUSEADDR (so a server may rebind while old
-        connections of the same port sit in TIME_WAIT)."""
+        connections of the same port sit in TIME_WAIT). ``rcvbuf`` sets SO_RCVBUF before
+        listen(), so accepted connections inherit it and their SYN-ACK's window and window
+        scale already reflect it (the kernel doubles the value and stops autotuning)."""
         sock = self.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if rcvbuf is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         sock.bind((addr, port))
         sock.listen(backlog)
         return sock
@@ -250,6 +262,26 @@ class Testbed:
         if self.router is not None:
             ifs += [(self.router, self.router_client_if), (self.router, self.router_server_if)]
         return ifs
+
+    def drop_forwarded(self, percent: int, table: str = "tcpcheck") -> None:
+        """Make the router drop ``percent`` % of the packets it forwards, at random and in
+        both directions (``numgen random mod 100 < N drop`` in the forward hook; 100 drops
+        everything). Each table is separate so :meth:`stop_dropping` can remove one again."""
+        if self.router is None:
+            raise RuntimeError("dropping in the router needs a routed test bed")
+        rule = "drop" if percent >= 100 else f"numgen random mod 100 < {percent} drop"
+        self.router.nft(
+            f"table inet {table} {{\n"
+            "  chain forward {\n"
+            "    type filter hook forward priority 0;\n"
+            f"    {rule}\n"
+            "  }\n"
+            "}\n")
+
+    def stop_dropping(self, table: str = "tcpcheck") -> None:
+        """Delete a table loaded by :meth:`drop_forwarded`."""
+        assert self.router is not None
+        self.router.exec("nft", "delete", "table", "inet", table)
 
     def _build_routed(self, router: Namespace) -> None:
         client, server = self.client, self.server
