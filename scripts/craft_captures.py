@@ -191,7 +191,7 @@ class Peer:
                 ack: int | None = None, window: int | None = None, tsval: int | None = None,
                 sack: Sequence[tuple[int, int]] = (), tcp_options: bytes | None = None,
                 extra_options: bytes = b"", after: float = ONE_WAY, captured: bool = True,
-                delivered: bool = True) -> int:
+                delivered: bool = True, corrupt: bool = False) -> int:
         """Send one segment; return its frame number (0 when ``captured`` is False).
 
         ``seq`` defaults to ``snd_nxt``, ``ack`` to ``rcv_nxt`` when ACK is set (0 otherwise),
@@ -199,7 +199,8 @@ class Peer:
         ``tsval`` to the host's millisecond clock,
         the options to what Linux puts on such a segment, with ``sack`` blocks ([start, end)
         pairs) after the timestamps and ``extra_options`` at the end; ``tcp_options`` replaces
-        them all.
+        them all. ``corrupt`` flips bits of the TCP checksum (the receiver discards the segment:
+        pass ``delivered=False`` too).
         """
         self.cap.wait(after)
         if tsval is None:
@@ -225,7 +226,11 @@ class Peer:
             return 0
         eth = dpkt.ethernet.Ethernet(src=self.host.mac, dst=self.peer.host.mac,
                                      type=dpkt.ethernet.ETH_TYPE_IP, data=ip)
-        return self.cap.record(bytes(eth))
+        frame = bytes(eth)
+        if corrupt:
+            at = 14 + 20 + 16  # Ethernet, IPv4 without options, TCP checksum field
+            frame = frame[:at] + bytes([frame[at] ^ 0x0F]) + frame[at + 1:]
+        return self.cap.record(frame)
 
     def _options(self, flags: int, tsval: int) -> bytes:
         """Linux's layout: SYN options on SYN and SYN-ACK, NOP NOP timestamps on the rest (a
@@ -1803,6 +1808,32 @@ def midstream(cap: Capture, n: int) -> Expect:
         info=(("capture-started-midstream", first), ("capture-ended-midstream", last)),
     )
 
+
+
+@scenario(49)
+def bad_checksum(cap: Capture, n: int) -> Expect:
+    """A FIN corrupted on the way, discarded by the server, then retransmitted intact."""
+    c, s = Flow.open(cap, n)
+    handshake(c, s)
+    exchange(c, s)
+    fin_seq = c.snd_nxt
+    bad = c.fin(after=APP, corrupt=True, delivered=False)
+    good = c.fin(seq=fin_seq, after=RTO)
+    s.ack()
+    s.fin(after=APP)
+    c.ack()
+    return Expect(
+        summary="a segment with a wrong TCP checksum, dropped by its receiver",
+        description=f"The client's FIN in frame {bad} carries a TCP checksum with four bits "
+                    "flipped: neither the right sum nor the pseudo-header-only sum that "
+                    "checksum offload leaves. The server discards it (RFC 9293 §3.1) and does "
+                    f"not answer; the client's retransmission timer resends the FIN intact in "
+                    f"frame {good}, which the server acknowledges before closing its side. "
+                    "tcpcheck reports the corrupt segment and, like the receiver, does not "
+                    f"apply it, so frame {good} is the first FIN the model sees.",
+        reference="RFC 9293 §3.1",
+        findings=(("bad-checksum", bad),),
+    )
 
 # --- output ----------------------------------------------------------------------------------
 

@@ -256,9 +256,8 @@ def _wrap(paragraph: str, console: Console, bold_prefix: str = "", indent: str =
 
 
 def _example(rule: RuleMeta) -> list[Text]:
-    """The bundled capture and the command that shows the rule on it, when it is installed."""
-    if not rule.example:
-        return [Text(_INDENT + "no bundled capture", style="dim")]
+    """The bundled capture and the command that shows the rule on it, when it is installed
+    (every rule has one: tests/test_captures.py checks that it triggers the rule)."""
     path = PROJECT_ROOT / rule.example
     if not path.is_file():
         return [Text(f"{_INDENT}no bundled capture ({rule.example} is not in this "

@@ -75,8 +75,8 @@ class Endpoint:
         self.ts_max: int | None = None  # highest TSval we sent (RFC 7323)
         self.ts_max_frame = 0
         self.paws_reported = False
-        self.opt_reported: set[tuple[str, str]] = set()
-        self.sent: deque[tuple[int, bytes, int, int]] = deque()  # (seq, payload, frame, ts)
+        self.opt_reported: set[tuple[str, str]] | None = None
+        self.sent: deque[tuple[int, bytes, int, int]] | None = None  # (seq, payload, frame, ts)
         # Chain of timer-driven retransmissions of one sequence number (RFC 6298 §5.5).
         self.rto_seq: int | None = None
         self.rto_ts = 0  # its latest transmission
@@ -123,6 +123,8 @@ class Endpoint:
     def remember(self, seq: int, payload: bytes, frame: int, ts: int) -> None:
         """Keep a first copy of new payload until the peer acknowledges it."""
         sent = self.sent
+        if sent is None:
+            sent = self.sent = deque()
         sent.append((seq, payload, frame, ts))
         if len(sent) > MAX_SENT:
             sent.popleft()
@@ -150,7 +152,7 @@ class Endpoint:
 
     def first_sent_at(self, seq: int) -> int | None:
         """When the first copy of the segment starting at ``seq`` was captured."""
-        for start, _, _, ts in self.sent:
+        for start, _, _, ts in self.sent or ():
             if start == seq:
                 return ts
         return None

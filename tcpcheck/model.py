@@ -30,6 +30,7 @@ ANSWER_NS = 100_000_000
 MAX_GAPS = 64
 _CONTROL = FIN | SYN | RST | ACK | 0x08 | 0x20  # every flag but ECE/CWR
 _TS_LAYOUT = b"\x01\x01\x08\x0a"  # NOP, NOP, timestamps: Linux's options after the handshake
+_SACK_AFTER_TS = b"\x01\x01\x05"  # then NOP, NOP, SACK blocks
 # Receiver states in which Linux also takes RCV.NXT - 1 as an exact reset (tcp_reset_check).
 _FIN_RECEIVED = frozenset({State.CLOSE_WAIT, State.LAST_ACK, State.CLOSING, State.TIME_WAIT})
 
@@ -124,8 +125,19 @@ class Connection:
             # SYN-SENT drops a segment with neither SYN nor RST (RFC 9293 §3.10.7.3), CLOSED
             # answers it with a reset (§3.10.7.1). It changes nothing in either endpoint.
             return
-        if self.negotiated is not None:
-            self._options(seg, a)
+        neg = self.negotiated
+        if neg is not None:
+            raw = seg.options
+            if neg[2] and raw[:4] == _TS_LAYOUT and (
+                    len(raw) == 12 or (neg[1] and raw[12:15] == _SACK_AFTER_TS
+                                       and len(raw) == 14 + raw[15])):
+                # Linux's own layouts (timestamps, then maybe SACK): nothing to parse.
+                tsval = int.from_bytes(raw[4:8], "big")
+                last = a.ts_max
+                if tsval != last:
+                    self._timestamp(seg, a, tsval)
+            else:
+                self._options(seg, a)
         if b.mss and seg.plen > b.mss:
             self._oversized(seg, a, b.mss)
         self._ack(seg, a, b, prev_win)
@@ -301,6 +313,10 @@ class Connection:
         if not ts:
             self._option_problem(seg, a, "timestamps", "not-negotiated")
             return
+        self._timestamp(seg, a, tsval)
+
+    def _timestamp(self, seg: Segment, a: Endpoint, tsval: int) -> None:
+        """PAWS (RFC 7323 §5): a side's TSvals never go backwards, modulo 2^32."""
         last = a.ts_max
         if last is None or (tsval - last) & MASK < HALF:
             a.ts_max, a.ts_max_frame = tsval, seg.frame
@@ -312,7 +328,9 @@ class Connection:
                                                  a.ts_max_frame))
 
     def _option_problem(self, seg: Segment, a: Endpoint, option: str, problem: str) -> None:
-        if (option, problem) in a.opt_reported:
+        if a.opt_reported is None:
+            a.opt_reported = set()
+        elif (option, problem) in a.opt_reported:
             return
         a.opt_reported.add((option, problem))
         self.events.append(ev.OptionNotNegotiated(seg.frame, seg.ts, a.role, option, problem))
@@ -367,10 +385,16 @@ class Connection:
             b.move(Input.RECV_ACK_OF_SYN)
             if a.syn_ts and b.syn_ts:
                 self.reorder_ns = max(seg.ts - min(a.syn_ts, b.syn_ts), 1)
-        neg = self.negotiated
-        if neg is not None and a.edge is not None:
-            window = seg.win << a.wscale if neg[0] else seg.win
-            self._window(seg, a, b, ack, window)
+        if a.edge is not None:
+            window = seg.win << a.wscale if self.negotiated[0] else seg.win
+            edge = ack + window
+            if edge < a.last_edge:
+                self._shrink(seg, a, b, ack, window, edge)
+            a.last_edge = edge
+            if edge > a.edge:
+                a.edge, a.edge_frame, a.edge_win = edge, seg.frame, window
+            a.last_edge_ack = ack
+            a.last_edge_ts = seg.ts
         if ack > b.snd_max:
             pending = b.pending
             if pending is None or ack > pending[2]:
@@ -391,19 +415,16 @@ class Connection:
                     self.timers = True
                 self._check_done(seg.ts)
 
-    def _window(self, seg: Segment, a: Endpoint, b: Endpoint, ack: int, window: int) -> None:
-        """``a`` advertises ``ack + window`` as its right edge (RFC 9293 §3.8.6)."""
-        edge = ack + window
-        last = a.last_edge
-        if (last is not None and edge < last and ack >= a.last_edge_ack
-                and not (ack == a.last_edge_ack and seg.ts - a.last_edge_ts < self.reorder_ns)):
-            # "Strongly discouraged": the peer may already have sent up to the old edge.
-            # An update with the same ACK arriving within a round trip may be reordering.
-            self.events.append(ev.WindowShrink(seg.frame, seg.ts, a.role, b.rel(last),
-                                               b.rel(edge), a.edge_frame, b.rel(ack), window))
-        self._advertise(a, edge, seg.frame, window)
-        a.last_edge_ack = ack
-        a.last_edge_ts = seg.ts
+    def _shrink(self, seg: Segment, a: Endpoint, b: Endpoint, ack: int, window: int,
+                edge: int) -> None:
+        """``a`` moved its right edge left (RFC 9293 §3.8.6: "strongly discouraged"): the peer
+        may already have sent up to the old edge. An update with the same ACK arriving within
+        a round trip of the previous one may simply have been reordered."""
+        if ack < a.last_edge_ack or (ack == a.last_edge_ack
+                                     and seg.ts - a.last_edge_ts < self.reorder_ns):
+            return
+        self.events.append(ev.WindowShrink(seg.frame, seg.ts, a.role, b.rel(a.last_edge),
+                                           b.rel(edge), a.edge_frame, b.rel(ack), window))
 
     @staticmethod
     def _advertise(a: Endpoint, edge: int, frame: int, window: int) -> None:

@@ -19,7 +19,9 @@ LINUX = load_profile("linux")
 REAL_SCENARIOS = {
     "close-client-first", "close-server-first", "half-close", "rst-abort", "refused",
     "syn-retries", "synack-loss", "bulk-loss", "time-wait-reuse", "simultaneous-close",
-    "close-client-first-ipv6",
+    "close-client-first-ipv6", "zero-window", "keepalive", "bulk-heavy-loss", "ipv6-bulk-loss",
+    "no-timestamps", "no-sack", "no-wscale", "offload", "rto-backoff", "fin-wait-2-timeout",
+    "close-wait-stall",
 }
 
 
@@ -86,3 +88,59 @@ def test_every_error_rule_has_a_crafted_capture_that_triggers_it():
         triggered |= {f["rule"] for f in expect["findings"]}
     errors = {r.slug for r in load_catalog() if r.severity.label == "error"}
     assert errors <= triggered, errors - triggered
+
+
+def rules_in(path: Path, profile=LINUX) -> set[str]:
+    return {f.rule for f in analyze_files([str(path)], profile).findings}
+
+
+def test_every_rule_has_an_example_capture_that_triggers_it():
+    from tcpcheck.catalog import load_catalog
+    for rule in load_catalog():
+        assert rule.example, f"{rule.slug} has no example capture"
+        assert rule.slug in rules_in(ROOT / rule.example), (rule.slug, rule.example)
+
+
+def test_real_zero_window_is_probed_not_overrun():
+    rules = rules_in(ROOT / "captures" / "linux" / "zero-window.pcap")
+    assert {"zero-window", "zero-window-probe"} <= rules
+    assert not rules & {"data-beyond-window", "seq-out-of-window", "window-shrink"}
+
+
+def test_real_keepalives_are_keepalives_not_out_of_window_or_retransmissions():
+    rules = rules_in(ROOT / "captures" / "linux" / "keepalive.pcap")
+    assert rules == {"keepalive"}
+
+
+@pytest.mark.parametrize("name", ["no-timestamps", "no-sack", "no-wscale"])
+def test_an_option_disabled_on_one_side_is_simply_not_used(name):
+    rules = rules_in(ROOT / "captures" / "linux" / f"{name}.pcap")
+    assert not rules & {"option-not-negotiated", "synack-options-unsolicited",
+                        "paws-timestamp-regression", "data-beyond-window", "window-shrink"}
+
+
+def test_offload_capture_names_its_artefacts_and_nothing_else():
+    result = analyze(ROOT / "captures" / "linux" / "offload.pcap")
+    by_rule = {f.rule: f for f in result.findings}
+    assert {"checksum-offload", "oversized-segment"} <= set(by_rule)
+    assert "bad-checksum" not in by_rule
+    assert all(f.severity.label == "info" for f in result.findings)
+    assert by_rule["oversized-segment"].message.startswith("39 segments")
+
+
+def test_real_rto_backoff_doubles_as_the_profile_says():
+    rules = rules_in(ROOT / "captures" / "linux" / "rto-backoff.pcap")
+    assert "retransmission" in rules and "rto-backoff-violation" not in rules
+
+
+def test_short_linux_teardown_timers_are_seen_with_a_matching_profile(tmp_path):
+    # The captures were made with tcp_fin_timeout = 2 and a server that waits 5 s to close.
+    path = tmp_path / "short.toml"
+    path.write_text('base = "linux"\nfin_timeout = 2.0\nclose_wait_stall = 3.0\n')
+    short = load_profile(str(path))
+    linux = ROOT / "captures" / "linux"
+    assert "fin-wait-2-timeout" in rules_in(linux / "fin-wait-2-timeout.pcap", short)
+    stall = analyze_files([str(linux / "close-wait-stall.pcap")], short).findings
+    assert [f.rule for f in stall if f.severity.label != "info"] == ["close-wait-stall"]
+    assert "fin-wait-2-timeout" not in rules_in(linux / "fin-wait-2-timeout.pcap")
+    assert "close-wait-stall" not in rules_in(linux / "close-wait-stall.pcap")

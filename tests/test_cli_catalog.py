@@ -110,14 +110,6 @@ def test_explain_gives_an_absolute_command_path_outside_the_project(monkeypatch,
     assert f"$ tcpcheck analyze {ROOT / 'captures/crafted/syn-isn-changed.pcap'}" in text
 
 
-def test_explain_says_when_a_rule_has_no_bundled_capture():
-    (rule,) = [r for r in load_catalog() if r.slug == "handshake-incomplete"]
-    assert rule.example == ""
-    text = run("explain", rule.slug).stdout
-    assert text.rstrip().endswith("no bundled capture")
-    assert "tcpcheck analyze" not in text
-
-
 def test_explain_says_when_the_example_capture_is_not_installed(monkeypatch, tmp_path):
     monkeypatch.setattr(cli, "PROJECT_ROOT", tmp_path)
     text = run("explain", "syn-isn-changed").stdout
