@@ -94,3 +94,23 @@ def test_wheel_ships_the_catalog_and_profiles(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "tcpcheck/_catalog/catalog/syn-isn-changed.toml" in names
     assert "tcpcheck/_catalog/profiles/linux.toml" in names
+
+
+ISSUE_3_RULES = {
+    "data-beyond-window", "seq-out-of-window", "window-shrink", "option-not-negotiated",
+    "paws-timestamp-regression", "synack-options-unsolicited", "rst-out-of-window",
+    "data-after-rst", "retransmission-data-mismatch", "close-wait-stall", "fin-wait-2-timeout",
+    "syn-retries-exceeded", "synack-retries-exceeded", "rto-backoff-violation",
+    "duplicate-ack", "out-of-order", "zero-window", "zero-window-probe", "keepalive",
+    "fast-retransmission", "spurious-retransmission", "isn-weak",
+}
+
+
+def test_catalog_holds_every_rule_the_conformance_catalog_names():
+    assert {r.slug for r in load_catalog()} >= ISSUE_3_RULES
+
+
+def test_readme_lists_every_rule_with_its_code_and_severity():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for rule in load_catalog():
+        assert f"| {rule.code} | `{rule.slug}` | {rule.severity.label} |" in readme, rule.slug
