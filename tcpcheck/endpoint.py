@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from tcpcheck.options import Options, tsval_of
+from tcpcheck.options import Options
 from tcpcheck.states import Input, State, step
 
 # Unacknowledged payloads remembered per side, to compare retransmissions with the first copy.
@@ -18,7 +18,7 @@ class Endpoint:
     __slots__ = (
         "role", "state", "isn", "base", "isn_frame", "syn_ts", "last_syn_ts", "syns",
         "synacks", "synack_frame", "syn_data", "snd_una", "snd_max", "max_ts", "gaps",
-        "fin", "fin_frame", "fin_acked", "wscale", "win", "last_ack", "last_opts",
+        "fin", "fin_frame", "fin_acked", "wscale", "win", "last_ack",
         "tw_since", "pending", "sent_any", "bytes", "peer_fin_frame",
         "stale_isns", "dupacks", "ack_frame", "syn_opts", "syn_win", "mss", "timer_synacks",
         "syn_exceeded", "edge", "edge_frame", "edge_win", "last_edge", "last_edge_ack",
@@ -51,7 +51,6 @@ class Endpoint:
         self.wscale: int | None = None
         self.win = 0  # raw window field of our latest segment
         self.last_ack: int | None = None  # last ACK we sent (unwrapped, peer's space)
-        self.last_opts = b""
         self.tw_since: int | None = None
         self.pending: tuple[int, int, int, int] | None = None  # over-ack: frame, ts, ack, max
         self.sent_any = False
@@ -116,9 +115,6 @@ class Endpoint:
         """Apply one input to the state; False when the (state, input) pair is illegal."""
         self.state, legal = step(self.state, event)
         return legal
-
-    def last_tsval(self) -> int | None:
-        return tsval_of(self.last_opts)
 
     def remember(self, seq: int, payload: bytes, frame: int, ts: int) -> None:
         """Keep a first copy of new payload until the peer acknowledges it."""

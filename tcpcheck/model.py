@@ -11,6 +11,8 @@ capture point, so where the two readings differ the model keeps the one a health
 
 from __future__ import annotations
 
+import struct
+
 from tcpcheck import events as ev
 from tcpcheck import timers
 from tcpcheck.endpoint import Endpoint
@@ -31,6 +33,7 @@ MAX_GAPS = 64
 _CONTROL = FIN | SYN | RST | ACK | 0x08 | 0x20  # every flag but ECE/CWR
 _TS_LAYOUT = b"\x01\x01\x08\x0a"  # NOP, NOP, timestamps: Linux's options after the handshake
 _SACK_AFTER_TS = b"\x01\x01\x05"  # then NOP, NOP, SACK blocks
+_TS_HEAD = struct.Struct("!4sI")  # those four bytes and the TSval after them
 # Receiver states in which Linux also takes RCV.NXT - 1 as an exact reset (tcp_reset_check).
 _FIN_RECEIVED = frozenset({State.CLOSE_WAIT, State.LAST_ACK, State.CLOSING, State.TIME_WAIT})
 
@@ -97,7 +100,6 @@ class Connection:
             self._after_rst(seg, a)
             return
         prev_win = a.win
-        a.last_opts = seg.options
         a.win = seg.win
         a.sent_any = True
         a.probe = False
@@ -128,14 +130,18 @@ class Connection:
         neg = self.negotiated
         if neg is not None:
             raw = seg.options
-            if neg[2] and raw[:4] == _TS_LAYOUT and (
-                    len(raw) == 12 or (neg[1] and raw[12:15] == _SACK_AFTER_TS
-                                       and len(raw) == 14 + raw[15])):
+            size = len(raw)
+            head, tsval = _TS_HEAD.unpack_from(raw) if size >= 12 else (b"", 0)
+            if neg[2] and head == _TS_LAYOUT and (
+                    size == 12 or (neg[1] and raw[12:15] == _SACK_AFTER_TS
+                                   and size == 14 + raw[15])):
                 # Linux's own layouts (timestamps, then maybe SACK): nothing to parse.
-                tsval = int.from_bytes(raw[4:8], "big")
                 last = a.ts_max
                 if tsval != last:
-                    self._timestamp(seg, a, tsval)
+                    if last is not None and (tsval - last) & MASK < HALF:
+                        a.ts_max, a.ts_max_frame = tsval, seg.frame
+                    else:
+                        self._timestamp(seg, a, tsval)
             else:
                 self._options(seg, a)
         if b.mss and seg.plen > b.mss:
@@ -384,7 +390,9 @@ class Connection:
                 return
             b.move(Input.RECV_ACK_OF_SYN)
             if a.syn_ts and b.syn_ts:
-                self.reorder_ns = max(seg.ts - min(a.syn_ts, b.syn_ts), 1)
+                # The round trip from the newest SYN: a sample spanning a retransmitted SYN or
+                # SYN-ACK would include its timeout (Karn's rule, RFC 6298 §3).
+                self.reorder_ns = max(seg.ts - a.last_syn_ts, 1)
         if a.edge is not None:
             window = seg.win << a.wscale if self.negotiated[0] else seg.win
             edge = ack + window
@@ -477,7 +485,8 @@ class Connection:
             else:
                 self._old_data(seg, a, b, seq, end)
         if end > snd_max:
-            if plen and b.edge is not None and not self._in_window(seg, a, b, seq, end):
+            if (plen and b.edge is not None and end > b.edge
+                    and not self._beyond_window(seg, a, b, seq, end)):
                 return
             if seq > snd_max:
                 self._add_gap(a, snd_max, seq)
@@ -491,16 +500,15 @@ class Connection:
         if fin:
             self._fin(seg, a, b, end)
 
-    def _in_window(self, seg: Segment, a: Endpoint, b: Endpoint, seq: int, end: int) -> bool:
-        """New data against the receiver's highest advertised right edge (RFC 9293 §3.8.6).
+    def _beyond_window(self, seg: Segment, a: Endpoint, b: Endpoint, seq: int,
+                       end: int) -> bool:
+        """New data past the receiver's highest advertised right edge (RFC 9293 §3.8.6).
 
         The highest edge, not the latest: data sent into a window the receiver later shrank is
         the receiver's fault (reported as window-shrink), not the sender's. False when the
         segment lies wholly beyond the window and the receiver drops it.
         """
         edge = b.edge
-        if end <= edge:
-            return True
         if seg.plen == 1 and seq == edge and b.win == 0:
             # RFC 9293 §3.8.6.1: probing a zero window with one new octet.
             self.events.append(ev.ZeroWindowProbe(seg.frame, seg.ts, a.role, a.rel(seq), 1))

@@ -1,7 +1,7 @@
 """TCP option parsing (RFC 9293 §3.1, RFC 7323, RFC 2018).
 
 Options are parsed in full only where the model needs them (SYNs, segments whose layout is not the
-usual one); the hot path reads the timestamp of Linux's fixed NOP, NOP, TS layout directly.
+usual one); the model's hot path reads the timestamp of Linux's fixed layouts directly.
 """
 
 from __future__ import annotations
@@ -63,20 +63,3 @@ def parse_options(raw: bytes) -> Options:
         i += length
     return Options(mss, wscale, sack_permitted, sack_blocks, tsval, tsecr, complete)
 
-
-_LINUX_TS = b"\x01\x01\x08\x0a"  # NOP, NOP, timestamps: every Linux segment after the SYN
-_U32 = struct.Struct("!I")
-
-
-def tsval_of(raw: bytes) -> int | None:
-    """The TSval of a segment's options, or None without a timestamp option."""
-    if not raw:
-        return None
-    if raw[:4] == _LINUX_TS and len(raw) >= 12:
-        return _U32.unpack_from(raw, 4)[0]
-    return parse_options(raw).tsval
-
-
-def only_timestamps(raw: bytes) -> bool:
-    """True for the common NOP, NOP, timestamps layout and nothing else (no parse needed)."""
-    return len(raw) == 12 and raw[:4] == _LINUX_TS

@@ -139,7 +139,7 @@ class Tracker:
             return
         sender = old.client if old.client_key == (syn.src, syn.sport) else old.server
         new_ts = parse_options(syn.options).tsval
-        old_ts = sender.last_tsval()
+        old_ts = sender.ts_max
         final_seq = (sender.snd_max or 0) & 0xFFFFFFFF
         reasons = []
         if new_ts is not None and old_ts is not None and seq_gt(new_ts, old_ts):
