@@ -1835,6 +1835,31 @@ def bad_checksum(cap: Capture, n: int) -> Expect:
         findings=(("bad-checksum", bad),),
     )
 
+
+@scenario(50)
+def concurrent_syn(cap: Capture, n: int) -> Expect:
+    """Three SYNs with three ISNs 100 ms apart from one port, as a SYN flood tool sends them."""
+    c, s = Flow.open(cap, n)
+    first = c.syn(delivered=False)
+    second = c.syn(isn=seq_add(c.isn, 0x10203040), after=0.1, delivered=False)
+    third = c.syn(isn=seq_add(c.isn, 0x10203040), after=0.1)
+    s.synack()
+    c.ack()
+    exchange(c, s)
+    client_close(c, s)
+    return Expect(
+        summary="SYNs with new ISNs on one four-tuple every 100 ms: not retransmissions",
+        description=f"Frames {first}, {second} and {third} are SYNs from the same client port "
+                    "with three different ISNs, 100 ms apart. No SYN timer fires that fast (the "
+                    "initial RTO is 1 s, RFC 6298 §2), and a retransmission would repeat the ISN "
+                    "(RFC 9293 §3.8.1): several openers share the port, as hping or a SYN flood "
+                    f"tool does. The server answers the last one; frames {second} and {third} "
+                    "are reported as concurrent SYNs (warning), not as a SYN that changed its "
+                    "ISN (error). The connection then runs normally.",
+        reference="RFC 9293 §3.8.1",
+        findings=(("concurrent-syn", second), ("concurrent-syn", third)),
+    )
+
 # --- output ----------------------------------------------------------------------------------
 
 def build(name: str) -> tuple[bytes, Expect]:

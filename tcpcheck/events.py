@@ -31,6 +31,17 @@ class SynIsnChanged(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class ConcurrentSyn(Event):
+    """A SYN with a new ISN on a tuple whose handshake is pending, too soon to be a retry."""
+
+    first_frame: int
+    previous_isn: int
+    new_isn: int
+    gap: float
+    """Seconds since the side's previous SYN."""
+
+
+@dataclass(frozen=True, slots=True)
 class SynAckIsnChanged(Event):
     first_frame: int
     original_isn: int

@@ -199,6 +199,12 @@ class Connection:
             if has_ack:
                 self.events.append(ev.SynAckIsnChanged(
                     seg.frame, seg.ts, a.role, a.synack_frame or a.isn_frame, a.isn, seg.seq))
+            elif (seg.ts - a.last_syn_ts) / 1e9 < timers.earliest(self.profile.initial_rto):
+                # Sooner than any SYN timeout: another opener on the same port (a scanner or
+                # SYN flood tool), not this attempt's retransmission.
+                self.events.append(ev.ConcurrentSyn(
+                    seg.frame, seg.ts, a.role, a.isn_frame, a.isn, seg.seq,
+                    (seg.ts - a.last_syn_ts) / 1e9))
             else:
                 self.events.append(ev.SynIsnChanged(
                     seg.frame, seg.ts, a.role, a.isn_frame, a.isn, seg.seq,

@@ -24,6 +24,11 @@ def matches(observed: float, expected: float) -> bool:
     return abs(observed - expected) <= expected * TOLERANCE + SLACK
 
 
+def earliest(expected: float) -> float:
+    """The shortest interval that still matches ``expected``."""
+    return expected * (1 - TOLERANCE) - SLACK
+
+
 def syn_retransmitted(profile: Profile, a: Endpoint, frame: int, ts: int) -> list[ev.Event]:
     """A SYN retransmission (same ISN): is it on the profile's schedule and within its limit?
 

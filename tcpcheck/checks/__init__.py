@@ -37,6 +37,7 @@ class Check:
 CHECKS: tuple[Check, ...] = (
     Check("syn-isn-changed", ev.SynIsnChanged, handshake.syn_isn_changed),
     Check("synack-isn-changed", ev.SynAckIsnChanged, handshake.synack_isn_changed),
+    Check("concurrent-syn", ev.ConcurrentSyn, handshake.concurrent_syn),
     Check("synack-bad-ack", ev.SynAckBadAck, handshake.synack_bad_ack),
     Check("handshake-bad-ack", ev.HandshakeBadAck, handshake.handshake_bad_ack),
     Check("half-open", ev.HalfOpen, handshake.half_open),
