@@ -7,26 +7,26 @@ from collections import deque
 from tcpcheck.options import Options
 from tcpcheck.states import Input, State, step
 
-# Unacknowledged payloads remembered per side, to compare retransmissions with the first copy.
-# Bounded so a one-sided capture (no ACKs ever seen) cannot grow without limit.
-MAX_SENT = 2048
+# Unacknowledged payload remembered per side, to compare retransmissions with the first copy.
+# Bounded so a one-sided capture (no ACKs ever seen) or 64 KB TSO segments cannot grow without
+# limit: 4 MiB covers the largest window Linux opens on a fast LAN.
+MAX_SENT_BYTES = 4 << 20
 
 
 class Endpoint:
     """The TCB of one side. Sequence positions are unwrapped (see ``tcpcheck.seqnum``)."""
 
     __slots__ = (
-        "role", "state", "isn", "base", "isn_frame", "syn_ts", "last_syn_ts", "syns",
-        "synacks", "synack_frame", "syn_data", "snd_una", "snd_max", "max_ts", "gaps",
-        "fin", "fin_frame", "fin_acked", "wscale", "win", "last_ack",
-        "tw_since", "pending", "sent_any", "bytes", "peer_fin_frame",
-        "stale_isns", "dupacks", "ack_frame", "syn_opts", "syn_win", "mss", "timer_synacks",
-        "syn_exceeded", "edge", "edge_frame", "edge_win", "last_edge", "last_edge_ack",
-        "last_edge_ts", "ts_max", "ts_max_frame", "paws_reported", "opt_reported", "sent",
-        "rto_seq", "rto_ts", "rto_frame", "rto_interval", "rto_n", "last_ts", "probe", "rst_frame",
-        "rst_seq", "rst_ts", "after_rst", "cw_since", "cw_frame", "cw_reported", "fw2_since",
-        "fw2_frame", "fw2_reported", "oversized", "oversized_frame", "oversized_ts",
-        "oversized_max", "offloaded", "offload_frame", "offload_ts",
+        "role", "state", "isn", "base", "isn_frame", "syn_ts", "last_syn_ts", "syns", "synacks",
+        "synack_frame", "syn_data", "snd_una", "snd_max", "max_ts", "gaps", "fin", "fin_frame",
+        "fin_acked", "wscale", "win", "last_ack", "tw_since", "pending", "sent_any", "bytes",
+        "peer_fin_frame", "stale_isns", "dupacks", "ack_frame", "syn_opts", "syn_win", "mss",
+        "timer_synacks", "syn_exceeded", "edge", "edge_frame", "edge_win", "last_edge",
+        "last_edge_ack", "last_edge_ts", "ts_max", "ts_max_frame", "paws_reported", "opt_reported",
+        "sent", "sent_bytes", "rto_seq", "rto_ts", "rto_frame", "rto_interval", "rto_n", "last_ts",
+        "probe", "rst_frame", "rst_seq", "rst_ts", "after_rst", "cw_since", "cw_frame",
+        "cw_reported", "fw2_since", "fw2_frame", "fw2_reported", "oversized", "oversized_frame",
+        "oversized_ts", "oversized_max", "offloaded", "offload_frame", "offload_ts",
     )
 
     def __init__(self, role: str, state: State) -> None:
@@ -76,6 +76,7 @@ class Endpoint:
         self.paws_reported = False
         self.opt_reported: set[tuple[str, str]] | None = None
         self.sent: deque[tuple[int, bytes, int, int]] | None = None  # (seq, payload, frame, ts)
+        self.sent_bytes = 0
         # Chain of timer-driven retransmissions of one sequence number (RFC 6298 §5.5).
         self.rto_seq: int | None = None
         self.rto_ts = 0  # its latest transmission
@@ -122,14 +123,15 @@ class Endpoint:
         if sent is None:
             sent = self.sent = deque()
         sent.append((seq, payload, frame, ts))
-        if len(sent) > MAX_SENT:
-            sent.popleft()
+        self.sent_bytes += len(payload)
+        while self.sent_bytes > MAX_SENT_BYTES:
+            self.sent_bytes -= len(sent.popleft()[1])
 
     def forget_acked(self, ack: int) -> None:
         """Drop first copies the peer has acknowledged in full."""
         sent = self.sent
         while sent and sent[0][0] + len(sent[0][1]) <= ack:
-            sent.popleft()
+            self.sent_bytes -= len(sent.popleft()[1])
 
     def first_copy_differs(self, seq: int, payload: bytes) -> tuple[int, int] | None:
         """(frame of the first copy, position of the first differing byte), or None."""

@@ -386,3 +386,64 @@ def test_hole_filler_answering_duplicate_acks_is_a_fast_retransmission():
     assert rules_at(run_segments(lad.segments).findings, 1) == [
         ("duplicate-ack", 5), ("duplicate-ack", 6), ("duplicate-ack", 7),
         ("fast-retransmission", 8)]
+
+
+def test_first_copies_kept_for_retransmission_checks_are_bounded_in_bytes():
+    from tcpcheck.endpoint import MAX_SENT_BYTES, Endpoint
+    from tcpcheck.states import State
+    e = Endpoint("client", State.ESTABLISHED)
+    chunk = b"x" * 65_000  # a TSO super-segment, never acknowledged (one-sided capture)
+    for i in range(200):
+        e.remember(i * len(chunk), chunk, i + 1, i)
+    assert e.sent_bytes <= MAX_SENT_BYTES
+    assert e.sent_bytes == sum(len(p) for _, p, _, _ in e.sent)
+    e.forget_acked(200 * len(chunk))
+    assert e.sent_bytes == 0 and not e.sent
+
+
+def test_retransmission_with_different_bytes_is_flagged_with_the_first_differing_byte():
+    lad = Ladder().handshake()
+    first = lad.nxt["c"]
+    original = lad.data("c", 100)
+    resent = lad.data("c", 100, seq=first, gap=0.3, advance=False)
+    resent = resent._replace(payload=resent.payload[:40] + b"Z" + resent.payload[41:])
+    lad.segments[-1] = resent
+    a = run_segments(lad.segments)
+    (f,) = [f for f in a.findings if f.rule == "retransmission-data-mismatch"]
+    assert f.frame == resent.frame and f"frame {original.frame}" in f.message
+    assert "from seq 41" in f.message
+
+
+def test_window_edge_is_judged_across_the_sequence_wrap():
+    # Client ISN 200 below 2**32: its data wraps to small numbers inside the server's window.
+    lad = Ladder(client_isn=0xFFFFFF37).handshake()
+    for _ in range(40):
+        lad.data("c", 1460, gap=0.00001)
+    lad.ack("s")
+    a = run_segments(lad.segments)
+    assert rules_at(a.findings) == []
+    far = lad.data("c", 1460, seq=lad.nxt["c"] + 70_000, advance=False)
+    a = run_segments(lad.segments)
+    assert rules_at(a.findings) == [("seq-out-of-window", far.frame)]
+
+
+def _client_tsvals(tsvals: list[int]) -> list[str]:
+    """Rules found when the client's data carries these TSvals (both SYNs had timestamps)."""
+    def ts_opt(tsval: int) -> bytes:
+        return b"\x01\x01\x08\x0a" + tsval.to_bytes(4, "big") + bytes(4)
+    lad = Ladder().handshake()
+    lad.segments = [s._replace(options=ts_opt(0xFFFFFF00)) for s in lad.segments]
+    for tsval in tsvals:
+        lad.data("c", 100)
+        lad.segments[-1] = lad.segments[-1]._replace(options=ts_opt(tsval))
+        lad.ack("s")
+        lad.segments[-1] = lad.segments[-1]._replace(options=ts_opt(0xFFFFFF20))
+    return [f.rule for f in run_segments(lad.segments).findings if f.severity >= 2]
+
+
+def test_timestamps_that_wrap_past_2_32_are_not_a_paws_regression():
+    assert _client_tsvals([0xFFFFFFF0, 0x00000010, 0x00000100]) == []
+
+
+def test_timestamps_going_back_across_the_wrap_are_a_paws_regression():
+    assert _client_tsvals([0x00000010, 0xFFFFFFF0]) == ["paws-timestamp-regression"]
