@@ -221,7 +221,9 @@ class Connection:
                 self.events.extend(timers.synack_retransmitted(
                     self.profile, a, b.last_syn_ts, max(ANSWER_NS, 3 * self.reorder_ns),
                     seg.frame, seg.ts))
-            else:
+            elif a.syns:
+                # (Not when the side's sequence space was only inferred from a SYN-ACK: the
+                # first SYN was not captured, so there is no schedule to measure from.)
                 self.events.extend(timers.syn_retransmitted(self.profile, a, seg.frame,
                                                             seg.ts))
         a.syns += 1
@@ -437,6 +439,8 @@ class Connection:
         if ack < a.last_edge_ack or (ack == a.last_edge_ack
                                      and seg.ts - a.last_edge_ts < self.reorder_ns):
             return
+        if self.negotiated[0] and a.wscale and a.last_edge - edge < 1 << a.wscale:
+            return  # RFC 7323 §2.4: scaling rounds the window down, retracting it < 2^S
         self.events.append(ev.WindowShrink(seg.frame, seg.ts, a.role, b.rel(a.last_edge),
                                            b.rel(edge), a.edge_frame, b.rel(ack), window))
 

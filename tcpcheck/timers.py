@@ -17,6 +17,9 @@ TOLERANCE = 0.25
 SLACK = 0.05
 """Seconds of timer and capture jitter allowed on top of ``TOLERANCE``."""
 NS = 1e9
+DUPLICATE_NS = 1_000_000
+"""Copies of a segment closer than 1 ms are duplicated frames, not a timer: no stack's RTO
+is that short (Linux's floor is 200 ms, FreeBSD's 30 ms)."""
 
 
 def matches(observed: float, expected: float) -> bool:
@@ -86,16 +89,20 @@ def data_retransmitted(profile: Profile, a: Endpoint, peer_last_ts: int, seq: in
     """A retransmission of data at ``seq``: does a chain of timeouts back off (RFC 6298 §5.5)?
 
     Only a chain the timer alone can explain is judged: the same sequence number sent again
-    while the peer sent nothing at all. Then each interval must at least nearly double the one
-    before (up to max_rto), and after the first, none may be shorter than rto_min. The first
-    interval is not judged: a tail loss probe (RFC 8985) may come well before the RTO.
+    while the peer sent nothing at all. From the third copy on, each interval must at least
+    nearly double the one before (up to max_rto) and be no shorter than rto_min. The first two
+    intervals are not judged: the first copy may be a tail loss probe (RFC 8985) sent well
+    before the RTO, and the RTO then fires that much sooner after it (Linux counts it from the
+    original transmission).
     """
     out: list[ev.Event] = []
+    if ts - a.rto_ts < DUPLICATE_NS and a.rto_seq == seq:
+        return out  # the same frame captured twice (two capture points), not a timer
     if a.rto_seq == seq and peer_last_ts < a.rto_ts:
         interval = ts - a.rto_ts
         previous = a.rto_interval
         a.rto_n += 1
-        if previous is not None:
+        if previous is not None and a.rto_n > 2:
             expected = min(2 * previous / NS, profile.max_rto)
             floor = max(expected * (1 - TOLERANCE) - SLACK, profile.rto_min * (1 - TOLERANCE))
             if interval / NS < floor:

@@ -447,3 +447,15 @@ def test_timestamps_that_wrap_past_2_32_are_not_a_paws_regression():
 
 def test_timestamps_going_back_across_the_wrap_are_a_paws_regression():
     assert _client_tsvals([0x00000010, 0xFFFFFFF0]) == ["paws-timestamp-regression"]
+
+
+def test_a_late_syn_after_a_handshake_whose_syn_was_not_captured_has_no_timer_to_judge():
+    lad = Ladder()
+    lad.nxt["c"] += 1  # the SYN itself was not captured
+    lad.synack("s")
+    lad.ack("c")
+    lad.data("c", 100)
+    lad.ack("s")
+    lad.syn("c", gap=30.0)  # a late duplicate of the uncaptured SYN
+    a = run_segments(lad.segments)
+    assert rules_at(a.findings) == []
