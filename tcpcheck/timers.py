@@ -124,7 +124,8 @@ def data_retransmitted(profile: Profile, a: Endpoint, peer_last_ts: int, seq: in
 def teardown(profile: Profile, e: Endpoint, now: int, fin_frame: int | None) -> list[ev.Event]:
     """FIN_WAIT_2 and CLOSE_WAIT timers of one side, at capture time ``now``."""
     out: list[ev.Event] = []
-    if e.state is State.CLOSE_WAIT and not e.cw_reported:
+    # A side the capture never saw (one-sided capture) may well have closed: nothing to judge.
+    if e.state is State.CLOSE_WAIT and not e.cw_reported and e.sent_any:
         idle = (now - e.cw_since) / NS
         if idle > profile.close_wait_stall:
             e.cw_reported = True

@@ -459,3 +459,13 @@ def test_a_late_syn_after_a_handshake_whose_syn_was_not_captured_has_no_timer_to
     lad.syn("c", gap=30.0)  # a late duplicate of the uncaptured SYN
     a = run_segments(lad.segments)
     assert rules_at(a.findings) == []
+
+
+def test_close_wait_is_not_called_a_stall_for_a_side_the_capture_never_saw():
+    lad = Ladder()
+    lad.nxt["c"] += 1  # only the server's packets are captured
+    lad.synack("s")
+    lad.fin("s", gap=1.0)
+    lad.data("s", 0, gap=120.0)  # the capture goes on, still one-sided
+    a = run_segments(lad.segments)
+    assert "close-wait-stall" not in {f.rule for f in a.findings}
