@@ -13,20 +13,36 @@ from tcpcheck.states import Input, State, step
 MAX_SENT_BYTES = 4 << 20
 
 
+class Tally:
+    """Segments of one kind a side sent: how many, the first one, and the largest size."""
+
+    __slots__ = ("count", "frame", "ts", "largest")
+
+    def __init__(self, frame: int, ts: int) -> None:
+        self.count = 0
+        self.frame = frame
+        self.ts = ts
+        self.largest = 0
+
+    def add(self, size: int = 0) -> None:
+        self.count += 1
+        self.largest = max(self.largest, size)
+
+
 class Endpoint:
     """The TCB of one side. Sequence positions are unwrapped (see ``tcpcheck.seqnum``)."""
 
     __slots__ = (
-        "role", "state", "isn", "base", "isn_frame", "syn_ts", "last_syn_ts", "syns", "synacks",
-        "synack_frame", "syn_data", "snd_una", "snd_max", "max_ts", "gaps", "fin", "fin_frame",
-        "fin_acked", "wscale", "win", "last_ack", "tw_since", "pending", "sent_any", "bytes",
-        "peer_fin_frame", "stale_isns", "dupacks", "ack_frame", "syn_opts", "syn_win", "mss",
-        "timer_synacks", "syn_exceeded", "edge", "edge_frame", "edge_win", "last_edge",
-        "last_edge_ack", "last_edge_ts", "ts_max", "ts_max_frame", "paws_reported", "opt_reported",
-        "sent", "sent_bytes", "rto_seq", "rto_ts", "rto_frame", "rto_interval", "rto_n", "last_ts",
-        "probe", "rst_frame", "rst_seq", "rst_ts", "after_rst", "cw_since", "cw_frame",
-        "cw_reported", "fw2_since", "fw2_frame", "fw2_reported", "oversized", "oversized_frame",
-        "oversized_ts", "oversized_max", "offloaded", "offload_frame", "offload_ts",
+        "role", "state", "isn", "base", "isn_frame", "syn_ts", "last_syn_ts", "last_syn_frame",
+        "syns", "synacks", "synack_frame", "syn_data", "snd_una", "snd_max", "max_ts", "gaps",
+        "fin", "fin_frame", "fin_acked", "wscale", "win", "last_ack", "tw_since", "pending",
+        "sent_any", "bytes", "peer_fin_frame", "stale_isns", "dupacks", "ack_frame", "syn_opts",
+        "syn_win", "mss", "timer_synacks", "syn_exceeded", "edge", "edge_frame", "edge_win",
+        "last_edge", "last_edge_ack", "last_edge_ts", "ts_max", "ts_max_frame", "paws_reported",
+        "opt_reported", "sent", "sent_bytes", "rto_seq", "rto_ts", "rto_frame", "rto_interval",
+        "rto_n", "last_ts", "probe", "rst_frame", "rst_seq", "rst_ts", "after_rst", "cw_since",
+        "cw_frame", "cw_reported", "fw2_since", "fw2_frame", "fw2_reported", "oversized",
+        "offloaded",
     )
 
     def __init__(self, role: str, state: State) -> None:
@@ -37,6 +53,7 @@ class Endpoint:
         self.isn_frame = 0
         self.syn_ts = 0
         self.last_syn_ts = 0
+        self.last_syn_frame = 0
         self.syns = 0  # SYN (or SYN-ACK) transmissions seen
         self.synacks = 0
         self.synack_frame = 0
@@ -95,13 +112,8 @@ class Endpoint:
         self.fw2_since = 0  # FIN_WAIT_2: when our FIN was acknowledged
         self.fw2_frame = 0
         self.fw2_reported = False
-        self.oversized = 0  # segments larger than the peer's MSS (TSO/GSO/GRO at the capture)
-        self.oversized_frame = 0
-        self.oversized_ts = 0
-        self.oversized_max = 0
-        self.offloaded = 0  # checksums holding only the pseudo-header sum
-        self.offload_frame = 0
-        self.offload_ts = 0
+        self.oversized: Tally | None = None  # larger than the peer's MSS (TSO/GSO/GRO)
+        self.offloaded: Tally | None = None  # checksums holding only the pseudo-header sum
 
     def open_sequence(self, isn: int, length: int = 0) -> None:
         """Start this side's sequence space at ``isn``: its SYN plus ``length`` bytes of data."""

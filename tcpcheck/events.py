@@ -34,7 +34,7 @@ class SynIsnChanged(Event):
 class ConcurrentSyn(Event):
     """A SYN with a new ISN on a tuple whose handshake is pending, too soon to be a retry."""
 
-    first_frame: int
+    previous_frame: int
     previous_isn: int
     new_isn: int
     gap: float

@@ -15,7 +15,7 @@ import struct
 
 from tcpcheck import events as ev
 from tcpcheck import timers
-from tcpcheck.endpoint import Endpoint
+from tcpcheck.endpoint import Endpoint, Tally
 from tcpcheck.options import parse_options
 from tcpcheck.profiles import Profile
 from tcpcheck.segment import ACK, CSUM_BAD, CSUM_OFFLOAD, FIN, RST, SYN, Segment
@@ -131,8 +131,8 @@ class Connection:
         if neg is not None:
             raw = seg.options
             size = len(raw)
-            head, tsval = _TS_HEAD.unpack_from(raw) if size >= 12 else (b"", 0)
-            if neg[2] and head == _TS_LAYOUT and (
+            head, tsval = _TS_HEAD.unpack_from(raw) if neg[2] and size >= 12 else (b"", 0)
+            if head == _TS_LAYOUT and (
                     size == 12 or (neg[1] and raw[12:15] == _SACK_AFTER_TS
                                    and size == 14 + raw[15])):
                 # Linux's own layouts (timestamps, then maybe SACK): nothing to parse.
@@ -145,7 +145,9 @@ class Connection:
             else:
                 self._options(seg, a)
         if b.mss and seg.plen > b.mss:
-            self._oversized(seg, a, b.mss)
+            if a.oversized is None:
+                a.oversized = Tally(seg.frame, seg.ts)
+            a.oversized.add(seg.plen)
         self._ack(seg, a, b, prev_win)
         if seg.plen or flags & FIN:
             self._data(seg, a, b, idle)
@@ -166,17 +168,10 @@ class Connection:
             # RFC 9293 §3.1: a segment with a bad checksum is discarded by its receiver.
             self.events.append(ev.BadChecksum(seg.frame, seg.ts, a.role))
             return True
-        if not a.offloaded:
-            a.offload_frame, a.offload_ts = seg.frame, seg.ts
-        a.offloaded += 1
+        if a.offloaded is None:
+            a.offloaded = Tally(seg.frame, seg.ts)
+        a.offloaded.add()
         return False
-
-    @staticmethod
-    def _oversized(seg: Segment, a: Endpoint, mss: int) -> None:
-        if not a.oversized:
-            a.oversized_frame, a.oversized_ts = seg.frame, seg.ts
-        a.oversized += 1
-        a.oversized_max = max(a.oversized_max, seg.plen)
 
     # ------------------------------------------------------------------ handshake
 
@@ -203,7 +198,7 @@ class Connection:
                 # Sooner than any SYN timeout: another opener on the same port (a scanner or
                 # SYN flood tool), not this attempt's retransmission.
                 self.events.append(ev.ConcurrentSyn(
-                    seg.frame, seg.ts, a.role, a.isn_frame, a.isn, seg.seq,
+                    seg.frame, seg.ts, a.role, a.last_syn_frame, a.isn, seg.seq,
                     (seg.ts - a.last_syn_ts) / 1e9))
             else:
                 self.events.append(ev.SynIsnChanged(
@@ -227,7 +222,7 @@ class Connection:
                 self.events.extend(timers.syn_retransmitted(self.profile, a, seg.frame,
                                                             seg.ts))
         a.syns += 1
-        a.last_syn_ts = seg.ts
+        a.last_syn_ts, a.last_syn_frame = seg.ts, seg.frame
         self._syn_options(seg, opts, a, b, bool(has_ack))
         if has_ack:
             if not a.synacks:
@@ -262,16 +257,14 @@ class Connection:
         a.syn_win = seg.win
         a.wscale = opts.wscale
         a.mss = opts.mss or 0
+        if opts.tsval is not None:
+            a.ts_max, a.ts_max_frame = opts.tsval, seg.frame
         if offer is not None and offer.complete and opts.complete:
             self.negotiated = (opts.wscale is not None and offer.wscale is not None,
                                opts.sack_permitted and offer.sack_permitted,
                                opts.tsval is not None and offer.tsval is not None)
-            if opts.tsval is not None:
-                a.ts_max, a.ts_max_frame = opts.tsval, seg.frame
         else:
             self.negotiated = None
-            if opts.tsval is not None:
-                a.ts_max, a.ts_max_frame = opts.tsval, seg.frame
 
     def _synack_received(self, seg: Segment, a: Endpoint, b: Endpoint) -> None:
         """The SYN-ACK's ACK must acknowledge the peer's SYN (and SYN data with TFO)."""
@@ -477,7 +470,7 @@ class Connection:
         fin = seg.flags & FIN
         snd_max = a.snd_max
         top = end + 1 if fin else end
-        if a.isn is not None and plen and end <= a.base + 1 and (a.snd_max - a.base) < HALF:
+        if a.isn is not None and plen and end <= a.base + 1:
             # Wholly before the first byte after the ISN: never part of this connection.
             self.events.append(ev.SeqOutOfWindow(seg.frame, seg.ts, a.role, a.rel(seq), plen,
                                                  1, a.rel(b.edge) if b.edge else 0))
@@ -774,21 +767,19 @@ class Connection:
         if self.timers and now is not None:
             self._check_timers(now, None, None)
         c, s = self.client, self.server
-        for e in (c, s):
+        for e, peer in ((c, s), (s, c)):
             if e.pending is not None:
                 frame, ts, ack, peer_max = e.pending
                 e.pending = None
-                peer = s if e is c else c
                 self.events.append(ev.AckOfUnseenSegment(frame, ts, peer.role, e.rel(ack),
                                                          e.rel(peer_max), None))
-            if e.oversized:
-                peer = s if e is c else c
-                self.events.append(ev.OversizedSegment(e.oversized_frame, e.oversized_ts,
-                                                       e.role, e.oversized, e.oversized_max,
-                                                       peer.mss))
-            if e.offloaded:
-                self.events.append(ev.ChecksumOffload(e.offload_frame, e.offload_ts, e.role,
-                                                      e.offloaded))
+            if e.oversized is not None:
+                t = e.oversized
+                self.events.append(ev.OversizedSegment(t.frame, t.ts, e.role, t.count,
+                                                       t.largest, peer.mss))
+            if e.offloaded is not None:
+                t = e.offloaded
+                self.events.append(ev.ChecksumOffload(t.frame, t.ts, e.role, t.count))
         if not self.close and not self.midstream:
             if c.syns and not s.sent_any and c.state is State.SYN_SENT:
                 self.close = "half-open"

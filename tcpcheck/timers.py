@@ -43,7 +43,7 @@ def syn_retransmitted(profile: Profile, a: Endpoint, frame: int, ts: int) -> lis
     observed = (ts - a.last_syn_ts) / NS
     if nth <= len(schedule) and not matches(observed, schedule[nth - 1]):
         out.append(ev.RtoBackoffViolation(frame, ts, a.role, "SYN", nth, schedule[nth - 1],
-                                          observed, _frame_of_last_syn(a)))
+                                          observed, a.last_syn_frame))
     elapsed = (ts - a.syn_ts) / NS
     limit = profile.max_syn_transmissions
     late = elapsed > profile.syn_give_up * (1 + TOLERANCE) + SLACK
@@ -71,17 +71,13 @@ def synack_retransmitted(profile: Profile, a: Endpoint, peer_syn_ts: int, answer
     observed = (ts - a.last_syn_ts) / NS
     if not matches(observed, expected):
         out.append(ev.RtoBackoffViolation(frame, ts, a.role, "SYN-ACK", nth, expected,
-                                          observed, a.synack_frame))
+                                          observed, a.last_syn_frame))
     if not a.syn_exceeded and nth > profile.synack_retries:
         a.syn_exceeded = True
         out.append(ev.SynRetriesExceeded(frame, ts, a.role, "SYN-ACK", nth + 1,
                                          profile.synack_retries + 1, (ts - a.syn_ts) / NS,
                                          profile.synack_give_up))
     return out
-
-
-def _frame_of_last_syn(a: Endpoint) -> int:
-    return a.synack_frame if a.synacks else a.isn_frame
 
 
 def data_retransmitted(profile: Profile, a: Endpoint, peer_last_ts: int, seq: int, frame: int,

@@ -36,6 +36,19 @@ def tcp(sport: int = 40000, dport: int = 80, seq: int = 1000, ack: int = 2000,
                        0) + options + payload
 
 
+def with_checksum(segment: bytes, src: str = SRC4, dst: str = DST4) -> bytes:
+    """A TCP segment from ``tcp()`` with its checksum filled in over the IPv4 pseudo-header
+    (tcpcheck verifies SYN, FIN and RST checksums and drops a wrong one)."""
+    out = bytearray(segment)
+    pseudo = addr(src) + addr(dst) + struct.pack("!HH", 6, len(out))
+    words = pseudo + bytes(out) + b"\0" * (len(out) % 2)
+    total = sum(struct.unpack(f"!{len(words) // 2}H", words))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    struct.pack_into("!H", out, 16, ~total & 0xFFFF)
+    return bytes(out)
+
+
 def ipv4(segment: bytes, src: str = SRC4, dst: str = DST4, proto: int = 6,
          options: bytes = b"", total_length: int | None = None, frag: int = 0x4000,
          ihl: int | None = None, ident: int = 1) -> bytes:

@@ -322,14 +322,9 @@ CLIENT, SERVER = ("192.0.2.1", 40000), ("198.51.100.2", 8000)
 def _segment(ts_us: int, from_client: bool, flags: int, seq: int, ack: int,
              plen: int = 0) -> tuple[int, bytes]:
     (src, sport), (dst, dport) = (CLIENT, SERVER) if from_client else (SERVER, CLIENT)
-    tcp = bytearray(F.tcp(sport, dport, seq, ack, flags, 64240, payload=b"x" * plen))
-    pseudo = F.addr(src) + F.addr(dst) + struct.pack("!HH", 6, len(tcp))
-    words = pseudo + bytes(tcp) + b"\0" * (len(tcp) % 2)
-    total = sum(struct.unpack(f"!{len(words) // 2}H", words))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    struct.pack_into("!H", tcp, 16, ~total & 0xFFFF)
-    return ts_us * 1000, F.ethernet(F.ipv4(bytes(tcp), src, dst))
+    tcp = F.with_checksum(F.tcp(sport, dport, seq, ack, flags, 64240, payload=b"x" * plen),
+                          src, dst)
+    return ts_us * 1000, F.ethernet(F.ipv4(tcp, src, dst))
 
 
 def repeated_handshake(tmp_path: Path) -> Observation:

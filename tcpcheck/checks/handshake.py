@@ -67,10 +67,11 @@ def handshake_incomplete(e: ev.HandshakeIncomplete, ctx: Context) -> Explanation
 def concurrent_syn(e: ev.ConcurrentSyn, ctx: Context) -> Explanation:
     return Explanation(
         f"{ctx.name(e.side)} sent a SYN with ISN {e.new_isn} only {e.gap * 1000:.0f} ms after "
-        f"its SYN with ISN {e.previous_isn} on the same four-tuple, while that handshake was "
-        f"pending: too soon for a retransmission (the {ctx.profile.name} profile's first SYN "
-        f"timeout is {ctx.profile.initial_rto:g} s), so two openers share the port, as a SYN "
-        f"flood or scanning tool does; the server can only answer one of them",
+        f"its SYN with ISN {e.previous_isn} (frame {e.previous_frame}) on the same four-tuple, "
+        f"while that handshake was pending: too soon for a retransmission (the "
+        f"{ctx.profile.name} profile's first SYN timeout is {ctx.profile.initial_rto:g} s), so "
+        f"two openers share the port, as a SYN flood or scanning tool does; the server can "
+        f"only answer one of them",
         "one SYN (and its retransmissions, same ISN) per four-tuple at a time",
         f"a second ISN after {e.gap * 1000:.0f} ms",
     )
