@@ -21,6 +21,31 @@ class CatalogError(ValueError):
     """A rule file is malformed, or a rule name is unknown."""
 
 
+ParamValue = bool | int | float | str
+"""The value of a rule parameter: TOML's scalars."""
+
+
+@dataclass(frozen=True, slots=True)
+class RuleParameter:
+    """A knob of a rule, set per project in the configuration (``[tool.tcpcheck.rules.SLUG]``)."""
+
+    name: str
+    default: ParamValue
+    description: str
+
+    def check(self, value: object) -> ParamValue:
+        """``value`` if it has the default's type (an int is fine for a float), else ValueError."""
+        kind = type(self.default)
+        if kind is float and type(value) is int:
+            return float(value)
+        if type(value) is not kind:
+            raise ValueError(f"{self.name} must be {_KIND_NAMES[kind]}, not {value!r}")
+        return value  # type: ignore[return-value]
+
+
+_KIND_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+
+
 @dataclass(frozen=True, slots=True)
 class RuleMeta:
     """One rule's metadata, as ``tcpcheck explain`` and the reports show it."""
@@ -40,6 +65,12 @@ class RuleMeta:
     """What usually causes it in practice."""
     example: str
     """A bundled capture that shows it (path from the project root), or empty."""
+    parameters: tuple[RuleParameter, ...] = ()
+    """What the configuration may tune, with defaults (``[parameters.NAME]`` in the TOML)."""
+
+    def defaults(self) -> dict[str, ParamValue]:
+        """Every parameter at its default value."""
+        return {p.name: p.default for p in self.parameters}
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +104,29 @@ def _parse(name: str, text: str) -> RuleMeta:
         category=data["category"], summary=data["summary"], reference=data["reference"],
         what=data["what"].strip(), why=data["why"].strip(), causes=data["causes"].strip(),
         example=data["example"],
+        parameters=_parameters(name, data.get("parameters", {})),
     )
+
+
+def _parameters(name: str, table: dict) -> tuple[RuleParameter, ...]:
+    out = []
+    for key, spec in sorted(table.items()):
+        if not isinstance(spec, dict) or "default" not in spec or "description" not in spec:
+            raise CatalogError(f"rules/catalog/{name}: parameter {key} needs a default and a "
+                               "description")
+        default = spec["default"]
+        if type(default) not in _KIND_NAMES:
+            raise CatalogError(f"rules/catalog/{name}: parameter {key} has an unsupported "
+                               f"default {default!r}")
+        out.append(RuleParameter(key, default, " ".join(spec["description"].split())))
+    return tuple(out)
+
+
+def paragraphs(text: str) -> list[str]:
+    """The catalog's hard-wrapped text as paragraphs, each on one line, for the reader's
+    width (the terminal's, or a SARIF viewer's)."""
+    blocks = (" ".join(block.split()) for block in text.split("\n\n"))
+    return [block for block in blocks if block]
 
 
 @cache

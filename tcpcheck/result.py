@@ -50,6 +50,16 @@ class Finding:
     """The RFC section or profile value the finding relies on."""
     input: str = ""
     """The capture file the finding comes from."""
+    side: str = ""
+    """``client`` or ``server``: the endpoint the finding is about (usually the frame's sender)."""
+    position: str = ""
+    """Where in the connection, in terms that survive re-capturing the same traffic: sequence
+    and acknowledgment numbers relative to the ISNs, e.g. ``ack=5001``; empty for findings
+    about the connection as a whole."""
+    fingerprint: str = ""
+    """16 hex digits naming the finding across captures of the same traffic: a hash of rule,
+    side, service port and position; never of frame numbers, times, addresses or ports the OS
+    chose. Baselines and SARIF's partialFingerprints use it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +105,35 @@ class CaptureSummary:
     """Why reading stopped early (truncated or corrupt file), or None when read to the end."""
     capture_start: float | None = None
     """Epoch seconds of the first record."""
+    profile: str = ""
+    """The stack profile this capture was checked against (per-path configuration may choose
+    a different one per file)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineEntry:
+    """Accepted findings of one fingerprint in one capture file, as a baseline file keeps them."""
+
+    input: str
+    rule: str
+    code: str
+    side: str
+    service: int | None
+    """The server's port when it is a service port (below 32768), else None."""
+    position: str
+    fingerprint: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineReport:
+    """What a baseline did to a run: findings it suppressed, entries that no longer occur."""
+
+    path: str
+    suppressed: int
+    """Findings left out of the result because the baseline accepts them."""
+    stale: tuple[BaselineEntry, ...] = ()
+    """Baseline entries (``count`` = how many of them) the run did not find any more."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +146,8 @@ class AnalysisResult:
     connections: tuple[ConnectionSummary, ...]
     findings: tuple[Finding, ...]
     """Sorted by input file, then connection, then frame."""
+    baseline: BaselineReport | None = None
+    """Set when a baseline filtered the findings."""
 
     def counts(self) -> dict[str, int]:
         """Findings by severity label, every severity present (zero when none)."""
