@@ -8,12 +8,15 @@ Results go to stdout, errors and warnings to stderr. Exit codes (``ExitCode``) a
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import math
+import os
 import shlex
 import sys
 import textwrap
 from collections.abc import Callable
+from datetime import UTC, datetime
 from enum import IntEnum
 from pathlib import Path
 
@@ -24,8 +27,18 @@ from rich.table import Table
 from rich.text import Text
 
 from tcpcheck import __version__
-from tcpcheck.catalog import CatalogError, RuleMeta, load_catalog
-from tcpcheck.engine import analyze_files
+from tcpcheck.baseline import BaselineError, apply_baseline, load_baseline, render_baseline
+from tcpcheck.catalog import Catalog, CatalogError, RuleMeta, load_catalog, paragraphs
+from tcpcheck.config import (
+    Config,
+    ConfigError,
+    RuleOptions,
+    discover_config,
+    load_config,
+    settings_for,
+)
+from tcpcheck.engine import Job, RuleSetup, analyze_jobs
+from tcpcheck.inputs import expand_inputs
 from tcpcheck.profiles import (
     DEFAULT_PROFILE,
     Profile,
@@ -33,9 +46,19 @@ from tcpcheck.profiles import (
     load_profile,
     profile_names,
 )
-from tcpcheck.report import render_terminal, write_json
-from tcpcheck.report.terminal import SEVERITY_STYLE
+from tcpcheck.report import (
+    render_github,
+    render_junit,
+    render_markdown,
+    render_sarif,
+    render_terminal,
+    write_json,
+)
+from tcpcheck.report.outputs import FORMATS, Output, OutputError, plan_outputs
+from tcpcheck.report.sarif import GITHUB_RESULT_LIMIT
+from tcpcheck.report.terminal import SEVERITY_STYLE, render_failures
 from tcpcheck.result import AnalysisResult, Severity
+from tcpcheck.selection import RuleSelection, SelectionError, split_selectors
 from tcpcheck.sources import CaptureError
 
 
@@ -86,27 +109,73 @@ def main() -> None:
 
 
 @main.command(short_help="Analyse capture files.")
-@click.argument("files", nargs=-1, required=True, metavar="FILE...")
-@click.option("--profile", "profile_name", default=DEFAULT_PROFILE, show_default=True,
-              metavar="NAME|FILE.toml",
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Configuration file (default: tcpcheck.toml or [tool.tcpcheck] in "
+                   "pyproject.toml, searched upward from the working directory).")
+@click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
+@click.option("--profile", "profile_name", metavar="NAME|FILE.toml",
               help=f"Stack profile the timers are checked against ({', '.join(profile_names())})"
-                   " or a TOML file overriding one.")
-@click.option("--format", "fmt", type=click.Choice(["terminal", "json"]), default="terminal",
-              show_default=True, help="Report format.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
-              help="Write the report to this file instead of stdout.")
-@click.option("--fail-on", type=click.Choice(FAIL_LEVELS), default="error", show_default=True,
-              help="Exit with 1 when a finding at or above this severity exists.")
-@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
-              show_default=True, help="Colour in the terminal report (NO_COLOR is honoured).")
+                   f" or a TOML file overriding one. [default: {DEFAULT_PROFILE}]")
+@click.option("--select", multiple=True, metavar="RULES",
+              help="Only these rules: codes (HS001), code prefixes (HS), slugs, categories or "
+                   "ALL, comma-separated.")
+@click.option("--extend-select", multiple=True, metavar="RULES",
+              help="Rules to enable on top of the selection.")
+@click.option("--ignore", multiple=True, metavar="RULES", help="Rules to leave out.")
+@click.option("--fail-on", type=click.Choice(FAIL_LEVELS),
+              help="Exit with 1 when a finding at or above this severity exists. "
+                   "[default: error]")
+@click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Report and fail only on findings this baseline does not accept.")
+@click.option("--write-baseline", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Record every finding of this run in FILE, to accept them (exits 0).")
+@click.option("--format", "formats", multiple=True, metavar="FORMAT[:PATH]",
+              help=f"Report format ({', '.join(FORMATS)}), with the file to write it to; "
+                   "repeat to write several. [default: terminal]")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write the report given without a path to this file instead of stdout.")
+@click.option("-q", "--quiet", is_flag=True,
+              help="Print only the findings that fail the run, one line each.")
+@click.option("--color", type=click.Choice(COLOR_MODES), default="auto", show_default=True,
+              help="Colour in the terminal report (NO_COLOR is honoured).")
+@click.option("--no-color", is_flag=True, help="Same as --color never.")
 @click.option("--no-info", is_flag=True, help="Leave info findings out of the terminal report.")
-def analyze(files: tuple[str, ...], profile_name: str, fmt: str, output: str | None,
-            fail_on: str, color: str, no_info: bool) -> None:
-    """Analyse capture files (pcap or pcapng, optionally gzip-compressed)."""
+@click.option("--timestamp", is_flag=True,
+              help="Put the run's start time into the json, junit and sarif reports (they are "
+                   "byte-identical between runs without it).")
+def analyze(paths: tuple[str, ...], config_path: str | None, isolated: bool,
+            profile_name: str | None, select: tuple[str, ...], extend_select: tuple[str, ...],
+            ignore: tuple[str, ...], fail_on: str | None, baseline_path: str | None,
+            write_baseline: str | None, formats: tuple[str, ...], output: str | None,
+            quiet: bool, color: str, no_color: bool, no_info: bool, timestamp: bool) -> None:
+    """Analyse capture files (pcap or pcapng, optionally gzip-compressed).
+
+    PATH is a capture file, a folder (searched recursively for captures, recognised by their
+    content), or a quoted glob pattern such as 'artifacts/**/*.pcap*'.
+    """
+    started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if timestamp else None
     try:
-        profile = load_profile(profile_name)
-        result = analyze_files(list(files), profile)
-    except (CaptureError, ProfileError, CatalogError) as exc:
+        outputs = plan_outputs(formats, output, quiet=quiet)
+        catalog = load_catalog()
+        config = _config(config_path, isolated, catalog)
+        cli = RuleOptions(selection=RuleSelection(
+            select=split_selectors(select) if select else None,
+            extend_select=split_selectors(extend_select), ignore=split_selectors(ignore)),
+            profile=profile_name)
+        level = fail_on or config.fail_on or "error"
+        files = expand_inputs(paths)
+        jobs = _jobs(files, config, cli, catalog)
+        result = analyze_jobs(jobs)
+        baseline = baseline_path or (None if write_baseline else config.baseline)
+        if baseline is not None:
+            entries = load_baseline(baseline)
+        if write_baseline is not None:
+            _write_text(write_baseline, render_baseline(result, _folder_of(write_baseline)))
+        if baseline is not None:
+            result = apply_baseline(result, entries, baseline, _folder_of(baseline))
+    except (CaptureError, ProfileError, CatalogError, ConfigError, SelectionError,
+            BaselineError, OutputError) as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
         sys.exit(130)
@@ -114,28 +183,106 @@ def analyze(files: tuple[str, ...], profile_name: str, fmt: str, output: str | N
         if capture.damage:
             click.echo(f"tcpcheck: warning: {capture.input}: {capture.damage} "
                        f"(analysed up to there)", err=True)
+    threshold = None if level == "never" else Severity.parse(level)
+    for out in outputs:
+        _emit(out, result, catalog, threshold, started,
+              color="never" if no_color else color, quiet=quiet, no_info=no_info)
+    if write_baseline is not None:
+        if not quiet:
+            click.echo(f"tcpcheck: recorded {_count(len(result.findings), 'finding')} in "
+                       f"{write_baseline}", err=True)
+        sys.exit(ExitCode.OK)
+    sys.exit(exit_code(result, level))
+
+
+def _config(path: str | None, isolated: bool, catalog: Catalog) -> Config:
+    if isolated:
+        return Config(path=None, root=Path.cwd(), options=RuleOptions())
+    if path is not None:
+        return load_config(Path(path), catalog)
+    return discover_config(Path.cwd(), catalog)
+
+
+def _jobs(files: list[str], config: Config, cli: RuleOptions, catalog: Catalog) -> list[Job]:
+    """Each file with the profile and rules its settings give; profiles read once each."""
+    profiles: dict[str, Profile] = {}
+    jobs = []
+    for path in files:
+        settings = settings_for(config, path, cli, catalog, default_profile=DEFAULT_PROFILE)
+        profile = profiles.get(settings.profile)
+        if profile is None:
+            profile = profiles[settings.profile] = load_profile(settings.profile)
+        setup = RuleSetup(rules=settings.rules, severity=settings.severity,
+                          params=settings.params)
+        jobs.append(Job(path, profile, setup))
+    return jobs
+
+
+def _folder_of(path: str) -> Path:
+    return Path(os.path.abspath(path)).parent
+
+
+def _write_text(path: str, text: str) -> None:
     try:
-        _write(result, fmt, output, color, no_info)
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(text)
     except OSError as exc:
-        _fail(f"cannot write {output}: {exc.strerror}")
-    sys.exit(exit_code(result, fail_on))
+        _fail(f"cannot write {path}: {exc.strerror or exc}")
 
 
-def _write(result: AnalysisResult, fmt: str, output: str | None, color: str,
-           no_info: bool) -> None:
-    if fmt == "json":
-        if output:
-            with open(output, "w", encoding="utf-8") as fh:
-                write_json(result, fh)
-        else:
+def _emit(out: Output, result: AnalysisResult, catalog: Catalog, fail_on: Severity | None,
+          started: str | None, *, color: str, quiet: bool, no_info: bool) -> None:
+    """Render one report and write it to its file or stdout."""
+    if out.format == "terminal":
+        if out.path is None:
+            console = _stdout_console(color)
+            _terminal(result, console, fail_on, quiet=quiet, no_info=no_info)
+            return
+        buffer = io.StringIO()
+        _terminal(result, Console(file=buffer, no_color=True, width=120), fail_on,
+                  quiet=quiet, no_info=no_info)
+        text = buffer.getvalue()
+    elif out.format == "json":
+        # Streamed: the document of a big capture is tens of megabytes.
+        if out.path is None:
             write_json(result, sys.stdout)
+            return
+        try:
+            with open(out.path, "w", encoding="utf-8") as fh:
+                write_json(result, fh)
+        except OSError as exc:
+            _fail(f"cannot write {out.path}: {exc.strerror or exc}")
         return
-    if output:
-        with open(output, "w", encoding="utf-8") as fh:
-            render_terminal(result, Console(file=fh, no_color=True, width=120),
-                            show_info=not no_info)
-        return
-    render_terminal(result, _stdout_console(color), show_info=not no_info)
+    elif out.format == "junit":
+        text = render_junit(result, fail_on, timestamp=started)
+    elif out.format == "sarif":
+        text = render_sarif(result, catalog, timestamp=started)
+        if len(result.findings) > GITHUB_RESULT_LIMIT:
+            click.echo(f"tcpcheck: warning: the SARIF report has {len(result.findings):,} "
+                       f"results; GitHub code scanning rejects more than "
+                       f"{GITHUB_RESULT_LIMIT:,} (leave info rules out, e.g. --ignore "
+                       "diagnostics)", err=True)
+    elif out.format == "github":
+        text = render_github(result)
+    else:
+        text = render_markdown(result, fail_on)
+    if out.path is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        _write_text(out.path, text)
+
+
+def _terminal(result: AnalysisResult, console: Console, fail_on: Severity | None, *,
+              quiet: bool, no_info: bool) -> None:
+    if quiet:
+        render_failures(result, console, fail_on)
+    else:
+        render_terminal(result, console, show_info=not no_info, fail_on=fail_on)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def _stdout_console(color: str, min_width: int = 0) -> Console:
@@ -145,7 +292,9 @@ def _stdout_console(color: str, min_width: int = 0) -> Console:
     there), so that table rows stay greppable instead of wrapping.
     """
     force = {"always": True, "never": False}.get(color)
-    console = Console(force_terminal=force, no_color=color == "never" or None)
+    # An explicit --color beats NO_COLOR; with "auto" rich reads NO_COLOR and FORCE_COLOR.
+    no_color = {"always": False, "never": True}.get(color)
+    console = Console(force_terminal=force, no_color=no_color)
     if not console.is_terminal:
         console.width = max(console.width, min_width)
     return console
@@ -199,10 +348,11 @@ def rules(category: str | None, fmt: str, color: str) -> None:
                        "and a capture that shows it", style="dim"))
 
 
-def rule_doc(rule: RuleMeta) -> dict[str, str]:
+def rule_doc(rule: RuleMeta) -> dict[str, object]:
     """A rule's metadata as JSON-ready fields (the severity as its label)."""
-    doc = {f.name: getattr(rule, f.name) for f in dataclasses.fields(rule)}
+    doc: dict[str, object] = {f.name: getattr(rule, f.name) for f in dataclasses.fields(rule)}
     doc["severity"] = rule.severity.label
+    doc["parameters"] = [dataclasses.asdict(p) for p in rule.parameters]
     return doc
 
 
@@ -221,11 +371,17 @@ def explain(rule_name: str, color: str) -> None:
                                 (rule.severity.label, style), f" · {rule.category}"),
                   soft_wrap=True)
     console.print(_wrap(rule.summary, console, indent=""), soft_wrap=True)
-    _section(console, "What it checks", [_wrap(p, console) for p in _paragraphs(rule.what)])
-    why = [_wrap(p, console) for p in _paragraphs(rule.why)]
+    _section(console, "What it checks", [_wrap(p, console) for p in paragraphs(rule.what)])
+    why = [_wrap(p, console) for p in paragraphs(rule.why)]
     why.append(_wrap("Reference: " + rule.reference, console, bold_prefix="Reference:"))
     _section(console, "Why it matters", why)
-    _section(console, "Usual causes", [_wrap(p, console) for p in _paragraphs(rule.causes)])
+    _section(console, "Usual causes", [_wrap(p, console) for p in paragraphs(rule.causes)])
+    if rule.parameters:
+        _section(console, "Parameters", [
+            _wrap(f"{p.name} = {p.default!r}: {p.description}", console,
+                  bold_prefix=f"{p.name} = {p.default!r}:") for p in rule.parameters]
+            + [_wrap(f"Set them in the configuration: [rules.{rule.slug}] in tcpcheck.toml, "
+                     f"or [tool.tcpcheck.rules.{rule.slug}] in pyproject.toml.", console)])
     _section(console, "Example", _example(rule))
 
 
@@ -234,12 +390,6 @@ def _section(console: Console, title: str, body: list[Text]) -> None:
     console.print(Text(title, style="bold underline"))
     for text in body:
         console.print(text, soft_wrap=True)
-
-
-def _paragraphs(text: str) -> list[str]:
-    """The catalog's hard-wrapped text as paragraphs, to be wrapped again to the output width."""
-    blocks = (" ".join(block.split()) for block in text.split("\n\n"))
-    return [block for block in blocks if block]
 
 
 def _wrap(paragraph: str, console: Console, bold_prefix: str = "", indent: str = _INDENT) -> Text:

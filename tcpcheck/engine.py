@@ -8,19 +8,60 @@ capture files and returns the finished ``AnalysisResult`` the reports format.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from tcpcheck import __version__
-from tcpcheck.catalog import Catalog, load_catalog
+from tcpcheck.baseline import fingerprint, service_port
+from tcpcheck.catalog import Catalog, ParamValue, load_catalog
 from tcpcheck.checks import CHECKS, Check, Context
 from tcpcheck.decode import Decoder
 from tcpcheck.events import Event
 from tcpcheck.model import Connection
 from tcpcheck.profiles import Profile
-from tcpcheck.result import AnalysisResult, CaptureSummary, ConnectionSummary, Finding
+from tcpcheck.result import AnalysisResult, CaptureSummary, ConnectionSummary, Finding, Severity
 from tcpcheck.segment import Record, Segment, format_endpoint
 from tcpcheck.sources import open_capture
+from tcpcheck.timers import Timing, Tolerance
 from tcpcheck.track import Tracker
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSetup:
+    """Which rules run on a capture, at which severity, with which parameters.
+
+    The configuration (``tcpcheck.config``) decides these per file; the default runs every
+    rule as the catalog describes it.
+    """
+
+    rules: frozenset[str] | None = None
+    """Slugs of the rules that run; None for every rule."""
+    severity: Mapping[str, Severity] = field(default_factory=dict)
+    """Severity overrides by slug."""
+    params: Mapping[str, Mapping[str, ParamValue]] = field(default_factory=dict)
+    """Parameter values by slug; a missing one keeps the catalog's default."""
+
+    def param(self, catalog: Catalog, slug: str, name: str) -> ParamValue:
+        """A parameter's value: the configured one, else the catalog's default."""
+        value = self.params.get(slug, {}).get(name)
+        return catalog.get(slug).defaults()[name] if value is None else value
+
+    def timing(self, catalog: Catalog) -> Timing:
+        """The timer tolerances the model applies, from the timer rules' parameters."""
+        def tolerance(slug: str) -> Tolerance:
+            return Tolerance(float(self.param(catalog, slug, "tolerance")),
+                             float(self.param(catalog, slug, "slack")))
+        return Timing(backoff=tolerance("rto-backoff-violation"),
+                      give_up=tolerance("syn-retries-exceeded"))
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One capture file to analyse, with the profile and rules that apply to it."""
+
+    path: str
+    profile: Profile
+    setup: RuleSetup = field(default_factory=RuleSetup)
 
 
 class Analyzer:
@@ -32,21 +73,27 @@ class Analyzer:
     """
 
     def __init__(self, profile: Profile, *, input_name: str = "", start_ts: int = 0,
-                 catalog: Catalog | None = None,
+                 catalog: Catalog | None = None, setup: RuleSetup | None = None,
                  on_finding: Callable[[Finding], None] | None = None) -> None:
         self.profile = profile
         self.input_name = input_name
         self.start_ts = start_ts
         catalog = catalog or load_catalog()
+        setup = setup or RuleSetup()
         self._meta = {rule.slug: rule for rule in catalog}
+        self._severity = {rule.slug: setup.severity.get(rule.slug, rule.severity)
+                          for rule in catalog}
         self._checks: dict[type[Event], list[Check]] = {}
         for check in CHECKS:
-            self._checks.setdefault(check.event, []).append(check)
-        self._contexts: dict[int, Context] = {}
+            if setup.rules is None or check.slug in setup.rules:
+                self._checks.setdefault(check.event, []).append(check)
+        # Per open connection: its endpoints for messages, and its service port for
+        # fingerprints.
+        self._contexts: dict[int, tuple[Context, int | None]] = {}
         self._on_finding = on_finding
         self.connections: list[ConnectionSummary] = []
         self.findings: list[Finding] = []
-        self.tracker = Tracker(profile, self._finished)
+        self.tracker = Tracker(profile, self._finished, setup.timing(catalog))
 
     def feed(self, seg: Segment) -> None:
         """Apply one segment to its connection and turn what it revealed into findings."""
@@ -60,27 +107,32 @@ class Analyzer:
 
     # ------------------------------------------------------------------ internals
 
-    def _context(self, conn: Connection) -> Context:
-        ctx = self._contexts.get(conn.id)
-        if ctx is None:
+    def _context(self, conn: Connection) -> tuple[Context, int | None]:
+        known = self._contexts.get(conn.id)
+        if known is None:
             client, server = _endpoints(conn)
-            ctx = self._contexts[conn.id] = Context(client, server, self.profile)
-        return ctx
+            service = service_port(conn.keys[0][3] if conn.keys[0][:2] == conn.client_key
+                                   else conn.keys[0][1])
+            known = self._contexts[conn.id] = (Context(client, server, self.profile), service)
+        return known
 
     def _drain(self, conn: Connection) -> None:
-        ctx = self._context(conn)
+        ctx, service = self._context(conn)
         for event in conn.events:
             for check in self._checks.get(type(event), ()):
                 text = check.explain(event, ctx)
                 if text is None:
                     continue
                 meta = self._meta[check.slug]
+                position = event.position()
                 finding = Finding(
-                    rule=meta.slug, code=meta.code, severity=meta.severity,
+                    rule=meta.slug, code=meta.code, severity=self._severity[meta.slug],
                     connection=conn.id, frame=event.frame,
                     time=(event.ts - self.start_ts) / 1e9, message=text.message,
                     expected=text.expected, observed=text.observed,
-                    reference=text.reference or meta.reference, input=self.input_name)
+                    reference=text.reference or meta.reference, input=self.input_name,
+                    side=event.side, position=position,
+                    fingerprint=fingerprint(meta.slug, event.side, service, position))
                 self.findings.append(finding)
                 if self._on_finding is not None:
                     self._on_finding(finding)
@@ -89,7 +141,7 @@ class Analyzer:
     def _finished(self, conn: Connection) -> None:
         if conn.events:
             self._drain(conn)
-        ctx = self._context(conn)
+        ctx, _ = self._context(conn)
         del self._contexts[conn.id]
         client, server = ctx.client, ctx.server
         start = self.start_ts
@@ -118,7 +170,8 @@ def _first_and_rest(records: Iterator[Record]) -> tuple[int | None, Iterable[Rec
     return first[1], itertools.chain((first,), records)
 
 
-def analyze_capture(path: str, profile: Profile) -> tuple[CaptureSummary, Analyzer]:
+def analyze_capture(path: str, profile: Profile,
+                    setup: RuleSetup | None = None) -> tuple[CaptureSummary, Analyzer]:
     """Run one capture file through the whole pipeline.
 
     Raises ``tcpcheck.sources.CaptureError`` when the file cannot be read as a capture at all;
@@ -126,7 +179,7 @@ def analyze_capture(path: str, profile: Profile) -> tuple[CaptureSummary, Analyz
     """
     with open_capture(path) as capture:
         start_ts, records = _first_and_rest(capture.records())
-        analyzer = Analyzer(profile, input_name=path, start_ts=start_ts or 0)
+        analyzer = Analyzer(profile, input_name=path, start_ts=start_ts or 0, setup=setup)
         decoder = Decoder()
         feed = analyzer.feed
         for seg in decoder.segments(records):
@@ -136,21 +189,32 @@ def analyze_capture(path: str, profile: Profile) -> tuple[CaptureSummary, Analyz
         summary = CaptureSummary(
             input=path, format=capture.format, packets=counters.packets,
             tcp_packets=counters.tcp, skipped=counters.skipped(), damage=capture.damage,
-            capture_start=None if start_ts is None else start_ts / 1e9)
+            capture_start=None if start_ts is None else start_ts / 1e9, profile=profile.name)
     return summary, analyzer
 
 
-def analyze_files(paths: Sequence[str], profile: Profile) -> AnalysisResult:
-    """Analyse capture files in order; one combined, deterministically ordered result."""
+def analyze_jobs(jobs: Sequence[Job]) -> AnalysisResult:
+    """Analyse capture files in order; one combined, deterministically ordered result.
+
+    The result's ``profile`` is the profile every file was checked against, or the names of
+    all of them when per-path configuration chose several.
+    """
     captures: list[CaptureSummary] = []
     connections: list[ConnectionSummary] = []
     findings: list[Finding] = []
-    for path in paths:
-        summary, analyzer = analyze_capture(path, profile)
+    for job in jobs:
+        summary, analyzer = analyze_capture(job.path, job.profile, job.setup)
         captures.append(summary)
         connections.extend(sorted(analyzer.connections, key=lambda c: c.id))
         findings.extend(sorted(analyzer.findings,
                                key=lambda f: (f.connection, f.frame, f.code)))
-    return AnalysisResult(tool_version=__version__, profile=profile.name,
+    profiles = list(dict.fromkeys(job.profile.name for job in jobs))
+    return AnalysisResult(tool_version=__version__, profile=", ".join(profiles),
                           captures=tuple(captures), connections=tuple(connections),
                           findings=tuple(findings))
+
+
+def analyze_files(paths: Sequence[str], profile: Profile,
+                  setup: RuleSetup | None = None) -> AnalysisResult:
+    """Analyse capture files with one profile and one rule setup."""
+    return analyze_jobs([Job(path, profile, setup or RuleSetup()) for path in paths])

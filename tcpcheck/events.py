@@ -9,6 +9,9 @@ the 32-bit value on the wire.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
+
+from tcpcheck.seqnum import MASK
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +22,16 @@ class Event:
     ts: int
     side: str
     """``client`` or ``server``: the endpoint the observation is about (usually the sender)."""
+
+    POSITION: ClassVar[tuple[str, ...]] = ()
+    """The fields that place the observation in the connection in a way that survives
+    re-capturing the same traffic: relative sequence numbers and the kind of segment, never
+    frames, times, raw ISNs or window sizes (timing changes those). Baseline fingerprints are
+    made of them; an event about the connection as a whole has none."""
+
+    def position(self) -> str:
+        """``name=value`` of each ``POSITION`` field, e.g. ``ack=5001`` (empty: none)."""
+        return " ".join(f"{name}={getattr(self, name)}" for name in self.POSITION)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +68,10 @@ class SynAckBadAck(Event):
     expected_ack: int
     observed_ack: int
 
+    def position(self) -> str:
+        # The raw ISN changes with every capture; the ACK's distance from it does not.
+        return f"ack={(self.observed_ack - self.peer_isn) & MASK}"
+
 
 @dataclass(frozen=True, slots=True)
 class HandshakeBadAck(Event):
@@ -63,21 +80,31 @@ class HandshakeBadAck(Event):
     expected_ack: int
     observed_ack: int
 
+    def position(self) -> str:
+        # The raw ISN changes with every capture; the ACK's distance from it does not.
+        return f"ack={(self.observed_ack - self.peer_isn) & MASK}"
+
 
 @dataclass(frozen=True, slots=True)
 class MissingAckFlag(Event):
+    POSITION = ("flags", "state")
+
     flags: int
     state: str
 
 
 @dataclass(frozen=True, slots=True)
 class InvalidFlags(Event):
+    POSITION = ("flags",)
+
     flags: int
 
 
 @dataclass(frozen=True, slots=True)
 class AckOfUnsentData(Event):
     """``side`` acknowledged bytes its peer never sent (proved by the peer's later segment)."""
+
+    POSITION = ("ack",)
 
     ack: int
     peer_max: int
@@ -92,6 +119,8 @@ class AckOfUnsentData(Event):
 class AckOfUnseenSegment(Event):
     """``side`` acknowledged bytes the capture never saw: capture loss, not a protocol error."""
 
+    POSITION = ("ack",)
+
     ack: int
     peer_max: int
     evidence_frame: int | None
@@ -100,6 +129,8 @@ class AckOfUnseenSegment(Event):
 
 @dataclass(frozen=True, slots=True)
 class DataAfterFin(Event):
+    POSITION = ("seq",)
+
     fin_frame: int
     fin_seq: int
     seq: int
@@ -108,6 +139,8 @@ class DataAfterFin(Event):
 
 @dataclass(frozen=True, slots=True)
 class FinSeqChanged(Event):
+    POSITION = ("new_fin_seq",)
+
     first_frame: int
     original_fin_seq: int
     new_fin_seq: int
@@ -139,6 +172,8 @@ class TupleReopened(Event):
 
 @dataclass(frozen=True, slots=True)
 class Retransmission(Event):
+    POSITION = ("what", "seq")
+
     what: str
     """``SYN``, ``SYN-ACK``, ``FIN`` or ``data``."""
     seq: int
@@ -162,6 +197,8 @@ class HandshakeIncomplete(Event):
 
 @dataclass(frozen=True, slots=True)
 class ConnectionReset(Event):
+    POSITION = ("state",)
+
     state: str
     """The receiving side's state when the reset arrived."""
     refused: bool
@@ -176,6 +213,8 @@ class ConnectionReset(Event):
 class DataBeyondWindow(Event):
     """Data ran past the right edge of the window the receiver advertised."""
 
+    POSITION = ("seq",)
+
     seq: int
     length: int
     right_edge: int
@@ -189,6 +228,8 @@ class DataBeyondWindow(Event):
 class SeqOutOfWindow(Event):
     """A segment lies wholly outside the receive window (beyond it, or before the ISN)."""
 
+    POSITION = ("seq",)
+
     seq: int
     length: int
     left_edge: int
@@ -198,6 +239,8 @@ class SeqOutOfWindow(Event):
 @dataclass(frozen=True, slots=True)
 class WindowShrink(Event):
     """The side moved its window's right edge left (ACK + window decreased)."""
+
+    POSITION = ("ack",)
 
     previous_edge: int
     new_edge: int
@@ -211,6 +254,8 @@ class WindowShrink(Event):
 
 @dataclass(frozen=True, slots=True)
 class OptionNotNegotiated(Event):
+    POSITION = ("option", "problem")
+
     option: str
     """``MSS``, ``window scale``, ``SACK-permitted``, ``SACK`` or ``timestamps``."""
     problem: str
@@ -226,6 +271,8 @@ class PawsRegression(Event):
 
 @dataclass(frozen=True, slots=True)
 class SynAckOptionsUnsolicited(Event):
+    POSITION = ("options",)
+
     options: tuple[str, ...]
     syn_frame: int
 
@@ -235,6 +282,8 @@ class SynAckOptionsUnsolicited(Event):
 
 @dataclass(frozen=True, slots=True)
 class RstOutOfWindow(Event):
+    POSITION = ("seq",)
+
     seq: int
     rcv_nxt: int
     """The receiver's RCV.NXT (relative), from its latest ACK."""
@@ -243,12 +292,16 @@ class RstOutOfWindow(Event):
 
 @dataclass(frozen=True, slots=True)
 class RstNotExact(Event):
+    POSITION = ("seq",)
+
     seq: int
     rcv_nxt: int
 
 
 @dataclass(frozen=True, slots=True)
 class DataAfterRst(Event):
+    POSITION = ("what",)
+
     rst_frame: int
     what: str
     """What the side sent after its reset: ``data``, ``FIN`` or ``ACK``."""
@@ -259,6 +312,8 @@ class DataAfterRst(Event):
 
 @dataclass(frozen=True, slots=True)
 class RetransmissionDataMismatch(Event):
+    POSITION = ("seq",)
+
     seq: int
     length: int
     first_frame: int
@@ -290,6 +345,8 @@ class FinWait2Timeout(Event):
 
 @dataclass(frozen=True, slots=True)
 class SynRetriesExceeded(Event):
+    POSITION = ("what",)
+
     what: str
     """``SYN`` or ``SYN-ACK``."""
     transmissions: int
@@ -301,6 +358,8 @@ class SynRetriesExceeded(Event):
 
 @dataclass(frozen=True, slots=True)
 class RtoBackoffViolation(Event):
+    POSITION = ("what", "nth", "seq")
+
     what: str
     """``SYN``, ``SYN-ACK`` or ``data``."""
     nth: int
@@ -316,6 +375,8 @@ class RtoBackoffViolation(Event):
 
 @dataclass(frozen=True, slots=True)
 class DuplicateAck(Event):
+    POSITION = ("ack", "count")
+
     ack: int
     count: int
     """How many duplicates of this ACK so far (1 = the first duplicate)."""
@@ -324,6 +385,8 @@ class DuplicateAck(Event):
 
 @dataclass(frozen=True, slots=True)
 class OutOfOrder(Event):
+    POSITION = ("seq",)
+
     seq: int
     length: int
     gap_ns: int
@@ -332,17 +395,23 @@ class OutOfOrder(Event):
 
 @dataclass(frozen=True, slots=True)
 class ZeroWindow(Event):
+    POSITION = ("ack",)
+
     ack: int
 
 
 @dataclass(frozen=True, slots=True)
 class ZeroWindowProbe(Event):
+    POSITION = ("seq",)
+
     seq: int
     length: int
 
 
 @dataclass(frozen=True, slots=True)
 class Keepalive(Event):
+    POSITION = ("seq",)
+
     seq: int
     length: int
     idle: float
@@ -351,6 +420,8 @@ class Keepalive(Event):
 
 @dataclass(frozen=True, slots=True)
 class FastRetransmission(Event):
+    POSITION = ("seq",)
+
     seq: int
     length: int
     dupacks: int
@@ -358,6 +429,8 @@ class FastRetransmission(Event):
 
 @dataclass(frozen=True, slots=True)
 class SpuriousRetransmission(Event):
+    POSITION = ("seq",)
+
     seq: int
     length: int
     acked: int

@@ -45,12 +45,14 @@ class Connection:
         "id", "profile", "client", "server", "client_key", "midstream", "events",
         "first_frame", "last_frame", "start_ts", "end_ts", "packets", "done_at",
         "close", "finished", "lingering", "keys", "reorder_ns", "negotiated", "timers",
+        "timing",
     )
 
     def __init__(self, conn_id: int, profile: Profile, client_key: tuple, midstream: bool,
-                 first: Segment) -> None:
+                 first: Segment, timing: timers.Timing = timers.DEFAULT_TIMING) -> None:
         self.id = conn_id
         self.profile = profile
+        self.timing = timing
         self.client_key = client_key  # (addr, port) of the client
         self.midstream = midstream
         # A side whose first packet was a SYN starts CLOSED (active open); the one it reaches
@@ -194,7 +196,8 @@ class Connection:
             if has_ack:
                 self.events.append(ev.SynAckIsnChanged(
                     seg.frame, seg.ts, a.role, a.synack_frame or a.isn_frame, a.isn, seg.seq))
-            elif (seg.ts - a.last_syn_ts) / 1e9 < timers.earliest(self.profile.initial_rto):
+            elif (seg.ts - a.last_syn_ts) / 1e9 < self.timing.backoff.earliest(
+                    self.profile.initial_rto):
                 # Sooner than any SYN timeout: another opener on the same port (a scanner or
                 # SYN flood tool), not this attempt's retransmission.
                 self.events.append(ev.ConcurrentSyn(
@@ -214,13 +217,13 @@ class Connection:
             self.events.append(ev.Retransmission(seg.frame, seg.ts, a.role, what, 0, seg.plen))
             if has_ack:
                 self.events.extend(timers.synack_retransmitted(
-                    self.profile, a, b.last_syn_ts, max(ANSWER_NS, 3 * self.reorder_ns),
-                    seg.frame, seg.ts))
+                    self.profile, self.timing, a, b.last_syn_ts,
+                    max(ANSWER_NS, 3 * self.reorder_ns), seg.frame, seg.ts))
             elif a.syns:
                 # (Not when the side's sequence space was only inferred from a SYN-ACK: the
                 # first SYN was not captured, so there is no schedule to measure from.)
-                self.events.extend(timers.syn_retransmitted(self.profile, a, seg.frame,
-                                                            seg.ts))
+                self.events.extend(timers.syn_retransmitted(self.profile, self.timing, a,
+                                                            seg.frame, seg.ts))
         a.syns += 1
         a.last_syn_ts, a.last_syn_frame = seg.ts, seg.frame
         self._syn_options(seg, opts, a, b, bool(has_ack))
@@ -544,8 +547,8 @@ class Connection:
         else:
             self.events.append(ev.Retransmission(seg.frame, seg.ts, a.role, "data", a.rel(seq),
                                                  seg.plen))
-            self.events.extend(timers.data_retransmitted(self.profile, a, b.last_ts, seq,
-                                                         seg.frame, seg.ts))
+            self.events.extend(timers.data_retransmitted(self.profile, self.timing, a,
+                                                         b.last_ts, seq, seg.frame, seg.ts))
         if a.sent and len(seg.payload) == seg.plen:
             differs = a.first_copy_differs(seq, seg.payload)
             if differs is not None:

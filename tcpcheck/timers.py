@@ -3,36 +3,61 @@ exponential backoff, and the teardown timers (FIN_WAIT_2, a CLOSE_WAIT that neve
 
 The functions read and update one ``Endpoint`` and return what they observed; they never look
 at a clock but the packets'. Capture timestamps jitter, and kernels fire timers a little late,
-so an interval matches its schedule within ``TOLERANCE`` of it plus ``SLACK``.
+so an interval matches its schedule within a ``Tolerance``: a fraction of it plus some slack.
+The tolerances are rule parameters (rto-backoff-violation, syn-retries-exceeded).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 from tcpcheck import events as ev
 from tcpcheck.endpoint import Endpoint
 from tcpcheck.profiles import Profile
 from tcpcheck.states import State
 
-TOLERANCE = 0.25
-SLACK = 0.05
-"""Seconds of timer and capture jitter allowed on top of ``TOLERANCE``."""
 NS = 1e9
 DUPLICATE_NS = 1_000_000
 """Copies of a segment closer than 1 ms are duplicated frames, not a timer: no stack's RTO
 is that short (Linux's floor is 200 ms, FreeBSD's 30 ms)."""
 
 
-def matches(observed: float, expected: float) -> bool:
-    """True when an interval is what the schedule says, within the tolerance."""
-    return abs(observed - expected) <= expected * TOLERANCE + SLACK
+@dataclass(frozen=True, slots=True)
+class Tolerance:
+    """How far a measured interval may be from the expected one: ``ratio`` of it plus
+    ``slack`` seconds."""
+
+    ratio: float = 0.25
+    slack: float = 0.05
+
+    def matches(self, observed: float, expected: float) -> bool:
+        """True when an interval is what the schedule says, within the tolerance."""
+        return abs(observed - expected) <= expected * self.ratio + self.slack
+
+    def earliest(self, expected: float) -> float:
+        """The shortest interval that still matches ``expected``."""
+        return expected * (1 - self.ratio) - self.slack
+
+    def latest(self, expected: float) -> float:
+        """The longest interval that still matches ``expected``."""
+        return expected * (1 + self.ratio) + self.slack
 
 
-def earliest(expected: float) -> float:
-    """The shortest interval that still matches ``expected``."""
-    return expected * (1 - TOLERANCE) - SLACK
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """The tolerances the timer checks apply, from the rules' parameters."""
+
+    backoff: Tolerance = field(default_factory=Tolerance)
+    """Retransmission intervals against the schedule (rto-backoff-violation)."""
+    give_up: Tolerance = field(default_factory=Tolerance)
+    """The last SYN against the profile's give-up time (syn-retries-exceeded)."""
 
 
-def syn_retransmitted(profile: Profile, a: Endpoint, frame: int, ts: int) -> list[ev.Event]:
+DEFAULT_TIMING = Timing()
+
+
+def syn_retransmitted(profile: Profile, timing: Timing, a: Endpoint, frame: int,
+                      ts: int) -> list[ev.Event]:
     """A SYN retransmission (same ISN): is it on the profile's schedule and within its limit?
 
     Call before ``a.syns`` counts this transmission.
@@ -41,12 +66,12 @@ def syn_retransmitted(profile: Profile, a: Endpoint, frame: int, ts: int) -> lis
     nth = a.syns  # the original was transmission 1, so this is retransmission number a.syns
     schedule = profile.syn_schedule()
     observed = (ts - a.last_syn_ts) / NS
-    if nth <= len(schedule) and not matches(observed, schedule[nth - 1]):
+    if nth <= len(schedule) and not timing.backoff.matches(observed, schedule[nth - 1]):
         out.append(ev.RtoBackoffViolation(frame, ts, a.role, "SYN", nth, schedule[nth - 1],
                                           observed, a.last_syn_frame))
     elapsed = (ts - a.syn_ts) / NS
     limit = profile.max_syn_transmissions
-    late = elapsed > profile.syn_give_up * (1 + TOLERANCE) + SLACK
+    late = elapsed > timing.give_up.latest(profile.syn_give_up)
     if not a.syn_exceeded and (nth + 1 > limit or late):
         a.syn_exceeded = True
         out.append(ev.SynRetriesExceeded(frame, ts, a.role, "SYN", nth + 1, limit, elapsed,
@@ -54,8 +79,8 @@ def syn_retransmitted(profile: Profile, a: Endpoint, frame: int, ts: int) -> lis
     return out
 
 
-def synack_retransmitted(profile: Profile, a: Endpoint, peer_syn_ts: int, answer_ns: int,
-                         frame: int, ts: int) -> list[ev.Event]:
+def synack_retransmitted(profile: Profile, timing: Timing, a: Endpoint, peer_syn_ts: int,
+                         answer_ns: int, frame: int, ts: int) -> list[ev.Event]:
     """A SYN-ACK retransmission (same ISN): an answer to the peer's SYN, or the timer's?
 
     Linux answers a retransmitted SYN at once and restarts its timer from there; only timer
@@ -69,7 +94,7 @@ def synack_retransmitted(profile: Profile, a: Endpoint, peer_syn_ts: int, answer
     nth = a.timer_synacks
     expected = min(profile.initial_rto * 2 ** (nth - 1), profile.max_rto)
     observed = (ts - a.last_syn_ts) / NS
-    if not matches(observed, expected):
+    if not timing.backoff.matches(observed, expected):
         out.append(ev.RtoBackoffViolation(frame, ts, a.role, "SYN-ACK", nth, expected,
                                           observed, a.last_syn_frame))
     if not a.syn_exceeded and nth > profile.synack_retries:
@@ -80,8 +105,8 @@ def synack_retransmitted(profile: Profile, a: Endpoint, peer_syn_ts: int, answer
     return out
 
 
-def data_retransmitted(profile: Profile, a: Endpoint, peer_last_ts: int, seq: int, frame: int,
-                       ts: int) -> list[ev.Event]:
+def data_retransmitted(profile: Profile, timing: Timing, a: Endpoint, peer_last_ts: int,
+                       seq: int, frame: int, ts: int) -> list[ev.Event]:
     """A retransmission of data at ``seq``: does a chain of timeouts back off (RFC 6298 §5.5)?
 
     Only a chain the timer alone can explain is judged: the same sequence number sent again
@@ -100,7 +125,8 @@ def data_retransmitted(profile: Profile, a: Endpoint, peer_last_ts: int, seq: in
         a.rto_n += 1
         if previous is not None and a.rto_n > 2:
             expected = min(2 * previous / NS, profile.max_rto)
-            floor = max(expected * (1 - TOLERANCE) - SLACK, profile.rto_min * (1 - TOLERANCE))
+            tolerance = timing.backoff
+            floor = max(tolerance.earliest(expected), profile.rto_min * (1 - tolerance.ratio))
             if interval / NS < floor:
                 out.append(ev.RtoBackoffViolation(frame, ts, a.role, "data", a.rto_n,
                                                   max(expected, profile.rto_min),

@@ -19,6 +19,7 @@ from tcpcheck.profiles import Profile
 from tcpcheck.segment import ACK, SYN, Segment
 from tcpcheck.seqnum import seq_gt
 from tcpcheck.states import State
+from tcpcheck.timers import DEFAULT_TIMING, Timing
 
 _SYN_ONLY = SYN
 # ISNs remembered for isn-weak: a repeat among this many is unlikely by chance (~1 in 65,000
@@ -32,8 +33,10 @@ class Tracker:
     ``on_finished`` is called once per connection, when it is dropped or at ``close()``.
     """
 
-    def __init__(self, profile: Profile, on_finished: Callable[[Connection], None]) -> None:
+    def __init__(self, profile: Profile, on_finished: Callable[[Connection], None],
+                 timing: Timing = DEFAULT_TIMING) -> None:
         self.profile = profile
+        self.timing = timing
         self.on_finished = on_finished
         # (src, sport, dst, dport) -> (connection, sent by its client?); both directions.
         self._table: dict[tuple, tuple[Connection, bool]] = {}
@@ -117,7 +120,8 @@ class Tracker:
             lower_is_dst = seg.sport >= seg.dport
             client_key = (seg.src, seg.sport) if lower_is_dst else (seg.dst, seg.dport)
             midstream = True
-        conn = Connection(self._next_id, self.profile, client_key, midstream, seg)
+        conn = Connection(self._next_id, self.profile, client_key, midstream, seg,
+                          self.timing)
         self._next_id += 1
         if previous is not None:
             self._check_reuse(previous, conn, seg)

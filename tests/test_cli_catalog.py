@@ -47,8 +47,11 @@ def test_rules_json_lists_every_catalog_rule_with_all_its_metadata():
     doc = strict_json(result.stdout)
     assert [r["slug"] for r in doc] == [r.slug for r in load_catalog()]
     fields = {"code", "slug", "severity", "category", "summary", "reference", "what", "why",
-              "causes", "example"}
+              "causes", "example", "parameters"}
     assert all(set(r) == fields for r in doc)
+    backoff = next(r for r in doc if r["slug"] == "rto-backoff-violation")
+    assert [(p["name"], p["default"]) for p in backoff["parameters"]] == [
+        ("slack", 0.05), ("tolerance", 0.25)]
     assert {r["severity"] for r in doc} <= {"error", "warning", "info"}
 
 
@@ -207,3 +210,12 @@ def test_profiles_unknown_name_exits_2_with_one_line():
     result = run("profiles", "plan9")
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr.count("\n") == 1 and "unknown profile 'plan9'" in result.stderr
+
+
+def test_explain_lists_a_rules_parameters_with_defaults_and_where_to_set_them():
+    result = run("explain", "rto-backoff-violation")
+    assert result.exit_code == 0
+    text = " ".join(result.stdout.split())
+    assert "tolerance = 0.25:" in text and "slack = 0.05:" in text
+    assert "[rules.rto-backoff-violation]" in text
+    assert "Parameters" not in run("explain", "HS001").stdout

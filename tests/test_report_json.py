@@ -1,116 +1,17 @@
 """The JSON report (schema 1) is public API: its shape, its types and its bytes are tested.
 
-This module also holds the fixed result every report golden file is rendered from
-(``sample_result``) and the golden-file comparison (``assert_golden``). To regenerate the golden
-files after an intended change, run::
-
-    TCPCHECK_UPDATE_GOLDEN=1 .venv/bin/pytest tests/test_report_*.py
-
-and review the diff of ``tests/golden/`` before committing it.
+The fixed result every report golden file is rendered from lives in ``sample_results``.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import replace
-from pathlib import Path
+
+from sample_results import BULK, CRAFTED, assert_golden, sample_result
 
 from tcpcheck.report.jsondoc import SCHEMA_VERSION, render_json
-from tcpcheck.result import (
-    AnalysisResult,
-    CaptureSummary,
-    ConnectionSummary,
-    Finding,
-    Severity,
-)
-
-GOLDEN = Path(__file__).parent / "golden"
-
-BULK = "captures/linux/bulk-loss.pcap"
-CRAFTED = "captures/crafted/syn-isn-changed.pcapng.gz"
-
-
-def assert_golden(name: str, text: str) -> None:
-    """``text`` equals ``tests/golden/<name>`` exactly (TCPCHECK_UPDATE_GOLDEN=1 rewrites it)."""
-    path = GOLDEN / name
-    if os.environ.get("TCPCHECK_UPDATE_GOLDEN") == "1":
-        path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8"), (
-        f"{path} differs; if the change is intended, rerun with TCPCHECK_UPDATE_GOLDEN=1"
-    )
-
-
-def _finding(rule: str, code: str, severity: Severity, input_path: str, connection: int,
-             frame: int, time: float, message: str, expected: str, observed: str,
-             reference: str) -> Finding:
-    return Finding(rule=rule, code=code, severity=severity, connection=connection, frame=frame,
-                   time=time, message=message, expected=expected, observed=observed,
-                   reference=reference, input=input_path)
-
-
-def retransmission(input_path: str, connection: int, frame: int) -> Finding:
-    """An info finding of the kind that repeats hundreds of times in a lossy capture."""
-    return _finding("retransmission", "SQ010", Severity.INFO, input_path, connection, frame,
-                    frame / 1000, "data segment retransmitted",
-                    "new data at SND.NXT 1449", "seq 1 already sent in frame 4",
-                    "RFC 9293 §3.8.1")
-
-
-def connection(input_path: str, id_: int, client: str = "10.0.0.1:51000",
-               server: str = "10.0.0.2:80") -> ConnectionSummary:
-    """A conformant connection that ended in a clean FIN exchange."""
-    return ConnectionSummary(id=id_, client=client, server=server, first_frame=10 * id_ + 1,
-                             last_frame=10 * id_ + 9, start=0.5 * id_, end=0.5 * id_ + 0.25,
-                             packets=9, client_bytes=100, server_bytes=2000,
-                             client_state="TIME_WAIT", server_state="CLOSED", close="fin",
-                             midstream=False, input=input_path)
-
-
-def sample_result() -> AnalysisResult:
-    """Two captures (one damaged), an IPv4 and an IPv6 connection, findings of each severity."""
-    captures = (
-        CaptureSummary(input=BULK, format="pcap", packets=1204, tcp_packets=1180,
-                       skipped={"non-tcp": 20, "truncated": 4},
-                       capture_start=1700000000.1234567),
-        CaptureSummary(input=CRAFTED, format="pcapng+gzip", packets=41, tcp_packets=38,
-                       skipped={"non-ip": 2},
-                       damage="truncated record at frame 41: 12 of 66 bytes",
-                       capture_start=1700000100.0),
-    )
-    connections = (
-        ConnectionSummary(id=0, client="10.0.0.1:51000", server="10.0.0.2:80", first_frame=1,
-                          last_frame=1190, start=0.0, end=3.2000004, packets=1150,
-                          client_bytes=1_048_576, server_bytes=512, client_state="TIME_WAIT",
-                          server_state="CLOSED", close="fin", midstream=False, input=BULK),
-        ConnectionSummary(id=1, client="[2001:db8::1]:40000", server="[2001:db8::2]:443",
-                          first_frame=5, last_frame=1204, start=0.0041, end=75.5, packets=30,
-                          client_bytes=517, server_bytes=4096, client_state="CLOSED",
-                          server_state="CLOSED", close="reset", midstream=True, input=BULK),
-        ConnectionSummary(id=0, client="192.0.2.10:33000", server="198.51.100.5:22",
-                          first_frame=1, last_frame=40, start=0.0, end=0.000412, packets=38,
-                          client_bytes=0, server_bytes=0, client_state="SYN_SENT",
-                          server_state="SYN_RECEIVED", close="incomplete", midstream=False,
-                          input=CRAFTED),
-    )
-    findings = (
-        retransmission(BULK, 0, 212),
-        retransmission(BULK, 0, 480),
-        _finding("window-shrunk", "WN003", Severity.WARNING, BULK, 1, 700, 12.5000001,
-                 "the right edge of the receive window moved left",
-                 "right edge >= 70144 (SND.UNA 4097 + SND.WND 66047)",
-                 "right edge 65537 (ack 4097, window 61440)", "RFC 9293 §3.8.6"),
-        _finding("rst-out-of-window", "RS002", Severity.ERROR, BULK, 1, 1204, 75.5,
-                 "RST with a sequence number outside the receive window was accepted",
-                 "RCV.NXT 518 <= seq < 518 + RCV.WND 65535", "seq 99999999 [RST, ACK]",
-                 "RFC 9293 §3.10.7.4"),
-        _finding("syn-isn-changed", "HS001", Severity.ERROR, CRAFTED, 0, 3, 0.000205,
-                 "retransmitted SYN carries a different initial sequence number",
-                 "seq 1000 (ISN of the SYN in frame 1)", "seq 2000",
-                 "RFC 9293 §3.4.1"),
-    )
-    return AnalysisResult(tool_version="0.1.0", profile="linux", captures=captures,
-                          connections=connections, findings=findings)
+from tcpcheck.result import AnalysisResult
 
 
 def _document(result: AnalysisResult | None = None) -> dict:
@@ -166,7 +67,8 @@ def test_each_capture_reports_its_counters_damage_and_start() -> None:
     bulk, crafted = _document()["summary"]["captures"]
     assert bulk == {"input": BULK, "format": "pcap", "packets": 1204, "tcp_packets": 1180,
                     "skipped": {"non-tcp": 20, "truncated": 4}, "damage": None,
-                    "capture_start": 1700000000.123457}
+                    "capture_start": 1700000000.123457, "profile": "linux",
+                    "findings": {"error": 1, "warning": 1, "info": 2}}
     assert crafted["format"] == "pcapng+gzip"
     assert crafted["damage"] == "truncated record at frame 41: 12 of 66 bytes"
 

@@ -1,7 +1,7 @@
 """The terminal report: the summary, connections, findings and verdict an SRE reads first.
 
 Rendered at a fixed width without colour and compared with ``tests/golden/report.txt``;
-regenerate with ``TCPCHECK_UPDATE_GOLDEN=1`` (see ``test_report_json``).
+regenerate with ``TCPCHECK_UPDATE_GOLDEN=1`` (see ``sample_results``).
 """
 
 from __future__ import annotations
@@ -12,16 +12,23 @@ from dataclasses import replace
 
 import pytest
 from rich.console import Console
-from test_report_json import (
+from sample_results import (
     BULK,
     CRAFTED,
     assert_golden,
     connection,
     retransmission,
     sample_result,
+    sample_result_with_baseline,
 )
 
-from tcpcheck.report.terminal import INFO_SHOWN_PER_RULE, format_duration, render_terminal
+from tcpcheck.report.terminal import (
+    INFO_SHOWN_PER_RULE,
+    format_duration,
+    render_failures,
+    render_terminal,
+    verdict,
+)
 from tcpcheck.result import AnalysisResult, CaptureSummary, Finding, Severity
 
 
@@ -106,7 +113,6 @@ def test_finding_shows_frame_time_connection_message_expected_observed_and_refer
     text = render(sample_result())
     assert (
         "RS002 rst-out-of-window · error · 1\n"
-        f"  {BULK}\n"
         "  frame 1204 · 75.500000 s · conn 1 [2001:db8::1]:40000 → [2001:db8::2]:443\n"
         "    RST with a sequence number outside the receive window was accepted\n"
         "    expected:  RCV.NXT 518 <= seq < 518 + RCV.WND 65535\n"
@@ -115,10 +121,12 @@ def test_finding_shows_frame_time_connection_message_expected_observed_and_refer
     ) in text
 
 
-def test_rule_groups_are_ordered_errors_first_then_by_code() -> None:
-    text = render(sample_result())
-    codes = re.findall(r"^([A-Z]{2}\d{3}) [a-z-]+ · ", text, re.MULTILINE)
-    assert codes == ["HS001", "RS002", "WN003", "SQ010"]
+def test_findings_come_in_a_section_per_capture_with_rules_errors_first_then_by_code() -> None:
+    text = render(sample_result()).split("findings ─")[1].split("\n", 1)[1]
+    sections = text.split(f"{CRAFTED}\n")
+    assert sections[0].lstrip().startswith(f"{BULK}\n")
+    codes = [re.findall(r"^([A-Z]{2}\d{3}) [a-z-]+ · ", part, re.MULTILINE) for part in sections]
+    assert codes == [["RS002", "WN003", "SQ010"], ["HS001"]]
 
 
 def test_input_headings_are_left_out_for_a_single_capture() -> None:
@@ -215,3 +223,26 @@ def test_severities_are_coloured_on_a_colour_terminal() -> None:
 ])
 def test_durations_read_in_the_unit_that_fits(seconds: float, text: str) -> None:
     assert format_duration(seconds) == text
+
+
+def test_verdict_judges_by_the_fail_level() -> None:
+    only_warnings = replace(sample_result(), findings=tuple(
+        f for f in sample_result().findings if f.severity is Severity.WARNING))
+    assert verdict(only_warnings, Severity.ERROR).plain.startswith("✓ no protocol errors")
+    assert verdict(only_warnings, Severity.WARNING).plain.startswith("✗ 1 warning")
+    assert verdict(sample_result(), None).plain.startswith("✓ passed (--fail-on never)")
+
+
+def test_baseline_section_counts_suppressed_and_lists_entries_no_longer_found() -> None:
+    text = render(sample_result_with_baseline())
+    assert "3 findings suppressed; 1 baseline entry no longer occurs" in text
+    assert "HS005 half-open server port 80 seq=4097 (2 times)" in text
+
+
+def test_quiet_output_is_one_line_per_failing_finding() -> None:
+    console = Console(file=io.StringIO(), no_color=True, width=300, record=True)
+    render_failures(sample_result(), console, Severity.WARNING)
+    lines = console.export_text().splitlines()
+    # In report order: capture, connection, frame.
+    assert [line.split(": ", 2)[1].split()[0] for line in lines] == ["WN003", "RS002", "HS001"]
+    assert lines[1].startswith(f"{BULK}:1204: RS002 rst-out-of-window ")

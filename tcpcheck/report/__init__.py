@@ -6,9 +6,18 @@ format prints on the rich ``Console`` it is given, which decides colour and widt
 
 - ``render_json`` / ``write_json`` (``jsondoc``): the JSON document, schema version 1 (public API).
 - ``render_terminal`` (``terminal``): the human report with its closing verdict line.
+- ``render_sarif`` (``sarif``): SARIF 2.1.0 for code scanning.
+- ``render_junit`` (``junit``): JUnit XML, a test suite per capture, a test case per connection.
+- ``render_github`` (``github``): GitHub Actions workflow annotations.
+- ``render_markdown`` (``markdown``): a summary for a pull-request comment or job summary.
 """
 
+from tcpcheck.report.github import render_github
 from tcpcheck.report.jsondoc import render_json, write_json
+from tcpcheck.report.junit import render_junit
+from tcpcheck.report.markdown import render_markdown
+from tcpcheck.report.sarif import render_sarif
 from tcpcheck.report.terminal import render_terminal
 
-__all__ = ["render_json", "render_terminal", "write_json"]
+__all__ = ["render_github", "render_json", "render_junit", "render_markdown", "render_sarif",
+           "render_terminal", "write_json"]

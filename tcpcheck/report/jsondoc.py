@@ -12,7 +12,15 @@ import io
 import json
 from typing import Any, TextIO
 
-from tcpcheck.result import AnalysisResult, CaptureSummary, ConnectionSummary, Finding
+from tcpcheck.result import (
+    AnalysisResult,
+    BaselineEntry,
+    BaselineReport,
+    CaptureSummary,
+    ConnectionSummary,
+    Finding,
+    Severity,
+)
 
 SCHEMA_VERSION = 1
 """Version of the document's shape; bumped only for a change that is not purely additive."""
@@ -35,7 +43,8 @@ def write_json(result: AnalysisResult, fp: TextIO) -> None:
     readable and greppable, and lets the C encoder do the bulk: the indenting encoder is pure
     Python and, on big captures, cost more time and memory than the analysis itself.
     """
-    head = {
+    counts = _counts_by_capture(result)
+    head: dict[str, Any] = {
         "tool": "tcpcheck",
         "version": result.tool_version,
         "schema": SCHEMA_VERSION,
@@ -47,9 +56,11 @@ def write_json(result: AnalysisResult, fp: TextIO) -> None:
             "connections": len(result.connections),
             "findings": result.counts(),
             "skipped": _total_skipped(result.captures),
-            "captures": [_capture(c) for c in result.captures],
+            "captures": [_capture(c, counts) for c in result.captures],
         },
     }
+    if result.baseline is not None:
+        head["summary"]["baseline"] = _baseline(result.baseline)
     text = json.dumps(head, indent=2, ensure_ascii=True, allow_nan=False)
     fp.write(text[:-2])  # reopen the object: drop the closing "\n}"
     encode = json.JSONEncoder(ensure_ascii=True, allow_nan=False,
@@ -84,7 +95,16 @@ def _seconds(value: float | None) -> float | None:
     return None if value is None else round(float(value), FLOAT_DIGITS)
 
 
-def _capture(capture: CaptureSummary) -> dict[str, Any]:
+def _counts_by_capture(result: AnalysisResult) -> dict[str, dict[str, int]]:
+    """Findings of each capture by severity label, every severity present."""
+    zero = {s.label: 0 for s in sorted(Severity, reverse=True)}
+    out = {c.input: dict(zero) for c in result.captures}
+    for f in result.findings:
+        out.setdefault(f.input, dict(zero))[f.severity.label] += 1
+    return out
+
+
+def _capture(capture: CaptureSummary, counts: dict[str, dict[str, int]]) -> dict[str, Any]:
     return {
         "input": capture.input,
         "format": capture.format,
@@ -93,6 +113,29 @@ def _capture(capture: CaptureSummary) -> dict[str, Any]:
         "skipped": dict(sorted(capture.skipped.items())),
         "damage": capture.damage,
         "capture_start": _seconds(capture.capture_start),
+        "profile": capture.profile,
+        "findings": counts[capture.input],
+    }
+
+
+def _baseline(baseline: BaselineReport) -> dict[str, Any]:
+    return {
+        "path": baseline.path,
+        "suppressed": baseline.suppressed,
+        "stale": [_stale(e) for e in baseline.stale],
+    }
+
+
+def _stale(entry: BaselineEntry) -> dict[str, Any]:
+    return {
+        "input": entry.input,
+        "rule": entry.rule,
+        "code": entry.code,
+        "side": entry.side,
+        "service": entry.service,
+        "position": entry.position,
+        "fingerprint": entry.fingerprint,
+        "count": entry.count,
     }
 
 
@@ -129,4 +172,7 @@ def _finding(finding: Finding) -> dict[str, Any]:
         "expected": finding.expected,
         "observed": finding.observed,
         "reference": finding.reference,
+        "side": finding.side,
+        "position": finding.position,
+        "fingerprint": finding.fingerprint,
     }

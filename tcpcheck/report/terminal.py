@@ -23,6 +23,9 @@ from tcpcheck.result import AnalysisResult, CaptureSummary, ConnectionSummary, F
 DEFAULT_MAX_CONNECTIONS = 20
 """Connections without error or warning findings listed before the rest are summed up."""
 
+STALE_SHOWN = 20
+"""Baseline entries that no longer occur, listed before the rest are summed up."""
+
 INFO_SHOWN_PER_RULE = 5
 """Info findings shown per rule before the rest are summed up; errors and warnings never are."""
 
@@ -45,32 +48,65 @@ def render_terminal(
     *,
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
     show_info: bool = True,
+    fail_on: Severity | None = Severity.ERROR,
 ) -> None:
     """Print the human report of ``result`` on ``console``.
 
     ``max_connections`` bounds the connections listed that have no error or warning finding
     (those that do are always listed); ``show_info=False`` leaves info findings out of the
-    findings section (they are still counted in the summary and the verdict).
+    findings section (they are still counted in the summary and the verdict). ``fail_on`` is
+    the gate's level (None: never fails), which the verdict line judges by.
     """
     multiple_inputs = len(result.captures) > 1
     _print_summary(result, console)
     _print_connections(result, console, max_connections, multiple_inputs)
     _print_findings(result, console, show_info, multiple_inputs)
+    _print_baseline(result, console)
     console.print()
-    console.print(verdict(result))
+    console.print(verdict(result, fail_on))
 
 
-def verdict(result: AnalysisResult) -> Text:
-    """The closing line: ``✗ 2 errors, 1 warning, 14 info in 3 connections`` or ``✓ …``."""
+def render_failures(result: AnalysisResult, console: Console,
+                    fail_on: Severity | None) -> None:
+    """``--quiet``: only the findings that fail the run, one line each, and nothing else."""
+    if fail_on is None:
+        return
+    connections = {(c.input, c.id): c for c in result.connections}
+    for f in result.findings:
+        if f.severity < fail_on:
+            continue
+        line = Text.assemble((f"{f.input}:{f.frame}", "bold"), ": ",
+                             (f.code, SEVERITY_STYLE[f.severity]), " ", (f.rule, "bold"), " ",
+                             f.message)
+        conn = connections.get((f.input, f.connection))
+        if conn is not None:
+            line.append(f" (connection {f.connection} {conn.client} → {conn.server})",
+                        style="dim")
+        console.print(line, soft_wrap=True)
+
+
+def verdict(result: AnalysisResult, fail_on: Severity | None = Severity.ERROR) -> Text:
+    """The closing line: ``✗ 2 errors, 1 warning, 14 info in 3 connections`` or ``✓ …``.
+
+    It fails when a finding is at or above ``fail_on`` (None: never).
+    """
     counts = result.counts()
     in_connections = f"in {_plural(len(result.connections), 'connection')}"
-    if counts["error"]:
+    if fail_on is not None and any(f.severity >= fail_on for f in result.findings):
         tally = _severity_tally(counts)
         return Text(f"✗ {tally} {in_connections}", style=SEVERITY_STYLE[Severity.ERROR])
-    line = Text(f"✓ no protocol errors {in_connections}", style="bold green")
-    if counts["warning"] or counts["info"]:
+    line = Text(f"✓ {_PASSED[fail_on]} {in_connections}", style="bold green")
+    if any(counts.values()):
         line.append(f" ({_severity_tally(counts)})", style="default")
     return line
+
+
+_PASSED = {
+    Severity.ERROR: "no protocol errors",
+    Severity.WARNING: "no protocol errors or warnings",
+    Severity.INFO: "no findings",
+    None: "passed (--fail-on never)",
+}
 
 
 # -- summary -------------------------------------------------------------------------------
@@ -79,15 +115,21 @@ def verdict(result: AnalysisResult) -> Text:
 def _print_summary(result: AnalysisResult, console: Console) -> None:
     console.print(Text.assemble(("tcpcheck ", "bold"), result.tool_version,
                                 " · profile ", (result.profile, "bold")))
+    # Per-path configuration may check files against different profiles: then say which.
+    per_capture_profile = len({c.profile for c in result.captures}) > 1
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     table.add_column("capture", overflow="fold")
+    if per_capture_profile:
+        table.add_column("profile", no_wrap=True)
     table.add_column("format", no_wrap=True)
     table.add_column("packets", justify="right", no_wrap=True)
     table.add_column("TCP", justify="right", no_wrap=True)
     table.add_column("skipped")
     for capture in result.captures:
-        table.add_row(Text(capture.input), Text(capture.format), Text(f"{capture.packets:,}"),
-                      Text(f"{capture.tcp_packets:,}"), _skipped(capture))
+        profile = [Text(capture.profile)] if per_capture_profile else []
+        table.add_row(Text(capture.input), *profile, Text(capture.format),
+                      Text(f"{capture.packets:,}"), Text(f"{capture.tcp_packets:,}"),
+                      _skipped(capture))
     console.print(table)
     for capture in result.captures:
         if capture.damage:
@@ -219,18 +261,23 @@ def _print_findings(result: AnalysisResult, console: Console, show_info: bool,
     console.print()
     console.rule(Text("findings", style="bold"), align="left")
     connections = {(c.input, c.id): c for c in result.connections}
-    groups: dict[tuple[str, str], list[Finding]] = {}
-    for finding in result.findings:
-        groups.setdefault((finding.code, finding.rule), []).append(finding)
-    ordered = sorted(groups.values(), key=lambda fs: (-max(f.severity for f in fs), fs[0].code,
-                                                      fs[0].rule))
     hidden_info = 0
-    for findings in ordered:
-        severity = max(f.severity for f in findings)
-        if severity is Severity.INFO and not show_info:
-            hidden_info += len(findings)
-            continue
-        _print_rule_group(findings, severity, connections, multiple_inputs, console)
+    # One section per capture file, in input order (findings are sorted by capture already).
+    for input_path, same_input in groupby(result.findings, key=lambda f: f.input):
+        if multiple_inputs:
+            console.print()
+            console.print(Text(input_path, style="bold underline"))
+        groups: dict[tuple[str, str], list[Finding]] = {}
+        for finding in same_input:
+            groups.setdefault((finding.code, finding.rule), []).append(finding)
+        ordered = sorted(groups.values(),
+                         key=lambda fs: (-max(f.severity for f in fs), fs[0].code, fs[0].rule))
+        for findings in ordered:
+            severity = max(f.severity for f in findings)
+            if severity is Severity.INFO and not show_info:
+                hidden_info += len(findings)
+                continue
+            _print_rule_group(findings, severity, connections, console)
     if hidden_info:
         console.print()
         console.print(Text(f"{_plural(hidden_info, 'info finding')} not shown", style="dim"))
@@ -238,7 +285,7 @@ def _print_findings(result: AnalysisResult, console: Console, show_info: bool,
 
 def _print_rule_group(findings: list[Finding], severity: Severity,
                       connections: dict[_ConnectionKey, ConnectionSummary],
-                      multiple_inputs: bool, console: Console) -> None:
+                      console: Console) -> None:
     first = findings[0]
     style = SEVERITY_STYLE[severity]
     console.print()
@@ -247,12 +294,8 @@ def _print_rule_group(findings: list[Finding], severity: Severity,
     shown = findings
     if severity is Severity.INFO and len(findings) > INFO_SHOWN_PER_RULE:
         shown = findings[:INFO_SHOWN_PER_RULE]
-    for input_path, same_input in groupby(shown, key=lambda f: f.input):
-        if multiple_inputs:
-            console.print(_indent(Text(input_path, style="dim"), 2))
-        for finding in same_input:
-            _print_finding(finding, connections.get((finding.input, finding.connection)),
-                           console)
+    for finding in shown:
+        _print_finding(finding, connections.get((finding.input, finding.connection)), console)
     if len(shown) < len(findings):
         more = len(findings) - len(shown)
         console.print(Text(f"  … and {more:,} more (use --format json for all)", style="dim"))
@@ -272,6 +315,28 @@ def _print_finding(finding: Finding, conn: ConnectionSummary | None, console: Co
     console.print(_indent(where, 2))
     console.print(_indent(Text(finding.message), 4))
     console.print(_indent(details, 4))
+
+
+def _print_baseline(result: AnalysisResult, console: Console) -> None:
+    baseline = result.baseline
+    if baseline is None:
+        return
+    console.print()
+    stale = len(baseline.stale)
+    gone = ("" if not stale else "; 1 baseline entry no longer occurs" if stale == 1
+            else f"; {stale:,} baseline entries no longer occur")
+    console.print(Text.assemble(("baseline ", "bold"), (baseline.path, "bold"), ": ",
+                                f"{_plural(baseline.suppressed, 'finding')} suppressed{gone}"),
+                  soft_wrap=True)
+    shown = baseline.stale[:STALE_SHOWN]
+    for e in shown:
+        service = "" if e.service is None else f" port {e.service}"
+        times = f" ({e.count} times)" if e.count > 1 else ""
+        console.print(_indent(Text.assemble(
+            (e.code, "dim"), " ", e.rule, f" {e.side}{service}",
+            f" {e.position}" if e.position else "", times, (f" · {e.input}", "dim")), 2))
+    if len(shown) < len(baseline.stale):
+        console.print(Text(f"  … and {len(baseline.stale) - len(shown):,} more", style="dim"))
 
 
 def _indent(renderable: RenderableType, columns: int) -> Padding:

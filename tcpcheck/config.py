@@ -1,0 +1,518 @@
+"""Project configuration: tcpcheck.toml or pyproject.toml's [tool.tcpcheck], found upward.
+
+A CI job checks a folder of captures the same way every run, so the choices live in the
+repository next to them: profile, failing level, baseline, which rules run, their severities
+and parameters, and per-path overrides for captures of other stacks. The layering is ruff's:
+catalog defaults, then the configuration's top level, then each per-path table that matches
+the capture, then the command line, which always wins.
+
+Every error names the file and the key it is about and, where a close name exists, suggests
+it: a typo in a CI configuration must fail loudly, never silently check less.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from tcpcheck.catalog import Catalog, CatalogError, ParamValue, RuleMeta
+from tcpcheck.result import Severity
+from tcpcheck.selection import RuleSelection, SelectionError, enabled_rules, validate_selector
+
+CONFIG_NAME = "tcpcheck.toml"
+PYPROJECT_NAME = "pyproject.toml"
+FAIL_ON_CHOICES = ("error", "warning", "info", "never")
+
+_SELECTION_KEYS = ("select", "extend-select", "ignore")
+_RULE_KEYS = ("profile", *_SELECTION_KEYS, "severity", "rules")
+_TOP_KEYS = (*_RULE_KEYS, "fail-on", "baseline", "per-path")
+_RUN_WIDE = {"fail-on": "it applies to the whole run", "baseline": "it applies to the whole run",
+             "per-path": "per-path tables do not nest"}
+"""Top-level keys a per-path table may not set, with why."""
+_SEVERITIES = ("error", "warning", "info")
+
+
+class ConfigError(ValueError):
+    """An unreadable or invalid configuration file; the message names the file and key."""
+
+
+@dataclass(frozen=True, slots=True)
+class RuleOptions:
+    """The per-capture settings one layer sets (configuration top level, a per-path table, or
+    the command line); anything left unset keeps the previous layer's value."""
+
+    selection: RuleSelection = field(default_factory=RuleSelection)
+    profile: str | None = None
+    """A profile name, or the path of a profile file (resolved against the configuration's
+    folder when it comes from a configuration)."""
+    severity: Mapping[str, Severity] = field(default_factory=dict)
+    """Rule slug -> severity."""
+    params: Mapping[str, Mapping[str, ParamValue]] = field(default_factory=dict)
+    """Rule slug -> {parameter: value}, only the parameters this layer sets."""
+
+
+@dataclass(frozen=True, slots=True)
+class PathOverride:
+    """A ``[per-path."<glob>"]`` table: options for the captures the glob matches.
+
+    The glob is gitignore-like and relative to the configuration's folder: without a ``/`` it
+    matches a file or folder name at any depth (``*.pcapng``, ``windows-*``); with one it is
+    matched against the path from that folder (a leading ``/`` changes nothing). ``**``
+    matches any number of folders, none included; ``*``, ``?`` and ``[abc]`` never match a
+    ``/``. A pattern that matches a folder matches everything under it; a trailing ``/`` makes
+    it match folders only. A capture outside the folder matches only by its file name.
+    """
+
+    pattern: str
+    """As written in the configuration."""
+    options: RuleOptions
+
+    def matches(self, path: str, root: Path) -> bool:
+        """Whether the capture ``path`` (as typed: relative to the working directory, or
+        absolute) is one this table is about."""
+        glob = _compile(self.pattern)
+        relative = _relative_to(path, root)
+        if relative is None:
+            if glob.anchored or glob.folders_only:
+                return False
+            return glob.regex.fullmatch(Path(os.path.abspath(path)).name) is not None
+        if glob.anchored:
+            return glob.regex.fullmatch(relative) is not None
+        names = relative.split("/")
+        if glob.folders_only:
+            names = names[:-1]
+        return any(glob.regex.fullmatch(name) for name in names)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """A configuration file, read and validated."""
+
+    path: Path | None
+    """The file read; None when there is none and the defaults apply."""
+    root: Path
+    """The folder relative paths and per-path patterns are relative to: the file's folder (the
+    starting folder when there is no file)."""
+    options: RuleOptions
+    fail_on: str | None = None
+    """``error``, ``warning``, ``info`` or ``never``; None when the file does not say."""
+    baseline: str | None = None
+    """The baseline file, resolved against ``root``."""
+    per_path: tuple[PathOverride, ...] = ()
+    """In file order: later tables override earlier ones."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """What applies to one capture file once every layer is merged."""
+
+    profile: str
+    """A profile name or a profile file's path."""
+    rules: frozenset[str]
+    """Enabled rule slugs."""
+    severity: Mapping[str, Severity]
+    """Every enabled slug -> its effective severity."""
+    params: Mapping[str, Mapping[str, ParamValue]]
+    """Every rule that has parameters -> all of them (defaults merged)."""
+
+
+# -- discovery -------------------------------------------------------------------------------
+
+
+def find_config(start: Path) -> Path | None:
+    """The configuration file that applies in ``start``: in ``start`` or the nearest folder
+    above it, tcpcheck.toml (whatever it holds) before a pyproject.toml with [tool.tcpcheck]."""
+    folder = Path(os.path.abspath(start))
+    if folder.is_file():
+        folder = folder.parent
+    for candidate in (folder, *folder.parents):
+        own = candidate / CONFIG_NAME
+        if own.is_file():
+            return own
+        pyproject = candidate / PYPROJECT_NAME
+        if pyproject.is_file() and _has_tool_table(pyproject):
+            return pyproject
+    return None
+
+
+def discover_config(start: Path, catalog: Catalog) -> Config:
+    """The configuration found from ``start`` (see ``find_config``), loaded; the defaults
+    rooted at ``start`` when there is none."""
+    path = find_config(start)
+    if path is None:
+        return Config(path=None, root=Path(os.path.abspath(start)), options=RuleOptions())
+    return load_config(path, catalog)
+
+
+def _has_tool_table(path: Path) -> bool:
+    text = _read(path)
+    # Parse only files that mention us: a broken pyproject.toml of an unrelated project higher
+    # up must not stop the run, a broken one that configures tcpcheck must.
+    if "tcpcheck" not in text:
+        return False
+    return _tool_table(path, _parse(path, text)) is not None
+
+
+# -- loading ---------------------------------------------------------------------------------
+
+
+def load_config(path: Path, catalog: Catalog) -> Config:
+    """Read and validate one configuration file. A file named pyproject.toml is read from its
+    [tool.tcpcheck] table (which it must have); any other file from its top level."""
+    path = Path(path)
+    data = _parse(path, _read(path))
+    if path.name == PYPROJECT_NAME:
+        table = _tool_table(path, data)
+        if table is None:
+            raise ConfigError(f"{path}: no [tool.tcpcheck] table")
+        prefix: tuple[str, ...] = ("tool", "tcpcheck")
+    else:
+        table, prefix = data, ()
+    root = Path(os.path.abspath(path)).parent
+    return _Reader(path, root, catalog).config(table, prefix)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+
+
+def _parse(path: Path, text: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        # tomllib's message ends in "(at line L, column C)".
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+
+def _tool_table(path: Path, data: dict[str, Any]) -> dict[str, Any] | None:
+    tool = data.get("tool")
+    if not isinstance(tool, dict) or "tcpcheck" not in tool:
+        return None
+    table = tool["tcpcheck"]
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: tool.tcpcheck must be a table, not {table!r}")
+    return table
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _dotted(parts: Sequence[str]) -> str:
+    """A TOML key path as the user would write it: ``per-path."caps/**".rules.TM003``."""
+    return ".".join(p if _BARE_KEY.fullmatch(p) else json.dumps(p) for p in parts)
+
+
+def _suggest(word: str, choices: Sequence[str]) -> str | None:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Reader:
+    """Validates one file's tables; knows the file's name and folder for the messages and the
+    relative paths."""
+
+    file: Path
+    root: Path
+    catalog: Catalog
+
+    def fail(self, message: str) -> ConfigError:
+        return ConfigError(f"{self.file}: {message}")
+
+    def config(self, table: dict[str, Any], prefix: tuple[str, ...]) -> Config:
+        self.known_keys(table, prefix, _TOP_KEYS)
+        fail_on = table.get("fail-on")
+        if fail_on is not None:
+            fail_on = self.choice(fail_on, (*prefix, "fail-on"), FAIL_ON_CHOICES)
+        baseline = table.get("baseline")
+        if baseline is not None:
+            baseline = self.path(baseline, (*prefix, "baseline"))
+        return Config(path=self.file, root=self.root, options=self.options(table, prefix),
+                      fail_on=fail_on, baseline=baseline,
+                      per_path=self.per_path(table.get("per-path"), (*prefix, "per-path")))
+
+    def per_path(self, tables: Any, where: tuple[str, ...]) -> tuple[PathOverride, ...]:
+        if tables is None:
+            return ()
+        if not isinstance(tables, dict):
+            raise self.fail(f"{_dotted(where)} must be a table of globs, like "
+                            f'[per-path."captures/windows/**"], not {tables!r}')
+        out = []
+        for pattern, table in tables.items():
+            key = (*where, pattern)
+            if not pattern.strip("/"):
+                raise self.fail(f"{_dotted(key)}: empty per-path pattern")
+            if not isinstance(table, dict):
+                raise self.fail(f"[{_dotted(key)}] must be a table of options, not {table!r}")
+            self.known_keys(table, key, _RULE_KEYS)
+            out.append(PathOverride(pattern, self.options(table, key)))
+        return tuple(out)
+
+    def options(self, table: dict[str, Any], where: tuple[str, ...]) -> RuleOptions:
+        profile = table.get("profile")
+        if profile is not None:
+            profile = self.profile(profile, (*where, "profile"))
+        select, extend, ignore = (self.selectors(table, where, k) for k in _SELECTION_KEYS)
+        return RuleOptions(
+            selection=RuleSelection(select=select, extend_select=extend or (),
+                                    ignore=ignore or ()),
+            profile=profile,
+            severity=self.severity(table.get("severity"), (*where, "severity")),
+            params=self.params(table.get("rules"), (*where, "rules")),
+        )
+
+    def known_keys(self, table: dict[str, Any], where: tuple[str, ...],
+                   allowed: Sequence[str]) -> None:
+        for key in table:
+            if key in allowed:
+                continue
+            place = f"in [{_dotted(where)}]" if where else "at the top level"
+            if key == "tool" and not where:
+                hint = "this file takes the keys of [tool.tcpcheck] at its top level"
+            elif key in _RUN_WIDE and where:
+                hint = f"set it at the top level: {_RUN_WIDE[key]}"
+            elif close := _suggest(key, allowed):
+                hint = f"did you mean {close!r}?"
+            else:
+                hint = f"keys: {', '.join(allowed)}"
+            raise self.fail(f"unknown key {key!r} {place} ({hint})")
+
+    def selectors(self, table: dict[str, Any], where: tuple[str, ...],
+                  key: str) -> tuple[str, ...] | None:
+        value = table.get(key)
+        if value is None:
+            return None
+        name = _dotted((*where, key))
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(f'{name} must be a list of strings, like ["HS", "SQ001"], '
+                            f"not {value!r}")
+        for text in value:
+            try:
+                validate_selector(text, self.catalog)
+            except SelectionError as exc:
+                raise self.fail(f"{name}: {exc}") from None
+        return tuple(value)
+
+    def choice(self, value: Any, where: tuple[str, ...], choices: Sequence[str]) -> str:
+        name = _dotted(where)
+        if isinstance(value, str) and value.strip().lower() in choices:
+            return value.strip().lower()
+        close = _suggest(value.strip().lower(), choices) if isinstance(value, str) else None
+        hint = f" (did you mean {close!r}?)" if close else ""
+        raise self.fail(f"{name} must be one of {', '.join(choices)}, not {value!r}{hint}")
+
+    def path(self, value: Any, where: tuple[str, ...]) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(f"{_dotted(where)} must be a path (a string), not {value!r}")
+        # Relative to the configuration, not to wherever the run starts: the same file must
+        # mean the same thing from every folder of the project.
+        return os.path.normpath(self.root / Path(value).expanduser())
+
+    def profile(self, value: Any, where: tuple[str, ...]) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(f"{_dotted(where)} must be a profile name or a .toml file, "
+                            f"not {value!r}")
+        # Names are checked by the profile loader, which knows them; files are made absolute
+        # here because only here is the configuration's folder known.
+        return self.path(value, where) if value.endswith(".toml") else value
+
+    def rule(self, name: str, table: tuple[str, ...]) -> RuleMeta:
+        try:
+            return self.catalog.get(name)
+        except CatalogError:
+            pass
+        try:
+            validate_selector(name, self.catalog)
+        except SelectionError:
+            names = {r.code: r for r in self.catalog} | {r.slug: r for r in self.catalog}
+            close = _suggest(name, list(names)) or _suggest(name.upper(), list(names))
+            hint = f"did you mean {close!r}? " if close else ""
+            raise self.fail(f"unknown rule {name!r} in [{_dotted(table)}] "
+                            f"({hint}see `tcpcheck rules`)") from None
+        raise self.fail(f"{name!r} in [{_dotted(table)}] selects several rules; name one "
+                        "rule per key (a slug or a code)")
+
+    def rule_table(self, value: Any, where: tuple[str, ...],
+                   what: str) -> dict[RuleMeta, tuple[str, Any]]:
+        """A table keyed by rule name -> {rule: (key as written, value)}."""
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self.fail(f"{_dotted(where)} must be a table of rules, like "
+                            f"{what}, not {value!r}")
+        out: dict[RuleMeta, tuple[str, Any]] = {}
+        for name, item in value.items():
+            rule = self.rule(name, where)
+            if rule in out:
+                raise self.fail(f"[{_dotted(where)}] sets {rule.slug} twice "
+                                f"(as {out[rule][0]!r} and {name!r})")
+            out[rule] = (name, item)
+        return out
+
+    def severity(self, value: Any, where: tuple[str, ...]) -> dict[str, Severity]:
+        example = '[severity] retransmission = "warning"'
+        return {rule.slug: Severity.parse(self.choice(level, (*where, name), _SEVERITIES))
+                for rule, (name, level) in self.rule_table(value, where, example).items()}
+
+    def params(self, value: Any,
+               where: tuple[str, ...]) -> dict[str, dict[str, ParamValue]]:
+        example = "[rules.rto-backoff-violation] tolerance = 0.5"
+        out: dict[str, dict[str, ParamValue]] = {}
+        for rule, (name, table) in self.rule_table(value, where, example).items():
+            key = (*where, name)
+            if not isinstance(table, dict):
+                raise self.fail(f"{_dotted(key)} must be a table of parameters, like "
+                                f"{example}, not {table!r}")
+            out[rule.slug] = {p: self.param(rule, p, v, key) for p, v in table.items()}
+        return out
+
+    def param(self, rule: RuleMeta, name: str, value: Any,
+              table: tuple[str, ...]) -> ParamValue:
+        known = {p.name: p for p in rule.parameters}
+        if name not in known:
+            if not known:
+                hint = f"{rule.slug} has no parameters"
+            elif close := _suggest(name, list(known)):
+                hint = f"did you mean {close!r}? parameters: {', '.join(known)}"
+            else:
+                hint = f"parameters: {', '.join(known)}"
+            raise self.fail(f"unknown parameter {name!r} in [{_dotted(table)}] ({hint})")
+        try:
+            return known[name].check(value)
+        except ValueError as exc:
+            raise self.fail(f"[{_dotted(table)}] {exc}") from None
+
+
+# -- per-path patterns -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Glob:
+    """A compiled per-path pattern."""
+
+    regex: re.Pattern[str]
+    """Anchored: over the whole relative path; otherwise: over one file or folder name."""
+    anchored: bool
+    """The pattern has a ``/`` (other than a trailing one): it is matched from the root."""
+    folders_only: bool
+    """A trailing ``/``: the pattern matches folders (so what is under them), never files."""
+
+
+@cache
+def _compile(pattern: str) -> _Glob:
+    folders_only = pattern.endswith("/")
+    body = pattern.rstrip("/")
+    anchored = "/" in body
+    out = []
+    parts = body.lstrip("/").split("/")
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        if part == "**":
+            # "a/**/b" also matches "a/b"; a trailing "**" matches everything under.
+            out.append(".*" if last else "(?:.*/)?")
+            continue
+        out.append(_glob_part(part))
+        if not last:
+            out.append("/")
+    regex = "".join(out)
+    if anchored:
+        # A pattern that matches a folder matches everything under it.
+        regex += "/.+" if folders_only else "(?:/.+)?"
+    return _Glob(re.compile(regex), anchored, folders_only)
+
+
+def _glob_part(part: str) -> str:
+    """One path component of a glob as a regex: ``*``, ``?`` and ``[...]`` never match ``/``."""
+    out = []
+    i = 0
+    while i < len(part):
+        char = part[i]
+        if char == "*":
+            while i + 1 < len(part) and part[i + 1] == "*":
+                i += 1  # "a**b" is "a*b", as in gitignore
+            out.append("[^/]*")
+        elif char == "?":
+            out.append("[^/]")
+        elif char == "[" and (end := part.find("]", i + 2)) != -1:
+            inner = part[i + 1:end]
+            negate = inner[:1] in ("!", "^")
+            inner = "".join("\\" + c if c in "\\^[]" else c for c in inner[negate:] if c != "/")
+            out.append(f"[^/{inner}]" if negate else f"[{inner}]" if inner else "(?!)")
+            i = end
+        else:
+            out.append(re.escape(char))
+        i += 1
+    return "".join(out)
+
+
+def _relative_to(path: str, root: Path) -> str | None:
+    """``path`` relative to ``root`` with ``/`` separators, or None when it is outside.
+
+    Both sides are tried as typed (made absolute) and with symbolic links resolved, so a
+    capture reached through a link into the project, or a project reached through a link,
+    still matches.
+    """
+    given = Path(os.path.abspath(path))
+    base = Path(os.path.abspath(root))
+    for candidate in (given, given.resolve()):
+        for folder in (base, base.resolve()):
+            try:
+                return candidate.relative_to(folder).as_posix()
+            except ValueError:
+                continue
+    return None
+
+
+# -- merging ---------------------------------------------------------------------------------
+
+
+def settings_for(config: Config, path: str, cli: RuleOptions, catalog: Catalog, *,
+                 default_profile: str = "linux") -> Settings:
+    """The settings for the capture ``path``: catalog defaults, then the configuration's top
+    level, then every per-path table that matches (in file order), then the command line.
+
+    Raises SelectionError for an unknown selector on the command line and CatalogError for an
+    unknown rule in the command line's severities or parameters (the configuration's were
+    checked when it was loaded).
+    """
+    layers = [config.options]
+    layers += [o.options for o in config.per_path if o.matches(path, config.root)]
+    layers.append(cli)
+    profile = default_profile
+    severity = {rule.slug: rule.severity for rule in catalog}
+    params = {rule.slug: rule.defaults() for rule in catalog if rule.parameters}
+    for layer in layers:
+        if layer.profile is not None:
+            profile = layer.profile
+        for name, level in layer.severity.items():
+            severity[catalog.get(name).slug] = level
+        for name, values in layer.params.items():
+            _merge_params(params, catalog.get(name), values)
+    rules = enabled_rules([layer.selection for layer in layers], catalog)
+    return Settings(profile=profile, rules=rules,
+                    severity={slug: level for slug, level in severity.items() if slug in rules},
+                    params=params)
+
+
+def _merge_params(params: dict[str, dict[str, ParamValue]], rule: RuleMeta,
+                  values: Mapping[str, ParamValue]) -> None:
+    """Set ``values`` over ``params[rule]``, checked (the command line's are not yet)."""
+    known = {p.name: p for p in rule.parameters}
+    for name, value in values.items():
+        if name not in known:
+            raise CatalogError(f"{rule.slug} has no parameter {name!r} "
+                               f"(parameters: {', '.join(known) or 'none'})")
+        params[rule.slug][name] = known[name].check(value)

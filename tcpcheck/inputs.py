@@ -1,0 +1,86 @@
+"""What ``tcpcheck analyze PATH...`` reads: files, folders searched recursively, glob patterns.
+
+Capture files are recognised by their first bytes (pcap, pcapng, either gzip-compressed), never
+by their names: CI artefact folders hold ``traffic``, ``run-3.cap`` and ``report.xml`` side by
+side. A file named on the command line is always read, so that a file that is not a capture is
+reported as such instead of silently skipped.
+"""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import os
+import zlib
+from collections.abc import Sequence
+
+from tcpcheck.capture import CaptureError
+
+_MAGICS = (
+    b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4",  # pcap, microseconds
+    b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d",  # pcap, nanoseconds
+    b"\x0a\x0d\x0d\x0a",  # pcapng section header block
+)
+_GZIP = b"\x1f\x8b"
+_GLOB_CHARS = frozenset("*?[")
+
+
+def is_capture(path: str) -> bool:
+    """True when the file starts like a pcap or pcapng file (also inside gzip)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+            if head[:2] == _GZIP:
+                fh.seek(0)
+                with gzip.GzipFile(fileobj=fh) as inner:
+                    head = inner.read(4)
+    except (OSError, EOFError, zlib.error):
+        return False
+    return head in _MAGICS
+
+
+def expand_inputs(args: Sequence[str]) -> list[str]:
+    """The capture files ``args`` name, in order, each once.
+
+    Raises ``CaptureError`` for a folder without captures or a pattern that matches none; a
+    path that does not exist is passed on, for the reader to report.
+    """
+    out: dict[str, None] = {}
+    for arg in args:
+        if os.path.isdir(arg):
+            found = list(_captures_under(arg))
+            if not found:
+                raise CaptureError(f"{arg}: no capture files (pcap or pcapng) in this folder")
+        elif not os.path.exists(arg) and _GLOB_CHARS & set(arg):
+            found = _glob(arg)
+        else:
+            found = [arg]
+        out.update(dict.fromkeys(found))
+    return list(out)
+
+
+def _glob(pattern: str) -> list[str]:
+    matches = sorted(glob.glob(pattern, recursive=True))
+    if not matches:
+        raise CaptureError(f"{pattern}: no file matches this pattern")
+    found: list[str] = []
+    for path in matches:
+        if os.path.isdir(path):
+            found.extend(_captures_under(path))
+        elif is_capture(path):
+            found.append(path)
+    if not found:
+        raise CaptureError(f"{pattern}: matches {len(matches)} path(s), none of them a capture "
+                           "file (pcap or pcapng)")
+    return found
+
+
+def _captures_under(folder: str) -> list[str]:
+    """Capture files below ``folder``, sorted by path; hidden folders (.git, .venv) skipped."""
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        found.extend(path for path in (os.path.join(root, name) for name in files)
+                     if is_capture(path))
+    # By path components, so that a folder's files stay together: a/b.pcap before a-b.pcap.
+    return sorted(found, key=lambda path: path.split(os.sep))
