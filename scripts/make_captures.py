@@ -1119,6 +1119,146 @@ def simultaneous_close(out: Path) -> str:
             f"frames {frames(pkts[-2:])}; TIME_WAIT on both sides: {server_tw} / {client_tw}")
 
 
+CI_PORT = 8080  # the service an integration-test run exercises
+CI_CLOSED_PORT = 8081  # a port the tests expect to be closed
+CI_STALL = 3.0  # seconds the service keeps one socket in CLOSE_WAIT
+CI_IDLE = 1.5  # keepalive idle 1 s, interval 1 s: exactly one probe, 0.5 s from either edge
+
+
+def by_client_port(pkts: list[Pkt], service_ports: set[int]) -> dict[int, list[Pkt]]:
+    """The segments of each connection, keyed by the client's (OS-chosen) port, in the order
+    the connections first appear."""
+    conns: dict[int, list[Pkt]] = {}
+    for p in pkts:
+        conns.setdefault(p.sport if p.dport in service_ports else p.dport, []).append(p)
+    return conns
+
+
+def integration_run(out: Path) -> str:
+    """What tcpdump sees on a CI runner while a test suite exercises a small service on port
+    8080: six connections one after the other, each from a port the client's kernel picks.
+    (1) request, response, the client closes first; (2) the same, but the service closes first;
+    (3) the service answers, then aborts with SO_LINGER {1, 0} (RST); (4) a connect() to port
+    8081, where nothing listens (refused); (5) a client with SO_KEEPALIVE (idle 1 s, interval
+    1 s) idles 1.5 s after the response, so exactly one keepalive probe, then closes first;
+    (6) request, response, the client closes, and the service keeps its socket in CLOSE_WAIT
+    for 3 s before it closes. Registered twice (ci-run-1, ci-run-2): the two files differ only
+    in ports, ISNs and timing, which is what baseline fingerprints must survive."""
+    cw_states: dict[str, list[str]] = {}
+    with recording(out) as tb, tb.server.ns.listen(tb.server.ipv4, CI_PORT) as listener:
+
+        def exchange(conn: socket.socket) -> None:
+            recv_exact(conn, len(REQUEST))
+            conn.sendall(RESPONSE)
+
+        def passive_close(conn: socket.socket) -> None:
+            exchange(conn)
+            expect(conn.recv(1) == b"", "expected the client's FIN")
+            time.sleep(PAUSE)
+
+        def active_close(conn: socket.socket) -> None:
+            exchange(conn)
+            time.sleep(PAUSE)  # the client's ACK of the response goes out on its own
+
+        def abort(conn: socket.socket) -> None:
+            exchange(conn)
+            time.sleep(PAUSE)
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+        got_fin = threading.Event()
+
+        def stall(conn: socket.socket) -> None:
+            exchange(conn)
+            expect(conn.recv(1) == b"", "expected the client's FIN")
+            got_fin.set()
+            time.sleep(CI_STALL)
+
+        def client(handler: Callable[[socket.socket], None], *, keepalive: bool = False,
+                   server_first: bool = False, reset: bool = False) -> None:
+            task = spawn(serve_one, listener, handler)
+            with contextlib.closing(tb.client.ns.socket()) as sock:
+                if keepalive:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 1)
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 1)
+                sock.connect((tb.server.ipv4, CI_PORT))
+                sock.sendall(REQUEST)
+                recv_exact(sock, len(RESPONSE))
+                if reset:
+                    with contextlib.suppress(ConnectionResetError):
+                        sock.recv(1)
+                        raise ScenarioError("the client did not see the reset")
+                    task.result()
+                    return
+                if server_first:
+                    expect(sock.recv(1) == b"", "expected the service's FIN")
+                time.sleep(CI_IDLE if keepalive else PAUSE)
+            if handler is stall:
+                expect(got_fin.wait(5), "the service never saw the FIN")
+                time.sleep(CI_STALL / 2)
+                cw_states["service close-wait"] = [
+                    " ".join(line.split()[2:4]) for line in
+                    tb.server.ns.exec("ss", "-Htn", "state", "close-wait").splitlines()]
+                cw_states["client fin-wait-2"] = fin_wait_2(tb.client.ns)
+            task.result()
+
+        client(passive_close)
+        client(active_close, server_first=True)
+        client(abort, reset=True)
+        with contextlib.closing(tb.client.ns.socket()) as sock:
+            try:
+                sock.connect((tb.server.ipv4, CI_CLOSED_PORT))
+            except ConnectionRefusedError:
+                pass
+            else:
+                raise ScenarioError("connect() to the closed port succeeded")
+        client(passive_close, keepalive=True)
+        client(stall)
+        settle(tb)
+    pkts = read_tcp(out)
+    c, s = tb.client.ipv4, tb.server.ipv4
+    conns = list(by_client_port(pkts, {CI_PORT, CI_CLOSED_PORT}).values())
+    expect(len(conns) == 6, f"expected 6 connections, got {len(conns)}")
+    ok, server_first, aborted, refused_, kept, stalled = conns
+    for conn in (ok, server_first, aborted, kept, stalled):
+        handshake(conn, c)
+    for conn in (ok, server_first, kept, stalled):
+        no_rst(conn)
+        first, second = fins(conn)
+        closer = s if conn is server_first else c
+        expect(first.src == closer, f"the first FIN (frame {first.frame}) is not from {closer}")
+        expect(conn[-1].src == closer and conn[-1].ack == second.seg_end,
+               f"the active closer must ACK the second FIN last (frame {conn[-1].frame})")
+    resets = [p for p in aborted if p.flags & RST]
+    expect(len(resets) == 1 and resets[0].src == s and resets[0].has(RST | ACK),
+           "expected one RST,ACK from the service")
+    expect(not any(p.flags & FIN for p in aborted), "no FIN expected in the aborted one")
+    expect(resets[0] == aborted[-1], "nothing may follow the RST")
+    expect([p.flags for p in refused_] == [SYN, RST | ACK]
+           and refused_[0].dport == CI_CLOSED_PORT and refused_[1].ack == refused_[0].seg_end,
+           "the refused connection must be SYN, RST,ACK")
+    found = probes(kept, c)
+    expect(len(found) == 1, f"expected one keepalive probe, got {len(found)}")
+    answer = next((q for q in kept if q.frame > found[0].frame and q.src == s), None)
+    expect(answer is not None and answer.pure and answer.ack == (found[0].seq + 1) % SEQ_MOD,
+           "the keepalive probe was not ACKed")
+    response = next(p for p in kept if p.src == s and p.plen)
+    first, second = fins(stalled)
+    expect(CI_STALL - 0.5 < second.ts - first.ts < CI_STALL + 1, "the stall is not ~3 s")
+    expect(all(cw_states.values()), f"ss: {cw_states}")
+    spans = "; ".join(f"{conn[0].frame}-{conn[-1].frame}" for conn in conns)
+    return (f"connections in frames {spans}; RST frame {resets[0].frame}; refused "
+            f"{refused_[0].frame}-{refused_[1].frame}; keepalive probe frame {found[0].frame} "
+            f"(+{found[0].ts - response.ts:.2f} s after the response), answer {answer.frame}; "
+            f"close-wait: client FIN frame {first.frame}, service FIN frame {second.frame} "
+            f"(+{second.ts - first.ts:.2f} s); ss: {cw_states}")
+
+
+# Two names, one function: the same traffic recorded twice, into ci-run-1.pcap and ci-run-2.pcap.
+SCENARIOS["ci-run-1"] = integration_run
+SCENARIOS["ci-run-2"] = integration_run
+
+
 # ---------------------------------------------------------------- main
 
 

@@ -211,7 +211,12 @@ def _jobs(files: list[str], config: Config, cli: RuleOptions, catalog: Catalog) 
         settings = settings_for(config, path, cli, catalog, default_profile=DEFAULT_PROFILE)
         profile = profiles.get(settings.profile)
         if profile is None:
-            profile = profiles[settings.profile] = load_profile(settings.profile)
+            try:
+                profile = profiles[settings.profile] = load_profile(settings.profile)
+            except ProfileError as exc:
+                if config.path is None or settings.profile == cli.profile:
+                    raise
+                raise ProfileError(f"{config.path}: {exc}") from None
         setup = RuleSetup(rules=settings.rules, severity=settings.severity,
                           params=settings.params)
         jobs.append(Job(path, profile, setup))

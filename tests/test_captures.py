@@ -21,7 +21,7 @@ REAL_SCENARIOS = {
     "syn-retries", "synack-loss", "bulk-loss", "time-wait-reuse", "simultaneous-close",
     "close-client-first-ipv6", "zero-window", "keepalive", "bulk-heavy-loss", "ipv6-bulk-loss",
     "no-timestamps", "no-sack", "no-wscale", "offload", "rto-backoff", "fin-wait-2-timeout",
-    "close-wait-stall",
+    "close-wait-stall", "ci-run-1", "ci-run-2",
 }
 
 
