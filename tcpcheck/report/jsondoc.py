@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import asdict
 from typing import Any, TextIO
 
 from tcpcheck.result import (
     AnalysisResult,
-    BaselineEntry,
     BaselineReport,
     CaptureSummary,
     ConnectionSummary,
@@ -122,20 +122,7 @@ def _baseline(baseline: BaselineReport) -> dict[str, Any]:
     return {
         "path": baseline.path,
         "suppressed": baseline.suppressed,
-        "stale": [_stale(e) for e in baseline.stale],
-    }
-
-
-def _stale(entry: BaselineEntry) -> dict[str, Any]:
-    return {
-        "input": entry.input,
-        "rule": entry.rule,
-        "code": entry.code,
-        "side": entry.side,
-        "service": entry.service,
-        "position": entry.position,
-        "fingerprint": entry.fingerprint,
-        "count": entry.count,
+        "stale": [asdict(e) for e in baseline.stale],
     }
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
+from dataclasses import asdict
 from pathlib import PurePath
 from typing import Any
 from urllib.parse import quote
@@ -35,7 +36,6 @@ from urllib.parse import quote
 from tcpcheck.catalog import Catalog, ParamValue, RuleMeta, paragraphs
 from tcpcheck.result import (
     AnalysisResult,
-    BaselineEntry,
     CaptureSummary,
     ConnectionSummary,
     Finding,
@@ -99,7 +99,7 @@ def render_sarif(result: AnalysisResult, catalog: Catalog, *,
         run["properties"] = {"baseline": {
             "path": result.baseline.path,
             "suppressed": result.baseline.suppressed,
-            "stale": [_stale(entry) for entry in result.baseline.stale],
+            "stale": [asdict(entry) for entry in result.baseline.stale],
         }}
     log = {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
     results = (_result(f, rule_index, artifact_index, connections, result.baseline is not None)
@@ -330,15 +330,3 @@ def _message_text(finding: Finding) -> str:
         message += "."
     return f"{message} Expected: {finding.expected}; observed: {finding.observed}."
 
-
-def _stale(entry: BaselineEntry) -> dict[str, Any]:
-    return {
-        "input": entry.input,
-        "rule": entry.rule,
-        "code": entry.code,
-        "side": entry.side,
-        "service": entry.service,
-        "position": entry.position,
-        "fingerprint": entry.fingerprint,
-        "count": entry.count,
-    }
