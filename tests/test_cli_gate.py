@@ -325,22 +325,24 @@ def on_a_pipe(*args: str, env: dict[str, str] | None = None) -> str:
 
 def on_a_terminal(*args: str, env: dict[str, str] | None = None) -> str:
     """stdout of a real process on a pseudo-terminal, as at a desk."""
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: stdout is the terminal
-        os.execve(sys.executable, [sys.executable, "-m", "tcpcheck", *args],
-                  {"PATH": os.environ["PATH"], "TERM": "xterm-256color", "COLUMNS": "120",
-                   **(env or {})})
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.waitpid(pid, 0)
-    os.close(fd)
+    controller, terminal = pty.openpty()
+    try:
+        subprocess.run([sys.executable, "-m", "tcpcheck", *args], stdout=terminal,
+                       stderr=subprocess.DEVNULL, timeout=60,
+                       env={"PATH": os.environ["PATH"], "TERM": "xterm-256color",
+                            "COLUMNS": "120", **(env or {})})
+        os.close(terminal)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # EIO: everything written has been read
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(controller)
     return b"".join(chunks).decode(errors="replace")
 
 
