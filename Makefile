@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help venv demo test lint captures crafted bench system-deps clean
+.PHONY: help venv demo test lint captures crafted bench bench-live system-deps clean
 
 help:
 	@echo "make demo      analyse bundled captures (creates the virtualenv first)"
@@ -13,6 +13,7 @@ help:
 	@echo "make captures  regenerate the real Linux captures (root: netns, veth, tcpdump)"
 	@echo "make crafted   regenerate the crafted single-rule captures"
 	@echo "make bench     packets/s and peak RSS beside tshark on a 1M-packet capture"
+	@echo "make bench-live  tcpcheck sniff's sustained packets/s and capture loss on a veth (root)"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +47,9 @@ crafted: venv
 
 bench: venv system-deps
 	$(BIN)/python bench/run_bench.py
+
+bench-live: venv system-deps
+	$(BIN)/python bench/live_bench.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

@@ -37,8 +37,16 @@ from tcpcheck.config import (
     load_config,
     settings_for,
 )
-from tcpcheck.engine import Job, RuleSetup, analyze_jobs
+from tcpcheck.engine import Job, RuleSetup, analyze_jobs, combine
 from tcpcheck.inputs import expand_inputs
+from tcpcheck.live import (
+    DEFAULT_IDLE_TIMEOUT,
+    CaptureRequest,
+    LiveError,
+    LiveResult,
+    LiveSession,
+    list_interfaces,
+)
 from tcpcheck.profiles import (
     DEFAULT_PROFILE,
     Profile,
@@ -54,6 +62,7 @@ from tcpcheck.report import (
     render_terminal,
     write_json,
 )
+from tcpcheck.report.live_view import FindingLines, LiveView
 from tcpcheck.report.outputs import FORMATS, Output, OutputError, plan_outputs
 from tcpcheck.report.sarif import GITHUB_RESULT_LIMIT
 from tcpcheck.report.terminal import SEVERITY_STYLE, render_failures
@@ -108,39 +117,118 @@ def main() -> None:
     """Check that the TCP in packet captures follows the protocol, and explain where not."""
 
 
+def _rule_options(func: _Command) -> _Command:
+    """What decides the rules and the gate: shared by ``analyze`` and ``sniff``."""
+    options = [
+        click.option("--config", "config_path", type=click.Path(dir_okay=False), metavar="FILE",
+                     help="Configuration file (default: tcpcheck.toml or [tool.tcpcheck] in "
+                          "pyproject.toml, searched upward from the working directory)."),
+        click.option("--isolated", is_flag=True, help="Ignore every configuration file."),
+        click.option("--profile", "profile_name", metavar="NAME|FILE.toml",
+                     help=f"Stack profile the timers are checked against "
+                          f"({', '.join(profile_names())}) or a TOML file overriding one. "
+                          f"[default: {DEFAULT_PROFILE}]"),
+        click.option("--select", multiple=True, metavar="RULES",
+                     help="Only these rules: codes (HS001), code prefixes (HS), slugs, "
+                          "categories or ALL, comma-separated."),
+        click.option("--extend-select", multiple=True, metavar="RULES",
+                     help="Rules to enable on top of the selection."),
+        click.option("--ignore", multiple=True, metavar="RULES", help="Rules to leave out."),
+        click.option("--fail-on", type=click.Choice(FAIL_LEVELS),
+                     help="Exit with 1 when a finding at or above this severity exists. "
+                          "[default: error]"),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _report_options(func: _Command) -> _Command:
+    """Where the reports go and how they look: shared by ``analyze`` and ``sniff``."""
+    options = [
+        click.option("--format", "formats", multiple=True, metavar="FORMAT[:PATH]",
+                     help=f"Report format ({', '.join(FORMATS)}), with the file to write it to; "
+                          "repeat to write several. [default: terminal]"),
+        click.option("-o", "--output", type=click.Path(dir_okay=False),
+                     help="Write the report given without a path to this file instead of "
+                          "stdout."),
+        click.option("-q", "--quiet", is_flag=True,
+                     help="Print only the findings that fail the run, one line each."),
+        click.option("--color", type=click.Choice(COLOR_MODES), default="auto",
+                     show_default=True,
+                     help="Colour in the terminal report (NO_COLOR is honoured)."),
+        click.option("--no-color", is_flag=True, help="Same as --color never."),
+        click.option("--no-info", is_flag=True,
+                     help="Leave info findings out of the terminal report."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Run:
+    """What a command that analyses settles before it reads a packet."""
+
+    catalog: Catalog
+    config: Config
+    cli: RuleOptions
+    """The rule options given on the command line."""
+    level: str
+    """The ``--fail-on`` level in force."""
+    outputs: list[Output]
+
+    @property
+    def threshold(self) -> Severity | None:
+        return None if self.level == "never" else Severity.parse(self.level)
+
+    def jobs(self, inputs: list[str]) -> list[Job]:
+        return _jobs(inputs, self.config, self.cli, self.catalog)
+
+
+def _prepare(*, config_path: str | None, isolated: bool, profile_name: str | None,
+             select: tuple[str, ...], extend_select: tuple[str, ...], ignore: tuple[str, ...],
+             fail_on: str | None, formats: tuple[str, ...], output: str | None,
+             quiet: bool) -> _Run:
+    """Outputs, catalog, configuration, rule selection and gate level from the options.
+
+    Raises the errors ``_USER_ERRORS`` lists.
+    """
+    outputs = plan_outputs(formats, output, quiet=quiet)
+    catalog = load_catalog()
+    config = _config(config_path, isolated, catalog)
+    cli = RuleOptions(selection=RuleSelection(
+        select=split_selectors(select) if select else None,
+        extend_select=split_selectors(extend_select), ignore=split_selectors(ignore)),
+        profile=profile_name)
+    return _Run(catalog, config, cli, fail_on or config.fail_on or "error", outputs)
+
+
+_USER_ERRORS = (CaptureError, ProfileError, CatalogError, ConfigError, SelectionError,
+                BaselineError, OutputError, LiveError)
+"""Errors that are the input's or the user's, reported as one line with exit status 2."""
+
+
+def _report(result: AnalysisResult, run: _Run, outputs: list[Output], started: str | None, *,
+            color: str, no_color: bool, quiet: bool, no_info: bool) -> None:
+    """Warn about damaged captures, then write every report."""
+    for capture in result.captures:
+        if capture.damage:
+            click.echo(f"tcpcheck: warning: {capture.input}: {capture.damage} "
+                       f"(analysed up to there)", err=True)
+    for out in outputs:
+        _emit(out, result, run.catalog, run.threshold, started,
+              color="never" if no_color else color, quiet=quiet, no_info=no_info)
+
+
 @main.command(short_help="Analyse capture files.")
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), metavar="FILE",
-              help="Configuration file (default: tcpcheck.toml or [tool.tcpcheck] in "
-                   "pyproject.toml, searched upward from the working directory).")
-@click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
-@click.option("--profile", "profile_name", metavar="NAME|FILE.toml",
-              help=f"Stack profile the timers are checked against ({', '.join(profile_names())})"
-                   f" or a TOML file overriding one. [default: {DEFAULT_PROFILE}]")
-@click.option("--select", multiple=True, metavar="RULES",
-              help="Only these rules: codes (HS001), code prefixes (HS), slugs, categories or "
-                   "ALL, comma-separated.")
-@click.option("--extend-select", multiple=True, metavar="RULES",
-              help="Rules to enable on top of the selection.")
-@click.option("--ignore", multiple=True, metavar="RULES", help="Rules to leave out.")
-@click.option("--fail-on", type=click.Choice(FAIL_LEVELS),
-              help="Exit with 1 when a finding at or above this severity exists. "
-                   "[default: error]")
+@_rule_options
 @click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False), metavar="FILE",
               help="Report and fail only on findings this baseline does not accept.")
 @click.option("--write-baseline", type=click.Path(dir_okay=False), metavar="FILE",
               help="Record every finding of this run in FILE, to accept them (exits 0).")
-@click.option("--format", "formats", multiple=True, metavar="FORMAT[:PATH]",
-              help=f"Report format ({', '.join(FORMATS)}), with the file to write it to; "
-                   "repeat to write several. [default: terminal]")
-@click.option("-o", "--output", type=click.Path(dir_okay=False),
-              help="Write the report given without a path to this file instead of stdout.")
-@click.option("-q", "--quiet", is_flag=True,
-              help="Print only the findings that fail the run, one line each.")
-@click.option("--color", type=click.Choice(COLOR_MODES), default="auto", show_default=True,
-              help="Colour in the terminal report (NO_COLOR is honoured).")
-@click.option("--no-color", is_flag=True, help="Same as --color never.")
-@click.option("--no-info", is_flag=True, help="Leave info findings out of the terminal report.")
+@_report_options
 @click.option("--timestamp", is_flag=True,
               help="Put the run's start time into the json, junit and sarif reports (they are "
                    "byte-identical between runs without it).")
@@ -156,43 +244,29 @@ def analyze(paths: tuple[str, ...], config_path: str | None, isolated: bool,
     """
     started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if timestamp else None
     try:
-        outputs = plan_outputs(formats, output, quiet=quiet)
-        catalog = load_catalog()
-        config = _config(config_path, isolated, catalog)
-        cli = RuleOptions(selection=RuleSelection(
-            select=split_selectors(select) if select else None,
-            extend_select=split_selectors(extend_select), ignore=split_selectors(ignore)),
-            profile=profile_name)
-        level = fail_on or config.fail_on or "error"
-        files = expand_inputs(paths)
-        jobs = _jobs(files, config, cli, catalog)
-        result = analyze_jobs(jobs)
-        baseline = baseline_path or (None if write_baseline else config.baseline)
+        run = _prepare(config_path=config_path, isolated=isolated, profile_name=profile_name,
+                       select=select, extend_select=extend_select, ignore=ignore,
+                       fail_on=fail_on, formats=formats, output=output, quiet=quiet)
+        result = analyze_jobs(run.jobs(expand_inputs(paths)))
+        baseline = baseline_path or (None if write_baseline else run.config.baseline)
         if baseline is not None:
             entries = load_baseline(baseline)
         if write_baseline is not None:
             _write_text(write_baseline, render_baseline(result, _folder_of(write_baseline)))
         if baseline is not None:
             result = apply_baseline(result, entries, baseline, _folder_of(baseline))
-    except (CaptureError, ProfileError, CatalogError, ConfigError, SelectionError,
-            BaselineError, OutputError) as exc:
+    except _USER_ERRORS as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
         sys.exit(130)
-    for capture in result.captures:
-        if capture.damage:
-            click.echo(f"tcpcheck: warning: {capture.input}: {capture.damage} "
-                       f"(analysed up to there)", err=True)
-    threshold = None if level == "never" else Severity.parse(level)
-    for out in outputs:
-        _emit(out, result, catalog, threshold, started,
-              color="never" if no_color else color, quiet=quiet, no_info=no_info)
+    _report(result, run, run.outputs, started, color=color, no_color=no_color, quiet=quiet,
+            no_info=no_info)
     if write_baseline is not None:
         if not quiet:
             click.echo(f"tcpcheck: recorded {_count(len(result.findings), 'finding')} in "
                        f"{write_baseline}", err=True)
         sys.exit(ExitCode.OK)
-    sys.exit(exit_code(result, level))
+    sys.exit(exit_code(result, run.level))
 
 
 def _config(path: str | None, isolated: bool, catalog: Catalog) -> Config:
@@ -290,8 +364,9 @@ def _count(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
-def _stdout_console(color: str, min_width: int = 0) -> Console:
-    """A console on stdout: colour per ``--color`` and NO_COLOR, plain text when not a terminal.
+def _stdout_console(color: str, min_width: int = 0, *, stderr: bool = False) -> Console:
+    """A console on stdout (on stderr with ``stderr``): colour per ``--color`` and NO_COLOR,
+    plain text when not a terminal.
 
     ``min_width`` widens the output when it goes to a pipe or a file (rich assumes 80 columns
     there), so that table rows stay greppable instead of wrapping.
@@ -299,7 +374,7 @@ def _stdout_console(color: str, min_width: int = 0) -> Console:
     force = {"always": True, "never": False}.get(color)
     # An explicit --color beats NO_COLOR; with "auto" rich reads NO_COLOR and FORCE_COLOR.
     no_color = {"always": False, "never": True}.get(color)
-    console = Console(force_terminal=force, no_color=no_color)
+    console = Console(force_terminal=force, no_color=no_color, stderr=stderr)
     if not console.is_terminal:
         console.width = max(console.width, min_width)
     return console
@@ -314,6 +389,135 @@ def _color_option(func: _Command) -> _Command:
 def _format_option(func: _Command) -> _Command:
     return click.option("--format", "fmt", type=click.Choice(["terminal", "json"]),
                         default="terminal", show_default=True, help="Output format.")(func)
+
+
+# -- tcpcheck sniff / interfaces -----------------------------------------------------------
+
+
+@main.command(short_help="Analyse packets live, as they arrive on interfaces.")
+@click.option("-i", "--interface", "interfaces", multiple=True, required=True, metavar="IFACE",
+              help="Interface to capture on; repeat for several (tcpcheck interfaces lists "
+                   "them).")
+@click.option("--bpf", metavar="FILTER",
+              help="Capture filter in libpcap syntax, applied in the kernel, e.g. "
+                   "'tcp port 443'.")
+@click.option("--duration", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              help="Stop after this many seconds. [default: until Ctrl-C]")
+@click.option("--count", type=click.IntRange(min=1), metavar="N",
+              help="Stop after N packets (all interfaces together).")
+@click.option("--write", "write_path", type=click.Path(dir_okay=False), metavar="FILE.pcapng",
+              help="Save the captured packets, to analyse them again later with the same "
+                   "frame numbers.")
+@click.option("--idle-timeout", type=click.FloatRange(min=0, min_open=True),
+              default=DEFAULT_IDLE_TIMEOUT, show_default=True, metavar="SECONDS",
+              help="Finalise and forget connections silent this long (memory stays bounded "
+                   "over hours).")
+@_rule_options
+@_report_options
+def sniff(interfaces: tuple[str, ...], bpf: str | None, duration: float | None,
+          count: int | None, write_path: str | None, idle_timeout: float,
+          config_path: str | None, isolated: bool, profile_name: str | None,
+          select: tuple[str, ...], extend_select: tuple[str, ...], ignore: tuple[str, ...],
+          fail_on: str | None, formats: tuple[str, ...], output: str | None, quiet: bool,
+          color: str, no_color: bool, no_info: bool) -> None:
+    """Capture on network interfaces with dumpcap (Wireshark) and analyse the TCP as it
+    happens, with the rules and reports of analyze.
+
+    On a terminal a view updates in place: packets/s, open connections by state, findings as
+    they happen. Elsewhere (or with -q) each finding is printed on one line when it happens.
+    Ctrl-C, --duration or --count ends the capture: connections still open are reported as
+    open, the report and exit status follow analyze's rules, and the --write file is complete.
+    """
+    request = CaptureRequest(tuple(interfaces), bpf=bpf, duration=duration, count=count,
+                             write=write_path)
+    color = "never" if no_color else color
+    try:
+        run = _prepare(config_path=config_path, isolated=isolated, profile_name=profile_name,
+                       select=select, extend_select=extend_select, ignore=ignore,
+                       fail_on=fail_on, formats=formats, output=output, quiet=quiet)
+        [job] = run.jobs([request.input_name])
+    except _USER_ERRORS as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        sys.exit(130)
+    # With -q the lines printed as findings happen are the report: not printed twice.
+    outputs = [o for o in run.outputs
+               if not (quiet and o.format == "terminal" and o.path is None)]
+    try:
+        with LiveSession(request, job.profile, job.setup,
+                         idle_timeout=idle_timeout) as session:
+            view = _live_output(session, run, outputs, color=color, quiet=quiet,
+                                no_info=no_info)
+            session.start()
+            if view is None:
+                click.echo(f"tcpcheck: capturing on {', '.join(interfaces)} (Ctrl-C to stop)",
+                           err=True)
+                live = session.run()
+            else:
+                with view:
+                    live = session.run()
+    except _USER_ERRORS as exc:
+        _fail(str(exc))
+    result = combine([(live.summary, live.analyzer)])
+    _capture_notes(live, write_path, quiet)
+    _report(result, run, outputs, None, color=color, no_color=no_color, quiet=quiet,
+            no_info=no_info)
+    sys.exit(exit_code(result, run.level))
+
+
+def _live_output(session: LiveSession, run: _Run, outputs: list[Output], *, color: str,
+                 quiet: bool, no_info: bool) -> LiveView | None:
+    """Connect the session's findings to what shows them while the capture runs: the live
+    view on a terminal (returned, to run around the capture), else one line per finding.
+
+    With -q only the findings that fail the run are printed, and with --no-info none of the
+    info ones; the lines go to stdout unless a machine-readable report is to go there.
+    """
+    console = _stdout_console(color)
+    shown = run.threshold if quiet else Severity.WARNING if no_info else Severity.INFO
+    if console.is_terminal and not quiet:
+        view = LiveView(console, session, session.request.input_name, min_severity=shown,
+                        transient=any(o.path is None for o in outputs))
+        session.on_finding = view.add
+        return view
+    if shown is not None:  # None: -q with --fail-on never, where nothing fails the run
+        if any(o.path is None and o.format != "terminal" for o in outputs):
+            console = _stdout_console(color, stderr=True)
+        session.on_finding = FindingLines(console, shown).add
+    return None
+
+
+def _capture_notes(live: LiveResult, write_path: str | None, quiet: bool) -> None:
+    """What the capture itself says, on stderr: how much it saw, and what it lost."""
+    summary = live.summary
+    if live.write_error is not None:
+        click.echo(f"tcpcheck: warning: cannot write {write_path}: {live.write_error} (the "
+                   "file ends there; the analysis went on)", err=True)
+    if live.lost:
+        kernel = sum(s.kernel_dropped for s in live.stats)
+        cause = (" (the kernel's capture buffer overflowed: the analysis did not keep up)"
+                 if kernel else "")
+        click.echo(f"tcpcheck: warning: {summary.input}: the capture lost "
+                   f"{_count(live.lost, 'packet')}{cause}; findings around the gaps may be "
+                   "artefacts of the loss", err=True)
+    if not quiet:
+        rate = summary.packets / live.elapsed if live.elapsed else 0.0
+        click.echo(f"tcpcheck: captured {_count(summary.packets, 'packet')} "
+                   f"({summary.tcp_packets:,} TCP) on {summary.input.removeprefix('live:')} in "
+                   f"{live.elapsed:.1f} s ({rate:,.0f}/s), {live.lost:,} lost", err=True)
+
+
+@main.command(short_help="List the interfaces sniff can capture on.")
+def interfaces() -> None:
+    """List the network interfaces dumpcap can capture on, one per line, with a description
+    when there is one."""
+    try:
+        found = list_interfaces()
+    except LiveError as exc:
+        _fail(str(exc))
+    width = max((len(i.name) for i in found), default=0)
+    for interface in found:
+        click.echo(f"{interface.name:<{width}}  {interface.description}".rstrip())
 
 
 # -- tcpcheck rules / explain ------------------------------------------------------------

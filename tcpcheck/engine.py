@@ -21,7 +21,7 @@ from tcpcheck.model import Connection
 from tcpcheck.profiles import Profile
 from tcpcheck.result import AnalysisResult, CaptureSummary, ConnectionSummary, Finding, Severity
 from tcpcheck.segment import Record, Segment, format_endpoint
-from tcpcheck.sources import open_capture
+from tcpcheck.sources import Capture, open_capture
 from tcpcheck.timers import Timing, Tolerance
 from tcpcheck.track import Tracker
 
@@ -69,12 +69,14 @@ class Analyzer:
 
     Findings go to ``on_finding`` as soon as the model can tell, so a live view can show them
     as they happen; ``finish`` settles what only the end of the capture decides. All of them
-    are also collected in ``findings``.
+    are also collected in ``findings``. ``idle_timeout`` (seconds of capture time; None: never)
+    finalises connections that have been silent that long (see ``Tracker``).
     """
 
     def __init__(self, profile: Profile, *, input_name: str = "", start_ts: int = 0,
                  catalog: Catalog | None = None, setup: RuleSetup | None = None,
-                 on_finding: Callable[[Finding], None] | None = None) -> None:
+                 on_finding: Callable[[Finding], None] | None = None,
+                 idle_timeout: float | None = None) -> None:
         self.profile = profile
         self.input_name = input_name
         self.start_ts = start_ts
@@ -93,7 +95,8 @@ class Analyzer:
         self._on_finding = on_finding
         self.connections: list[ConnectionSummary] = []
         self.findings: list[Finding] = []
-        self.tracker = Tracker(profile, self._finished, setup.timing(catalog))
+        self.tracker = Tracker(profile, self._finished, setup.timing(catalog),
+                               idle_timeout=idle_timeout)
 
     def feed(self, seg: Segment) -> None:
         """Apply one segment to its connection and turn what it revealed into findings."""
@@ -104,6 +107,12 @@ class Analyzer:
     def finish(self) -> None:
         """End of input: finalise every connection still open."""
         self.tracker.close()
+
+    def endpoints(self, connection: int) -> tuple[str, str] | None:
+        """``(client, server)`` as ``ip:port`` text of a connection while its findings are
+        reported (``on_finding`` can name it); None once it is finished and dropped."""
+        known = self._contexts.get(connection)
+        return None if known is None else (known[0].client, known[0].server)
 
     # ------------------------------------------------------------------ internals
 
@@ -178,19 +187,29 @@ def analyze_capture(path: str, profile: Profile,
     a file damaged part-way is analysed up to the damage, which the summary reports.
     """
     with open_capture(path) as capture:
-        start_ts, records = _first_and_rest(capture.records())
-        analyzer = Analyzer(profile, input_name=path, start_ts=start_ts or 0, setup=setup)
-        decoder = Decoder()
-        feed = analyzer.feed
-        for seg in decoder.segments(records):
-            feed(seg)
-        analyzer.finish()
-        counters = decoder.counters
-        summary = CaptureSummary(
-            input=path, format=capture.format, packets=counters.packets,
-            tcp_packets=counters.tcp, skipped=counters.skipped(), damage=capture.damage,
-            capture_start=None if start_ts is None else start_ts / 1e9, profile=profile.name)
-    return summary, analyzer
+        analyzer = Analyzer(profile, input_name=path, setup=setup)
+        return analyze_records(capture, analyzer, Decoder()), analyzer
+
+
+def analyze_records(capture: Capture, analyzer: Analyzer, decoder: Decoder) -> CaptureSummary:
+    """Feed every record of an open capture (a file, or a live capture's pipe) through
+    ``decoder`` into ``analyzer``, finish it, and summarise the capture.
+
+    The analyzer's time origin is set from the first record. ``decoder.counters`` are current
+    while this runs, for a live view to read.
+    """
+    start_ts, records = _first_and_rest(capture.records())
+    analyzer.start_ts = start_ts or 0
+    feed = analyzer.feed
+    for seg in decoder.segments(records):
+        feed(seg)
+    analyzer.finish()
+    counters = decoder.counters
+    return CaptureSummary(
+        input=analyzer.input_name, format=capture.format, packets=counters.packets,
+        tcp_packets=counters.tcp, skipped=counters.skipped(), damage=capture.damage,
+        capture_start=None if start_ts is None else start_ts / 1e9,
+        profile=analyzer.profile.name)
 
 
 def analyze_jobs(jobs: Sequence[Job]) -> AnalysisResult:
@@ -199,16 +218,21 @@ def analyze_jobs(jobs: Sequence[Job]) -> AnalysisResult:
     The result's ``profile`` is the profile every file was checked against, or the names of
     all of them when per-path configuration chose several.
     """
+    return combine([analyze_capture(job.path, job.profile, job.setup) for job in jobs])
+
+
+def combine(runs: Sequence[tuple[CaptureSummary, Analyzer]]) -> AnalysisResult:
+    """The result of analysed captures, in the order given: connections by id and findings by
+    connection, frame and code within each capture."""
     captures: list[CaptureSummary] = []
     connections: list[ConnectionSummary] = []
     findings: list[Finding] = []
-    for job in jobs:
-        summary, analyzer = analyze_capture(job.path, job.profile, job.setup)
+    for summary, analyzer in runs:
         captures.append(summary)
         connections.extend(sorted(analyzer.connections, key=lambda c: c.id))
         findings.extend(sorted(analyzer.findings,
                                key=lambda f: (f.connection, f.frame, f.code)))
-    profiles = list(dict.fromkeys(job.profile.name for job in jobs))
+    profiles = list(dict.fromkeys(summary.profile for summary in captures))
     return AnalysisResult(tool_version=__version__, profile=", ".join(profiles),
                           captures=tuple(captures), connections=tuple(connections),
                           findings=tuple(findings))

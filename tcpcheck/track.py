@@ -5,6 +5,10 @@ each is its own instance, numbered in order of appearance like Wireshark's ``tcp
 connection whose sides have both reached CLOSED or TIME_WAIT lingers for the profile's TIME_WAIT
 so late segments (a retransmitted FIN) still find it, then is finalised and dropped: memory
 grows with the open connections, not with the capture.
+
+A live capture runs for hours, and connections whose end it never sees (closed while the capture
+was not looking, a host gone silent) would stay forever: with an idle timeout, a sweep every few
+seconds of capture time finalises and drops those silent for that long.
 """
 
 from __future__ import annotations
@@ -26,15 +30,31 @@ _SYN_ONLY = SYN
 # per new connection with random 32-bit ISNs), so a repeat says more about the stack.
 MAX_ISNS = 65_536
 
+SWEEP_EVERY_NS = 5_000_000_000
+"""Capture time between two idle sweeps (shorter when the idle timeout is): each sweep visits
+every open connection, so it runs every few seconds, never per packet."""
+_NEVER = 1 << 64  # a capture time no segment reaches
+
+# The state a connection is counted under in a live view: the side furthest along in the
+# connection's life (the active closer's FIN_WAIT or TIME_WAIT), and a handshake in progress
+# as the step it waits for: SYN_SENT until a SYN-ACK comes (the observed server is in SYN_RCVD
+# from the SYN on), then SYN_RCVD until the last ACK (the client is ESTABLISHED already).
+_SHOWN_RANK = {state: rank for rank, state in enumerate((
+    State.LISTEN, State.ESTABLISHED, State.SYN_RCVD, State.SYN_SENT, State.CLOSE_WAIT,
+    State.FIN_WAIT_1, State.FIN_WAIT_2, State.LAST_ACK, State.CLOSING, State.CLOSED,
+    State.TIME_WAIT))}
+
 
 class Tracker:
     """Routes segments to connections and finalises them when they are over.
 
     ``on_finished`` is called once per connection, when it is dropped or at ``close()``.
+    ``idle_timeout`` (seconds of capture time; None: never) drops connections that have sent
+    nothing for that long, finalised as if the capture had ended for them.
     """
 
     def __init__(self, profile: Profile, on_finished: Callable[[Connection], None],
-                 timing: Timing = DEFAULT_TIMING) -> None:
+                 timing: Timing = DEFAULT_TIMING, *, idle_timeout: float | None = None) -> None:
         self.profile = profile
         self.timing = timing
         self.on_finished = on_finished
@@ -47,16 +67,40 @@ class Tracker:
         # (host address, ISN) -> connection id of its first use, for isn-weak; bounded.
         self._isns: dict[tuple[bytes, int], int] = {}
         self._isn_order: deque[tuple[bytes, int]] = deque()
+        # Capture time of the next idle sweep (the first segment sets the schedule).
+        if idle_timeout is None:
+            self._idle_ns = self._sweep_every = self._sweep_at = _NEVER
+        else:
+            self._idle_ns = int(idle_timeout * 1e9)
+            self._sweep_every = max(1, min(SWEEP_EVERY_NS, self._idle_ns))
+            self._sweep_at = 0
 
     @property
     def open_connections(self) -> int:
         return len(self._table) // 2
+
+    def state_counts(self) -> dict[str, int]:
+        """Connections still tracked, by state (``ESTABLISHED``, ``TIME_WAIT``...; the side
+        furthest along decides), most frequent first.
+
+        Safe to call from another thread while ``feed`` runs (a live view does): it works on
+        a copy of the table, which CPython takes in one step under the GIL.
+        """
+        counts: dict[str, int] = {}
+        rank = _SHOWN_RANK
+        for conn, sent_by_client in list(self._table.values()):
+            if sent_by_client:  # each connection is in the table once under each direction
+                state = max(conn.client.state, conn.server.state, key=rank.__getitem__)
+                counts[state.value] = counts.get(state.value, 0) + 1
+        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
     def feed(self, seg: Segment) -> Connection:
         """Apply one segment to its connection (creating one if needed); return it."""
         lingering = self._lingering
         if lingering and lingering[0][0] <= seg.ts:
             self._expire(seg.ts)
+        if seg.ts >= self._sweep_at:
+            self._sweep(seg.ts)
         key = (seg.src, seg.sport, seg.dst, seg.dport)
         hit = self._table.get(key)
         if hit is None:
@@ -172,6 +216,15 @@ class Tracker:
             _, conn = lingering.popleft()
             if conn.finished:
                 continue
+            self._forget(conn)
+            self._finalise(conn, now)
+
+    def _sweep(self, now: int) -> None:
+        """Finalise and drop the connections idle for longer than the idle timeout."""
+        self._sweep_at = now + self._sweep_every
+        oldest = now - self._idle_ns
+        idle = {id(conn): conn for conn, _ in self._table.values() if conn.end_ts < oldest}
+        for conn in sorted(idle.values(), key=lambda c: c.id):
             self._forget(conn)
             self._finalise(conn, now)
 

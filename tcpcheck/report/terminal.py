@@ -75,14 +75,26 @@ def render_failures(result: AnalysisResult, console: Console,
     for f in result.findings:
         if f.severity < fail_on:
             continue
-        line = Text.assemble((f"{f.input}:{f.frame}", "bold"), ": ",
-                             (f.code, SEVERITY_STYLE[f.severity]), " ", (f.rule, "bold"), " ",
-                             f.message)
         conn = connections.get((f.input, f.connection))
-        if conn is not None:
-            line.append(f" (connection {f.connection} {conn.client} → {conn.server})",
-                        style="dim")
-        console.print(line, soft_wrap=True)
+        endpoints = None if conn is None else (conn.client, conn.server)
+        console.print(finding_line(f, endpoints), soft_wrap=True)
+
+
+def finding_line(finding: Finding, endpoints: tuple[str, str] | None) -> Text:
+    """One finding on one line, ``INPUT:FRAME: CODE slug message (connection N client →
+    server)``: what ``--quiet`` prints, and a live capture as findings happen.
+
+    ``endpoints`` is the connection's ``(client, server)``; None leaves the part in brackets
+    out.
+    """
+    f = finding
+    line = Text.assemble((f"{f.input}:{f.frame}", "bold"), ": ",
+                         (f.code, SEVERITY_STYLE[f.severity]), " ", (f.rule, "bold"), " ",
+                         f.message)
+    if endpoints is not None:
+        client, server = endpoints
+        line.append(f" (connection {f.connection} {client} → {server})", style="dim")
+    return line
 
 
 def verdict(result: AnalysisResult, fail_on: Severity | None = Severity.ERROR) -> Text:
