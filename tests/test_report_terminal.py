@@ -24,6 +24,7 @@ from sample_results import (
 
 from tcpcheck.report.terminal import (
     INFO_SHOWN_PER_RULE,
+    SHOWN_PER_RULE,
     format_duration,
     render_failures,
     render_terminal,
@@ -151,11 +152,10 @@ def test_five_info_findings_of_a_rule_are_all_shown() -> None:
     assert "more (use --format json for all)" not in text
 
 
-def test_errors_are_never_collapsed() -> None:
-    findings = tuple(error(0, frame) for frame in range(1, 201))
+def test_a_hundred_errors_of_a_rule_are_all_shown() -> None:
+    findings = tuple(error(0, frame) for frame in range(1, 101))
     text = render(one_capture(1, findings))
-    assert text.count("retransmitted SYN carries a different initial sequence number") == 200
-    assert "frame 200 · " in text
+    assert text.count("retransmitted SYN carries a different initial sequence number") == 100
     assert "more (use --format json for all)" not in text
 
 
@@ -246,3 +246,11 @@ def test_quiet_output_is_one_line_per_failing_finding() -> None:
     # In report order: capture, connection, frame.
     assert [line.split(": ", 2)[1].split()[0] for line in lines] == ["WN003", "RS002", "HS001"]
     assert lines[1].startswith(f"{BULK}:1204: RS002 rst-out-of-window ")
+
+
+def test_errors_collapse_after_a_hundred_per_rule_so_heavy_capture_loss_stays_readable() -> None:
+    findings = tuple(error(1, frame) for frame in range(1, 1001))
+    text = render(one_capture(2, findings))
+    assert SHOWN_PER_RULE == 100
+    assert "frame 100 · " in text and "frame 101 · " not in text
+    assert "  … and 900 more (use --format json for all)" in text

@@ -27,7 +27,12 @@ STALE_SHOWN = 20
 """Baseline entries that no longer occur, listed before the rest are summed up."""
 
 INFO_SHOWN_PER_RULE = 5
-"""Info findings shown per rule before the rest are summed up; errors and warnings never are."""
+"""Info findings shown per rule and capture before the rest are summed up."""
+
+SHOWN_PER_RULE = 100
+"""Error and warning findings shown per rule and capture before the rest are summed up: a
+capture with heavy capture loss can hold thousands, which no one reads in a terminal and
+which rich takes a millisecond each to lay out (the JSON report has them all)."""
 
 SEVERITY_STYLE = {
     Severity.ERROR: "bold red",
@@ -304,8 +309,9 @@ def _print_rule_group(findings: list[Finding], severity: Severity,
     console.print(Text.assemble((first.code, style), " ", (first.rule, "bold"), " · ",
                                 (severity.label, style), f" · {len(findings):,}"))
     shown = findings
-    if severity is Severity.INFO and len(findings) > INFO_SHOWN_PER_RULE:
-        shown = findings[:INFO_SHOWN_PER_RULE]
+    limit = INFO_SHOWN_PER_RULE if severity is Severity.INFO else SHOWN_PER_RULE
+    if len(findings) > limit:
+        shown = findings[:limit]
     for finding in shown:
         _print_finding(finding, connections.get((finding.input, finding.connection)), console)
     if len(shown) < len(findings):
