@@ -473,3 +473,6 @@ class CaptureStartedMidstream(Event):
 class CaptureEndedMidstream(Event):
     client_state: str
     server_state: str
+    idle: float | None = None
+    """Set when live mode stopped following the connection after this many seconds without
+    a segment (its idle timeout), rather than the capture ending."""

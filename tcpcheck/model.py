@@ -763,9 +763,10 @@ class Connection:
 
     # ------------------------------------------------------------------ end of capture
 
-    def finish(self, now: int | None = None) -> None:
+    def finish(self, now: int | None = None, idle: float | None = None) -> None:
         """The capture is over for this connection (at capture time ``now``, when the capture
-        went on after it): settle what look-ahead left open."""
+        went on after it): settle what look-ahead left open. ``idle`` is the idle timeout when
+        that is why the connection is no longer followed."""
         self.finished = True
         if self.timers and now is not None:
             self._check_timers(now, None, None)
@@ -797,7 +798,7 @@ class Connection:
         if (not self.close and self.done_at is None and (c.sent_any or s.sent_any)
                 and c.state is not State.CLOSED):
             self.events.append(ev.CaptureEndedMidstream(self.last_frame, self.end_ts, "client",
-                                                        c.state.value, s.state.value))
+                                                        c.state.value, s.state.value, idle))
 
     def close_kind(self) -> str:
         """How the connection ended, for the connections table."""

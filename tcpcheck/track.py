@@ -226,7 +226,7 @@ class Tracker:
         idle = {id(conn): conn for conn, _ in self._table.values() if conn.end_ts < oldest}
         for conn in sorted(idle.values(), key=lambda c: c.id):
             self._forget(conn)
-            self._finalise(conn, now)
+            self._finalise(conn, now, self._idle_ns / 1e9)
 
     def _forget(self, conn: Connection) -> None:
         for key in conn.keys:
@@ -234,10 +234,10 @@ class Tracker:
             if hit is not None and hit[0] is conn:
                 del self._table[key]
 
-    def _finalise(self, conn: Connection, now: int) -> None:
+    def _finalise(self, conn: Connection, now: int, idle: float | None = None) -> None:
         if conn.finished:
             return
-        conn.finish(now)
+        conn.finish(now, idle)
         self.on_finished(conn)
 
     # ------------------------------------------------------------------ ISNs

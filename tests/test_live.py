@@ -418,6 +418,7 @@ def test_an_idle_connection_gives_no_error_only_the_end_of_capture_note():
     assert (summary.id, summary.close, summary.client_state) == (0, "open", "ESTABLISHED")
     assert [(f.rule, f.severity) for f in analyzer.findings] == [
         ("capture-ended-midstream", Severity.INFO)]
+    assert analyzer.findings[0].message.startswith("no segment for 10 s (the idle timeout)")
 
 
 def test_open_connections_are_counted_by_the_state_of_the_side_furthest_along():

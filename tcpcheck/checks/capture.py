@@ -47,6 +47,15 @@ def capture_started_midstream(e: ev.CaptureStartedMidstream, ctx: Context) -> Ex
 
 
 def capture_ended_midstream(e: ev.CaptureEndedMidstream, ctx: Context) -> Explanation:
+    if e.idle is not None:
+        return Explanation(
+            f"no segment for {e.idle:g} s (the idle timeout) while the connection was open "
+            f"(client {e.client_state}, server {e.server_state}): tcpcheck stopped following "
+            "it; if it goes on, it is picked up again as a new connection mid-stream",
+            "a segment, a FIN exchange or a RST within the idle timeout",
+            f"silence after the last frame (client {e.client_state}, server "
+            f"{e.server_state})",
+        )
     return Explanation(
         f"the capture ended while the connection was still open (client {e.client_state}, "
         f"server {e.server_state}): what happened next is unknown",
