@@ -454,11 +454,12 @@ class LiveSession:
         if status != 0 and summary.damage is None and not self._dumpcap.killed:
             # dumpcap gave up mid-capture (the interface went away...): analysed up to there.
             summary = replace(summary, damage=f"dumpcap stopped: {_first_error(stderr)}")
-        lost = sum(s.lost for s in stats)
-        if lost:
-            summary = replace(summary, skipped={**summary.skipped, "dropped": lost})
-        return LiveResult(summary, self.analyzer, stats, time.monotonic() - self._started,
+        live = LiveResult(summary, self.analyzer, stats, time.monotonic() - self._started,
                           self._stream.write_error)
+        if live.lost:
+            live = replace(live, summary=replace(
+                summary, skipped={**summary.skipped, "dropped": live.lost}))
+        return live
 
     def stop(self) -> None:
         """End the capture in order (a second call kills dumpcap)."""

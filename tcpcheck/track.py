@@ -223,8 +223,10 @@ class Tracker:
         """Finalise and drop the connections idle for longer than the idle timeout."""
         self._sweep_at = now + self._sweep_every
         oldest = now - self._idle_ns
-        idle = {id(conn): conn for conn, _ in self._table.values() if conn.end_ts < oldest}
-        for conn in sorted(idle.values(), key=lambda c: c.id):
+        # Each connection is in the table under both directions: take it once.
+        idle = [conn for conn, sent_by_client in self._table.values()
+                if sent_by_client and conn.end_ts < oldest]
+        for conn in sorted(idle, key=lambda c: c.id):
             self._forget(conn)
             self._finalise(conn, now, self._idle_ns / 1e9)
 

@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tcpcheck.live import LiveStatus
-from tcpcheck.report.terminal import SEVERITY_STYLE, finding_line
+from tcpcheck.report.terminal import SEVERITY_STYLE, finding_line, plural_noun
 from tcpcheck.result import Finding, Severity
 
 RECENT_FINDINGS = 10
@@ -135,9 +135,8 @@ class LiveView:
         for i, (severity, count) in enumerate(self.counts.items()):
             if i:
                 line.append(" · ", style="dim")
-            noun = severity.label if count == 1 or severity is Severity.INFO else (
-                severity.label + "s")
-            line.append(f"{count:,} {noun}", style=SEVERITY_STYLE[severity] if count else "dim")
+            line.append(f"{count:,} {plural_noun(count, severity.label)}",
+                        style=SEVERITY_STYLE[severity] if count else "dim")
         return line
 
 

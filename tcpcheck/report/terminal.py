@@ -199,8 +199,9 @@ def _print_connections(result: AnalysisResult, console: Console, max_connections
         if table.row_count:
             console.print(table)
         if hidden:
-            console.print(Text(f"… {hidden:,} more {_noun(hidden, 'connection')} without errors or "
-                               "warnings (use --format json for all)", style="dim"))
+            more = plural_noun(hidden, "connection")
+            console.print(Text(f"… {hidden:,} more {more} without errors or warnings (use "
+                               "--format json for all)", style="dim"))
 
 
 def _connections_table() -> Table:
@@ -373,9 +374,9 @@ def _severity_tally(counts: dict[str, int]) -> str:
 
 
 def _plural(count: int, noun: str) -> str:
-    return f"{count:,} {_noun(count, noun)}"
+    return f"{count:,} {plural_noun(count, noun)}"
 
 
-def _noun(count: int, noun: str) -> str:
+def plural_noun(count: int, noun: str) -> str:
     """``info`` is a mass noun: ``14 info``, ``1 info finding``, ``2 info findings``."""
     return noun if count == 1 or noun == "info" else noun + "s"
