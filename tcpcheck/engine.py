@@ -22,6 +22,7 @@ from tcpcheck.profiles import Profile
 from tcpcheck.result import AnalysisResult, CaptureSummary, ConnectionSummary, Finding, Severity
 from tcpcheck.segment import Record, Segment, format_endpoint
 from tcpcheck.sources import Capture, open_capture
+from tcpcheck.timeline import Recorder, Recording, Timeline
 from tcpcheck.timers import Timing, Tolerance
 from tcpcheck.track import Tracker
 
@@ -70,13 +71,15 @@ class Analyzer:
     Findings go to ``on_finding`` as soon as the model can tell, so a live view can show them
     as they happen; ``finish`` settles what only the end of the capture decides. All of them
     are also collected in ``findings``. ``idle_timeout`` (seconds of capture time; None: never)
-    finalises connections that have been silent that long (see ``Tracker``).
+    finalises connections that have been silent that long (see ``Tracker``). With a
+    ``recording``, the connections it chooses keep their ``Timeline`` in ``timelines``.
     """
 
     def __init__(self, profile: Profile, *, input_name: str = "", start_ts: int = 0,
                  catalog: Catalog | None = None, setup: RuleSetup | None = None,
                  on_finding: Callable[[Finding], None] | None = None,
-                 idle_timeout: float | None = None) -> None:
+                 idle_timeout: float | None = None,
+                 recording: Recording | None = None) -> None:
         self.profile = profile
         self.input_name = input_name
         self.start_ts = start_ts
@@ -97,10 +100,29 @@ class Analyzer:
         self.findings: list[Finding] = []
         self.tracker = Tracker(profile, self._finished, setup.timing(catalog),
                                idle_timeout=idle_timeout)
+        self.timelines: list[Timeline] = []
+        self._recording = recording
+        self._recorders: dict[int, Recorder] = {}
+        self._found: dict[int, int] = {}  # findings per recorded connection
+        if recording is not None:
+            self.feed = self._feed_recording  # type: ignore[method-assign]
 
     def feed(self, seg: Segment) -> None:
         """Apply one segment to its connection and turn what it revealed into findings."""
         conn = self.tracker.feed(seg)
+        if conn.events:
+            self._drain(conn)
+
+    def _feed_recording(self, seg: Segment) -> None:
+        """``feed``, also recording the segment in its connection's timeline."""
+        conn = self.tracker.feed(seg)
+        recorder = self._recorders.get(conn.id)
+        if recorder is None and conn.packets == 1 and self._recording.starts(conn):
+            recorder = self._recorders[conn.id] = Recorder(conn, self.start_ts)
+        if recorder is not None:
+            frame = seg.frame
+            recorder.add(seg, conn.client_key == (seg.src, seg.sport),
+                         tuple(type(e).__name__ for e in conn.events if e.frame == frame))
         if conn.events:
             self._drain(conn)
 
@@ -143,6 +165,8 @@ class Analyzer:
                     side=event.side, position=position,
                     fingerprint=fingerprint(meta.slug, event.side, service, position))
                 self.findings.append(finding)
+                if conn.id in self._recorders:
+                    self._found[conn.id] = self._found.get(conn.id, 0) + 1
                 if self._on_finding is not None:
                     self._on_finding(finding)
         conn.events.clear()
@@ -161,6 +185,11 @@ class Analyzer:
             client_bytes=conn.client.bytes, server_bytes=conn.server.bytes,
             client_state=conn.client.state.value, server_state=conn.server.state.value,
             close=conn.close_kind(), midstream=conn.midstream, input=self.input_name))
+        recorder = self._recorders.pop(conn.id, None)
+        if recorder is not None:
+            timeline = recorder.timeline(self.input_name, client, server)
+            if self._recording.keeps(timeline, self._found.pop(conn.id, 0)):
+                self.timelines.append(timeline)
 
 
 def _endpoints(conn: Connection) -> tuple[str, str]:
@@ -179,15 +208,16 @@ def _first_and_rest(records: Iterator[Record]) -> tuple[int | None, Iterable[Rec
     return first[1], itertools.chain((first,), records)
 
 
-def analyze_capture(path: str, profile: Profile,
-                    setup: RuleSetup | None = None) -> tuple[CaptureSummary, Analyzer]:
-    """Run one capture file through the whole pipeline.
+def analyze_capture(path: str, profile: Profile, setup: RuleSetup | None = None,
+                    recording: Recording | None = None) -> tuple[CaptureSummary, Analyzer]:
+    """Run one capture file through the whole pipeline (recording the timelines
+    ``recording`` chooses).
 
     Raises ``tcpcheck.sources.CaptureError`` when the file cannot be read as a capture at all;
     a file damaged part-way is analysed up to the damage, which the summary reports.
     """
     with open_capture(path) as capture:
-        analyzer = Analyzer(profile, input_name=path, setup=setup)
+        analyzer = Analyzer(profile, input_name=path, setup=setup, recording=recording)
         return analyze_records(capture, analyzer, Decoder()), analyzer
 
 
@@ -212,13 +242,15 @@ def analyze_records(capture: Capture, analyzer: Analyzer, decoder: Decoder) -> C
         profile=analyzer.profile.name)
 
 
-def analyze_jobs(jobs: Sequence[Job]) -> AnalysisResult:
+def analyze_jobs(jobs: Sequence[Job], recording: Recording | None = None) -> AnalysisResult:
     """Analyse capture files in order; one combined, deterministically ordered result.
 
     The result's ``profile`` is the profile every file was checked against, or the names of
-    all of them when per-path configuration chose several.
+    all of them when per-path configuration chose several. With a ``recording``, the result
+    carries the timelines it chooses.
     """
-    return combine([analyze_capture(job.path, job.profile, job.setup) for job in jobs])
+    return combine([analyze_capture(job.path, job.profile, job.setup, recording)
+                    for job in jobs])
 
 
 def combine(runs: Sequence[tuple[CaptureSummary, Analyzer]]) -> AnalysisResult:
@@ -227,15 +259,17 @@ def combine(runs: Sequence[tuple[CaptureSummary, Analyzer]]) -> AnalysisResult:
     captures: list[CaptureSummary] = []
     connections: list[ConnectionSummary] = []
     findings: list[Finding] = []
+    timelines: list[Timeline] = []
     for summary, analyzer in runs:
         captures.append(summary)
+        timelines.extend(sorted(analyzer.timelines, key=lambda t: t.connection))
         connections.extend(sorted(analyzer.connections, key=lambda c: c.id))
         findings.extend(sorted(analyzer.findings,
                                key=lambda f: (f.connection, f.frame, f.code)))
     profiles = list(dict.fromkeys(summary.profile for summary in captures))
     return AnalysisResult(tool_version=__version__, profile=", ".join(profiles),
                           captures=tuple(captures), connections=tuple(connections),
-                          findings=tuple(findings))
+                          findings=tuple(findings), timelines=tuple(timelines))
 
 
 def analyze_files(paths: Sequence[str], profile: Profile,

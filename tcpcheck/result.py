@@ -7,6 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tcpcheck.timeline import Timeline
 
 
 class Severity(IntEnum):
@@ -148,6 +152,16 @@ class AnalysisResult:
     """Sorted by input file, then connection, then frame."""
     baseline: BaselineReport | None = None
     """Set when a baseline filtered the findings."""
+    timelines: tuple[Timeline, ...] = ()
+    """Per-connection timelines from the reference model, when the run recorded them (for the
+    pictures: ``--format html``, ``tcpcheck show``); in capture order, then by connection."""
+
+    def timeline(self, input_name: str, connection: int) -> Timeline | None:
+        """The recorded timeline of one connection, or None."""
+        for timeline in self.timelines:
+            if timeline.input == input_name and timeline.connection == connection:
+                return timeline
+        return None
 
     def counts(self) -> dict[str, int]:
         """Findings by severity label, every severity present (zero when none)."""
