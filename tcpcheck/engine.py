@@ -120,9 +120,7 @@ class Analyzer:
         if recorder is None and conn.packets == 1 and self._recording.starts(conn):
             recorder = self._recorders[conn.id] = Recorder(conn, self.start_ts)
         if recorder is not None:
-            frame = seg.frame
-            recorder.add(seg, conn.client_key == (seg.src, seg.sport),
-                         tuple(type(e).__name__ for e in conn.events if e.frame == frame))
+            recorder.add(seg, conn.client_key == (seg.src, seg.sport), conn.events)
         if conn.events:
             self._drain(conn)
 

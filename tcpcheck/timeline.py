@@ -11,15 +11,22 @@ html``, ``tcpcheck show``), and ``Recording`` decides which connections keep the
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from tcpcheck.events import Event
 from tcpcheck.model import Connection
 from tcpcheck.segment import ACK, SYN, Segment
 from tcpcheck.seqnum import sdiff
+from tcpcheck.states import State
 
 RETRANSMISSIONS = frozenset({"Retransmission", "FastRetransmission", "SpuriousRetransmission"})
 """Observations that mark a segment as a retransmission in the pictures."""
+_STATES = tuple(state.value for state in State)
+_INDEX = {state: index for index, state in enumerate(State)}
 
 
 class Step(NamedTuple):
@@ -54,6 +61,60 @@ class Step(NamedTuple):
         return not RETRANSMISSIONS.isdisjoint(self.observations)
 
 
+class Steps(Sequence[Step]):
+    """A connection's steps, kept as columns of machine integers (about 60 bytes a segment
+    instead of 400 as tuples, and nothing for the garbage collector to scan); each ``Step``
+    is made when it is read."""
+
+    __slots__ = ("_frames", "_times", "_meta", "_seqs", "_acks", "_lengths", "_windows",
+                 "_raw_seqs", "_raw_acks", "_states", "_observations", "_start_ts")
+
+    def __init__(self, start_ts: int) -> None:
+        self._start_ts = start_ts
+        self._frames = array("q")
+        self._times = array("q")  # capture timestamps, ns
+        self._meta = array("H")  # flags, and bit 8 when the client sent it
+        self._seqs = array("q")
+        self._acks = array("q")
+        self._lengths = array("L")
+        self._windows = array("Q")
+        self._raw_seqs = array("L")
+        self._raw_acks = array("L")
+        self._states = array("B")  # client state index * 16 + server state index
+        self._observations: dict[int, tuple[str, ...]] = {}  # by index; most have none
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return [self._step(i) for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("step index out of range")
+        return self._step(index)
+
+    def __iter__(self) -> Iterator[Step]:
+        for index in range(len(self)):
+            yield self._step(index)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Steps) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def _step(self, i: int) -> Step:
+        meta = self._meta[i]
+        flags = meta & 0xFF
+        states = self._states[i]
+        return Step(self._frames[i], (self._times[i] - self._start_ts) / 1e9, bool(meta & 0x100),
+                    flags, self._seqs[i], self._acks[i] if flags & ACK else None,
+                    self._lengths[i], self._windows[i], self._raw_seqs[i], self._raw_acks[i],
+                    _STATES[states >> 4], _STATES[states & 15],
+                    self._observations.get(i, ()))
+
+
 @dataclass(frozen=True, slots=True)
 class Timeline:
     """Every segment of one connection with the endpoints' states, from the reference model."""
@@ -67,7 +128,7 @@ class Timeline:
     """The client's state before the first segment (CLOSED; ESTABLISHED mid-stream)."""
     server_state: str
     """The server's state before the first segment (LISTEN; ESTABLISHED mid-stream)."""
-    steps: tuple[Step, ...]
+    steps: Steps
     final_client_state: str
     """The client's state once the connection was finished (the end of the capture may still
     move it, e.g. a never-answered SYN leaves the server in LISTEN)."""
@@ -75,9 +136,10 @@ class Timeline:
 
     def step_at(self, frame: int) -> Step | None:
         """The step of ``frame``, or None when the frame is not part of this connection."""
-        for step in self.steps:
-            if step.frame == frame:
-                return step
+        frames = self.steps._frames
+        index = bisect_left(frames, frame)
+        if index < len(frames) and frames[index] == frame:
+            return self.steps[index]
         return None
 
 
@@ -113,18 +175,18 @@ class Recording:
 class Recorder:
     """Collects one connection's steps while the model replays it."""
 
-    __slots__ = ("conn", "start_ts", "client_state", "server_state", "steps")
+    __slots__ = ("conn", "client_state", "server_state", "steps")
 
     def __init__(self, conn: Connection, start_ts: int) -> None:
         self.conn = conn
-        self.start_ts = start_ts
         # The states before anything was applied: the constructor's assumptions.
         self.client_state = "ESTABLISHED" if conn.midstream else "CLOSED"
         self.server_state = "ESTABLISHED" if conn.midstream else "LISTEN"
-        self.steps: list[Step] = []
+        self.steps = Steps(start_ts)
 
-    def add(self, seg: Segment, from_client: bool, observations: tuple[str, ...]) -> None:
-        """Record ``seg`` after the model applied it."""
+    def add(self, seg: Segment, from_client: bool, events: list[Event]) -> None:
+        """Record ``seg`` after the model applied it; ``events`` are the connection's events
+        not yet turned into findings (those of this frame are its observations)."""
         conn = self.conn
         a, b = (conn.client, conn.server) if from_client else (conn.server, conn.client)
         flags = seg.flags
@@ -132,17 +194,28 @@ class Recorder:
         if (not flags & SYN and a.wscale and conn.negotiated is not None
                 and conn.negotiated[0]):
             window <<= a.wscale  # RFC 7323 §2.2: the SYNs' windows are never scaled
-        self.steps.append(Step(
-            seg.frame, (seg.ts - self.start_ts) / 1e9, from_client, flags,
-            _relative(seg.seq, a.base), _relative(seg.ack, b.base) if flags & ACK else None,
-            seg.plen, window, seg.seq, seg.ack, conn.client.state.value,
-            conn.server.state.value, observations))
+        steps = self.steps
+        frame = seg.frame
+        if events:
+            names = tuple(type(e).__name__ for e in events if e.frame == frame)
+            if names:
+                steps._observations[len(steps._frames)] = names
+        steps._frames.append(frame)
+        steps._times.append(seg.ts)
+        steps._meta.append(flags | 0x100 if from_client else flags)
+        steps._seqs.append(_relative(seg.seq, a.base))
+        steps._acks.append(_relative(seg.ack, b.base))
+        steps._lengths.append(seg.plen)
+        steps._windows.append(window)
+        steps._raw_seqs.append(seg.seq)
+        steps._raw_acks.append(seg.ack)
+        steps._states.append(_INDEX[conn.client.state] << 4 | _INDEX[conn.server.state])
 
     def timeline(self, input_name: str, client: str, server: str) -> Timeline:
         """The finished timeline (call after the connection was finished)."""
         conn = self.conn
         return Timeline(input_name, conn.id, client, server, self.client_state,
-                        self.server_state, tuple(self.steps), conn.client.state.value,
+                        self.server_state, self.steps, conn.client.state.value,
                         conn.server.state.value)
 
 
