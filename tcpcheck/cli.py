@@ -1,5 +1,6 @@
-"""The command line: ``tcpcheck analyze FILE...``, and the catalog commands ``tcpcheck rules``,
-``tcpcheck explain RULE`` and ``tcpcheck profiles [NAME]``.
+"""The command line: ``tcpcheck analyze FILE...``, ``tcpcheck show FILE`` (one connection's
+ladder diagram), and the catalog commands ``tcpcheck rules``, ``tcpcheck explain RULE`` and
+``tcpcheck profiles [NAME]``.
 
 Results go to stdout, errors and warnings to stderr. Exit codes (``ExitCode``) are public API:
 0 nothing at or above ``--fail-on``, 1 findings at or above it, 2 usage or input error.
@@ -37,6 +38,7 @@ from tcpcheck.config import (
     load_config,
     settings_for,
 )
+from tcpcheck.decode import Decoder
 from tcpcheck.engine import Job, RuleSetup, analyze_jobs, combine
 from tcpcheck.inputs import expand_inputs
 from tcpcheck.live import (
@@ -62,13 +64,16 @@ from tcpcheck.report import (
     render_terminal,
     write_json,
 )
+from tcpcheck.report.ladder import build_ladder
+from tcpcheck.report.ladder_view import render_ladder
 from tcpcheck.report.live_view import FindingLines, LiveView
 from tcpcheck.report.outputs import FORMATS, Output, OutputError, plan_outputs
 from tcpcheck.report.sarif import GITHUB_RESULT_LIMIT
 from tcpcheck.report.terminal import SEVERITY_STYLE, render_failures
 from tcpcheck.result import AnalysisResult, Severity
 from tcpcheck.selection import RuleSelection, SelectionError, split_selectors
-from tcpcheck.sources import CaptureError
+from tcpcheck.sources import CaptureError, open_capture
+from tcpcheck.timeline import Recording
 
 
 class ExitCode(IntEnum):
@@ -119,6 +124,14 @@ def main() -> None:
 
 def _rule_options(func: _Command) -> _Command:
     """What decides the rules and the gate: shared by ``analyze`` and ``sniff``."""
+    func = click.option("--fail-on", type=click.Choice(FAIL_LEVELS),
+                        help="Exit with 1 when a finding at or above this severity exists. "
+                             "[default: error]")(func)
+    return _selection_options(func)
+
+
+def _selection_options(func: _Command) -> _Command:
+    """What decides the rules: configuration, profile, selection (``show`` has these too)."""
     options = [
         click.option("--config", "config_path", type=click.Path(dir_okay=False), metavar="FILE",
                      help="Configuration file (default: tcpcheck.toml or [tool.tcpcheck] in "
@@ -134,9 +147,6 @@ def _rule_options(func: _Command) -> _Command:
         click.option("--extend-select", multiple=True, metavar="RULES",
                      help="Rules to enable on top of the selection."),
         click.option("--ignore", multiple=True, metavar="RULES", help="Rules to leave out."),
-        click.option("--fail-on", type=click.Choice(FAIL_LEVELS),
-                     help="Exit with 1 when a finding at or above this severity exists. "
-                          "[default: error]"),
     ]
     for option in reversed(options):
         func = option(func)
@@ -160,6 +170,9 @@ def _report_options(func: _Command) -> _Command:
         click.option("--no-color", is_flag=True, help="Same as --color never."),
         click.option("--no-info", is_flag=True,
                      help="Leave info findings out of the terminal report."),
+        click.option("--html-all", is_flag=True,
+                     help="Draw every connection in the html report, not only those with "
+                          "findings (costs memory and file size on big captures)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -181,6 +194,12 @@ class _Run:
     @property
     def threshold(self) -> Severity | None:
         return None if self.level == "never" else Severity.parse(self.level)
+
+    def recording(self, html_all: bool) -> Recording | None:
+        """The timelines the reports draw: only the html report draws any."""
+        if not any(out.format == "html" for out in self.outputs):
+            return None
+        return Recording(all=html_all)
 
     def jobs(self, inputs: list[str]) -> list[Job]:
         return _jobs(inputs, self.config, self.cli, self.catalog)
@@ -210,7 +229,7 @@ _USER_ERRORS = (CaptureError, ProfileError, CatalogError, ConfigError, Selection
 
 
 def _report(result: AnalysisResult, run: _Run, outputs: list[Output], started: str | None, *,
-            color: str, no_color: bool, quiet: bool, no_info: bool) -> None:
+            color: str, no_color: bool, quiet: bool, no_info: bool, html_all: bool) -> None:
     """Warn about damaged captures, then write every report."""
     for capture in result.captures:
         if capture.damage:
@@ -218,7 +237,8 @@ def _report(result: AnalysisResult, run: _Run, outputs: list[Output], started: s
                        f"(analysed up to there)", err=True)
     for out in outputs:
         _emit(out, result, run.catalog, run.threshold, started,
-              color="never" if no_color else color, quiet=quiet, no_info=no_info)
+              color="never" if no_color else color, quiet=quiet, no_info=no_info,
+              html_all=html_all)
 
 
 @main.command(short_help="Analyse capture files.")
@@ -236,7 +256,8 @@ def analyze(paths: tuple[str, ...], config_path: str | None, isolated: bool,
             profile_name: str | None, select: tuple[str, ...], extend_select: tuple[str, ...],
             ignore: tuple[str, ...], fail_on: str | None, baseline_path: str | None,
             write_baseline: str | None, formats: tuple[str, ...], output: str | None,
-            quiet: bool, color: str, no_color: bool, no_info: bool, timestamp: bool) -> None:
+            quiet: bool, color: str, no_color: bool, no_info: bool, html_all: bool,
+            timestamp: bool) -> None:
     """Analyse capture files (pcap or pcapng, optionally gzip-compressed).
 
     PATH is a capture file, a folder (searched recursively for captures, recognised by their
@@ -247,7 +268,7 @@ def analyze(paths: tuple[str, ...], config_path: str | None, isolated: bool,
         run = _prepare(config_path=config_path, isolated=isolated, profile_name=profile_name,
                        select=select, extend_select=extend_select, ignore=ignore,
                        fail_on=fail_on, formats=formats, output=output, quiet=quiet)
-        result = analyze_jobs(run.jobs(expand_inputs(paths)))
+        result = analyze_jobs(run.jobs(expand_inputs(paths)), run.recording(html_all))
         baseline = baseline_path or (None if write_baseline else run.config.baseline)
         if baseline is not None:
             entries = load_baseline(baseline)
@@ -260,7 +281,7 @@ def analyze(paths: tuple[str, ...], config_path: str | None, isolated: bool,
     except KeyboardInterrupt:
         sys.exit(130)
     _report(result, run, run.outputs, started, color=color, no_color=no_color, quiet=quiet,
-            no_info=no_info)
+            no_info=no_info, html_all=html_all)
     if write_baseline is not None:
         if not quiet:
             click.echo(f"tcpcheck: recorded {_count(len(result.findings), 'finding')} in "
@@ -310,7 +331,8 @@ def _write_text(path: str, text: str) -> None:
 
 
 def _emit(out: Output, result: AnalysisResult, catalog: Catalog, fail_on: Severity | None,
-          started: str | None, *, color: str, quiet: bool, no_info: bool) -> None:
+          started: str | None, *, color: str, quiet: bool, no_info: bool,
+          html_all: bool) -> None:
     """Render one report and write it to its file or stdout."""
     if out.format == "terminal":
         if out.path is None:
@@ -343,6 +365,10 @@ def _emit(out: Output, result: AnalysisResult, catalog: Catalog, fail_on: Severi
                        "diagnostics)", err=True)
     elif out.format == "github":
         text = render_github(result)
+    elif out.format == "html":
+        from tcpcheck.report.html import render_html  # TODO-LEAD: top import once html.py lands
+        text = render_html(result, catalog, fail_on, all_connections=html_all,
+                           timestamp=started)
     else:
         text = render_markdown(result, fail_on)
     if out.path is None:
@@ -419,7 +445,7 @@ def sniff(interfaces: tuple[str, ...], bpf: str | None, duration: float | None,
           config_path: str | None, isolated: bool, profile_name: str | None,
           select: tuple[str, ...], extend_select: tuple[str, ...], ignore: tuple[str, ...],
           fail_on: str | None, formats: tuple[str, ...], output: str | None, quiet: bool,
-          color: str, no_color: bool, no_info: bool) -> None:
+          color: str, no_color: bool, no_info: bool, html_all: bool) -> None:
     """Capture on network interfaces with dumpcap (Wireshark) and analyse the TCP as it
     happens, with the rules and reports of analyze.
 
@@ -444,8 +470,8 @@ def sniff(interfaces: tuple[str, ...], bpf: str | None, duration: float | None,
     outputs = [o for o in run.outputs
                if not (quiet and o.format == "terminal" and o.path is None)]
     try:
-        with LiveSession(request, job.profile, job.setup,
-                         idle_timeout=idle_timeout) as session:
+        with LiveSession(request, job.profile, job.setup, idle_timeout=idle_timeout,
+                         recording=run.recording(html_all)) as session:
             view = _live_output(session, run, outputs, color=color, quiet=quiet,
                                 no_info=no_info)
             session.start()
@@ -461,7 +487,7 @@ def sniff(interfaces: tuple[str, ...], bpf: str | None, duration: float | None,
     result = combine([(live.summary, live.analyzer)])
     _capture_notes(live, write_path, quiet)
     _report(result, run, outputs, None, color=color, no_color=no_color, quiet=quiet,
-            no_info=no_info)
+            no_info=no_info, html_all=html_all)
     sys.exit(exit_code(result, run.level))
 
 
@@ -518,6 +544,98 @@ def interfaces() -> None:
     width = max((len(i.name) for i in found), default=0)
     for interface in found:
         click.echo(f"{interface.name:<{width}}  {interface.description}".rstrip())
+
+
+# -- tcpcheck show --------------------------------------------------------------------------
+
+
+@main.command(short_help="Draw one connection as a ladder diagram.")
+@click.argument("path", metavar="FILE")
+@click.option("--connection", "connection_id", type=click.IntRange(min=0), metavar="N",
+              help="The connection to draw: its id in analyze's report (Wireshark's "
+                   "tcp.stream).")
+@click.option("--frame", type=click.IntRange(min=1), metavar="F",
+              help="Draw the connection frame F belongs to, with the frame marked.")
+@click.option("--all", "full", is_flag=True,
+              help="Draw every segment (long uneventful stretches are collapsed otherwise).")
+@_selection_options
+@_color_option
+@click.option("--no-color", is_flag=True, help="Same as --color never.")
+def show(path: str, connection_id: int | None, frame: int | None, full: bool,
+         config_path: str | None, isolated: bool, profile_name: str | None,
+         select: tuple[str, ...], extend_select: tuple[str, ...], ignore: tuple[str, ...],
+         color: str, no_color: bool) -> None:
+    """Draw one connection of a capture file as a ladder diagram: each segment an arrow
+    between client and server, each endpoint's state where it changes, the segments with
+    findings highlighted, then the findings explained.
+
+    Give the connection with --connection N, or any of its frames with --frame F. The
+    configuration, profile and rule selection apply as for analyze, so the findings are
+    analyze's. The exit status is 0 whatever the findings.
+    """
+    if (connection_id is None) == (frame is None):
+        raise click.UsageError("give one of --connection N and --frame F")
+    recording = Recording(connection=connection_id, frame=frame)
+    try:
+        run = _prepare(config_path=config_path, isolated=isolated, profile_name=profile_name,
+                       select=select, extend_select=extend_select, ignore=ignore,
+                       fail_on=None, formats=(), output=None, quiet=False)
+        result = analyze_jobs(run.jobs([path]), recording)
+        if not result.timelines:
+            _fail(_not_found(result, path, connection_id, frame))
+    except _USER_ERRORS as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        sys.exit(130)
+    [capture] = result.captures
+    if capture.damage:
+        click.echo(f"tcpcheck: warning: {path}: {capture.damage} (analysed up to there)",
+                   err=True)
+    [timeline] = result.timelines
+    [summary] = [c for c in result.connections if c.id == timeline.connection]
+    ladder = build_ladder(timeline, result.findings, full=full,
+                          frames=() if frame is None else (frame,))
+    render_ladder(ladder, summary,
+                  _stdout_console("never" if no_color else color), frame=frame)
+
+
+_NOT_TCP = {
+    "non-ip": "is not an IP packet (ARP, LLDP or another link-layer protocol)",
+    "non-tcp": "is an IP packet but not TCP (UDP, ICMP or another protocol)",
+    "ip-fragment": "is TCP inside an IP fragment, which tcpcheck does not reassemble",
+    "truncated": "is cut short by the capture: its headers are incomplete",
+    "malformed": "has malformed headers",
+}
+"""What a frame that is no TCP segment is, by the decoder's reason for skipping it."""
+
+
+def _not_found(result: AnalysisResult, path: str, connection_id: int | None,
+               frame: int | None) -> str:
+    """Why ``show`` has nothing to draw: the connection or frame asked for is not there."""
+    if frame is None:
+        ids = sorted(c.id for c in result.connections)
+        if not ids:
+            return f"{path}: no connection {connection_id}: the capture has no TCP connections"
+        has = f"connection {ids[0]}" if len(ids) == 1 else f"connections {ids[0]}-{ids[-1]}"
+        return f"{path}: no connection {connection_id}: the capture has {has}"
+    [capture] = result.captures
+    if frame > capture.packets:
+        frames = _count(capture.packets, "readable frame" if capture.damage else "frame")
+        damage = f" ({capture.damage})" if capture.damage else ""
+        return f"{path}: frame {frame}: the capture has {frames}{damage}"
+    return f"{path}: frame {frame} {_frame_kind(path, frame)}"
+
+
+def _frame_kind(path: str, frame: int) -> str:
+    """What a frame that is in no connection is, read again from the capture."""
+    decoder = Decoder()
+    with open_capture(path) as capture:
+        for record in capture.records():
+            if record[0] == frame:
+                decoder.decode(record)
+                break
+    reason = next(iter(decoder.counters.skipped()), "")
+    return _NOT_TCP.get(reason, "is not a TCP segment of any connection")
 
 
 # -- tcpcheck rules / explain ------------------------------------------------------------

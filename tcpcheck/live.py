@@ -35,6 +35,7 @@ from tcpcheck.engine import Analyzer, RuleSetup, analyze_records
 from tcpcheck.profiles import Profile
 from tcpcheck.result import CaptureSummary, Finding
 from tcpcheck.sources import CaptureError, open_stream
+from tcpcheck.timeline import Recording
 
 INSTALL_HINT = ("live capture needs dumpcap, part of Wireshark: apt-get install tshark "
                 "(Debian/Ubuntu), dnf install wireshark-cli, brew install wireshark")
@@ -377,17 +378,20 @@ class LiveSession:
     Use as a context manager, ``start`` then ``run``. Inside it, SIGINT and SIGTERM stop the
     capture in order (a second one kills dumpcap); on exit dumpcap is gone, the signal handlers
     are back, the saved file is closed. ``on_finding`` (which may be set until ``run``) gets
-    each finding as it happens, with its connection's endpoints.
+    each finding as it happens, with its connection's endpoints. With a ``recording`` the
+    analyzer keeps the timelines it chooses (for the HTML report).
     """
 
     def __init__(self, request: CaptureRequest, profile: Profile, setup: RuleSetup | None = None,
                  *, idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
-                 on_finding: FindingCallback | None = None) -> None:
+                 on_finding: FindingCallback | None = None,
+                 recording: Recording | None = None) -> None:
         self.request = request
         self.on_finding = on_finding
         self.decoder = Decoder()
         self.analyzer = Analyzer(profile, input_name=request.input_name, setup=setup,
-                                 on_finding=self._found, idle_timeout=idle_timeout)
+                                 on_finding=self._found, idle_timeout=idle_timeout,
+                                 recording=recording)
         self._dumpcap = Dumpcap(request)
         self._sink: BinaryIO | None = None
         self._stream: Tee | None = None

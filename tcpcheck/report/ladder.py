@@ -99,10 +99,11 @@ def connection_findings(findings: Iterable[Finding], timeline: Timeline) -> tupl
     return tuple(sorted(mine, key=lambda f: (f.frame, f.code)))
 
 
-def build_ladder(timeline: Timeline, findings: Iterable[Finding], *,
-                 full: bool = False) -> Ladder:
+def build_ladder(timeline: Timeline, findings: Iterable[Finding], *, full: bool = False,
+                 frames: Iterable[int] = ()) -> Ladder:
     """Lay out the ladder of ``timeline``; ``findings`` may be the whole result's (those of
-    other connections are ignored). ``full`` draws every segment."""
+    other connections are ignored). ``full`` draws every segment; ``frames`` (e.g. the one a
+    user asked for) are drawn with their context, like findings."""
     mine = connection_findings(findings, timeline)
     by_frame: dict[int, list[Finding]] = {}
     for finding in mine:
@@ -117,7 +118,7 @@ def build_ladder(timeline: Timeline, findings: Iterable[Finding], *,
             (server, step.server_state) if step.server_state != server else None,
             tuple(by_frame.get(step.frame, ()))))
         client, server = step.client_state, step.server_state
-    keep, undrawn = _kept(rows, full)
+    keep, undrawn = _kept(rows, full, set(frames))
     items: list[LadderRow | Collapsed] = []
     hidden: list[Step] = []
     for index, row in enumerate(rows):
@@ -136,7 +137,7 @@ def build_ladder(timeline: Timeline, findings: Iterable[Finding], *,
         (server, timeline.final_server_state) if timeline.final_server_state != server else None)
 
 
-def _kept(rows: list[LadderRow], full: bool) -> tuple[set[int], int]:
+def _kept(rows: list[LadderRow], full: bool, frames: set[int]) -> tuple[set[int], int]:
     """Indexes of the rows drawn, and how many info-only finding rows were left out."""
     count = len(rows)
     if full or count <= FULL_LIMIT:
@@ -146,6 +147,8 @@ def _kept(rows: list[LadderRow], full: bool) -> tuple[set[int], int]:
     for index, row in enumerate(rows):
         if row.client_change or row.server_change:
             keep.add(index)
+        if row.step.frame in frames:
+            keep.update(range(max(0, index - CONTEXT), min(count, index + CONTEXT + 1)))
         severity = row.severity
         if severity is None:
             continue

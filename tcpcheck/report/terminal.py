@@ -285,20 +285,33 @@ def _print_findings(result: AnalysisResult, console: Console, show_info: bool,
         if multiple_inputs:
             console.print()
             console.print(Text(input_path, style="bold underline"))
-        groups: dict[tuple[str, str], list[Finding]] = {}
-        for finding in same_input:
-            groups.setdefault((finding.code, finding.rule), []).append(finding)
-        ordered = sorted(groups.values(),
-                         key=lambda fs: (-max(f.severity for f in fs), fs[0].code, fs[0].rule))
-        for findings in ordered:
-            severity = max(f.severity for f in findings)
-            if severity is Severity.INFO and not show_info:
-                hidden_info += len(findings)
-                continue
-            _print_rule_group(findings, severity, connections, console)
+        hidden_info += print_rule_groups(list(same_input), connections, console,
+                                         show_info=show_info)
     if hidden_info:
         console.print()
         console.print(Text(f"{_plural(hidden_info, 'info finding')} not shown", style="dim"))
+
+
+def print_rule_groups(findings: list[Finding],
+                      connections: dict[_ConnectionKey, ConnectionSummary], console: Console, *,
+                      show_info: bool = True) -> int:
+    """Findings grouped by rule, the most severe rules first, each finding explained (frame,
+    message, expected, observed, reference). ``connections`` name the endpoints of each
+    finding's connection (those missing are not named). Returns the info findings left out
+    when not ``show_info``."""
+    groups: dict[tuple[str, str], list[Finding]] = {}
+    for finding in findings:
+        groups.setdefault((finding.code, finding.rule), []).append(finding)
+    ordered = sorted(groups.values(),
+                     key=lambda fs: (-max(f.severity for f in fs), fs[0].code, fs[0].rule))
+    hidden = 0
+    for group in ordered:
+        severity = max(f.severity for f in group)
+        if severity is Severity.INFO and not show_info:
+            hidden += len(group)
+            continue
+        _print_rule_group(group, severity, connections, console)
+    return hidden
 
 
 def _print_rule_group(findings: list[Finding], severity: Severity,
