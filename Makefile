@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help venv demo test lint captures crafted bench bench-live system-deps clean
+.PHONY: help venv demo test lint captures crafted bench bench-live bench-html system-deps clean
 
 help:
 	@echo "make demo      analyse bundled captures (creates the virtualenv first)"
@@ -14,6 +14,7 @@ help:
 	@echo "make crafted   regenerate the crafted single-rule captures"
 	@echo "make bench     packets/s and peak RSS beside tshark on a 1M-packet capture"
 	@echo "make bench-live  tcpcheck sniff's sustained packets/s and capture loss on a veth (root)"
+	@echo "make bench-html  size and Chromium load time of the HTML report of 10,000 connections (root)"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +51,9 @@ bench: venv system-deps
 
 bench-live: venv system-deps
 	$(BIN)/python bench/live_bench.py
+
+bench-html: venv system-deps
+	$(BIN)/python bench/html_bench.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

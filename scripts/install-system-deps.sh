@@ -1,5 +1,6 @@
 #!/bin/sh
-# Install the system tools that captures, benchmarks and live mode need, only when missing.
+# Install the system tools that captures, benchmarks, live mode and the browser tests need,
+# only when missing.
 set -e
 missing=""
 command -v tshark  >/dev/null 2>&1 || missing="$missing tshark"
@@ -7,6 +8,8 @@ command -v tcpdump >/dev/null 2>&1 || missing="$missing tcpdump"
 command -v nft     >/dev/null 2>&1 || missing="$missing nftables"
 command -v ethtool >/dev/null 2>&1 || missing="$missing ethtool"
 command -v ip      >/dev/null 2>&1 || missing="$missing iproute2"
+# Headless Chromium renders the HTML report in the browser tests.
+command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
     echo "missing:$missing — install them (apt-get install$missing) or run as root" >&2

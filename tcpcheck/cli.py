@@ -58,6 +58,7 @@ from tcpcheck.profiles import (
 )
 from tcpcheck.report import (
     render_github,
+    render_html,
     render_junit,
     render_markdown,
     render_sarif,
@@ -366,7 +367,6 @@ def _emit(out: Output, result: AnalysisResult, catalog: Catalog, fail_on: Severi
     elif out.format == "github":
         text = render_github(result)
     elif out.format == "html":
-        from tcpcheck.report.html import render_html  # TODO-LEAD: top import once html.py lands
         text = render_html(result, catalog, fail_on, all_connections=html_all,
                            timestamp=started)
     else:

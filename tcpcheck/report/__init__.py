@@ -10,14 +10,17 @@ format prints on the rich ``Console`` it is given, which decides colour and widt
 - ``render_junit`` (``junit``): JUnit XML, a test suite per capture, a test case per connection.
 - ``render_github`` (``github``): GitHub Actions workflow annotations.
 - ``render_markdown`` (``markdown``): a summary for a pull-request comment or job summary.
+- ``render_html`` (``html``): one self-contained page with tables, ladder diagrams and
+  time-sequence graphs drawn from the recorded timelines.
 """
 
 from tcpcheck.report.github import render_github
+from tcpcheck.report.html import render_html
 from tcpcheck.report.jsondoc import render_json, write_json
 from tcpcheck.report.junit import render_junit
 from tcpcheck.report.markdown import render_markdown
 from tcpcheck.report.sarif import render_sarif
 from tcpcheck.report.terminal import render_terminal
 
-__all__ = ["render_github", "render_json", "render_junit", "render_markdown", "render_sarif",
-           "render_terminal", "write_json"]
+__all__ = ["render_github", "render_html", "render_json", "render_junit", "render_markdown",
+           "render_sarif", "render_terminal", "write_json"]

@@ -1,0 +1,628 @@
+"""The HTML report: one self-contained page with the summary, the tables and the pictures.
+
+Everything is in the one file (CSS and JavaScript inlined from ``tcpcheck/report/assets/``, no
+fonts, images or scripts fetched from anywhere), so it opens from disk with no server and no
+network; the only links leaving the page are those to the RFCs' text on rfc-editor.org.
+
+What is static and what JavaScript draws:
+
+- The header, the verdict and the captures summary (and the baseline) are HTML written here:
+  readable with JavaScript off.
+- The findings and connections tables are drawn by ``report.js`` from the JSON block
+  ``#tcpcheck-data``, a page of rows at a time (``PAGE_ROWS``; a "show more" button adds the
+  next page), so 50,000 findings or 10,000 connections open in a few seconds.
+- Each connection with a diagram gets a section whose ladder diagram, time-sequence graphs and
+  finding explanation cards are drawn as inline SVG/HTML from its line of the diagrams
+  block, when the section (open) scrolls into view, when it is opened, or when a URL hash
+  names it: thousands of sections cost nothing until someone looks at them.
+
+A connection gets a section when ``result.timelines`` holds its timeline and it has findings
+(every recorded connection with ``all_connections``). What a ladder shows is decided by
+``tcpcheck.report.ladder.build_ladder`` (collapsed middles included) and a graph's layout by
+``tcpcheck.report.seqgraph.sequence_graphs``; this module only formats them.
+
+Stable hooks for tests and links (``C`` is the capture's index in ``result.captures``, ``I``
+a connection id, ``F`` a frame number, ``N`` a finding's index in ``result.findings``):
+
+- ``html[data-ready="1"]`` once report.js has set up the tables and handled the URL hash.
+- ``#verdict`` (class ``verdict pass`` or ``verdict fail``), ``#counts`` (``li.sev-error``,
+  ``li.sev-warning``, ``li.sev-info`` with ``data-count``), ``#captures-table`` (one
+  ``tr[data-capture=C]`` per capture), ``#baseline`` when a baseline was used.
+- ``#findings-table`` (``tbody`` rows ``tr.finding.sev-*`` with ``data-index=N``,
+  ``data-capture``, ``data-connection``, ``data-frame``), sortable by clicking the ``th``
+  buttons (``th[data-key]``), filtered by ``#filter-severity-error|warning|info``
+  (checkboxes), ``#filter-rule`` (select of rule slugs), ``#filter-connection`` (number),
+  ``#filter-capture`` (select, several captures only) and ``#filter-text``;
+  ``#findings-count`` says how many match, ``#findings-more`` shows the next page.
+- ``#connections-table`` (rows ``tr.connection`` with ``data-capture`` and
+  ``data-connection``), filtered by ``#conn-filter-text``, ``#conn-filter-close`` and
+  ``#conn-filter-findings``; ``#connections-count``, ``#connections-more``.
+- ``details.conn#conn-C-I`` (``data-capture``, ``data-connection``, ``data-rendered="1"``
+  once drawn) holding ``div.ladder`` with ``svg.ladder-svg``, ``div.seqgraphs`` with one
+  ``svg.seqgraph`` per data direction (``data-direction="client"|"server"``) and
+  ``div.cards`` with one ``div.card.sev-*#finding-N`` per finding drawn on a row.
+- In a ladder: each arrow ``g.seg`` with ``data-frame`` and ``id="frame-C-F"`` (classes
+  ``from-client`` or ``from-server``, ``hl sev-error|sev-warning|sev-info`` when findings are
+  anchored there, ``rtx`` for a retransmission); a highlighted row's body is an
+  ``a.row-link`` to its first finding's card, and each of its codes (``text.code``) an ``a``
+  to its own card; a state change ``text.state`` with ``data-side="client"|"server"`` and
+  ``data-frame``, its text ``BEFORE → AFTER`` (e.g. ``CLOSE_WAIT → LAST_ACK``); the states
+  before the first segment ``text.state.initial`` and at the end ``text.state.final`` (with
+  ``data-side``); a collapsed stretch ``g.gap#gap-C-FIRST`` with ``data-first`` and
+  ``data-last``; ``p.undrawn`` when findings were left off the rows. A card links back to its
+  row with ``a.back``. In a graph, finding marks are ``circle.mark.sev-*`` with
+  ``data-frame`` inside an ``a`` (the first ``MARK_LINKS``; the rest are one path).
+- URL hashes ``#conn-C-I``, ``#frame-C-F`` and ``#finding-N`` open, draw and scroll to
+  their target (a frame inside a collapsed stretch scrolls to the stretch).
+
+The data: ``<script type="application/json" id="tcpcheck-data">`` holds the captures, the
+rules the findings name (code, slug, catalog summary), the findings and the connections as
+rows of the fields ``findingFields`` and ``connectionFields`` name (see ``FINDING_FIELDS``,
+``CONNECTION_FIELDS``). ``<script type="application/x-ndjson" id="tcpcheck-diagrams">`` has
+one line per section, ``conn-C-I``, a tab, then its JSON: ``initial``/``final``/
+``finalChange`` states by side, ``items`` (a ladder row ``{frame, time, fromClient, label}``
+plus, only when they apply, ``retransmission``, ``observations``, ``clientChange``/
+``serverChange`` as ``[before, after]``, ``severity`` and ``findings`` as ``[N, code,
+severity]``; or ``{collapsed: {count, firstFrame, lastFrame, start, end, clientBytes,
+serverBytes, retransmissions}}``), ``undrawn``, ``cards`` and ``graphs``. One block rather
+than one per section: a browser parses a page of 10,000 sections twice as fast, and report.js
+parses a section's line only when it draws it.
+
+Every ``<``, ``>`` and ``&`` in the JSON is written ``\\u003c``, ``\\u003e``, ``\\u0026``, so no
+text from a capture can end its ``<script>`` element (and JSON escapes newlines and tabs, so
+none can start a new line of the diagrams block). Deterministic: the same result gives
+byte-identical output; a time of generation only appears when ``timestamp`` is given.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from html import escape
+from importlib.resources import files
+from typing import Any
+
+from tcpcheck.catalog import Catalog, CatalogError, RuleMeta, paragraphs
+from tcpcheck.report.ladder import Collapsed, Ladder, LadderRow, build_ladder, segment_label
+from tcpcheck.report.seqgraph import SequenceGraph, sequence_graphs
+from tcpcheck.report.terminal import format_duration, verdict
+from tcpcheck.result import (
+    AnalysisResult,
+    BaselineReport,
+    CaptureSummary,
+    ConnectionSummary,
+    Finding,
+    Severity,
+)
+from tcpcheck.timeline import Timeline
+
+PAGE_ROWS = 500
+"""Table rows drawn at first and added by each "show more"."""
+
+OPEN_SECTIONS = 50
+"""Connection sections open (drawn as they scroll into view) when there are at most this
+many; past it they start closed and draw when opened, so the page stays short."""
+
+MARK_LINKS = 1000
+"""Finding marks of one graph drawn as links to their explanation; the rest (thousands of
+duplicate ACKs on a lossy transfer) are drawn as one path, which a browser draws at once."""
+
+STALE_SHOWN = 200
+"""Stale baseline entries listed before the rest are counted."""
+
+LADDER_GEOMETRY = {"top": 92, "row": 36, "gap": 46, "bottom": 64}
+"""Heights in pixels of a ladder's parts, shared with report.js so that a section not yet
+drawn already takes its final height (a URL hash then scrolls to the right place)."""
+
+RFC_URL = "https://www.rfc-editor.org/rfc/rfc{number}"
+
+FINDING_FIELDS = ("severity", "rule", "capture", "connection", "frame", "time", "side",
+                  "message", "card")
+"""Columns of the embedded findings rows: severity 3/2/1 (error/warning/info), rule an index
+into ``rules``, capture an index into ``captures``, card 1 when the finding's explanation card
+is drawn in its connection's section (0 when it has no section or its row is collapsed)."""
+
+CONNECTION_FIELDS = ("capture", "id", "client", "server", "first_frame", "last_frame",
+                     "packets", "client_bytes", "server_bytes", "client_state",
+                     "server_state", "close", "midstream", "errors", "warnings", "info",
+                     "start", "duration", "diagram")
+"""Columns of the embedded connections rows; diagram 1 when the connection has a section."""
+
+_NONE = "&ndash;"
+"""What an empty summary cell shows."""
+
+_REFERENCE_TOKEN = re.compile(r"RFC\s?(\d+)|§(\d+(?:\.\d+)*)")
+
+_ConnectionKey = tuple[str, int]
+
+
+def render_html(result: AnalysisResult, catalog: Catalog, fail_on: Severity | None, *,
+                all_connections: bool = False, timestamp: str | None = None) -> str:
+    """The HTML report of ``result`` judged at ``fail_on`` (None: ``--fail-on never``).
+
+    ``catalog`` explains the rules; ``all_connections`` draws a diagram for every connection
+    with a recorded timeline, not only those with findings; ``timestamp`` is shown as the time
+    the report was made when given.
+    """
+    captures = _unique(result.captures)
+    capture_index = {capture.input: index for index, capture in enumerate(captures)}
+    finding_index = {id(finding): index for index, finding in enumerate(result.findings)}
+    by_connection: dict[_ConnectionKey, list[Finding]] = {}
+    for finding in result.findings:
+        by_connection.setdefault((finding.input, finding.connection), []).append(finding)
+    timelines = [t for t in result.timelines
+                 if t.input in capture_index and (all_connections or _key(t) in by_connection)]
+    drawn = {_key(t) for t in timelines}
+    connections = {(c.input, c.id): c for c in result.connections}
+    sections: list[str] = []
+    diagrams: list[str] = []
+    cards: set[int] = set()
+    for timeline in timelines:
+        section, diagram, shown = _section(timeline, by_connection.get(_key(timeline), []),
+                                           connections.get(_key(timeline)),
+                                           capture_index[timeline.input], finding_index,
+                                           open_=len(timelines) <= OPEN_SECTIONS)
+        sections.append(section)
+        diagrams.append(diagram)
+        cards |= shown
+    rules = _rules(result.findings, catalog)
+    data = _data(result, captures, capture_index, rules, drawn, cards)
+    title = "tcpcheck report" + (f": {captures[0].input}" if len(captures) == 1 else "")
+    parts = [
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n",
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n",
+        "<meta name=\"generator\" content=\"tcpcheck ", escape(result.tool_version), "\">\n",
+        f"<title>{escape(title)}</title>\n<style>\n", _asset("report.css"), "</style>\n",
+        "</head>\n<body>\n",
+        _header(result, captures, fail_on, timestamp, len(timelines)),
+        "<main>\n",
+        _summary(result, captures),
+        _findings_section(result, captures, rules),
+        _connections_section(result, captures),
+        _diagrams_section(sections, all_connections),
+        "</main>\n",
+        f"<script type=\"application/json\" id=\"tcpcheck-data\">{_json(data)}</script>\n",
+        "<script type=\"application/x-ndjson\" id=\"tcpcheck-diagrams\">\n",
+        *diagrams, "</script>\n",
+        "<script>\n", _asset("report.js"), "</script>\n</body>\n</html>\n",
+    ]
+    return "".join(parts)
+
+
+# -- header and summary --------------------------------------------------------------------
+
+
+def _header(result: AnalysisResult, captures: list[CaptureSummary], fail_on: Severity | None,
+            timestamp: str | None, diagrams: int) -> str:
+    fails = fail_on is not None and any(f.severity >= fail_on for f in result.findings)
+    gate = f"--fail-on {fail_on.label}" if fail_on is not None else "--fail-on never"
+    judged = (f"fails at {gate}" if fails else
+              f"passes at {gate}" if fail_on is not None else "never fails (--fail-on never)")
+    meta = [f"tcpcheck {escape(result.tool_version)}",
+            f"profile <code>{escape(result.profile)}</code>",
+            _plural(len(captures), "capture"), _plural(len(result.connections), "connection")]
+    if timestamp is not None:
+        meta.append(f"generated {escape(timestamp)}")
+    counts = result.counts()
+    items = "".join(
+        f"<li class=\"sev-{s.label}{'' if counts[s.label] else ' zero'}\" "
+        f"data-count=\"{counts[s.label]}\">{_plural(counts[s.label], s.label)}</li>"
+        for s in sorted(Severity, reverse=True))
+    nav = [("summary", "Summary"), ("findings", f"Findings ({len(result.findings):,})"),
+           ("connections", f"Connections ({len(result.connections):,})")]
+    if diagrams:
+        nav.append(("diagrams", f"Diagrams ({diagrams:,})"))
+    links = " ".join(f"<a href=\"#{anchor}\">{label}</a>" for anchor, label in nav)
+    return (f"<header>\n<h1>tcpcheck report</h1>\n<p class=\"meta\">{' · '.join(meta)}</p>\n"
+            f"<p id=\"verdict\" class=\"verdict {'fail' if fails else 'pass'}\">"
+            f"{escape(verdict(result, fail_on).plain)} <span class=\"gate\">— "
+            f"{escape(judged)}</span></p>\n"
+            f"<ul id=\"counts\" class=\"counts\">{items}</ul>\n"
+            f"<nav>{links}</nav>\n</header>\n")
+
+
+def _summary(result: AnalysisResult, captures: list[CaptureSummary]) -> str:
+    tallies: dict[str, dict[Severity, int]] = {}
+    for finding in result.findings:
+        tally = tallies.setdefault(finding.input, {})
+        tally[finding.severity] = tally.get(finding.severity, 0) + 1
+    conns: dict[str, int] = {}
+    for conn in result.connections:
+        conns[conn.input] = conns.get(conn.input, 0) + 1
+    out = ["<section id=\"summary\">\n<h2>Summary</h2>\n"]
+    if not captures:
+        out.append("<p>No capture files were analysed.</p>\n")
+    else:
+        out.append("<div class=\"scroll\"><table id=\"captures-table\" class=\"data\">\n"
+                   "<thead><tr><th>capture</th><th>format</th><th>profile</th>"
+                   "<th class=\"num\">packets</th><th class=\"num\">TCP packets</th>"
+                   "<th>skipped</th><th class=\"num\">connections</th>"
+                   "<th class=\"num\">errors</th><th class=\"num\">warnings</th>"
+                   "<th class=\"num\">info</th><th>damage</th></tr></thead>\n<tbody>\n")
+        for index, capture in enumerate(captures):
+            tally = tallies.get(capture.input, {})
+            skipped = ", ".join(f"{escape(reason)} {count:,}"
+                                for reason, count in sorted(capture.skipped.items())) or _NONE
+            damage = (f"<span class=\"damage\">{escape(capture.damage)} (analysed up to "
+                      "there)</span>" if capture.damage else _NONE)
+            damaged = " class=\"damaged\"" if capture.damage else ""
+            out.append(
+                f"<tr data-capture=\"{index}\"{damaged}>"
+                f"<td><code>{escape(capture.input)}</code></td>"
+                f"<td>{escape(capture.format)}</td>"
+                f"<td>{escape(capture.profile or result.profile)}</td>"
+                f"<td class=\"num\">{capture.packets:,}</td>"
+                f"<td class=\"num\">{capture.tcp_packets:,}</td><td>{skipped}</td>"
+                f"<td class=\"num\">{conns.get(capture.input, 0):,}</td>"
+                + "".join(f"<td class=\"num{f' sev-{s.label}' if tally.get(s) else ''}\">"
+                          f"{tally.get(s, 0):,}</td>" for s in sorted(Severity, reverse=True))
+                + f"<td>{damage}</td></tr>\n")
+        out.append("</tbody>\n</table></div>\n")
+    if result.baseline is not None:
+        out.append(_baseline(result.baseline))
+    out.append("</section>\n")
+    return "".join(out)
+
+
+def _baseline(baseline: BaselineReport) -> str:
+    head = (f"<div id=\"baseline\">\n<h3>Baseline</h3>\n<p><code>{escape(baseline.path)}"
+            f"</code>: {_plural(baseline.suppressed, 'finding')} suppressed")
+    if not baseline.stale:
+        return head + "; no stale entries.</p>\n</div>\n"
+    gone = sum(entry.count for entry in baseline.stale)
+    verb = "occurs" if gone == 1 else "occur"
+    rows = "".join(
+        f"<tr><td><code>{escape(e.input)}</code></td><td>{escape(e.code)} {escape(e.rule)}</td>"
+        f"<td>{escape(e.side)}</td><td>{'' if e.service is None else e.service}</td>"
+        f"<td><code>{escape(e.position)}</code></td><td class=\"num\">{e.count:,}</td></tr>\n"
+        for e in baseline.stale[:STALE_SHOWN])
+    more = len(baseline.stale) - STALE_SHOWN
+    tail = f"<p>… and {more:,} more stale entries.</p>\n" if more > 0 else ""
+    return (f"{head}; {_plural(len(baseline.stale), 'stale entry', 'stale entries')}: "
+            f"{_plural(gone, 'accepted finding')} no longer {verb} (regenerate the baseline "
+            "with <code>--write-baseline</code>).</p>\n"
+            "<div class=\"scroll\"><table class=\"data stale\">\n<thead><tr><th>capture</th>"
+            "<th>rule</th><th>side</th><th>service</th><th>position</th>"
+            "<th class=\"num\">count</th></tr></thead>\n<tbody>\n"
+            f"{rows}</tbody>\n</table></div>\n{tail}</div>\n")
+
+
+# -- tables (drawn by report.js) -----------------------------------------------------------
+
+
+def _findings_section(result: AnalysisResult, captures: list[CaptureSummary],
+                      rules: list[RuleMeta]) -> str:
+    if not result.findings:
+        return ("<section id=\"findings\">\n<h2>Findings</h2>\n<p class=\"empty\">No findings."
+                "</p>\n</section>\n")
+    counts = result.counts()
+    boxes = "".join(
+        f"<label class=\"sev-{s.label}\"><input type=\"checkbox\" "
+        f"id=\"filter-severity-{s.label}\" value=\"{int(s)}\" checked> {s.label} "
+        f"<span class=\"n\">{counts[s.label]:,}</span></label>"
+        for s in sorted(Severity, reverse=True))
+    options = "".join(f"<option value=\"{escape(rule.slug)}\">{escape(rule.code)} "
+                      f"{escape(rule.slug)}</option>" for rule in rules)
+    capture_filter = _capture_select("filter-capture", captures)
+    capture_th = _th("capture", "capture", "num", right=False) if len(captures) > 1 else ""
+    return (
+        "<section id=\"findings\">\n<h2>Findings</h2>\n"
+        "<div class=\"controls\" id=\"findings-controls\">\n"
+        f"<fieldset class=\"severities\"><legend>severity</legend>{boxes}</fieldset>\n"
+        "<label>rule <select id=\"filter-rule\"><option value=\"\">all rules</option>"
+        f"{options}</select></label>\n{capture_filter}"
+        "<label>connection <input type=\"number\" id=\"filter-connection\" min=\"0\" "
+        "step=\"1\" placeholder=\"all\"></label>\n"
+        "<label>search <input type=\"search\" id=\"filter-text\" "
+        "placeholder=\"message, rule, side\"></label>\n</div>\n"
+        "<p class=\"count\" id=\"findings-count\"></p>\n"
+        "<div class=\"scroll\"><table id=\"findings-table\" class=\"data sortable\">\n"
+        f"<thead><tr>{_th('severity', 'severity', 'num')}{_th('rule', 'rule', 'text')}"
+        f"{capture_th}{_th('connection', 'connection', 'num')}{_th('frame', 'frame', 'num')}"
+        f"{_th('time', 'time (s)', 'num')}{_th('side', 'side', 'text')}"
+        f"{_th('message', 'message', 'text')}</tr></thead>\n<tbody></tbody>\n</table></div>\n"
+        "<button type=\"button\" class=\"more\" id=\"findings-more\" hidden>show more"
+        "</button>\n<noscript><p>The findings table needs JavaScript; "
+        "<code>tcpcheck analyze --format json</code> lists them without.</p></noscript>\n"
+        "</section>\n")
+
+
+def _connections_section(result: AnalysisResult, captures: list[CaptureSummary]) -> str:
+    if not result.connections:
+        return ("<section id=\"connections\">\n<h2>Connections</h2>\n<p class=\"empty\">"
+                "No TCP connections in the capture.</p>\n</section>\n")
+    closes = sorted({c.close for c in result.connections})
+    options = "".join(f"<option value=\"{escape(c)}\">{escape(c)}</option>" for c in closes)
+    capture_th = _th("capture", "capture", "num", right=False) if len(captures) > 1 else ""
+    return (
+        "<section id=\"connections\">\n<h2>Connections</h2>\n"
+        "<div class=\"controls\" id=\"connections-controls\">\n"
+        "<label>show <select id=\"conn-filter-findings\"><option value=\"0\">all connections"
+        "</option><option value=\"1\">with findings</option><option value=\"2\">with "
+        "warnings or errors</option><option value=\"3\">with errors</option></select>"
+        "</label>\n"
+        f"<label>close <select id=\"conn-filter-close\"><option value=\"\">any</option>"
+        f"{options}</select></label>\n{_capture_select('conn-filter-capture', captures)}"
+        "<label>search <input type=\"search\" id=\"conn-filter-text\" "
+        "placeholder=\"address, port, state, id\"></label>\n</div>\n"
+        "<p class=\"count\" id=\"connections-count\"></p>\n"
+        "<div class=\"scroll\"><table id=\"connections-table\" class=\"data sortable\">\n"
+        f"<thead><tr>{capture_th}{_th('id', 'id', 'num')}{_th('client', 'client', 'text')}"
+        f"{_th('server', 'server', 'text')}{_th('packets', 'packets', 'num')}"
+        f"{_th('client_bytes', 'bytes c→s', 'num')}{_th('server_bytes', 'bytes s→c', 'num')}"
+        f"{_th('client_state', 'client state', 'text')}"
+        f"{_th('server_state', 'server state', 'text')}{_th('close', 'close', 'text')}"
+        f"{_th('findings', 'findings', 'num')}{_th('duration', 'duration', 'num')}"
+        "</tr></thead>\n<tbody></tbody>\n</table></div>\n"
+        "<button type=\"button\" class=\"more\" id=\"connections-more\" hidden>show more"
+        "</button>\n<noscript><p>The connections table needs JavaScript.</p></noscript>\n"
+        "</section>\n")
+
+
+def _th(key: str, label: str, kind: str, *, right: bool | None = None) -> str:
+    """A sortable column's head: ``kind`` num or text says how it sorts; numbers are
+    right-aligned unless ``right`` says otherwise."""
+    align = " class=\"num\"" if (kind == "num" if right is None else right) else ""
+    return (f"<th data-key=\"{key}\" data-type=\"{kind}\"{align}>"
+            f"<button type=\"button\">{escape(label)}</button></th>")
+
+
+def _capture_select(element_id: str, captures: list[CaptureSummary]) -> str:
+    if len(captures) < 2:
+        return ""
+    options = "".join(f"<option value=\"{index}\">{escape(capture.input)}</option>"
+                      for index, capture in enumerate(captures))
+    return (f"<label>capture <select id=\"{element_id}\"><option value=\"\">all captures"
+            f"</option>{options}</select></label>\n")
+
+
+# -- connection sections -------------------------------------------------------------------
+
+
+def _diagrams_section(sections: list[str], all_connections: bool) -> str:
+    if not sections:
+        return ""
+    what = ("every connection" if all_connections
+            else "each connection with findings (<code>--html-all</code> draws every one)")
+    return ("<section id=\"diagrams\">\n<h2>Diagrams</h2>\n"
+            f"<p class=\"hint\">A ladder diagram and time-sequence graphs for {what}. "
+            "Highlighted segments link to their finding's explanation.</p>\n"
+            "<noscript><p>The diagrams are drawn by JavaScript.</p></noscript>\n"
+            + "".join(sections) + "</section>\n")
+
+
+def _section(timeline: Timeline, findings: list[Finding], conn: ConnectionSummary | None,
+             capture: int, finding_index: dict[int, int], *,
+             open_: bool) -> tuple[str, str, set[int]]:
+    """One connection's section (``findings`` are its own), its line of the diagrams block,
+    and the indexes of the findings it has cards for."""
+    ladder = build_ladder(timeline, findings)
+    graphs = sequence_graphs(timeline, findings)
+    drawn = [f for row in ladder.rows for f in row.findings]
+    data = {
+        "capture": capture,
+        "connection": timeline.connection,
+        "client": timeline.client,
+        "server": timeline.server,
+        "initial": {"client": timeline.client_state, "server": timeline.server_state},
+        "final": {"client": timeline.final_client_state, "server": timeline.final_server_state},
+        "finalChange": {"client": _pair(ladder.final_client_change),
+                        "server": _pair(ladder.final_server_change)},
+        "items": [_item(item, finding_index) for item in ladder.items],
+        "undrawn": ladder.undrawn,
+        "findings": len(ladder.findings),
+        "cards": [_card(f, finding_index[id(f)]) for f in drawn],
+        "graphs": [_graph(graph, ladder, finding_index) for graph in graphs],
+    }
+    anchor = f"conn-{capture}-{timeline.connection}"
+    tally = _tally(ladder.findings)
+    facts = [f"{_plural(len(timeline.steps), 'segment')}"]
+    if conn is not None:
+        facts.append(f"{conn.close} close")
+        facts.append(format_duration(conn.end - conn.start))
+    badges = "".join(f"<span class=\"badge sev-{label}\">{_plural(count, label)}</span>"
+                     for label, count in tally if count)
+    height = _ladder_height(ladder)
+    html = (
+        f"<details class=\"conn\" id=\"{anchor}\" data-capture=\"{capture}\" "
+        f"data-connection=\"{timeline.connection}\"{' open' if open_ else ''}>\n"
+        f"<summary><span class=\"conn-id\">connection {timeline.connection}</span> "
+        f"<code>{escape(timeline.client)}</code> → <code>{escape(timeline.server)}</code> "
+        f"<span class=\"facts\">{escape(' · '.join(facts))} · "
+        f"<code>{escape(timeline.input)}</code></span> {badges}</summary>\n"
+        f"<div class=\"ladder\" style=\"min-height:{height}px\"></div>\n"
+        "<div class=\"seqgraphs\"></div>\n<div class=\"cards\"></div>\n</details>\n")
+    return html, f"{anchor}\t{_json(data)}\n", {finding_index[id(f)] for f in drawn}
+
+
+def _item(item: LadderRow | Collapsed, finding_index: dict[int, int]) -> dict[str, Any]:
+    if isinstance(item, Collapsed):
+        return {"collapsed": {
+            "count": item.count, "firstFrame": item.first_frame, "lastFrame": item.last_frame,
+            "start": _time(item.start), "end": _time(item.end),
+            "clientBytes": item.client_bytes, "serverBytes": item.server_bytes,
+            "retransmissions": item.retransmissions}}
+    step = item.step
+    row: dict[str, Any] = {"frame": step.frame, "time": _time(step.time),
+                           "fromClient": step.from_client, "label": segment_label(step)}
+    # Most rows are plain segments: what they lack is left out (report.js reads a missing
+    # key as false, empty or none), which makes an --html-all report a third smaller.
+    if step.retransmission:
+        row["retransmission"] = True
+    if step.observations:
+        row["observations"] = list(step.observations)
+    if item.client_change:
+        row["clientChange"] = list(item.client_change)
+    if item.server_change:
+        row["serverChange"] = list(item.server_change)
+    if item.findings:
+        row["severity"] = max(f.severity for f in item.findings).label
+        row["findings"] = [[finding_index[id(f)], f.code, f.severity.label]
+                           for f in item.findings]
+    return row
+
+
+def _card(finding: Finding, index: int) -> dict[str, Any]:
+    return {
+        "index": index, "code": finding.code, "rule": finding.rule,
+        "severity": finding.severity.label, "frame": finding.frame,
+        "time": _time(finding.time), "side": finding.side, "position": finding.position,
+        "message": finding.message, "expected": finding.expected,
+        "observed": finding.observed, "reference": _reference_parts(finding.reference),
+    }
+
+
+def _graph(graph: SequenceGraph, ladder: Ladder, finding_index: dict[int, int]) -> dict:
+    """A graph's series as flat number arrays (a binned graph still has thousands)."""
+    # Marks link to the explanation card when the finding has one, else to its frame.
+    drawn = {(f.frame, f.code): finding_index[id(f)] for row in ladder.rows
+             for f in row.findings}
+    marks = sorted(graph.marks, key=lambda m: -Severity.parse(m.severity))
+    return {
+        "direction": "client" if graph.from_client else "server",
+        "sender": graph.sender,
+        "receiver": graph.receiver,
+        "binned": graph.binned,
+        "segments": graph.segments,
+        "retransmissions": graph.retransmissions,
+        "start": _time(graph.start),
+        "end": _time(graph.end),
+        "bars": [v for bar in graph.bars
+                 for v in (_time(bar.time), bar.start, bar.end, int(bar.retransmission))],
+        "acks": [v for point in graph.acks for v in (_time(point.time), point.value)],
+        "windows": [v for point in graph.windows for v in (_time(point.time), point.value)],
+        "marks": [[_time(m.time), m.value, m.frame, m.code, m.severity,
+                   drawn.get((m.frame, m.code), -1), int(index < MARK_LINKS)]
+                  for index, m in enumerate(marks)],
+    }
+
+
+def _ladder_height(ladder: Ladder) -> int:
+    rows = sum(1 for item in ladder.items if isinstance(item, LadderRow))
+    gaps = len(ladder.items) - rows
+    g = LADDER_GEOMETRY
+    return g["top"] + rows * g["row"] + gaps * g["gap"] + g["bottom"]
+
+
+# -- embedded data -------------------------------------------------------------------------
+
+
+def _data(result: AnalysisResult, captures: list[CaptureSummary],
+          capture_index: dict[str, int], rules: list[RuleMeta],
+          drawn: set[_ConnectionKey], cards: set[int]) -> dict[str, Any]:
+    rule_index = {rule.slug: index for index, rule in enumerate(rules)}
+    findings = [[int(f.severity), rule_index[f.rule], capture_index.get(f.input, 0),
+                 f.connection, f.frame, _time(f.time), f.side, f.message,
+                 int(index in cards)]
+                for index, f in enumerate(result.findings)]
+    tallies: dict[_ConnectionKey, dict[Severity, int]] = {}
+    for finding in result.findings:
+        tally = tallies.setdefault((finding.input, finding.connection), {})
+        tally[finding.severity] = tally.get(finding.severity, 0) + 1
+    connections = []
+    for c in result.connections:
+        tally = tallies.get((c.input, c.id), {})
+        connections.append([
+            capture_index.get(c.input, 0), c.id, c.client, c.server, c.first_frame,
+            c.last_frame, c.packets, c.client_bytes, c.server_bytes, c.client_state,
+            c.server_state, c.close, int(c.midstream), tally.get(Severity.ERROR, 0),
+            tally.get(Severity.WARNING, 0), tally.get(Severity.INFO, 0), _time(c.start),
+            _time(c.end - c.start), int((c.input, c.id) in drawn)])
+    return {
+        "captures": [capture.input for capture in captures],
+        "rules": [{"code": rule.code, "slug": rule.slug, "summary": rule.summary,
+                   "what": paragraphs(rule.what), "why": paragraphs(rule.why)}
+                  for rule in rules],
+        "findingFields": list(FINDING_FIELDS),
+        "findings": findings,
+        "connectionFields": list(CONNECTION_FIELDS),
+        "connections": connections,
+        "pageRows": PAGE_ROWS,
+        "ladder": LADDER_GEOMETRY,
+    }
+
+
+def _rules(findings: Iterable[Finding], catalog: Catalog) -> list[RuleMeta]:
+    """The rules the findings name, by code; one the catalog lacks keeps its slug and code."""
+    seen: dict[str, RuleMeta] = {}
+    for finding in findings:
+        if finding.rule in seen:
+            continue
+        try:
+            seen[finding.rule] = catalog.get(finding.rule)
+        except CatalogError:
+            seen[finding.rule] = RuleMeta(finding.code, finding.rule, finding.severity, "",
+                                          "", finding.reference, "", "", "", "")
+    return sorted(seen.values(), key=lambda rule: (rule.code, rule.slug))
+
+
+def _json(value: object) -> str:
+    """``value`` as JSON on one line that no text inside it can end its ``<script>`` early
+    (json.dumps escapes every control character, so no newline or tab either)."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _asset(name: str) -> str:
+    return (files("tcpcheck.report") / "assets" / name).read_text(encoding="utf-8")
+
+
+# -- small pieces --------------------------------------------------------------------------
+
+
+def _reference_parts(reference: str) -> list[list[str | None]]:
+    """``reference`` cut into ``[text, url]`` pieces, the RFCs and their sections linked to
+    rfc-editor.org (``url`` None for plain text such as a profile value)."""
+    parts: list[list[str | None]] = []
+    rfc: str | None = None
+    last = 0
+    for match in _REFERENCE_TOKEN.finditer(reference):
+        if match.start() > last:
+            parts.append([reference[last:match.start()], None])
+        if match.group(1):
+            rfc = match.group(1)
+            parts.append([match.group(0), RFC_URL.format(number=rfc)])
+        elif rfc is not None:
+            parts.append([match.group(0),
+                          RFC_URL.format(number=rfc) + f"#section-{match.group(2)}"])
+        else:
+            parts.append([match.group(0), None])
+        last = match.end()
+    if last < len(reference):
+        parts.append([reference[last:], None])
+    return parts
+
+
+def _key(timeline: Timeline) -> _ConnectionKey:
+    return timeline.input, timeline.connection
+
+
+def _tally(findings: Iterable[Finding]) -> list[tuple[str, int]]:
+    counts = {s: 0 for s in sorted(Severity, reverse=True)}
+    for finding in findings:
+        counts[finding.severity] += 1
+    return [(s.label, n) for s, n in counts.items()]
+
+
+def _pair(change: tuple[str, str] | None) -> list[str] | None:
+    return list(change) if change is not None else None
+
+
+def _time(seconds: float) -> float:
+    """Capture times to the microsecond: what pcap records hold, and shorter JSON."""
+    return round(seconds, 6)
+
+
+def _unique(captures: tuple[CaptureSummary, ...]) -> list[CaptureSummary]:
+    seen: dict[str, CaptureSummary] = {}
+    for capture in captures:
+        seen.setdefault(capture.input, capture)
+    return list(seen.values())
+
+
+def _plural(count: int, noun: str, plural: str | None = None) -> str:
+    """``1 error``, ``2 errors``; ``info`` is a mass noun (``3 info``)."""
+    if count == 1 or noun == "info":
+        return f"{count:,} {noun}"
+    return f"{count:,} {plural or noun + 's'}"
