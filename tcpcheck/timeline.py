@@ -61,6 +61,40 @@ class Step(NamedTuple):
         return not RETRANSMISSIONS.isdisjoint(self.observations)
 
 
+FROM_CLIENT = 0x100
+"""The bit of ``Columns.meta`` set when the client sent the segment (the low byte: flags)."""
+
+
+class Columns(NamedTuple):
+    """The steps of a connection column by column, for layouts that read every segment of a
+    big connection: walking these costs a fraction of making each ``Step``."""
+
+    frames: Sequence[int]
+    times: Sequence[float]
+    """Seconds since the capture's first record."""
+    meta: Sequence[int]
+    """TCP flags, plus ``FROM_CLIENT``."""
+    seqs: Sequence[int]
+    acks: Sequence[int]
+    """Relative, whether or not the ACK flag is set (check the flags)."""
+    lengths: Sequence[int]
+    windows: Sequence[int]
+    states: Sequence[int]
+    """Both endpoints' states after each segment, as ``state_code`` packs them."""
+    observations: dict[int, tuple[str, ...]]
+    """By index; only the steps with any."""
+
+
+def state_code(client: str, server: str) -> int:
+    """The client's and the server's state in one small int, as ``Columns.states`` holds them."""
+    return _INDEX[State(client)] << 4 | _INDEX[State(server)]
+
+
+def state_names(code: int) -> tuple[str, str]:
+    """``(client state, server state)`` of a ``state_code``."""
+    return _STATES[code >> 4], _STATES[code & 15]
+
+
 class Steps(Sequence[Step]):
     """A connection's steps, kept as columns of machine integers (about 60 bytes a segment
     instead of 400 as tuples, and nothing for the garbage collector to scan); each ``Step``
@@ -73,7 +107,7 @@ class Steps(Sequence[Step]):
         self._start_ts = start_ts
         self._frames = array("q")
         self._times = array("q")  # capture timestamps, ns
-        self._meta = array("H")  # flags, and bit 8 when the client sent it
+        self._meta = array("H")  # flags | FROM_CLIENT
         self._seqs = array("q")
         self._acks = array("q")
         self._lengths = array("L")
@@ -102,13 +136,27 @@ class Steps(Sequence[Step]):
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Steps) and list(self) == list(other)
 
+    def columns(self) -> Columns:
+        """The steps as columns (see ``Columns``)."""
+        start = self._start_ts
+        return Columns(self._frames, [(t - start) / 1e9 for t in self._times], self._meta,
+                       self._seqs, self._acks, self._lengths, self._windows, self._states,
+                       self._observations)
+
+    def index_of(self, frame: int) -> int | None:
+        """The index of the step of ``frame``, or None."""
+        frames = self._frames
+        index = bisect_left(frames, frame)
+        return index if index < len(frames) and frames[index] == frame else None
+
     __hash__ = None  # type: ignore[assignment]
 
     def _step(self, i: int) -> Step:
         meta = self._meta[i]
         flags = meta & 0xFF
         states = self._states[i]
-        return Step(self._frames[i], (self._times[i] - self._start_ts) / 1e9, bool(meta & 0x100),
+        return Step(self._frames[i], (self._times[i] - self._start_ts) / 1e9,
+                    bool(meta & FROM_CLIENT),
                     flags, self._seqs[i], self._acks[i] if flags & ACK else None,
                     self._lengths[i], self._windows[i], self._raw_seqs[i], self._raw_acks[i],
                     _STATES[states >> 4], _STATES[states & 15],
@@ -136,11 +184,8 @@ class Timeline:
 
     def step_at(self, frame: int) -> Step | None:
         """The step of ``frame``, or None when the frame is not part of this connection."""
-        frames = self.steps._frames
-        index = bisect_left(frames, frame)
-        if index < len(frames) and frames[index] == frame:
-            return self.steps[index]
-        return None
+        index = self.steps.index_of(frame)
+        return None if index is None else self.steps[index]
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,7 +247,7 @@ class Recorder:
                 steps._observations[len(steps._frames)] = names
         steps._frames.append(frame)
         steps._times.append(seg.ts)
-        steps._meta.append(flags | 0x100 if from_client else flags)
+        steps._meta.append(flags | FROM_CLIENT if from_client else flags)
         steps._seqs.append(_relative(seg.seq, a.base))
         steps._acks.append(_relative(seg.ack, b.base))
         steps._lengths.append(seg.plen)

@@ -14,10 +14,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import chain
 
 from tcpcheck.result import Finding, Severity
 from tcpcheck.segment import ACK, flag_names
-from tcpcheck.timeline import Step, Timeline
+from tcpcheck.timeline import (
+    FROM_CLIENT,
+    RETRANSMISSIONS,
+    Columns,
+    Step,
+    Timeline,
+    state_code,
+    state_names,
+)
 
 FULL_LIMIT = 60
 """A connection of at most this many segments is drawn whole."""
@@ -105,68 +114,85 @@ def build_ladder(timeline: Timeline, findings: Iterable[Finding], *, full: bool 
     other connections are ignored). ``full`` draws every segment; ``frames`` (e.g. the one a
     user asked for) are drawn with their context, like findings."""
     mine = connection_findings(findings, timeline)
-    by_frame: dict[int, list[Finding]] = {}
-    for finding in mine:
-        by_frame.setdefault(finding.frame, []).append(finding)
     steps = timeline.steps
-    rows: list[LadderRow] = []
-    client, server = timeline.client_state, timeline.server_state
-    for step in steps:
-        rows.append(LadderRow(
-            step,
-            (client, step.client_state) if step.client_state != client else None,
-            (server, step.server_state) if step.server_state != server else None,
-            tuple(by_frame.get(step.frame, ()))))
-        client, server = step.client_state, step.server_state
-    keep, undrawn = _kept(rows, full, set(frames))
+    columns = steps.columns()
+    states = columns.states
+    count = len(states)
+    initial = state_code(timeline.client_state, timeline.server_state)
+    # Rows are made only for the segments drawn: a big connection has a million.
+    changes = [i for i, (before, after) in enumerate(zip(chain((initial,), states), states,
+                                                           strict=False)) if before != after]
+    by_index: dict[int, list[Finding]] = {}
+    for finding in mine:
+        index = steps.index_of(finding.frame)
+        if index is not None:
+            by_index.setdefault(index, []).append(finding)
+    asked = {i for i in map(steps.index_of, frames) if i is not None}
+    keep = _kept(count, full, changes, by_index, asked)
     items: list[LadderRow | Collapsed] = []
-    hidden: list[Step] = []
-    for index, row in enumerate(rows):
-        if index in keep:
-            if hidden:
-                items.append(_collapse(hidden))
-                hidden = []
-            items.append(row)
-        else:
-            hidden.append(row.step)
-    if hidden:
-        items.append(_collapse(hidden))
+    previous = -1
+    for index in sorted(keep):
+        if index > previous + 1:
+            items.append(_collapse(columns, previous + 1, index))
+        before = states[index - 1] if index else initial
+        items.append(_row(steps[index], before, states[index], tuple(by_index.get(index, ()))))
+        previous = index
+    if previous + 1 < count:
+        items.append(_collapse(columns, previous + 1, count))
+    last_client, last_server = state_names(states[-1] if count else initial)
     return Ladder(
-        timeline, tuple(items), mine, undrawn,
-        (client, timeline.final_client_state) if timeline.final_client_state != client else None,
-        (server, timeline.final_server_state) if timeline.final_server_state != server else None)
+        timeline, tuple(items), mine, sum(1 for index in by_index if index not in keep),
+        _change(last_client, timeline.final_client_state),
+        _change(last_server, timeline.final_server_state))
 
 
-def _kept(rows: list[LadderRow], full: bool, frames: set[int]) -> tuple[set[int], int]:
-    """Indexes of the rows drawn, and how many info-only finding rows were left out."""
-    count = len(rows)
+def _row(step: Step, before: int, after: int, findings: tuple[Finding, ...]) -> LadderRow:
+    (client_before, server_before), (client, server) = state_names(before), state_names(after)
+    return LadderRow(step, _change(client_before, client), _change(server_before, server),
+                     findings)
+
+
+def _change(before: str, after: str) -> tuple[str, str] | None:
+    return (before, after) if before != after else None
+
+
+def _kept(count: int, full: bool, changes: list[int], findings: dict[int, list[Finding]],
+          asked: set[int]) -> set[int]:
+    """Indexes of the segments drawn."""
     if full or count <= FULL_LIMIT:
-        return set(range(count)), 0
+        return set(range(count))
     keep = set(range(min(HEAD, count))) | set(range(max(0, count - TAIL), count))
+    keep.update(changes)
+    marked = sorted(asked)
     info_rows = 0
-    for index, row in enumerate(rows):
-        if row.client_change or row.server_change:
-            keep.add(index)
-        if row.step.frame in frames:
-            keep.update(range(max(0, index - CONTEXT), min(count, index + CONTEXT + 1)))
-        severity = row.severity
-        if severity is None:
-            continue
-        if severity is Severity.INFO:
+    for index in sorted(findings):
+        if max(f.severity for f in findings[index]) is Severity.INFO:
             if info_rows >= INFO_ROWS:
                 continue
             info_rows += 1
+        marked.append(index)
+    for index in marked:
         keep.update(range(max(0, index - CONTEXT), min(count, index + CONTEXT + 1)))
     # A single hidden segment takes as much room as its summary line: draw it instead.
     for index in range(1, count - 1):
         if index not in keep and index - 1 in keep and index + 1 in keep:
             keep.add(index)
-    undrawn = sum(1 for index, row in enumerate(rows) if row.findings and index not in keep)
-    return keep, undrawn
+    return keep
 
 
-def _collapse(steps: list[Step]) -> Collapsed:
-    client = sum(s.length for s in steps if s.from_client)
-    server = sum(s.length for s in steps if not s.from_client)
-    return Collapsed(len(steps), steps[0].frame, steps[-1].frame, steps[0].time, steps[-1].time,
-                     client, server, sum(1 for s in steps if s.retransmission))
+def _collapse(columns: Columns, start: int, stop: int) -> Collapsed:
+    """The segments ``start`` to ``stop`` (exclusive) as one line."""
+    client = server = retransmissions = 0
+    observations = columns.observations
+    for index, meta, length in zip(range(start, stop), columns.meta[start:stop],
+                                   columns.lengths[start:stop], strict=True):
+        if meta & FROM_CLIENT:
+            client += length
+        else:
+            server += length
+        seen = observations.get(index)
+        if seen and not RETRANSMISSIONS.isdisjoint(seen):
+            retransmissions += 1
+    return Collapsed(stop - start, columns.frames[start], columns.frames[stop - 1],
+                     columns.times[start], columns.times[stop - 1], client, server,
+                     retransmissions)

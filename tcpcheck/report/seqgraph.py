@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from tcpcheck.report.ladder import connection_findings
 from tcpcheck.result import Finding
 from tcpcheck.segment import ACK
-from tcpcheck.seqnum import MASK, unwrap
-from tcpcheck.timeline import Timeline
+from tcpcheck.seqnum import HALF, MASK
+from tcpcheck.timeline import FROM_CLIENT, RETRANSMISSIONS, Timeline
 
 MAX_SEGMENTS = 4000
 """Data segments drawn one by one; above this a graph is binned."""
@@ -91,100 +91,103 @@ class SequenceGraph:
 def sequence_graphs(timeline: Timeline, findings: Iterable[Finding]) -> tuple[SequenceGraph, ...]:
     """The graphs of the directions of ``timeline`` that carry data (client's first)."""
     mine = connection_findings(findings, timeline)
+    columns = timeline.steps.columns()
+    if not columns.frames:
+        return ()
+    # One pass over the segments fills both directions' series: a big connection has a
+    # million. Index 1 is the client's data (client → server), 0 the server's.
+    # The last unwrapped sequence and ACK number per graph: each relative number is taken
+    # as the one nearest to it modulo 2**32 (inline: this loop runs per segment).
+    last_seq = [None, None]
+    last_ack = [None, None]
+    bars: tuple[list[tuple], list[tuple]] = ([], [])
+    acks: tuple[list[tuple], list[tuple]] = ([], [])  # (time, value) until drawn
+    windows: tuple[list[tuple], list[tuple]] = ([], [])
+    # frame -> (time, where its marks go, sent by this graph's sender?), per graph
+    values: tuple[dict, dict] = ({}, {})
+    observations = columns.observations
+    for index, (frame, time, meta, seq, ack, length, window) in enumerate(zip(
+            columns.frames, columns.times, columns.meta, columns.seqs, columns.acks,
+            columns.lengths, columns.windows, strict=True)):
+        sender = 1 if meta & FROM_CLIENT else 0
+        last = last_seq[sender]
+        start = seq if last is None else last + ((seq - last + HALF) & MASK) - HALF
+        last_seq[sender] = start
+        values[sender][frame] = (time, start, True)
+        if length:
+            seen = observations.get(index)
+            bars[sender].append((time, start, start + length,
+                                bool(seen) and not RETRANSMISSIONS.isdisjoint(seen)))
+        if meta & ACK:
+            other = 1 - sender
+            last = last_ack[other]
+            value = ack if last is None else last + ((ack - last + HALF) & MASK) - HALF
+            last_ack[other] = value
+            values[other][frame] = (time, value, False)
+            acks[other].append((time, value))
+            windows[other].append((time, value + window))
+    first, last = columns.times[0], columns.times[-1]
     graphs = []
-    for from_client in (True, False):
-        graph = _graph(timeline, mine, from_client)
-        if graph is not None:
-            graphs.append(graph)
+    for side in (1, 0):
+        if not bars[side]:
+            continue
+        at = values[side]
+        marks = []
+        for finding in mine:
+            where = at.get(finding.frame)
+            if where is not None and where[2] is not _about_ack(finding):
+                marks.append(Mark(where[0], where[1], finding.frame, finding.code,
+                                  finding.severity.label))
+        sent = bars[side]
+        binned = len(sent) > MAX_SEGMENTS
+        if binned:
+            drawn, ack_line, edge = _binned(sent, acks[side], windows[side], first, last)
+        else:
+            drawn = [Bar(*bar) for bar in sent]
+            ack_line = [Point(*point) for point in acks[side]]
+            edge = [Point(*point) for point in windows[side]]
+        graphs.append(SequenceGraph(
+            bool(side), timeline.client if side else timeline.server,
+            timeline.server if side else timeline.client, tuple(drawn), tuple(ack_line),
+            tuple(edge), tuple(marks), binned, len(sent), sum(1 for bar in sent if bar[3]),
+            first, last))
     return tuple(graphs)
-
-
-def _graph(timeline: Timeline, findings: tuple[Finding, ...],
-           from_client: bool) -> SequenceGraph | None:
-    steps = timeline.steps
-    sent = [s for s in steps if s.from_client is from_client and s.length]
-    if not sent:
-        return None
-    seq = _Unwrapped()
-    ack = _Unwrapped()
-    bars: list[Bar] = []
-    acks: list[Point] = []
-    windows: list[Point] = []
-    # frame -> (time, where its marks go, sent by this graph's sender?)
-    values: dict[int, tuple[float, int, bool]] = {}
-    for step in steps:
-        if step.from_client is from_client:
-            start = seq(step.seq)
-            values[step.frame] = (step.time, start, True)
-            if step.length:
-                bars.append(Bar(step.time, start, start + step.length, step.retransmission))
-        elif step.flags & ACK and step.ack is not None:
-            value = ack(step.ack)
-            values[step.frame] = (step.time, value, False)
-            acks.append(Point(step.time, value))
-            windows.append(Point(step.time, value + step.window))
-    marks = []
-    for finding in findings:
-        at = values.get(finding.frame)
-        if at is not None and at[2] is not _about_ack(finding):
-            marks.append(Mark(at[0], at[1], finding.frame, finding.code,
-                              finding.severity.label))
-    retransmissions = sum(1 for bar in bars if bar.retransmission)
-    start, end = steps[0].time, steps[-1].time
-    binned = len(bars) > MAX_SEGMENTS
-    if binned:
-        bars, acks, windows = _binned(bars, acks, windows, start, end)
-    return SequenceGraph(
-        from_client, timeline.client if from_client else timeline.server,
-        timeline.server if from_client else timeline.client, tuple(bars), tuple(acks),
-        tuple(windows), tuple(marks), binned, len(sent), retransmissions, start, end)
 
 
 def _about_ack(finding: Finding) -> bool:
     return any(field.startswith("ack=") for field in finding.position.split())
 
 
-class _Unwrapped:
-    """Relative sequence numbers of one side, unwrapped past 2**32 in order of capture."""
-
-    __slots__ = ("last",)
-
-    def __init__(self) -> None:
-        self.last: int | None = None
-
-    def __call__(self, relative: int) -> int:
-        value = relative if self.last is None else unwrap(relative & MASK, self.last)
-        self.last = value
-        return value
-
-
-def _binned(bars: list[Bar], acks: list[Point], windows: list[Point], start: float,
+def _binned(bars: list[tuple], acks: list[tuple], windows: list[tuple], start: float,
             end: float) -> tuple[list[Bar], list[Point], list[Point]]:
     """Bars merged per time column (new data and retransmissions apart), the last ACK and
     the highest window edge of each column."""
     width = (end - start) / BINS or 1.0
+    top_column = BINS - 1
 
     def column(time: float) -> int:
-        return min(BINS - 1, int((time - start) / width))
+        return min(top_column, int((time - start) / width))
 
     merged: dict[tuple[int, bool], list[int]] = {}
-    for bar in bars:
-        key = (column(bar.time), bar.retransmission)
+    for time, low, high, retransmission in bars:
+        key = (min(top_column, int((time - start) / width)), retransmission)
         span = merged.get(key)
         if span is None:
-            merged[key] = [bar.start, bar.end]
+            merged[key] = [low, high]
         else:
-            span[0] = min(span[0], bar.start)
-            span[1] = max(span[1], bar.end)
+            if low < span[0]:
+                span[0] = low
+            if high > span[1]:
+                span[1] = high
     out_bars = [Bar(start + col * width, lo, hi, retrans)
                 for (col, retrans), (lo, hi) in sorted(merged.items())]
-    last_ack: dict[int, Point] = {}
+    last_ack: dict[int, tuple] = {}
     for point in acks:
-        last_ack[column(point.time)] = point
-    top: dict[int, Point] = {}
+        last_ack[column(point[0])] = point
+    top: dict[int, tuple] = {}
     for point in windows:
-        col = column(point.time)
-        if col not in top or point.value > top[col].value:
+        col = column(point[0])
+        if col not in top or point[1] > top[col][1]:
             top[col] = point
-    return (out_bars, [last_ack[c] for c in sorted(last_ack)],
-            [top[c] for c in sorted(top)])
+    return (out_bars, [Point(*last_ack[c]) for c in sorted(last_ack)],
+            [Point(*top[c]) for c in sorted(top)])
