@@ -89,7 +89,9 @@ def state_changes(timeline: Timeline) -> list[tuple[str, int, str]]:
     return changes
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright's sync API runs, its event loop is the thread's
+# running loop, and pyshark (the Wireshark agreement tests, later in the run) cannot run its own.
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
     with launch_chromium() as browser:
         yield browser
