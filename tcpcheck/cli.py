@@ -251,8 +251,8 @@ def _report(result: AnalysisResult, run: _Run, outputs: list[Output], started: s
               help="Record every finding of this run in FILE, to accept them (exits 0).")
 @_report_options
 @click.option("--timestamp", is_flag=True,
-              help="Put the run's start time into the json, junit and sarif reports (they are "
-                   "byte-identical between runs without it).")
+              help="Put the run's start time into the json, junit, sarif and html reports "
+                   "(they are byte-identical between runs without it).")
 def analyze(paths: tuple[str, ...], config_path: str | None, isolated: bool,
             profile_name: str | None, select: tuple[str, ...], extend_select: tuple[str, ...],
             ignore: tuple[str, ...], fail_on: str | None, baseline_path: str | None,
