@@ -170,6 +170,21 @@ class AnalysisResult:
             out[f.severity.label] += 1
         return out
 
+    def counts_by_capture(self) -> dict[str, dict[Severity, int]]:
+        """Findings by capture file and severity (only those present)."""
+        out: dict[str, dict[Severity, int]] = {}
+        for finding in self.findings:
+            tally = out.setdefault(finding.input, {})
+            tally[finding.severity] = tally.get(finding.severity, 0) + 1
+        return out
+
+    def connections_by_capture(self) -> dict[str, int]:
+        """How many connections each capture file has."""
+        out: dict[str, int] = {}
+        for conn in self.connections:
+            out[conn.input] = out.get(conn.input, 0) + 1
+        return out
+
     @property
     def packets(self) -> int:
         return sum(c.packets for c in self.captures)

@@ -39,6 +39,7 @@ DATA_AFTER_FIN = "captures/crafted/data-after-fin.pcap"
 MISSING_TIME_WAIT = "captures/crafted/missing-time-wait-rst.pcap"
 HEAVY_LOSS = "captures/linux/bulk-heavy-loss.pcap"
 HANDSHAKE_ONLY = "captures/crafted/synack-bad-ack.pcap"
+SYN_ISN_CHANGED = "captures/crafted/syn-isn-changed.pcap"
 
 SVG_NAMESPACE = "http://www.w3.org/2000/svg"
 
@@ -125,6 +126,12 @@ def _matches(attrs: dict[str, str | None], key: str, value: str) -> bool:
     if key == "class":
         return value in (attrs.get("class") or "").split()
     return attrs.get(key) == value
+
+
+def summaries(document: str) -> list[str]:
+    """The text of each connection section's summary line, in order."""
+    return [re.sub(r"<[^>]+>", "", summary)
+            for summary in re.findall(r"<summary>(.*?)</summary>", document)]
 
 
 def rows(conn: dict[str, Any]) -> dict[int, dict[str, Any]]:
@@ -440,6 +447,15 @@ def test_a_section_names_its_connection_and_tallies_its_findings() -> None:
     assert f"{counts['error']} error" in text and f"{counts['info']} info" in text
 
 
+def test_a_section_names_its_capture_only_when_the_report_has_several() -> None:
+    # One capture is named once, in the summary table; 10,000 summaries repeating it would
+    # make an --html-all page slower to open and no clearer.
+    (alone,) = summaries(render(analyse(DATA_AFTER_FIN)))
+    assert alone.startswith("connection 0 ") and DATA_AFTER_FIN not in alone
+    first, second = summaries(render(analyse(DATA_AFTER_FIN, MISSING_TIME_WAIT)))
+    assert DATA_AFTER_FIN in first and MISSING_TIME_WAIT in second
+
+
 def test_long_connection_collapses_the_uneventful_middle_with_counts() -> None:
     result = analyse(HEAVY_LOSS)
     (timeline,) = result.timelines
@@ -506,6 +522,22 @@ def test_graph_series_are_the_layouts_numbers_as_flat_arrays() -> None:
         assert (data["segments"], data["retransmissions"], data["binned"]) == (
             graph.segments, graph.retransmissions, graph.binned)
     assert any(data["retransmissions"] for data in graphs)
+
+
+def test_graph_time_axis_spans_its_own_points_not_the_wait_before_them() -> None:
+    """syn-isn-changed: a SYN, a second's wait, a SYN with another ISN (the finding), then the
+    handshake and the data within 2 ms. Each graph spans its own segments, ACKs and finding
+    marks, so those 2 ms fill it; times stay seconds since the capture's start."""
+    result = analyse(SYN_ISN_CHANGED)
+    (timeline,) = result.timelines
+    layouts = sequence_graphs(timeline, result.findings)
+    graphs = Page(render(result)).connection(0, 0)["graphs"]
+    assert timeline.steps[0].time == 0.0 and len(graphs) == 2
+    for data, graph in zip(graphs, layouts, strict=True):
+        times = [item.time for series in (graph.bars, graph.acks, graph.marks)
+                 for item in series]
+        assert (data["start"], data["end"]) == (round(min(times), 6), round(max(times), 6))
+        assert 1.0 <= data["start"] <= data["bars"][0] < data["end"] < 1.003
 
 
 def test_graph_marks_link_to_a_card_only_when_the_finding_has_one() -> None:

@@ -12,12 +12,16 @@ Screenshots for people to look at are kept in ``test-artifacts/`` at the reposit
 - ``html-report.png``: the whole report of captures/crafted/syn-isn-changed.pcap, after
   following the highlighted segment's link to its explanation;
 - ``html-ladder-close-server-first.png``: the ladder of captures/linux/close-server-first.pcap;
-- ``html-seqgraph-bulk-loss.png``: the time-sequence graphs of captures/linux/bulk-loss.pcap.
+- ``html-seqgraph-bulk-loss.png``: the time-sequence graphs of captures/linux/bulk-loss.pcap,
+  each retransmission marked with an "R";
+- ``html-seqgraph-syn-isn-changed.png``: the graphs of captures/crafted/syn-isn-changed.pcap,
+  whose time axis starts at the handshake a second into the capture.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -40,6 +44,7 @@ BUNDLED = [*sorted(ROOT.glob("captures/linux/*.pcap")),
 CLOSE_SERVER_FIRST = ROOT / "captures/linux/close-server-first.pcap"
 SYN_ISN_CHANGED = ROOT / "captures/crafted/syn-isn-changed.pcap"
 BULK_LOSS = ROOT / "captures/linux/bulk-loss.pcap"
+RTO_BACKOFF = ROOT / "captures/linux/rto-backoff.pcap"
 
 STATE_CHANGES = """() => [...document.querySelectorAll("details.conn")].flatMap(section =>
   [...section.querySelectorAll("text.state:not(.initial):not(.final)")].map(t =>
@@ -48,6 +53,27 @@ STATE_CHANGES = """() => [...document.querySelectorAll("details.conn")].flatMap(
 
 OPEN_EVERY_SECTION = """() => document.querySelectorAll("details.conn").forEach(section => {
   section.open = true; })"""
+
+WRAPPED_RULE_CELLS = """() => [...document.querySelectorAll("#findings-table td.rule")]
+  .filter(td => {
+    const range = document.createRange();
+    range.selectNodeContents(td);
+    const boxes = [...range.getClientRects()];
+    return Math.max(...boxes.map(b => b.top)) >= Math.min(...boxes.map(b => b.bottom));
+  }).map(td => td.textContent)"""
+"""The text of every findings table rule cell whose content takes more than one line (its
+pieces do not all overlap vertically)."""
+
+GLYPH_BOXES = """svg => svg.querySelector("path.rtx-marks").getAttribute("d").split("M").slice(1)
+  .map(glyph => {
+    const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+    path.setAttribute("d", "M" + glyph);
+    svg.appendChild(path);
+    const box = path.getBBox();
+    path.remove();
+    return [box.x, box.y, box.width, box.height];
+  })"""
+"""The box in the graph's pixels of each retransmission mark (each starts with an ``M``)."""
 
 EVERY_SECTION_DRAWN = """() => [...document.querySelectorAll("details.conn")].every(section =>
   section.dataset.rendered === "1")"""
@@ -119,6 +145,28 @@ def bundled() -> AnalysisResult:
 def draw_every_section(tab: ReportPage) -> None:
     tab.page.evaluate(OPEN_EVERY_SECTION)
     tab.page.wait_for_function(EVERY_SECTION_DRAWN)
+
+
+def drawn_section(tab: ReportPage, anchor: str) -> Locator:
+    """The section ``#anchor`` scrolled to (an open section draws as it comes near)."""
+    section = tab.page.locator(f"#{anchor}")
+    section.scroll_into_view_if_needed()
+    expect(section).to_have_attribute("data-rendered", "1")
+    return section
+
+
+def starts(d: str) -> list[tuple[float, float]]:
+    """Where each subpath of an SVG path starts: the ``Mx y`` commands of ``d``."""
+    return [(float(x), float(y)) for x, y in re.findall(r"M(-?[\d.]+) (-?[\d.]+)", d)]
+
+
+def plot_x_range(graph: Locator) -> tuple[float, float]:
+    """The x of a graph's y axis and of the right end of its x axis (the path ``Mx y V.. H..``
+    of ``g.axes``)."""
+    d = graph.locator("g.axes > path.axis").get_attribute("d")
+    left = starts(d)[0][0]
+    (right,) = re.findall(r"H(-?[\d.]+)", d)
+    return left, float(right)
 
 
 # ---------------------------------------------------------------- the whole report
@@ -298,6 +346,16 @@ def test_findings_table_filters_by_severity_rule_and_connection(
     assert page.log.problems() == []
 
 
+@pytest.mark.parametrize("width", [1400, 1000])
+def test_findings_table_keeps_each_rule_code_and_slug_on_one_line(
+        chromium: Browser, bundled_report: Path, width: int) -> None:
+    with report_page(chromium, width=width) as tab:
+        tab.open(bundled_report)
+        assert tab.page.locator("#findings-table td.rule").count() > 100
+        assert tab.page.evaluate(WRAPPED_RULE_CELLS) == []
+        assert tab.log.problems() == []
+
+
 # ---------------------------------------------------------------- time-sequence graph
 
 
@@ -324,8 +382,70 @@ def test_time_sequence_graph_draws_every_data_segment_and_marks_retransmissions(
     for series in ("acks", "windows"):
         assert upload.locator(f"path.{series}").get_attribute("d").count("H") > 1
     assert upload.locator(".mark").count() > 0
+
+    # On a 1 MB axis a segment is a pixel high: each retransmission also gets an "R" of the
+    # same size in pixels, centred just over its bar, however many bytes the axis spans.
+    glyphs = upload.evaluate(GLYPH_BOXES)
+    tops = [(float(x), min(float(y), float(top))) for x, y, top in
+            re.findall(r"M([\d.]+) ([\d.]+)V([\d.]+)", rtx)]
+    assert len(glyphs) == len(tops) == len(again)
+    assert len({(round(w, 1), round(h, 1)) for _, _, w, h in glyphs}) == 1
+    for (x, y, width, height), (bar_x, bar_top) in zip(glyphs, tops, strict=True):
+        assert width >= 5 and height >= 10
+        assert abs(x + width / 2 - bar_x) < 1
+        assert 0 < bar_top - (y + height) < 6
     assert page.log.problems() == []
     page.screenshot("html-seqgraph-bulk-loss.png", "#conn-0-0 .seqgraphs")
+
+
+def test_time_sequence_graph_starts_at_its_own_first_point_not_at_the_capture_start(
+        page: ReportPage, tmp_path: Path) -> None:
+    """syn-isn-changed waits a second between the first SYN and the handshake; the data and
+    its ACKs all fall within the next 2 ms. They fill the width of both graphs, whose time
+    labels still count seconds since the capture's start."""
+    page.open(html_report(tmp_path / "report.html", SYN_ISN_CHANGED))
+    graphs = drawn_section(page, "conn-0-0").locator("svg.seqgraph")
+    expect(graphs).to_have_count(2)
+    for graph in graphs.all():
+        times = [float(t) for t in graph.locator("text.tick.time").all_text_contents()]
+        assert len(times) >= 3 and all(1.0 <= t < 1.003 for t in times)
+        left, right = plot_x_range(graph)
+        points = [float(x) for x in graph.locator("circle.mark").evaluate_all(
+            "circles => circles.map(c => c.getAttribute('cx'))")]
+        for series in ("bars", "acks"):
+            points += [x for x, _ in starts(graph.locator(f"path.{series}").get_attribute("d"))]
+        first = min(points)
+        last = max(x for x, _ in starts(graph.locator("path.bars").get_attribute("d")))
+        assert left < first < left + 0.05 * (right - left)
+        assert last - first > 0.1 * (right - left)
+    assert page.log.problems() == []
+    page.screenshot("html-seqgraph-syn-isn-changed.png", "#conn-0-0 .seqgraphs")
+
+
+def test_sequence_axes_count_bytes_or_megabytes_and_their_title_says_which(
+        page: ReportPage, tmp_path: Path) -> None:
+    """rto-backoff's client sends 300 kB: bytes with thousands separators; bulk-loss's sends
+    1 MB: megabytes, every label with as many decimals; the servers' short answers: bytes."""
+    page.open(html_report(tmp_path / "report.html", RTO_BACKOFF, BULK_LOSS))
+
+    def axis(anchor: str, direction: str) -> tuple[str | None, list[str]]:
+        graph = drawn_section(page, anchor).locator(
+            f'svg.seqgraph[data-direction="{direction}"]')
+        return (graph.locator("text.title").nth(1).text_content(),
+                graph.locator("text.tick.seq").all_text_contents())
+
+    title, labels = axis("conn-0-0", "client")
+    assert title == "relative sequence number (bytes)"
+    assert all(re.fullmatch(r"\d{1,3}(,\d{3})*", label) for label in labels)
+    assert "100,000" in labels
+    title, labels = axis("conn-1-0", "client")
+    assert title == "relative sequence number (MB)"
+    assert all(re.fullmatch(r"\d\.\d", label) for label in labels) and "1.0" in labels
+    for anchor in ("conn-0-0", "conn-1-0"):
+        title, labels = axis(anchor, "server")
+        assert title == "relative sequence number (bytes)"
+        assert all(re.fullmatch(r"\d{1,2}", label) for label in labels)
+    assert page.log.problems() == []
 
 
 # ---------------------------------------------------------------- many real connections

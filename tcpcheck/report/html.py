@@ -14,7 +14,9 @@ What is static and what JavaScript draws:
 - Each connection with a diagram gets a section whose ladder diagram, time-sequence graphs and
   finding explanation cards are drawn as inline SVG/HTML from its line of the diagrams
   block, when the section (open) scrolls into view, when it is opened, or when a URL hash
-  names it: thousands of sections cost nothing until someone looks at them.
+  names it: thousands of sections cost nothing until someone looks at them. A closed
+  section is one summary line (the capture named only when the report has several), and the
+  browser lays out only those near the screen (``content-visibility`` in report.css).
 
 A connection gets a section when ``result.timelines`` holds its timeline and it has findings
 (every recorded connection with ``all_connections``). What a ladder shows is decided by
@@ -29,7 +31,8 @@ a connection id, ``F`` a frame number, ``N`` a finding's index in ``result.findi
   ``li.sev-warning``, ``li.sev-info`` with ``data-count``), ``#captures-table`` (one
   ``tr[data-capture=C]`` per capture), ``#baseline`` when a baseline was used.
 - ``#findings-table`` (``tbody`` rows ``tr.finding.sev-*`` with ``data-index=N``,
-  ``data-capture``, ``data-connection``, ``data-frame``), sortable by clicking the ``th``
+  ``data-capture``, ``data-connection``, ``data-frame``, the rule in ``td.rule``, kept on one
+  line), sortable by clicking the ``th``
   buttons (``th[data-key]``), filtered by ``#filter-severity-error|warning|info``
   (checkboxes), ``#filter-rule`` (select of rule slugs), ``#filter-connection`` (number),
   ``#filter-capture`` (select, several captures only) and ``#filter-text``;
@@ -50,7 +53,11 @@ a connection id, ``F`` a frame number, ``N`` a finding's index in ``result.findi
   before the first segment ``text.state.initial`` and at the end ``text.state.final`` (with
   ``data-side``); a collapsed stretch ``g.gap#gap-C-FIRST`` with ``data-first`` and
   ``data-last``; ``p.undrawn`` when findings were left off the rows. A card links back to its
-  row with ``a.back``. In a graph, finding marks are ``circle.mark.sev-*`` with
+  row with ``a.back``. In a graph (x: seconds since the capture's start, over the graph's
+  own points; y: relative sequence numbers, in bytes or MB/GB as the axis title says), each
+  series is one path: ``path.bars`` (new data), ``path.bars.rtx`` (retransmitted data, one
+  ``M`` per segment), ``path.rtx-marks`` (an "R" of fixed size over each retransmission, one
+  ``M`` each), ``path.acks``, ``path.windows``; finding marks are ``circle.mark.sev-*`` with
   ``data-frame`` inside an ``a`` (the first ``MARK_LINKS``; the rest are one path).
 - URL hashes ``#conn-C-I``, ``#frame-C-F`` and ``#finding-N`` open, draw and scroll to
   their target (a frame inside a collapsed stretch scrolls to the stretch).
@@ -162,7 +169,8 @@ def render_html(result: AnalysisResult, catalog: Catalog, fail_on: Severity | No
         section, diagram, shown = _section(timeline, by_connection.get(_key(timeline), []),
                                            connections.get(_key(timeline)),
                                            capture_index[timeline.input], finding_index,
-                                           open_=len(timelines) <= OPEN_SECTIONS)
+                                           open_=len(timelines) <= OPEN_SECTIONS,
+                                           name_capture=len(captures) > 1)
         sections.append(section)
         diagrams.append(diagram)
         cards |= shown
@@ -223,13 +231,8 @@ def _header(result: AnalysisResult, captures: list[CaptureSummary], fail_on: Sev
 
 
 def _summary(result: AnalysisResult, captures: list[CaptureSummary]) -> str:
-    tallies: dict[str, dict[Severity, int]] = {}
-    for finding in result.findings:
-        tally = tallies.setdefault(finding.input, {})
-        tally[finding.severity] = tally.get(finding.severity, 0) + 1
-    conns: dict[str, int] = {}
-    for conn in result.connections:
-        conns[conn.input] = conns.get(conn.input, 0) + 1
+    tallies = result.counts_by_capture()
+    conns = result.connections_by_capture()
     out = ["<section id=\"summary\">\n<h2>Summary</h2>\n"]
     if not captures:
         out.append("<p>No capture files were analysed.</p>\n")
@@ -273,7 +276,8 @@ def _baseline(baseline: BaselineReport) -> str:
     gone = sum(entry.count for entry in baseline.stale)
     verb = "occurs" if gone == 1 else "occur"
     rows = "".join(
-        f"<tr><td><code>{escape(e.input)}</code></td><td>{escape(e.code)} {escape(e.rule)}</td>"
+        f"<tr><td><code>{escape(e.input)}</code></td>"
+        f"<td class=\"rule\">{escape(e.code)} {escape(e.rule)}</td>"
         f"<td>{escape(e.side)}</td><td>{'' if e.service is None else e.service}</td>"
         f"<td><code>{escape(e.position)}</code></td><td class=\"num\">{e.count:,}</td></tr>\n"
         for e in baseline.stale[:STALE_SHOWN])
@@ -394,9 +398,10 @@ def _diagrams_section(sections: list[str], all_connections: bool) -> str:
 
 def _section(timeline: Timeline, findings: list[Finding], conn: ConnectionSummary | None,
              capture: int, finding_index: dict[int, int], *,
-             open_: bool) -> tuple[str, str, set[int]]:
+             open_: bool, name_capture: bool) -> tuple[str, str, set[int]]:
     """One connection's section (``findings`` are its own), its line of the diagrams block,
-    and the indexes of the findings it has cards for."""
+    and the indexes of the findings it has cards for. ``name_capture``: the summary line
+    names the capture (a report of one capture names it once, in the summary table)."""
     ladder = build_ladder(timeline, findings)
     graphs = sequence_graphs(timeline, findings)
     drawn = [f for row in ladder.rows for f in row.findings]
@@ -424,13 +429,14 @@ def _section(timeline: Timeline, findings: list[Finding], conn: ConnectionSummar
     badges = "".join(f"<span class=\"badge sev-{label}\">{_plural(count, label)}</span>"
                      for label, count in tally if count)
     height = _ladder_height(ladder)
+    where = f" · <code>{escape(timeline.input)}</code>" if name_capture else ""
     html = (
         f"<details class=\"conn\" id=\"{anchor}\" data-capture=\"{capture}\" "
         f"data-connection=\"{timeline.connection}\"{' open' if open_ else ''}>\n"
         f"<summary><span class=\"conn-id\">connection {timeline.connection}</span> "
         f"<code>{escape(timeline.client)}</code> → <code>{escape(timeline.server)}</code> "
-        f"<span class=\"facts\">{escape(' · '.join(facts))} · "
-        f"<code>{escape(timeline.input)}</code></span> {badges}</summary>\n"
+        f"<span class=\"facts\">{escape(' · '.join(facts))}{where}</span> {badges}"
+        "</summary>\n"
         f"<div class=\"ladder\" style=\"min-height:{height}px\"></div>\n"
         "<div class=\"seqgraphs\"></div>\n<div class=\"cards\"></div>\n</details>\n")
     return html, f"{anchor}\t{_json(data)}\n", {finding_index[id(f)] for f in drawn}
@@ -474,11 +480,13 @@ def _card(finding: Finding, index: int) -> dict[str, Any]:
 
 
 def _graph(graph: SequenceGraph, ladder: Ladder, finding_index: dict[int, int]) -> dict:
-    """A graph's series as flat number arrays (a binned graph still has thousands)."""
+    """A graph's series as flat number arrays (a binned graph still has thousands), its x
+    range that of its own points (``_time_range``)."""
     # Marks link to the explanation card when the finding has one, else to its frame.
     drawn = {(f.frame, f.code): finding_index[id(f)] for row in ladder.rows
              for f in row.findings}
     marks = sorted(graph.marks, key=lambda m: -Severity.parse(m.severity))
+    start, end = _time_range(graph)
     return {
         "direction": "client" if graph.from_client else "server",
         "sender": graph.sender,
@@ -486,8 +494,8 @@ def _graph(graph: SequenceGraph, ladder: Ladder, finding_index: dict[int, int]) 
         "binned": graph.binned,
         "segments": graph.segments,
         "retransmissions": graph.retransmissions,
-        "start": _time(graph.start),
-        "end": _time(graph.end),
+        "start": _time(start),
+        "end": _time(end),
         "bars": [v for bar in graph.bars
                  for v in (_time(bar.time), bar.start, bar.end, int(bar.retransmission))],
         "acks": [v for point in graph.acks for v in (_time(point.time), point.value)],
@@ -496,6 +504,14 @@ def _graph(graph: SequenceGraph, ladder: Ladder, finding_index: dict[int, int]) 
                    drawn.get((m.frame, m.code), -1), int(index < MARK_LINKS)]
                   for index, m in enumerate(marks)],
     }
+
+
+def _time_range(graph: SequenceGraph) -> tuple[float, float]:
+    """From the first to the last time the graph draws something (a segment, an ACK, a
+    finding's mark), not the connection's: a handshake a second after the first SYN, or a
+    direction whose data comes late, would otherwise be a sliver at one side of the graph."""
+    times = [item.time for series in (graph.bars, graph.acks, graph.marks) for item in series]
+    return min(times), max(times)
 
 
 def _ladder_height(ladder: Ladder) -> int:

@@ -106,13 +106,8 @@ def _summary(result: AnalysisResult) -> list[str]:
     """The captures table: a block for its head, one per row (the cut may fall between)."""
     if not result.captures:
         return ["\nNo capture files were analysed.\n"]
-    counts: dict[str, dict[Severity, int]] = {}
-    for finding in result.findings:
-        tally = counts.setdefault(finding.input, {})
-        tally[finding.severity] = tally.get(finding.severity, 0) + 1
-    conns: dict[str, int] = {}
-    for conn in result.connections:
-        conns[conn.input] = conns.get(conn.input, 0) + 1
+    counts = result.counts_by_capture()
+    conns = result.connections_by_capture()
     blocks = ["\n| capture | profile | packets | connections | errors | warnings | info |\n"
               "| --- | --- | ---: | ---: | ---: | ---: | ---: |\n"]
     for capture in _unique(result.captures):

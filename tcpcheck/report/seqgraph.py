@@ -83,9 +83,6 @@ class SequenceGraph:
     segments: int
     """Data segments the sender sent."""
     retransmissions: int
-    start: float
-    """Time of the first and last segment of the connection (the x range)."""
-    end: float
 
 
 def sequence_graphs(timeline: Timeline, findings: Iterable[Finding]) -> tuple[SequenceGraph, ...]:
@@ -149,8 +146,7 @@ def sequence_graphs(timeline: Timeline, findings: Iterable[Finding]) -> tuple[Se
         graphs.append(SequenceGraph(
             bool(side), timeline.client if side else timeline.server,
             timeline.server if side else timeline.client, tuple(drawn), tuple(ack_line),
-            tuple(edge), tuple(marks), binned, len(sent), sum(1 for bar in sent if bar[3]),
-            first, last))
+            tuple(edge), tuple(marks), binned, len(sent), sum(1 for bar in sent if bar[3])))
     return tuple(graphs)
 
 

@@ -260,7 +260,8 @@
           "data-connection": conn, "data-frame": frame
         });
         tr.appendChild(cell(severity, "sev"));
-        tr.appendChild(el("td", { title: r.summary }, [el("code", null, r.code), " " + r.slug]));
+        tr.appendChild(el("td", { "class": "rule", title: r.summary },
+          [el("code", null, r.code), " " + r.slug]));
         if (multipleCaptures) tr.appendChild(captureCell(cap));
         tr.appendChild(cell(hasDiagram ? link("#conn-" + cap + "-" + conn, String(conn))
           : String(conn), "num"));
@@ -547,37 +548,62 @@
   // ---------------------------------------------------------------- time-sequence graphs
 
   var GW = 1100, GH = 380, ML = 92, MR = 24, MT = 14, MB = 46;
+  /* Space left at either end of each axis, as a share of its span: the first and last
+   * points stay clear of the axes. */
+  var PAD = 0.03;
 
-  /* Round tick positions covering [lo, hi]: steps of 1, 2 or 5 times a power of ten. */
-  function ticks(lo, hi, count) {
+  /* Round tick positions covering [lo, hi]: steps of 1, 2 or 5 times a power of ten, and
+   * at least minStep (whole bytes on a sequence axis). */
+  function ticks(lo, hi, count, minStep) {
     var span = hi - lo;
     if (!(span > 0)) return { step: 1, values: [lo] };
-    var raw = span / count;
+    var raw = Math.max(span / count, minStep || 0);
     var power = Math.pow(10, Math.floor(Math.log10(raw)));
     var step = [1, 2, 5, 10].map(function (m) { return m * power; })
-      .find(function (s) { return s >= raw; });
+      .find(function (s) { return s >= raw * (1 - 1e-9); });
     var values = [];
-    for (var v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) {
-      values.push(Math.abs(v) < step * 1e-9 ? 0 : v);
+    // Multiples of the step rather than a running sum, which would gather rounding errors.
+    for (var k = Math.ceil(lo / step - 1e-9); k * step <= hi + step * 1e-9; k++) {
+      values.push(k === 0 ? 0 : k * step);
     }
     return { step: step, values: values };
   }
 
   function decimals(step) { return Math.max(0, -Math.floor(Math.log10(step) + 1e-9)); }
 
-  function byteLabel(v, step) {
-    var units = [[1e9, " GB"], [1e6, " MB"], [1e3, " kB"]];
+  /* How a sequence axis writes its numbers: bytes with thousands separators, as the
+   * connections table counts them, or MB or GB (decimal) once they reach a million — one
+   * unit for the whole axis, named in its title. */
+  function byteScale(lo, hi, step) {
+    var top = Math.max(Math.abs(lo), Math.abs(hi));
+    var units = [[1e9, "GB"], [1e6, "MB"]];
     for (var i = 0; i < units.length; i++) {
-      if (step >= units[i][0] / 10) {
-        return (v / units[i][0]).toFixed(decimals(step / units[i][0])) + units[i][1];
+      var size = units[i][0];
+      // A unit only when the ticks need at most three decimals of it.
+      if (top >= size && step >= size / 1000) {
+        var places = decimals(step / size);
+        return { unit: units[i][1], label: function (v) { return (v / size).toFixed(places); } };
       }
     }
-    return num(v);
+    return { unit: "bytes", label: function (v) { return num(Math.round(v)); } };
+  }
+
+  /* tcptrace's mark of a retransmission, an "R" of fixed size over the top (x, y) of its
+   * bar, so that it shows however many bytes the axis spans. One subpath starting with the
+   * only absolute "M", so that a path of them counts its glyphs. */
+  function rtxGlyph(x, y) {
+    return "M" + (x - 3).toFixed(1) + " " + (y - 3).toFixed(1)
+      + "v-10h3.5a2.5 2.5 0 0 1 0 5h-3.5m3 0l3 5";
   }
 
   function drawGraph(graph, capture, connection) {
     var bars = graph.bars, acks = graph.acks, windows = graph.windows;
-    var t0 = graph.start, t1 = graph.end > graph.start ? graph.end : graph.start + 0.001;
+    // The x axis spans the graph's own points (html.py), not the capture: times stay
+    // seconds since the capture's start.
+    var t0 = graph.start, t1 = graph.end;
+    if (!(t1 > t0)) { t0 -= 0.0005; t1 = t0 + 0.001; }
+    var tpad = (t1 - t0) * PAD;
+    t0 -= tpad; t1 += tpad;
     var lo = Infinity, hi = -Infinity, i;
     for (i = 0; i < bars.length; i += 4) {
       lo = Math.min(lo, bars[i + 1]);
@@ -592,7 +618,7 @@
     var clipped = edge > hi + (hi - lo);
     if (clipped) hi += (hi - lo) * 0.15;
     else hi = Math.max(hi, edge);
-    var pad = (hi - lo) * 0.03;
+    var pad = (hi - lo) * PAD;
     lo -= pad; hi += pad;
     var plotW = GW - ML - MR, plotH = GH - MT - MB;
     function X(t) { return (ML + (t - t0) / (t1 - t0) * plotW).toFixed(1); }
@@ -603,36 +629,38 @@
       "aria-label": "time-sequence graph of the " + graph.direction + "'s data" });
     var axes = svg("g", { "class": "axes" });
     root.appendChild(axes);
-    var xt = ticks(t0, t1, 8), yt = ticks(lo, hi, 6);
+    var xt = ticks(t0, t1, 8), yt = ticks(lo, hi, 6, 1);
+    var scale = byteScale(lo, hi, yt.step);
     xt.values.forEach(function (t) {
       var x = X(t);
       axes.appendChild(svg("line", { "class": "grid", x1: x, x2: x, y1: MT, y2: MT + plotH }));
       axes.appendChild(svg("line", { "class": "axis", x1: x, x2: x, y1: MT + plotH,
         y2: MT + plotH + 5 }));
       axes.appendChild(text(x, MT + plotH + 18, t.toFixed(decimals(xt.step)),
-        { "class": "muted", "text-anchor": "middle" }));
+        { "class": "muted tick time", "text-anchor": "middle" }));
     });
     yt.values.forEach(function (v) {
       var y = Y(v);
       axes.appendChild(svg("line", { "class": "grid", x1: ML, x2: ML + plotW, y1: y, y2: y }));
       axes.appendChild(svg("line", { "class": "axis", x1: ML - 5, x2: ML, y1: y, y2: y }));
-      axes.appendChild(text(ML - 8, Number(y) + 4, byteLabel(v, yt.step),
-        { "class": "muted", "text-anchor": "end" }));
+      axes.appendChild(text(ML - 8, Number(y) + 4, scale.label(v),
+        { "class": "muted tick seq", "text-anchor": "end" }));
     });
     axes.appendChild(svg("path", { "class": "axis", fill: "none",
       d: "M" + ML + " " + MT + " V" + (MT + plotH) + " H" + (ML + plotW) }));
     axes.appendChild(text(ML + plotW / 2, GH - 6, "time since capture start (s)",
-      { "class": "muted", "text-anchor": "middle" }));
-    axes.appendChild(text(14, MT + plotH / 2, "relative sequence number (bytes)", {
-      "class": "muted", "text-anchor": "middle",
+      { "class": "muted title", "text-anchor": "middle" }));
+    axes.appendChild(text(14, MT + plotH / 2, "relative sequence number (" + scale.unit + ")", {
+      "class": "muted title", "text-anchor": "middle",
       transform: "rotate(-90 14 " + (MT + plotH / 2) + ")" }));
 
     // One path per series: a graph of 100,000 segments stays one element each.
-    var fresh = [], again = [];
+    var fresh = [], again = [], glyphs = [];
     for (i = 0; i < bars.length; i += 4) {
       var x = X(bars[i]), ya = Number(Y(bars[i + 1])), yb = Number(Y(bars[i + 2]));
       if (ya - yb < 1) yb = ya - 1;
       (bars[i + 3] ? again : fresh).push("M" + x + " " + ya.toFixed(1) + "V" + yb.toFixed(1));
+      if (bars[i + 3]) glyphs.push(rtxGlyph(Number(x), yb));
     }
     var clipId = "clip-" + capture + "-" + connection + "-" + graph.direction;
     root.appendChild(svg("clipPath", { id: clipId },
@@ -663,19 +691,25 @@
           d: bulk[severity].join("") }));
       }
     });
+    // Over the finding marks: a retransmission often has one (a duplicate ACK before it).
+    if (glyphs.length) root.appendChild(svg("path", { "class": "rtx-marks", d: glyphs.join("") }));
     var title = (graph.direction === "client" ? "client " : "server ") + graph.sender
       + " \u2192 " + graph.receiver + ": " + plural(graph.segments, "data segment") + ", "
       + plural(graph.retransmissions, "retransmission")
       + (graph.binned ? " (binned into time columns)" : "");
+    var legend = [el("span", { "class": "sw data" }), "data segment"];
+    if (again.length) {
+      legend.push(svg("svg", { "class": "key", width: 14, height: 20, viewBox: "0 0 14 20",
+        "aria-hidden": "true" }, [
+        svg("path", { "class": "bars rtx", d: "M7 20V14" }),
+        svg("path", { "class": "rtx-marks", d: rtxGlyph(7, 14) })]), "retransmission");
+    }
+    legend.push(el("span", { "class": "sw ack" }), "ACK",
+      el("span", { "class": "sw window" }), "receive window edge"
+        + (clipped ? " (above the top of the graph, up to " + num(edge) + " bytes)" : ""));
+    if (graph.marks.length) legend.push(" \u00b7 circles: findings");
     return el("div", { "class": "seqgraph-wrap" }, [
-      el("h4", null, "Time-sequence graph, " + title),
-      el("p", { "class": "legend" }, [
-        el("span", { "class": "sw data" }), "data segment",
-        el("span", { "class": "sw rtx" }), "retransmission",
-        el("span", { "class": "sw ack" }), "ACK",
-        el("span", { "class": "sw window" }), "receive window edge"
-          + (clipped ? " (above the top of the graph, up to " + num(edge) + ")" : ""),
-        graph.marks.length ? " \u00b7 circles: findings" : null]),
+      el("h4", null, "Time-sequence graph, " + title), el("p", { "class": "legend" }, legend),
       root]);
   }
 
@@ -757,7 +791,10 @@
   }
 
   function setupSections() {
-    var sections = document.querySelectorAll("details.conn");
+    // Sections parsed open are drawn as they come near the screen; each fires one "toggle"
+    // of its own after loading, which is left to the observer. Any other opening draws the
+    // section at once, so closed sections need no observer.
+    var parsedOpen = new Set(document.querySelectorAll("details.conn[open]"));
     var observer = null;
     if ("IntersectionObserver" in window) {
       observer = new IntersectionObserver(function (entries) {
@@ -769,20 +806,18 @@
         });
       }, { rootMargin: "600px 0px" });
     }
-    sections.forEach(function (section) {
-      // A section parsed open fires one "toggle" of its own after loading: that one is left
-      // to the observer (drawn when it comes near); any other opening draws it at once.
-      var parsedOpen = section.open;
-      section.addEventListener("toggle", function () {
-        if (parsedOpen) {
-          parsedOpen = false;
-          if (section.open) return;
-        }
-        if (section.open) render(section);
-      });
+    parsedOpen.forEach(function (section) {
       if (observer) observer.observe(section);
-      else if (section.open) render(section);
+      else render(section);
     });
+    // "toggle" does not bubble, but is seen on its way down: one listener for 10,000
+    // sections.
+    document.addEventListener("toggle", function (event) {
+      var section = event.target;
+      if (!(section instanceof HTMLDetailsElement) || !section.classList.contains("conn")) return;
+      if (parsedOpen.delete(section) && section.open) return;
+      if (section.open) render(section);
+    }, true);
   }
 
   // ---------------------------------------------------------------- navigation
