@@ -170,6 +170,13 @@ class AnalysisResult:
             out[f.severity.label] += 1
         return out
 
+    def distinct_captures(self) -> list[CaptureSummary]:
+        """Each capture file once, in input order (a file named twice is one artifact)."""
+        seen: dict[str, CaptureSummary] = {}
+        for capture in self.captures:
+            seen.setdefault(capture.input, capture)
+        return list(seen.values())
+
     def counts_by_capture(self) -> dict[str, dict[Severity, int]]:
         """Findings by capture file and severity (only those present)."""
         out: dict[str, dict[Severity, int]] = {}

@@ -94,6 +94,7 @@ from tcpcheck.catalog import Catalog, CatalogError, RuleMeta, paragraphs
 from tcpcheck.report.ladder import Collapsed, Ladder, LadderRow, build_ladder, segment_label
 from tcpcheck.report.seqgraph import SequenceGraph, sequence_graphs
 from tcpcheck.report.terminal import format_duration, verdict
+from tcpcheck.report.wording import counted
 from tcpcheck.result import (
     AnalysisResult,
     BaselineReport,
@@ -152,7 +153,7 @@ def render_html(result: AnalysisResult, catalog: Catalog, fail_on: Severity | No
     with a recorded timeline, not only those with findings; ``timestamp`` is shown as the time
     the report was made when given.
     """
-    captures = _unique(result.captures)
+    captures = result.distinct_captures()
     capture_index = {capture.input: index for index, capture in enumerate(captures)}
     finding_index = {id(finding): index for index, finding in enumerate(result.findings)}
     by_connection: dict[_ConnectionKey, list[Finding]] = {}
@@ -209,13 +210,13 @@ def _header(result: AnalysisResult, captures: list[CaptureSummary], fail_on: Sev
               f"passes at {gate}" if fail_on is not None else "never fails (--fail-on never)")
     meta = [f"tcpcheck {escape(result.tool_version)}",
             f"profile <code>{escape(result.profile)}</code>",
-            _plural(len(captures), "capture"), _plural(len(result.connections), "connection")]
+            counted(len(captures), "capture"), counted(len(result.connections), "connection")]
     if timestamp is not None:
         meta.append(f"generated {escape(timestamp)}")
     counts = result.counts()
     items = "".join(
         f"<li class=\"sev-{s.label}{'' if counts[s.label] else ' zero'}\" "
-        f"data-count=\"{counts[s.label]}\">{_plural(counts[s.label], s.label)}</li>"
+        f"data-count=\"{counts[s.label]}\">{counted(counts[s.label], s.label)}</li>"
         for s in sorted(Severity, reverse=True))
     nav = [("summary", "Summary"), ("findings", f"Findings ({len(result.findings):,})"),
            ("connections", f"Connections ({len(result.connections):,})")]
@@ -270,7 +271,7 @@ def _summary(result: AnalysisResult, captures: list[CaptureSummary]) -> str:
 
 def _baseline(baseline: BaselineReport) -> str:
     head = (f"<div id=\"baseline\">\n<h3>Baseline</h3>\n<p><code>{escape(baseline.path)}"
-            f"</code>: {_plural(baseline.suppressed, 'finding')} suppressed")
+            f"</code>: {counted(baseline.suppressed, 'finding')} suppressed")
     if not baseline.stale:
         return head + "; no stale entries.</p>\n</div>\n"
     gone = sum(entry.count for entry in baseline.stale)
@@ -283,8 +284,8 @@ def _baseline(baseline: BaselineReport) -> str:
         for e in baseline.stale[:STALE_SHOWN])
     more = len(baseline.stale) - STALE_SHOWN
     tail = f"<p>… and {more:,} more stale entries.</p>\n" if more > 0 else ""
-    return (f"{head}; {_plural(len(baseline.stale), 'stale entry', 'stale entries')}: "
-            f"{_plural(gone, 'accepted finding')} no longer {verb} (regenerate the baseline "
+    return (f"{head}; {counted(len(baseline.stale), 'stale entry', 'stale entries')}: "
+            f"{counted(gone, 'accepted finding')} no longer {verb} (regenerate the baseline "
             "with <code>--write-baseline</code>).</p>\n"
             "<div class=\"scroll\"><table class=\"data stale\">\n<thead><tr><th>capture</th>"
             "<th>rule</th><th>side</th><th>service</th><th>position</th>"
@@ -422,11 +423,11 @@ def _section(timeline: Timeline, findings: list[Finding], conn: ConnectionSummar
     }
     anchor = f"conn-{capture}-{timeline.connection}"
     tally = _tally(ladder.findings)
-    facts = [f"{_plural(len(timeline.steps), 'segment')}"]
+    facts = [f"{counted(len(timeline.steps), 'segment')}"]
     if conn is not None:
         facts.append(f"{conn.close} close")
         facts.append(format_duration(conn.end - conn.start))
-    badges = "".join(f"<span class=\"badge sev-{label}\">{_plural(count, label)}</span>"
+    badges = "".join(f"<span class=\"badge sev-{label}\">{counted(count, label)}</span>"
                      for label, count in tally if count)
     height = _ladder_height(ladder)
     where = f" · <code>{escape(timeline.input)}</code>" if name_capture else ""
@@ -630,15 +631,3 @@ def _time(seconds: float) -> float:
     return round(seconds, 6)
 
 
-def _unique(captures: tuple[CaptureSummary, ...]) -> list[CaptureSummary]:
-    seen: dict[str, CaptureSummary] = {}
-    for capture in captures:
-        seen.setdefault(capture.input, capture)
-    return list(seen.values())
-
-
-def _plural(count: int, noun: str, plural: str | None = None) -> str:
-    """``1 error``, ``2 errors``; ``info`` is a mass noun (``3 info``)."""
-    if count == 1 or noun == "info":
-        return f"{count:,} {noun}"
-    return f"{count:,} {plural or noun + 's'}"

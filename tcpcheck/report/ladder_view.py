@@ -31,12 +31,8 @@ from rich.console import Console
 from rich.text import Text
 
 from tcpcheck.report.ladder import Collapsed, Ladder, LadderRow, segment_label
-from tcpcheck.report.terminal import (
-    SEVERITY_STYLE,
-    format_duration,
-    plural_noun,
-    print_rule_groups,
-)
+from tcpcheck.report.terminal import SEVERITY_STYLE, format_duration, print_rule_groups
+from tcpcheck.report.wording import counted, plural_noun
 from tcpcheck.result import ConnectionSummary, Finding, Severity
 
 SEVERITY_MARK = {
@@ -102,7 +98,7 @@ def _print_header(ladder: Ladder, summary: ConnectionSummary, console: Console) 
     console.print(Text.assemble(("client ", "dim"), timeline.client, " → ",
                                 ("server ", "dim"), timeline.server))
     segments = len(timeline.steps)
-    console.print(Text(f"{segments:,} {plural_noun(segments, 'segment')} in "
+    console.print(Text(f"{counted(segments, 'segment')} in "
                        f"{format_duration(summary.end - summary.start)} · "
                        f"{summary.client_bytes:,} bytes client→server, "
                        f"{summary.server_bytes:,} server→client"))
@@ -267,12 +263,11 @@ def _arrow(row: LadderRow, columns: _Columns, style: str) -> list[Text]:
 def _collapsed_lines(item: Collapsed, width: int) -> list[Text]:
     """The stretch's summary as a dashed line across the ladder: the endpoint lines break
     there, as the segments do."""
-    retransmissions = f"{item.retransmissions:,} " + plural_noun(item.retransmissions,
-                                                                 "retransmission")
+    retransmissions = counted(item.retransmissions, "retransmission")
     data = [f"{count:,} bytes {direction}"
             for count, direction in ((item.client_bytes, "client→server"),
                                      (item.server_bytes, "server→client")) if count]
-    summary = (f"… {item.count:,} {plural_noun(item.count, 'segment')} (frames "
+    summary = (f"… {counted(item.count, 'segment')} (frames "
                f"{item.first_frame}-{item.last_frame}, {format_duration(item.end - item.start)}"
                f"), {', '.join(data) or 'no data'}, {retransmissions} …")
     room = width - 2  # the gutter stays free

@@ -19,7 +19,8 @@ from rich.table import Table
 from rich.text import Text
 
 from tcpcheck.live import LiveStatus
-from tcpcheck.report.terminal import SEVERITY_STYLE, finding_line, plural_noun
+from tcpcheck.report.terminal import SEVERITY_STYLE, finding_line
+from tcpcheck.report.wording import counted
 from tcpcheck.result import Finding, Severity
 
 RECENT_FINDINGS = 10
@@ -135,7 +136,7 @@ class LiveView:
         for i, (severity, count) in enumerate(self.counts.items()):
             if i:
                 line.append(" · ", style="dim")
-            line.append(f"{count:,} {plural_noun(count, severity.label)}",
+            line.append(counted(count, severity.label),
                         style=SEVERITY_STYLE[severity] if count else "dim")
         return line
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 
+from tcpcheck.report.wording import counted
 from tcpcheck.result import (
     AnalysisResult,
     BaselineReport,
@@ -52,7 +53,7 @@ def render_markdown(result: AnalysisResult, fail_on: Severity | None) -> str:
     by_input: dict[str, list[Finding]] = {}
     for finding in result.findings:
         by_input.setdefault(finding.input, []).append(finding)
-    for capture in _unique(result.captures):
+    for capture in result.distinct_captures():
         blocks += _capture_section(capture, by_input.get(capture.input, []), connections,
                                    fail_on)
     return _fit(blocks)
@@ -86,7 +87,7 @@ def _headline(result: AnalysisResult, fail_on: Severity | None) -> str:
     shown = [Severity.ERROR, Severity.WARNING]
     if fail_on is Severity.INFO:
         shown.append(Severity.INFO)
-    tally = ", ".join(_plural(counts[s.label], s.label) for s in shown if counts[s.label])
+    tally = ", ".join(counted(counts[s.label], s.label) for s in shown if counts[s.label])
     if not tally:
         tally = "no findings" if fail_on is Severity.INFO else "no errors or warnings"
     if fail_on is None:
@@ -96,9 +97,9 @@ def _headline(result: AnalysisResult, fail_on: Severity | None) -> str:
     else:
         verdict = "✅", f"passes at `--fail-on {fail_on.label}`"
     line = (f"tcpcheck {text(result.tool_version)} · profile {code(result.profile)} · "
-            f"{_plural(len(result.captures), 'capture')} · "
-            f"{_plural(len(result.connections), 'connection')} · "
-            + " · ".join(_plural(counts[s.label], s.label) for s in sorted(Severity, reverse=True)))
+            f"{counted(len(result.captures), 'capture')} · "
+            f"{counted(len(result.connections), 'connection')} · "
+            + " · ".join(counted(counts[s.label], s.label) for s in sorted(Severity, reverse=True)))
     return f"### {verdict[0]} tcpcheck: {tally} — {verdict[1]}\n\n{line}\n"
 
 
@@ -110,7 +111,7 @@ def _summary(result: AnalysisResult) -> list[str]:
     conns = result.connections_by_capture()
     blocks = ["\n| capture | profile | packets | connections | errors | warnings | info |\n"
               "| --- | --- | ---: | ---: | ---: | ---: | ---: |\n"]
-    for capture in _unique(result.captures):
+    for capture in result.distinct_captures():
         tally = counts.get(capture.input, {})
         damaged = " (damaged)" if capture.damage else ""
         blocks.append(
@@ -122,15 +123,14 @@ def _summary(result: AnalysisResult) -> list[str]:
 
 
 def _baseline(baseline: BaselineReport) -> list[str]:
-    noun = "finding" if baseline.suppressed == 1 else "findings"
-    head = (f"\n**Baseline** {code(baseline.path, in_table=False)}: {baseline.suppressed:,} "
-            f"{noun} suppressed")
+    head = (f"\n**Baseline** {code(baseline.path, in_table=False)}: "
+            f"{counted(baseline.suppressed, 'finding')} suppressed")
     if not baseline.stale:
         return [head + "; no stale entries.\n"]
     gone = sum(entry.count for entry in baseline.stale)
-    entries = _plural(len(baseline.stale), "stale entry", "stale entries")
+    entries = counted(len(baseline.stale), "stale entry", "stale entries")
     verb = "occurs" if gone == 1 else "occur"
-    blocks = [f"{head}; {entries}: {_plural(gone, 'accepted finding')} no longer {verb} "
+    blocks = [f"{head}; {entries}: {counted(gone, 'accepted finding')} no longer {verb} "
               "(regenerate the baseline with `--write-baseline`).\n\n"
               "| capture | rule | side | position | count |\n"
               "| --- | --- | --- | --- | ---: |\n"]
@@ -184,9 +184,9 @@ def _others(findings: list[Finding], fail_on: Severity | None) -> str:
     for finding in findings:
         groups.setdefault((finding.code, finding.rule, finding.severity), []).append(finding)
     if fail_on is None:
-        summary = _plural(len(findings), "info finding")
+        summary = counted(len(findings), "info finding")
     else:
-        summary = (f"{_plural(len(findings), 'finding')} below "
+        summary = (f"{counted(len(findings), 'finding')} below "
                    f"<code>--fail-on {fail_on.label}</code>")
     rows = [f"| {text(code_)} {text(rule)} | {severity.label} | {len(fs):,} | {fs[0].frame} |"
             for (code_, rule, severity), fs in sorted(groups.items(),
@@ -213,19 +213,7 @@ def _fit(blocks: list[str]) -> str:
     return "".join(out)
 
 
-def _unique(captures: tuple[CaptureSummary, ...]) -> list[CaptureSummary]:
-    seen: dict[str, CaptureSummary] = {}
-    for capture in captures:
-        seen.setdefault(capture.input, capture)
-    return list(seen.values())
-
 
 def _code_or_blank(value: str) -> str:
     return code(value) if value else ""
 
-
-def _plural(count: int, noun: str, plural: str | None = None) -> str:
-    """``1 error``, ``2 errors``; ``info`` is a mass noun (``3 info``)."""
-    if count == 1 or noun == "info":
-        return f"{count:,} {noun}"
-    return f"{count:,} {plural or noun + 's'}"

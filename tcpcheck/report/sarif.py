@@ -92,7 +92,7 @@ def render_sarif(result: AnalysisResult, catalog: Catalog, *,
     run: dict[str, Any] = {
         "tool": {"driver": _driver(result.tool_version, rules)},
         "invocations": [_invocation(result, artifact_index, timestamp)],
-        "artifacts": [_artifact(c, result.profile) for c in _unique(result.captures)],
+        "artifacts": [_artifact(c, result.profile) for c in result.distinct_captures()],
         "results": _RESULTS,
     }
     if result.baseline is not None:
@@ -251,13 +251,6 @@ def _invocation(result: AnalysisResult, artifact_index: dict[str, int],
         invocation["startTimeUtc"] = timestamp
     return invocation
 
-
-def _unique(captures: tuple[CaptureSummary, ...]) -> list[CaptureSummary]:
-    """One capture per input path (the same file named twice is one artifact)."""
-    seen: dict[str, CaptureSummary] = {}
-    for capture in captures:
-        seen.setdefault(capture.input, capture)
-    return list(seen.values())
 
 
 def _artifact(capture: CaptureSummary, run_profile: str) -> dict[str, Any]:

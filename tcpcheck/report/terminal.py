@@ -18,6 +18,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from tcpcheck.report.wording import counted, plural_noun
 from tcpcheck.result import AnalysisResult, CaptureSummary, ConnectionSummary, Finding, Severity
 
 DEFAULT_MAX_CONNECTIONS = 20
@@ -108,7 +109,7 @@ def verdict(result: AnalysisResult, fail_on: Severity | None = Severity.ERROR) -
     It fails when a finding is at or above ``fail_on`` (None: never).
     """
     counts = result.counts()
-    in_connections = f"in {_plural(len(result.connections), 'connection')}"
+    in_connections = f"in {counted(len(result.connections), 'connection')}"
     if fail_on is not None and any(f.severity >= fail_on for f in result.findings):
         tally = _severity_tally(counts)
         return Text(f"✗ {tally} {in_connections}", style=SEVERITY_STYLE[Severity.ERROR])
@@ -154,12 +155,12 @@ def _print_summary(result: AnalysisResult, console: Console) -> None:
                 ("damage ", "bold red"), (capture.input, "bold"), ": ",
                 (capture.damage, "red"), " (analysed up to there)"))
     counts = result.counts()
-    line = Text(_plural(len(result.connections), "connection"))
+    line = Text(counted(len(result.connections), "connection"))
     for severity in sorted(Severity, reverse=True):
         count = counts[severity.label]
         line.append(" · ")
         style = SEVERITY_STYLE[severity] if count else "dim"
-        line.append(_plural(count, severity.label), style=style)
+        line.append(counted(count, severity.label), style=style)
     console.print(line)
 
 
@@ -289,7 +290,7 @@ def _print_findings(result: AnalysisResult, console: Console, show_info: bool,
                                          show_info=show_info)
     if hidden_info:
         console.print()
-        console.print(Text(f"{_plural(hidden_info, 'info finding')} not shown", style="dim"))
+        console.print(Text(f"{counted(hidden_info, 'info finding')} not shown", style="dim"))
 
 
 def print_rule_groups(findings: list[Finding],
@@ -358,7 +359,7 @@ def _print_baseline(result: AnalysisResult, console: Console) -> None:
     gone = ("" if not stale else "; 1 baseline entry no longer occurs" if stale == 1
             else f"; {stale:,} baseline entries no longer occur")
     console.print(Text.assemble(("baseline ", "bold"), (baseline.path, "bold"), ": ",
-                                f"{_plural(baseline.suppressed, 'finding')} suppressed{gone}"),
+                                f"{counted(baseline.suppressed, 'finding')} suppressed{gone}"),
                   soft_wrap=True)
     shown = baseline.stale[:STALE_SHOWN]
     for e in shown:
@@ -381,15 +382,8 @@ def _indent(renderable: RenderableType, columns: int) -> Padding:
 
 def _severity_tally(counts: dict[str, int]) -> str:
     """``2 errors, 1 warning, 14 info``; severities with no finding left out."""
-    parts = [_plural(counts[s.label], s.label) for s in sorted(Severity, reverse=True)
+    parts = [counted(counts[s.label], s.label) for s in sorted(Severity, reverse=True)
              if counts[s.label]]
     return ", ".join(parts)
 
 
-def _plural(count: int, noun: str) -> str:
-    return f"{count:,} {plural_noun(count, noun)}"
-
-
-def plural_noun(count: int, noun: str) -> str:
-    """``info`` is a mass noun: ``14 info``, ``1 info finding``, ``2 info findings``."""
-    return noun if count == 1 or noun == "info" else noun + "s"
