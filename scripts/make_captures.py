@@ -18,6 +18,7 @@ import collections
 import contextlib
 import itertools
 import os
+import random
 import socket
 import struct
 import sys
@@ -1252,6 +1253,56 @@ def integration_run(out: Path) -> str:
             f"(+{found[0].ts - response.ts:.2f} s after the response), answer {answer.frame}; "
             f"close-wait: client FIN frame {first.frame}, service FIN frame {second.frame} "
             f"(+{second.ts - first.ts:.2f} s); ss: {cw_states}")
+
+
+FLOOD_SOURCES = 100  # spoofed source addresses, 198.51.100.1-100 ...
+FLOOD_PORTS = (40000, 40001)  # ... each sending from these two ports: 200 SYNs
+
+
+def spoofed_syn(src: str, sport: int, dst: str, isn: int) -> bytes:
+    """An IPv4 SYN as Linux sends one (MSS, SACK-permitted, timestamps, window scale), from
+    a source address the sender does not own (dpkt fills in both checksums)."""
+    opts = (struct.pack("!BBH", OPT_MSS, 4, 1460) + struct.pack("!BB", OPT_SACK_PERM, 2)
+            + struct.pack("!BBII", OPT_TS, 10, isn >> 8, 0) + b"\x01"
+            + struct.pack("!BBB", OPT_WSCALE, 3, 7))
+    tcp = dpkt.tcp.TCP(sport=sport, dport=PORT, seq=isn, flags=SYN, win=64240, opts=opts)
+    tcp.off = (20 + len(opts)) // 4
+    ip = dpkt.ip.IP(src=socket.inet_aton(src), dst=socket.inet_aton(dst), p=dpkt.ip.IP_PROTO_TCP,
+                    ttl=64, id=isn & 0xFFFF, data=tcp)
+    ip.len = 20 + len(tcp)
+    return bytes(ip)
+
+
+@scenario("syn-flood")
+def syn_flood(out: Path) -> str:
+    """A SYN flood: 200 SYNs from 100 spoofed addresses in 198.51.100.0/24 (two ports each),
+    sent through a raw socket in the client namespace, to a listener that never accepts. The
+    server routes 198.51.100.0/24 back through the client, which does not forward: its
+    SYN-ACKs are on the wire and never answered. The capture stops 0.5 s after the last SYN,
+    before the first SYN-ACK retransmission (1 s)."""
+    rng = random.Random(12)  # fixed ISNs: the same file on every run
+    with recording(out) as tb:
+        tb.server.ns.ip("route", "add", "198.51.100.0/24", "via", tb.client.ipv4)
+        with tb.client.ns.entered():
+            raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+        listener = tb.server.ns.listen(tb.server.ipv4, PORT)
+        with contextlib.closing(listener), contextlib.closing(raw):
+            for port, host in itertools.product(FLOOD_PORTS, range(1, FLOOD_SOURCES + 1)):
+                packet = spoofed_syn(f"198.51.100.{host}", port, tb.server.ipv4,
+                                     rng.getrandbits(32))
+                raw.sendto(packet, (tb.server.ipv4, 0))
+            time.sleep(0.5)
+    pkts = read_tcp(out)
+    syns = [p for p in pkts if p.flags == SYN]
+    synacks = [p for p in pkts if p.flags == SYN | ACK]
+    expect(len(syns) == FLOOD_SOURCES * len(FLOOD_PORTS), f"{len(syns)} SYNs captured")
+    expect(len({(p.src, p.sport) for p in syns}) == len(syns), "a SYN per source and port")
+    answered = {(p.dst, p.dport) for p in synacks}
+    expect(answered == {(p.src, p.sport) for p in syns}, "not every SYN got a SYN-ACK")
+    expect(len(pkts) == len(syns) + len(synacks), "a segment other than SYN or SYN-ACK")
+    span = syns[-1].ts - syns[0].ts
+    return (f"{len(syns)} SYNs in {span * 1000:.1f} ms, {len(synacks)} SYN-ACKs, no ACK; "
+            f"first SYN-ACK frame {synacks[0].frame}")
 
 
 # Two names, one function: the same traffic recorded twice, into ci-run-1.pcap and ci-run-2.pcap.

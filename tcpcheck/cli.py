@@ -40,6 +40,7 @@ from tcpcheck.config import (
 )
 from tcpcheck.decode import Decoder
 from tcpcheck.engine import Job, RuleSetup, analyze_jobs, combine
+from tcpcheck.fold import DEFAULT_MAX_CONNECTIONS
 from tcpcheck.inputs import expand_inputs
 from tcpcheck.live import (
     DEFAULT_IDLE_TIMEOUT,
@@ -253,12 +254,16 @@ def _report(result: AnalysisResult, run: _Run, outputs: list[Output], started: s
 @click.option("--timestamp", is_flag=True,
               help="Put the run's start time into the json, junit, sarif and html reports "
                    "(they are byte-identical between runs without it).")
+@click.option("--max-connections", type=click.IntRange(min=0), default=DEFAULT_MAX_CONNECTIONS,
+              show_default=True, metavar="N",
+              help="List at most N connections without a finding per capture; the rest are "
+                   "counted in the report, not listed.")
 def analyze(paths: tuple[str, ...], config_path: str | None, isolated: bool,
             profile_name: str | None, select: tuple[str, ...], extend_select: tuple[str, ...],
             ignore: tuple[str, ...], fail_on: str | None, baseline_path: str | None,
             write_baseline: str | None, formats: tuple[str, ...], output: str | None,
             quiet: bool, color: str, no_color: bool, no_info: bool, html_all: bool,
-            timestamp: bool) -> None:
+            timestamp: bool, max_connections: int) -> None:
     """Analyse capture files (pcap or pcapng, optionally gzip-compressed).
 
     PATH is a capture file, a folder (searched recursively for captures, recognised by their
@@ -269,7 +274,8 @@ def analyze(paths: tuple[str, ...], config_path: str | None, isolated: bool,
         run = _prepare(config_path=config_path, isolated=isolated, profile_name=profile_name,
                        select=select, extend_select=extend_select, ignore=ignore,
                        fail_on=fail_on, formats=formats, output=output, quiet=quiet)
-        result = analyze_jobs(run.jobs(expand_inputs(paths)), run.recording(html_all))
+        result = analyze_jobs(run.jobs(expand_inputs(paths)), run.recording(html_all),
+                              max_connections)
         baseline = baseline_path or (None if write_baseline else run.config.baseline)
         if baseline is not None:
             entries = load_baseline(baseline)

@@ -16,15 +16,23 @@ from tcpcheck.baseline import fingerprint, service_port
 from tcpcheck.catalog import Catalog, ParamValue, load_catalog
 from tcpcheck.checks import CHECKS, Check, Context
 from tcpcheck.decode import Decoder
-from tcpcheck.events import Event
+from tcpcheck.events import Event, HalfOpen, HandshakeIncomplete
+from tcpcheck.fold import ConnectionPool, FloodWatch, Handshake, Target
 from tcpcheck.model import Connection
 from tcpcheck.profiles import Profile
-from tcpcheck.result import AnalysisResult, CaptureSummary, ConnectionSummary, Finding, Severity
+from tcpcheck.result import (
+    AnalysisResult,
+    CaptureSummary,
+    ConnectionSummary,
+    Finding,
+    FoldedConnections,
+    Severity,
+)
 from tcpcheck.segment import Record, Segment, format_endpoint
 from tcpcheck.sources import Capture, open_capture
 from tcpcheck.timeline import Recorder, Recording, Timeline
 from tcpcheck.timers import Timing, Tolerance
-from tcpcheck.track import Tracker
+from tcpcheck.track import LoneSyn, Tracker
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,13 +81,20 @@ class Analyzer:
     are also collected in ``findings``. ``idle_timeout`` (seconds of capture time; None: never)
     finalises connections that have been silent that long (see ``Tracker``). With a
     ``recording``, the connections it chooses keep their ``Timeline`` in ``timelines``.
+
+    ``max_connections`` (None: no limit) bounds the connections without a finding listed in
+    ``connections``; the rest are counted in ``folded`` (see ``tcpcheck.fold``). When the
+    ``syn-flood`` rule runs, the ``half-open`` and ``handshake-incomplete`` findings of a
+    flooded target give way to one ``syn-flood`` finding, so those findings, and the list of
+    connections, are complete only after ``finish``.
     """
 
     def __init__(self, profile: Profile, *, input_name: str = "", start_ts: int = 0,
                  catalog: Catalog | None = None, setup: RuleSetup | None = None,
                  on_finding: Callable[[Finding], None] | None = None,
                  idle_timeout: float | None = None,
-                 recording: Recording | None = None) -> None:
+                 recording: Recording | None = None,
+                 max_connections: int | None = None) -> None:
         self.profile = profile
         self.input_name = input_name
         self.start_ts = start_ts
@@ -98,19 +113,26 @@ class Analyzer:
         self._on_finding = on_finding
         self.connections: list[ConnectionSummary] = []
         self.findings: list[Finding] = []
+        self.folded: FoldedConnections | None = None
+        self._pool = None if max_connections is None else ConnectionPool(max_connections)
+        self._flood = None
+        if setup.rules is None or "syn-flood" in setup.rules:
+            self._flood = FloodWatch(int(setup.param(catalog, "syn-flood", "min_handshakes")),
+                                     float(setup.param(catalog, "syn-flood", "window")))
+        # A recorder sees every segment applied to its connection's model: no lone SYNs.
         self.tracker = Tracker(profile, self._finished, setup.timing(catalog),
-                               idle_timeout=idle_timeout)
+                               idle_timeout=idle_timeout, lone_syns=recording is None)
         self.timelines: list[Timeline] = []
         self._recording = recording
         self._recorders: dict[int, Recorder] = {}
-        self._found: dict[int, int] = {}  # findings per recorded connection
+        self._found: dict[int, int] = {}  # findings so far per open connection that has any
         if recording is not None:
             self.feed = self._feed_recording  # type: ignore[method-assign]
 
     def feed(self, seg: Segment) -> None:
         """Apply one segment to its connection and turn what it revealed into findings."""
         conn = self.tracker.feed(seg)
-        if conn.events:
+        if conn is not None and conn.events:
             self._drain(conn)
 
     def _feed_recording(self, seg: Segment) -> None:
@@ -125,8 +147,25 @@ class Analyzer:
             self._drain(conn)
 
     def finish(self) -> None:
-        """End of input: finalise every connection still open."""
+        """End of input: finalise every connection still open, then report the handshakes
+        that never completed, alone or as floods, and list the connections."""
         self.tracker.close()
+        if self._flood is not None:
+            for h in self._flood.unflooded():
+                if h.finding is not None:
+                    self._report(h.finding)
+                if not h.listed:
+                    self._list(h.row, h.finding is not None)
+            for anchor, target, event in self._flood.floods():
+                row = anchor.row
+                for finding in self._findings_of(event, anchor.conn_id, Context(
+                        row.client, row.server, self.profile), service_port(target[1])):
+                    self._report(finding)
+                if not anchor.listed:
+                    self.connections.append(row)
+        if self._pool is not None:
+            self.connections.extend(self._pool.rows())
+            self.folded = self._pool.folded()
 
     def endpoints(self, connection: int) -> tuple[str, str] | None:
         """``(client, server)`` as ``ip:port`` text of a connection while its findings are
@@ -136,7 +175,7 @@ class Analyzer:
 
     # ------------------------------------------------------------------ internals
 
-    def _context(self, conn: Connection) -> tuple[Context, int | None]:
+    def _context(self, conn: Connection | LoneSyn) -> tuple[Context, int | None]:
         known = self._contexts.get(conn.id)
         if known is None:
             client, server = _endpoints(conn)
@@ -145,52 +184,124 @@ class Analyzer:
             known = self._contexts[conn.id] = (Context(client, server, self.profile), service)
         return known
 
-    def _drain(self, conn: Connection) -> None:
-        ctx, service = self._context(conn)
+    def _drain(self, conn: Connection | LoneSyn) -> Event | None:
+        """Turn the connection's events into findings; a handshake that never completed is
+        returned instead when floods are watched (``_finished`` decides about it)."""
+        held = None
         for event in conn.events:
-            for check in self._checks.get(type(event), ()):
-                text = check.explain(event, ctx)
-                if text is None:
-                    continue
-                meta = self._meta[check.slug]
-                position = event.position()
-                finding = Finding(
-                    rule=meta.slug, code=meta.code, severity=self._severity[meta.slug],
-                    connection=conn.id, frame=event.frame,
-                    time=(event.ts - self.start_ts) / 1e9, message=text.message,
-                    expected=text.expected, observed=text.observed,
-                    reference=text.reference or meta.reference, input=self.input_name,
-                    side=event.side, position=position,
-                    fingerprint=fingerprint(meta.slug, event.side, service, position))
-                self.findings.append(finding)
-                if conn.id in self._recorders:
-                    self._found[conn.id] = self._found.get(conn.id, 0) + 1
-                if self._on_finding is not None:
-                    self._on_finding(finding)
+            if self._flood is not None and type(event) in _UNFINISHED:
+                held = event
+                continue
+            ctx, service = self._context(conn)
+            for finding in self._findings_of(event, conn.id, ctx, service):
+                self._found[conn.id] = self._found.get(conn.id, 0) + 1
+                self._report(finding)
         conn.events.clear()
+        return held
 
-    def _finished(self, conn: Connection) -> None:
-        if conn.events:
-            self._drain(conn)
+    def _findings_of(self, event: Event, conn_id: int, ctx: Context,
+                     service: int | None) -> list[Finding]:
+        """The findings the rules that run make of one event."""
+        out = []
+        for check in self._checks.get(type(event), ()):
+            text = check.explain(event, ctx)
+            if text is None:
+                continue
+            meta = self._meta[check.slug]
+            position = event.position()
+            out.append(Finding(
+                rule=meta.slug, code=meta.code, severity=self._severity[meta.slug],
+                connection=conn_id, frame=event.frame,
+                time=(event.ts - self.start_ts) / 1e9, message=text.message,
+                expected=text.expected, observed=text.observed,
+                reference=text.reference or meta.reference, input=self.input_name,
+                side=event.side, position=position,
+                fingerprint=fingerprint(meta.slug, event.side, service, position)))
+        return out
+
+    def _report(self, finding: Finding) -> None:
+        self.findings.append(finding)
+        if self._on_finding is not None:
+            self._on_finding(finding)
+
+    def _finished(self, conn: Connection | LoneSyn) -> None:
+        held = self._drain(conn) if conn.events else None
+        found = self._found.pop(conn.id, 0)
+        if held is not None:
+            found += self._unfinished_handshake(conn, held, found)
+        elif found or self._pool is None or self._pool.wants(conn.id):
+            self._list(self._row(conn), found > 0)
+        else:
+            self._pool.fold(conn.packets, conn.client.bytes, conn.server.bytes,
+                            conn.close_kind())
+        recorder = self._recorders.pop(conn.id, None)
+        if recorder is not None:
+            ctx, _ = self._context(conn)
+            timeline = recorder.timeline(self.input_name, ctx.client, ctx.server)
+            if self._recording.keeps(timeline, found):
+                self.timelines.append(timeline)
+        self._contexts.pop(conn.id, None)
+
+    def _unfinished_handshake(self, conn: Connection | LoneSyn, event: Event, found: int) -> int:
+        """A half-open or incomplete handshake: to the flood watch, with its finding and row
+        unless its target is flooded already and it cannot be the flood's anchor. Returns
+        how many findings of its own it may still get (0 or 1)."""
+        watch = self._flood
+        target = _server(conn)
+        client = conn.client
+        source = conn.keys[0][0] if conn.keys[0][:2] == conn.client_key else conn.keys[0][2]
+        anchor = watch.anchor(target)
+        if anchor is not None and conn.id > anchor and not found:
+            watch.count(target, conn.start_ts, source, conn.client_key[1], client.syns,
+                        type(event) is HandshakeIncomplete)
+            if self._pool is None or self._pool.wants(conn.id):
+                self._list(self._row(conn), False)
+            else:
+                self._pool.fold(conn.packets, client.bytes, conn.server.bytes,
+                                conn.close_kind())
+            return 0
+        ctx, service = self._context(conn)
+        findings = self._findings_of(event, conn.id, ctx, service)
+        row = self._row(conn)
+        if found:
+            self.connections.append(row)
+        for out in watch.add(target, Handshake(
+                conn.id, conn.start_ts, source, conn.client_key[1], client.syns,
+                type(event) is HandshakeIncomplete, findings[0] if findings else None, row,
+                found > 0)):
+            if not out.listed:
+                self._list(out.row, False)
+        return len(findings)
+
+    def _list(self, row: ConnectionSummary, has_finding: bool) -> None:
+        """List a finished connection's row, or let the pool decide when it has no finding."""
+        if has_finding or self._pool is None:
+            self.connections.append(row)
+        else:
+            self._pool.add(row)
+
+    def _row(self, conn: Connection | LoneSyn) -> ConnectionSummary:
         ctx, _ = self._context(conn)
-        del self._contexts[conn.id]
-        client, server = ctx.client, ctx.server
         start = self.start_ts
-        self.connections.append(ConnectionSummary(
-            id=conn.id, client=client, server=server, first_frame=conn.first_frame,
+        return ConnectionSummary(
+            id=conn.id, client=ctx.client, server=ctx.server, first_frame=conn.first_frame,
             last_frame=conn.last_frame, start=(conn.start_ts - start) / 1e9,
             end=(conn.end_ts - start) / 1e9, packets=conn.packets,
             client_bytes=conn.client.bytes, server_bytes=conn.server.bytes,
             client_state=conn.client.state.value, server_state=conn.server.state.value,
-            close=conn.close_kind(), midstream=conn.midstream, input=self.input_name))
-        recorder = self._recorders.pop(conn.id, None)
-        if recorder is not None:
-            timeline = recorder.timeline(self.input_name, client, server)
-            if self._recording.keeps(timeline, self._found.pop(conn.id, 0)):
-                self.timelines.append(timeline)
+            close=conn.close_kind(), midstream=conn.midstream, input=self.input_name)
 
 
-def _endpoints(conn: Connection) -> tuple[str, str]:
+_UNFINISHED = (HalfOpen, HandshakeIncomplete)
+"""Events of handshakes that never completed: a flood makes millions of them."""
+
+
+def _server(conn: Connection | LoneSyn) -> Target:
+    src, sport, dst, dport = conn.keys[0]
+    return (dst, dport) if (src, sport) == conn.client_key else (src, sport)
+
+
+def _endpoints(conn: Connection | LoneSyn) -> tuple[str, str]:
     """``(client, server)`` as ``ip:port`` text."""
     src, sport, dst, dport = conn.keys[0]
     if (src, sport) == conn.client_key:
@@ -207,15 +318,18 @@ def _first_and_rest(records: Iterator[Record]) -> tuple[int | None, Iterable[Rec
 
 
 def analyze_capture(path: str, profile: Profile, setup: RuleSetup | None = None,
-                    recording: Recording | None = None) -> tuple[CaptureSummary, Analyzer]:
+                    recording: Recording | None = None,
+                    max_connections: int | None = None) -> tuple[CaptureSummary, Analyzer]:
     """Run one capture file through the whole pipeline (recording the timelines
-    ``recording`` chooses).
+    ``recording`` chooses; listing at most ``max_connections`` connections without a
+    finding).
 
     Raises ``tcpcheck.sources.CaptureError`` when the file cannot be read as a capture at all;
     a file damaged part-way is analysed up to the damage, which the summary reports.
     """
     with open_capture(path) as capture:
-        analyzer = Analyzer(profile, input_name=path, setup=setup, recording=recording)
+        analyzer = Analyzer(profile, input_name=path, setup=setup, recording=recording,
+                            max_connections=max_connections)
         return analyze_records(capture, analyzer, Decoder()), analyzer
 
 
@@ -237,18 +351,21 @@ def analyze_records(capture: Capture, analyzer: Analyzer, decoder: Decoder) -> C
         input=analyzer.input_name, format=capture.format, packets=counters.packets,
         tcp_packets=counters.tcp, skipped=counters.skipped(), damage=capture.damage,
         capture_start=None if start_ts is None else start_ts / 1e9,
-        profile=analyzer.profile.name)
+        profile=analyzer.profile.name, folded=analyzer.folded)
 
 
-def analyze_jobs(jobs: Sequence[Job], recording: Recording | None = None) -> AnalysisResult:
+def analyze_jobs(jobs: Sequence[Job], recording: Recording | None = None,
+                 max_connections: int | None = None) -> AnalysisResult:
     """Analyse capture files in order; one combined, deterministically ordered result.
 
     The result's ``profile`` is the profile every file was checked against, or the names of
     all of them when per-path configuration chose several. With a ``recording``, the result
-    carries the timelines it chooses.
+    carries the timelines it chooses. ``max_connections`` bounds the connections without a
+    finding listed per capture (None: all); the others are counted in each capture's
+    ``folded``.
     """
-    return combine([analyze_capture(job.path, job.profile, job.setup, recording)
-                    for job in jobs])
+    return combine([analyze_capture(job.path, job.profile, job.setup, recording,
+                                    max_connections) for job in jobs])
 
 
 def combine(runs: Sequence[tuple[CaptureSummary, Analyzer]]) -> AnalysisResult:

@@ -196,6 +196,35 @@ class HandshakeIncomplete(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class SynFlood(Event):
+    """Handshakes to one target that never completed, too many too close together: a flood.
+    Anchored to the first of them; ``side`` is the server (the target)."""
+
+    target: str
+    """``ip:port`` of the target."""
+    handshakes: int
+    half_open: int
+    """Of ``handshakes``, those whose SYNs got no answer at all (``HalfOpen``)."""
+    incomplete: int
+    """Of ``handshakes``, those answered with a SYN-ACK that was never ACKed."""
+    syns: int
+    """SYNs the sources sent, retransmissions included."""
+    duration: float
+    """Seconds from the first handshake's SYN to the last one's."""
+    peak: int
+    """The most handshakes begun within one second of the capture clock."""
+    sources: int
+    """Distinct source addresses (counted up to ``sources_limit``)."""
+    sources_limit: int
+    ports: int
+    """Distinct source ports."""
+    top_sources: tuple[tuple[str, int], ...]
+    """The busiest source addresses and their handshakes, busiest first."""
+    threshold: int
+    window: float
+
+
+@dataclass(frozen=True, slots=True)
 class ConnectionReset(Event):
     POSITION = ("state",)
 

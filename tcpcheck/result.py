@@ -94,6 +94,20 @@ class ConnectionSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class FoldedConnections:
+    """Connections of one capture counted but not listed: beyond ``--max-connections``, none
+    of them with a finding. Which ones are listed does not depend on the order connections
+    end in: the lowest ids (the earliest to appear) are kept, so reports stay identical."""
+
+    connections: int
+    packets: int
+    client_bytes: int
+    server_bytes: int
+    close: dict[str, int]
+    """How many ended each way (``ConnectionSummary.close``), in alphabetical order."""
+
+
+@dataclass(frozen=True, slots=True)
 class CaptureSummary:
     """Counters over one capture file."""
 
@@ -112,6 +126,8 @@ class CaptureSummary:
     profile: str = ""
     """The stack profile this capture was checked against (per-path configuration may choose
     a different one per file)."""
+    folded: FoldedConnections | None = None
+    """Connections counted but not listed (None: every connection is listed)."""
 
 
 @dataclass(frozen=True, slots=True)

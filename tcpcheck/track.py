@@ -6,6 +6,12 @@ connection whose sides have both reached CLOSED or TIME_WAIT lingers for the pro
 so late segments (a retransmitted FIN) still find it, then is finalised and dropped: memory
 grows with the open connections, not with the capture.
 
+A SYN that opens a connection and is all the connection has sent so far (a flood sends
+millions of them, never answered) is kept packed in a few dozen bytes instead of as a model:
+it becomes a full ``Connection``, replayed from that SYN, when anything else arrives on its
+four-tuple or when it is finalised. Memory per open connection is then about 0.2 KB for such
+a lone SYN (bench/README.md has the measurements).
+
 A live capture runs for hours, and connections whose end it never sees (closed while the capture
 was not looking, a host gone silent) would stay forever: with an idle timeout, a sweep every few
 seconds of capture time finalises and drops those silent for that long.
@@ -13,19 +19,27 @@ seconds of capture time finalises and drops those silent for that long.
 
 from __future__ import annotations
 
+import heapq
+import struct
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import NamedTuple
 
 from tcpcheck import events as ev
 from tcpcheck.model import Connection
 from tcpcheck.options import parse_options
 from tcpcheck.profiles import Profile
-from tcpcheck.segment import ACK, SYN, Segment
+from tcpcheck.segment import ACK, CSUM_OFFLOAD, FIN, RST, SYN, Segment
 from tcpcheck.seqnum import seq_gt
 from tcpcheck.states import State
 from tcpcheck.timers import DEFAULT_TIMING, Timing
 
 _SYN_ONLY = SYN
+_OPENING = SYN | ACK | RST | FIN
+# A lone SYN, packed: its connection id, frame, ts, seq, ack, flags, window and checksum
+# state, then its option bytes. Its addresses and ports are in its key, addresses then ports.
+_LONE = struct.Struct("<QQqIIBHB")
+_PORTS = struct.Struct("!HH")
 # ISNs remembered for isn-weak: a repeat among this many is unlikely by chance (~1 in 65,000
 # per new connection with random 32-bit ISNs), so a repeat says more about the stack.
 MAX_ISNS = 65_536
@@ -45,21 +59,72 @@ _SHOWN_RANK = {state: rank for rank, state in enumerate((
     State.TIME_WAIT))}
 
 
+class LoneSide(NamedTuple):
+    """What is known of one side of a ``LoneSyn``."""
+
+    state: State
+    bytes: int
+    syns: int
+
+
+class LoneSyn:
+    """A finished connection that saw nothing but the SYN that opened it: what a
+    ``Connection`` holds after replaying that SYN and ``finish()`` (half-open, one ``HalfOpen``
+    event), without building two endpoints, since a SYN flood finishes millions of them.
+    Only for the SYNs ``Tracker`` keeps lone (anything else makes the model note more);
+    tests/test_track.py checks that it agrees with the model."""
+
+    __slots__ = ("id", "keys", "client_key", "first_frame", "last_frame", "start_ts",
+                 "end_ts", "events", "finished")
+    packets = 1
+    midstream = False
+    client = LoneSide(State.SYN_SENT, 0, 1)
+    # Nothing came back, so nothing shows the SYN ever reached the server (as ``finish``).
+    server = LoneSide(State.LISTEN, 0, 0)
+
+    def __init__(self, conn_id: int, syn: Segment) -> None:
+        self.id = conn_id
+        self.keys = ((syn.src, syn.sport, syn.dst, syn.dport),
+                     (syn.dst, syn.dport, syn.src, syn.sport))
+        self.client_key = (syn.src, syn.sport)
+        self.first_frame = self.last_frame = syn.frame
+        self.start_ts = self.end_ts = syn.ts
+        self.events: list[ev.Event] = []
+        self.finished = False
+
+    def finish(self, now: int | None = None, idle: float | None = None) -> None:
+        """As ``Connection.finish``: a SYN nothing answered is a half-open connection."""
+        self.finished = True
+        self.events.append(ev.HalfOpen(self.first_frame, self.start_ts, "client", 1, 0.0))
+
+    @staticmethod
+    def close_kind() -> str:
+        return "half-open"
+
+
 class Tracker:
     """Routes segments to connections and finalises them when they are over.
 
     ``on_finished`` is called once per connection, when it is dropped or at ``close()``.
     ``idle_timeout`` (seconds of capture time; None: never) drops connections that have sent
-    nothing for that long, finalised as if the capture had ended for them.
+    nothing for that long, finalised as if the capture had ended for them. ``lone_syns=False``
+    gives every connection its model from its first segment (a caller that records each
+    segment's effect on the model needs that).
     """
 
-    def __init__(self, profile: Profile, on_finished: Callable[[Connection], None],
-                 timing: Timing = DEFAULT_TIMING, *, idle_timeout: float | None = None) -> None:
+    def __init__(self, profile: Profile,
+                 on_finished: Callable[[Connection | LoneSyn], None],
+                 timing: Timing = DEFAULT_TIMING, *, idle_timeout: float | None = None,
+                 lone_syns: bool = True) -> None:
         self.profile = profile
         self.timing = timing
         self.on_finished = on_finished
         # (src, sport, dst, dport) -> (connection, sent by its client?); both directions.
         self._table: dict[tuple, tuple[Connection, bool]] = {}
+        # Lone SYNs (see the module's docstring), in order of id: packed four-tuple -> packed
+        # SYN.
+        self._lone: dict[bytes, bytes] = {}
+        self._lone_syns = lone_syns
         self._lingering: deque[tuple[int, Connection]] = deque()
         self._linger_ns = int(profile.time_wait * 1e9)
         self._next_id = 0
@@ -77,7 +142,7 @@ class Tracker:
 
     @property
     def open_connections(self) -> int:
-        return len(self._table) // 2
+        return len(self._table) // 2 + len(self._lone)
 
     def state_counts(self) -> dict[str, int]:
         """Connections still tracked, by state (``ESTABLISHED``, ``TIME_WAIT``...; the side
@@ -92,10 +157,14 @@ class Tracker:
             if sent_by_client:  # each connection is in the table once under each direction
                 state = max(conn.client.state, conn.server.state, key=rank.__getitem__)
                 counts[state.value] = counts.get(state.value, 0) + 1
+        lone = len(self._lone)
+        if lone:  # the client in SYN_SENT is the furthest along (see _SHOWN_RANK)
+            counts[State.SYN_SENT.value] = counts.get(State.SYN_SENT.value, 0) + lone
         return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
-    def feed(self, seg: Segment) -> Connection:
-        """Apply one segment to its connection (creating one if needed); return it."""
+    def feed(self, seg: Segment) -> Connection | None:
+        """Apply one segment to its connection (creating one if needed); return it, or None
+        when the segment is a lone SYN kept packed (the model would have noted nothing)."""
         lingering = self._lingering
         if lingering and lingering[0][0] <= seg.ts:
             self._expire(seg.ts)
@@ -103,7 +172,13 @@ class Tracker:
             self._sweep(seg.ts)
         key = (seg.src, seg.sport, seg.dst, seg.dport)
         hit = self._table.get(key)
+        if hit is None and self._lone:
+            hit = self._adopt(seg)
         if hit is None:
+            if (seg.flags & _OPENING == SYN and not seg.plen and self._lone_syns
+                    and self._keep_lone(seg)):
+                self._now = seg.ts
+                return None
             conn = self._open(seg, key, None)
             from_client = conn.client_key == (seg.src, seg.sport)
         else:
@@ -127,7 +202,10 @@ class Tracker:
         seen = {}
         for conn, _ in self._table.values():
             seen[conn.id] = conn
-        for conn in sorted(seen.values(), key=lambda c: c.id):
+        tracked = sorted(seen.values(), key=_by_id)
+        lone, self._lone = self._lone, {}
+        # One at a time: a flood's lone SYNs never all exist as objects at once.
+        for conn in heapq.merge(tracked, self._finished_lone(lone, list(lone)), key=_by_id):
             self._finalise(conn, self._now)
         self._table.clear()
         self._lingering.clear()
@@ -152,7 +230,10 @@ class Tracker:
                     or elapsed > self.profile.syn_give_up)
         return True  # a new ISN on a tuple past its handshake: the old one was abandoned
 
-    def _open(self, seg: Segment, key: tuple, previous: Connection | None) -> Connection:
+    def _open(self, seg: Segment, key: tuple, previous: Connection | None,
+              conn_id: int | None = None) -> Connection:
+        """A new connection opened by ``seg`` (numbered next, unless ``conn_id`` gives the
+        number a lone SYN was given), in the table under both directions."""
         flags = seg.flags
         if flags & SYN and not flags & ACK:
             client_key, midstream = (seg.src, seg.sport), False
@@ -164,9 +245,10 @@ class Tracker:
             lower_is_dst = seg.sport >= seg.dport
             client_key = (seg.src, seg.sport) if lower_is_dst else (seg.dst, seg.dport)
             midstream = True
-        conn = Connection(self._next_id, self.profile, client_key, midstream, seg,
-                          self.timing)
-        self._next_id += 1
+        if conn_id is None:
+            conn_id = self._next_id
+            self._next_id += 1
+        conn = Connection(conn_id, self.profile, client_key, midstream, seg, self.timing)
         if previous is not None:
             self._check_reuse(previous, conn, seg)
             self._finalise(previous, seg.ts)
@@ -226,17 +308,21 @@ class Tracker:
         # Each connection is in the table under both directions: take it once.
         idle = [conn for conn, sent_by_client in self._table.values()
                 if sent_by_client and conn.end_ts < oldest]
-        for conn in sorted(idle, key=lambda c: c.id):
+        lone = self._lone
+        quiet = [key for key, packed in lone.items() if _LONE.unpack_from(packed)[2] < oldest]
+        for conn in heapq.merge(sorted(idle, key=_by_id), self._finished_lone(lone, quiet),
+                                key=_by_id):
             self._forget(conn)
             self._finalise(conn, now, self._idle_ns / 1e9)
 
-    def _forget(self, conn: Connection) -> None:
+    def _forget(self, conn: Connection | LoneSyn) -> None:
         for key in conn.keys:
             hit = self._table.get(key)
             if hit is not None and hit[0] is conn:
                 del self._table[key]
 
-    def _finalise(self, conn: Connection, now: int, idle: float | None = None) -> None:
+    def _finalise(self, conn: Connection | LoneSyn, now: int,
+                  idle: float | None = None) -> None:
         if conn.finished:
             return
         conn.finish(now, idle)
@@ -252,12 +338,72 @@ class Tracker:
         if seg.seq == 0:
             conn.events.append(ev.IsnWeak(seg.frame, seg.ts, sender.role, 0, None))
             return
-        key = (seg.src, seg.seq)
-        first = self._isns.get(key)
+        first = self._isns.get((seg.src, seg.seq))
         if first is None:
-            self._isns[key] = conn.id
-            self._isn_order.append(key)
-            if len(self._isn_order) > MAX_ISNS:
-                del self._isns[self._isn_order.popleft()]
+            self._remember_isn(seg, conn.id)
         elif first != conn.id:
             conn.events.append(ev.IsnWeak(seg.frame, seg.ts, sender.role, seg.seq, first))
+
+    def _remember_isn(self, seg: Segment, conn_id: int) -> None:
+        key = (seg.src, seg.seq)
+        self._isns[key] = conn_id
+        self._isn_order.append(key)
+        if len(self._isn_order) > MAX_ISNS:
+            del self._isns[self._isn_order.popleft()]
+
+    # ------------------------------------------------------------------ lone SYNs
+
+    def _keep_lone(self, seg: Segment) -> bool:
+        """Keep a SYN that opens a new connection packed, when replaying it would note
+        nothing: not a weak ISN, no checksum to note. False when it needs the model now."""
+        if seg.csum >= CSUM_OFFLOAD or seg.seq == 0 or (seg.src, seg.seq) in self._isns:
+            return False
+        conn_id = self._next_id
+        self._next_id += 1
+        self._remember_isn(seg, conn_id)
+        self._lone[seg.src + seg.dst + _PORTS.pack(seg.sport, seg.dport)] = _LONE.pack(
+            conn_id, seg.frame, seg.ts, seg.seq, seg.ack, seg.flags, seg.win,
+            seg.csum) + seg.options
+        return True
+
+    def _adopt(self, seg: Segment) -> tuple[Connection, bool] | None:
+        """The connection of a lone SYN that ``seg`` continues (either direction), now a
+        full model replayed from that SYN; None when ``seg`` continues none."""
+        lone = self._lone
+        key = seg.src + seg.dst + _PORTS.pack(seg.sport, seg.dport)
+        packed = lone.pop(key, None)
+        if packed is None:
+            key = seg.dst + seg.src + _PORTS.pack(seg.dport, seg.sport)
+            packed = lone.pop(key, None)
+            if packed is None:
+                return None
+        self._replay(key, packed)
+        return self._table[(seg.src, seg.sport, seg.dst, seg.dport)]
+
+    def _replay(self, key: bytes, packed: bytes) -> Connection:
+        """The full model of a lone SYN: the connection it opened, with the SYN applied."""
+        syn = _unpack_lone(key, packed)
+        conn = self._open(syn, (syn.src, syn.sport, syn.dst, syn.dport), None,
+                          _LONE.unpack_from(packed)[0])
+        conn.apply(syn, True)
+        return conn
+
+    def _finished_lone(self, lone: dict[bytes, bytes], keys: list[bytes]) -> Iterator[LoneSyn]:
+        """The lone SYNs of ``keys`` (in order of id) as finished connections, one at a
+        time, each taken out of ``lone``: they are being finalised."""
+        for key in keys:
+            packed = lone.pop(key)
+            yield LoneSyn(_LONE.unpack_from(packed)[0], _unpack_lone(key, packed))
+
+
+def _by_id(conn: Connection | LoneSyn) -> int:
+    return conn.id
+
+
+def _unpack_lone(key: bytes, packed: bytes) -> Segment:
+    """The SYN a lone entry keeps, exactly as it was decoded."""
+    half = (len(key) - 4) // 2
+    sport, dport = _PORTS.unpack_from(key, 2 * half)
+    _, frame, ts, seq, ack, flags, win, csum = _LONE.unpack_from(packed)
+    return Segment(frame, ts, key[:half], sport, key[half:2 * half], dport, seq, ack, flags,
+                   win, 0, packed[_LONE.size:], b"", csum)

@@ -75,3 +75,25 @@ def concurrent_syn(e: ev.ConcurrentSyn, ctx: Context) -> Explanation:
         "one SYN (and its retransmissions, same ISN) per four-tuple at a time",
         f"a second ISN after {e.gap * 1000:.0f} ms",
     )
+
+
+def syn_flood(e: ev.SynFlood, ctx: Context) -> Explanation:
+    rate = f"{e.handshakes / e.duration:,.0f}/s on average, " if e.duration > 0 else ""
+    at_least = "at least " if e.sources >= e.sources_limit else ""
+    top = ", ".join(f"{address} ({count:,})" for address, count in e.top_sources)
+    kinds = []
+    if e.half_open:
+        kinds.append(f"{e.half_open:,} were never answered (half-open)")
+    if e.incomplete:
+        kinds.append(f"{e.incomplete:,} were answered with a SYN-ACK that was never acknowledged "
+                     f"(handshake-incomplete)")
+    return Explanation(
+        f"{e.target} received {e.handshakes:,} handshakes that never completed "
+        f"({e.syns:,} SYNs) over {e.duration:.1f} s ({rate}{e.peak:,} in the busiest second) "
+        f"from {at_least}{e.sources:,} source address{'es' if e.sources != 1 else ''} and "
+        f"{e.ports:,} source port{'s' if e.ports != 1 else ''}; busiest sources: {top}. "
+        f"Of them, {'; '.join(kinds)}. Their individual findings are folded into this one",
+        f"fewer than {e.threshold:,} unfinished handshakes to one target within "
+        f"{e.window:g} s",
+        f"{e.handshakes:,} unfinished handshakes, {e.peak:,} begun in one second",
+    )
