@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from segments import Ladder
 
 from tcpcheck.profiles import load_profile
-from tcpcheck.segment import Segment
+from tcpcheck.segment import CWR, ECE, PSH, SYN, Segment
 from tcpcheck.track import Tracker
 
 
@@ -42,3 +43,61 @@ def test_connection_ids_follow_order_of_appearance_like_tcp_stream():
             tracker.feed(seg)
     tracker.close()
     assert sorted(c.id for c in finished) == [0, 1, 2]
+
+
+def _lone_and_modelled(syn: Segment):
+    """A SYN left alone, finished by the tracker (packed), and by the full model."""
+    from tcpcheck.model import Connection
+    lone: list = []
+    tracker = Tracker(load_profile("linux"), lone.append)
+    assert tracker.feed(syn) is None  # kept packed: nothing for the model to note yet
+    tracker.close()
+    model = Connection(0, load_profile("linux"), (syn.src, syn.sport), False, syn)
+    model.apply(syn, True)
+    model.finish(syn.ts)
+    return lone[0], model
+
+
+@pytest.mark.parametrize("flags", [SYN, SYN | ECE | CWR, SYN | PSH], ids=["syn", "ecn", "psh"])
+@pytest.mark.parametrize("options", [b"", bytes.fromhex(
+    "020405b40402080a9f05cfcd000000000103030a")], ids=["no-options", "linux-options"])
+def test_a_lone_syn_finishes_exactly_as_the_model_would(flags, options):
+    syn = Segment(7, 1_700_000_000_000_000_000, bytes([192, 0, 2, 10]), 40000,
+                  bytes([198, 51, 100, 20]), 80, 123456, 999, flags, 64240, 0, options, b"", 1)
+    lone, model = _lone_and_modelled(syn)
+    assert lone.keys == ((syn.src, 40000, syn.dst, 80), (syn.dst, 80, syn.src, 40000))
+    for name in ("id", "client_key", "first_frame", "last_frame", "start_ts",
+                 "end_ts", "packets", "midstream", "events", "finished"):
+        assert getattr(lone, name) == getattr(model, name), name
+    assert lone.close_kind() == model.close_kind() == "half-open"
+    for side in ("client", "server"):
+        for name in ("state", "bytes", "syns"):
+            assert getattr(getattr(lone, side), name) == getattr(getattr(model, side), name)
+
+
+def test_a_syn_the_model_has_something_to_say_about_is_not_kept_packed():
+    tracker = Tracker(load_profile("linux"), lambda c: None)
+    base = Segment(1, 1, bytes([192, 0, 2, 10]), 40000, bytes([198, 51, 100, 20]), 80, 5, 0,
+                   SYN, 64240, 0, b"", b"", 1)
+    assert tracker.feed(base) is None
+    zero_isn = tracker.feed(base._replace(frame=2, sport=40001, seq=0))
+    offloaded = tracker.feed(base._replace(frame=3, sport=40002, seq=9, csum=2))
+    with_data = tracker.feed(base._replace(frame=4, sport=40003, seq=10, plen=5,
+                                           payload=b"hello"))
+    reused_isn = tracker.feed(base._replace(frame=5, sport=40004))
+    assert [e.__class__.__name__ for e in zero_isn.events] == ["IsnWeak"]
+    assert offloaded is not None and with_data is not None
+    assert [e.__class__.__name__ for e in reused_isn.events] == ["IsnWeak"]
+    assert tracker.open_connections == 5
+
+
+def test_the_answer_to_a_lone_syn_finds_its_connection_under_the_same_id():
+    lad = Ladder()
+    lad.handshake()
+    finished: list = []
+    tracker = Tracker(load_profile("linux"), finished.append)
+    assert tracker.feed(lad.segments[0]) is None
+    conn = tracker.feed(lad.segments[1])
+    assert conn.id == 0 and conn.packets == 2 and conn.server.synacks == 1
+    assert tracker.feed(lad.segments[2]) is conn
+    assert tracker.open_connections == 1

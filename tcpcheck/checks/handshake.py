@@ -89,7 +89,7 @@ def syn_flood(e: ev.SynFlood, ctx: Context) -> Explanation:
                      f"(handshake-incomplete)")
     return Explanation(
         f"{e.target} received {e.handshakes:,} handshakes that never completed "
-        f"({e.syns:,} SYNs) over {e.duration:.1f} s ({rate}{e.peak:,} in the busiest second) "
+        f"({e.syns:,} SYNs) over {e.duration:.3f} s ({rate}{e.peak:,} in the busiest second) "
         f"from {at_least}{e.sources:,} source address{'es' if e.sources != 1 else ''} and "
         f"{e.ports:,} source port{'s' if e.ports != 1 else ''}; busiest sources: {top}. "
         f"Of them, {'; '.join(kinds)}. Their individual findings are folded into this one",

@@ -94,7 +94,7 @@ from tcpcheck.catalog import Catalog, CatalogError, RuleMeta, paragraphs
 from tcpcheck.report.ladder import Collapsed, Ladder, LadderRow, build_ladder, segment_label
 from tcpcheck.report.seqgraph import SequenceGraph, sequence_graphs
 from tcpcheck.report.terminal import format_duration, verdict
-from tcpcheck.report.wording import counted
+from tcpcheck.report.wording import counted, folded_note
 from tcpcheck.result import (
     AnalysisResult,
     BaselineReport,
@@ -352,6 +352,7 @@ def _connections_section(result: AnalysisResult, captures: list[CaptureSummary])
         "<label>search <input type=\"search\" id=\"conn-filter-text\" "
         "placeholder=\"address, port, state, id\"></label>\n</div>\n"
         "<p class=\"count\" id=\"connections-count\"></p>\n"
+        f"{_folded(captures)}"
         "<div class=\"scroll\"><table id=\"connections-table\" class=\"data sortable\">\n"
         f"<thead><tr>{capture_th}{_th('id', 'id', 'num')}{_th('client', 'client', 'text')}"
         f"{_th('server', 'server', 'text')}{_th('packets', 'packets', 'num')}"
@@ -363,6 +364,13 @@ def _connections_section(result: AnalysisResult, captures: list[CaptureSummary])
         "<button type=\"button\" class=\"more\" id=\"connections-more\" hidden>show more"
         "</button>\n<noscript><p>The connections table needs JavaScript.</p></noscript>\n"
         "</section>\n")
+
+
+def _folded(captures: list[CaptureSummary]) -> str:
+    """A line per capture whose connections beyond ``--max-connections`` are only counted."""
+    return "".join(f"<p class=\"folded\"><code>{escape(c.input)}</code>: "
+                   f"{escape(folded_note(c.folded))}</p>\n"
+                   for c in captures if c.folded is not None)
 
 
 def _th(key: str, label: str, kind: str, *, right: bool | None = None) -> str:

@@ -59,6 +59,10 @@ def write_json(result: AnalysisResult, fp: TextIO) -> None:
             "captures": [_capture(c, counts) for c in result.captures],
         },
     }
+    folded = sum(c.folded.connections for c in result.captures if c.folded is not None)
+    if folded:
+        # Only when connections were folded: other reports stay byte-identical.
+        head["summary"]["folded_connections"] = folded
     if result.baseline is not None:
         head["summary"]["baseline"] = _baseline(result.baseline)
     text = json.dumps(head, indent=2, ensure_ascii=True, allow_nan=False)
@@ -105,7 +109,7 @@ def _counts_by_capture(result: AnalysisResult) -> dict[str, dict[str, int]]:
 
 
 def _capture(capture: CaptureSummary, counts: dict[str, dict[str, int]]) -> dict[str, Any]:
-    return {
+    out = {
         "input": capture.input,
         "format": capture.format,
         "packets": capture.packets,
@@ -116,6 +120,9 @@ def _capture(capture: CaptureSummary, counts: dict[str, dict[str, int]]) -> dict
         "profile": capture.profile,
         "findings": counts[capture.input],
     }
+    if capture.folded is not None:
+        out["folded"] = asdict(capture.folded)
+    return out
 
 
 def _baseline(baseline: BaselineReport) -> dict[str, Any]:

@@ -5,7 +5,8 @@ without any plugin for tcpcheck, so a failing connection shows up as a failing t
 case fails when its connection has findings at or above ``fail_on``: one ``<failure>`` lists
 them all; findings below the gate go to the test case's ``<system-out>``. A damaged capture
 file adds a test case ``capture file`` with an ``<error>`` (the capture could not be read to
-the end, which is not a finding about any connection).
+the end, which is not a finding about any connection). Connections counted but not listed
+(``--max-connections``) are the suite's ``folded.*`` properties, not test cases.
 
 ``classname`` is ``tcpcheck.`` and the input path with ``.`` turned into ``_`` and path
 separators into ``.``: Jenkins splits a classname at its last dot into package and class, so
@@ -109,10 +110,24 @@ def _suite(capture: CaptureSummary, conns: list[ConnectionSummary],
                         ("tcp_packets", str(capture.tcp_packets)),
                         *((f"skipped.{reason}", str(count))
                           for reason, count in sorted(capture.skipped.items())),
+                        *_folded(capture),
                         ("fail_on", fail_on.label if fail_on is not None else "never")):
         ET.SubElement(properties, "property", name=name, value=_clean(value))
     suite.extend(cases)
     return suite
+
+
+def _folded(capture: CaptureSummary) -> list[tuple[str, str]]:
+    """Properties for the connections counted but not listed (as test cases): none if all
+    are listed."""
+    folded = capture.folded
+    if folded is None:
+        return []
+    return [("folded.connections", str(folded.connections)),
+            ("folded.packets", str(folded.packets)),
+            ("folded.client_bytes", str(folded.client_bytes)),
+            ("folded.server_bytes", str(folded.server_bytes)),
+            *((f"folded.close.{kind}", str(count)) for kind, count in folded.close.items())]
 
 
 def _add_findings(case: ET.Element, findings: list[Finding], fail_on: Severity | None) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from tcpcheck.report.wording import counted
+from tcpcheck.report.wording import counted, folded_note
 from tcpcheck.result import (
     AnalysisResult,
     BaselineReport,
@@ -119,6 +119,10 @@ def _summary(result: AnalysisResult) -> list[str]:
             f"{capture.packets:,} | {conns.get(capture.input, 0):,} | "
             f"{tally.get(Severity.ERROR, 0):,} | {tally.get(Severity.WARNING, 0):,} | "
             f"{tally.get(Severity.INFO, 0):,} |\n")
+    folds = [c for c in result.distinct_captures() if c.folded is not None]
+    if folds:
+        blocks.append("\n" + "".join(f"- {code(c.input, in_table=False)}: "
+                                     f"{text(folded_note(c.folded))}\n" for c in folds))
     return blocks
 
 

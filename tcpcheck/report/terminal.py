@@ -18,7 +18,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from tcpcheck.report.wording import counted, plural_noun
+from tcpcheck.report.wording import counted, folded_note, plural_noun
 from tcpcheck.result import AnalysisResult, CaptureSummary, ConnectionSummary, Finding, Severity
 
 DEFAULT_MAX_CONNECTIONS = 20
@@ -179,7 +179,8 @@ def _print_connections(result: AnalysisResult, console: Console, max_connections
     """One table per capture; past ``max_connections`` only flagged connections are listed."""
     console.print()
     console.rule(Text("connections", style="bold"), align="left")
-    if not result.connections:
+    folds = {c.input: c.folded for c in result.captures if c.folded is not None}
+    if not result.connections and not folds:
         console.print(Text("no TCP connections in the capture", style="dim"))
         return
     tallies = _tallies_by_connection(result.findings)
@@ -203,6 +204,13 @@ def _print_connections(result: AnalysisResult, console: Console, max_connections
             more = plural_noun(hidden, "connection")
             console.print(Text(f"… {hidden:,} more {more} without errors or warnings (use "
                                "--format json for all)", style="dim"))
+        folded = folds.pop(input_path, None)
+        if folded is not None:
+            console.print(Text(f"… {folded_note(folded)}", style="dim"))
+    for input_path, folded in folds.items():  # captures with no connection listed at all
+        if multiple_inputs:
+            console.print(Text(input_path, style="bold"))
+        console.print(Text(f"… {folded_note(folded)}", style="dim"))
 
 
 def _connections_table() -> Table:
