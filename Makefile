@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help venv demo test lint captures crafted bench bench-live bench-html system-deps clean
+.PHONY: help venv demo test lint captures crafted bench bench-live bench-html bench-flood system-deps clean
 
 help:
 	@echo "make demo      analyse bundled captures (creates the virtualenv first)"
@@ -15,6 +15,7 @@ help:
 	@echo "make bench     packets/s and peak RSS beside tshark on a 1M-packet capture"
 	@echo "make bench-live  tcpcheck sniff's sustained packets/s and capture loss on a veth (root)"
 	@echo "make bench-html  size and Chromium load time of the HTML report of 10,000 connections (root)"
+	@echo "make bench-flood time and peak RSS on 1,000,000 SYNs and on 200,000 connections left open"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +55,9 @@ bench-live: venv system-deps
 
 bench-html: venv system-deps
 	$(BIN)/python bench/html_bench.py
+
+bench-flood: venv
+	$(BIN)/python bench/flood_bench.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

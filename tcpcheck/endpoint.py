@@ -144,6 +144,10 @@ class Endpoint:
         sent = self.sent
         while sent and sent[0][0] + len(sent[0][1]) <= ack:
             self.sent_bytes -= len(sent.popleft()[1])
+        if not sent:
+            # An empty deque still holds a 600-byte block: most connections sit idle with
+            # everything acknowledged, so a capture of many open ones would keep them all.
+            self.sent = None
 
     def first_copy_differs(self, seq: int, payload: bytes) -> tuple[int, int] | None:
         """(frame of the first copy, position of the first differing byte), or None."""
