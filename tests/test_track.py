@@ -101,3 +101,18 @@ def test_the_answer_to_a_lone_syn_finds_its_connection_under_the_same_id():
     assert conn.id == 0 and conn.packets == 2 and conn.server.synacks == 1
     assert tracker.feed(lad.segments[2]) is conn
     assert tracker.open_connections == 1
+
+
+def test_a_lone_syn_idle_past_the_timeout_is_finalised_as_half_open():
+    finished: list = []
+    tracker = Tracker(load_profile("linux"), finished.append, idle_timeout=10)
+    lonely = Ladder(client_isn=1)
+    lonely.syn("c")
+    later = short_connection(41000, 30.0)
+    for seg in [*lonely.segments, *later]:
+        tracker.feed(seg)
+    [conn] = finished
+    assert (conn.id, conn.close_kind(), conn.client.state.value) == (0, "half-open",
+                                                                      "SYN_SENT")
+    assert [e.__class__.__name__ for e in conn.events] == ["HalfOpen"]
+    assert tracker.open_connections == 1
