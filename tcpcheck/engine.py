@@ -229,11 +229,8 @@ class Analyzer:
         found = self._found.pop(conn.id, 0)
         if held is not None:
             found += self._unfinished_handshake(conn, held, found)
-        elif found or self._pool is None or self._pool.wants(conn.id):
-            self._list(self._row(conn), found > 0)
         else:
-            self._pool.fold(conn.packets, conn.client.bytes, conn.server.bytes,
-                            conn.close_kind())
+            self._keep(conn, found)
         recorder = self._recorders.pop(conn.id, None)
         if recorder is not None:
             ctx, _ = self._context(conn)
@@ -242,23 +239,19 @@ class Analyzer:
                 self.timelines.append(timeline)
         self._contexts.pop(conn.id, None)
 
-    def _unfinished_handshake(self, conn: Connection | LoneSyn, event: Event, found: int) -> int:
+    def _unfinished_handshake(self, conn: Connection | LoneSyn, event: Event,
+                              found: int) -> int:
         """A half-open or incomplete handshake: to the flood watch, with its finding and row
         unless its target is flooded already and it cannot be the flood's anchor. Returns
         how many findings of its own it may still get (0 or 1)."""
         watch = self._flood
         target = _server(conn)
-        client = conn.client
-        source = conn.keys[0][0] if conn.keys[0][:2] == conn.client_key else conn.keys[0][2]
+        source, port = conn.client_key
+        syns, incomplete = conn.client.syns, type(event) is HandshakeIncomplete
         anchor = watch.anchor(target)
         if anchor is not None and conn.id > anchor and not found:
-            watch.count(target, conn.start_ts, source, conn.client_key[1], client.syns,
-                        type(event) is HandshakeIncomplete)
-            if self._pool is None or self._pool.wants(conn.id):
-                self._list(self._row(conn), False)
-            else:
-                self._pool.fold(conn.packets, client.bytes, conn.server.bytes,
-                                conn.close_kind())
+            watch.count(target, conn.start_ts, source, port, syns, incomplete)
+            self._keep(conn, 0)
             return 0
         ctx, service = self._context(conn)
         findings = self._findings_of(event, conn.id, ctx, service)
@@ -266,12 +259,20 @@ class Analyzer:
         if found:
             self.connections.append(row)
         for out in watch.add(target, Handshake(
-                conn.id, conn.start_ts, source, conn.client_key[1], client.syns,
-                type(event) is HandshakeIncomplete, findings[0] if findings else None, row,
-                found > 0)):
+                conn.id, conn.start_ts, source, port, syns, incomplete,
+                findings[0] if findings else None, row, found > 0)):
             if not out.listed:
                 self._list(out.row, False)
         return len(findings)
+
+    def _keep(self, conn: Connection | LoneSyn, found: int) -> None:
+        """List a finished connection with ``found`` findings, or only count it when it has
+        none and the pool is full of lower ids (then its row is never even made)."""
+        pool = self._pool
+        if found or pool is None or pool.wants(conn.id):
+            self._list(self._row(conn), found > 0)
+        else:
+            pool.fold(conn.packets, conn.client.bytes, conn.server.bytes, conn.close_kind())
 
     def _list(self, row: ConnectionSummary, has_finding: bool) -> None:
         """List a finished connection's row, or let the pool decide when it has no finding."""
