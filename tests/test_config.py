@@ -27,6 +27,7 @@ CATALOG = load_catalog()
 ALL_SLUGS = frozenset(rule.slug for rule in CATALOG)
 PARAMETRISED = {"rto-backoff-violation", "syn-retries-exceeded"}
 DEFAULT_PARAMS = {"tolerance": 0.25, "slack": 0.05}
+FLOOD_PARAMS = {"syn-flood": {"min_handshakes": 100, "window": 10.0}}
 
 
 def write(path: Path, text: str) -> Path:
@@ -125,7 +126,7 @@ def test_without_a_config_the_defaults_apply_rooted_at_the_start(tmp_path):
     assert settings(config) == Settings(
         profile="linux", rules=ALL_SLUGS,
         severity={rule.slug: rule.severity for rule in CATALOG},
-        params={slug: DEFAULT_PARAMS for slug in PARAMETRISED})
+        params={slug: DEFAULT_PARAMS for slug in PARAMETRISED} | FLOOD_PARAMS)
 
 
 def test_a_config_is_rooted_at_its_own_folder(tmp_path):
@@ -430,7 +431,7 @@ def test_the_top_level_applies_to_every_capture(tmp_path):
     assert result.severity["concurrent-syn"] == Severity.INFO
     assert result.severity["handshake-bad-ack"] == Severity.ERROR  # the catalog's default
     assert result.params == {"rto-backoff-violation": {"tolerance": 0.5, "slack": 0.1},
-                             "syn-retries-exceeded": DEFAULT_PARAMS}
+                             "syn-retries-exceeded": DEFAULT_PARAMS} | FLOOD_PARAMS
 
 
 def test_a_matching_per_path_table_overrides_the_top_level_key_by_key(tmp_path):
@@ -468,7 +469,7 @@ def test_settings_give_a_severity_for_every_enabled_rule_and_no_other(tmp_path):
 
 def test_settings_give_every_parameter_even_of_disabled_rules(tmp_path):
     result = settings(load(tmp_path, "select = ['HS']\n"))
-    assert result.params == {slug: DEFAULT_PARAMS for slug in PARAMETRISED}
+    assert result.params == {slug: DEFAULT_PARAMS for slug in PARAMETRISED} | FLOOD_PARAMS
 
 
 def test_the_default_profile_applies_when_no_layer_names_one(tmp_path):
