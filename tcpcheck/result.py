@@ -202,11 +202,20 @@ class AnalysisResult:
         return out
 
     def connections_by_capture(self) -> dict[str, int]:
-        """How many connections each capture file has."""
+        """How many connections each capture file has, listed or folded."""
         out: dict[str, int] = {}
         for conn in self.connections:
             out[conn.input] = out.get(conn.input, 0) + 1
+        for capture in self.captures:
+            if capture.folded is not None:
+                out[capture.input] = out.get(capture.input, 0) + capture.folded.connections
         return out
+
+    @property
+    def total_connections(self) -> int:
+        """Every connection analysed: those listed and those folded."""
+        return len(self.connections) + sum(c.folded.connections for c in self.captures
+                                           if c.folded is not None)
 
     @property
     def packets(self) -> int:

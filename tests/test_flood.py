@@ -249,3 +249,12 @@ def test_a_lone_syn_kept_packed_gives_what_the_full_model_gives(name):
     assert packed.findings == modelled.findings
     assert sorted(packed.connections, key=lambda c: c.id) == sorted(
         modelled.connections, key=lambda c: c.id)
+
+
+def test_human_reports_count_the_folded_connections_among_those_analysed():
+    done = tcpcheck("analyze", str(REAL_FLOOD), "--max-connections", "0")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.rstrip().endswith("no protocol errors in 200 connections (1 warning)")
+    markdown = tcpcheck("analyze", str(REAL_FLOOD), "--max-connections", "0", "--format",
+                        "markdown").stdout
+    assert "syn-flood.pcap` | linux | 400 | 200 |" in markdown

@@ -210,7 +210,7 @@ def _header(result: AnalysisResult, captures: list[CaptureSummary], fail_on: Sev
               f"passes at {gate}" if fail_on is not None else "never fails (--fail-on never)")
     meta = [f"tcpcheck {escape(result.tool_version)}",
             f"profile <code>{escape(result.profile)}</code>",
-            counted(len(captures), "capture"), counted(len(result.connections), "connection")]
+            counted(len(captures), "capture"), counted(result.total_connections, "connection")]
     if timestamp is not None:
         meta.append(f"generated {escape(timestamp)}")
     counts = result.counts()

@@ -98,7 +98,7 @@ def _headline(result: AnalysisResult, fail_on: Severity | None) -> str:
         verdict = "✅", f"passes at `--fail-on {fail_on.label}`"
     line = (f"tcpcheck {text(result.tool_version)} · profile {code(result.profile)} · "
             f"{counted(len(result.captures), 'capture')} · "
-            f"{counted(len(result.connections), 'connection')} · "
+            f"{counted(result.total_connections, 'connection')} · "
             + " · ".join(counted(counts[s.label], s.label) for s in sorted(Severity, reverse=True)))
     return f"### {verdict[0]} tcpcheck: {tally} — {verdict[1]}\n\n{line}\n"
 

@@ -109,7 +109,7 @@ def verdict(result: AnalysisResult, fail_on: Severity | None = Severity.ERROR) -
     It fails when a finding is at or above ``fail_on`` (None: never).
     """
     counts = result.counts()
-    in_connections = f"in {counted(len(result.connections), 'connection')}"
+    in_connections = f"in {counted(result.total_connections, 'connection')}"
     if fail_on is not None and any(f.severity >= fail_on for f in result.findings):
         tally = _severity_tally(counts)
         return Text(f"✗ {tally} {in_connections}", style=SEVERITY_STYLE[Severity.ERROR])
@@ -155,7 +155,7 @@ def _print_summary(result: AnalysisResult, console: Console) -> None:
                 ("damage ", "bold red"), (capture.input, "bold"), ": ",
                 (capture.damage, "red"), " (analysed up to there)"))
     counts = result.counts()
-    line = Text(counted(len(result.connections), "connection"))
+    line = Text(counted(result.total_connections, "connection"))
     for severity in sorted(Severity, reverse=True):
         count = counts[severity.label]
         line.append(" · ")
