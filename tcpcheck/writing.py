@@ -213,8 +213,10 @@ class StagedWrites:
     def open(self, path: str) -> Iterator[TextIO]:
         """A text file that will replace ``path`` at ``commit``; synced to disk when the block
         ends, so that ``commit`` is only renames."""
-        replacement = Replacement(path)
-        self._files.append(replacement)
+        # A Ctrl-C between creating the temporary file and noting it would leave it behind.
+        with _held_signals():
+            replacement = Replacement(path)
+            self._files.append(replacement)
         yield replacement.file
         replacement.sync()
 
@@ -230,6 +232,19 @@ class StagedWrites:
         for replacement in self._files:
             replacement.close()
         self._files.clear()
+
+
+@contextlib.contextmanager
+def _held_signals() -> Iterator[None]:
+    """SIGINT and SIGTERM wait for the end of the block (and then raise as usual)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 def _drop_held_signals(mask: set[signal.Signals]) -> None:
