@@ -255,7 +255,7 @@ def _report(result: AnalysisResult, run: _Run, outputs: list[Output], started: s
     try:
         staged.commit()
     except OSError as exc:
-        _fail(f"cannot put the reports in place: {exc.strerror or exc}: {exc.filename}")
+        _fail(f"cannot write {exc.filename2 or exc.filename}: {exc.strerror or exc}")
 
 
 @main.command(short_help="Analyse capture files.")

@@ -41,7 +41,7 @@ def check_target(target: Target) -> None:
     path = target.path
     if os.path.isdir(path):
         raise WriteError(f"{target.label}: is a folder; give a file path")
-    folder = os.path.dirname(os.path.abspath(path))
+    folder = os.path.dirname(os.path.realpath(path))  # where the temporary file will go
     if not os.path.isdir(folder):
         raise WriteError(f"{target.label}: the folder {folder} does not exist")
     if _is_device(path):
@@ -60,7 +60,8 @@ def refuse_overwrites(targets: Sequence[Target], inputs: Sequence[str]) -> None:
     Raises WriteError naming both, before anything is read or written.
     """
     for i, target in enumerate(targets):
-        for path in inputs:
+        # A device or FIFO is written in place: writing it changes no input file.
+        for path in () if _is_device(target.path) else inputs:
             if same_file(target.path, path):
                 raise WriteError(f"{target.label}: is the input capture {path}; tcpcheck never "
                                  "writes over its input (choose another output path)")
@@ -104,26 +105,27 @@ class Replacement:
         self.temp: str | None = None
         self._committed = False
         if _is_device(self.target):
-            self.file: IO = open(self.target, "wb" if binary else "w",  # noqa: SIM115
-                                 **({} if binary else {"encoding": "utf-8"}))
+            self.file: IO = _open(self.target, binary)
             return
         self.temp, fd = _create_beside(self.target)
         try:
-            self._keep_mode(fd)
-            self.file = open(fd, "wb" if binary else "w",  # noqa: SIM115 -- closed by close()
-                             **({} if binary else {"encoding": "utf-8"}))
+            self._keep_owner_and_mode(fd)
+            self.file = _open(fd, binary)
         except BaseException:
             os.close(fd)
             os.unlink(self.temp)
             raise
 
-    def _keep_mode(self, fd: int) -> None:
-        """Give the new file the permission bits of the one it replaces, when there is one."""
+    def _keep_owner_and_mode(self, fd: int) -> None:
+        """Give the new file the permission bits (and, for root, the owner) of the one it
+        replaces, when there is one: ``sudo tcpcheck ... -o report`` keeps the user's file."""
         try:
-            mode = stat.S_IMODE(os.stat(self.target).st_mode)
+            old = os.stat(self.target)
         except FileNotFoundError:
             return  # created as open() would: 0o666 less the umask
-        os.fchmod(fd, mode)
+        with contextlib.suppress(PermissionError):  # only root may give a file away
+            os.fchown(fd, old.st_uid, old.st_gid)
+        os.fchmod(fd, stat.S_IMODE(old.st_mode))
 
     def sync(self) -> None:
         """Flush what was written to the disk (so that a rename never publishes a file whose
@@ -153,6 +155,12 @@ class Replacement:
         if self.temp is not None and not self._committed:
             with contextlib.suppress(OSError):
                 os.unlink(self.temp)
+
+
+def _open(file: str | int, binary: bool) -> IO:
+    if binary:
+        return open(file, "wb")
+    return open(file, "w", encoding="utf-8")
 
 
 def _create_beside(target: str) -> tuple[str, int]:

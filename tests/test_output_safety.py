@@ -167,6 +167,17 @@ def test_a_report_replaces_the_previous_one_and_keeps_its_permission_bits(captur
     assert temp_files(capture.parent) == []
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to own files as another user")
+def test_a_report_written_by_root_over_a_users_file_stays_the_users(capture):
+    report = capture.parent / "r.json"
+    report.write_text("previous")
+    os.chown(report, 65534, 65534)
+    proc = tcpcheck("analyze", "in.pcap", "--format", "json:r.json", cwd=capture.parent)
+    assert proc.returncode == 0, proc.stderr
+    assert report.read_text().startswith("{")
+    assert (report.stat().st_uid, report.stat().st_gid) == (65534, 65534)
+
+
 def test_a_new_report_gets_the_mode_open_would_give_it(capture):
     subprocess.run([sys.executable, "-m", "tcpcheck", "analyze", "in.pcap", "--format",
                     "sarif:r.sarif"], cwd=capture.parent, env=ENV, capture_output=True,
