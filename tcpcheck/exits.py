@@ -104,11 +104,11 @@ class Group(click.Group):
             click.echo(f"tcpcheck: error: {exc}", err=True)
             code = ExitCode.ERROR
         except Exception as exc:
-            code = internal_error(exc, debug=bool(ctx.params.get("debug")))
+            code = _internal_error(exc, debug=bool(ctx.params.get("debug")))
         ctx.exit(code)
 
 
-def internal_error(exc: Exception, *, debug: bool) -> ExitCode:
+def _internal_error(exc: Exception, *, debug: bool) -> ExitCode:
     """Report an exception nothing expected, a bug: one line, the traceback before it with
     ``debug`` or TCPCHECK_DEBUG=1."""
     debug = debug or os.environ.get(DEBUG_ENV, "") not in ("", "0")

@@ -233,8 +233,10 @@ class StagedWrites:
         this point interrupts here, before any target changed."""
         if threading.current_thread() is threading.main_thread():
             # Python runs the handler of a signal already received when the mask changes:
-            # KeyboardInterrupt or Terminated is raised here, with every target intact.
-            self._mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
+            # KeyboardInterrupt or Terminated is raised here, with every target intact. The
+            # mask to return to is read first, so that __exit__ restores it even then.
+            self._mask = signal.pthread_sigmask(signal.SIG_BLOCK, ())
+            signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
         for replacement in self._files:
             replacement.commit()
         for replacement in self._files:
@@ -248,8 +250,9 @@ def _held_signals() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, ())
     try:
+        signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
