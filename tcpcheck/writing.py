@@ -82,7 +82,10 @@ def same_file(a: str, b: str) -> bool:
 
 
 def _is_device(path: str) -> bool:
-    """A character device or FIFO (/dev/null, /dev/stdout): written in place, never renamed."""
+    """A device, a FIFO, or a /dev or /proc name of an open file (/dev/stdout, /dev/fd/3):
+    written into, never replaced (``> file`` or ``>> file`` behind /dev/stdout is the shell's)."""
+    if os.path.abspath(path).startswith(("/dev/", "/proc/")):
+        return True
     try:
         mode = os.stat(path).st_mode
     except OSError:
@@ -104,8 +107,10 @@ class Replacement:
         self.target = os.path.realpath(path)
         self.temp: str | None = None
         self._committed = False
-        if _is_device(self.target):
-            self.file: IO = _open(self.target, binary)
+        if _is_device(path):
+            # Appending: /dev/stdout opened with O_TRUNC would truncate the file behind it,
+            # which `>> file` asked to keep.
+            self.file: IO = _open(path, binary, mode="a")
             return
         self.temp, fd = _create_beside(self.target)
         try:
@@ -157,10 +162,10 @@ class Replacement:
                 os.unlink(self.temp)
 
 
-def _open(file: str | int, binary: bool) -> IO:
+def _open(file: str | int, binary: bool, mode: str = "w") -> IO:
     if binary:
-        return open(file, "wb")
-    return open(file, "w", encoding="utf-8")
+        return open(file, mode + "b")
+    return open(file, mode, encoding="utf-8")
 
 
 def _create_beside(target: str) -> tuple[str, int]:

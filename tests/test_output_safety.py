@@ -208,6 +208,21 @@ def test_a_report_to_a_fifo_is_written_into_it_not_over_it(capture):
     assert fifo.is_fifo() and received[0].startswith(b"{")
 
 
+def test_dev_stdout_is_written_into_what_the_shell_opened_not_replaced(capture):
+    # `tcpcheck ... -o /dev/stdout >> log`: the log keeps its lines and its inode.
+    log = capture.parent / "log"
+    log.write_text("earlier line\n")
+    inode = log.stat().st_ino
+    with log.open("ab") as appended:
+        proc = subprocess.run([sys.executable, "-m", "tcpcheck", "analyze", "in.pcap",
+                               "--format", "json", "-o", "/dev/stdout"], cwd=capture.parent,
+                              stdout=appended, stderr=subprocess.PIPE, text=True, env=ENV,
+                              timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert log.read_text().startswith("earlier line\n{") and log.stat().st_ino == inode
+    assert temp_files(capture.parent) == []
+
+
 @contextlib.contextmanager
 def tiny_disk(folder: Path, size: str) -> Iterator[Path]:
     """A tmpfs of ``size`` mounted on ``folder``: a disk that fills up."""
