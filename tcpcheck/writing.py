@@ -23,6 +23,9 @@ _STOPS = {signal.SIGINT, signal.SIGTERM}
 
 _TEMP_ATTEMPTS = 100
 
+_OPEN_FILES = ("/dev/stdout", "/dev/stderr")
+_OPEN_FILE_FOLDERS = ("/dev/fd/", "/proc/")
+
 
 class WriteError(Exception):
     """An output that cannot or must not be written; the message is one user-facing line."""
@@ -41,11 +44,11 @@ def check_target(target: Target) -> None:
     path = target.path
     if os.path.isdir(path):
         raise WriteError(f"{target.label}: is a folder; give a file path")
+    if _written_in_place(path):
+        return
     folder = os.path.dirname(os.path.realpath(path))  # where the temporary file will go
     if not os.path.isdir(folder):
         raise WriteError(f"{target.label}: the folder {folder} does not exist")
-    if _is_device(path):
-        return
     if not os.access(folder, os.W_OK | os.X_OK):
         raise WriteError(f"{target.label}: cannot create files in {folder}: permission denied")
     if os.path.exists(path) and not os.access(path, os.W_OK):
@@ -61,7 +64,7 @@ def refuse_overwrites(targets: Sequence[Target], inputs: Sequence[str]) -> None:
     """
     for i, target in enumerate(targets):
         # A device or FIFO is written in place: writing it changes no input file.
-        for path in () if _is_device(target.path) else inputs:
+        for path in () if _written_in_place(target.path) else inputs:
             if same_file(target.path, path):
                 raise WriteError(f"{target.label}: is the input capture {path}; tcpcheck never "
                                  "writes over its input (choose another output path)")
@@ -81,10 +84,11 @@ def same_file(a: str, b: str) -> bool:
     return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
 
 
-def _is_device(path: str) -> bool:
-    """A device, a FIFO, or a /dev or /proc name of an open file (/dev/stdout, /dev/fd/3):
-    written into, never replaced (``> file`` or ``>> file`` behind /dev/stdout is the shell's)."""
-    if os.path.abspath(path).startswith(("/dev/", "/proc/")):
+def _written_in_place(path: str) -> bool:
+    """A device, a FIFO, or a name of an already open file (/dev/stdout, /dev/fd/3): written
+    into, never replaced (the file behind /dev/stdout is the one the shell's ``>>`` opened)."""
+    name = os.path.abspath(path)
+    if name in _OPEN_FILES or name.startswith(_OPEN_FILE_FOLDERS):
         return True
     try:
         mode = os.stat(path).st_mode
@@ -98,16 +102,15 @@ class Replacement:
     (``.NAME.RANDOM.tmp``) until ``commit`` renames it over ``path`` in one step.
 
     Until then ``path`` is untouched; ``close`` without a commit removes the temporary file.
-    A symlink is
-    followed, so the file it points to is replaced and the link kept. A device or FIFO
-    (``-o /dev/stdout``) cannot be replaced: it is written in place.
+    A symlink is followed, so the file it points to is replaced and the link kept. A device, a
+    FIFO or /dev/stdout cannot be replaced: it is written into.
     """
 
     def __init__(self, path: str, *, binary: bool = False) -> None:
         self.target = os.path.realpath(path)
         self.temp: str | None = None
         self._committed = False
-        if _is_device(path):
+        if _written_in_place(path):
             # Appending: /dev/stdout opened with O_TRUNC would truncate the file behind it,
             # which `>> file` asked to keep.
             self.file: IO = _open(path, binary, mode="a")
