@@ -116,8 +116,8 @@ def _internal_error(exc: Exception, *, debug: bool) -> ExitCode:
         traceback.print_exception(exc, file=sys.stderr)
     detail = " ".join(str(exc).split())
     hint = "" if debug else "; run again with --debug for the traceback"
-    click.echo(f"tcpcheck: internal error: {type(exc).__name__}: {detail} "
-               f"(this is a bug in tcpcheck{hint})", err=True)
+    click.echo(f"tcpcheck: internal error: {type(exc).__name__}"
+               f"{': ' + detail if detail else ''} (this is a bug in tcpcheck{hint})", err=True)
     return ExitCode.INTERNAL
 
 

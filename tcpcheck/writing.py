@@ -3,8 +3,8 @@ is read, and every file is written beside its target and renamed over it only wh
 
 A run that fails (a full disk, an I/O error, Ctrl-C, SIGTERM) leaves every file it would have
 written exactly as it was, and no temporary file behind. ``StagedWrites`` gathers one run's
-files and puts them all in place at the end, so that the reports of a run are replaced together
-or not at all.
+files and renames them into place one after the other at the very end, so that a failure while
+any of them is written changes none of them.
 """
 
 from __future__ import annotations
