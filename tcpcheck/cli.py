@@ -297,6 +297,7 @@ def analyze(paths: tuple[str, ...], config_path: str | None, isolated: bool,
             entries = load_baseline(baseline)
         if write_baseline is not None:
             recorded = render_baseline(result, _folder_of(write_baseline))
+            recorded_count = len(result.findings)  # before the old baseline takes some out
         if baseline is not None:
             result = apply_baseline(result, entries, baseline, _folder_of(baseline))
     except _USER_ERRORS as exc:
@@ -312,7 +313,7 @@ def analyze(paths: tuple[str, ...], config_path: str | None, isolated: bool,
                 quiet=quiet, no_info=no_info, html_all=html_all)
         if write_baseline is not None:
             if not quiet:
-                click.echo(f"tcpcheck: recorded {_count(len(result.findings), 'finding')} in "
+                click.echo(f"tcpcheck: recorded {_count(recorded_count, 'finding')} in "
                            f"{write_baseline}", err=True)
             sys.exit(ExitCode.OK)
         sys.exit(exit_code(result, run.level))

@@ -129,6 +129,20 @@ def test_two_outputs_naming_one_file_are_refused(capture):
     assert not (capture.parent / "r.json").exists()
 
 
+def test_the_baseline_read_may_be_rewritten_in_the_same_run(tmp_path):
+    # Not an overwrite of an input capture: the baseline is read whole before it is replaced.
+    shutil.copy(ROOT / "captures" / "crafted" / "syn-isn-changed.pcap", tmp_path / "in.pcap")
+    first = tcpcheck("analyze", "in.pcap", "--write-baseline", "b.json", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    recorded = (tmp_path / "b.json").read_text()
+    again = tcpcheck("analyze", "in.pcap", "--baseline", "b.json", "--write-baseline", "b.json",
+                     cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert again.stderr == "tcpcheck: recorded 1 finding in b.json\n"
+    assert (tmp_path / "b.json").read_text() == recorded
+    assert tcpcheck("analyze", "in.pcap", "--baseline", "b.json", cwd=tmp_path).returncode == 0
+
+
 # ---------------------------------------------------------------- paths that cannot be written
 
 
