@@ -140,3 +140,15 @@ def test_a_folder_that_cannot_be_read_is_named_not_reported_as_empty(shared_fold
     unreadable = shared_folder / locked if locked else shared_folder
     assert proc.stderr == (f"tcpcheck: error: {unreadable}: cannot read this folder: "
                            "Permission denied\n")
+
+
+def test_a_capture_file_that_cannot_be_read_is_one_line(shared_folder):
+    capture = shared_folder / "c.pcap"
+    shutil.copy(PCAP, capture)
+    capture.chmod(0)
+    proc = subprocess.run([*as_unprivileged_user(), sys.executable, "-m", "tcpcheck",
+                           "analyze", str(capture)],
+                          capture_output=True, text=True, timeout=120,
+                          env={"PATH": "/usr/bin:/bin"})
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr == f"tcpcheck: error: {capture}: permission denied\n"
