@@ -48,7 +48,8 @@ def check_target(target: Target) -> None:
         return
     folder = os.path.dirname(os.path.realpath(path))  # where the temporary file will go
     if not os.path.isdir(folder):
-        raise WriteError(f"{target.label}: the folder {folder} does not exist")
+        problem = "is not a folder" if os.path.exists(folder) else "does not exist"
+        raise WriteError(f"{target.label}: {folder} {problem}")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise WriteError(f"{target.label}: cannot create files in {folder}: permission denied")
     if os.path.exists(path) and not os.access(path, os.W_OK):

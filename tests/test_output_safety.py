@@ -164,8 +164,16 @@ def test_an_output_in_a_missing_folder_is_refused_before_the_input_is_read(tmp_p
     proc = tcpcheck("analyze", "missing.pcap", "--format", "json", "-o", "nowhere/r.json",
                     cwd=tmp_path)
     assert (proc.returncode, proc.stdout) == (2, "")
-    assert proc.stderr == (f"tcpcheck: error: -o nowhere/r.json: the folder "
-                           f"{tmp_path / 'nowhere'} does not exist\n")
+    assert proc.stderr == (f"tcpcheck: error: -o nowhere/r.json: {tmp_path / 'nowhere'} "
+                           "does not exist\n")
+
+
+def test_an_output_below_a_file_is_refused_before_the_input_is_read(capture):
+    proc = tcpcheck("analyze", "in.pcap", "--format", "sarif:in.pcap/r.sarif",
+                    cwd=capture.parent)
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr == (f"tcpcheck: error: --format sarif:in.pcap/r.sarif: {capture} "
+                           "is not a folder\n")
 
 
 # ---------------------------------------------------------------- atomic reports
