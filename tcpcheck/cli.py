@@ -230,8 +230,8 @@ _USER_ERRORS = (CaptureError, ProfileError, CatalogError, ConfigError, Selection
 def _targets(outputs: list[Output], output: str | None, *extra: Target) -> list[Target]:
     """Every file the run will write, as the user named it, checked before anything is read:
     not a folder, in a folder that exists and can be written. Raises WriteError."""
-    targets = [Target(f"-o {out.path}" if out.path == output else
-                      f"--format {out.format}:{out.path}", out.path)
+    targets = [Target(f"-o {shlex.quote(out.path)}" if out.path == output else
+                      f"--format {shlex.quote(f'{out.format}:{out.path}')}", out.path)
                for out in outputs if out.path is not None]
     targets.extend(extra)
     for target in targets:
@@ -287,7 +287,7 @@ def analyze(paths: tuple[str, ...], config_path: str | None, isolated: bool,
                        select=select, extend_select=extend_select, ignore=ignore,
                        fail_on=fail_on, formats=formats, output=output, quiet=quiet)
         baseline_target = [] if write_baseline is None else [
-            Target(f"--write-baseline {write_baseline}", write_baseline)]
+            Target(f"--write-baseline {shlex.quote(write_baseline)}", write_baseline)]
         targets = _targets(run.outputs, output, *baseline_target)
         inputs = expand_inputs(paths)
         refuse_overwrites(targets, inputs)
@@ -503,7 +503,8 @@ def sniff(interfaces: tuple[str, ...], bpf: str | None, duration: float | None,
         run = _prepare(config_path=config_path, isolated=isolated, profile_name=profile_name,
                        select=select, extend_select=extend_select, ignore=ignore,
                        fail_on=fail_on, formats=formats, output=output, quiet=quiet)
-        saved = [] if write_path is None else [Target(f"--write {write_path}", write_path)]
+        saved = ([] if write_path is None else
+                 [Target(f"--write {shlex.quote(write_path)}", write_path)])
         refuse_overwrites(_targets(run.outputs, output, *saved), inputs=())
         [job] = run.jobs([request.input_name])
     except _USER_ERRORS as exc:

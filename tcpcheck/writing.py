@@ -18,7 +18,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import IO, NamedTuple, TextIO
 
-_STOPS = {signal.SIGINT, signal.SIGTERM}
+_STOPS = frozenset({signal.SIGINT, signal.SIGTERM})
 """The signals that stop a run: held back while its files are put in place."""
 
 _TEMP_ATTEMPTS = 100
@@ -42,6 +42,8 @@ def check_target(target: Target) -> None:
     """Refuse, before any analysis, an output that cannot be written: a folder, a path whose
     folder does not exist or is not writable. Raises WriteError."""
     path = target.path
+    if not path:
+        raise WriteError(f"{target.label}: the path is empty")
     if os.path.isdir(path):
         raise WriteError(f"{target.label}: is a folder; give a file path")
     if _written_in_place(path):

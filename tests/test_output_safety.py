@@ -146,6 +146,12 @@ def test_the_baseline_read_may_be_rewritten_in_the_same_run(tmp_path):
 # ---------------------------------------------------------------- paths that cannot be written
 
 
+def test_an_empty_output_path_is_refused(capture):
+    proc = tcpcheck("analyze", "in.pcap", "--write-baseline", "", cwd=capture.parent)
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr == "tcpcheck: error: --write-baseline '': the path is empty\n"
+
+
 @pytest.mark.parametrize(("args", "label"), [
     (["-o", "out/"], "-o out/"),
     (["--format", "json:out"], "--format json:out"),
