@@ -134,7 +134,8 @@ def _rule_options(func: _Command) -> _Command:
 def _selection_options(func: _Command) -> _Command:
     """What decides the rules: configuration, profile, selection (``show`` has these too)."""
     options = [
-        click.option("--config", "config_path", type=click.Path(dir_okay=False), metavar="FILE",
+        # Not click.Path(dir_okay=False): a folder gets the loader's one line, not usage text.
+        click.option("--config", "config_path", metavar="FILE",
                      help="Configuration file (default: tcpcheck.toml or [tool.tcpcheck] in "
                           "pyproject.toml, searched upward from the working directory)."),
         click.option("--isolated", is_flag=True, help="Ignore every configuration file."),
@@ -245,7 +246,7 @@ def _report(result: AnalysisResult, run: _Run, outputs: list[Output], started: s
 @main.command(short_help="Analyse capture files.")
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @_rule_options
-@click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False), metavar="FILE",
+@click.option("--baseline", "baseline_path", metavar="FILE",
               help="Report and fail only on findings this baseline does not accept.")
 @click.option("--write-baseline", type=click.Path(dir_okay=False), metavar="FILE",
               help="Record every finding of this run in FILE, to accept them (exits 0).")
