@@ -270,10 +270,10 @@ def analyze(paths: tuple[str, ...], config_path: str | None, isolated: bool,
         run = _prepare(config_path=config_path, isolated=isolated, profile_name=profile_name,
                        select=select, extend_select=extend_select, ignore=ignore,
                        fail_on=fail_on, formats=formats, output=output, quiet=quiet)
-        result = analyze_jobs(run.jobs(expand_inputs(paths)), run.recording(html_all))
         baseline = baseline_path or (None if write_baseline else run.config.baseline)
-        if baseline is not None:
-            entries = load_baseline(baseline)
+        # Checked before the captures are read: a broken baseline must not cost an analysis.
+        entries = load_baseline(baseline) if baseline is not None else []
+        result = analyze_jobs(run.jobs(expand_inputs(paths)), run.recording(html_all))
         if write_baseline is not None:
             _write_text(write_baseline, render_baseline(result, _folder_of(write_baseline)))
         if baseline is not None:

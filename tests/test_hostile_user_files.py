@@ -344,3 +344,12 @@ def test_a_well_formed_profile_file_and_baseline_still_work(tmp_path):
     shown = tcpcheck(("profiles", "--format", "json", profile), None)
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout)["synack_retries"] == 255
+
+
+def test_a_broken_baseline_is_refused_before_any_capture_is_read(tmp_path):
+    """The capture does not exist: the error is still the baseline's, so no analysis ran."""
+    baseline = folder(tmp_path / "baseline.json")
+    proc = tcpcheck(("analyze", "--isolated", "--baseline", baseline,
+                     str(tmp_path / "missing.pcap")), None)
+    assert proc.returncode == 2
+    assert proc.stderr == f"tcpcheck: error: {baseline}: is a folder, not a baseline file\n"
