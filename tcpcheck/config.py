@@ -19,11 +19,11 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from tcpcheck.catalog import Catalog, CatalogError, ParamValue, RuleMeta
+from tcpcheck.pathglob import compile_glob, relative_to
 from tcpcheck.result import Severity
 from tcpcheck.selection import RuleSelection, SelectionError, enabled_rules, validate_selector
 from tcpcheck.userfiles import (
@@ -88,8 +88,8 @@ class PathOverride:
     def matches(self, path: str, root: Path) -> bool:
         """Whether the capture ``path`` (as typed: relative to the working directory, or
         absolute) is one this table is about."""
-        glob = _compile(self.pattern)
-        relative = _relative_to(path, root)
+        glob = compile_glob(self.pattern)
+        relative = relative_to(path, root)
         if relative is None:
             if glob.anchored or glob.folders_only:
                 return False
@@ -268,7 +268,7 @@ class _Reader:
             if not isinstance(table, dict):
                 raise self.fail(f"[{dotted(key)}] must be a table of options, not {table!r}")
             try:
-                _compile(pattern)
+                compile_glob(pattern)
             except re.error as exc:
                 # Compiled now, not when the first capture is matched: "[z-a]" is the
                 # file's error, found before anything is read.
@@ -418,86 +418,6 @@ class _Reader:
             raise self.fail(f"[{dotted(table)}] {name} must be a finite number, "
                             f"not {describe(checked)}")
         return checked
-
-
-# -- per-path patterns -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Glob:
-    """A compiled per-path pattern."""
-
-    regex: re.Pattern[str]
-    """Anchored: over the whole relative path; otherwise: over one file or folder name."""
-    anchored: bool
-    """The pattern has a ``/`` (other than a trailing one): it is matched from the root."""
-    folders_only: bool
-    """A trailing ``/``: the pattern matches folders (so what is under them), never files."""
-
-
-@cache
-def _compile(pattern: str) -> _Glob:
-    folders_only = pattern.endswith("/")
-    body = pattern.rstrip("/")
-    anchored = "/" in body
-    out = []
-    parts = body.lstrip("/").split("/")
-    for index, part in enumerate(parts):
-        last = index == len(parts) - 1
-        if part == "**":
-            # "a/**/b" also matches "a/b"; a trailing "**" matches everything under.
-            out.append(".*" if last else "(?:.*/)?")
-            continue
-        out.append(_glob_part(part))
-        if not last:
-            out.append("/")
-    regex = "".join(out)
-    if anchored:
-        # A pattern that matches a folder matches everything under it.
-        regex += "/.+" if folders_only else "(?:/.+)?"
-    return _Glob(re.compile(regex), anchored, folders_only)
-
-
-def _glob_part(part: str) -> str:
-    """One path component of a glob as a regex: ``*``, ``?`` and ``[...]`` never match ``/``."""
-    out = []
-    i = 0
-    while i < len(part):
-        char = part[i]
-        if char == "*":
-            while i + 1 < len(part) and part[i + 1] == "*":
-                i += 1  # "a**b" is "a*b", as in gitignore
-            out.append("[^/]*")
-        elif char == "?":
-            out.append("[^/]")
-        elif char == "[" and (end := part.find("]", i + 2)) != -1:
-            inner = part[i + 1:end]
-            negate = inner[:1] in ("!", "^")
-            inner = "".join("\\" + c if c in "\\^[]" else c for c in inner[negate:] if c != "/")
-            out.append(f"[^/{inner}]" if negate else f"[{inner}]" if inner else "(?!)")
-            i = end
-        else:
-            out.append(re.escape(char))
-        i += 1
-    return "".join(out)
-
-
-def _relative_to(path: str, root: Path) -> str | None:
-    """``path`` relative to ``root`` with ``/`` separators, or None when it is outside.
-
-    Both sides are tried as typed (made absolute) and with symbolic links resolved, so a
-    capture reached through a link into the project, or a project reached through a link,
-    still matches.
-    """
-    given = Path(os.path.abspath(path))
-    base = Path(os.path.abspath(root))
-    for candidate in (given, given.resolve()):
-        for folder in (base, base.resolve()):
-            try:
-                return candidate.relative_to(folder).as_posix()
-            except ValueError:
-                continue
-    return None
 
 
 # -- merging ---------------------------------------------------------------------------------
