@@ -21,7 +21,7 @@ import os
 import re
 import stat
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, NamedTuple
@@ -31,8 +31,10 @@ MIB = 1024 * KIB
 
 TEXT_LIMIT = 1 * MIB
 """Largest configuration or profile file: hand-written TOML is a few KiB."""
-BASELINE_LIMIT = 64 * MIB
-"""Largest baseline file: about 300,000 accepted findings at ~200 bytes a line."""
+BASELINE_LIMIT = 16 * MIB
+"""Largest baseline file: about 70,000 accepted findings at ~230 bytes a line. Parsed JSON
+takes up to ~25 times its size (16 MiB of ``[{},{},...]`` peaks at 430 MB), so the limit is
+also the memory bound."""
 MAX_DEPTH = 32
 """Deepest nesting of tables and arrays a user file may have; tcpcheck's own deepest key
 (``tool.tcpcheck.per-path."x".rules.RULE.param``) is 6 levels."""
@@ -44,6 +46,10 @@ the 4,300 digits at which Python refuses to convert."""
 INT64 = (-(2**63), 2**63 - 1)
 """TOML integers are 64-bit (TOML 1.0: "If an integer cannot be represented losslessly, an
 error must be thrown"); tomllib itself takes any size."""
+
+
+Key = str | int
+"""A table key, or a list index: one step of a key path."""
 
 
 class UserFileError(ValueError):
@@ -82,7 +88,7 @@ def read_text(path: str | os.PathLike[str], *, limit: int, what: str) -> str:
         data = _read_at_most(fd, name, limit, what)
     finally:
         os.close(fd)
-    return decode_text(name, data)
+    return _decode_text(name, data)
 
 
 def _read_at_most(fd: int, name: str, limit: int, what: str) -> bytes:
@@ -104,10 +110,10 @@ def _read_at_most(fd: int, name: str, limit: int, what: str) -> bytes:
 
 
 def _too_large(name: str, limit: int, what: str) -> UserFileError:
-    return UserFileError(f"{name}: is larger than {format_size(limit)}, the limit for a {what}")
+    return UserFileError(f"{name}: is larger than {_format_size(limit)}, the limit for a {what}")
 
 
-def decode_text(name: str, data: bytes) -> str:
+def _decode_text(name: str, data: bytes) -> str:
     """``data`` as UTF-8 text without NUL bytes, else UserFileError saying where."""
     try:
         text = data.decode("utf-8")
@@ -120,7 +126,7 @@ def decode_text(name: str, data: bytes) -> str:
     return text
 
 
-def format_size(size: int) -> str:
+def _format_size(size: int) -> str:
     """``1 MiB``, ``64 MiB``, ``512 KiB``."""
     return f"{size // MIB} MiB" if size % MIB == 0 else f"{size // KIB} KiB"
 
@@ -186,46 +192,74 @@ def _not_json(constant: str) -> float:
     raise _NotJSON(constant)
 
 
-def check_tree(name: str, data: Any, where: tuple[str | int, ...] = ()) -> None:
+def check_tree(name: str, data: Any, where: tuple[Key, ...] = ()) -> None:
     """Refuse nesting deeper than ``MAX_DEPTH``, strings (keys included) longer than
-    ``MAX_STRING`` or holding NUL, integers beyond 64 bits, and non-finite JSON numbers.
+    ``MAX_STRING`` or holding NUL, and integers beyond 64 bits.
 
-    ``where`` is the key path of ``data`` in its file, for the messages. Walks with an explicit
-    stack: a recursive walk would fail where the parser did not.
+    ``where`` is the key path of ``data`` in its file, for the messages. Walks with a stack of
+    at most ``MAX_DEPTH`` iterators, one per open container: a recursive walk would fail where
+    the parser did not, and a stack of every value would take more memory than the tree.
     """
-    stack: list[tuple[Any, tuple[str | int, ...]]] = [(data, where)]
+    _check_value(name, data, where, None)
+    if not isinstance(data, (dict, list)):
+        return
+    stack = [(where, _children(name, data, where))]
     while stack:
-        value, where = stack.pop()
-        if isinstance(value, (dict, list)) and len(where) >= MAX_DEPTH:
-            raise UserFileError(_too_deep(name, where))
-        if isinstance(value, dict):
-            for key, item in value.items():
-                _check_string(name, key, where, "key")
-                stack.append((item, (*where, key)))
-        elif isinstance(value, list):
-            stack.extend((item, (*where, index)) for index, item in enumerate(value))
-        elif isinstance(value, str):
-            _check_string(name, value, where, "string")
-        elif isinstance(value, _HugeInteger):
-            raise UserFileError(f"{name}: {dotted(where)}: an integer of {value.digits} digits "
-                                "is out of range")
-        elif isinstance(value, int) and not isinstance(value, bool) \
-                and not INT64[0] <= value <= INT64[1]:
-            raise UserFileError(f"{name}: {dotted(where)}: an integer of "
-                                f"{len(str(abs(value)))} digits is out of range "
-                                "(integers are 64-bit)")
+        where, children = stack[-1]
+        for key, value in children:  # resumes where it left off when a container ends
+            if isinstance(value, (dict, list)):
+                inner = (*where, key)
+                if len(inner) >= MAX_DEPTH:
+                    raise UserFileError(_too_deep(name, inner))
+                stack.append((inner, _children(name, value, inner)))
+                break
+            _check_value(name, value, where, key)
+        else:
+            stack.pop()
 
 
-def _check_string(name: str, text: str, where: tuple[str | int, ...], what: str) -> None:
-    place = f"{dotted(where)}: " if where else ""
+def _children(name: str, container: dict[str, Any] | list[Any],
+              where: tuple[Key, ...]) -> Iterator[tuple[Key, Any]]:
+    if isinstance(container, list):
+        yield from enumerate(container)
+        return
+    for key, value in container.items():
+        _check_string(name, key, where, None, "key")
+        yield key, value
+
+
+def _check_value(name: str, value: Any, where: tuple[Key, ...], key: Key | None) -> None:
+    """Check a scalar at ``where`` + ``key`` (``where`` itself when None); the path is built
+    only for a message, not for each of a million values."""
+    if isinstance(value, str):
+        _check_string(name, value, where, key, "string")
+    elif isinstance(value, _HugeInteger):
+        raise UserFileError(f"{name}: {_path(where, key)}: an integer of {value.digits} "
+                            "digits is out of range")
+    elif isinstance(value, int) and not isinstance(value, bool) \
+            and not INT64[0] <= value <= INT64[1]:
+        raise UserFileError(f"{name}: {_path(where, key)}: an integer of "
+                            f"{len(str(abs(value)))} digits is out of range "
+                            "(integers are 64-bit)")
+
+
+def _check_string(name: str, text: str, where: tuple[Key, ...], key: Key | None,
+                  what: str) -> None:
+    if "\0" not in text and len(text) <= MAX_STRING:
+        return
+    path = _path(where, key)
+    place = f"{path}: " if path else ""
     if "\0" in text:
         raise UserFileError(f"{name}: {place}a {what} holds a NUL character")
-    if len(text) > MAX_STRING:
-        raise UserFileError(f"{name}: {place}a {what} of {len(text):,} characters is longer "
-                            f"than {MAX_STRING:,}")
+    raise UserFileError(f"{name}: {place}a {what} of {len(text):,} characters is longer "
+                        f"than {MAX_STRING:,}")
 
 
-def _too_deep(name: str, where: tuple[str | int, ...]) -> str:
+def _path(where: tuple[Key, ...], key: Key | None) -> str:
+    return dotted(where if key is None else (*where, key))
+
+
+def _too_deep(name: str, where: tuple[Key, ...]) -> str:
     place = f" at {dotted(where)}" if where else ""
     return f"{name}: nested too deeply{place} (more than {MAX_DEPTH} levels)"
 
@@ -233,7 +267,7 @@ def _too_deep(name: str, where: tuple[str | int, ...]) -> str:
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
-def dotted(parts: Sequence[str | int]) -> str:
+def dotted(parts: Sequence[Key]) -> str:
     """A key path as the user would write it: ``per-path."caps/**".rules.TM003`` in TOML,
     ``findings[3].count`` in JSON."""
     out = ""
@@ -364,7 +398,7 @@ def describe(value: object) -> str:
 
 
 def check_fields(table: Mapping[str, Any], fields: Mapping[str, Field],
-                 fail: Callable[[str], Exception], where: Sequence[str | int] = ()) -> dict:
+                 fail: Callable[[str], Exception], where: Sequence[Key] = ()) -> dict:
     """Every key of ``table`` checked against ``fields`` (unknown keys are the caller's to
     refuse first); ``fail(message)`` builds the exception to raise."""
     out = {}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import os
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -131,6 +132,18 @@ def test_the_walk_does_not_recurse_where_the_parser_did_not():
     """A tree far deeper than Python's recursion limit is refused, not a RecursionError."""
     with pytest.raises(UserFileError, match="nested too deeply"):
         check_tree("f", nested(100_000))
+
+
+def test_the_walk_takes_memory_for_its_depth_not_for_the_number_of_values():
+    """A 16 MiB baseline can hold millions of values: the walk must not copy them all."""
+    tree = {"a": [[0, "x"] for _ in range(200_000)]}
+    tracemalloc.start()
+    try:
+        check_tree("f", tree)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * 1024
 
 
 def test_strings_are_bounded_and_free_of_nul_keys_included():
