@@ -410,9 +410,18 @@ def check_fields(table: Mapping[str, Any], fields: Mapping[str, Field],
     return out
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def expand_user(name: str, value: str) -> str:
-    """``~`` and ``~user`` expanded; UserFileError naming the user when there is none (pathlib
-    raises RuntimeError, os.path leaves the text as it was)."""
+    """A path written in a user file, ``~`` and ``~user`` expanded.
+
+    UserFileError naming the user when there is none (pathlib raises RuntimeError, os.path
+    leaves the text as it was), and for control characters: every message names the path,
+    and a newline in it would make that message two lines.
+    """
+    if _CONTROL.search(value):
+        raise UserFileError(f"{name}: a path must not hold control characters, not {value!r}")
     if not value.startswith("~"):
         return value
     expanded = os.path.expanduser(value)

@@ -206,6 +206,9 @@ CONFIGS = {
         'baseline = "~nosuchuser/baseline.json"\n', "baseline: no user nosuchuser"),
     "~nosuchuser in a profile path": config_text(
         'profile = "~nosuchuser/p.toml"\n', "profile: no user nosuchuser"),
+    "a newline in the baseline path": config_text(
+        'baseline = "a\\nb.json"\n',
+        "baseline: a path must not hold control characters, not 'a\\nb.json'"),
     "a 400-digit rule parameter": config_text(
         f"[rules.rto-backoff-violation]\ntolerance = {HUGE}\n",
         "rules.rto-backoff-violation.tolerance: an integer of 400 digits is out of range"),
@@ -298,6 +301,8 @@ PROFILES = {
     "base naming the file itself": profile_text('base = "p.toml"\n',
                                                 "base names a file already read"),
     "base in a cycle of files": profile_cycle,
+    "base with a newline": profile_text('base = "a\\nb.toml"\n',
+                                        "base: a path must not hold control characters"),
     "base ~nosuchuser": profile_text('base = "~nosuchuser/p.toml"\n', "no user nosuchuser"),
     "not UTF-8": profile_text(b"name = '\xc3('\n", "is not UTF-8 text (byte 0xc3 at offset 8)"),
     "100,000 levels of nesting": profile_text(deep_toml(100_000), "nested too deeply"),

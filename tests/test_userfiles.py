@@ -208,3 +208,9 @@ def test_expanding_a_user_who_does_not_exist_names_the_user():
     with pytest.raises(UserFileError, match=r"^baseline: no user nosuchuser$"):
         expand_user("baseline", "~nosuchuser/b.json")
     assert expand_user("k", "plain/path") == "plain/path"
+
+
+def test_a_path_with_a_control_character_is_refused_so_that_messages_stay_one_line():
+    with pytest.raises(UserFileError, match=r"^k: a path must not hold control characters, "
+                                            r"not 'a\\nb'$"):
+        expand_user("k", "a\nb")
