@@ -378,8 +378,7 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
-_NAMES = {bool: "true or false", str: "a string", dict: "a table", list: "a list",
-          type(None): "null"}
+_NAMES = {str: "a string", dict: "a table", list: "a list", type(None): "null"}
 
 
 def describe(value: object) -> str:
@@ -398,10 +397,11 @@ def describe(value: object) -> str:
 
 
 def check_fields(table: Mapping[str, Any], fields: Mapping[str, Field],
-                 fail: Callable[[str], Exception], where: Sequence[Key] = ()) -> dict:
+                 fail: Callable[[str], Exception],
+                 where: Sequence[Key] = ()) -> dict[str, Any]:
     """Every key of ``table`` checked against ``fields`` (unknown keys are the caller's to
     refuse first); ``fail(message)`` builds the exception to raise."""
-    out = {}
+    out: dict[str, Any] = {}
     for key, value in table.items():
         try:
             out[key] = fields[key].check(dotted((*where, key)), value)
