@@ -132,7 +132,8 @@ def _rule_options(func: _Command) -> _Command:
 def _selection_options(func: _Command) -> _Command:
     """What decides the rules: configuration, profile, selection (``show`` has these too)."""
     options = [
-        click.option("--config", "config_path", type=click.Path(dir_okay=False), metavar="FILE",
+        # Not click.Path(dir_okay=False): a folder gets the loader's one line, not usage text.
+        click.option("--config", "config_path", metavar="FILE",
                      help="Configuration file (default: tcpcheck.toml or [tool.tcpcheck] in "
                           "pyproject.toml, searched upward from the working directory)."),
         click.option("--isolated", is_flag=True, help="Ignore every configuration file."),
@@ -261,7 +262,7 @@ def _report(result: AnalysisResult, run: _Run, outputs: list[Output], started: s
 @main.command(short_help="Analyse capture files.")
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @_rule_options
-@click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False), metavar="FILE",
+@click.option("--baseline", "baseline_path", metavar="FILE",
               help="Report and fail only on findings this baseline does not accept.")
 @click.option("--write-baseline", type=click.Path(), metavar="FILE",
               help="Record every finding of this run in FILE, to accept them (exits 0).")
@@ -289,12 +290,12 @@ def analyze(paths: tuple[str, ...], config_path: str | None, isolated: bool,
         baseline_target = [] if write_baseline is None else [
             Target(f"--write-baseline {shlex.quote(write_baseline)}", write_baseline)]
         targets = _targets(run.outputs, output, *baseline_target)
+        baseline = baseline_path or (None if write_baseline else run.config.baseline)
+        # Checked before the captures are read: a broken baseline must not cost an analysis.
+        entries = load_baseline(baseline) if baseline is not None else []
         inputs = expand_inputs(paths)
         refuse_overwrites(targets, inputs)
         result = analyze_jobs(run.jobs(inputs), run.recording(html_all))
-        baseline = baseline_path or (None if write_baseline else run.config.baseline)
-        if baseline is not None:
-            entries = load_baseline(baseline)
         if write_baseline is not None:
             recorded = render_baseline(result, _folder_of(write_baseline))
             recorded_count = len(result.findings)  # before the old baseline takes some out
