@@ -11,6 +11,7 @@ from __future__ import annotations
 import glob
 import gzip
 import os
+import stat
 import zlib
 from collections.abc import Sequence
 from typing import NoReturn
@@ -27,8 +28,15 @@ _GLOB_CHARS = frozenset("*?[")
 
 
 def is_capture(path: str) -> bool:
-    """True when the file starts like a pcap or pcapng file (also inside gzip)."""
+    """True when ``path`` is a regular file that starts like a pcap or pcapng file (also
+    inside gzip).
+
+    Only regular files are opened: a FIFO in a folder of artefacts would block the search
+    until something writes to it, and a device could be read without end.
+    """
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False
         with open(path, "rb") as fh:
             head = fh.read(4)
             if head[:2] == _GZIP:

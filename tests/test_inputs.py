@@ -74,6 +74,18 @@ def test_a_glob_that_matches_nothing_is_an_error(artefacts: Path):
         expand_inputs([str(artefacts / "*.pcapng")])
 
 
+def test_a_fifo_without_a_writer_in_a_searched_folder_is_passed_over_not_waited_on(
+        artefacts: Path):
+    # In a subprocess, so that a search blocked on the FIFO fails the test instead of hanging.
+    run = artefacts / "run"
+    os.mkfifo(run / "capture.pcap")
+    code = ("import sys; from tcpcheck.inputs import expand_inputs; "
+            "print(len(expand_inputs(sys.argv[1:])))")
+    done = subprocess.run([sys.executable, "-c", code, str(run), f"{run}/*"],
+                          capture_output=True, text=True, timeout=30, check=True)
+    assert done.stdout.split() == ["3"]
+
+
 def test_a_folder_without_captures_is_an_error(tmp_path: Path):
     (tmp_path / "notes.txt").write_text("hello")
     with pytest.raises(CaptureError, match="no capture files"):
