@@ -23,6 +23,15 @@ from pathlib import Path
 from typing import Any
 
 from tcpcheck.result import AnalysisResult, BaselineEntry, BaselineReport, Finding
+from tcpcheck.userfiles import (
+    BASELINE_LIMIT,
+    Field,
+    Kind,
+    UserFileError,
+    check_fields,
+    describe,
+    load_json,
+)
 
 BASELINE_VERSION = 1
 """Version of the file's shape."""
@@ -32,7 +41,19 @@ EPHEMERAL_START = 32768
 and the BSDs start higher (49152). A server port below it was chosen by a program and names
 the service across runs; one above it may be the OS's choice of the day."""
 
-_FIELDS = ("input", "rule", "code", "side", "service", "position", "fingerprint", "count")
+ENTRY_FIELDS: dict[str, Field] = {
+    "input": Field(Kind.TEXT),
+    "rule": Field(Kind.TEXT),
+    "code": Field(Kind.TEXT),
+    "side": Field(Kind.TEXT),
+    "service": Field(Kind.COUNT, 1, 65535, nullable=True),
+    "position": Field(Kind.TEXT),
+    "fingerprint": Field(Kind.TEXT),
+    # No capture holds 2**32 findings; the bound keeps a hand-edited count meaningful.
+    "count": Field(Kind.COUNT, 1, 2**32),
+}
+"""Every key of a baseline entry, in the file's order, with what it may hold."""
+_FIELDS = tuple(ENTRY_FIELDS)
 
 
 class BaselineError(ValueError):
@@ -81,26 +102,25 @@ def render_baseline(result: AnalysisResult, base_dir: Path) -> str:
 
 
 def load_baseline(path: str) -> list[BaselineEntry]:
-    """The entries of a baseline file; ``BaselineError`` with one clear line when unusable."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            doc = json.load(fh)
-    except FileNotFoundError:
+    """The entries of a baseline file; ``BaselineError`` with one clear line when unusable
+    (every entry's every field is checked, see ``ENTRY_FIELDS``)."""
+    if not os.path.exists(path):
         raise BaselineError(f"{path}: no such baseline file (record one with "
-                            "--write-baseline)") from None
-    except OSError as exc:
-        raise BaselineError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BaselineError(f"{path}: not a tcpcheck baseline (invalid JSON: {exc})") from None
+                            "--write-baseline)")
+    try:
+        doc = load_json(path, what="baseline file", limit=BASELINE_LIMIT)
+    except UserFileError as exc:
+        raise BaselineError(str(exc)) from None
     if not isinstance(doc, dict) or doc.get("tool") != "tcpcheck" or "findings" not in doc:
         raise BaselineError(f"{path}: not a tcpcheck baseline")
-    if doc.get("baseline") != BASELINE_VERSION:
-        raise BaselineError(f"{path}: baseline version {doc.get('baseline')!r} is not "
+    version = doc.get("baseline")
+    if type(version) is not int or version != BASELINE_VERSION:
+        raise BaselineError(f"{path}: baseline version {describe(version)} is not "
                             f"supported (this tcpcheck reads version {BASELINE_VERSION})")
-    try:
-        return [_entry(row) for row in doc["findings"]]
-    except (TypeError, KeyError, ValueError) as exc:
-        raise BaselineError(f"{path}: malformed baseline entry ({exc})") from None
+    rows = doc["findings"]
+    if not isinstance(rows, list):
+        raise BaselineError(f"{path}: findings must be a list, not {describe(rows)}")
+    return [_entry(path, index, row) for index, row in enumerate(rows)]
 
 
 def apply_baseline(result: AnalysisResult, entries: list[BaselineEntry], path: str,
@@ -144,12 +164,17 @@ def _relative(capture: str, base_dir: Path) -> str:
     return Path(os.path.relpath(os.path.abspath(capture), base_dir)).as_posix()
 
 
-def _entry(row: Any) -> BaselineEntry:
-    values = {k: row[k] for k in _FIELDS}
-    if not all(isinstance(values[k], str) for k in _FIELDS if k not in ("service", "count")):
-        raise ValueError("text fields must be strings")
-    if not isinstance(values["count"], int) or values["count"] < 1:
-        raise ValueError("count must be a positive integer")
-    if values["service"] is not None and not isinstance(values["service"], int):
-        raise ValueError("service must be a port number or null")
+def _entry(path: str, index: int, row: Any) -> BaselineEntry:
+    where = f"findings[{index}]"
+    if not isinstance(row, dict):
+        raise BaselineError(f"{path}: {where} is a malformed baseline entry: "
+                            f"{describe(row)}, not an object")
+    missing = [k for k in _FIELDS if k not in row]
+    if missing:
+        raise BaselineError(f"{path}: {where} is a malformed baseline entry: missing "
+                            f"{', '.join(missing)}")
+    # Keys a later tcpcheck may add are left alone: the shape only grows within a version.
+    values = check_fields({k: row[k] for k in _FIELDS}, ENTRY_FIELDS,
+                          lambda message: BaselineError(f"{path}: {message}"),
+                          ("findings", index))
     return BaselineEntry(**values)

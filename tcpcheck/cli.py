@@ -3,13 +3,18 @@ ladder diagram), and the catalog commands ``tcpcheck rules``, ``tcpcheck explain
 ``tcpcheck profiles [NAME]``.
 
 Results go to stdout, errors and warnings to stderr. Exit codes (``ExitCode``) are public API:
-0 nothing at or above ``--fail-on``, 1 findings at or above it, 2 usage or input error.
+0 nothing at or above ``--fail-on``, 1 findings at or above it, 2 usage, input or output error
+(one line on stderr), 3 an internal error (a bug: one line, the traceback with ``--debug`` or
+TCPCHECK_DEBUG=1), 130 SIGINT, 141 stdout closed early (``| head``, quietly), 143 SIGTERM.
+
+Reports and baselines are never written over an input capture, and are written atomically
+(``tcpcheck.writing``): a run that fails leaves the previous files as they were.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import io
+import functools
 import json
 import math
 import os
@@ -18,8 +23,8 @@ import sys
 import textwrap
 from collections.abc import Callable
 from datetime import UTC, datetime
-from enum import IntEnum
 from pathlib import Path
+from typing import TextIO
 
 import click
 from rich import box
@@ -40,6 +45,7 @@ from tcpcheck.config import (
 )
 from tcpcheck.decode import Decoder
 from tcpcheck.engine import Job, RuleSetup, analyze_jobs, combine
+from tcpcheck.exits import DEBUG_ENV, ExitCode, Group, writing_stdout
 from tcpcheck.fold import DEFAULT_MAX_CONNECTIONS
 from tcpcheck.inputs import expand_inputs
 from tcpcheck.live import (
@@ -76,18 +82,7 @@ from tcpcheck.result import AnalysisResult, Severity
 from tcpcheck.selection import RuleSelection, SelectionError, split_selectors
 from tcpcheck.sources import CaptureError, open_capture
 from tcpcheck.timeline import Recording
-
-
-class ExitCode(IntEnum):
-    """Process exit status."""
-
-    OK = 0
-    """Nothing at or above the fail level."""
-    FINDINGS = 1
-    """At least one finding at or above the fail level."""
-    ERROR = 2
-    """Usage or input error (one line on stderr)."""
-
+from tcpcheck.writing import StagedWrites, Target, WriteError, check_target, refuse_overwrites
 
 FAIL_LEVELS = ("error", "warning", "info", "never")
 COLOR_MODES = ("auto", "always", "never")
@@ -118,10 +113,13 @@ def _fail(message: str) -> None:
     sys.exit(ExitCode.ERROR)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tcpcheck")
-def main() -> None:
+@click.option("--debug", is_flag=True, envvar=DEBUG_ENV, show_envvar=True,
+              help="Print the traceback of an internal error (a bug in tcpcheck).")
+def main(debug: bool) -> None:
     """Check that the TCP in packet captures follows the protocol, and explain where not."""
+    # --debug is read by Group.invoke, which reports the exceptions of every command.
 
 
 def _rule_options(func: _Command) -> _Command:
@@ -135,7 +133,8 @@ def _rule_options(func: _Command) -> _Command:
 def _selection_options(func: _Command) -> _Command:
     """What decides the rules: configuration, profile, selection (``show`` has these too)."""
     options = [
-        click.option("--config", "config_path", type=click.Path(dir_okay=False), metavar="FILE",
+        # Not click.Path(dir_okay=False): a folder gets the loader's one line, not usage text.
+        click.option("--config", "config_path", metavar="FILE",
                      help="Configuration file (default: tcpcheck.toml or [tool.tcpcheck] in "
                           "pyproject.toml, searched upward from the working directory)."),
         click.option("--isolated", is_flag=True, help="Ignore every configuration file."),
@@ -161,7 +160,7 @@ def _report_options(func: _Command) -> _Command:
         click.option("--format", "formats", multiple=True, metavar="FORMAT[:PATH]",
                      help=f"Report format ({', '.join(FORMATS)}), with the file to write it to; "
                           "repeat to write several. [default: terminal]"),
-        click.option("-o", "--output", type=click.Path(dir_okay=False),
+        click.option("-o", "--output", type=click.Path(),
                      help="Write the report given without a path to this file instead of "
                           "stdout."),
         click.option("-q", "--quiet", is_flag=True,
@@ -226,29 +225,47 @@ def _prepare(*, config_path: str | None, isolated: bool, profile_name: str | Non
 
 
 _USER_ERRORS = (CaptureError, ProfileError, CatalogError, ConfigError, SelectionError,
-                BaselineError, OutputError, LiveError)
+                BaselineError, OutputError, LiveError, WriteError)
 """Errors that are the input's or the user's, reported as one line with exit status 2."""
 
 
-def _report(result: AnalysisResult, run: _Run, outputs: list[Output], started: str | None, *,
-            color: str, no_color: bool, quiet: bool, no_info: bool, html_all: bool) -> None:
-    """Warn about damaged captures, then write every report."""
+def _targets(outputs: list[Output], output: str | None, *extra: Target) -> list[Target]:
+    """Every file the run will write, as the user named it, checked before anything is read:
+    not a folder, in a folder that exists and can be written. Raises WriteError."""
+    targets = [Target(f"-o {shlex.quote(out.path)}" if out.path == output else
+                      f"--format {shlex.quote(f'{out.format}:{out.path}')}", out.path)
+               for out in outputs if out.path is not None]
+    targets.extend(extra)
+    for target in targets:
+        check_target(target)
+    return targets
+
+
+def _report(result: AnalysisResult, run: _Run, outputs: list[Output], started: str | None,
+            staged: StagedWrites, *, color: str, no_color: bool, quiet: bool, no_info: bool,
+            html_all: bool) -> None:
+    """Warn about damaged captures, print the report for stdout, stage the files, then put
+    every file in place at once."""
     for capture in result.captures:
         if capture.damage:
             click.echo(f"tcpcheck: warning: {capture.input}: {capture.damage} "
                        f"(analysed up to there)", err=True)
     for out in outputs:
-        _emit(out, result, run.catalog, run.threshold, started,
+        _emit(out, result, run.catalog, run.threshold, started, staged,
               color="never" if no_color else color, quiet=quiet, no_info=no_info,
               html_all=html_all)
+    try:
+        staged.commit()
+    except OSError as exc:
+        _fail(f"cannot write {exc.filename2 or exc.filename}: {exc.strerror or exc}")
 
 
 @main.command(short_help="Analyse capture files.")
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @_rule_options
-@click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False), metavar="FILE",
+@click.option("--baseline", "baseline_path", metavar="FILE",
               help="Report and fail only on findings this baseline does not accept.")
-@click.option("--write-baseline", type=click.Path(dir_okay=False), metavar="FILE",
+@click.option("--write-baseline", type=click.Path(), metavar="FILE",
               help="Record every finding of this run in FILE, to accept them (exits 0).")
 @_report_options
 @click.option("--timestamp", is_flag=True,
@@ -270,31 +287,42 @@ def analyze(paths: tuple[str, ...], config_path: str | None, isolated: bool,
     content), or a quoted glob pattern such as 'artifacts/**/*.pcap*'.
     """
     started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if timestamp else None
+    recorded: str | None = None
     try:
         run = _prepare(config_path=config_path, isolated=isolated, profile_name=profile_name,
                        select=select, extend_select=extend_select, ignore=ignore,
                        fail_on=fail_on, formats=formats, output=output, quiet=quiet)
-        result = analyze_jobs(run.jobs(expand_inputs(paths)), run.recording(html_all),
-                              max_connections)
+        baseline_target = [] if write_baseline is None else [
+            Target(f"--write-baseline {shlex.quote(write_baseline)}", write_baseline)]
+        targets = _targets(run.outputs, output, *baseline_target)
         baseline = baseline_path or (None if write_baseline else run.config.baseline)
-        if baseline is not None:
-            entries = load_baseline(baseline)
+        # Checked before the captures are read: a broken baseline must not cost an analysis.
+        entries = load_baseline(baseline) if baseline is not None else []
+        inputs = expand_inputs(paths)
+        refuse_overwrites(targets, inputs)
+        result = analyze_jobs(run.jobs(inputs), run.recording(html_all), max_connections)
         if write_baseline is not None:
-            _write_text(write_baseline, render_baseline(result, _folder_of(write_baseline)))
+            recorded = render_baseline(result, _folder_of(write_baseline))
+            recorded_count = len(result.findings)  # before the old baseline takes some out
         if baseline is not None:
             result = apply_baseline(result, entries, baseline, _folder_of(baseline))
     except _USER_ERRORS as exc:
         _fail(str(exc))
-    except KeyboardInterrupt:
-        sys.exit(130)
-    _report(result, run, run.outputs, started, color=color, no_color=no_color, quiet=quiet,
-            no_info=no_info, html_all=html_all)
-    if write_baseline is not None:
-        if not quiet:
-            click.echo(f"tcpcheck: recorded {_count(len(result.findings), 'finding')} in "
-                       f"{write_baseline}", err=True)
-        sys.exit(ExitCode.OK)
-    sys.exit(exit_code(result, run.level))
+    with StagedWrites() as staged:
+        if recorded is not None:
+            try:
+                with staged.open(write_baseline) as fh:
+                    fh.write(recorded)
+            except OSError as exc:
+                _fail(f"cannot write {write_baseline}: {exc.strerror or exc}")
+        _report(result, run, run.outputs, started, staged, color=color, no_color=no_color,
+                quiet=quiet, no_info=no_info, html_all=html_all)
+        if write_baseline is not None:
+            if not quiet:
+                click.echo(f"tcpcheck: recorded {_count(recorded_count, 'finding')} in "
+                           f"{write_baseline}", err=True)
+            sys.exit(ExitCode.OK)
+        sys.exit(exit_code(result, run.level))
 
 
 def _config(path: str | None, isolated: bool, catalog: Catalog) -> Config:
@@ -329,59 +357,52 @@ def _folder_of(path: str) -> Path:
     return Path(os.path.abspath(path)).parent
 
 
-def _write_text(path: str, text: str) -> None:
-    try:
-        with open(path, "w", encoding="utf-8") as fh:
-            fh.write(text)
-    except OSError as exc:
-        _fail(f"cannot write {path}: {exc.strerror or exc}")
-
-
 def _emit(out: Output, result: AnalysisResult, catalog: Catalog, fail_on: Severity | None,
-          started: str | None, *, color: str, quiet: bool, no_info: bool,
-          html_all: bool) -> None:
-    """Render one report and write it to its file or stdout."""
-    if out.format == "terminal":
-        if out.path is None:
-            console = _stdout_console(color)
-            _terminal(result, console, fail_on, quiet=quiet, no_info=no_info)
-            return
-        buffer = io.StringIO()
-        _terminal(result, Console(file=buffer, no_color=True, width=120), fail_on,
-                  quiet=quiet, no_info=no_info)
-        text = buffer.getvalue()
-    elif out.format == "json":
-        # Streamed: the document of a big capture is tens of megabytes.
-        if out.path is None:
-            write_json(result, sys.stdout)
-            return
-        try:
-            with open(out.path, "w", encoding="utf-8") as fh:
-                write_json(result, fh)
-        except OSError as exc:
-            _fail(f"cannot write {out.path}: {exc.strerror or exc}")
-        return
-    elif out.format == "junit":
-        text = render_junit(result, fail_on, timestamp=started)
-    elif out.format == "sarif":
-        text = render_sarif(result, catalog, timestamp=started)
-        if len(result.findings) > GITHUB_RESULT_LIMIT:
-            click.echo(f"tcpcheck: warning: the SARIF report has {len(result.findings):,} "
-                       f"results; GitHub code scanning rejects more than "
-                       f"{GITHUB_RESULT_LIMIT:,} (leave info rules out, e.g. --ignore "
-                       "diagnostics)", err=True)
-    elif out.format == "github":
-        text = render_github(result)
-    elif out.format == "html":
-        text = render_html(result, catalog, fail_on, all_connections=html_all,
-                           timestamp=started)
-    else:
-        text = render_markdown(result, fail_on)
+          started: str | None, staged: StagedWrites, *, color: str, quiet: bool,
+          no_info: bool, html_all: bool) -> None:
+    """Render one report to stdout, or to a file staged to replace its path."""
+    if out.format == "sarif" and len(result.findings) > GITHUB_RESULT_LIMIT:
+        click.echo(f"tcpcheck: warning: the SARIF report has {len(result.findings):,} "
+                   f"results; GitHub code scanning rejects more than "
+                   f"{GITHUB_RESULT_LIMIT:,} (leave info rules out, e.g. --ignore "
+                   "diagnostics)", err=True)
     if out.path is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        with writing_stdout("the report"):
+            if out.format == "terminal":
+                _terminal(result, _stdout_console(color), fail_on, quiet=quiet,
+                          no_info=no_info)
+            else:
+                _render(out.format, result, catalog, fail_on, started, sys.stdout,
+                        html_all=html_all)
+        return
+    try:
+        with staged.open(out.path) as fh:
+            if out.format == "terminal":
+                _terminal(result, Console(file=fh, no_color=True, width=120), fail_on,
+                          quiet=quiet, no_info=no_info)
+            else:
+                _render(out.format, result, catalog, fail_on, started, fh,
+                        html_all=html_all)
+    except OSError as exc:
+        _fail(f"cannot write {out.path}: {exc.strerror or exc}")
+
+
+def _render(fmt: str, result: AnalysisResult, catalog: Catalog, fail_on: Severity | None,
+            started: str | None, fh: TextIO, *, html_all: bool) -> None:
+    """Write the report in ``fmt`` (any but terminal) to ``fh``."""
+    if fmt == "json":
+        write_json(result, fh)  # streamed: the document of a big capture is tens of megabytes
+    elif fmt == "junit":
+        fh.write(render_junit(result, fail_on, timestamp=started))
+    elif fmt == "sarif":
+        fh.write(render_sarif(result, catalog, timestamp=started))
+    elif fmt == "github":
+        fh.write(render_github(result))
+    elif fmt == "html":
+        fh.write(render_html(result, catalog, fail_on, all_connections=html_all,
+                             timestamp=started))
     else:
-        _write_text(out.path, text)
+        fh.write(render_markdown(result, fail_on))
 
 
 def _terminal(result: AnalysisResult, console: Console, fail_on: Severity | None, *,
@@ -406,10 +427,31 @@ def _stdout_console(color: str, min_width: int = 0, *, stderr: bool = False) -> 
     force = {"always": True, "never": False}.get(color)
     # An explicit --color beats NO_COLOR; with "auto" rich reads NO_COLOR and FORCE_COLOR.
     no_color = {"always": False, "never": True}.get(color)
-    console = Console(force_terminal=force, no_color=no_color, stderr=stderr)
+    console = _Console(force_terminal=force, no_color=no_color, stderr=stderr)
     if not console.is_terminal:
         console.width = max(console.width, min_width)
     return console
+
+
+class _Console(Console):
+    """A rich console that lets a closed pipe end the run as ExitCode.BROKEN_PIPE: rich's own
+    handler exits with 1, which means findings."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError
+
+
+def _printing(what: str) -> Callable[[_Command], _Command]:
+    """For a command whose only output is what it prints: a failed write to stdout is one
+    line naming ``what``, exit 2. (Its reading errors are user errors raised before.)"""
+    def decorate(func: _Command) -> _Command:
+        @functools.wraps(func)
+        def command(*args: object, **kwargs: object) -> None:
+            with writing_stdout(what):
+                func(*args, **kwargs)
+        return command
+    return decorate
 
 
 def _color_option(func: _Command) -> _Command:
@@ -437,7 +479,7 @@ def _format_option(func: _Command) -> _Command:
               help="Stop after this many seconds. [default: until Ctrl-C]")
 @click.option("--count", type=click.IntRange(min=1), metavar="N",
               help="Stop after N packets (all interfaces together).")
-@click.option("--write", "write_path", type=click.Path(dir_okay=False), metavar="FILE.pcapng",
+@click.option("--write", "write_path", type=click.Path(), metavar="FILE.pcapng",
               help="Save the captured packets, to analyse them again later with the same "
                    "frame numbers.")
 @click.option("--idle-timeout", type=click.FloatRange(min=0, min_open=True),
@@ -467,11 +509,12 @@ def sniff(interfaces: tuple[str, ...], bpf: str | None, duration: float | None,
         run = _prepare(config_path=config_path, isolated=isolated, profile_name=profile_name,
                        select=select, extend_select=extend_select, ignore=ignore,
                        fail_on=fail_on, formats=formats, output=output, quiet=quiet)
+        saved = ([] if write_path is None else
+                 [Target(f"--write {shlex.quote(write_path)}", write_path)])
+        refuse_overwrites(_targets(run.outputs, output, *saved), inputs=())
         [job] = run.jobs([request.input_name])
     except _USER_ERRORS as exc:
         _fail(str(exc))
-    except KeyboardInterrupt:
-        sys.exit(130)
     # With -q the lines printed as findings happen are the report: not printed twice.
     outputs = [o for o in run.outputs
                if not (quiet and o.format == "terminal" and o.path is None)]
@@ -492,9 +535,10 @@ def sniff(interfaces: tuple[str, ...], bpf: str | None, duration: float | None,
         _fail(str(exc))
     result = combine([(live.summary, live.analyzer)])
     _capture_notes(live, write_path, quiet)
-    _report(result, run, outputs, None, color=color, no_color=no_color, quiet=quiet,
-            no_info=no_info, html_all=html_all)
-    sys.exit(exit_code(result, run.level))
+    with StagedWrites() as staged:
+        _report(result, run, outputs, None, staged, color=color, no_color=no_color,
+                quiet=quiet, no_info=no_info, html_all=html_all)
+        sys.exit(exit_code(result, run.level))
 
 
 def _live_output(session: LiveSession, run: _Run, outputs: list[Output], *, color: str,
@@ -540,6 +584,7 @@ def _capture_notes(live: LiveResult, write_path: str | None, quiet: bool) -> Non
 
 
 @main.command(short_help="List the interfaces sniff can capture on.")
+@_printing("the list")
 def interfaces() -> None:
     """List the network interfaces dumpcap can capture on, one per line, with a description
     when there is one."""
@@ -591,8 +636,6 @@ def show(path: str, connection_id: int | None, frame: int | None, full: bool,
             _fail(_not_found(result, path, connection_id, frame))
     except _USER_ERRORS as exc:
         _fail(str(exc))
-    except KeyboardInterrupt:
-        sys.exit(130)
     [capture] = result.captures
     if capture.damage:
         click.echo(f"tcpcheck: warning: {path}: {capture.damage} (analysed up to there)",
@@ -601,8 +644,9 @@ def show(path: str, connection_id: int | None, frame: int | None, full: bool,
     [summary] = [c for c in result.connections if c.id == timeline.connection]
     ladder = build_ladder(timeline, result.findings, full=full,
                           frames=() if frame is None else (frame,))
-    render_ladder(ladder, summary,
-                  _stdout_console("never" if no_color else color), frame=frame)
+    with writing_stdout("the diagram"):
+        render_ladder(ladder, summary,
+                      _stdout_console("never" if no_color else color), frame=frame)
 
 
 _NOT_TCP = {
@@ -651,6 +695,7 @@ def _frame_kind(path: str, frame: int) -> str:
 @click.option("--category", metavar="NAME", help="Only the rules of this category.")
 @_format_option
 @_color_option
+@_printing("the list")
 def rules(category: str | None, fmt: str, color: str) -> None:
     """List every rule: code, slug, severity, category and summary."""
     try:
@@ -692,6 +737,7 @@ def rule_doc(rule: RuleMeta) -> dict[str, object]:
 @main.command(short_help="Explain a rule: what, why, causes, example.")
 @click.argument("rule_name", metavar="RULE")
 @_color_option
+@_printing("the explanation")
 def explain(rule_name: str, color: str) -> None:
     """Explain one rule (slug such as syn-isn-changed, or code such as HS001)."""
     try:
@@ -763,6 +809,7 @@ _DERIVED_ROWS = ("SYN retransmissions at", "SYN give-up", "SYN-ACK retransmissio
 @click.argument("name", required=False, metavar="[NAME|FILE.toml]")
 @_format_option
 @_color_option
+@_printing("the profiles")
 def profiles(name: str | None, fmt: str, color: str) -> None:
     """List the stack profiles, or show one with its SYN and SYN-ACK schedules."""
     try:

@@ -13,19 +13,29 @@ it: a typo in a CI configuration must fail loudly, never silently check less.
 from __future__ import annotations
 
 import difflib
-import json
+import math
 import os
 import re
-import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from tcpcheck.catalog import Catalog, CatalogError, ParamValue, RuleMeta
+from tcpcheck.pathglob import compile_glob, relative_to
 from tcpcheck.result import Severity
 from tcpcheck.selection import RuleSelection, SelectionError, enabled_rules, validate_selector
+from tcpcheck.userfiles import (
+    TEXT_LIMIT,
+    UserFileError,
+    check_tree,
+    describe,
+    dotted,
+    expand_user,
+    read_text,
+    toml_document,
+)
 
 CONFIG_NAME = "tcpcheck.toml"
 PYPROJECT_NAME = "pyproject.toml"
@@ -78,8 +88,8 @@ class PathOverride:
     def matches(self, path: str, root: Path) -> bool:
         """Whether the capture ``path`` (as typed: relative to the working directory, or
         absolute) is one this table is about."""
-        glob = _compile(self.pattern)
-        relative = _relative_to(path, root)
+        glob = compile_glob(self.pattern)
+        relative = relative_to(path, root)
         if relative is None:
             if glob.anchored or glob.folders_only:
                 return False
@@ -135,7 +145,9 @@ def find_config(start: Path) -> Path | None:
         folder = folder.parent
     for candidate in (folder, *folder.parents):
         own = candidate / CONFIG_NAME
-        if own.is_file():
+        # Not is_file(): a FIFO or device named tcpcheck.toml is refused loudly when read,
+        # rather than skipped to a configuration further up.
+        if own.exists() and not own.is_dir():
             return own
         pyproject = candidate / PYPROJECT_NAME
         if pyproject.is_file() and _has_tool_table(pyproject):
@@ -176,25 +188,31 @@ def load_config(path: Path, catalog: Catalog) -> Config:
         prefix: tuple[str, ...] = ("tool", "tcpcheck")
     else:
         table, prefix = data, ()
+    with _as_config_error():
+        check_tree(str(path), table, prefix)
     root = Path(os.path.abspath(path)).parent
     return _Reader(path, root, catalog).config(table, prefix)
 
 
-def _read(path: Path) -> str:
+@contextmanager
+def _as_config_error() -> Iterator[None]:
+    """A user file's reading or parsing error, raised as the ConfigError it is."""
     try:
-        return path.read_bytes().decode("utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+        yield
+    except UserFileError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _read(path: Path) -> str:
+    with _as_config_error():
+        return read_text(path, limit=TEXT_LIMIT, what="configuration file")
 
 
 def _parse(path: Path, text: str) -> dict[str, Any]:
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        # tomllib's message ends in "(at line L, column C)".
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    # Only the table tcpcheck reads is walked (load_config): the rest of a pyproject.toml
+    # belongs to other tools.
+    with _as_config_error():
+        return toml_document(str(path), text)
 
 
 def _tool_table(path: Path, data: dict[str, Any]) -> dict[str, Any] | None:
@@ -205,14 +223,6 @@ def _tool_table(path: Path, data: dict[str, Any]) -> dict[str, Any] | None:
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: tool.tcpcheck must be a table, not {table!r}")
     return table
-
-
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
-
-
-def _dotted(parts: Sequence[str]) -> str:
-    """A TOML key path as the user would write it: ``per-path."caps/**".rules.TM003``."""
-    return ".".join(p if _BARE_KEY.fullmatch(p) else json.dumps(p) for p in parts)
 
 
 def _suggest(word: str, choices: Sequence[str]) -> str | None:
@@ -248,15 +258,21 @@ class _Reader:
         if tables is None:
             return ()
         if not isinstance(tables, dict):
-            raise self.fail(f"{_dotted(where)} must be a table of globs, like "
+            raise self.fail(f"{dotted(where)} must be a table of globs, like "
                             f'[per-path."captures/windows/**"], not {tables!r}')
         out = []
         for pattern, table in tables.items():
             key = (*where, pattern)
             if not pattern.strip("/"):
-                raise self.fail(f"{_dotted(key)}: empty per-path pattern")
+                raise self.fail(f"{dotted(key)}: empty per-path pattern")
             if not isinstance(table, dict):
-                raise self.fail(f"[{_dotted(key)}] must be a table of options, not {table!r}")
+                raise self.fail(f"[{dotted(key)}] must be a table of options, not {table!r}")
+            try:
+                compile_glob(pattern)
+            except re.error as exc:
+                # Compiled now, not when the first capture is matched: "[z-a]" is the
+                # file's error, found before anything is read.
+                raise self.fail(f"{dotted(key)}: bad pattern ({exc.msg})") from None
             self.known_keys(table, key, _RULE_KEYS)
             out.append(PathOverride(pattern, self.options(table, key)))
         return tuple(out)
@@ -279,7 +295,7 @@ class _Reader:
         for key in table:
             if key in allowed:
                 continue
-            place = f"in [{_dotted(where)}]" if where else "at the top level"
+            place = f"in [{dotted(where)}]" if where else "at the top level"
             if key == "tool" and not where:
                 hint = "this file takes the keys of [tool.tcpcheck] at its top level"
             elif key in _RUN_WIDE and where:
@@ -295,7 +311,7 @@ class _Reader:
         value = table.get(key)
         if value is None:
             return None
-        name = _dotted((*where, key))
+        name = dotted((*where, key))
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise self.fail(f'{name} must be a list of strings, like ["HS", "SQ001"], '
                             f"not {value!r}")
@@ -307,7 +323,7 @@ class _Reader:
         return tuple(value)
 
     def choice(self, value: Any, where: tuple[str, ...], choices: Sequence[str]) -> str:
-        name = _dotted(where)
+        name = dotted(where)
         if isinstance(value, str) and value.strip().lower() in choices:
             return value.strip().lower()
         close = _suggest(value.strip().lower(), choices) if isinstance(value, str) else None
@@ -316,14 +332,18 @@ class _Reader:
 
     def path(self, value: Any, where: tuple[str, ...]) -> str:
         if not isinstance(value, str) or not value.strip():
-            raise self.fail(f"{_dotted(where)} must be a path (a string), not {value!r}")
+            raise self.fail(f"{dotted(where)} must be a path (a string), not {value!r}")
+        try:
+            expanded = expand_user(dotted(where), value)
+        except UserFileError as exc:
+            raise self.fail(str(exc)) from None
         # Relative to the configuration, not to wherever the run starts: the same file must
         # mean the same thing from every folder of the project.
-        return os.path.normpath(self.root / Path(value).expanduser())
+        return os.path.normpath(self.root / expanded)
 
     def profile(self, value: Any, where: tuple[str, ...]) -> str:
         if not isinstance(value, str) or not value.strip():
-            raise self.fail(f"{_dotted(where)} must be a profile name or a .toml file, "
+            raise self.fail(f"{dotted(where)} must be a profile name or a .toml file, "
                             f"not {value!r}")
         # Names are checked by the profile loader, which knows them; files are made absolute
         # here because only here is the configuration's folder known.
@@ -340,9 +360,9 @@ class _Reader:
             names = {r.code: r for r in self.catalog} | {r.slug: r for r in self.catalog}
             close = _suggest(name, list(names)) or _suggest(name.upper(), list(names))
             hint = f"did you mean {close!r}? " if close else ""
-            raise self.fail(f"unknown rule {name!r} in [{_dotted(table)}] "
+            raise self.fail(f"unknown rule {name!r} in [{dotted(table)}] "
                             f"({hint}see `tcpcheck rules`)") from None
-        raise self.fail(f"{name!r} in [{_dotted(table)}] selects several rules; name one "
+        raise self.fail(f"{name!r} in [{dotted(table)}] selects several rules; name one "
                         "rule per key (a slug or a code)")
 
     def rule_table(self, value: Any, where: tuple[str, ...],
@@ -351,13 +371,13 @@ class _Reader:
         if value is None:
             return {}
         if not isinstance(value, dict):
-            raise self.fail(f"{_dotted(where)} must be a table of rules, like "
+            raise self.fail(f"{dotted(where)} must be a table of rules, like "
                             f"{what}, not {value!r}")
         out: dict[RuleMeta, tuple[str, Any]] = {}
         for name, item in value.items():
             rule = self.rule(name, where)
             if rule in out:
-                raise self.fail(f"[{_dotted(where)}] sets {rule.slug} twice "
+                raise self.fail(f"[{dotted(where)}] sets {rule.slug} twice "
                                 f"(as {out[rule][0]!r} and {name!r})")
             out[rule] = (name, item)
         return out
@@ -374,7 +394,7 @@ class _Reader:
         for rule, (name, table) in self.rule_table(value, where, example).items():
             key = (*where, name)
             if not isinstance(table, dict):
-                raise self.fail(f"{_dotted(key)} must be a table of parameters, like "
+                raise self.fail(f"{dotted(key)} must be a table of parameters, like "
                                 f"{example}, not {table!r}")
             out[rule.slug] = {p: self.param(rule, p, v, key) for p, v in table.items()}
         return out
@@ -389,91 +409,15 @@ class _Reader:
                 hint = f"did you mean {close!r}? parameters: {', '.join(known)}"
             else:
                 hint = f"parameters: {', '.join(known)}"
-            raise self.fail(f"unknown parameter {name!r} in [{_dotted(table)}] ({hint})")
+            raise self.fail(f"unknown parameter {name!r} in [{dotted(table)}] ({hint})")
         try:
-            return known[name].check(value)
+            checked = known[name].check(value)
         except ValueError as exc:
-            raise self.fail(f"[{_dotted(table)}] {exc}") from None
-
-
-# -- per-path patterns -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Glob:
-    """A compiled per-path pattern."""
-
-    regex: re.Pattern[str]
-    """Anchored: over the whole relative path; otherwise: over one file or folder name."""
-    anchored: bool
-    """The pattern has a ``/`` (other than a trailing one): it is matched from the root."""
-    folders_only: bool
-    """A trailing ``/``: the pattern matches folders (so what is under them), never files."""
-
-
-@cache
-def _compile(pattern: str) -> _Glob:
-    folders_only = pattern.endswith("/")
-    body = pattern.rstrip("/")
-    anchored = "/" in body
-    out = []
-    parts = body.lstrip("/").split("/")
-    for index, part in enumerate(parts):
-        last = index == len(parts) - 1
-        if part == "**":
-            # "a/**/b" also matches "a/b"; a trailing "**" matches everything under.
-            out.append(".*" if last else "(?:.*/)?")
-            continue
-        out.append(_glob_part(part))
-        if not last:
-            out.append("/")
-    regex = "".join(out)
-    if anchored:
-        # A pattern that matches a folder matches everything under it.
-        regex += "/.+" if folders_only else "(?:/.+)?"
-    return _Glob(re.compile(regex), anchored, folders_only)
-
-
-def _glob_part(part: str) -> str:
-    """One path component of a glob as a regex: ``*``, ``?`` and ``[...]`` never match ``/``."""
-    out = []
-    i = 0
-    while i < len(part):
-        char = part[i]
-        if char == "*":
-            while i + 1 < len(part) and part[i + 1] == "*":
-                i += 1  # "a**b" is "a*b", as in gitignore
-            out.append("[^/]*")
-        elif char == "?":
-            out.append("[^/]")
-        elif char == "[" and (end := part.find("]", i + 2)) != -1:
-            inner = part[i + 1:end]
-            negate = inner[:1] in ("!", "^")
-            inner = "".join("\\" + c if c in "\\^[]" else c for c in inner[negate:] if c != "/")
-            out.append(f"[^/{inner}]" if negate else f"[{inner}]" if inner else "(?!)")
-            i = end
-        else:
-            out.append(re.escape(char))
-        i += 1
-    return "".join(out)
-
-
-def _relative_to(path: str, root: Path) -> str | None:
-    """``path`` relative to ``root`` with ``/`` separators, or None when it is outside.
-
-    Both sides are tried as typed (made absolute) and with symbolic links resolved, so a
-    capture reached through a link into the project, or a project reached through a link,
-    still matches.
-    """
-    given = Path(os.path.abspath(path))
-    base = Path(os.path.abspath(root))
-    for candidate in (given, given.resolve()):
-        for folder in (base, base.resolve()):
-            try:
-                return candidate.relative_to(folder).as_posix()
-            except ValueError:
-                continue
-    return None
+            raise self.fail(f"[{dotted(table)}] {exc}") from None
+        if isinstance(checked, float) and not math.isfinite(checked):
+            raise self.fail(f"[{dotted(table)}] {name} must be a finite number, "
+                            f"not {describe(checked)}")
+        return checked
 
 
 # -- merging ---------------------------------------------------------------------------------

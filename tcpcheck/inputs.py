@@ -11,8 +11,10 @@ from __future__ import annotations
 import glob
 import gzip
 import os
+import stat
 import zlib
 from collections.abc import Sequence
+from typing import NoReturn
 
 from tcpcheck.capture import CaptureError
 
@@ -26,8 +28,15 @@ _GLOB_CHARS = frozenset("*?[")
 
 
 def is_capture(path: str) -> bool:
-    """True when the file starts like a pcap or pcapng file (also inside gzip)."""
+    """True when ``path`` is a regular file that starts like a pcap or pcapng file (also
+    inside gzip).
+
+    Only regular files are opened: a FIFO in a folder of artefacts would block the search
+    until something writes to it, and a device could be read without end.
+    """
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False
         with open(path, "rb") as fh:
             head = fh.read(4)
             if head[:2] == _GZIP:
@@ -42,8 +51,9 @@ def is_capture(path: str) -> bool:
 def expand_inputs(args: Sequence[str]) -> list[str]:
     """The capture files ``args`` name, in order, each once.
 
-    Raises ``CaptureError`` for a folder without captures or a pattern that matches none; a
-    path that does not exist is passed on, for the reader to report.
+    Raises ``CaptureError`` for a folder without captures, a folder (or one below it) that
+    cannot be read, or a pattern that matches none; a path that does not exist is passed on,
+    for the reader to report.
     """
     out: dict[str, None] = {}
     for arg in args:
@@ -78,9 +88,15 @@ def _glob(pattern: str) -> list[str]:
 def _captures_under(folder: str) -> list[str]:
     """Capture files below ``folder``, sorted by path; hidden folders (.git, .venv) skipped."""
     found = []
-    for root, dirs, files in os.walk(folder):
+    for root, dirs, files in os.walk(folder, onerror=_unreadable):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         found.extend(path for path in (os.path.join(root, name) for name in files)
                      if is_capture(path))
     # By path components, so that a folder's files stay together: a/b.pcap before a-b.pcap.
     return sorted(found, key=lambda path: path.split(os.sep))
+
+
+def _unreadable(error: OSError) -> NoReturn:
+    """A folder os.walk cannot list: its captures would be silently missing from the run."""
+    raise CaptureError(f"{error.filename}: cannot read this folder: "
+                       f"{error.strerror or error}")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import os
 import re
 import shutil
 import signal
@@ -36,6 +35,7 @@ from tcpcheck.profiles import Profile
 from tcpcheck.result import CaptureSummary, Finding
 from tcpcheck.sources import CaptureError, open_stream
 from tcpcheck.timeline import Recording
+from tcpcheck.writing import Replacement
 
 INSTALL_HINT = ("live capture needs dumpcap, part of Wireshark: apt-get install tshark "
                 "(Debian/Ubuntu), dnf install wireshark-cli, brew install wireshark")
@@ -393,7 +393,7 @@ class LiveSession:
                                  on_finding=self._found, idle_timeout=idle_timeout,
                                  recording=recording)
         self._dumpcap = Dumpcap(request)
-        self._sink: BinaryIO | None = None
+        self._sink: Replacement | None = None
         self._stream: Tee | None = None
         self._started = 0.0
         self._handlers: dict[int, object] = {}
@@ -411,22 +411,25 @@ class LiveSession:
             signal.signal(signum, handler)  # type: ignore[arg-type]
         self._dumpcap.close()
         if self._sink is not None:
-            self._sink.close()
+            with contextlib.suppress(OSError):  # the write error is reported by LiveResult
+                self._sink.close()
 
     def start(self) -> None:
         """Start dumpcap and wait until it captures (the start of its pcapng stream is in).
 
         Raises LiveError when dumpcap is missing or cannot capture: no permission, no such
-        interface, an invalid filter; nothing is left behind at the ``--write`` path then.
+        interface, an invalid filter; the ``--write`` path is left as it was then. The capture
+        is saved beside it until ``run`` has read the start of the stream.
         """
         path = self.request.write
         if path is not None:
             try:
-                self._sink = open(path, "wb")  # noqa: SIM115 -- closed by __exit__
+                self._sink = Replacement(path, binary=True)
             except OSError as exc:
                 raise LiveError(f"cannot write {path}: {exc.strerror or exc}") from None
         try:
-            self._stream = Tee(self._dumpcap.start(), self._sink)
+            self._stream = Tee(self._dumpcap.start(),
+                               None if self._sink is None else self._sink.file)
             # dumpcap writes its section and interface headers once every interface captures
             # with its filter set, and nothing at all when it cannot.
             if not self._stream.wait():
@@ -452,6 +455,7 @@ class LiveSession:
         except CaptureError:
             self._discard_write()
             raise
+        self._keep_write()
         summary = analyze_records(capture, self.analyzer, self.decoder)
         status, stderr = self._dumpcap.finish(self._stream)
         stats = tuple(parse_statistics(stderr))
@@ -490,9 +494,20 @@ class LiveSession:
         self.stop()
 
     def _discard_write(self) -> None:
-        """Remove the --write file of a capture that could not be analysed."""
+        """Forget the --write file of a capture that could not be analysed: the path keeps
+        what it had."""
         if self._sink is not None:
-            self._sink.close()
-            self._sink = None
             with contextlib.suppress(OSError):
-                os.unlink(self.request.write)  # type: ignore[arg-type]
+                self._sink.close()
+            self._sink = None
+
+    def _keep_write(self) -> None:
+        """The capture runs and its stream can be analysed: the --write file replaces what
+        was at its path, and grows there until the capture ends."""
+        if self._sink is None:
+            return
+        try:
+            self._sink.commit()
+        except OSError as exc:
+            raise LiveError(f"cannot write {self.request.write}: "
+                            f"{exc.strerror or exc}") from None

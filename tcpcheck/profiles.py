@@ -1,18 +1,33 @@
 """Stack profiles: the timers and limits rules compare traffic against, as data in rules/profiles.
 
 A profile is what a conformant stack of that kind does (Linux's TIME_WAIT is 60 s, RFC 9293's is
-2*MSL = 240 s); rules never hard-code these numbers.
+2*MSL = 240 s); rules never hard-code these numbers. A profile file a user writes is read as
+untrusted (``tcpcheck.userfiles``): every key is checked against ``PROFILE_FIELDS``.
 """
 
 from __future__ import annotations
 
 import math
-import tomllib
+import os
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
+
+from tcpcheck.userfiles import (
+    Field,
+    Kind,
+    UserFileError,
+    check_fields,
+    describe,
+    expand_user,
+    load_toml,
+    parse_toml,
+)
 
 DEFAULT_PROFILE = "linux"
+MAX_BASES = 8
+"""Longest chain of profile files each naming the next as its ``base``."""
 
 
 class ProfileError(ValueError):
@@ -146,33 +161,99 @@ def profile_names() -> list[str]:
                   if p.name.endswith(".toml"))
 
 
-def _from_mapping(data: dict, origin: str) -> Profile:
-    fields = set(Profile.__dataclass_fields__)
-    unknown = set(data) - fields
+PROFILE_FIELDS: dict[str, Field] = {
+    "name": Field(Kind.TEXT),
+    "description": Field(Kind.TEXT),
+    "source": Field(Kind.TEXT),
+    # Times: the longest real timer here is Windows' 240 s RTO ceiling; an hour leaves room
+    # for tuned stacks while keeping every schedule and nanosecond product finite.
+    "time_wait": Field(Kind.SECONDS, 0, 3600),
+    "initial_rto": Field(Kind.SECONDS, 0.001, 3600),
+    # Counts: Linux caps tcp_syn_retries (and the linear timeouts) at MAX_TCP_SYNCNT = 127,
+    # tcp_synack_retries at 255; beyond them 2**retries overflows a float.
+    "syn_retries": Field(Kind.COUNT, 0, 127),
+    "syn_linear_timeouts": Field(Kind.COUNT, 0, 127),
+    "synack_retries": Field(Kind.COUNT, 0, 255),
+    "max_rto": Field(Kind.SECONDS, 0.001, 3600),
+    "syn_budget": Field(Kind.CHOICE, choices=("count", "time")),
+    "syn_deadline": Field(Kind.SECONDS, 0, 3600),
+    "rto_min": Field(Kind.SECONDS, 0, 3600),
+    "fin_timeout": Field(Kind.SECONDS, 0, 3600, infinite=True),
+    # tcpcheck's own threshold, not a stack timer: a day of CLOSE_WAIT is surely a stall.
+    "close_wait_stall": Field(Kind.SECONDS, 0, 86400),
+    # Windows takes KeepAliveTime in ms in a DWORD (49 days); Linux caps it at 32767 s.
+    "keepalive_time": Field(Kind.SECONDS, 0, 86400 * 49),
+    "keepalive_intvl": Field(Kind.SECONDS, 0, 86400),
+    "keepalive_probes": Field(Kind.COUNT, 0, 255),
+}
+"""Every profile key with the type and range it may hold, checked on every profile read."""
+
+
+def _from_mapping(data: dict[str, Any], origin: str) -> Profile:
+    unknown = set(data) - set(PROFILE_FIELDS)
     if unknown:
         raise ProfileError(f"{origin}: unknown profile key(s): {', '.join(sorted(unknown))}")
+    values = check_fields(data, PROFILE_FIELDS,
+                          lambda message: ProfileError(f"{origin}: {message}"))
+    if values.get("max_rto", 120.0) < values.get("initial_rto", 1.0):
+        raise ProfileError(f"{origin}: max_rto ({values['max_rto']:g} s) is below initial_rto "
+                           f"({values['initial_rto']:g} s)")
     try:
-        return Profile(**data)
+        return Profile(**values)
     except (TypeError, ValueError) as exc:
         raise ProfileError(f"{origin}: {exc}") from None
 
 
 def load_profile(name_or_path: str) -> Profile:
-    """A bundled profile by name, or a TOML file whose keys override its ``base`` profile."""
-    path = Path(name_or_path)
-    if name_or_path.endswith(".toml") and path.is_file():
-        try:
-            data = tomllib.loads(path.read_text())
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ProfileError(f"cannot read profile {name_or_path}: {exc}") from None
-        base = load_profile(data.pop("base", DEFAULT_PROFILE))
-        merged = {k: getattr(base, k) for k in Profile.__dataclass_fields__}
-        merged.update(data)
-        if "name" not in data:
-            merged["name"] = path.stem
-        return _from_mapping(merged, name_or_path)
-    resource = _profiles_dir() / f"{name_or_path}.toml"
-    if not resource.is_file():
+    """A bundled profile by name, or a TOML file whose keys override its ``base`` profile (a
+    bundled name, or another .toml file relative to this one; ``linux`` when not given)."""
+    return _load(name_or_path, ())
+
+
+def _load(name_or_path: str, chain: tuple[Path, ...]) -> Profile:
+    if name_or_path.endswith(".toml"):
+        return _load_file(name_or_path, chain)
+    # A name, never a path into or out of the bundled folder ("../../x" is not a profile).
+    if name_or_path not in profile_names():
         raise ProfileError(f"unknown profile {name_or_path!r} "
                            f"(bundled: {', '.join(profile_names())}; or a path to a .toml file)")
-    return _from_mapping(tomllib.loads(resource.read_text()), f"profile {name_or_path}")
+    origin = f"profile {name_or_path}"
+    try:
+        text = (_profiles_dir() / f"{name_or_path}.toml").read_text(encoding="utf-8")
+        data = parse_toml(origin, text)
+    except UserFileError as exc:
+        raise ProfileError(str(exc)) from None
+    return _from_mapping(data, origin)
+
+
+def _load_file(name: str, chain: tuple[Path, ...]) -> Profile:
+    real = Path(os.path.realpath(name))
+    if real in chain:
+        cycle = " -> ".join(str(p) for p in (*chain, real))
+        raise ProfileError(f"{name}: base names a file already read for this profile ({cycle})")
+    if len(chain) >= MAX_BASES:
+        raise ProfileError(f"{name}: more than {MAX_BASES} profile files, each the next's base")
+    try:
+        data = load_toml(name, what="profile file")
+    except UserFileError as exc:
+        raise ProfileError(str(exc)) from None
+    base = _base_of(name, data.pop("base", DEFAULT_PROFILE))
+    merged = _load(base, (*chain, real)).values()
+    merged.update(data)
+    if "name" not in data:
+        merged["name"] = Path(name).stem
+    return _from_mapping(merged, name)
+
+
+def _base_of(name: str, base: object) -> str:
+    """The ``base`` key as a profile name or a path; a relative path is taken from the folder
+    of the file naming it, so the file means the same from any working directory."""
+    if not isinstance(base, str) or not base.strip():
+        raise ProfileError(f"{name}: base must be a profile name or a .toml file, not "
+                           f"{describe(base)}")
+    if not base.endswith(".toml"):
+        return base
+    try:
+        return os.path.join(os.path.dirname(name), expand_user(f"{name}: base", base))
+    except UserFileError as exc:
+        raise ProfileError(str(exc)) from None

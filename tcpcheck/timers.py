@@ -55,6 +55,15 @@ class Timing:
 
 DEFAULT_TIMING = Timing()
 
+_MAX_DOUBLINGS = 64
+"""More doublings than any RTO schedule needs to reach its ceiling from a positive start;
+``2.0 ** 1024`` would overflow, and a capture can show any number of retransmissions."""
+
+
+def backed_off(initial: float, doublings: int, ceiling: float) -> float:
+    """``initial`` doubled ``doublings`` times, at most ``ceiling`` (RFC 6298 §5.5)."""
+    return min(initial * 2.0 ** min(doublings, _MAX_DOUBLINGS), ceiling)
+
 
 def syn_retransmitted(profile: Profile, timing: Timing, a: Endpoint, frame: int,
                       ts: int) -> list[ev.Event]:
@@ -92,7 +101,7 @@ def synack_retransmitted(profile: Profile, timing: Timing, a: Endpoint, peer_syn
     out: list[ev.Event] = []
     a.timer_synacks += 1
     nth = a.timer_synacks
-    expected = min(profile.initial_rto * 2 ** (nth - 1), profile.max_rto)
+    expected = backed_off(profile.initial_rto, nth - 1, profile.max_rto)
     observed = (ts - a.last_syn_ts) / NS
     if not timing.backoff.matches(observed, expected):
         out.append(ev.RtoBackoffViolation(frame, ts, a.role, "SYN-ACK", nth, expected,

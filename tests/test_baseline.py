@@ -13,6 +13,7 @@ import pytest
 
 from tcpcheck import events as ev
 from tcpcheck.baseline import (
+    ENTRY_FIELDS,
     BaselineError,
     apply_baseline,
     fingerprint,
@@ -22,7 +23,7 @@ from tcpcheck.baseline import (
 )
 from tcpcheck.engine import analyze_files
 from tcpcheck.profiles import load_profile
-from tcpcheck.result import AnalysisResult
+from tcpcheck.result import AnalysisResult, BaselineEntry
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_1 = ROOT / "captures" / "linux" / "ci-run-1.pcap"
@@ -162,3 +163,35 @@ def load_baseline_text(folder: Path, text: str):
     path = folder / "baseline.json"
     path.write_text(text)
     return load_baseline(str(path))
+
+
+# -- every field checked -------------------------------------------------------------------
+
+
+def test_the_field_table_declares_every_entry_field_in_file_order():
+    assert list(ENTRY_FIELDS) == [f.name for f in dataclasses.fields(BaselineEntry)]
+
+
+ENTRY = {"input": "cap.pcap", "rule": "retransmission", "code": "SQ010", "side": "client",
+         "service": None, "position": "seq=1", "fingerprint": "0123456789abcdef", "count": 2}
+
+
+def test_an_entry_with_a_key_a_later_tcpcheck_adds_is_still_read(tmp_path: Path):
+    doc = {"tool": "tcpcheck", "baseline": 1, "findings": [ENTRY | {"note": "flaky"}]}
+    (entry,) = load_baseline_text(tmp_path, json.dumps(doc))
+    assert entry == BaselineEntry(**ENTRY)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"count": True}, "findings[0].count must be a whole number from 1 to 4294967296, not true"),
+    ({"count": 0}, "findings[0].count must be a whole number from 1 to 4294967296, not 0"),
+    ({"service": 0}, "findings[0].service must be a whole number from 1 to 65535, or null, "
+                     "not 0"),
+    ({"side": None}, "findings[0].side must be a string, not null"),
+    ({"fingerprint": 7}, "findings[0].fingerprint must be a string, not 7"),
+])
+def test_every_field_of_an_entry_is_checked_and_named(tmp_path: Path, change, message):
+    doc = {"tool": "tcpcheck", "baseline": 1, "findings": [ENTRY | change]}
+    with pytest.raises(BaselineError) as error:
+        load_baseline_text(tmp_path, json.dumps(doc))
+    assert str(error.value) == f"{tmp_path / 'baseline.json'}: {message}"

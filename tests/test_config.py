@@ -278,6 +278,16 @@ def test_any_file_given_explicitly_is_read_from_its_top_level(tmp_path):
      "(did you mean 'tolerance'? parameters: slack, tolerance)"),
     ("[per-path.'*.pcap'.severity]\nHS001 = 'fatal'",
      """per-path."*.pcap".severity.HS001 must be one of error, warning, info, not 'fatal'"""),
+    ("[per-path.'caps/[z-a]/**']\nprofile = 'bsd'",
+     """per-path."caps/[z-a]/**": bad pattern (bad character range z-a)"""),
+    ("baseline = '~nosuchuser/b.json'", "baseline: no user nosuchuser"),
+    ("[per-path.'*.pcap']\nprofile = '~nosuchuser/p.toml'",
+     """per-path."*.pcap".profile: no user nosuchuser"""),
+    ("[rules.rto-backoff-violation]\ntolerance = inf",
+     "[rules.rto-backoff-violation] tolerance must be a finite number, not inf"),
+    ("[rules.rto-backoff-violation]\ntolerance = 1" + "0" * 399,
+     "rules.rto-backoff-violation.tolerance: an integer of 400 digits is out of range"),
+    ('profile = "lin\\u0000ux"', "profile: a string holds a NUL character"),
 ])
 def test_an_invalid_config_is_an_error_naming_the_file_and_the_key(tmp_path, text, message):
     path = write(tmp_path / "tcpcheck.toml", text + "\n")
@@ -314,7 +324,33 @@ def test_a_missing_config_file_is_an_error(tmp_path):
 def test_a_config_that_is_not_utf8_is_an_error(tmp_path):
     path = tmp_path / "tcpcheck.toml"
     path.write_bytes(b"profile = '\xff'\n")
-    assert error_of(path).startswith(f"{path}: not UTF-8")
+    assert error_of(path) == f"{path}: is not UTF-8 text (byte 0xff at offset 11)"
+
+
+def test_a_bad_glob_is_an_error_when_the_file_is_loaded_not_when_a_capture_is_matched(
+        tmp_path):
+    path = write(tmp_path / "tcpcheck.toml", "[per-path.'[z-a]']\nprofile = 'bsd'\n")
+    assert "bad pattern" in error_of(path)
+
+
+def test_discovery_refuses_a_tcpcheck_toml_that_is_not_a_regular_file(tmp_path):
+    """Not skipped for a configuration further up: the user meant this one."""
+    write(tmp_path / "pyproject.toml", "[tool.tcpcheck]\n")
+    os.mkfifo(tmp_path / "tcpcheck.toml")
+    with pytest.raises(ConfigError, match=r"is not a regular file \(a FIFO\)"):
+        discover_config(tmp_path, CATALOG)
+
+
+def test_a_configuration_path_may_start_with_the_home_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    config = load(tmp_path, "baseline = '~/b.json'\n")
+    assert config.baseline == str(tmp_path / "home" / "b.json")
+
+
+def test_the_rest_of_a_pyproject_toml_is_left_to_its_own_tools(tmp_path):
+    """Only [tool.tcpcheck] is held to tcpcheck's limits: a long readme is not our business."""
+    text = f'[project]\nreadme = {{text = "{"x" * 10_000}"}}\n[tool.tcpcheck]\nfail-on = "info"\n'
+    assert load(tmp_path, text, name="pyproject.toml").fail_on == "info"
 
 
 def test_discovery_reports_errors_of_the_file_it_finds(tmp_path):

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import gzip
+import os
 import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -69,6 +74,18 @@ def test_a_glob_that_matches_nothing_is_an_error(artefacts: Path):
         expand_inputs([str(artefacts / "*.pcapng")])
 
 
+def test_a_fifo_without_a_writer_in_a_searched_folder_is_passed_over_not_waited_on(
+        artefacts: Path):
+    # In a subprocess, so that a search blocked on the FIFO fails the test instead of hanging.
+    run = artefacts / "run"
+    os.mkfifo(run / "capture.pcap")
+    code = ("import sys; from tcpcheck.inputs import expand_inputs; "
+            "print(len(expand_inputs(sys.argv[1:])))")
+    done = subprocess.run([sys.executable, "-c", code, str(run), f"{run}/*"],
+                          capture_output=True, text=True, timeout=30, check=True)
+    assert done.stdout.split() == ["3"]
+
+
 def test_a_folder_without_captures_is_an_error(tmp_path: Path):
     (tmp_path / "notes.txt").write_text("hello")
     with pytest.raises(CaptureError, match="no capture files"):
@@ -90,3 +107,60 @@ def test_a_file_named_twice_is_analysed_once_in_first_position(artefacts: Path):
     traffic = f"{run}/traffic"
     assert expand_inputs([traffic, run]) == [traffic, f"{run}/a.cap.gz",
                                              f"{run}/deep/b.pcapng.gz"]
+
+
+# ---------------------------------------------------------------- folders that cannot be read
+
+
+def as_unprivileged_user() -> list[str]:
+    """The prefix that runs a command without root, which reads every folder whatever its
+    mode: nobody (setpriv) when the tests run as root, nothing otherwise."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("as root, needs setpriv (util-linux) to read folders as an unprivileged user")
+    return [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+@pytest.fixture
+def shared_folder() -> Iterator[Path]:
+    """A folder every user can enter (pytest's tmp_path is private to root)."""
+    folder = Path(tempfile.mkdtemp(prefix="tcpcheck-inputs-"))
+    folder.chmod(0o755)
+    try:
+        yield folder
+    finally:
+        for path in folder.rglob("*"):
+            path.chmod(0o755)
+        shutil.rmtree(folder)
+
+
+@pytest.mark.parametrize("locked", ["", "inner"], ids=["the folder", "a subfolder"])
+def test_a_folder_that_cannot_be_read_is_named_not_reported_as_empty(shared_folder, locked):
+    (shared_folder / "inner").mkdir()
+    for folder in (shared_folder, shared_folder / "inner"):
+        copy = folder / "c.pcap"
+        shutil.copy(PCAP, copy)
+        copy.chmod(0o644)
+    (shared_folder / locked).chmod(0)
+    proc = subprocess.run([*as_unprivileged_user(), sys.executable, "-m", "tcpcheck",
+                           "analyze", str(shared_folder)],
+                          capture_output=True, text=True, timeout=120,
+                          env={"PATH": "/usr/bin:/bin"})
+    assert (proc.returncode, proc.stdout) == (2, "")
+    unreadable = shared_folder / locked if locked else shared_folder
+    assert proc.stderr == (f"tcpcheck: error: {unreadable}: cannot read this folder: "
+                           "Permission denied\n")
+
+
+def test_a_capture_file_that_cannot_be_read_is_one_line(shared_folder):
+    capture = shared_folder / "c.pcap"
+    shutil.copy(PCAP, capture)
+    capture.chmod(0)
+    proc = subprocess.run([*as_unprivileged_user(), sys.executable, "-m", "tcpcheck",
+                           "analyze", str(capture)],
+                          capture_output=True, text=True, timeout=120,
+                          env={"PATH": "/usr/bin:/bin"})
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr == f"tcpcheck: error: {capture}: permission denied\n"

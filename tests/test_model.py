@@ -469,3 +469,13 @@ def test_close_wait_is_not_called_a_stall_for_a_side_the_capture_never_saw():
     lad.data("s", 0, gap=120.0)  # the capture goes on, still one-sided
     a = run_segments(lad.segments)
     assert "close-wait-stall" not in {f.rule for f in a.findings}
+
+
+def test_a_synack_retransmitted_past_a_thousand_times_is_judged_without_overflowing():
+    # The schedule doubles per retransmission: 2 ** 1024 does not fit a float.
+    lad = Ladder()
+    lad.syn("c")
+    for _ in range(1100):
+        lad.synack("s", gap=1.0)
+    a = run_segments(lad.segments)
+    assert {"synack-retries-exceeded", "rto-backoff-violation"} <= {f.rule for f in a.findings}

@@ -14,7 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from tcpcheck.profiles import DEFAULT_PROFILE, Profile, ProfileError, load_profile, profile_names
+from tcpcheck.profiles import (
+    DEFAULT_PROFILE,
+    MAX_BASES,
+    PROFILE_FIELDS,
+    Profile,
+    ProfileError,
+    load_profile,
+    profile_names,
+)
 
 PROFILES = Path(__file__).resolve().parent.parent / "rules" / "profiles"
 BUNDLED = ("bsd", "linux", "linux-legacy", "rfc9293", "windows")
@@ -175,3 +183,76 @@ def test_bsd_connect_deadline_ends_the_syn_attempt_at_75_s():
     bsd = load_profile("bsd")
     assert bsd.syn_retransmit_times() == (1, 3, 7, 15, 31, 63)
     assert bsd.syn_give_up == 75
+
+
+# -- the validation table ------------------------------------------------------------------
+
+
+def test_the_field_table_declares_every_profile_key_once():
+    assert list(PROFILE_FIELDS) == list(Profile.__dataclass_fields__)
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_every_bundled_profile_fits_the_table(name):
+    for key, value in load_profile(name).values().items():
+        assert PROFILE_FIELDS[key].check(key, value) == value
+
+
+def test_the_largest_values_the_table_allows_still_give_finite_schedules(tmp_path):
+    """The bounds are there so that no accepted profile overflows a float: 2**255 does not."""
+    path = tmp_path / "max.toml"
+    path.write_text("initial_rto = 0.001\nmax_rto = 3600\nsyn_retries = 127\n"
+                    "syn_linear_timeouts = 127\nsynack_retries = 255\n")
+    profile = load_profile(str(path))
+    assert math.isfinite(profile.syn_give_up) and math.isfinite(profile.synack_give_up)
+    assert len(profile.synack_retransmit_times()) == 255
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('time_wait = "x"',
+     "time_wait must be a number of seconds from 0 to 3600, not the string 'x'"),
+    ("time_wait = inf", "time_wait must be a number of seconds from 0 to 3600, not inf"),
+    ("synack_retries = 2000", "synack_retries must be a whole number from 0 to 255, not 2000"),
+    ("syn_retries = 128", "syn_retries must be a whole number from 0 to 127, not 128"),
+    ("keepalive_probes = true", "keepalive_probes must be a whole number from 0 to 255, "
+                                "not true"),
+    ('syn_budget = "sometimes"', "syn_budget must be one of count, time, not the string "
+                                 "'sometimes'"),
+    ("initial_rto = 0", "initial_rto must be a number of seconds from 0.001 to 3600, not 0"),
+    ("max_rto = 0.5\ninitial_rto = 1.0", "max_rto (0.5 s) is below initial_rto (1 s)"),
+    ("base = 5", "base must be a profile name or a .toml file, not 5"),
+    ("base = ''", "base must be a profile name or a .toml file, not the string ''"),
+])
+def test_a_bad_value_in_a_profile_file_names_the_file_the_key_and_what_it_must_be(
+        tmp_path, text, message):
+    path = tmp_path / "p.toml"
+    path.write_text(text + "\n")
+    with pytest.raises(ProfileError) as error:
+        load_profile(str(path))
+    assert str(error.value) == f"{path}: {message}"
+
+
+def test_a_profile_file_may_build_on_another_one_named_relative_to_itself(tmp_path,
+                                                                            monkeypatch):
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "profiles" / "base.toml").write_text('base = "windows"\nsyn_retries = 4\n')
+    (tmp_path / "profiles" / "ci.toml").write_text('base = "base.toml"\ntime_wait = 5\n')
+    monkeypatch.chdir(tmp_path)  # not the profiles' folder: "base.toml" is not found from here
+    profile = load_profile("profiles/ci.toml")
+    assert (profile.name, profile.syn_retries, profile.time_wait, profile.initial_rto) == \
+        ("ci", 4, 5.0, 3.0)
+
+
+def test_a_profile_file_that_is_its_own_base_is_an_error_not_a_recursion(tmp_path):
+    path = tmp_path / "p.toml"
+    path.write_text('base = "./p.toml"\n')
+    with pytest.raises(ProfileError, match="base names a file already read for this profile"):
+        load_profile(str(path))
+
+
+def test_a_chain_of_base_files_is_bounded(tmp_path):
+    for index in range(MAX_BASES + 1):
+        (tmp_path / f"p{index}.toml").write_text(f'base = "p{index + 1}.toml"\n')
+    (tmp_path / f"p{MAX_BASES + 1}.toml").write_text('base = "linux"\n')
+    with pytest.raises(ProfileError, match=f"more than {MAX_BASES} profile files"):
+        load_profile(str(tmp_path / "p0.toml"))
