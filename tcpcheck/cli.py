@@ -108,6 +108,11 @@ def exit_code(result: AnalysisResult, fail_on: str) -> ExitCode:
     return ExitCode.OK
 
 
+def _waiting_for_writer(name: str) -> None:
+    click.echo(f"tcpcheck: {name}: waiting for a writer on this FIFO (Ctrl-C to stop)",
+               err=True)
+
+
 def _fail(message: str) -> None:
     click.echo(f"tcpcheck: error: {message}", err=True)
     sys.exit(ExitCode.ERROR)
@@ -300,7 +305,8 @@ def analyze(paths: tuple[str, ...], config_path: str | None, isolated: bool,
         entries = load_baseline(baseline) if baseline is not None else []
         inputs = expand_inputs(paths)
         refuse_overwrites(targets, inputs)
-        result = analyze_jobs(run.jobs(inputs), run.recording(html_all), max_connections)
+        result = analyze_jobs(run.jobs(inputs), run.recording(html_all), max_connections,
+                              on_wait=_waiting_for_writer)
         if write_baseline is not None:
             recorded = render_baseline(result, _folder_of(write_baseline))
             recorded_count = len(result.findings)  # before the old baseline takes some out

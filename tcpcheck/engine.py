@@ -320,15 +320,17 @@ def _first_and_rest(records: Iterator[Record]) -> tuple[int | None, Iterable[Rec
 
 def analyze_capture(path: str, profile: Profile, setup: RuleSetup | None = None,
                     recording: Recording | None = None,
-                    max_connections: int | None = None) -> tuple[CaptureSummary, Analyzer]:
+                    max_connections: int | None = None, *,
+                    on_wait: Callable[[str], None] | None = None,
+                    ) -> tuple[CaptureSummary, Analyzer]:
     """Run one capture file through the whole pipeline (recording the timelines
     ``recording`` chooses; listing at most ``max_connections`` connections without a
-    finding).
+    finding). ``on_wait`` is told when a FIFO input has no writer yet (``open_capture``).
 
     Raises ``tcpcheck.sources.CaptureError`` when the file cannot be read as a capture at all;
     a file damaged part-way is analysed up to the damage, which the summary reports.
     """
-    with open_capture(path) as capture:
+    with open_capture(path, on_wait=on_wait) as capture:
         analyzer = Analyzer(profile, input_name=path, setup=setup, recording=recording,
                             max_connections=max_connections)
         return analyze_records(capture, analyzer, Decoder()), analyzer
@@ -356,17 +358,18 @@ def analyze_records(capture: Capture, analyzer: Analyzer, decoder: Decoder) -> C
 
 
 def analyze_jobs(jobs: Sequence[Job], recording: Recording | None = None,
-                 max_connections: int | None = None) -> AnalysisResult:
+                 max_connections: int | None = None, *,
+                 on_wait: Callable[[str], None] | None = None) -> AnalysisResult:
     """Analyse capture files in order; one combined, deterministically ordered result.
 
     The result's ``profile`` is the profile every file was checked against, or the names of
     all of them when per-path configuration chose several. With a ``recording``, the result
     carries the timelines it chooses. ``max_connections`` bounds the connections without a
     finding listed per capture (None: all); the others are counted in each capture's
-    ``folded``.
+    ``folded``. ``on_wait`` is told when a FIFO input has no writer yet.
     """
     return combine([analyze_capture(job.path, job.profile, job.setup, recording,
-                                    max_connections) for job in jobs])
+                                    max_connections, on_wait=on_wait) for job in jobs])
 
 
 def combine(runs: Sequence[tuple[CaptureSummary, Analyzer]]) -> AnalysisResult:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import gzip
 import os
+import select
+import stat
 import struct
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
@@ -167,15 +169,24 @@ def open_stream(fileobj: BinaryIO, name: str = "<stream>") -> Capture:
     return _open(fileobj, name, [])
 
 
-def open_capture(path: str | os.PathLike[str]) -> Capture:
+FIFO_PATIENCE_MS = 1000
+"""How long a FIFO may stay without a writer before ``open_capture`` says it is waiting."""
+
+
+def open_capture(path: str | os.PathLike[str], *,
+                 on_wait: Callable[[str], None] | None = None) -> Capture:
     """Open a pcap or pcapng file, gzip-compressed or not, read-only.
+
+    A FIFO (``mkfifo``, or ``/dev/stdin`` from a pipe) is waited on until its writer sends
+    something; when that takes longer than ``FIFO_PATIENCE_MS``, ``on_wait`` is called once
+    with the input's name, so that a user is told why nothing happens.
 
     Raises ``CaptureError`` (one user-facing line) when the file cannot be read as a capture.
     """
     name = os.fspath(path)
     name = name if isinstance(name, str) else name.decode(errors="replace")
     try:
-        f = open(path, "rb")  # noqa: SIM115 -- closed by Capture.close() or below
+        f = _open_binary(path, name, on_wait)
     except FileNotFoundError:
         raise CaptureError(f"{name}: no such file") from None
     except IsADirectoryError:
@@ -188,6 +199,34 @@ def open_capture(path: str | os.PathLike[str]) -> Capture:
         return _open(f, name, [f])
     except BaseException:
         f.close()
+        raise
+
+
+def _open_binary(path: str | os.PathLike[str], name: str,
+                 on_wait: Callable[[str], None] | None) -> BinaryIO:
+    """The file opened for reading; a FIFO only once its writer has sent something.
+
+    A plain open of a FIFO blocks, silently, until a writer opens it. Opened non-blocking it
+    returns at once, and poll() says when there is data (or a writer came and went).
+    """
+    try:
+        fifo = stat.S_ISFIFO(os.stat(path).st_mode)
+    except OSError:
+        fifo = False  # open() below says what is wrong
+    if not fifo:
+        return open(path, "rb")
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLHUP)
+        if not poller.poll(FIFO_PATIENCE_MS):
+            if on_wait is not None:
+                on_wait(name)
+            poller.poll()
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
         raise
 
 

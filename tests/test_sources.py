@@ -580,3 +580,27 @@ def test_tshark_reads_the_same_frames_and_times(tmp_path: Path) -> None:
         # Wireshark shows no time for a simple packet block; we give it the previous one's.
         theirs = [(n, t or ours[i - 1][1], c) for i, (n, t, c) in enumerate(theirs)]
         assert theirs == ours, name
+
+
+def test_a_fifo_without_a_writer_says_it_waits_then_reads_what_the_writer_sends(
+        tmp_path: Path) -> None:
+    fifo = tmp_path / "capture.fifo"
+    os.mkfifo(fifo)
+    told: queue.Queue[str] = queue.Queue()
+    opened: queue.Queue[list[int]] = queue.Queue()
+
+    def read() -> None:
+        with open_capture(fifo, on_wait=told.put) as capture:
+            opened.put([record[0] for record in capture.records()])
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    # Waiting for the notice, not for a time: the writer comes only once the reader said so.
+    assert told.get(timeout=60) == str(fifo)
+    pcap = Path(__file__).resolve().parent.parent / "captures" / "linux" / "bulk-loss.pcap"
+    with open(fifo, "wb") as writer:
+        writer.write(pcap.read_bytes())
+    frames = opened.get(timeout=60)
+    assert frames[0] == 1 and len(frames) == len(list(open_capture(pcap).records()))
+    assert told.empty()
+
