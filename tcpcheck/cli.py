@@ -45,7 +45,7 @@ from tcpcheck.config import (
 )
 from tcpcheck.decode import Decoder
 from tcpcheck.engine import Job, RuleSetup, analyze_jobs, combine
-from tcpcheck.exits import DEBUG_ENV, ExitCode, Group, writing_stdout
+from tcpcheck.exits import DEBUG_ENV, ExitCode, Group, one_line, writing_stdout
 from tcpcheck.fold import DEFAULT_MAX_CONNECTIONS
 from tcpcheck.inputs import expand_inputs
 from tcpcheck.live import (
@@ -114,7 +114,7 @@ def _waiting_for_writer(name: str) -> None:
 
 
 def _fail(message: str) -> None:
-    click.echo(f"tcpcheck: error: {message}", err=True)
+    click.echo(f"tcpcheck: error: {one_line(message)}", err=True)
     sys.exit(ExitCode.ERROR)
 
 

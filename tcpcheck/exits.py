@@ -101,11 +101,17 @@ class Group(click.Group):
             code = ExitCode.BROKEN_PIPE
         except StdoutError as exc:
             _silence_stdout()
-            click.echo(f"tcpcheck: error: {exc}", err=True)
+            click.echo(f"tcpcheck: error: {one_line(str(exc))}", err=True)
             code = ExitCode.ERROR
         except Exception as exc:
             code = _internal_error(exc, debug=bool(ctx.params.get("debug")))
         ctx.exit(code)
+
+
+def one_line(message: str) -> str:
+    """``message`` with control characters escaped (a path may hold a newline): an error is
+    one line, for the user and for a CI log parser alike."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
 
 
 def _internal_error(exc: Exception, *, debug: bool) -> ExitCode:

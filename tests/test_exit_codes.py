@@ -165,3 +165,11 @@ def test_the_console_script_and_python_m_both_run_the_group(argv):
     proc = subprocess.run([*argv, "--version"], capture_output=True, text=True, timeout=60,
                           env=ENV)
     assert proc.returncode == 0 and proc.stdout.startswith("tcpcheck, version ")
+
+
+@pytest.mark.parametrize("args", [("analyze", "no\nsuch.pcap"),
+                                  ("analyze", "--baseline", "no\nbaseline.json", "x.pcap")])
+def test_an_error_naming_a_path_with_a_newline_stays_one_line(args):
+    done = tcpcheck(*args)
+    assert done.returncode == ExitCode.ERROR
+    assert done.stderr.count("\n") == 1 and "no\\n" in done.stderr
