@@ -440,23 +440,25 @@ def syn_retries(out: Path) -> str:
             f"at +{offsets} s; connect() failed with ETIMEDOUT after {gave_up:.1f} s")
 
 
+def drop_first_synack(tb: Testbed) -> None:
+    """Make the router drop the first SYN-ACK only (an nft quota of 100 bytes: the first
+    60-byte SYN-ACK fits, every later one exceeds it)."""
+    assert tb.router is not None
+    tb.router.nft(
+        "table inet tcpcheck {\n"
+        "  chain forward {\n"
+        "    type filter hook forward priority 0;\n"
+        "    tcp flags & (syn | ack) == syn | ack quota until 100 bytes drop\n"
+        "  }\n"
+        "}\n")
+
+
 @scenario("synack-loss")
 def synack_loss(out: Path) -> str:
     """The router drops the first SYN-ACK (an nft quota of 100 bytes: the first 60-byte
     SYN-ACK fits, every later one exceeds it). Captured at the server, so the lost SYN-ACK
     is in the file; the client's SYN retransmission and the server's SYN-ACK retransmission
     follow about 1 s later, then a normal exchange and client-first close."""
-
-    def drop_first_synack(tb: Testbed) -> None:
-        assert tb.router is not None
-        tb.router.nft(
-            "table inet tcpcheck {\n"
-            "  chain forward {\n"
-            "    type filter hook forward priority 0;\n"
-            "    tcp flags & (syn | ack) == syn | ack quota until 100 bytes drop\n"
-            "  }\n"
-            "}\n")
-
     ex = request_response(out, routed=True, setup=drop_first_synack)
     syns = [p for p in ex.pkts if p.flags == SYN]
     synacks = [p for p in ex.pkts if p.has(SYN | ACK)]
@@ -465,6 +467,62 @@ def synack_loss(out: Path) -> str:
     expect(len(syns) >= 2 or len(synacks) >= 2, "no handshake retransmission")
     return (f"SYN frames {frames(syns)}, SYN-ACK frames {frames(synacks)} "
             f"(frame {synacks[0].frame} lost in the router); {describe_close(ex)}")
+
+
+def wait_for_state(ns: Namespace, state: str, timeout: float = 5.0) -> str:
+    """Wait until ``ss`` lists a TCP socket in ``state`` in a namespace; return its line."""
+    deadline = time.monotonic() + timeout
+    while not (found := ns.exec("ss", "-Htn", "state", state).strip()):
+        expect(time.monotonic() < deadline, f"no socket in {state} after {timeout} s")
+        time.sleep(0.01)
+    return found
+
+
+@scenario("synack-new-isn-after-restart")
+def synack_new_isn_after_restart(out: Path) -> str:
+    """The router drops the server's first SYN-ACK (:func:`drop_first_synack`); while the
+    client waits to retransmit its SYN, the server restarts: it closes its listener (the
+    half-open request dies with it: Linux drops a request whose listener is gone instead of
+    retransmitting its SYN-ACK) and listens again on the same port. The client's SYN
+    retransmission (same ISN) reaches the new listener, which answers with a SYN-ACK carrying
+    a new ISN; the handshake completes on that one, then a normal exchange and client-first
+    close. RFC 9293 allows it: the first SYN-ACK's connection no longer exists anywhere."""
+    with recording(out, routed=True, prepare=drop_first_synack) as tb:
+
+        def client() -> None:
+            with connect(tb) as sock:
+                sock.sendall(REQUEST)
+                recv_exact(sock, len(RESPONSE))
+                time.sleep(PAUSE)
+
+        def server(conn: socket.socket) -> None:
+            recv_exact(conn, len(REQUEST))
+            conn.sendall(RESPONSE)
+            expect(conn.recv(1) == b"", "expected the client's FIN")
+            time.sleep(PAUSE)
+
+        old = tb.server.ns.listen(tb.server.ipv4, PORT)
+        task = spawn(client)
+        half_open = wait_for_state(tb.server.ns, "syn-recv")
+        old.close()  # the "restart": the old process's listener and its request go
+        with tb.server.ns.listen(tb.server.ipv4, PORT) as new:
+            serve_one(new, server)
+        task.result()
+    pkts = read_tcp(out)
+    no_rst(pkts)
+    syns = [p for p in pkts if p.flags == SYN]
+    synacks = [p for p in pkts if p.has(SYN | ACK)]
+    expect(len(syns) == 2 and syns[0].seq == syns[1].seq, "expected one SYN retransmission")
+    expect(len(synacks) == 2 and synacks[0].seq != synacks[1].seq,
+           "expected two SYN-ACKs with different ISNs")
+    expect(all(p.ack == syns[0].seg_end for p in synacks), "both SYN-ACKs answer the same SYN")
+    expect(synacks[0].frame < syns[1].frame < synacks[1].frame,
+           "the second SYN-ACK must answer the retransmitted SYN")
+    final = next(p for p in pkts if p.frame > synacks[1].frame)
+    expect(final.ack == synacks[1].seg_end, "the handshake must complete on the new ISN")
+    return (f"SYN frames {frames(syns)}, SYN-ACK frames {frames(synacks)} with ISNs "
+            f"{synacks[0].seq} and {synacks[1].seq} (server ss before the restart: "
+            f"{' '.join(half_open.split()[2:4])}); client FIN frame {fins(pkts)[0].frame}")
 
 
 @dataclass
@@ -1051,6 +1109,90 @@ def time_wait_reuse(out: Path) -> str:
     expect(syns[1].seq != syns[0].seq, "the new connection has its own ISN")
     return (f"first SYN frame {syns[0].frame}, server FIN frame {server_fin.frame} (server "
             f"TIME_WAIT {server_tw}), second SYN frame {syns[1].frame} {gap:.2f} s later")
+
+
+REUSE_PORT = 40000  # the client port both connections of reuse-challenge-ack bind
+
+
+@scenario("reuse-challenge-ack")
+def reuse_challenge_ack(out: Path) -> str:
+    """A client reuses a four-tuple the server still holds in ESTABLISHED. The client binds
+    port 40000, exchanges a request and response, then aborts (SO_LINGER {1, 0}) while an
+    nft rule in its own output hook drops its RST: the client's kernel has forgotten the
+    connection, the server's has not. 0.25 s later the client binds the same port and
+    connects again. The server answers the new SYN with a challenge ACK (RFC 5961 §4: the
+    old connection's SND.NXT and RCV.NXT); the client, in SYN-SENT, answers that unacceptable
+    ACK with RST seq = SEG.ACK (RFC 9293 §3.10.7.3), which is exactly the server's RCV.NXT,
+    so the server drops the old connection; the client's SYN retransmission (same ISN) then
+    finds only the listener and opens the new connection normally. It comes about 10 ms
+    later, not after the 1 s initial RTO: having sent that RST, Linux rearms the SYN timer to
+    TCP_TIMEOUT_MIN (tcp_rcv_synsent_state_process: "Previous FIN/ACK or RST/ACK might be
+    ignored")."""
+    with recording(out) as tb, tb.server.ns.listen(tb.server.ipv4, PORT) as listener:
+
+        def held(conn: socket.socket) -> None:
+            recv_exact(conn, len(REQUEST))
+            conn.sendall(RESPONSE)
+            try:
+                conn.recv(1)
+            except ConnectionResetError:
+                return
+            raise ScenarioError("the held connection ended without a reset")
+
+        def server(conn: socket.socket) -> None:
+            recv_exact(conn, len(REQUEST))
+            conn.sendall(RESPONSE)
+            expect(conn.recv(1) == b"", "expected the client's FIN")
+            time.sleep(PAUSE)
+
+        old_task = spawn(serve_one, listener, held)
+        sock = connect(tb, bind_port=REUSE_PORT)
+        sock.sendall(REQUEST)
+        recv_exact(sock, len(RESPONSE))
+        time.sleep(PAUSE)
+        tb.client.ns.nft(
+            "table inet tcpcheck {\n"
+            "  chain output {\n"
+            "    type filter hook output priority 0;\n"
+            "    tcp flags & rst == rst drop\n"
+            "  }\n"
+            "}\n")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()
+        tb.client.ns.exec("nft", "delete", "table", "inet", "tcpcheck")
+        still_held = tb.server.ns.exec("ss", "-Htn", "state", "established").strip()
+        time.sleep(PAUSE)
+        new_task = spawn(serve_one, listener, server)
+        with connect(tb, bind_port=REUSE_PORT) as sock:
+            sock.sendall(REQUEST)
+            recv_exact(sock, len(RESPONSE))
+            time.sleep(PAUSE)
+        old_task.result()
+        new_task.result()
+    expect(f":{REUSE_PORT}" in still_held, f"the server must hold the old tuple: {still_held!r}")
+    pkts = read_tcp(out)
+    client = tb.client.ipv4
+    syns = [p for p in pkts if p.flags == SYN]
+    expect(len(syns) == 3 and syns[1].seq == syns[2].seq != syns[0].seq,
+           f"expected a SYN, a new SYN and its retransmission: frames {frames(syns)}")
+    new_syn = syns[1]
+    between = [p for p in pkts if new_syn.frame < p.frame < syns[2].frame]
+    expect(len(between) == 2, f"expected two segments before the retransmission: {between}")
+    challenge, reset = between
+    old = [p for p in pkts if p.frame < new_syn.frame]
+    old_client_next = max((p for p in old if p.src == client), key=lambda p: p.frame).seg_end
+    expect(challenge.src != client and challenge.pure and challenge.ack == old_client_next,
+           "the server must answer the new SYN with an ACK of the old connection")
+    expect(reset.src == client and reset.flags == RST and reset.seq == challenge.ack,
+           "the client must answer the challenge ACK with RST seq = SEG.ACK")
+    expect(not any(p.flags & RST for p in old), "the aborting RST must not reach the wire")
+    handshake([p for p in pkts if p.frame >= syns[2].frame], client)
+    held_text = " ".join(still_held.split()[2:4])
+    return (f"first connection frames 1-{old[-1].frame} (the client's abort RST dropped "
+            f"before the wire; ss at the server: {held_text}); new SYN frame {new_syn.frame}, "
+            f"challenge ACK {challenge.frame} (ack {challenge.ack}), RST "
+            f"{reset.frame} (seq {reset.seq}), SYN retransmission {syns[2].frame} "
+            f"+{syns[2].ts - new_syn.ts:.2f} s; client FIN frame {fins(pkts)[0].frame}")
 
 
 @scenario("simultaneous-close")

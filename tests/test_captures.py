@@ -21,8 +21,20 @@ REAL_SCENARIOS = {
     "syn-retries", "synack-loss", "bulk-loss", "time-wait-reuse", "simultaneous-close",
     "close-client-first-ipv6", "zero-window", "keepalive", "bulk-heavy-loss", "ipv6-bulk-loss",
     "no-timestamps", "no-sack", "no-wscale", "offload", "rto-backoff", "fin-wait-2-timeout",
-    "close-wait-stall", "ci-run-1", "ci-run-2",
+    "close-wait-stall", "ci-run-1", "ci-run-2", "reuse-challenge-ack",
+    "synack-new-isn-after-restart",
 }
+# Healthy real captures on which today's model still reports errors (issue 13). Strict: the
+# marker must go the moment the model reads them right.
+FALSE_ALARMS_TODAY = {
+    "reuse-challenge-ack": "issue 13: the RST answering the challenge ACK is judged against "
+                           "the new connection (rst-out-of-window)",
+    "synack-new-isn-after-restart": "issue 13: the model stays on the first SYN-ACK's ISN "
+                                    "(synack-isn-changed, handshake-bad-ack, seq-out-of-window)",
+}
+REAL_PARAMS = [pytest.param(p, id=p.stem, marks=pytest.mark.xfail(
+    strict=True, reason=FALSE_ALARMS_TODAY[p.stem])) if p.stem in FALSE_ALARMS_TODAY
+    else pytest.param(p, id=p.stem) for p in REAL]
 
 
 def analyze(path: Path):
@@ -33,7 +45,7 @@ def test_every_required_real_scenario_is_bundled():
     assert {p.stem for p in REAL} >= REAL_SCENARIOS
 
 
-@pytest.mark.parametrize("path", REAL, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", REAL_PARAMS)
 def test_real_linux_capture_has_no_error_finding(path):
     result = analyze(path)
     errors = [f for f in result.findings if f.severity.label == "error"]

@@ -263,7 +263,27 @@ def linux_zero_window_probe(obs: Observation, cat: Category, frame: int) -> bool
             and peer.win == 0 and (pkt.seq + 1) & MASK == peer.ack)
 
 
-INTENDED: tuple[Explanation, ...] = (linux_zero_window_probe,)
+def wireshark_keeps_the_first_isn(obs: Observation, cat: Category, frame: int) -> bool:
+    """A side that answers with a SYN-ACK on a new ISN (a restarted server; a four-tuple
+    reused while the old connection still lived) starts a new sequence space. Wireshark keeps
+    the first ISN it saw from that side on the four-tuple, so the ACK of the new SYN-ACK looks
+    to it like an ACK of data it never captured; tcpcheck sees the ACK cover exactly the new
+    SYN-ACK. Accounts for: Wireshark ack_lost_segment and no tcpcheck ack-unseen-segment on a
+    segment whose ACK is the ISN + 1 of the latest SYN-ACK its peer sent on the four-tuple,
+    where an earlier SYN-ACK from that peer carried another ISN."""
+    if cat.name != "ack-unseen-segment":
+        return False
+    if ("ack_lost_segment" not in obs.wireshark.get(frame, ())
+            or "ack-unseen-segment" in obs.tcpcheck.get(frame, ())):
+        return False
+    pkt = obs.packets[frame]
+    synacks = [p for p in obs._before(frame)
+               if p.src == pkt.dst and p.flags & (SYN | ACK) == SYN | ACK]
+    return (bool(synacks) and (synacks[-1].seq + 1) & MASK == pkt.ack
+            and any(p.seq != synacks[-1].seq for p in synacks))
+
+
+INTENDED: tuple[Explanation, ...] = (linux_zero_window_probe, wireshark_keeps_the_first_isn)
 
 
 def compare(obs: Observation, cat: Category) -> tuple[dict[str, list[int]], list[int]]:
@@ -294,8 +314,21 @@ def observe() -> Callable[[Path], Observation]:
     return get
 
 
-@pytest.mark.parametrize("cat", CATEGORIES, ids=lambda c: c.name)
-@pytest.mark.parametrize("path", REAL, ids=lambda p: p.stem)
+# Differences that are today's model's mistakes, not intended ones (issue 13). Strict: the
+# marker must go the moment the model reads the capture right.
+MODEL_MISTAKES = {
+    ("synack-new-isn-after-restart", "ack-unseen-segment"):
+        "issue 13: the model stays on the first SYN-ACK's ISN, so the server's data looks "
+        "15 MB ahead and the client's ACK of it (frame 9) covers 'unseen' bytes",
+}
+AGREEMENT_CASES = [
+    pytest.param(path, cat, id=f"{path.stem}-{cat.name}", marks=[
+        pytest.mark.xfail(strict=True, reason=MODEL_MISTAKES[path.stem, cat.name])]
+        if (path.stem, cat.name) in MODEL_MISTAKES else [])
+    for path in REAL for cat in CATEGORIES]
+
+
+@pytest.mark.parametrize(("path", "cat"), AGREEMENT_CASES)
 def test_tcpcheck_agrees_with_wireshark(path, cat, observe):
     obs = observe(path)
     _, unexplained = compare(obs, cat)
