@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 from conftest import rules_at
+from pcap_edit import with_duplicates, with_zero_checksums
 from segments import Ladder
 
 from tcpcheck.engine import Analyzer, Job, analyze_jobs
@@ -101,45 +102,6 @@ def amend(lad: Ladder, options: bytes, **fields: int) -> Segment:
     """Give the ladder's latest segment these options (and fields); return it."""
     lad.segments[-1] = lad.segments[-1]._replace(options=options, **fields)
     return lad.segments[-1]
-
-
-# ------------------------------------------------------------------------------ pcap editing
-# Classic pcap, as the bundled Linux captures are: a 24-byte file header, then records of a
-# 16-byte header and the frame. Ethernet + IPv4 with a 20-byte header: TCP starts at 34.
-
-def records(path: Path) -> tuple[bytes, list[tuple[bytes, bytes]]]:
-    data = path.read_bytes()
-    head, pos, out = data[:24], 24, []
-    while pos < len(data):
-        rec = data[pos:pos + 16]
-        incl = struct.unpack_from("<I", rec, 8)[0]
-        out.append((rec, data[pos + 16:pos + 16 + incl]))
-        pos += 16 + incl
-    return head, out
-
-
-def write_pcap(path: Path, head: bytes, recs: Iterable[tuple[bytes, bytes]]) -> Path:
-    path.write_bytes(head + b"".join(rec + frame for rec, frame in recs))
-    return path
-
-
-def with_duplicates(src: Path, out: Path, frames: set[int]) -> Path:
-    """``src`` with each of ``frames`` (1-based) recorded twice in a row, byte for byte and
-    with the same timestamp: what a SPAN or mirror port sends when it copies a packet twice."""
-    head, recs = records(src)
-    doubled = []
-    for number, rec in enumerate(recs, start=1):
-        doubled.append(rec)
-        if number in frames:
-            doubled.append(rec)
-    return write_pcap(out, head, doubled)
-
-
-def with_zero_checksums(src: Path, out: Path) -> Path:
-    """``src`` with every TCP checksum set to 0, as trace sanitisers leave them."""
-    head, recs = records(src)
-    zeroed = [(rec, frame[:34 + 16] + b"\0\0" + frame[34 + 18:]) for rec, frame in recs]
-    return write_pcap(out, head, zeroed)
 
 
 # ------------------------------------------------------------------------------ close

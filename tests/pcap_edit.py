@@ -1,0 +1,52 @@
+"""Edit a real classic pcap for a test: copy frames, blank checksums.
+
+Classic pcap, as the bundled Linux captures are: a 24-byte file header, then records of a
+16-byte header and the frame. The edits assume Ethernet + IPv4 with a 20-byte header, so TCP
+starts at byte 34.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable
+from pathlib import Path
+
+TCP_CHECKSUM = 34 + 16  # offset of the TCP checksum in an Ethernet + IPv4 frame
+
+
+def records(path: Path) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    """The file header and every (record header, frame) of a little-endian classic pcap."""
+    data = path.read_bytes()
+    head, pos, out = data[:24], 24, []
+    while pos < len(data):
+        rec = data[pos:pos + 16]
+        incl = struct.unpack_from("<I", rec, 8)[0]
+        out.append((rec, data[pos + 16:pos + 16 + incl]))
+        pos += 16 + incl
+    return head, out
+
+
+def write_pcap(path: Path, head: bytes, recs: Iterable[tuple[bytes, bytes]]) -> Path:
+    """Write a file header and records back out; returns ``path``."""
+    path.write_bytes(head + b"".join(rec + frame for rec, frame in recs))
+    return path
+
+
+def with_duplicates(src: Path, out: Path, frames: set[int]) -> Path:
+    """``src`` with each of ``frames`` (1-based) recorded twice in a row, byte for byte and
+    with the same timestamp: what a SPAN or mirror port sends when it copies a packet twice."""
+    head, recs = records(src)
+    doubled = []
+    for number, rec in enumerate(recs, start=1):
+        doubled.append(rec)
+        if number in frames:
+            doubled.append(rec)
+    return write_pcap(out, head, doubled)
+
+
+def with_zero_checksums(src: Path, out: Path) -> Path:
+    """``src`` with every TCP checksum set to 0, as trace sanitisers leave them."""
+    head, recs = records(src)
+    zeroed = [(rec, frame[:TCP_CHECKSUM] + b"\0\0" + frame[TCP_CHECKSUM + 2:])
+              for rec, frame in recs]
+    return write_pcap(out, head, zeroed)
