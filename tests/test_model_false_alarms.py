@@ -133,7 +133,7 @@ def test_crossing_fins_take_the_server_through_fin_wait_1_and_closing_never_clos
 
 def bulk_with_timestamps(segments: int = 4) -> Ladder:
     """A handshake with timestamps and window scale 7 on both SYNs, then the server sends
-    ``segments`` MSS-sized segments (TSval 1000, echoing the client's 318)."""
+    ``segments`` MSS-sized segments (TSval 1000, echoing the client's 317)."""
     lad = Ladder()
     lad.syn("c")
     amend(lad, syn_options(7, 317))
@@ -265,7 +265,9 @@ def test_new_synack_after_the_client_reset_its_attempt_starts_a_new_sequence_spa
     lad.syn("c")
     lad.synack("s")
     lad.rst("c", seq=1001, with_ack=False)  # the client abandons the attempt
-    lad.syn("c", gap=0.01)  # and retries it with the same ISN, as Linux does
+    # It retries with the same ISN, as Linux does after an RST in SYN-SENT
+    # (reuse-challenge-ack.pcap, frames 10-11); the server's first request is gone.
+    lad.syn("c", gap=0.01)
     lad.isn["s"] = 900_000
     lad.synack("s")
     lad.ack("c")
