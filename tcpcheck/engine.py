@@ -16,9 +16,9 @@ from tcpcheck.baseline import fingerprint, service_port
 from tcpcheck.catalog import Catalog, ParamValue, load_catalog
 from tcpcheck.checks import CHECKS, Check, Context
 from tcpcheck.decode import Decoder
-from tcpcheck.events import Event, HalfOpen, HandshakeIncomplete
 from tcpcheck.fold import ConnectionPool, FloodWatch, Handshake, Target
-from tcpcheck.model import Connection
+from tcpcheck.model.connection import Connection
+from tcpcheck.model.events import Event, HalfOpen, HandshakeIncomplete
 from tcpcheck.profiles import Profile
 from tcpcheck.result import (
     AnalysisResult,

@@ -19,7 +19,7 @@ import bisect
 import heapq
 from dataclasses import dataclass, field
 
-from tcpcheck.events import SynFlood
+from tcpcheck.model.events import SynFlood
 from tcpcheck.result import ConnectionSummary, Finding, FoldedConnections
 from tcpcheck.segment import format_address, format_endpoint
 

@@ -17,11 +17,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from tcpcheck.events import Event
-from tcpcheck.model import Connection
+from tcpcheck.model.connection import Connection
+from tcpcheck.model.events import Event
+from tcpcheck.model.seqnum import sdiff
+from tcpcheck.model.states import State
 from tcpcheck.segment import ACK, SYN, Segment
-from tcpcheck.seqnum import sdiff
-from tcpcheck.states import State
 
 RETRANSMISSIONS = frozenset({"Retransmission", "FastRetransmission", "SpuriousRetransmission"})
 """Observations that mark a segment as a retransmission in the pictures."""

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tcpcheck import events as ev
-from tcpcheck.endpoint import Endpoint
+from tcpcheck.model import events as ev
+from tcpcheck.model.endpoint import Endpoint
+from tcpcheck.model.states import State
 from tcpcheck.profiles import Profile
-from tcpcheck.states import State
 
 NS = 1e9
 DUPLICATE_NS = 1_000_000

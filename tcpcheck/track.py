@@ -25,13 +25,13 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
-from tcpcheck import events as ev
-from tcpcheck.model import Connection
+from tcpcheck.model import events as ev
+from tcpcheck.model.connection import Connection
+from tcpcheck.model.seqnum import seq_gt
+from tcpcheck.model.states import State
 from tcpcheck.options import parse_options
 from tcpcheck.profiles import Profile
 from tcpcheck.segment import ACK, CSUM_OFFLOAD, FIN, RST, SYN, Segment
-from tcpcheck.seqnum import seq_gt
-from tcpcheck.states import State
 from tcpcheck.timers import DEFAULT_TIMING, Timing
 
 _SYN_ONLY = SYN

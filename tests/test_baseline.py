@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from tcpcheck import events as ev
 from tcpcheck.baseline import (
     ENTRY_FIELDS,
     BaselineError,
@@ -22,6 +21,7 @@ from tcpcheck.baseline import (
     service_port,
 )
 from tcpcheck.engine import analyze_files
+from tcpcheck.model import events as ev
 from tcpcheck.profiles import load_profile
 from tcpcheck.result import AnalysisResult, BaselineEntry
 

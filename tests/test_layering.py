@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-CORE = ["tcpcheck.model", "tcpcheck.states", "tcpcheck.track", "tcpcheck.checks",
-        "tcpcheck.engine", "tcpcheck.decode", "tcpcheck.seqnum"]
+CORE = ["tcpcheck.model.connection", "tcpcheck.model.states", "tcpcheck.track",
+        "tcpcheck.checks", "tcpcheck.engine", "tcpcheck.decode", "tcpcheck.model.seqnum"]
 
 
 def test_core_modules_do_not_import_click_rich_or_pyshark():

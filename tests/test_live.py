@@ -36,7 +36,7 @@ from tcpcheck.live import (
     list_interfaces,
     parse_statistics,
 )
-from tcpcheck.model import Connection
+from tcpcheck.model.connection import Connection
 from tcpcheck.profiles import load_profile
 from tcpcheck.report.live_view import FindingLines, LiveView
 from tcpcheck.report.terminal import render_failures

@@ -389,8 +389,8 @@ def test_hole_filler_answering_duplicate_acks_is_a_fast_retransmission():
 
 
 def test_first_copies_kept_for_retransmission_checks_are_bounded_in_bytes():
-    from tcpcheck.endpoint import MAX_SENT_BYTES, Endpoint
-    from tcpcheck.states import State
+    from tcpcheck.model.endpoint import MAX_SENT_BYTES, Endpoint
+    from tcpcheck.model.states import State
     e = Endpoint("client", State.ESTABLISHED)
     chunk = b"x" * 65_000  # a TSO super-segment, never acknowledged (one-sided capture)
     for i in range(200):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tcpcheck.seqnum import sdiff, seq_gt, seq_lt, unwrap
+from tcpcheck.model.seqnum import sdiff, seq_gt, seq_lt, unwrap
 
 TOP = 2**32
 

@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 
-from tcpcheck.states import TRANSITIONS, Input, State, step
+from tcpcheck.model.states import TRANSITIONS, Input, State, step
 
 
 @pytest.mark.parametrize(("state", "event"), list(itertools.product(State, Input)))

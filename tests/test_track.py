@@ -47,7 +47,7 @@ def test_connection_ids_follow_order_of_appearance_like_tcp_stream():
 
 def _lone_and_modelled(syn: Segment):
     """A SYN left alone, finished by the tracker (packed), and by the full model."""
-    from tcpcheck.model import Connection
+    from tcpcheck.model.connection import Connection
     lone: list = []
     tracker = Tracker(load_profile("linux"), lone.append)
     assert tracker.feed(syn) is None  # kept packed: nothing for the model to note yet

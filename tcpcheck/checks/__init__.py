@@ -1,6 +1,6 @@
 """Rule logic: one small function per rule, turning a model event into an explanation.
 
-Each check reads one kind of ``tcpcheck.events`` observation and says, in TCP terms, what was
+Each check reads one kind of ``tcpcheck.model.events`` observation and says, in TCP terms, what was
 expected and what the traffic did. Severity, code and documentation come from the catalog.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tcpcheck import events as ev
 from tcpcheck.checks import (
     capture,
     close,
@@ -23,6 +22,7 @@ from tcpcheck.checks import (
     window,
 )
 from tcpcheck.checks.base import Context, Explanation
+from tcpcheck.model import events as ev
 
 
 @dataclass(frozen=True, slots=True)

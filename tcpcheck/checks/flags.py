@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tcpcheck import events as ev
 from tcpcheck.checks.base import Context, Explanation
+from tcpcheck.model import events as ev
 from tcpcheck.segment import flag_names
 
 

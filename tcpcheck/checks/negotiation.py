@@ -3,8 +3,8 @@ RFC 9293 §3.7.1)."""
 
 from __future__ import annotations
 
-from tcpcheck import events as ev
 from tcpcheck.checks.base import Context, Explanation
+from tcpcheck.model import events as ev
 
 _SYN_ONLY = {"MSS": "RFC 9293 §3.7.1", "window scale": "RFC 7323 §2.2",
              "SACK-permitted": "RFC 2018 §2"}

@@ -17,10 +17,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from tcpcheck.model.seqnum import HALF, MASK
 from tcpcheck.report.ladder import connection_findings
 from tcpcheck.result import Finding
 from tcpcheck.segment import ACK
-from tcpcheck.seqnum import HALF, MASK
 from tcpcheck.timeline import FROM_CLIENT, RETRANSMISSIONS, Timeline
 
 MAX_SEGMENTS = 4000

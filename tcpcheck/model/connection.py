@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import struct
 
-from tcpcheck import events as ev
 from tcpcheck import timers
-from tcpcheck.endpoint import Endpoint, Tally
+from tcpcheck.model import events as ev
+from tcpcheck.model.endpoint import Endpoint, Tally
+from tcpcheck.model.seqnum import HALF, MASK, unwrap
+from tcpcheck.model.states import SYNCHRONIZED, Input, State
 from tcpcheck.options import parse_options
 from tcpcheck.profiles import Profile
 from tcpcheck.segment import ACK, CSUM_BAD, CSUM_OFFLOAD, FIN, RST, SYN, Segment
-from tcpcheck.seqnum import HALF, MASK, unwrap
-from tcpcheck.states import SYNCHRONIZED, Input, State
 
 # A hole filled within one round trip of the highest segment is reordering, not a
 # retransmission: the sender cannot have learnt of a loss sooner. Like Wireshark, the round

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import deque
 
+from tcpcheck.model.states import Input, State, step
 from tcpcheck.options import Options
-from tcpcheck.states import Input, State, step
 
 # Unacknowledged payload remembered per side, to compare retransmissions with the first copy.
 # Bounded so a one-sided capture (no ACKs ever seen) or 64 KB TSO segments cannot grow without
@@ -30,7 +30,7 @@ class Tally:
 
 
 class Endpoint:
-    """The TCB of one side. Sequence positions are unwrapped (see ``tcpcheck.seqnum``)."""
+    """The TCB of one side. Sequence positions are unwrapped (see ``tcpcheck.model.seqnum``)."""
 
     __slots__ = (
         "role", "state", "isn", "base", "isn_frame", "syn_ts", "last_syn_ts", "last_syn_frame",

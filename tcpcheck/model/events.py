@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from tcpcheck.seqnum import MASK
+from tcpcheck.model.seqnum import MASK
 
 
 @dataclass(frozen=True, slots=True)
