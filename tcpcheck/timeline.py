@@ -236,9 +236,9 @@ class Recorder:
         a, b = (conn.client, conn.server) if from_client else (conn.server, conn.client)
         flags = seg.flags
         window = seg.win
-        if (not flags & SYN and a.wscale and conn.negotiated is not None
+        if (not flags & SYN and a.opts.wscale and conn.negotiated is not None
                 and conn.negotiated[0]):
-            window <<= a.wscale  # RFC 7323 §2.2: the SYNs' windows are never scaled
+            window <<= a.opts.wscale  # RFC 7323 §2.2: the SYNs' windows are never scaled
         steps = self.steps
         frame = seg.frame
         if events:
@@ -248,8 +248,8 @@ class Recorder:
         steps._frames.append(frame)
         steps._times.append(seg.ts)
         steps._meta.append(flags | FROM_CLIENT if from_client else flags)
-        steps._seqs.append(_relative(seg.seq, a.base))
-        steps._acks.append(_relative(seg.ack, b.base))
+        steps._seqs.append(_relative(seg.seq, a.snd.base))
+        steps._acks.append(_relative(seg.ack, b.snd.base))
         steps._lengths.append(seg.plen)
         steps._windows.append(window)
         steps._raw_seqs.append(seg.seq)

@@ -69,20 +69,20 @@ def syn_retransmitted(profile: Profile, timing: Timing, a: Endpoint, frame: int,
                       ts: int) -> list[ev.Event]:
     """A SYN retransmission (same ISN): is it on the profile's schedule and within its limit?
 
-    Call before ``a.syns`` counts this transmission.
+    Call before ``a.rtx.syns`` counts this transmission.
     """
     out: list[ev.Event] = []
-    nth = a.syns  # the original was transmission 1, so this is retransmission number a.syns
+    nth = a.rtx.syns  # the original was transmission 1, so this is retransmission number nth
     schedule = profile.syn_schedule()
-    observed = (ts - a.last_syn_ts) / NS
+    observed = (ts - a.rtx.last_syn_ts) / NS
     if nth <= len(schedule) and not timing.backoff.matches(observed, schedule[nth - 1]):
         out.append(ev.RtoBackoffViolation(frame, ts, a.role, "SYN", nth, schedule[nth - 1],
-                                          observed, a.last_syn_frame))
-    elapsed = (ts - a.syn_ts) / NS
+                                          observed, a.rtx.last_syn_frame))
+    elapsed = (ts - a.rtx.syn_ts) / NS
     limit = profile.max_syn_transmissions
     late = elapsed > timing.give_up.latest(profile.syn_give_up)
-    if not a.syn_exceeded and (nth + 1 > limit or late):
-        a.syn_exceeded = True
+    if not a.rtx.syn_exceeded and (nth + 1 > limit or late):
+        a.rtx.syn_exceeded = True
         out.append(ev.SynRetriesExceeded(frame, ts, a.role, "SYN", nth + 1, limit, elapsed,
                                          profile.syn_give_up))
     return out
@@ -94,22 +94,22 @@ def synack_retransmitted(profile: Profile, timing: Timing, a: Endpoint, peer_syn
 
     Linux answers a retransmitted SYN at once and restarts its timer from there; only timer
     retransmissions count towards tcp_synack_retries, and each waits initial RTO << count.
-    Call before ``a.synacks`` counts this transmission.
+    Call before ``a.rtx.synacks`` counts this transmission.
     """
-    if peer_syn_ts > a.last_syn_ts and ts - peer_syn_ts <= answer_ns:
+    if peer_syn_ts > a.rtx.last_syn_ts and ts - peer_syn_ts <= answer_ns:
         return []
     out: list[ev.Event] = []
-    a.timer_synacks += 1
-    nth = a.timer_synacks
+    a.rtx.timer_synacks += 1
+    nth = a.rtx.timer_synacks
     expected = backed_off(profile.initial_rto, nth - 1, profile.max_rto)
-    observed = (ts - a.last_syn_ts) / NS
+    observed = (ts - a.rtx.last_syn_ts) / NS
     if not timing.backoff.matches(observed, expected):
         out.append(ev.RtoBackoffViolation(frame, ts, a.role, "SYN-ACK", nth, expected,
-                                          observed, a.last_syn_frame))
-    if not a.syn_exceeded and nth > profile.synack_retries:
-        a.syn_exceeded = True
+                                          observed, a.rtx.last_syn_frame))
+    if not a.rtx.syn_exceeded and nth > profile.synack_retries:
+        a.rtx.syn_exceeded = True
         out.append(ev.SynRetriesExceeded(frame, ts, a.role, "SYN-ACK", nth + 1,
-                                         profile.synack_retries + 1, (ts - a.syn_ts) / NS,
+                                         profile.synack_retries + 1, (ts - a.rtx.syn_ts) / NS,
                                          profile.synack_give_up))
     return out
 
@@ -126,46 +126,49 @@ def data_retransmitted(profile: Profile, timing: Timing, a: Endpoint, peer_last_
     original transmission).
     """
     out: list[ev.Event] = []
-    if ts - a.rto_ts < DUPLICATE_NS and a.rto_seq == seq:
+    if ts - a.rtx.rto_ts < DUPLICATE_NS and a.rtx.rto_seq == seq:
         return out  # the same frame captured twice (two capture points), not a timer
-    if a.rto_seq == seq and peer_last_ts < a.rto_ts:
-        interval = ts - a.rto_ts
-        previous = a.rto_interval
-        a.rto_n += 1
-        if previous is not None and a.rto_n > 2:
+    if a.rtx.rto_seq == seq and peer_last_ts < a.rtx.rto_ts:
+        interval = ts - a.rtx.rto_ts
+        previous = a.rtx.rto_interval
+        a.rtx.rto_n += 1
+        if previous is not None and a.rtx.rto_n > 2:
             expected = min(2 * previous / NS, profile.max_rto)
             tolerance = timing.backoff
             floor = max(tolerance.earliest(expected), profile.rto_min * (1 - tolerance.ratio))
             if interval / NS < floor:
-                out.append(ev.RtoBackoffViolation(frame, ts, a.role, "data", a.rto_n,
+                out.append(ev.RtoBackoffViolation(frame, ts, a.role, "data", a.rtx.rto_n,
                                                   max(expected, profile.rto_min),
-                                                  interval / NS, a.rto_frame,
+                                                  interval / NS, a.rtx.rto_frame,
                                                   a.rel(seq)))
-        a.rto_interval = interval
+        a.rtx.rto_interval = interval
     else:
         first = a.first_sent_at(seq)
-        a.rto_seq = seq
-        a.rto_n = 1
-        a.rto_interval = ts - first if first is not None and peer_last_ts < first else None
-    a.rto_ts = ts
-    a.rto_frame = frame
+        a.rtx.rto_seq = seq
+        a.rtx.rto_n = 1
+        a.rtx.rto_interval = ts - first if first is not None and peer_last_ts < first else None
+    a.rtx.rto_ts = ts
+    a.rtx.rto_frame = frame
     return out
 
 
 def teardown(profile: Profile, e: Endpoint, now: int, fin_frame: int | None) -> list[ev.Event]:
     """FIN_WAIT_2 and CLOSE_WAIT timers of one side, at capture time ``now``."""
     out: list[ev.Event] = []
+    if e.state is not State.CLOSE_WAIT and e.state is not State.FIN_WAIT_2:
+        return out
+    clocks = e.ending()
     # A side the capture never saw (one-sided capture) may well have closed: nothing to judge.
-    if e.state is State.CLOSE_WAIT and not e.cw_reported and e.sent_any:
-        idle = (now - e.cw_since) / NS
+    if e.state is State.CLOSE_WAIT and not clocks.cw_reported and e.sent_any:
+        idle = (now - clocks.cw_since) / NS
         if idle > profile.close_wait_stall:
-            e.cw_reported = True
-            out.append(ev.CloseWaitStall(e.cw_frame, e.cw_since, e.role, idle,
+            clocks.cw_reported = True
+            out.append(ev.CloseWaitStall(clocks.cw_frame, clocks.cw_since, e.role, idle,
                                          profile.close_wait_stall, fin_frame))
-    elif e.state is State.FIN_WAIT_2 and not e.fw2_reported:
-        waited = (now - e.fw2_since) / NS
+    elif e.state is State.FIN_WAIT_2 and not clocks.fw2_reported:
+        waited = (now - clocks.fw2_since) / NS
         if waited > profile.fin_timeout:
-            e.fw2_reported = True
-            out.append(ev.FinWait2Timeout(e.fw2_frame, e.fw2_since, e.role, waited,
+            clocks.fw2_reported = True
+            out.append(ev.FinWait2Timeout(clocks.fw2_frame, clocks.fw2_since, e.role, waited,
                                           profile.fin_timeout))
     return out

@@ -215,18 +215,18 @@ class Tracker:
     def _starts_new_instance(self, conn: Connection, seg: Segment, from_client: bool) -> bool:
         """A SYN on a known tuple: retransmission, simultaneous open, or a new connection?"""
         sender = conn.client if from_client else conn.server
-        if seg.seq == sender.isn:
+        if seg.seq == sender.snd.isn:
             return False  # this connection's own SYN again (retransmitted, or seen late)
         if conn.done_at is not None or conn.close:
             return True  # the old incarnation is over (closed, TIME_WAIT or reset)
-        if sender.isn is None:
+        if sender.snd.isn is None:
             # The side has not opened yet: simultaneous open if the peer's SYN is unanswered.
             peer = conn.server if from_client else conn.client
             return not (peer.state is State.SYN_SENT or peer.state is State.SYN_RCVD)
         if sender.state is State.SYN_SENT:
             # A new ISN: still the same attempt unless the stack would have given up by now.
-            elapsed = (seg.ts - sender.syn_ts) / 1e9
-            return (sender.syns >= self.profile.max_syn_transmissions
+            elapsed = (seg.ts - sender.rtx.syn_ts) / 1e9
+            return (sender.rtx.syns >= self.profile.max_syn_transmissions
                     or elapsed > self.profile.syn_give_up)
         return True  # a new ISN on a tuple past its handshake: the old one was abandoned
 
@@ -262,19 +262,19 @@ class Tracker:
     def _check_reuse(self, old: Connection, new: Connection, syn: Segment) -> None:
         """RFC 6191: reopening a tuple while a side is in TIME_WAIT needs proof of freshness."""
         tw = next((e for e in (old.client, old.server) if e.state is State.TIME_WAIT), None)
-        if tw is None or tw.tw_since is None:
+        if tw is None or tw.teardown is None or tw.teardown.tw_since is None:
             return
-        since = (syn.ts - tw.tw_since) / 1e9
+        since = (syn.ts - tw.teardown.tw_since) / 1e9
         if since >= self.profile.time_wait:
             return
         sender = old.client if old.client_key == (syn.src, syn.sport) else old.server
         new_ts = parse_options(syn.options).tsval
-        old_ts = sender.ts_max
-        final_seq = (sender.snd_max or 0) & 0xFFFFFFFF
+        old_ts = sender.opts.ts_max
+        final_seq = (sender.snd.max or 0) & 0xFFFFFFFF
         reasons = []
         if new_ts is not None and old_ts is not None and seq_gt(new_ts, old_ts):
             reasons.append(f"its TSval {new_ts} is newer than the old connection's {old_ts}")
-        if sender.snd_max is not None and seq_gt(syn.seq, final_seq):
+        if sender.snd.max is not None and seq_gt(syn.seq, final_seq):
             reasons.append(f"its ISN {syn.seq} lies beyond the old connection's final "
                            f"sequence number {final_seq}")
         if reasons:
@@ -333,7 +333,7 @@ class Tracker:
     def _check_isn(self, conn: Connection, seg: Segment, from_client: bool) -> None:
         """RFC 6528: an ISN of 0, or one the same host used for an earlier connection."""
         sender = conn.client if from_client else conn.server
-        if sender.isn_frame != seg.frame:
+        if sender.snd.isn_frame != seg.frame:
             return  # a retransmitted SYN, or not the one that opened this side
         if seg.seq == 0:
             conn.events.append(ev.IsnWeak(seg.frame, seg.ts, sender.role, 0, None))

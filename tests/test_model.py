@@ -395,10 +395,10 @@ def test_first_copies_kept_for_retransmission_checks_are_bounded_in_bytes():
     chunk = b"x" * 65_000  # a TSO super-segment, never acknowledged (one-sided capture)
     for i in range(200):
         e.remember(i * len(chunk), chunk, i + 1, i)
-    assert e.sent_bytes <= MAX_SENT_BYTES
-    assert e.sent_bytes == sum(len(p) for _, p, _, _ in e.sent)
+    assert e.snd.sent_bytes <= MAX_SENT_BYTES
+    assert e.snd.sent_bytes == sum(len(p) for _, p, _, _ in e.snd.sent)
     e.forget_acked(200 * len(chunk))
-    assert e.sent_bytes == 0 and not e.sent
+    assert e.snd.sent_bytes == 0 and not e.snd.sent
 
 
 def test_retransmission_with_different_bytes_is_flagged_with_the_first_differing_byte():

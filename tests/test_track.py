@@ -98,7 +98,7 @@ def test_the_answer_to_a_lone_syn_finds_its_connection_under_the_same_id():
     tracker = Tracker(load_profile("linux"), finished.append)
     assert tracker.feed(lad.segments[0]) is None
     conn = tracker.feed(lad.segments[1])
-    assert conn.id == 0 and conn.packets == 2 and conn.server.synacks == 1
+    assert conn.id == 0 and conn.packets == 2 and conn.server.rtx.synacks == 1
     assert tracker.feed(lad.segments[2]) is conn
     assert tracker.open_connections == 1
 

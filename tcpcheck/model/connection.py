@@ -98,15 +98,15 @@ class Connection:
             return
         if self.timers:
             self._check_timers(seg.ts, a, seg.frame if flags & FIN else None)
-        if a.rst_frame and not flags & RST:
+        if a.teardown is not None and a.teardown.rst_frame and not flags & RST:
             self._after_rst(seg, a)
             return
-        prev_win = a.win
-        a.win = seg.win
+        prev_win = a.wnd.win
+        a.wnd.win = seg.win
         a.sent_any = True
-        a.probe = False
-        idle = seg.ts - a.last_ts
-        a.last_ts = seg.ts
+        a.rtx.probe = False
+        idle = seg.ts - a.rtx.last_ts
+        a.rtx.last_ts = seg.ts
 
         if (flags & (SYN | FIN) == SYN | FIN or flags & (SYN | RST) == SYN | RST
                 or not flags & _CONTROL):
@@ -124,7 +124,7 @@ class Connection:
         if flags & RST:
             self._rst(seg, a, b)
             return
-        if a.isn is None and not self.midstream and b.state not in SYNCHRONIZED:
+        if a.snd.isn is None and not self.midstream and b.state not in SYNCHRONIZED:
             # The sender never opened its sequence space and the receiver is not synchronized:
             # SYN-SENT drops a segment with neither SYN nor RST (RFC 9293 §3.10.7.3), CLOSED
             # answers it with a reset (§3.10.7.1). It changes nothing in either endpoint.
@@ -138,29 +138,29 @@ class Connection:
                     size == 12 or (neg[1] and raw[12:15] == _SACK_AFTER_TS
                                    and size == 14 + raw[15])):
                 # Linux's own layouts (timestamps, then maybe SACK): nothing to parse.
-                last = a.ts_max
+                last = a.opts.ts_max
                 if tsval != last:
                     if last is not None and (tsval - last) & MASK < HALF:
-                        a.ts_max, a.ts_max_frame = tsval, seg.frame
+                        a.opts.ts_max, a.opts.ts_max_frame = tsval, seg.frame
                     else:
                         self._timestamp(seg, a, tsval)
             else:
                 self._options(seg, a)
-        if b.mss and seg.plen > b.mss:
+        if b.opts.mss and seg.plen > b.opts.mss:
             if a.oversized is None:
                 a.oversized = Tally(seg.frame, seg.ts)
             a.oversized.add(seg.plen)
         self._ack(seg, a, b, prev_win)
         if seg.plen or flags & FIN:
             self._data(seg, a, b, idle)
-        elif a.snd_max is None:
+        elif a.snd.max is None:
             # First segment of this side mid-stream: anchor its sequence space here.
             self._anchor(a, seg.seq, seg.frame)
-        elif seg.seq != a.snd_max & MASK:
+        elif seg.seq != a.snd.max & MASK:
             self._pure_out_of_sequence(seg, a, b, idle)
         if not seg.win and not flags & FIN:
             self.events.append(ev.ZeroWindow(seg.frame, seg.ts, a.role,
-                                             b.rel(a.last_ack or 0)))
+                                             b.rel(a.rcv.ack or 0)))
 
     # ------------------------------------------------------------------ capture artefacts
 
@@ -181,60 +181,61 @@ class Connection:
         has_ack = seg.flags & ACK
         what = "SYN-ACK" if has_ack else "SYN"
         opts = parse_options(seg.options)
-        if a.isn is None:
+        if a.snd.isn is None:
             a.open_sequence(seg.seq, seg.plen)
-            a.isn_frame = seg.frame
-            a.syn_ts = seg.ts
-            a.syn_data = seg.plen
-            a.max_ts = seg.ts
-        elif has_ack and not a.synacks:
+            a.snd.isn_frame = seg.frame
+            a.rtx.syn_ts = seg.ts
+            a.snd.syn_data = seg.plen
+            a.snd.max_ts = seg.ts
+        elif has_ack and not a.rtx.synacks:
             # Simultaneous open: the SYN-ACK repeats this side's own SYN.
-            if seg.seq != a.isn:
-                self.events.append(ev.SynAckIsnChanged(seg.frame, seg.ts, a.role, a.isn_frame,
-                                                       a.isn, seg.seq))
-        elif seg.seq != a.isn:
+            if seg.seq != a.snd.isn:
+                self.events.append(ev.SynAckIsnChanged(seg.frame, seg.ts, a.role, a.snd.isn_frame,
+                                                       a.snd.isn, seg.seq))
+        elif seg.seq != a.snd.isn:
             if has_ack:
                 self.events.append(ev.SynAckIsnChanged(
-                    seg.frame, seg.ts, a.role, a.synack_frame or a.isn_frame, a.isn, seg.seq))
-            elif (seg.ts - a.last_syn_ts) / 1e9 < self.timing.backoff.earliest(
+                    seg.frame, seg.ts, a.role, a.rtx.synack_frame or a.snd.isn_frame, a.snd.isn,
+                    seg.seq))
+            elif (seg.ts - a.rtx.last_syn_ts) / 1e9 < self.timing.backoff.earliest(
                     self.profile.initial_rto):
                 # Sooner than any SYN timeout: another opener on the same port (a scanner or
                 # SYN flood tool), not this attempt's retransmission.
                 self.events.append(ev.ConcurrentSyn(
-                    seg.frame, seg.ts, a.role, a.last_syn_frame, a.isn, seg.seq,
-                    (seg.ts - a.last_syn_ts) / 1e9))
+                    seg.frame, seg.ts, a.role, a.rtx.last_syn_frame, a.snd.isn, seg.seq,
+                    (seg.ts - a.rtx.last_syn_ts) / 1e9))
             else:
                 self.events.append(ev.SynIsnChanged(
-                    seg.frame, seg.ts, a.role, a.isn_frame, a.isn, seg.seq,
-                    (seg.ts - a.syn_ts) / 1e9))
+                    seg.frame, seg.ts, a.role, a.snd.isn_frame, a.snd.isn, seg.seq,
+                    (seg.ts - a.rtx.syn_ts) / 1e9))
             # The peer can only answer the newest ISN: follow it, unless it already accepted
             # the first SYN-ACK; then the connection goes on in the old sequence space and
             # the new SYN-ACK is answered with a challenge ACK.
             if not has_ack or b.state is State.SYN_SENT:
-                a.stale_isns += (a.isn,)
+                a.snd.stale_isns += (a.snd.isn,)
                 a.open_sequence(seg.seq, seg.plen)
         else:
             self.events.append(ev.Retransmission(seg.frame, seg.ts, a.role, what, 0, seg.plen))
             if has_ack:
                 self.events.extend(timers.synack_retransmitted(
-                    self.profile, self.timing, a, b.last_syn_ts,
+                    self.profile, self.timing, a, b.rtx.last_syn_ts,
                     max(ANSWER_NS, 3 * self.reorder_ns), seg.frame, seg.ts))
-            elif a.syns:
+            elif a.rtx.syns:
                 # (Not when the side's sequence space was only inferred from a SYN-ACK: the
                 # first SYN was not captured, so there is no schedule to measure from.)
                 self.events.extend(timers.syn_retransmitted(self.profile, self.timing, a,
                                                             seg.frame, seg.ts))
-        a.syns += 1
-        a.last_syn_ts, a.last_syn_frame = seg.ts, seg.frame
+        a.rtx.syns += 1
+        a.rtx.last_syn_ts, a.rtx.last_syn_frame = seg.ts, seg.frame
         self._syn_options(seg, opts, a, b, bool(has_ack))
         if has_ack:
-            if not a.synacks:
-                a.synack_frame = seg.frame
-            a.synacks += 1
+            if not a.rtx.synacks:
+                a.rtx.synack_frame = seg.frame
+            a.rtx.synacks += 1
             if a.state is State.LISTEN:
                 # The SYN that opened this was not captured: the handshake starts here.
                 a.state = State.SYN_RCVD
-                if b.isn is None:
+                if b.snd.isn is None:
                     b.state = State.SYN_SENT
                     b.open_sequence((seg.ack - 1) & MASK)
             a.move(Input.SEND_SYN_ACK)
@@ -245,7 +246,7 @@ class Connection:
 
     def _syn_options(self, seg: Segment, opts, a: Endpoint, b: Endpoint, synack: bool) -> None:
         """Record a SYN's options; once both sides' are known, what the handshake negotiated."""
-        offer = b.syn_opts
+        offer = b.opts.syn
         if synack and offer is not None and offer.complete and opts.complete:
             # RFC 7323 §1.3/§3.2 and RFC 2018 §2: a SYN-ACK only answers options the SYN offered.
             extra = tuple(name for name, here, there in (
@@ -255,13 +256,13 @@ class Connection:
             ) if here and not there)
             if extra:
                 self.events.append(ev.SynAckOptionsUnsolicited(seg.frame, seg.ts, a.role, extra,
-                                                               b.isn_frame))
-        a.syn_opts = opts
-        a.syn_win = seg.win
-        a.wscale = opts.wscale
-        a.mss = opts.mss or 0
+                                                               b.snd.isn_frame))
+        a.opts.syn = opts
+        a.opts.syn_win = seg.win
+        a.opts.wscale = opts.wscale
+        a.opts.mss = opts.mss or 0
         if opts.tsval is not None:
-            a.ts_max, a.ts_max_frame = opts.tsval, seg.frame
+            a.opts.ts_max, a.opts.ts_max_frame = opts.tsval, seg.frame
         if offer is not None and offer.complete and opts.complete:
             self.negotiated = (opts.wscale is not None and offer.wscale is not None,
                                opts.sack_permitted and offer.sack_permitted,
@@ -271,25 +272,25 @@ class Connection:
 
     def _synack_received(self, seg: Segment, a: Endpoint, b: Endpoint) -> None:
         """The SYN-ACK's ACK must acknowledge the peer's SYN (and SYN data with TFO)."""
-        if b.isn is None:
+        if b.snd.isn is None:
             return
         ack = seg.ack
-        good = {(b.isn + 1) & MASK, (b.isn + 1 + b.syn_data) & MASK}
+        good = {(b.snd.isn + 1) & MASK, (b.snd.isn + 1 + b.snd.syn_data) & MASK}
         if ack not in good:
             # Whatever it acknowledges is the sender's RCV.NXT (what a reset must match).
-            a.last_ack = unwrap(ack, b.snd_max)
-            if any((old + 1) & MASK == ack for old in b.stale_isns):
+            a.rcv.ack = unwrap(ack, b.snd.max)
+            if any((old + 1) & MASK == ack for old in b.snd.stale_isns):
                 return  # answers an earlier SYN of this attempt: stale, not wrong
-            self.events.append(ev.SynAckBadAck(seg.frame, seg.ts, a.role, b.isn_frame, b.isn,
-                                               (b.isn + 1) & MASK, ack))
+            self.events.append(ev.SynAckBadAck(seg.frame, seg.ts, a.role, b.snd.isn_frame,
+                                               b.snd.isn, (b.snd.isn + 1) & MASK, ack))
             return
-        b.snd_una = a.last_ack = unwrap(ack, b.snd_max)
+        b.snd.una = a.rcv.ack = unwrap(ack, b.snd.max)
         if self.negotiated is not None:
             # The windows of both SYNs are unscaled (RFC 7323 §2.2): each side's first right
             # edge is known once the SYN-ACK tells where the peer's sequence space starts.
-            self._advertise(a, b.snd_una + a.syn_win, seg.frame, a.syn_win)
-            if b.edge is None and a.isn is not None:
-                self._advertise(b, a.base + 1 + b.syn_win, b.isn_frame, b.syn_win)
+            self._advertise(a, b.snd.una + a.opts.syn_win, seg.frame, a.opts.syn_win)
+            if b.wnd.edge is None and a.snd.isn is not None:
+                self._advertise(b, a.snd.base + 1 + b.opts.syn_win, b.snd.isn_frame, b.opts.syn_win)
         if b.state in (State.SYN_SENT, State.SYN_RCVD):
             b.move(Input.RECV_SYN_ACK)
 
@@ -327,103 +328,104 @@ class Connection:
 
     def _timestamp(self, seg: Segment, a: Endpoint, tsval: int) -> None:
         """PAWS (RFC 7323 §5): a side's TSvals never go backwards, modulo 2^32."""
-        last = a.ts_max
+        last = a.opts.ts_max
         if last is None or (tsval - last) & MASK < HALF:
-            a.ts_max, a.ts_max_frame = tsval, seg.frame
-        elif not a.paws_reported and self._advances(seg, a):
+            a.opts.ts_max, a.opts.ts_max_frame = tsval, seg.frame
+        elif not a.opts.paws_reported and self._advances(seg, a):
             # A segment sent earlier and reordered carries an older TSval too, but it cannot
             # carry new sequence space or a higher ACK than the segments that overtook it.
-            a.paws_reported = True
+            a.opts.paws_reported = True
             self.events.append(ev.PawsRegression(seg.frame, seg.ts, a.role, tsval, last,
-                                                 a.ts_max_frame))
+                                                 a.opts.ts_max_frame))
 
     def _option_problem(self, seg: Segment, a: Endpoint, option: str, problem: str) -> None:
-        if a.opt_reported is None:
-            a.opt_reported = set()
-        elif (option, problem) in a.opt_reported:
+        if a.opts.reported is None:
+            a.opts.reported = set()
+        elif (option, problem) in a.opts.reported:
             return
-        a.opt_reported.add((option, problem))
+        a.opts.reported.add((option, problem))
         self.events.append(ev.OptionNotNegotiated(seg.frame, seg.ts, a.role, option, problem))
 
     @staticmethod
     def _advances(seg: Segment, a: Endpoint) -> bool:
         """Does the segment carry sequence space or an ACK beyond what its side sent before?"""
-        if (a.snd_max is not None and (seg.plen or seg.flags & FIN)
-                and unwrap(seg.seq, a.snd_max) + seg.plen > a.snd_max):
+        if (a.snd.max is not None and (seg.plen or seg.flags & FIN)
+                and unwrap(seg.seq, a.snd.max) + seg.plen > a.snd.max):
             return True
-        if a.last_ack is not None and seg.flags & ACK:
-            return unwrap(seg.ack, a.last_ack) > a.last_ack
+        if a.rcv.ack is not None and seg.flags & ACK:
+            return unwrap(seg.ack, a.rcv.ack) > a.rcv.ack
         return False
 
     # ------------------------------------------------------------------ acknowledgments
 
     def _ack(self, seg: Segment, a: Endpoint, b: Endpoint, prev_win: int) -> None:
         """Apply the ACK field: ``a`` acknowledges ``b``'s sequence space."""
-        if b.snd_max is None:
+        if b.snd.max is None:
             # Nothing seen from b yet (mid-stream): its sequence space starts at this ACK.
             self._anchor(b, seg.ack, 0)
-            a.last_ack = b.snd_max
+            a.rcv.ack = b.snd.max
             if b.state is State.SYN_RCVD:
                 # The SYN-ACK was not captured, but this ACK shows it was sent and received:
                 # capture loss, and the handshake completed.
-                b.isn = b.base = (seg.ack - 1) & MASK
+                b.snd.isn = b.snd.base = (seg.ack - 1) & MASK
                 b.move(Input.RECV_ACK_OF_SYN)
                 if a.state is State.SYN_SENT:
                     a.move(Input.RECV_SYN_ACK)
             return
-        ack = unwrap(seg.ack, b.snd_max)
-        if (ack == a.last_ack and not seg.plen and not seg.flags & FIN and seg.win
-                and seg.win == prev_win and a.snd_max is not None
-                and seg.seq == a.snd_max & MASK and not b.probe):
+        ack = unwrap(seg.ack, b.snd.max)
+        if (ack == a.rcv.ack and not seg.plen and not seg.flags & FIN and seg.win
+                and seg.win == prev_win and a.snd.max is not None
+                and seg.seq == a.snd.max & MASK and not b.rtx.probe):
             # Wireshark's duplicate ACK: nothing new at all, and not the answer to a probe.
-            a.dupacks += 1
+            a.rcv.dupacks += 1
             self.events.append(ev.DuplicateAck(seg.frame, seg.ts, a.role, b.rel(ack),
-                                               a.dupacks, a.ack_frame))
+                                               a.rcv.dupacks, a.rcv.ack_frame))
         else:
-            a.dupacks = 0
-            a.ack_frame = seg.frame
-        a.last_ack = ack
-        if b.state is State.SYN_RCVD and a.state is not State.SYN_RCVD and b.isn is not None:
+            a.rcv.dupacks = 0
+            a.rcv.ack_frame = seg.frame
+        a.rcv.ack = ack
+        if b.state is State.SYN_RCVD and a.state is not State.SYN_RCVD and b.snd.isn is not None:
             # The handshake's final ACK (RFC 9293 §3.5): it must acknowledge b's SYN and
             # nothing beyond what b sent.
-            lowest = b.base + 1
-            if ack < lowest or ack > b.snd_max:
+            lowest = b.snd.base + 1
+            if ack < lowest or ack > b.snd.max:
                 self.events.append(ev.HandshakeBadAck(
-                    seg.frame, seg.ts, a.role, b.synack_frame, b.isn, (b.isn + 1) & MASK,
-                    seg.ack))
+                    seg.frame, seg.ts, a.role, b.rtx.synack_frame, b.snd.isn,
+                    (b.snd.isn + 1) & MASK, seg.ack))
                 return
             b.move(Input.RECV_ACK_OF_SYN)
-            if a.syn_ts and b.syn_ts:
+            if a.rtx.syn_ts and b.rtx.syn_ts:
                 # The round trip from the newest SYN: a sample spanning a retransmitted SYN or
                 # SYN-ACK would include its timeout (Karn's rule, RFC 6298 §3).
-                self.reorder_ns = max(seg.ts - a.last_syn_ts, 1)
-        if a.edge is not None:
-            window = seg.win << a.wscale if self.negotiated[0] else seg.win
+                self.reorder_ns = max(seg.ts - a.rtx.last_syn_ts, 1)
+        if a.wnd.edge is not None:
+            window = seg.win << a.opts.wscale if self.negotiated[0] else seg.win
             edge = ack + window
-            if edge < a.last_edge:
+            if edge < a.wnd.last:
                 self._shrink(seg, a, b, ack, window, edge)
-            a.last_edge = edge
-            if edge > a.edge:
-                a.edge, a.edge_frame, a.edge_win = edge, seg.frame, window
-            a.last_edge_ack = ack
-            a.last_edge_ts = seg.ts
-        if ack > b.snd_max:
-            pending = b.pending
+            a.wnd.last = edge
+            if edge > a.wnd.edge:
+                a.wnd.edge, a.wnd.edge_frame, a.wnd.edge_win = edge, seg.frame, window
+            a.wnd.last_ack = ack
+            a.wnd.last_ts = seg.ts
+        if ack > b.snd.max:
+            pending = b.snd.pending
             if pending is None or ack > pending[2]:
-                b.pending = (seg.frame, seg.ts, ack,
-                             pending[3] if pending else b.snd_max)
+                b.snd.pending = (seg.frame, seg.ts, ack,
+                             pending[3] if pending else b.snd.max)
             return
-        if ack > b.snd_una:
-            b.snd_una = ack
-            if b.sent:
+        if ack > b.snd.una:
+            b.snd.una = ack
+            if b.snd.sent:
                 b.forget_acked(ack)
-            if b.fin is not None and not b.fin_acked and ack > b.fin:
-                b.fin_acked = True
+            if b.snd.fin is not None and not b.snd.fin_acked and ack > b.snd.fin:
+                b.snd.fin_acked = True
                 b.move(Input.RECV_ACK_OF_FIN)
                 if b.state is State.TIME_WAIT:
-                    b.tw_since = seg.ts
+                    b.ending().tw_since = seg.ts
                 elif b.state is State.FIN_WAIT_2:
-                    b.fw2_since, b.fw2_frame = seg.ts, seg.frame
+                    clocks = b.ending()
+                    clocks.fw2_since, clocks.fw2_frame = seg.ts, seg.frame
                     self.timers = True
                 self._check_done(seg.ts)
 
@@ -432,24 +434,24 @@ class Connection:
         """``a`` moved its right edge left (RFC 9293 §3.8.6: "strongly discouraged"): the peer
         may already have sent up to the old edge. An update with the same ACK arriving within
         a round trip of the previous one may simply have been reordered."""
-        if ack < a.last_edge_ack or (ack == a.last_edge_ack
-                                     and seg.ts - a.last_edge_ts < self.reorder_ns):
+        if ack < a.wnd.last_ack or (ack == a.wnd.last_ack
+                                     and seg.ts - a.wnd.last_ts < self.reorder_ns):
             return
-        if self.negotiated[0] and a.wscale and a.last_edge - edge < 1 << a.wscale:
+        if self.negotiated[0] and a.opts.wscale and a.wnd.last - edge < 1 << a.opts.wscale:
             return  # RFC 7323 §2.4: scaling rounds the window down, retracting it < 2^S
-        self.events.append(ev.WindowShrink(seg.frame, seg.ts, a.role, b.rel(a.last_edge),
-                                           b.rel(edge), a.edge_frame, b.rel(ack), window))
+        self.events.append(ev.WindowShrink(seg.frame, seg.ts, a.role, b.rel(a.wnd.last),
+                                           b.rel(edge), a.wnd.edge_frame, b.rel(ack), window))
 
     @staticmethod
     def _advertise(a: Endpoint, edge: int, frame: int, window: int) -> None:
-        a.last_edge = edge
-        if a.edge is None or edge >= a.edge:
-            a.edge, a.edge_frame, a.edge_win = edge, frame, window
+        a.wnd.last = edge
+        if a.wnd.edge is None or edge >= a.wnd.edge:
+            a.wnd.edge, a.wnd.edge_frame, a.wnd.edge_win = edge, frame, window
 
     def _resolve_pending(self, a: Endpoint, start: int, seg: Segment, kind: str) -> None:
         """``a`` sends new sequence space from ``start``: settle an earlier over-ACK of it."""
-        frame, ts, ack, peer_max = a.pending
-        a.pending = None
+        frame, ts, ack, peer_max = a.snd.pending
+        a.snd.pending = None
         peer = self.server if a is self.client else self.client
         if start < ack:
             self.events.append(ev.AckOfUnsentData(
@@ -461,29 +463,29 @@ class Connection:
     # ------------------------------------------------------------------ data and FIN
 
     def _data(self, seg: Segment, a: Endpoint, b: Endpoint, idle: int) -> None:
-        if a.snd_max is None:
+        if a.snd.max is None:
             self._anchor(a, seg.seq, seg.frame)
         elif a.state is State.SYN_RCVD and b.state is not State.SYN_RCVD:
             # A listener sends data only once ESTABLISHED: the ACK of its SYN-ACK reached it
             # even though the capture missed it (a one-sided capture, or capture loss).
             a.move(Input.RECV_ACK_OF_SYN)
-        seq = unwrap(seg.seq, a.snd_max)
+        seq = unwrap(seg.seq, a.snd.max)
         plen = seg.plen
         end = seq + plen
         fin = seg.flags & FIN
-        snd_max = a.snd_max
+        snd_max = a.snd.max
         top = end + 1 if fin else end
-        if a.isn is not None and plen and end <= a.base + 1:
+        if a.snd.isn is not None and plen and end <= a.snd.base + 1:
             # Wholly before the first byte after the ISN: never part of this connection.
             self.events.append(ev.SeqOutOfWindow(seg.frame, seg.ts, a.role, a.rel(seq), plen,
-                                                 1, a.rel(b.edge) if b.edge else 0))
+                                                 1, a.rel(b.wnd.edge) if b.wnd.edge else 0))
             return
-        if a.pending is not None and top > snd_max:
+        if a.snd.pending is not None and top > snd_max:
             self._resolve_pending(a, max(seq, snd_max), seg, "FIN" if fin and not plen
                                   else "data")
-        if a.fin is not None and plen and end > a.fin:
-            self.events.append(ev.DataAfterFin(seg.frame, seg.ts, a.role, a.fin_frame,
-                                               a.rel(a.fin), a.rel(seq), plen))
+        if a.snd.fin is not None and plen and end > a.snd.fin:
+            self.events.append(ev.DataAfterFin(seg.frame, seg.ts, a.role, a.snd.fin_frame,
+                                               a.rel(a.snd.fin), a.rel(seq), plen))
             return
         if seq < snd_max and plen:
             if seq == snd_max - 1 and plen <= 1 and not fin:
@@ -491,18 +493,19 @@ class Connection:
             else:
                 self._old_data(seg, a, b, seq, end)
         if end > snd_max:
-            if (plen and b.edge is not None and end > b.edge
+            if (plen and b.wnd.edge is not None and end > b.wnd.edge
                     and not self._beyond_window(seg, a, b, seq, end)):
                 return
             if seq > snd_max:
                 self._add_gap(a, snd_max, seq)
             if plen and len(seg.payload) == plen:
                 a.remember(seq, seg.payload, seg.frame, seg.ts)
-            a.bytes += end - max(seq, snd_max)
-            a.snd_max = end
-            a.max_ts = seg.ts
+            a.snd.bytes += end - max(seq, snd_max)
+            a.snd.max = end
+            a.snd.max_ts = seg.ts
         if plen and a.state is State.CLOSE_WAIT:
-            a.cw_since, a.cw_frame = seg.ts, seg.frame
+            clocks = a.ending()
+            clocks.cw_since, clocks.cw_frame = seg.ts, seg.frame
         if fin:
             self._fin(seg, a, b, end)
 
@@ -514,42 +517,42 @@ class Connection:
         the receiver's fault (reported as window-shrink), not the sender's. False when the
         segment lies wholly beyond the window and the receiver drops it.
         """
-        edge = b.edge
-        if seg.plen == 1 and seq == edge and b.win == 0:
+        edge = b.wnd.edge
+        if seg.plen == 1 and seq == edge and b.wnd.win == 0:
             # RFC 9293 §3.8.6.1: probing a zero window with one new octet.
             self.events.append(ev.ZeroWindowProbe(seg.frame, seg.ts, a.role, a.rel(seq), 1))
-            a.probe = True
+            a.rtx.probe = True
             return True
         if seq >= edge:
             self.events.append(ev.SeqOutOfWindow(seg.frame, seg.ts, a.role, a.rel(seq),
-                                                 seg.plen, a.rel(a.snd_una or seq),
+                                                 seg.plen, a.rel(a.snd.una or seq),
                                                  a.rel(edge)))
             return False
         self.events.append(ev.DataBeyondWindow(seg.frame, seg.ts, a.role, a.rel(seq), seg.plen,
-                                               a.rel(edge), b.edge_win, b.edge_frame))
+                                               a.rel(edge), b.wnd.edge_win, b.wnd.edge_frame))
         return True
 
     def _old_data(self, seg: Segment, a: Endpoint, b: Endpoint, seq: int, end: int) -> None:
         """Data below the highest sequence sent: reordering or one kind of retransmission."""
-        fast = seq == b.last_ack and b.dupacks >= 2
-        if self._fill_gap(a, seq, end) and seg.ts - a.max_ts < self.reorder_ns and not fast:
+        fast = seq == b.rcv.ack and b.rcv.dupacks >= 2
+        if self._fill_gap(a, seq, end) and seg.ts - a.snd.max_ts < self.reorder_ns and not fast:
             # Filling a hole promptly is reordering: the sender cannot know of a loss yet.
             self.events.append(ev.OutOfOrder(seg.frame, seg.ts, a.role, a.rel(seq), seg.plen,
-                                             seg.ts - a.max_ts))
+                                             seg.ts - a.snd.max_ts))
             return
         if fast:
             # The receiver asked for exactly this byte with duplicate ACKs (RFC 5681 §3.2).
             self.events.append(ev.FastRetransmission(seg.frame, seg.ts, a.role, a.rel(seq),
-                                                     seg.plen, b.dupacks))
-        elif b.last_ack is not None and end <= b.last_ack:
+                                                     seg.plen, b.rcv.dupacks))
+        elif b.rcv.ack is not None and end <= b.rcv.ack:
             self.events.append(ev.SpuriousRetransmission(seg.frame, seg.ts, a.role, a.rel(seq),
-                                                         seg.plen, a.rel(b.last_ack)))
+                                                         seg.plen, a.rel(b.rcv.ack)))
         else:
             self.events.append(ev.Retransmission(seg.frame, seg.ts, a.role, "data", a.rel(seq),
                                                  seg.plen))
             self.events.extend(timers.data_retransmitted(self.profile, self.timing, a,
-                                                         b.last_ts, seq, seg.frame, seg.ts))
-        if a.sent and len(seg.payload) == seg.plen:
+                                                         b.rtx.last_ts, seq, seg.frame, seg.ts))
+        if a.snd.sent and len(seg.payload) == seg.plen:
             differs = a.first_copy_differs(seq, seg.payload)
             if differs is not None:
                 self.events.append(ev.RetransmissionDataMismatch(
@@ -559,8 +562,8 @@ class Connection:
     def _probe(self, seg: Segment, a: Endpoint, b: Endpoint, seq: int, plen: int,
                idle: int) -> None:
         """SND.NXT - 1 with at most one byte: a keepalive, or a probe of a zero window."""
-        a.probe = True
-        if b.win == 0:
+        a.rtx.probe = True
+        if b.wnd.win == 0:
             self.events.append(ev.ZeroWindowProbe(seg.frame, seg.ts, a.role, a.rel(seq), plen))
         else:
             self.events.append(ev.Keepalive(seg.frame, seg.ts, a.role, a.rel(seq), plen,
@@ -568,20 +571,20 @@ class Connection:
 
     def _pure_out_of_sequence(self, seg: Segment, a: Endpoint, b: Endpoint, idle: int) -> None:
         """A segment without data or FIN whose seq is not SND.NXT."""
-        seq = unwrap(seg.seq, a.snd_max)
-        if seq == a.snd_max - 1:
+        seq = unwrap(seg.seq, a.snd.max)
+        if seq == a.snd.max - 1:
             self._probe(seg, a, b, seq, 0, idle)
-        elif b.win == 0 and a.snd_una is not None and seq == a.snd_una - 1:
+        elif b.wnd.win == 0 and a.snd.una is not None and seq == a.snd.una - 1:
             # Linux probes a zero window from SND.UNA - 1 even with data in flight.
             self._probe(seg, a, b, seq, 0, idle)
 
     def _fin(self, seg: Segment, a: Endpoint, b: Endpoint, pos: int) -> None:
-        if a.fin is None:
-            a.fin = pos
-            a.fin_frame = seg.frame
-            a.snd_max = max(a.snd_max, pos + 1)
-            if (a.state is State.CLOSE_WAIT and b.fin is not None and seg.flags & ACK
-                    and unwrap(seg.ack, b.snd_max) <= b.fin):
+        if a.snd.fin is None:
+            a.snd.fin = pos
+            a.snd.fin_frame = seg.frame
+            a.snd.max = max(a.snd.max, pos + 1)
+            if (a.state is State.CLOSE_WAIT and b.snd.fin is not None and seg.flags & ACK
+                    and unwrap(seg.ack, b.snd.max) <= b.snd.fin):
                 # Its ACK does not cover the peer's FIN: it sent this FIN before that one
                 # arrived, a simultaneous close (RFC 9293 §3.6, Figure 13), not CLOSE_WAIT.
                 a.state = State.ESTABLISHED
@@ -589,37 +592,39 @@ class Connection:
                 a.move(Input.RECV_FIN)
             elif not a.move(Input.SEND_FIN) and a.state is State.SYN_SENT:
                 a.state = State.CLOSED  # a close in SYN_SENT just deletes the TCB
-        elif pos != a.fin:
-            self.events.append(ev.FinSeqChanged(seg.frame, seg.ts, a.role, a.fin_frame,
-                                                a.rel(a.fin), a.rel(pos)))
+        elif pos != a.snd.fin:
+            self.events.append(ev.FinSeqChanged(seg.frame, seg.ts, a.role, a.snd.fin_frame,
+                                                a.rel(a.snd.fin), a.rel(pos)))
             return
         elif not seg.plen:
             self.events.append(ev.Retransmission(seg.frame, seg.ts, a.role, "FIN", a.rel(pos), 0))
-        b.peer_fin_frame = seg.frame
+        b.rcv.fin_frame = seg.frame
         if b.state in SYNCHRONIZED:
             b.move(Input.RECV_FIN)
             if b.state is State.TIME_WAIT:
-                b.tw_since = seg.ts
-            elif b.state is State.CLOSE_WAIT and not b.cw_since:
-                b.cw_since, b.cw_frame = seg.ts, seg.frame
+                b.ending().tw_since = seg.ts
+            elif b.state is State.CLOSE_WAIT and not b.ending().cw_since:
+                clocks = b.teardown
+                clocks.cw_since, clocks.cw_frame = seg.ts, seg.frame
                 self.timers = True
         self._check_done(seg.ts)
 
     # ------------------------------------------------------------------ reset
 
     def _rst(self, seg: Segment, a: Endpoint, b: Endpoint) -> None:
-        if a.snd_max is None:
+        if a.snd.max is None:
             self._anchor(a, seg.seq, seg.frame)
-        seq = unwrap(seg.seq, a.snd_max)
-        if a.pending is not None:
+        seq = unwrap(seg.seq, a.snd.max)
+        if a.snd.pending is not None:
             self._resolve_pending(a, seq, seg, "RST")
-        if (a.state is State.TIME_WAIT and a.tw_since is not None
-                and seg.ts - a.tw_since < self.profile.time_wait * 1e9
-                and a.peer_fin_frame > b.fin_frame):
+        if (a.state is State.TIME_WAIT and a.teardown is not None
+                and a.teardown.tw_since is not None
+                and seg.ts - a.teardown.tw_since < self.profile.time_wait * 1e9
+                and a.rcv.fin_frame > b.snd.fin_frame):
             # The peer's FIN reached a again after a entered TIME_WAIT (a retransmission),
             # and a answered with RST: the state that should have re-ACKed it was gone.
             self.events.append(ev.ResetInTimeWait(
-                seg.frame, seg.ts, a.role, a.peer_fin_frame, (seg.ts - a.tw_since) / 1e9,
+                seg.frame, seg.ts, a.role, a.rcv.fin_frame, (seg.ts - a.teardown.tw_since) / 1e9,
                 self.profile.time_wait))
         before = b.state
         verdict = self._rst_verdict(seg, seq, a, b)
@@ -634,7 +639,7 @@ class Connection:
                                               a.rel(self._rcv_nxt(a, b))))
             return
         accepted = verdict == "exact"
-        refused = before is State.SYN_SENT and not a.synacks
+        refused = before is State.SYN_SENT and not a.rtx.synacks
         if before is State.SYN_SENT and not accepted:
             # Not an answer to b's SYN: b ignores it, and the attempt goes on.
             self.events.append(ev.ConnectionReset(seg.frame, seg.ts, a.role, before.value,
@@ -645,7 +650,8 @@ class Connection:
             # <SEQ=SEG.ACK><CTL=RST>) and leaves the sender's own attempt alive.
             a.move(Input.SEND_RST)
             if accepted:
-                a.rst_frame, a.rst_seq, a.rst_ts = seg.frame, seq, seg.ts
+                clocks = a.ending()
+                clocks.rst_frame, clocks.rst_seq, clocks.rst_ts = seg.frame, seq, seg.ts
         if accepted:
             b.move(Input.RECV_RST)
         if not self.close:
@@ -663,8 +669,8 @@ class Connection:
             # echoes one of b's SYN TSvals: Linux rejects any other TSecr (RFC 7323 §3.2
             # makes TSecr an echo; tcp_rcv_synsent_state_process checks it), which defeats
             # a forged RST that guessed ISN+1.
-            ok = bool(seg.flags & ACK) and b.snd_max is not None and (
-                unwrap(seg.ack, b.snd_max) == b.snd_max) and self._echoes_syn(seg, b)
+            ok = bool(seg.flags & ACK) and b.snd.max is not None and (
+                unwrap(seg.ack, b.snd.max) == b.snd.max) and self._echoes_syn(seg, b)
             return "exact" if ok else "ignored"
         if state in (State.CLOSED, State.LISTEN):
             return "ignored"
@@ -673,7 +679,7 @@ class Connection:
             return "exact"
         # b's RCV.NXT lies between its last ACK and everything a sent: capture timing cannot
         # tell where, so any of those is taken as exact.
-        highest = max(rcv_nxt, a.snd_max or rcv_nxt)
+        highest = max(rcv_nxt, a.snd.max or rcv_nxt)
         if rcv_nxt <= seq <= highest or (seq == rcv_nxt - 1 and state in _FIN_RECEIVED):
             return "exact"
         if rcv_nxt - 1 <= seq < self._rst_right_edge(a, b):
@@ -682,59 +688,58 @@ class Connection:
 
     @staticmethod
     def _echoes_syn(seg: Segment, b: Endpoint) -> bool:
-        first = b.syn_opts.tsval if b.syn_opts is not None else None
-        if first is None or b.ts_max is None:
+        first = b.opts.syn.tsval if b.opts.syn is not None else None
+        if first is None or b.opts.ts_max is None:
             return True
         tsecr = parse_options(seg.options).tsecr if seg.options else None
         if not tsecr:
             return True
-        return (tsecr - first) & MASK <= (b.ts_max - first) & MASK
+        return (tsecr - first) & MASK <= (b.opts.ts_max - first) & MASK
 
     @staticmethod
     def _rcv_nxt(a: Endpoint, b: Endpoint) -> int | None:
-        return b.last_ack if b.last_ack is not None else a.snd_una
+        return b.rcv.ack if b.rcv.ack is not None else a.snd.una
 
     def _rst_right_edge(self, a: Endpoint, b: Endpoint) -> int:
         rcv_nxt = self._rcv_nxt(a, b) or 0
-        highest = max(rcv_nxt, a.snd_max or rcv_nxt)
+        highest = max(rcv_nxt, a.snd.max or rcv_nxt)
         if self.negotiated is None:
             shift = 14  # scale unknown: the largest window RFC 7323 allows
         else:
-            shift = b.wscale if self.negotiated[0] and b.wscale else 0
-        return max(b.edge or 0, highest + max(b.win << shift, 1))
+            shift = b.opts.wscale if self.negotiated[0] and b.opts.wscale else 0
+        return max(b.wnd.edge or 0, highest + max(b.wnd.win << shift, 1))
 
     def _after_rst(self, seg: Segment, a: Endpoint) -> None:
         """A side that reset the connection sent something else on it."""
-        seq = unwrap(seg.seq, a.snd_max or seg.seq)
-        if seg.ts - a.rst_ts < self.reorder_ns and (
-                seq + seg.plen <= a.rst_seq if seg.plen else seq <= a.rst_seq):
+        clocks = a.ending()
+        seq = unwrap(seg.seq, a.snd.max or seg.seq)
+        if seg.ts - clocks.rst_ts < self.reorder_ns and (
+                seq + seg.plen <= clocks.rst_seq if seg.plen else seq <= clocks.rst_seq):
             return  # sent before the RST, overtaken by it on the way to the capture point
-        if a.after_rst:
+        if clocks.after_rst:
             return
-        a.after_rst = True
+        clocks.after_rst = True
         what = "data" if seg.plen else "FIN" if seg.flags & FIN else "ACK"
-        self.events.append(ev.DataAfterRst(seg.frame, seg.ts, a.role, a.rst_frame, what))
+        self.events.append(ev.DataAfterRst(seg.frame, seg.ts, a.role, clocks.rst_frame, what))
 
     # ------------------------------------------------------------------ bookkeeping
 
     @staticmethod
     def _anchor(e: Endpoint, seq32: int, frame: int) -> None:
-        e.base = seq32
-        e.snd_una = seq32
-        e.snd_max = seq32
+        e.snd.base = seq32
+        e.snd.una = seq32
+        e.snd.max = seq32
         if frame:
-            e.isn_frame = frame
+            e.snd.isn_frame = frame
 
     @staticmethod
     def _add_gap(e: Endpoint, start: int, end: int) -> None:
-        e.gaps.append((start, end))
-        if len(e.gaps) > MAX_GAPS:
-            del e.gaps[0]
+        e.snd.gaps = (*e.snd.gaps[1 - MAX_GAPS:], (start, end))
 
     @staticmethod
     def _fill_gap(e: Endpoint, seq: int, end: int) -> bool:
         """Remove [seq, end) from the holes; True if it covered part of one."""
-        gaps = e.gaps
+        gaps = e.snd.gaps
         if not gaps or not any(seq < stop and end > start for start, stop in gaps):
             return False
         kept: list[tuple[int, int]] = []
@@ -746,7 +751,7 @@ class Connection:
                     kept.append((end, stop))
             else:
                 kept.append((start, stop))
-        e.gaps = kept
+        e.snd.gaps = tuple(kept)
         return True
 
     def _check_done(self, ts: int) -> None:
@@ -772,29 +777,29 @@ class Connection:
             self._check_timers(now, None, None)
         c, s = self.client, self.server
         for e, peer in ((c, s), (s, c)):
-            if e.pending is not None:
-                frame, ts, ack, peer_max = e.pending
-                e.pending = None
+            if e.snd.pending is not None:
+                frame, ts, ack, peer_max = e.snd.pending
+                e.snd.pending = None
                 self.events.append(ev.AckOfUnseenSegment(frame, ts, peer.role, e.rel(ack),
                                                          e.rel(peer_max), None))
             if e.oversized is not None:
                 t = e.oversized
                 self.events.append(ev.OversizedSegment(t.frame, t.ts, e.role, t.count,
-                                                       t.largest, peer.mss))
+                                                       t.largest, peer.opts.mss))
             if e.offloaded is not None:
                 t = e.offloaded
                 self.events.append(ev.ChecksumOffload(t.frame, t.ts, e.role, t.count))
         if not self.close and not self.midstream:
-            if c.syns and not s.sent_any and c.state is State.SYN_SENT:
+            if c.rtx.syns and not s.sent_any and c.state is State.SYN_SENT:
                 self.close = "half-open"
                 # Nothing came back, so nothing shows the SYN ever reached the server.
                 s.state = State.LISTEN
-                self.events.append(ev.HalfOpen(c.isn_frame, c.syn_ts, "client", c.syns,
-                                               (c.last_syn_ts - c.syn_ts) / 1e9))
-            elif s.synacks and s.state is State.SYN_RCVD:
+                self.events.append(ev.HalfOpen(c.snd.isn_frame, c.rtx.syn_ts, "client", c.rtx.syns,
+                                               (c.rtx.last_syn_ts - c.rtx.syn_ts) / 1e9))
+            elif s.rtx.synacks and s.state is State.SYN_RCVD:
                 self.close = "incomplete"
-                self.events.append(ev.HandshakeIncomplete(s.synack_frame, s.syn_ts, "server",
-                                                          s.synacks))
+                self.events.append(ev.HandshakeIncomplete(s.rtx.synack_frame, s.rtx.syn_ts,
+                                                          "server", s.rtx.synacks))
         if (not self.close and self.done_at is None and (c.sent_any or s.sent_any)
                 and c.state is not State.CLOSED):
             self.events.append(ev.CaptureEndedMidstream(self.last_frame, self.end_ts, "client",
@@ -805,8 +810,8 @@ class Connection:
         if self.close:
             return self.close
         c, s = self.client, self.server
-        if c.fin is not None and s.fin is not None:
+        if c.snd.fin is not None and s.snd.fin is not None:
             return "fin"
-        if c.fin is not None or s.fin is not None:
+        if c.snd.fin is not None or s.snd.fin is not None:
             return "half-closed"
         return "open"

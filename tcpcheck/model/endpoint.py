@@ -29,71 +29,96 @@ class Tally:
         self.largest = max(self.largest, size)
 
 
-class Endpoint:
-    """The TCB of one side. Sequence positions are unwrapped (see ``tcpcheck.model.seqnum``)."""
+class SendSequence:
+    """What this side sent (RFC 9293 §3.3.1's send sequence variables, as the capture shows
+    them). Positions are unwrapped (see ``tcpcheck.model.seqnum``)."""
 
-    __slots__ = (
-        "role", "state", "isn", "base", "isn_frame", "syn_ts", "last_syn_ts", "last_syn_frame",
-        "syns", "synacks", "synack_frame", "syn_data", "snd_una", "snd_max", "max_ts", "gaps",
-        "fin", "fin_frame", "fin_acked", "wscale", "win", "last_ack", "tw_since", "pending",
-        "sent_any", "bytes", "peer_fin_frame", "stale_isns", "dupacks", "ack_frame", "syn_opts",
-        "syn_win", "mss", "timer_synacks", "syn_exceeded", "edge", "edge_frame", "edge_win",
-        "last_edge", "last_edge_ack", "last_edge_ts", "ts_max", "ts_max_frame", "paws_reported",
-        "opt_reported", "sent", "sent_bytes", "rto_seq", "rto_ts", "rto_frame", "rto_interval",
-        "rto_n", "last_ts", "probe", "rst_frame", "rst_seq", "rst_ts", "after_rst", "cw_since",
-        "cw_frame", "cw_reported", "fw2_since", "fw2_frame", "fw2_reported", "oversized",
-        "offloaded",
-    )
+    __slots__ = ("isn", "base", "isn_frame", "syn_data", "una", "max", "max_ts", "gaps", "fin",
+                 "fin_frame", "fin_acked", "bytes", "pending", "stale_isns", "sent",
+                 "sent_bytes")
 
-    def __init__(self, role: str, state: State) -> None:
-        self.role = role
-        self.state = state
+    def __init__(self) -> None:
         self.isn: int | None = None  # raw 32-bit ISN from this side's SYN
         self.base: int | None = None  # unwrapped anchor for relative numbers
         self.isn_frame = 0
+        self.syn_data = 0  # TCP Fast Open data on the SYN
+        self.una: int | None = None  # SND.UNA: highest ACK the peer sent for our data
+        self.max: int | None = None  # SND.MAX: highest sequence position we sent
+        self.max_ts = 0  # when ``max`` last advanced
+        # Holes in our sequence space the capture never saw; a tuple, so the many connections
+        # without one share the empty tuple instead of holding an empty list each.
+        self.gaps: tuple[tuple[int, int], ...] = ()
+        self.fin: int | None = None  # sequence number our FIN occupies
+        self.fin_frame = 0
+        self.fin_acked = False
+        self.bytes = 0  # new sequence space carried as payload
+        self.pending: tuple[int, int, int, int] | None = None  # over-ack: frame, ts, ack, max
+        self.stale_isns: tuple[int, ...] = ()  # ISNs this side used earlier in the attempt
+        self.sent: deque[tuple[int, bytes, int, int]] | None = None  # (seq, payload, frame, ts)
+        self.sent_bytes = 0
+
+
+class ReceiveSequence:
+    """What this side showed it had received: its ACK field (RCV.NXT as far as the capture
+    reveals it) and the duplicates of it."""
+
+    __slots__ = ("ack", "dupacks", "ack_frame", "fin_frame")
+
+    def __init__(self) -> None:
+        self.ack: int | None = None  # last ACK we sent (unwrapped, the peer's space)
+        self.dupacks = 0  # consecutive duplicate ACKs (Wireshark's definition)
+        self.ack_frame = 0  # the ACK the duplicates repeat
+        self.fin_frame = 0  # the peer's latest FIN frame that reached us
+
+
+class NegotiatedOptions:
+    """Handshake options this side announced, and what it sent under them afterwards."""
+
+    __slots__ = ("syn", "syn_win", "mss", "wscale", "ts_max", "ts_max_frame", "paws_reported",
+                 "reported")
+
+    def __init__(self) -> None:
+        self.syn: Options | None = None  # options of our latest SYN or SYN-ACK
+        self.syn_win = 0
+        self.mss = 0  # MSS we announced (0: unknown)
+        self.wscale: int | None = None
+        self.ts_max: int | None = None  # highest TSval we sent (RFC 7323)
+        self.ts_max_frame = 0
+        self.paws_reported = False
+        self.reported: set[tuple[str, str]] | None = None  # (option, problem) already reported
+
+
+class WindowEdge:
+    """The receive window this side advertised for the peer's data (RFC 9293 §3.8.6)."""
+
+    __slots__ = ("win", "edge", "edge_frame", "edge_win", "last", "last_ack", "last_ts")
+
+    def __init__(self) -> None:
+        self.win = 0  # raw window field of our latest segment
+        self.edge: int | None = None  # highest right edge (ACK + window) we advertised
+        self.edge_frame = 0
+        self.edge_win = 0
+        self.last: int | None = None  # right edge of our previous advertisement
+        self.last_ack = 0
+        self.last_ts = 0
+
+
+class RetransmissionClocks:
+    """When this side sent its SYNs and its data, to measure its retransmission timers."""
+
+    __slots__ = ("syn_ts", "last_syn_ts", "last_syn_frame", "syns", "synacks", "synack_frame",
+                 "timer_synacks", "syn_exceeded", "rto_seq", "rto_ts", "rto_frame",
+                 "rto_interval", "rto_n", "last_ts", "probe")
+
+    def __init__(self) -> None:
         self.syn_ts = 0
         self.last_syn_ts = 0
         self.last_syn_frame = 0
         self.syns = 0  # SYN (or SYN-ACK) transmissions seen
         self.synacks = 0
         self.synack_frame = 0
-        self.syn_data = 0  # TCP Fast Open data on the SYN
-        self.snd_una: int | None = None  # highest ACK the peer sent for our data
-        self.snd_max: int | None = None  # highest sequence position we sent (SND.NXT max)
-        self.max_ts = 0  # when snd_max last advanced
-        self.gaps: list[tuple[int, int]] = []  # holes in our sequence space the capture never saw
-        self.fin: int | None = None  # sequence number our FIN occupies
-        self.fin_frame = 0
-        self.fin_acked = False
-        self.wscale: int | None = None
-        self.win = 0  # raw window field of our latest segment
-        self.last_ack: int | None = None  # last ACK we sent (unwrapped, peer's space)
-        self.tw_since: int | None = None
-        self.pending: tuple[int, int, int, int] | None = None  # over-ack: frame, ts, ack, max
-        self.sent_any = False
-        self.bytes = 0  # new sequence space carried as payload
-        self.peer_fin_frame = 0  # the peer's latest FIN frame that reached us
-        self.stale_isns: tuple[int, ...] = ()  # ISNs this side used earlier in the attempt
-        self.dupacks = 0  # consecutive duplicate ACKs (Wireshark's definition)
-        self.ack_frame = 0  # the ACK the duplicates repeat
-        # Handshake options and the receive window we advertise for the peer's data.
-        self.syn_opts: Options | None = None  # options of our latest SYN or SYN-ACK
-        self.syn_win = 0
-        self.mss = 0  # MSS we announced (0: unknown)
         self.timer_synacks = 0  # SYN-ACK retransmissions driven by our timer
         self.syn_exceeded = False
-        self.edge: int | None = None  # highest right edge (ACK + window) we advertised
-        self.edge_frame = 0
-        self.edge_win = 0
-        self.last_edge: int | None = None  # right edge of our previous advertisement
-        self.last_edge_ack = 0
-        self.last_edge_ts = 0
-        self.ts_max: int | None = None  # highest TSval we sent (RFC 7323)
-        self.ts_max_frame = 0
-        self.paws_reported = False
-        self.opt_reported: set[tuple[str, str]] | None = None
-        self.sent: deque[tuple[int, bytes, int, int]] | None = None  # (seq, payload, frame, ts)
-        self.sent_bytes = 0
         # Chain of timer-driven retransmissions of one sequence number (RFC 6298 §5.5).
         self.rto_seq: int | None = None
         self.rto_ts = 0  # its latest transmission
@@ -102,27 +127,77 @@ class Endpoint:
         self.rto_n = 0
         self.last_ts = 0  # when we last sent anything
         self.probe = False  # our latest segment was a keepalive or zero-window probe
-        self.rst_frame = 0  # our reset, once the peer accepted it
-        self.rst_seq = 0
-        self.rst_ts = 0
-        self.after_rst = False
+
+
+class TeardownClocks:
+    """How this side's connection is ending: TIME_WAIT, CLOSE_WAIT and FIN_WAIT_2 clocks, and
+    its reset once the peer accepted it."""
+
+    __slots__ = ("tw_since", "cw_since", "cw_frame", "cw_reported", "fw2_since", "fw2_frame",
+                 "fw2_reported", "rst_frame", "rst_seq", "rst_ts", "after_rst")
+
+    def __init__(self) -> None:
+        self.tw_since: int | None = None
         self.cw_since = 0  # CLOSE_WAIT: when we last did anything (the peer's FIN, our data)
         self.cw_frame = 0
         self.cw_reported = False
         self.fw2_since = 0  # FIN_WAIT_2: when our FIN was acknowledged
         self.fw2_frame = 0
         self.fw2_reported = False
+        self.rst_frame = 0  # our reset, once the peer accepted it
+        self.rst_seq = 0
+        self.rst_ts = 0
+        self.after_rst = False
+
+
+class Endpoint:
+    """One side: its RFC 9293 state and its TCB, grouped as the RFC groups it."""
+
+    __slots__ = ("role", "state", "snd", "rcv", "opts", "wnd", "rtx", "teardown", "sent_any",
+                 "oversized", "offloaded")
+
+    def __init__(self, role: str, state: State) -> None:
+        self.role = role
+        self.state = state
+        self.snd = SendSequence()
+        self.rcv = ReceiveSequence()
+        self.opts = NegotiatedOptions()
+        self.wnd = WindowEdge()
+        self.rtx = RetransmissionClocks()
+        # Started by ``ending()``: most connections a capture holds open never close.
+        self.teardown: TeardownClocks | None = None
+        self.sent_any = False
         self.oversized: Tally | None = None  # larger than the peer's MSS (TSO/GSO/GRO)
         self.offloaded: Tally | None = None  # checksums holding only the pseudo-header sum
 
+    # What a connection's summary reads of a side (``tcpcheck.track.LoneSide`` has the same).
+
+    @property
+    def bytes(self) -> int:
+        """New sequence space this side carried as payload."""
+        return self.snd.bytes
+
+    @property
+    def syns(self) -> int:
+        """SYN (or SYN-ACK) transmissions seen from this side."""
+        return self.rtx.syns
+
+    def ending(self) -> TeardownClocks:
+        """This side's teardown clocks, started on first use."""
+        clocks = self.teardown
+        if clocks is None:
+            clocks = self.teardown = TeardownClocks()
+        return clocks
+
     def open_sequence(self, isn: int, length: int = 0) -> None:
         """Start this side's sequence space at ``isn``: its SYN plus ``length`` bytes of data."""
-        self.isn = self.base = self.snd_una = isn
-        self.snd_max = isn + 1 + length
+        snd = self.snd
+        snd.isn = snd.base = snd.una = isn
+        snd.max = isn + 1 + length
 
     def rel(self, pos: int) -> int:
         """Relative sequence number of an unwrapped position (``seq - ISN``, as Wireshark)."""
-        return pos - (self.base or 0)
+        return pos - (self.snd.base or 0)
 
     def move(self, event: Input) -> bool:
         """Apply one input to the state; False when the (state, input) pair is illegal."""
@@ -131,28 +206,28 @@ class Endpoint:
 
     def remember(self, seq: int, payload: bytes, frame: int, ts: int) -> None:
         """Keep a first copy of new payload until the peer acknowledges it."""
-        sent = self.sent
+        sent = self.snd.sent
         if sent is None:
-            sent = self.sent = deque()
+            sent = self.snd.sent = deque()
         sent.append((seq, payload, frame, ts))
-        self.sent_bytes += len(payload)
-        while self.sent_bytes > MAX_SENT_BYTES:
-            self.sent_bytes -= len(sent.popleft()[1])
+        self.snd.sent_bytes += len(payload)
+        while self.snd.sent_bytes > MAX_SENT_BYTES:
+            self.snd.sent_bytes -= len(sent.popleft()[1])
 
     def forget_acked(self, ack: int) -> None:
         """Drop first copies the peer has acknowledged in full."""
-        sent = self.sent
+        sent = self.snd.sent
         while sent and sent[0][0] + len(sent[0][1]) <= ack:
-            self.sent_bytes -= len(sent.popleft()[1])
+            self.snd.sent_bytes -= len(sent.popleft()[1])
         if not sent:
             # An empty deque still holds a 600-byte block: most connections sit idle with
             # everything acknowledged, so a capture of many open ones would keep them all.
-            self.sent = None
+            self.snd.sent = None
 
     def first_copy_differs(self, seq: int, payload: bytes) -> tuple[int, int] | None:
         """(frame of the first copy, position of the first differing byte), or None."""
         end = seq + len(payload)
-        for start, data, frame, _ in self.sent:
+        for start, data, frame, _ in self.snd.sent:
             stop = start + len(data)
             if stop <= seq or start >= end:
                 continue
@@ -166,7 +241,7 @@ class Endpoint:
 
     def first_sent_at(self, seq: int) -> int | None:
         """When the first copy of the segment starting at ``seq`` was captured."""
-        for start, _, _, ts in self.sent or ():
+        for start, _, _, ts in self.snd.sent or ():
             if start == seq:
                 return ts
         return None
