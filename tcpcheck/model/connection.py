@@ -15,6 +15,7 @@ import struct
 
 from tcpcheck import timers
 from tcpcheck.model import events as ev
+from tcpcheck.model.arrival import paws_rejects, receive_next
 from tcpcheck.model.endpoint import Endpoint, Tally
 from tcpcheck.model.seqnum import HALF, MASK, unwrap
 from tcpcheck.model.states import SYNCHRONIZED, Input, State
@@ -130,6 +131,7 @@ class Connection:
             # answers it with a reset (§3.10.7.1). It changes nothing in either endpoint.
             return
         neg = self.negotiated
+        old = False  # PAWS (RFC 7323 §5.3) finds it older than a segment already seen
         if neg is not None:
             raw = seg.options
             size = len(raw)
@@ -143,14 +145,14 @@ class Connection:
                     if last is not None and (tsval - last) & MASK < HALF:
                         a.opts.ts_max, a.opts.ts_max_frame = tsval, seg.frame
                     else:
-                        self._timestamp(seg, a, tsval)
+                        old = self._timestamp(seg, a, b, tsval)
             else:
-                self._options(seg, a)
+                old = self._options(seg, a, b)
         if b.opts.mss and seg.plen > b.opts.mss:
             if a.oversized is None:
                 a.oversized = Tally(seg.frame, seg.ts)
             a.oversized.add(seg.plen)
-        self._ack(seg, a, b, prev_win)
+        self._ack(seg, a, b, prev_win, old)
         if seg.plen or flags & FIN:
             self._data(seg, a, b, idle)
         elif a.snd.max is None:
@@ -296,8 +298,9 @@ class Connection:
 
     # ------------------------------------------------------------------ options
 
-    def _options(self, seg: Segment, a: Endpoint) -> None:
-        """RFC 7323 §3.2, RFC 2018, RFC 9293 §3.7.1: options after the handshake."""
+    def _options(self, seg: Segment, a: Endpoint, b: Endpoint) -> bool:
+        """RFC 7323 §3.2, RFC 2018, RFC 9293 §3.7.1: options after the handshake. True when
+        PAWS finds the segment older than one already seen."""
         _, sack, ts = self.negotiated
         raw = seg.options
         if not raw:
@@ -307,7 +310,7 @@ class Connection:
         else:
             opts = parse_options(raw)
             if not opts.complete:
-                return  # cut by the snaplen: what is missing is unknown
+                return False  # cut by the snaplen: what is missing is unknown
             tsval = opts.tsval
             if opts.mss is not None:
                 self._option_problem(seg, a, "MSS", "on-non-syn")
@@ -320,23 +323,26 @@ class Connection:
         if tsval is None:
             if ts:
                 self._option_problem(seg, a, "timestamps", "missing")
-            return
+            return False
         if not ts:
             self._option_problem(seg, a, "timestamps", "not-negotiated")
-            return
-        self._timestamp(seg, a, tsval)
+            return False
+        return self._timestamp(seg, a, b, tsval)
 
-    def _timestamp(self, seg: Segment, a: Endpoint, tsval: int) -> None:
-        """PAWS (RFC 7323 §5): a side's TSvals never go backwards, modulo 2^32."""
+    def _timestamp(self, seg: Segment, a: Endpoint, b: Endpoint, tsval: int) -> bool:
+        """PAWS (RFC 7323 §5): a side's TSvals never go backwards, modulo 2^32. True when
+        the segment is older than one already seen (``arrival.paws_rejects``)."""
         last = a.opts.ts_max
-        if last is None or (tsval - last) & MASK < HALF:
+        if not paws_rejects(tsval, last):
             a.opts.ts_max, a.opts.ts_max_frame = tsval, seg.frame
-        elif not a.opts.paws_reported and self._advances(seg, a):
+            return False
+        if not a.opts.paws_reported and self._advances(seg, a, b):
             # A segment sent earlier and reordered carries an older TSval too, but it cannot
             # carry new sequence space or a higher ACK than the segments that overtook it.
             a.opts.paws_reported = True
             self.events.append(ev.PawsRegression(seg.frame, seg.ts, a.role, tsval, last,
                                                  a.opts.ts_max_frame))
+        return True
 
     def _option_problem(self, seg: Segment, a: Endpoint, option: str, problem: str) -> None:
         if a.opts.reported is None:
@@ -347,19 +353,22 @@ class Connection:
         self.events.append(ev.OptionNotNegotiated(seg.frame, seg.ts, a.role, option, problem))
 
     @staticmethod
-    def _advances(seg: Segment, a: Endpoint) -> bool:
-        """Does the segment carry sequence space or an ACK beyond what its side sent before?"""
+    def _advances(seg: Segment, a: Endpoint, b: Endpoint) -> bool:
+        """Does the segment carry sequence space or an ACK beyond what its side sent before?
+        (Beyond its highest ACK, not its latest: ACKs reordered on the host come in any
+        order.)"""
         if (a.snd.max is not None and (seg.plen or seg.flags & FIN)
                 and unwrap(seg.seq, a.snd.max) + seg.plen > a.snd.max):
             return True
-        if a.rcv.ack is not None and seg.flags & ACK:
-            return unwrap(seg.ack, a.rcv.ack) > a.rcv.ack
+        if b.snd.una is not None and seg.flags & ACK:
+            return unwrap(seg.ack, b.snd.una) > b.snd.una
         return False
 
     # ------------------------------------------------------------------ acknowledgments
 
-    def _ack(self, seg: Segment, a: Endpoint, b: Endpoint, prev_win: int) -> None:
-        """Apply the ACK field: ``a`` acknowledges ``b``'s sequence space."""
+    def _ack(self, seg: Segment, a: Endpoint, b: Endpoint, prev_win: int, old: bool) -> None:
+        """Apply the ACK field: ``a`` acknowledges ``b``'s sequence space. ``old``: PAWS
+        rejects the segment, so its window (sent before a newer one) updates nothing."""
         if b.snd.max is None:
             # Nothing seen from b yet (mid-stream): its sequence space starts at this ACK.
             self._anchor(b, seg.ack, 0)
@@ -398,7 +407,7 @@ class Connection:
                 # The round trip from the newest SYN: a sample spanning a retransmitted SYN or
                 # SYN-ACK would include its timeout (Karn's rule, RFC 6298 §3).
                 self.reorder_ns = max(seg.ts - a.rtx.last_syn_ts, 1)
-        if a.wnd.edge is not None:
+        if a.wnd.edge is not None and not old:
             window = seg.win << a.opts.wscale if self.negotiated[0] else seg.win
             edge = ack + window
             if edge < a.wnd.last:
@@ -630,13 +639,13 @@ class Connection:
         verdict = self._rst_verdict(seg, seq, a, b)
         if verdict == "outside":
             self.events.append(ev.RstOutOfWindow(seg.frame, seg.ts, a.role, a.rel(seq),
-                                                 a.rel(self._rcv_nxt(a, b)),
+                                                 a.rel(receive_next(a, b)),
                                                  a.rel(self._rst_right_edge(a, b))))
             return
         if verdict == "inexact":
             # RFC 5961 §3.2: the receiver answers with a challenge ACK and keeps the connection.
             self.events.append(ev.RstNotExact(seg.frame, seg.ts, a.role, a.rel(seq),
-                                              a.rel(self._rcv_nxt(a, b))))
+                                              a.rel(receive_next(a, b))))
             return
         accepted = verdict == "exact"
         refused = before is State.SYN_SENT and not a.rtx.synacks
@@ -674,7 +683,7 @@ class Connection:
             return "exact" if ok else "ignored"
         if state in (State.CLOSED, State.LISTEN):
             return "ignored"
-        rcv_nxt = self._rcv_nxt(a, b)
+        rcv_nxt = receive_next(a, b)
         if rcv_nxt is None:
             return "exact"
         # b's RCV.NXT lies between its last ACK and everything a sent: capture timing cannot
@@ -696,12 +705,8 @@ class Connection:
             return True
         return (tsecr - first) & MASK <= (b.opts.ts_max - first) & MASK
 
-    @staticmethod
-    def _rcv_nxt(a: Endpoint, b: Endpoint) -> int | None:
-        return b.rcv.ack if b.rcv.ack is not None else a.snd.una
-
     def _rst_right_edge(self, a: Endpoint, b: Endpoint) -> int:
-        rcv_nxt = self._rcv_nxt(a, b) or 0
+        rcv_nxt = receive_next(a, b) or 0
         highest = max(rcv_nxt, a.snd.max or rcv_nxt)
         if self.negotiated is None:
             shift = 14  # scale unknown: the largest window RFC 7323 allows

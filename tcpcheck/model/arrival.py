@@ -1,0 +1,39 @@
+"""RFC 9293 §3.10.7.4 SEGMENT ARRIVES, for the receiving endpoint: its checks by name.
+
+The RFC checks an arriving segment in a fixed order, and an unacceptable segment changes
+nothing in the receiver. Each function here is one of those steps; its docstring quotes the RFC
+text it applies. Sequence positions are unwrapped (see ``tcpcheck.model.seqnum``).
+"""
+
+from __future__ import annotations
+
+from tcpcheck.model.endpoint import Endpoint
+from tcpcheck.model.seqnum import HALF, MASK
+from tcpcheck.model.states import SYNCHRONIZED
+
+
+def paws_rejects(tsval: int, ts_recent: int | None) -> bool:
+    """First, PAWS where timestamps are in use (RFC 7323 §5.3, R1):
+
+    "If there is a Timestamps option in the arriving segment, SEG.TSval < TS.Recent, TS.Recent
+    is valid [...], then treat the arriving segment as not acceptable: Send an acknowledgment
+    in reply [...] and drop the segment."
+
+    ``ts_recent`` is the highest TSval the sender was seen to send: the receiver's TS.Recent
+    can only be at or below it, so a TSval below it is the older of two reordered segments.
+    """
+    return ts_recent is not None and tsval != ts_recent and (tsval - ts_recent) & MASK >= HALF
+
+
+def receive_next(sender: Endpoint, receiver: Endpoint) -> int | None:
+    """The receiver's RCV.NXT for the sender's sequence space, as far as the capture shows.
+
+    Its latest ACK tells it, but once the receiver has received the sender's SYN, RCV.NXT is
+    at least IRS + 1 (RFC 9293 §3.10.7.2: "Set RCV.NXT to SEG.SEQ+1, IRS is set to
+    SEG.SEQ"), whatever a wrong ACK field says.
+    """
+    nxt = receiver.rcv.ack if receiver.rcv.ack is not None else sender.snd.una
+    base = sender.snd.base
+    if sender.snd.isn is not None and base is not None and receiver.state in SYNCHRONIZED:
+        return base + 1 if nxt is None else max(nxt, base + 1)
+    return nxt
