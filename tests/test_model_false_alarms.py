@@ -392,8 +392,6 @@ def test_data_and_fin_from_a_server_still_in_syn_received_are_unexpected_segment
     assert ("unexpected-segment", 4) in found
 
 
-@issue13("a bare RST at SEQ = SEG.ACK, a host without the connection answering (§3.10.7.1), "
-         "is reported as the abort of an ESTABLISHED connection")
 def test_bare_rst_at_seg_ack_from_a_host_without_the_connection_is_not_an_abort():
     # The server lost the connection (a reboot) while the client idled; the client's next
     # segment draws <SEQ=SEG.ACK><CTL=RST>, the answer of a host with no TCB.

@@ -14,6 +14,14 @@ def connection_reset(e: ev.ConnectionReset, ctx: Context) -> Explanation:
             "SYN-ACK",
             "RST (nothing listening, or the port is rejected)",
         )
+    if e.no_connection:
+        return Explanation(
+            f"{ctx.name(e.side)} answered the {peer}'s segment with <SEQ=SEG.ACK><CTL=RST>, "
+            f"the reply of a host with no connection (RFC 9293 §3.10.7.1): it had lost the "
+            f"connection (a restart, an expired state) while the {peer} was in {e.state}",
+            "the connection kept until it is closed",
+            "RST from a host with no connection",
+        )
     verdict = ("the receiver accepts it" if e.accepted else
                "its sequence number is outside the receiver's window, so the receiver ignores it")
     return Explanation(

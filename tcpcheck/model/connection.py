@@ -666,8 +666,19 @@ class Connection:
         if not self.close:
             self.close = "refused" if refused and accepted else "reset"
             self.events.append(ev.ConnectionReset(seg.frame, seg.ts, a.role, before.value,
-                                                  refused and accepted, accepted))
+                                                  refused and accepted, accepted,
+                                                  accepted and self._no_connection(seg, a, b)))
         self._check_done(seg.ts)
+
+    @staticmethod
+    def _no_connection(seg: Segment, a: Endpoint, b: Endpoint) -> bool:
+        """Is this RST the reply of a host that has no connection (RFC 9293 §3.10.7.1: "If the
+        ACK bit is on, <SEQ=SEG.ACK><CTL=RST>")? It carries no ACK and its sequence number is
+        the ACK of the peer's latest segment, which brought data it does not acknowledge; an
+        aborting stack acknowledges what it received (Linux sends RST+ACK at SND.NXT)."""
+        return (not seg.flags & ACK and b.rcv.ack is not None
+                and unwrap(seg.seq, b.rcv.ack) == b.rcv.ack and b.snd.una is not None
+                and b.snd.max is not None and b.snd.max > b.snd.una)
 
     def _rst_verdict(self, seg: Segment, seq: int, a: Endpoint, b: Endpoint) -> str:
         """RFC 9293 §3.10.7 with RFC 5961 §3: ``exact``, ``inexact``, ``outside`` or

@@ -233,6 +233,9 @@ class ConnectionReset(Event):
     refused: bool
     accepted: bool
     """Whether the receiver accepts it (RFC 5961: sequence number in its receive window)."""
+    no_connection: bool = False
+    """The RST is <SEQ=SEG.ACK><CTL=RST>, the answer of a host without the connection
+    (RFC 9293 §3.10.7.1), not an abort of it."""
 
 
 # ---------------------------------------------------------------------- flow control
