@@ -96,14 +96,18 @@ def synack_retransmitted(profile: Profile, timing: Timing, a: Endpoint, peer_syn
     retransmissions count towards tcp_synack_retries, and each waits initial RTO << count.
     Call before ``a.rtx.synacks`` counts this transmission.
     """
-    if peer_syn_ts > a.rtx.last_syn_ts and ts - peer_syn_ts <= answer_ns:
+    answering = ts - peer_syn_ts <= answer_ns
+    if answering and peer_syn_ts > a.rtx.last_syn_ts:
         return []
     out: list[ev.Event] = []
     a.rtx.timer_synacks += 1
     nth = a.rtx.timer_synacks
     expected = backed_off(profile.initial_rto, nth - 1, profile.max_rto)
     observed = (ts - a.rtx.last_syn_ts) / NS
-    if not timing.backoff.matches(observed, expected):
+    # A second copy right after the answer to the peer's SYN: the timer fired as that SYN
+    # arrived, and its schedule ran from a SYN-ACK before the answer, which is not recorded
+    # here. It counts towards the retries, but its interval says nothing about the timer.
+    if not answering and not timing.backoff.matches(observed, expected):
         out.append(ev.RtoBackoffViolation(frame, ts, a.role, "SYN-ACK", nth, expected,
                                           observed, a.rtx.last_syn_frame))
     if not a.rtx.syn_exceeded and nth > profile.synack_retries:

@@ -199,9 +199,6 @@ def test_synack_timer_copy_just_before_the_answer_to_a_retransmitted_syn_is_no_v
     assert final_states(a.timelines, lad.segments[-1].frame) == ("TIME_WAIT", "CLOSED")
 
 
-@issue13("the SYN-ACK answering the retransmitted SYN is counted as a timer retransmission, "
-         "so the timer's own copy right after it is 'SYN-ACK retransmission 1 0.000 s after "
-         "the previous one' (rto-backoff-violation)")
 def test_synack_timer_copy_right_after_the_answer_to_a_retransmitted_syn_is_no_violation():
     # The bench's 69 rto-backoff-violation warnings: the same race with the answer to the
     # client's retransmitted SYN first and the timer's copy 0.000 s after it.
@@ -309,7 +306,6 @@ def test_tfo_fallback_syn_retried_without_data_answered_with_a_new_isn_is_health
 
 
 @needs_oracle
-@issue13("the out-of-window third segment completes the handshake: the server goes ESTABLISHED")
 def test_out_of_window_final_ack_leaves_the_server_in_syn_received():
     # firewall-tcp-session-stream-out-of-window: 3 ACK+PSH at seq ISN + 1 + 100000, far
     # beyond the server's 256-byte window (RFC 9293 §3.10.7.4: drop it, send an ACK).

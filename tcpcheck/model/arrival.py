@@ -25,6 +25,30 @@ def paws_rejects(tsval: int, ts_recent: int | None) -> bool:
     return ts_recent is not None and tsval != ts_recent and (tsval - ts_recent) & MASK >= HALF
 
 
+def segment_acceptable(seq: int, length: int, rcv_nxt: int, rcv_wnd: int) -> bool:
+    """The sequence acceptability test (RFC 9293 §3.10.7.4, first), its four cases:
+
+    ====== ======= ==================================================================
+    length window  test
+    ====== ======= ==================================================================
+    0      0       SEG.SEQ = RCV.NXT
+    0      >0      RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND
+    >0     0       not acceptable
+    >0     >0      RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND
+                   or RCV.NXT =< SEG.SEQ+SEG.LEN-1 < RCV.NXT+RCV.WND
+    ====== ======= ==================================================================
+
+    "If a segment's contents straddle the boundary between old and new, only the new parts
+    are processed." ``length`` counts SYN and FIN, as SEG.LEN does.
+    """
+    if not rcv_wnd:
+        return not length and seq == rcv_nxt
+    end = rcv_nxt + rcv_wnd
+    if rcv_nxt <= seq < end:
+        return True
+    return bool(length) and rcv_nxt <= seq + length - 1 < end
+
+
 def receive_next(sender: Endpoint, receiver: Endpoint) -> int | None:
     """The receiver's RCV.NXT for the sender's sequence space, as far as the capture shows.
 

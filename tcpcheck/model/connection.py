@@ -15,7 +15,7 @@ import struct
 
 from tcpcheck import timers
 from tcpcheck.model import events as ev
-from tcpcheck.model.arrival import paws_rejects, receive_next
+from tcpcheck.model.arrival import paws_rejects, receive_next, segment_acceptable
 from tcpcheck.model.endpoint import Endpoint, Tally
 from tcpcheck.model.seqnum import HALF, MASK, unwrap
 from tcpcheck.model.states import SYNCHRONIZED, Input, State
@@ -401,6 +401,12 @@ class Connection:
                 self.events.append(ev.HandshakeBadAck(
                     seg.frame, seg.ts, a.role, b.rtx.synack_frame, b.snd.isn,
                     (b.snd.isn + 1) & MASK, seg.ack))
+                return
+            if a.snd.isn is not None and b.rtx.synacks and not segment_acceptable(
+                    unwrap(seg.seq, a.snd.max), seg.plen + (seg.flags & FIN), receive_next(a, b),
+                    b.opts.syn_win):
+                # RFC 9293 §3.10.7.4: an unacceptable segment is dropped (and ACKed) before
+                # its ACK field is read: the handshake is not complete.
                 return
             b.move(Input.RECV_ACK_OF_SYN)
             if a.rtx.syn_ts and b.rtx.syn_ts:

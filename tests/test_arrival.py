@@ -1,0 +1,45 @@
+"""The receiver's arrival checks (RFC 9293 §3.10.7.4, RFC 7323 §5.3), one rule at a time."""
+
+from __future__ import annotations
+
+import pytest
+
+from tcpcheck.model.arrival import paws_rejects, receive_next, segment_acceptable
+from tcpcheck.model.endpoint import Endpoint
+from tcpcheck.model.states import State
+
+
+@pytest.mark.parametrize(("seq", "length", "window", "acceptable"), [
+    (100, 0, 0, True),     # zero length, zero window: only SEG.SEQ = RCV.NXT
+    (101, 0, 0, False),
+    (99, 0, 10, False),    # zero length, open window: RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND
+    (109, 0, 10, True),
+    (110, 0, 10, False),
+    (100, 1, 0, False),    # data into a zero window is never acceptable
+    (95, 10, 10, True),    # straddles the left edge: its new part is processed
+    (90, 10, 10, False),   # wholly old
+    (109, 5, 10, True),    # starts inside the window
+    (110, 5, 10, False),   # wholly beyond it
+])
+def test_the_four_case_acceptability_table(seq, length, window, acceptable):
+    assert segment_acceptable(seq, length, 100, window) is acceptable
+
+
+def test_paws_rejects_only_a_tsval_older_than_the_senders_highest_modulo_2_32():
+    assert paws_rejects(450, 451)
+    assert not paws_rejects(451, 451)
+    assert not paws_rejects(452, 451)
+    assert not paws_rejects(5, 0xFFFF_FFF0)  # wrapped: newer
+    assert paws_rejects(0xFFFF_FFF0, 5)
+    assert not paws_rejects(1, None)  # no timestamp seen yet: nothing to compare with
+
+
+def test_rcv_nxt_is_at_least_irs_plus_one_once_the_syn_was_received():
+    client, server = Endpoint("client", State.SYN_SENT), Endpoint("server", State.SYN_RCVD)
+    client.open_sequence(1000)
+    server.rcv.ack = 1000  # a wrong ACK of the ISN itself
+    assert receive_next(client, server) == 1001
+    server.rcv.ack = 1500
+    assert receive_next(client, server) == 1500
+    listener = Endpoint("server", State.LISTEN)  # has not received the SYN
+    assert receive_next(client, listener) == 1000
