@@ -236,15 +236,21 @@ class Connection:
             a.rtx.synacks += 1
             if a.state is State.LISTEN:
                 # The SYN that opened this was not captured: the handshake starts here.
-                a.state = State.SYN_RCVD
+                self._step(a, Input.RECV_SYN, seg)
                 if b.snd.isn is None:
-                    b.state = State.SYN_SENT
+                    self._step(b, Input.SEND_SYN, seg)
                     b.open_sequence((seg.ack - 1) & MASK)
-            a.move(Input.SEND_SYN_ACK)
+            self._step(a, Input.SEND_SYN_ACK, seg)
             self._synack_received(seg, a, b)
+        elif a.state is State.ESTABLISHED and b.rtx.synacks and not a.snd.bytes:
+            # Still sending SYNs: the peer's SYN-ACK never reached it (lost after the capture
+            # point), so it is in SYN-SENT whatever the capture showed.
+            self.events.append(ev.LostAfterCapture(seg.frame, seg.ts, a.role, "SYN-ACK",
+                                                   b.rtx.synack_frame))
+            self._step(b, Input.RECV_SYN, seg)
         else:
-            a.move(Input.SEND_SYN)
-            b.move(Input.RECV_SYN)
+            self._step(a, Input.SEND_SYN, seg)
+            self._step(b, Input.RECV_SYN, seg)
 
     def _syn_options(self, seg: Segment, opts, a: Endpoint, b: Endpoint, synack: bool) -> None:
         """Record a SYN's options; once both sides' are known, what the handshake negotiated."""
@@ -294,7 +300,7 @@ class Connection:
             if b.wnd.edge is None and a.snd.isn is not None:
                 self._advertise(b, a.snd.base + 1 + b.opts.syn_win, b.snd.isn_frame, b.opts.syn_win)
         if b.state in (State.SYN_SENT, State.SYN_RCVD):
-            b.move(Input.RECV_SYN_ACK)
+            self._step(b, Input.RECV_SYN_ACK, seg)
 
     # ------------------------------------------------------------------ options
 
@@ -377,9 +383,9 @@ class Connection:
                 # The SYN-ACK was not captured, but this ACK shows it was sent and received:
                 # capture loss, and the handshake completed.
                 b.snd.isn = b.snd.base = (seg.ack - 1) & MASK
-                b.move(Input.RECV_ACK_OF_SYN)
+                self._step(b, Input.RECV_ACK_OF_SYN, seg)
                 if a.state is State.SYN_SENT:
-                    a.move(Input.RECV_SYN_ACK)
+                    self._step(a, Input.RECV_SYN_ACK, seg)
             return
         ack = unwrap(seg.ack, b.snd.max)
         if (ack == a.rcv.ack and not seg.plen and not seg.flags & FIN and seg.win
@@ -408,7 +414,7 @@ class Connection:
                 # RFC 9293 §3.10.7.4: an unacceptable segment is dropped (and ACKed) before
                 # its ACK field is read: the handshake is not complete.
                 return
-            b.move(Input.RECV_ACK_OF_SYN)
+            self._step(b, Input.RECV_ACK_OF_SYN, seg)
             if a.rtx.syn_ts and b.rtx.syn_ts:
                 # The round trip from the newest SYN: a sample spanning a retransmitted SYN or
                 # SYN-ACK would include its timeout (Karn's rule, RFC 6298 §3).
@@ -435,7 +441,7 @@ class Connection:
                 b.forget_acked(ack)
             if b.snd.fin is not None and not b.snd.fin_acked and ack > b.snd.fin:
                 b.snd.fin_acked = True
-                b.move(Input.RECV_ACK_OF_FIN)
+                self._step(b, Input.RECV_ACK_OF_FIN, seg)
                 if b.state is State.TIME_WAIT:
                     b.ending().tw_since = seg.ts
                 elif b.state is State.FIN_WAIT_2:
@@ -483,7 +489,7 @@ class Connection:
         elif a.state is State.SYN_RCVD and b.state is not State.SYN_RCVD:
             # A listener sends data only once ESTABLISHED: the ACK of its SYN-ACK reached it
             # even though the capture missed it (a one-sided capture, or capture loss).
-            a.move(Input.RECV_ACK_OF_SYN)
+            self._step(a, Input.RECV_ACK_OF_SYN, seg)
         seq = unwrap(seg.seq, a.snd.max)
         plen = seg.plen
         end = seq + plen
@@ -603,10 +609,10 @@ class Connection:
                 # Its ACK does not cover the peer's FIN: it sent this FIN before that one
                 # arrived, a simultaneous close (RFC 9293 §3.6, Figure 13), not CLOSE_WAIT.
                 a.state = State.ESTABLISHED
-                a.move(Input.SEND_FIN)
-                a.move(Input.RECV_FIN)
-            elif not a.move(Input.SEND_FIN) and a.state is State.SYN_SENT:
-                a.state = State.CLOSED  # a close in SYN_SENT just deletes the TCB
+                self._step(a, Input.SEND_FIN, seg)
+                self._step(a, Input.RECV_FIN, seg)
+            else:
+                self._step(a, Input.SEND_FIN, seg)
         elif pos != a.snd.fin:
             self.events.append(ev.FinSeqChanged(seg.frame, seg.ts, a.role, a.snd.fin_frame,
                                                 a.rel(a.snd.fin), a.rel(pos)))
@@ -615,7 +621,7 @@ class Connection:
             self.events.append(ev.Retransmission(seg.frame, seg.ts, a.role, "FIN", a.rel(pos), 0))
         b.rcv.fin_frame = seg.frame
         if b.state in SYNCHRONIZED:
-            b.move(Input.RECV_FIN)
+            self._step(b, Input.RECV_FIN, seg)
             if b.state is State.TIME_WAIT:
                 b.ending().tw_since = seg.ts
             elif b.state is State.CLOSE_WAIT and not b.ending().cw_since:
@@ -663,12 +669,12 @@ class Connection:
         if a.state is not State.SYN_SENT:
             # From SYN-SENT a reset answers an unacceptable segment (RFC 9293 §3.10.7.3,
             # <SEQ=SEG.ACK><CTL=RST>) and leaves the sender's own attempt alive.
-            a.move(Input.SEND_RST)
+            self._step(a, Input.SEND_RST, seg)
             if accepted:
                 clocks = a.ending()
                 clocks.rst_frame, clocks.rst_seq, clocks.rst_ts = seg.frame, seq, seg.ts
         if accepted:
-            b.move(Input.RECV_RST)
+            self._step(b, Input.RECV_RST, seg)
         if not self.close:
             self.close = "refused" if refused and accepted else "reset"
             self.events.append(ev.ConnectionReset(seg.frame, seg.ts, a.role, before.value,
@@ -775,6 +781,14 @@ class Connection:
                 kept.append((start, stop))
         e.snd.gaps = tuple(kept)
         return True
+
+    def _step(self, e: Endpoint, event: Input, seg: Segment) -> None:
+        """Move ``e`` through the state table; an input it has no transition for is recorded
+        as an observation, never silence."""
+        before = e.state
+        if not e.move(event):
+            self.events.append(ev.UnexpectedInput(seg.frame, seg.ts, e.role, before.value,
+                                                  event.value))
 
     def _check_done(self, ts: int) -> None:
         if self.done_at is None and all(

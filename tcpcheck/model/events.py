@@ -497,6 +497,31 @@ class BadChecksum(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class UnexpectedInput(Event):
+    """The state table has no transition for what this side sent or received: the side keeps
+    its state, and the observation is recorded rather than dropped (RFC 9293 §3.3.2 has no
+    such arc). ``side`` is the endpoint whose state it is."""
+
+    POSITION = ("state", "input")
+
+    state: str
+    input: str
+
+
+@dataclass(frozen=True, slots=True)
+class LostAfterCapture(Event):
+    """What this side sent proves a segment the capture saw never reached it (lost after the
+    capture point): e.g. it retransmits its SYN after the capture saw the peer's SYN-ACK.
+    A capture artefact, not an input the state table lacks."""
+
+    POSITION = ("lost",)
+
+    lost: str
+    """The kind of segment that was lost (``SYN-ACK``)."""
+    lost_frame: int
+
+
+@dataclass(frozen=True, slots=True)
 class CaptureStartedMidstream(Event):
     """No SYN of the connection was captured."""
 

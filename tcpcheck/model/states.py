@@ -57,6 +57,7 @@ TRANSITIONS: dict[tuple[State, Input], State] = {
     (S.SYN_SENT, In.SEND_SYN): S.SYN_SENT,
     (S.SYN_SENT, In.RECV_SYN): S.SYN_RCVD,  # simultaneous open
     (S.SYN_SENT, In.RECV_SYN_ACK): S.ESTABLISHED,
+    (S.SYN_SENT, In.SEND_FIN): S.CLOSED,  # §3.10.4 CLOSE in SYN-SENT: "Delete the TCB"
     (S.SYN_RCVD, In.SEND_SYN_ACK): S.SYN_RCVD,
     (S.SYN_RCVD, In.RECV_SYN): S.SYN_RCVD,  # the peer retransmitted its SYN
     # Simultaneous open in crossing order: the side assumed to be listening had sent its own
