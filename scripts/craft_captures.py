@@ -1899,8 +1899,10 @@ def duplicate_frame(cap: Capture, n: int) -> Expect:
                     "RST refusing connection 3) and 40 (the keepalive probe of "
                     "connection 4), each 1 µs behind its original, byte for byte, as a mirror "
                     "port that copies both directions delivers them. The copies were never "
-                    "sent: one duplicate-frame note per connection, at its first copy "
-                    f"(frames {where[-1]}, {where[-32]}, {where[-40]}), and none of them is a "
+                    "sent: one duplicate-frame note per run of copies, at its first copy "
+                    f"(frames {where[-1]} for the copies of the SYN and the SYN-ACK, which "
+                    f"follow each other, {where[-4]}, {where[-6]}, {where[-10]}, {where[-32]} "
+                    f"and {where[-40]}), and none of them is a "
                     "retransmission, a duplicate ACK or a timer. Its frames 2 and 32 carry IP ID 0 "
                     "(Linux's SYN-ACK and RST), so equal bytes alone do not prove a copy: the "
                     "peer sent one segment (the SYN) before the original and none between, "
@@ -1908,7 +1910,9 @@ def duplicate_frame(cap: Capture, n: int) -> Expect:
                     f"findings stay: connection-reset at {where[30]} and {where[32]}, keepalive "
                     f"at {where[40]}.",
         reference="Capture artefact (editcap -d removes such copies)",
-        info=(("duplicate-frame", where[-1]), ("connection-reset", where[30]),
+        info=(("duplicate-frame", where[-1]), ("duplicate-frame", where[-4]),
+              ("duplicate-frame", where[-6]), ("duplicate-frame", where[-10]),
+              ("connection-reset", where[30]),
               ("duplicate-frame", where[-32]), ("connection-reset", where[32]),
               ("keepalive", where[40]), ("duplicate-frame", where[-40])),
     )

@@ -185,9 +185,13 @@ class _Head(NamedTuple):
 
 
 class Copies:
-    """The duplicate frames of one connection: how many from each side, and the first."""
+    """A run of duplicate frames in one connection: how many from each side, and the first.
 
-    __slots__ = ("frame", "ts", "side", "client", "server")
+    The run goes on while the segments it copies follow each other: it ends when two
+    segments in a row are not copied (a capture that doubles everything is one run; copies
+    here and there are one run each, each a finding at its own frame)."""
+
+    __slots__ = ("frame", "ts", "side", "client", "server", "uncopied")
 
     def __init__(self, frame: int, ts: int, side: str) -> None:
         self.frame = frame
@@ -195,14 +199,22 @@ class Copies:
         self.side = side
         self.client = 0
         self.server = 0
+        self.uncopied = 0  # segments since the last copy
 
     def add(self, from_client: bool) -> None:
+        """One more copy, sent (originally) by the client or the server."""
+        self.uncopied = 0
         if from_client:
             self.client += 1
         else:
             self.server += 1
 
+    def ends_at_original(self) -> bool:
+        """A segment that is not a copy came: True when it ends the run."""
+        self.uncopied += 1
+        return self.uncopied >= 2
+
     def event(self) -> ev.DuplicateFrames:
-        """The connection's one observation of its duplicate frames."""
+        """The run's one observation."""
         return ev.DuplicateFrames(self.frame, self.ts, self.side, self.client + self.server,
                                   self.client, self.server)

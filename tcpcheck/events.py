@@ -495,8 +495,8 @@ class BadChecksum(Event):
 
 @dataclass(frozen=True, slots=True)
 class DuplicateFrames(Event):
-    """Exact copies of frames captured just before (``tcpcheck.duplicates``), not applied to
-    the model; anchored at the first copy, ``side`` its sender."""
+    """A run of exact copies of frames captured just before (``tcpcheck.duplicates``), not
+    applied to the model; anchored at the run's first copy, ``side`` its sender."""
 
     count: int
     client: int

@@ -133,8 +133,8 @@ class Tracker:
         # (host address, ISN) -> connection id of its first use, for isn-weak; bounded.
         self._isns: dict[tuple[bytes, int], int] = {}
         self._isn_order: deque[tuple[bytes, int]] = deque()
-        # Exact copies of recent frames (tcpcheck.duplicates), and per connection that had
-        # any, what they were.
+        # Exact copies of recent frames (tcpcheck.duplicates), and per connection, its
+        # current run of them.
         self._recent = RecentFrames()
         self._copies: dict[int, Copies] = {}
         # Capture time of the next idle sweep (the first segment sets the schedule).
@@ -197,6 +197,8 @@ class Tracker:
                 from_client = True
         conn.apply(seg, from_client)
         self._now = seg.ts
+        if self._copies:
+            self._end_copies(conn)
         if seg.flags & SYN:
             self._check_isn(conn, seg, from_client)
         if conn.done_at is not None and not conn.lingering:
@@ -229,6 +231,13 @@ class Tracker:
                                                     "client" if from_client else "server")
         copies.add(from_client)
         return conn
+
+    def _end_copies(self, conn: Connection) -> None:
+        """A segment of ``conn`` that is not a copy: the end of its run of copies, if any?"""
+        run = self._copies.get(conn.id)
+        if run is not None and run.ends_at_original():
+            conn.events.append(run.event())
+            del self._copies[conn.id]
 
     # ------------------------------------------------------------------ instances
 

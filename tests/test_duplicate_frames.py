@@ -1,5 +1,5 @@
-"""Exact duplicate frames (a mirror port's copies) are one capture-artefact note per connection,
-never fed to the model; real retransmissions and identical replies stay what they are.
+"""Exact duplicate frames (a mirror port's copies) are one capture-artefact note per run of
+copies, never fed to the model; real retransmissions and identical replies stay what they are.
 
 The captures here are real Linux traffic from captures/linux with some frames copied exactly,
 1 µs (or, where said, longer) behind their original, as a SPAN port delivers them.
@@ -58,28 +58,34 @@ def without_copies(found: list[tuple[str, int, int]], where: dict[int, int]):
                   if rule != "duplicate-frame")
 
 
-def test_copies_in_a_lossy_bulk_transfer_change_no_finding_but_add_one_note(tmp_path):
+def test_copies_in_a_lossy_bulk_transfer_change_no_finding_but_add_a_note_each(tmp_path):
     # Every 40th frame of bulk-loss copied: data, SACKs, retransmissions, the close.
     source = LINUX_CAPTURES / "bulk-loss.pcap"
     copied = set(range(3, 1312, 40))
     where = mirrored(source, tmp_path / "mirrored.pcap", copied)
     found = findings(tmp_path / "mirrored.pcap")
     assert without_copies(found, where) == findings(source)
-    assert [f for f in found if f[0] == "duplicate-frame"] == [
-        ("duplicate-frame", 0, where[-3])]
+    assert [f for f in found if f[0] == "duplicate-frame"] == sorted(
+        ("duplicate-frame", 0, where[-n]) for n in copied)
 
 
-def test_the_note_counts_the_copies_of_each_side_and_they_stay_packets_of_the_connection(
-        tmp_path):
+def test_copies_of_segments_in_a_row_are_one_note_counting_each_side(tmp_path):
+    # Frames 1-4 (SYN, SYN-ACK, ACK, request) copied one after the other, then 6 alone.
     source = LINUX_CAPTURES / "close-client-first.pcap"
     where = mirrored(source, tmp_path / "mirrored.pcap", {1, 2, 3, 4, 6})
     result = analyze_files([str(tmp_path / "mirrored.pcap")], LINUX)
-    (note,) = [f for f in result.findings if f.rule == "duplicate-frame"]
-    assert (note.frame, note.side, note.severity.label) == (where[-1], "client", "info")
-    assert "5 frames were captured twice" in note.message
-    assert "client 3, server 2" in note.message
+    run, single = [f for f in result.findings if f.rule == "duplicate-frame"]
+    assert (run.frame, run.side, run.severity.label) == (where[-1], "client", "info")
+    assert "4 frames were captured twice" in run.message
+    assert "client 3, server 1" in run.message
+    assert single.frame == where[-6] and "1 frame was captured twice" in single.message
+
+
+def test_copies_stay_packets_of_their_connection_and_change_no_state(tmp_path):
+    source = LINUX_CAPTURES / "close-client-first.pcap"
+    mirrored(source, tmp_path / "mirrored.pcap", {1, 2, 3, 4, 6})
+    conn = analyze_files([str(tmp_path / "mirrored.pcap")], LINUX).connections[0]
     original = analyze_files([str(source)], LINUX).connections[0]
-    conn = result.connections[0]
     assert conn.packets == original.packets + 5
     assert (conn.client_state, conn.server_state) == (original.client_state,
                                                       original.server_state)
@@ -129,7 +135,7 @@ def test_identical_rsts_answering_several_segments_are_not_copies():
 
 
 @pytest.mark.skipif(not ORACLE.is_dir(), reason="../shared/oracle/dev not present")
-def test_zeeks_quadrupled_ssh_frames_are_copies_not_retransmissions():
+def test_zeeks_quadrupled_ssh_frames_are_one_run_of_copies_not_retransmissions():
     # Every frame of this trace is there four times, with the same timestamp and IP ID.
     found = findings(ORACLE / "zeek__tcp-ssh-dups.pcap")
     assert not [f for f in found if f[0] in ("retransmission", "duplicate-ack",
