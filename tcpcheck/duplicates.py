@@ -11,18 +11,17 @@ Nothing is ignored, not even the TTL: a copy whose TTL is one lower was recorded
 router, at a second capture point (a different matter from a duplicated frame). The link
 layer is not compared: a mirror may add or strip a VLAN tag.
 
-Identical bytes can also be two real transmissions, and those must reach the model:
+Identical bytes can also be two real transmissions, and those must reach the model. Stacks
+give every IPv4 packet a new IP ID (Linux a per-socket counter, Windows a global one), so a
+sender whose ID is not 0 and differs from its previous segment's never repeats itself. For the
+others -- IPv6 has no ID, Linux sends SYN-ACKs and TIME_WAIT ACKs with ID 0, macOS its RSTs,
+crafted traces often give every packet one ID -- a repeat may be a second reply:
 
-- A segment of the peer captured between the two: the repeat may answer it (a retransmitted
-  SYN draws a second, identical SYN-ACK: captures/linux/synack-loss.pcap, frames 3 and 5, IP
-  ID 0). Crafted traces often give every packet the same IP ID, so even a non-zero ID does not
-  overrule this.
-- IPv6 (no ID) and IPv4 with ID 0 (Linux's SYN-ACKs and TIME_WAIT ACKs, macOS's RSTs), when
-  the peer sent two segments or more since the sender's previous one: identical RSTs answering
-  segments to a closed port, identical duplicate ACKs answering out-of-order data (a tap near
-  the host sees the triggers before both replies). Stacks give every IPv4 packet with a
-  non-zero ID a new one (Linux a per-socket counter, Windows a global one), so for those this
-  cannot happen.
+- to a segment of the peer captured between the two (a retransmitted SYN draws a second,
+  identical SYN-ACK: captures/linux/synack-loss.pcap, frames 3 and 5, IP ID 0);
+- to two segments of the peer captured since the sender's previous segment that each draw
+  this same reply: identical RSTs answering segments to a closed port, identical duplicate
+  ACKs answering out-of-order data (a tap near the host sees both triggers first).
 
 Where that is unclear the repeat goes to the model: a missed copy is at worst a retransmission
 note (and ``timers.DUPLICATE_NS`` keeps it from being a timer finding), while a real segment
