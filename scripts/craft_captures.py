@@ -1860,6 +1860,63 @@ def concurrent_syn(cap: Capture, n: int) -> Expect:
         findings=(("concurrent-syn", second), ("concurrent-syn", third)),
     )
 
+# --- capture artefacts from real traffic -------------------------------------------------------
+
+REAL = Path(__file__).resolve().parent.parent / "captures" / "linux"
+MIRROR_DELAY_US = 1
+"""How long after the original a mirror port's copy is stamped: microseconds, as a SPAN
+session that copies both directions of a port delivers it."""
+
+
+def mirror(cap: Capture, source: Path, copied: Sequence[int]) -> dict[int, int]:
+    """Every frame of the real capture ``source`` (microsecond pcap, Ethernet), with an exact
+    copy of each frame in ``copied`` (1-based) right behind its original, ``MIRROR_DELAY_US``
+    later. Returns the new frame number of each original frame, and of each copy under the
+    original's number negated."""
+    with source.open("rb") as f:
+        records = [(round(Decimal(str(ts)) * 1_000_000), bytes(buf))
+                   for ts, buf in dpkt.pcap.Reader(f)]
+    origin = records[0][0]
+    where: dict[int, int] = {}
+    for number, (t_us, frame) in enumerate(records, 1):
+        cap.now_us = t_us - origin
+        where[number] = cap.record(frame)
+        if number in copied:
+            cap.wait(MIRROR_DELAY_US / 1_000_000)
+            where[-number] = cap.record(frame)
+    return where
+
+
+@scenario(51)
+def duplicate_frame(cap: Capture, n: int) -> Expect:
+    """captures/linux/ci-run-1.pcap as a mirror port that copies some frames twice shows it."""
+    where = mirror(cap, REAL / "ci-run-1.pcap", (1, 2, 4, 6, 10, 32, 40))
+    return Expect(
+        summary="real traffic (ci-run-1) with 7 frames captured twice, as a SPAN port does: "
+                "the copies are not retransmissions",
+        description="captures/linux/ci-run-1.pcap with exact copies of its frames 1, 2, 4, 6, "
+                    "10 (connection 0: SYN, SYN-ACK, request, response, server FIN), 32 (the "
+                    "RST refusing connection 3) and 40 (the keepalive probe of "
+                    "connection 4), each 1 µs behind its original, byte for byte, as a mirror "
+                    "port that copies both directions delivers them. The copies were never "
+                    "sent: one duplicate-frame note per run of copies, at its first copy "
+                    f"(frames {where[-1]} for the copies of the SYN and the SYN-ACK, which "
+                    f"follow each other, {where[-4]}, {where[-6]}, {where[-10]}, {where[-32]} "
+                    f"and {where[-40]}), and none of them is a "
+                    "retransmission, a duplicate ACK or a timer. Its frames 2 and 32 carry IP ID 0 "
+                    "(Linux's SYN-ACK and RST), so equal bytes alone do not prove a copy: the "
+                    "peer sent one segment (the SYN) before the original and none between, "
+                    "too little to draw two replies. The real "
+                    f"findings stay: connection-reset at {where[30]} and {where[32]}, keepalive "
+                    f"at {where[40]}.",
+        reference="Capture artefact (editcap -d removes such copies)",
+        info=(("duplicate-frame", where[-1]), ("duplicate-frame", where[-4]),
+              ("duplicate-frame", where[-6]), ("duplicate-frame", where[-10]),
+              ("connection-reset", where[30]),
+              ("duplicate-frame", where[-32]), ("connection-reset", where[32]),
+              ("keepalive", where[40]), ("duplicate-frame", where[-40])),
+    )
+
 # --- output ----------------------------------------------------------------------------------
 
 def build(name: str) -> tuple[bytes, Expect]:

@@ -120,7 +120,8 @@ class Decoder:
                         yield new(Segment, (frame, ts, src, sport, dst, dport, seq, ack, flags,
                                             win, plen, buf[54:end], buf[end:end + plen],
                                             checksum_state(src, dst, buf[34:end + plen],
-                                                           hl + plen) if flags & 7 else 0))
+                                                           hl + plen) if flags & 7 else 0,
+                                            buf[14:end]))
                         continue
             seg = slow(record)
             if seg is not None:
@@ -177,7 +178,7 @@ class Decoder:
         if _U16.unpack_from(buf, off + 6)[0] & 0x3FFF:  # MF flag or a fragment offset
             c.ip_fragment += 1
             return None
-        return self._tcp(frame, ts, buf, off + ihl, tot - ihl,
+        return self._tcp(frame, ts, buf, off, off + ihl, tot - ihl,
                          buf[off + 12:off + 16], buf[off + 16:off + 20])
 
     def _ipv6(self, frame: int, ts: int, buf: bytes, off: int) -> Segment | None:
@@ -222,12 +223,13 @@ class Decoder:
             if p > end:
                 c.malformed += 1
                 return None
-        return self._tcp(frame, ts, buf, p, end - p, buf[off + 8:off + 24],
+        return self._tcp(frame, ts, buf, off, p, end - p, buf[off + 8:off + 24],
                          buf[off + 24:off + 40])
 
-    def _tcp(self, frame: int, ts: int, buf: bytes, p: int, seglen: int, src: bytes,
+    def _tcp(self, frame: int, ts: int, buf: bytes, ip: int, p: int, seglen: int, src: bytes,
              dst: bytes) -> Segment | None:
-        """The TCP header at ``p``; ``seglen`` is header + payload length per the IP header."""
+        """The TCP header at ``p`` of the IP packet at ``ip``; ``seglen`` is header + payload
+        length per the IP header."""
         c = self.counters
         if len(buf) - p < 20:
             c.truncated += 1
@@ -242,7 +244,8 @@ class Decoder:
         # the SYN, and with it the handshake. Option parsing stops at the cut.
         return Segment(frame, ts, src, sport, dst, dport, seq, ack, flags, win, seglen - hl,
                        buf[p + 20:p + hl], buf[p + hl:p + seglen],
-                       checksum_state(src, dst, buf[p:p + seglen], seglen) if flags & 7 else 0)
+                       checksum_state(src, dst, buf[p:p + seglen], seglen) if flags & 7 else 0,
+                       buf[ip:p + hl])
 
 
 def checksum_state(src: bytes, dst: bytes, tcp: bytes, length: int) -> int:

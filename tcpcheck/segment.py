@@ -55,6 +55,10 @@ class Segment(NamedTuple):
     csum: int = 0
     """TCP checksum as captured: ``CSUM_UNCHECKED``, ``CSUM_OK``, ``CSUM_OFFLOAD`` or
     ``CSUM_BAD``. Only SYN, FIN and RST segments are checked (see ``tcpcheck.decode``)."""
+    header: bytes = b""
+    """The IP and TCP headers as captured (IP options and IPv6 extension headers included):
+    with ``payload``, the bytes an exact-duplicate check compares (``tcpcheck.duplicates``).
+    Empty for a segment rebuilt from a packed lone SYN."""
 
 
 def flag_names(flags: int) -> str:

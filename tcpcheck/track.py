@@ -25,6 +25,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
+from tcpcheck.duplicates import Copies, RecentFrames
 from tcpcheck.model import events as ev
 from tcpcheck.model.connection import Connection
 from tcpcheck.model.seqnum import seq_gt
@@ -132,6 +133,10 @@ class Tracker:
         # (host address, ISN) -> connection id of its first use, for isn-weak; bounded.
         self._isns: dict[tuple[bytes, int], int] = {}
         self._isn_order: deque[tuple[bytes, int]] = deque()
+        # Exact copies of recent frames (tcpcheck.duplicates), and per connection, its
+        # current run of them.
+        self._recent = RecentFrames()
+        self._copies: dict[int, Copies] = {}
         # Capture time of the next idle sweep (the first segment sets the schedule).
         if idle_timeout is None:
             self._idle_ns = self._sweep_every = self._sweep_at = _NEVER
@@ -174,6 +179,8 @@ class Tracker:
         hit = self._table.get(key)
         if hit is None and self._lone:
             hit = self._adopt(seg)
+        if self._recent.is_copy(seg) and hit is not None:
+            return self._copy(seg, *hit)
         if hit is None:
             if (seg.flags & _OPENING == SYN and not seg.plen and self._lone_syns
                     and self._keep_lone(seg)):
@@ -190,6 +197,8 @@ class Tracker:
                 from_client = True
         conn.apply(seg, from_client)
         self._now = seg.ts
+        if self._copies:
+            self._end_copies(conn)
         if seg.flags & SYN:
             self._check_isn(conn, seg, from_client)
         if conn.done_at is not None and not conn.lingering:
@@ -209,6 +218,26 @@ class Tracker:
             self._finalise(conn, self._now)
         self._table.clear()
         self._lingering.clear()
+
+    def _copy(self, seg: Segment, conn: Connection, from_client: bool) -> Connection:
+        """A duplicate frame: a packet of its connection, not applied to its model."""
+        conn.packets += 1
+        conn.last_frame = seg.frame
+        conn.end_ts = seg.ts
+        self._now = seg.ts
+        copies = self._copies.get(conn.id)
+        if copies is None:
+            copies = self._copies[conn.id] = Copies(seg.frame, seg.ts,
+                                                    "client" if from_client else "server")
+        copies.add(from_client)
+        return conn
+
+    def _end_copies(self, conn: Connection) -> None:
+        """A segment of ``conn`` that is not a copy: the end of its run of copies, if any?"""
+        run = self._copies.get(conn.id)
+        if run is not None and run.ends_at_original():
+            conn.events.append(run.event())
+            del self._copies[conn.id]
 
     # ------------------------------------------------------------------ instances
 
@@ -325,6 +354,9 @@ class Tracker:
                   idle: float | None = None) -> None:
         if conn.finished:
             return
+        copies = self._copies.pop(conn.id, None)
+        if copies is not None:
+            conn.events.append(copies.event())
         conn.finish(now, idle)
         self.on_finished(conn)
 

@@ -34,10 +34,11 @@ def data_segment(payload: bytes = PAYLOAD, options: bytes = F.TS_OPTIONS, **kw) 
     return F.tcp(40000, 443, 0xFFFFFF00, 12345, PSH | ACK, 501, options, payload, **kw)
 
 
-def expected(src: str, dst: str, payload: bytes = PAYLOAD, plen: int | None = None,
-             options: bytes = F.TS_OPTIONS) -> Segment:
+def expected(src: str, dst: str, ip: bytes, payload: bytes = PAYLOAD) -> Segment:
+    """The segment ``data_segment()`` inside the IP packet ``ip`` decodes to: its header is
+    the IP packet up to the payload, IP options and IPv6 extension headers included."""
     return Segment(7, TS, F.addr(src), 40000, F.addr(dst), 443, 0xFFFFFF00, 12345, PSH | ACK,
-                   501, len(PAYLOAD) if plen is None else plen, options, payload)
+                   501, len(payload), F.TS_OPTIONS, payload, 0, ip[:len(ip) - len(payload)])
 
 
 # --- every link type, both IP versions --------------------------------------------------------
@@ -49,7 +50,7 @@ def test_every_link_type_decodes_to_the_same_segment(link: str, version: int) ->
     ip = F.ipv4(data_segment()) if version == 4 else F.ipv6(data_segment())
     seg, counters = decode_one(linktype, build(ip))
     src, dst = (F.SRC4, F.DST4) if version == 4 else (F.SRC6, F.DST6)
-    assert seg == expected(src, dst)
+    assert seg == expected(src, dst, ip)
     assert counters.tcp == 1 and counters.skipped() == {}
 
 
@@ -95,8 +96,9 @@ def test_fast_path_agrees_with_the_general_path(options: bytes, payload: bytes) 
 
 def test_ipv4_options_are_skipped_via_ihl() -> None:
     rr = bytes([7, 7, 4, 0, 0, 0, 0])  # record route with room for one address, padded by ipv4()
-    seg, _ = decode_one(1, F.ethernet(F.ipv4(data_segment(), options=rr)))
-    assert seg == expected(F.SRC4, F.DST4)
+    ip = F.ipv4(data_segment(), options=rr)
+    seg, _ = decode_one(1, F.ethernet(ip))
+    assert seg == expected(F.SRC4, F.DST4, ip)
 
 
 def test_ethernet_padding_is_not_payload() -> None:
@@ -169,8 +171,9 @@ def test_decoder_agrees_with_dpkt(seed: int) -> None:
      F.destination_options(b"\x01" + bytes([12]) + b"\0" * 12)],
 ], ids=["hop-by-hop", "routing", "dest-opts", "atomic-fragment", "ah", "all"])
 def test_ipv6_extension_headers_are_skipped(chain: list[tuple[int, bytes]]) -> None:
-    seg, _ = decode_one(1, F.ethernet(F.ipv6(data_segment(), ext=chain)))
-    assert seg == expected(F.SRC6, F.DST6)
+    ip = F.ipv6(data_segment(), ext=chain)
+    seg, _ = decode_one(1, F.ethernet(ip))
+    assert seg == expected(F.SRC6, F.DST6, ip)
 
 
 @pytest.mark.parametrize(("offset", "more"), [(0, True), (185, True), (185, False)])
@@ -274,8 +277,9 @@ def test_raw_ip_with_a_bad_version_is_malformed() -> None:
 
 def test_zero_ipv4_total_length_takes_the_frame_length() -> None:
     # TSO/GRO super-packets are captured before segmentation with total length 0.
-    seg, _ = decode_one(1, F.ethernet(F.ipv4(data_segment(), total_length=0)))
-    assert seg == expected(F.SRC4, F.DST4)
+    ip = F.ipv4(data_segment(), total_length=0)
+    seg, _ = decode_one(1, F.ethernet(ip))
+    assert seg == expected(F.SRC4, F.DST4, ip)
 
 
 # --- not IP, not TCP ------------------------------------------------------------------------------

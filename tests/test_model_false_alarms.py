@@ -408,9 +408,6 @@ def test_bare_rst_at_seg_ack_from_a_host_without_the_connection_is_not_an_abort(
 # artefacts
 
 
-@issue13("an exact duplicate frame is taken for a retransmission (of a SYN: 'SYN "
-         "retransmission 1 0.000 s after the previous one', rto-backoff-violation); there is no "
-         "duplicate-frame rule")
 def test_exact_duplicate_frames_are_a_capture_artefact_not_retransmissions(tmp_path):
     # close-client-first.pcap with the SYN (1), the request (4) and the client's FIN (8) each
     # copied, byte for byte and same IP ID, right after themselves: the copies become frames

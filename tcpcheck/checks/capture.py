@@ -36,6 +36,18 @@ def bad_checksum(e: ev.BadChecksum, ctx: Context) -> Explanation:
     )
 
 
+def duplicate_frames(e: ev.DuplicateFrames, ctx: Context) -> Explanation:
+    frames = "frame was" if e.count == 1 else "frames were"
+    return Explanation(
+        f"{e.count} {frames} captured twice, byte for byte (client {e.client}, server "
+        f"{e.server}; the first copy is this frame): a capture artefact of a SPAN or mirror "
+        f"port, a capture on two interfaces of a bridge, or `-i any` with a bridge; the "
+        f"copies were not sent, so tcpcheck does not apply them",
+        "each IP packet captured once",
+        f"{e.count} exact copies within 1 ms of their original",
+    )
+
+
 def capture_started_midstream(e: ev.CaptureStartedMidstream, ctx: Context) -> Explanation:
     return Explanation(
         "the capture starts in the middle of this connection (no SYN seen): sequence numbers "

@@ -522,6 +522,17 @@ class LostAfterCapture(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class DuplicateFrames(Event):
+    """A run of exact copies of frames captured just before (``tcpcheck.duplicates``), not
+    applied to the model; anchored at the run's first copy, ``side`` its sender."""
+
+    count: int
+    client: int
+    """Copies of frames the client sent."""
+    server: int
+
+
+@dataclass(frozen=True, slots=True)
 class CaptureStartedMidstream(Event):
     """No SYN of the connection was captured."""
 
