@@ -16,7 +16,7 @@ import struct
 from tcpcheck import events as ev
 from tcpcheck import timers
 from tcpcheck.endpoint import Endpoint, Tally
-from tcpcheck.options import parse_options
+from tcpcheck.options import MAX_WSCALE, parse_options
 from tcpcheck.profiles import Profile
 from tcpcheck.segment import ACK, CSUM_BAD, CSUM_OFFLOAD, FIN, RST, SYN, Segment
 from tcpcheck.seqnum import HALF, MASK, unwrap
@@ -258,7 +258,9 @@ class Connection:
                                                                b.isn_frame))
         a.syn_opts = opts
         a.syn_win = seg.win
-        a.wscale = opts.wscale
+        # RFC 7323 §2.3: "If a Window Scale option is received with a shift.cnt value larger
+        # than 14, the TCP SHOULD log the error but MUST use 14 instead of the specified value."
+        a.wscale = None if opts.wscale is None else min(opts.wscale, MAX_WSCALE)
         a.mss = opts.mss or 0
         if opts.tsval is not None:
             a.ts_max, a.ts_max_frame = opts.tsval, seg.frame
@@ -698,7 +700,7 @@ class Connection:
         rcv_nxt = self._rcv_nxt(a, b) or 0
         highest = max(rcv_nxt, a.snd_max or rcv_nxt)
         if self.negotiated is None:
-            shift = 14  # scale unknown: the largest window RFC 7323 allows
+            shift = MAX_WSCALE  # scale unknown: the largest window RFC 7323 allows
         else:
             shift = b.wscale if self.negotiated[0] and b.wscale else 0
         return max(b.edge or 0, highest + max(b.win << shift, 1))
