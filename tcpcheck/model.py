@@ -245,6 +245,14 @@ class Connection:
 
     def _syn_options(self, seg: Segment, opts, a: Endpoint, b: Endpoint, synack: bool) -> None:
         """Record a SYN's options; once both sides' are known, what the handshake negotiated."""
+        known = a.syn_opts
+        if not opts.complete and known is not None and known.complete:
+            # A retransmitted SYN or SYN-ACK whose option list breaks off (an option running
+            # past the header, or cut by the snaplen): the receiver already holds the first
+            # copy's options, which a retransmission repeats (Linux resends the same SYN), and
+            # Linux stops parsing at the bad option but keeps the segment (tcp_parse_options).
+            # Nothing in the handshake's negotiation changes.
+            return
         offer = b.syn_opts
         if synack and offer is not None and offer.complete and opts.complete:
             # RFC 7323 §1.3/§3.2 and RFC 2018 §2: a SYN-ACK only answers options the SYN offered.
