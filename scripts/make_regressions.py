@@ -1,9 +1,10 @@
 """Build the regression captures in ``tests/regressions/`` from the real Linux captures.
 
 Each capture here is a real one from ``captures/linux/`` with a few bytes of its TCP options
-changed: the bytes that once crashed tcpcheck. The TCP checksum is recomputed after the edit, so
-the model takes the segment as sent rather than dropping it as corrupt (RFC 9293 §3.1) -- the
-crash was in what a *valid* segment carrying such options does. ``tests/regressions/README.md``
+changed, or rewritten as pcapng with a changed header: the bytes that once crashed tcpcheck. The
+TCP checksum is recomputed after an option edit, so the model takes the segment as sent rather
+than dropping it as corrupt (RFC 9293 §3.1) -- the crash was in what a *valid* segment carrying
+such options does. ``tests/regressions/README.md``
 says what each file holds and what crashed; ``tests/test_regressions.py`` checks that this script
 still writes the committed files byte for byte and runs them through every report.
 
@@ -46,7 +47,10 @@ class Regression:
     name: str
     source: str
     """A file name in ``captures/linux/``."""
-    edits: tuple[OptionEdit, ...]
+    edits: tuple[OptionEdit, ...] = ()
+    tsresol: int | None = None
+    """Rewrite the capture as pcapng whose interface says this ``if_tsresol``, its timestamps
+    still counted in microseconds (as the source's are)."""
 
 
 REGRESSIONS = (
@@ -60,6 +64,9 @@ REGRESSIONS = (
     # bytes past the end of its 20-byte option area. The ACK in frame 6 then crashed the model.
     Regression("synack-sack-past-header", "synack-loss.pcap",
                (OptionEdit(5, _SACK_PERMITTED, 1, 40),)),
+    # Microsecond counts read as seconds: the first timestamp is 1.7e24 ns, past the 64-bit
+    # nanoseconds the timeline kept its times in (an OverflowError in html and show).
+    Regression("pcapng-tsresol-seconds", "close-client-first.pcap", tsresol=0),
 )
 
 
@@ -69,7 +76,30 @@ def build(regression: Regression, sources: Path = SOURCES) -> bytes:
     offsets = _record_offsets(data)
     for edit in regression.edits:
         _edit_option(data, offsets[edit.frame - 1], edit)
+    if regression.tsresol is not None:
+        return _pcapng(data, offsets, regression.tsresol)
     return bytes(data)
+
+
+def _pcapng(data: bytearray, offsets: list[int], tsresol: int) -> bytes:
+    """The records as a little-endian pcapng: section header, one Ethernet interface with
+    ``if_tsresol`` = ``tsresol``, an enhanced packet block per record with the pcap's
+    timestamp in microseconds."""
+    linktype = struct.unpack_from("<I", data, 20)[0]
+    option = struct.pack("<HHB3x", 9, 1, tsresol) + struct.pack("<HH", 0, 0)
+    blocks = [_block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1)),
+              _block(1, struct.pack("<HHI", linktype, 0, 0) + option)]
+    for start in offsets:
+        sec, usec, caplen, wirelen = _RECORD.unpack_from(data, start - _RECORD.size)
+        units = sec * 1_000_000 + usec
+        blocks.append(_block(6, struct.pack("<IIIII", 0, units >> 32, units & 0xFFFFFFFF,
+                                            caplen, wirelen) + data[start:start + caplen]))
+    return b"".join(blocks)
+
+
+def _block(btype: int, body: bytes) -> bytes:
+    body += b"\0" * (-len(body) % 4)
+    return struct.pack("<II", btype, len(body) + 12) + body + struct.pack("<I", len(body) + 12)
 
 
 def _record_offsets(data: bytearray) -> list[int]:
@@ -116,7 +146,8 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     for regression in REGRESSIONS:
-        path = args.out / f"{regression.name}.pcap"
+        suffix = ".pcap" if regression.tsresol is None else ".pcapng"
+        path = args.out / f"{regression.name}{suffix}"
         path.write_bytes(build(regression))
         print(path)
 

@@ -22,7 +22,7 @@ from tcpcheck.report.outputs import FORMATS
 
 ROOT = Path(__file__).resolve().parent.parent
 REGRESSIONS = ROOT / "tests" / "regressions"
-CAPTURES = sorted(REGRESSIONS.glob("*.pcap"))
+CAPTURES = sorted(p for p in REGRESSIONS.iterdir() if p.suffix in (".pcap", ".pcapng"))
 SCRIPT = ROOT / "scripts" / "make_regressions.py"
 
 
@@ -51,7 +51,8 @@ def assert_no_crash(proc: subprocess.CompletedProcess[str]) -> None:
 
 @pytest.mark.parametrize("regression", make.REGRESSIONS, ids=lambda r: r.name)
 def test_the_script_still_writes_the_committed_capture(regression) -> None:
-    committed = REGRESSIONS / f"{regression.name}.pcap"
+    suffix = ".pcap" if regression.tsresol is None else ".pcapng"
+    committed = REGRESSIONS / f"{regression.name}{suffix}"
     assert make.build(regression) == committed.read_bytes()
 
 
@@ -92,6 +93,15 @@ def test_a_window_scale_above_14_scales_windows_by_2_to_the_14(name: str) -> Non
 def _findings(capture: Path) -> list[tuple[str, int, str]]:
     proc = tcpcheck("analyze", str(capture), "--format", "json")
     return [(f["rule"], f["frame"], f["side"]) for f in json.loads(proc.stdout)["findings"]]
+
+
+def test_a_pcapng_clock_past_64_bit_nanoseconds_is_drawn_in_seconds() -> None:
+    # Microsecond counts read as seconds: the second frame is 49 µs later in the source, so
+    # 49 s later here, and the capture starts some 57 million years after 1970.
+    proc = tcpcheck("show", str(REGRESSIONS / "pcapng-tsresol-seconds.pcapng"), "--frame", "2",
+                    "--no-color")
+    assert_no_crash(proc)
+    assert "49.000000" in proc.stdout
 
 
 def test_a_synack_retransmission_with_a_broken_option_list_changes_nothing() -> None:
