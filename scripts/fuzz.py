@@ -7,8 +7,9 @@ folder), read once into records. Each iteration takes one seed and mutates it at
 - header fields of real frames: any TCP or IP header field (seq, ack, flags, window, data
   offset, option kinds and lengths, total length, IHL, protocol, fragment bits), with the TCP
   checksum recomputed most of the time so SYN, FIN and RST segments are not simply dropped;
-- bytes of the written container (pcap in either byte order and time unit, pcapng, either one
-  gzip-compressed): bit flips, interesting values, inserts, deletes, truncation, splices.
+- the written container (pcap in either byte order and time unit, pcapng, either one
+  gzip-compressed): odd header fields (snaplen, link type, ``if_tsresol``, ``if_tsoffset``),
+  then bit flips, interesting values, inserts, deletes, truncation, splices of its bytes.
 
 The mutant is written to a file and goes through what ``tcpcheck analyze`` and ``show`` run: the
 reader, the decoder, the model (every connection's timeline recorded), and every renderer --
@@ -243,10 +244,13 @@ def mutate_records(rng: random.Random, records: list[Rec], seeds: Sequence[list[
 # ------------------------------------------------------------------ containers
 
 
-def write_pcap(records: Sequence[Rec], *, nano: bool, big_endian: bool) -> bytes:
+def write_pcap(records: Sequence[Rec], *, nano: bool, big_endian: bool,
+               snaplen: int = 262144, linktype: int | None = None) -> bytes:
+    """Classic pcap; ``linktype`` overrides the records' in the file header."""
     order = ">" if big_endian else "<"
     magic = 0xA1B23C4D if nano else 0xA1B2C3D4
-    out = [struct.pack(order + "IHHiIII", magic, 2, 4, 0, 0, 262144, records[0].linktype)]
+    network = records[0].linktype if linktype is None else linktype
+    out = [struct.pack(order + "IHHiIII", magic, 2, 4, 0, 0, snaplen, network)]
     for rec in records:
         sec, frac = divmod(rec.ts_ns, 10**9)
         frac = frac if nano else frac // 1000
@@ -261,15 +265,21 @@ def _block(btype: int, body: bytes) -> bytes:
     return struct.pack("<II", btype, length) + body + struct.pack("<I", length)
 
 
-def write_pcapng(records: Sequence[Rec]) -> bytes:
-    """Section header, one interface per link type (nanosecond resolution), then EPBs."""
+def write_pcapng(records: Sequence[Rec], *, tsresol: int = 9, tsoffset: int | None = None,
+                 snaplen: int = 0) -> bytes:
+    """Section header, one interface per link type, then EPBs; timestamps are written in
+    nanoseconds whatever ``tsresol`` (``if_tsresol``) and ``tsoffset`` (``if_tsoffset``) say."""
     out = [_block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))]
+    options = struct.pack("<HHB3x", 9, 1, tsresol)
+    if tsoffset is not None:
+        options += struct.pack("<HHq", 14, 8, tsoffset)
+    options += struct.pack("<HH", 0, 0)
     interfaces: dict[int, int] = {}
     for rec in records:
         if rec.linktype not in interfaces:
             interfaces[rec.linktype] = len(interfaces)
-            tsresol = struct.pack("<HH", 9, 1) + b"\x09\0\0\0" + struct.pack("<HH", 0, 0)
-            out.append(_block(1, struct.pack("<HHI", rec.linktype & 0xFFFF, 0, 0) + tsresol))
+            out.append(_block(1, struct.pack("<HHI", rec.linktype & 0xFFFF, 0, snaplen)
+                              + options))
         ts = rec.ts_ns & 0xFFFFFFFFFFFFFFFF
         out.append(_block(6, struct.pack("<IIIII", interfaces[rec.linktype], ts >> 32,
                                          ts & 0xFFFFFFFF, len(rec.data), len(rec.data))
@@ -278,13 +288,25 @@ def write_pcapng(records: Sequence[Rec]) -> bytes:
 
 
 def serialize(rng: random.Random, records: Sequence[Rec]) -> tuple[bytes, str]:
-    """The records in a container chosen at random; (bytes, file suffix)."""
+    """The records in a container chosen at random, its header fields sometimes odd (snaplen,
+    link type, timestamp resolution and offset); (bytes, file suffix)."""
     single = len({r.linktype for r in records}) == 1
+    odd = rng.random() < 0.25
     if single and rng.random() < 0.6:
-        data = write_pcap(records, nano=rng.random() < 0.3, big_endian=rng.random() < 0.2)
+        snaplen = rng.choice((0, 1, 68, 65535, 0xFFFFFFFF, rng.getrandbits(32)))
+        linktype = rng.choice((0, 101, 113, 276, 0x03FFFFFF, rng.getrandbits(32)))
+        data = write_pcap(records, nano=rng.random() < 0.3, big_endian=rng.random() < 0.2,
+                          snaplen=snaplen if odd else 262144,
+                          linktype=linktype if odd and rng.random() < 0.3 else None)
         suffix = ".pcap"
     else:
-        data, suffix = write_pcapng(records), ".pcapng"
+        tsresol = rng.choice((0, 1, 3, 6, 10, 19, 0x80, 0x8A, 0xBF, 0xFF, rng.getrandbits(8)))
+        tsoffset = rng.choice((1, -1, 1 << 40, (1 << 63) - 1, -(1 << 63),
+                               rng.getrandbits(64) - (1 << 63)))
+        data = write_pcapng(records, tsresol=tsresol if odd else 9,
+                            tsoffset=tsoffset if odd and rng.random() < 0.5 else None,
+                            snaplen=rng.choice((0, 1, 68, 0xFFFFFFFF)) if odd else 0)
+        suffix = ".pcapng"
     if rng.random() < 0.15:
         data, suffix = gzip.compress(data, mtime=0), suffix + ".gz"
     return data, suffix
