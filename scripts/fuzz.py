@@ -449,12 +449,12 @@ def signature(exc: BaseException) -> str:
 def fuzz(*, seed: int, iterations: int | None = None, seconds: float | None = None,
          crashes: Path, corpus: Sequence[Path] = (), timeout: float = DEFAULT_TIMEOUT,
          target: Callable[..., int] | None = None, log: Callable[[str], None] = print) -> Stats:
-    """Run the loop for ``iterations`` or ``seconds``; save every new crash under ``crashes``."""
+    """Run the loop for ``iterations`` or ``seconds`` (Ctrl-C ends it early); save every new
+    crash under ``crashes``."""
     seeds = load_seeds([*SEED_FOLDERS, *corpus])
     seeds_bytes = [write_pcap(s, nano=False, big_endian=False) for s in seeds
                    if len({r.linktype for r in s}) == 1]
-    target = target or Target()
-    stats = Stats()
+    run = _Run(seed, seeds, seeds_bytes, target or Target(), timeout, crashes, log)
     deadline = None if seconds is None else time.monotonic() + seconds
     previous = signal.signal(signal.SIGALRM, _alarm)
     try:
@@ -462,48 +462,69 @@ def fuzz(*, seed: int, iterations: int | None = None, seconds: float | None = No
             i = 0
             while (iterations is None or i < iterations) and (
                     deadline is None or time.monotonic() < deadline):
-                data, suffix, steps = make_mutant(seed, i, seeds, seeds_bytes)
-                stats.containers[suffix] += 1
-                path = Path(work) / f"input{suffix}"
-                path.write_bytes(data)
-                signal.setitimer(signal.ITIMER_REAL, timeout)
-                try:
-                    found = target(path, cli=i % CLI_EVERY == 0)
-                except Exception as exc:  # any exception but CaptureError is the finding
-                    signal.setitimer(signal.ITIMER_REAL, 0)
-                    _crashed(exc, data, suffix, steps, seed, i, crashes, stats, log)
-                else:
-                    signal.setitimer(signal.ITIMER_REAL, 0)
-                    if found < 0:
-                        stats.refused += 1
-                    else:
-                        stats.connections += found
-                stats.executions += 1
+                run.one(i, Path(work))
                 i += 1
+    except KeyboardInterrupt:
+        log("interrupted: the summary covers the inputs run so far")
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-    return stats
+    return run.stats
 
 
-def _crashed(exc: Exception, data: bytes, suffix: str, steps: list[str], seed: int,
-             iteration: int, crashes: Path, stats: Stats, log: Callable[[str], None]) -> None:
-    """Count the crash; save the input and its traceback the first time its signature shows."""
-    sig = signature(exc)
-    stats.crashes[sig] += 1
-    if stats.crashes[sig] > 1:
-        return
-    crashes.mkdir(parents=True, exist_ok=True)
-    name = f"crash-{hashlib.sha1(data).hexdigest()[:12]}"
-    path = crashes / f"{name}{suffix}"
-    path.write_bytes(data)
-    trace = "".join(traceback.format_exception(exc))
-    (crashes / f"{name}.txt").write_text(
-        f"signature: {sig}\nseed: {seed}\niteration: {iteration}\n"
-        f"mutations: {'; '.join(steps) or 'none'}\n"
-        f"replay: python scripts/fuzz.py --replay {path}\n\n{trace}", encoding="utf-8")
-    stats.saved.append(path)
-    log(f"crash {sig}: saved {path}")
+@dataclass
+class _Run:
+    """One fuzzing run: what each iteration needs, and what the run found."""
+
+    seed: int
+    seeds: Sequence[list[Rec]]
+    seeds_bytes: Sequence[bytes]
+    target: Callable[..., int]
+    timeout: float
+    crashes: Path
+    log: Callable[[str], None]
+    stats: Stats = field(default_factory=Stats)
+
+    def one(self, i: int, work: Path) -> None:
+        """Iteration ``i``: make its input, run it under the time limit, count the outcome."""
+        data, suffix, steps = make_mutant(self.seed, i, self.seeds, self.seeds_bytes)
+        stats = self.stats
+        stats.containers[suffix] += 1
+        path = work / f"input{suffix}"
+        path.write_bytes(data)
+        signal.setitimer(signal.ITIMER_REAL, self.timeout)
+        try:
+            found = self.target(path, cli=i % CLI_EVERY == 0)
+        except Exception as exc:  # any exception but CaptureError is a finding
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            self._crashed(exc, data, suffix, steps, i)
+        else:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            if found < 0:
+                stats.refused += 1
+            else:
+                stats.connections += found
+        stats.executions += 1
+
+    def _crashed(self, exc: Exception, data: bytes, suffix: str, steps: list[str],
+                 iteration: int) -> None:
+        """Count the crash; save the input and its traceback the first time its signature
+        shows."""
+        sig = signature(exc)
+        self.stats.crashes[sig] += 1
+        if self.stats.crashes[sig] > 1:
+            return
+        self.crashes.mkdir(parents=True, exist_ok=True)
+        name = f"crash-{hashlib.sha1(data).hexdigest()[:12]}"
+        path = self.crashes / f"{name}{suffix}"
+        path.write_bytes(data)
+        trace = "".join(traceback.format_exception(exc))
+        (self.crashes / f"{name}.txt").write_text(
+            f"signature: {sig}\nseed: {self.seed}\niteration: {iteration}\n"
+            f"mutations: {'; '.join(steps) or 'none'}\n"
+            f"replay: python scripts/fuzz.py --replay {path}\n\n{trace}", encoding="utf-8")
+        self.stats.saved.append(path)
+        self.log(f"crash {sig}: saved {path}")
 
 
 def replay(paths: Sequence[str]) -> int:
