@@ -23,7 +23,9 @@ ITERATIONS = 200
 
 
 def _load_script() -> ModuleType:
-    """Import the script as a module (``scripts/`` is not a package)."""
+    """Import the script as a module (``scripts/`` is not a package), with its folder on the
+    path for ``fuzz_inputs`` as when it runs."""
+    sys.path.insert(0, str(SCRIPT.parent))
     spec = importlib.util.spec_from_file_location("fuzz_harness", SCRIPT)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
