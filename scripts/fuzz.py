@@ -27,6 +27,7 @@ import hashlib
 import io
 import json
 import random
+import re
 import signal
 import sys
 import tempfile
@@ -140,16 +141,29 @@ class Target:
             frame = str(1 + path.stat().st_size % 9)
             for args in (["analyze", str(path), "--html-all", *formats],
                          ["show", str(path), "--frame", frame]):
-                run = self.runner.invoke(cli_main, args)
+                # TCPCHECK_DEBUG: an internal error (exit 3) prints its traceback.
+                run = self.runner.invoke(cli_main, args, env={"TCPCHECK_DEBUG": "1"})
                 if run.exception is not None and not isinstance(run.exception, SystemExit):
                     raise run.exception.with_traceback(run.exc_info[2])
                 if run.exit_code not in (0, 1, 2):
-                    raise AssertionError(f"{args[0]} exited {run.exit_code}")
+                    raise CommandCrash(args[0], run.exit_code, run.stderr)
                 if run.exit_code == 2:
                     lines = run.stderr.splitlines()
                     if len(lines) != 1 or not lines[0].startswith("tcpcheck: error: "):
                         raise AssertionError(f"{args[0]}: a refusal is not one line: "
                                              f"{run.stderr!r}")
+
+
+class CommandCrash(Exception):
+    """The command line ended with a code other than 0, 1 or 2 (3: an internal error, its
+    traceback on stderr)."""
+
+    def __init__(self, command: str, code: int, stderr: str) -> None:
+        super().__init__(f"tcpcheck {command} exited {code}:\n{stderr}")
+        frames = re.findall(r'File "[^"]*/tcpcheck/([^"]+)", line (\d+)', stderr)
+        kind = re.search(r"internal error: (\w+)", stderr)
+        self.where = ":".join(frames[-1]) if frames else "?"
+        self.kind = f"{kind.group(1) if kind else 'exit'} {code}"
 
 
 def _alarm(signum: int, frame: object) -> None:
@@ -158,6 +172,8 @@ def _alarm(signum: int, frame: object) -> None:
 
 def signature(exc: BaseException) -> str:
     """Exception type and the innermost line of tcpcheck's own code it came from."""
+    if isinstance(exc, CommandCrash):
+        return f"{exc.kind}@{exc.where} (command line)"
     where = "?"
     for entry in traceback.extract_tb(exc.__traceback__):
         if "/tcpcheck/" in entry.filename or entry.filename.endswith("fuzz.py"):
@@ -171,26 +187,31 @@ def signature(exc: BaseException) -> str:
 def fuzz(*, seed: int, iterations: int | None = None, seconds: float | None = None,
          crashes: Path, corpus: Sequence[Path] = (), timeout: float = DEFAULT_TIMEOUT,
          target: Callable[..., int] | None = None, log: Callable[[str], None] = print) -> Stats:
-    """Run the loop for ``iterations`` or ``seconds`` (Ctrl-C ends it early); save every new
-    crash under ``crashes``."""
+    """Run the loop for ``iterations`` or ``seconds`` (Ctrl-C ends it early, SIGTERM after
+    the input in progress); save every new crash under ``crashes``."""
     seeds = load_seeds([*SEED_FOLDERS, *corpus])
     seeds_bytes = [write_pcap(s, nano=False, big_endian=False) for s in seeds
                    if len({r.linktype for r in s}) == 1]
     run = _Run(seed, seeds, seeds_bytes, target or Target(), timeout, crashes, log)
     deadline = None if seconds is None else time.monotonic() + seconds
+    stop: list[int] = []
     previous = signal.signal(signal.SIGALRM, _alarm)
+    previous_term = signal.signal(signal.SIGTERM, lambda signum, frame: stop.append(signum))
     try:
         with tempfile.TemporaryDirectory(prefix="tcpcheck-fuzz-") as work:
             i = 0
-            while (iterations is None or i < iterations) and (
+            while (iterations is None or i < iterations) and not stop and (
                     deadline is None or time.monotonic() < deadline):
                 run.one(i, Path(work))
                 i += 1
     except KeyboardInterrupt:
-        log("interrupted: the summary covers the inputs run so far")
+        stop.append(signal.SIGINT)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        signal.signal(signal.SIGTERM, previous_term)
+    if stop:
+        log("stopped: the summary covers the inputs run so far")
     return run.stats
 
 
