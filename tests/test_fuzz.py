@@ -19,7 +19,7 @@ from types import ModuleType
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "fuzz.py"
 SEED = 12
-ITERATIONS = 600
+ITERATIONS = 400
 
 
 def _load_script() -> ModuleType:
