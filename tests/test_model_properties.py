@@ -265,3 +265,17 @@ def test_the_shift_moves_sequence_ack_and_sack_numbers_and_nothing_else() -> Non
     assert moved[0] == seg._replace(seq=1, ack=110,
                                     options=b"\x01\x01" + _option(5, struct.pack("!II", 20, 9)))
     assert moved[1] == rst._replace(seq=1)  # no ACK flag: the field means nothing, stays 0
+
+
+def test_an_isn_across_the_wrap_from_the_mid_stream_numbers_before_it_keeps_the_findings() -> None:
+    # Found by the shift property: the client is picked up mid-stream (a FIN at 7678), then
+    # its SYN-ACK shows ISN 2^32 - 1, then 1 byte at 7676. The ISN was taken as position
+    # 2^32 - 1 while the FIN sat at 7681, so the byte looked 2^32 past the FIN (data-after-fin)
+    # -- but not once the client's numbers were shifted by 20,147 and no longer straddled 0.
+    def seg(frame: int, seq: int, ack: int, flags: int, plen: int) -> Segment:
+        return Segment(frame, 0, CLIENT, 40001, SERVER, 80, seq, ack, flags, 0, plen, b"", b"")
+    segments = [seg(1, 7678, 4, FIN | ACK, 3), seg(2, MASK, 7, SYN | ACK, 0),
+                seg(3, 7676, 24, ACK, 1)]
+    found = findings(segments)
+    assert "data-after-fin" not in {rule for rule, _, _ in found}
+    assert findings(shift_segments(segments, {CLIENT: 20_147, SERVER: 0}.__getitem__)) == found
