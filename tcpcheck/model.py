@@ -683,7 +683,7 @@ class Connection:
             return "exact"
         # b's RCV.NXT lies between its last ACK and everything a sent: capture timing cannot
         # tell where, so any of those is taken as exact.
-        highest = max(rcv_nxt, a.snd_max or rcv_nxt)
+        highest = rcv_nxt if a.snd_max is None else max(rcv_nxt, a.snd_max)
         if rcv_nxt <= seq <= highest or (seq == rcv_nxt - 1 and state in _FIN_RECEIVED):
             return "exact"
         if rcv_nxt - 1 <= seq < self._rst_right_edge(a, b):
@@ -706,16 +706,19 @@ class Connection:
 
     def _rst_right_edge(self, a: Endpoint, b: Endpoint) -> int:
         rcv_nxt = self._rcv_nxt(a, b) or 0
-        highest = max(rcv_nxt, a.snd_max or rcv_nxt)
+        # Positions may be 0 or negative (they start at the first raw number seen): None,
+        # not falsiness, says "unknown".
+        highest = rcv_nxt if a.snd_max is None else max(rcv_nxt, a.snd_max)
         if self.negotiated is None:
             shift = MAX_WSCALE  # scale unknown: the largest window RFC 7323 allows
         else:
             shift = b.wscale if self.negotiated[0] and b.wscale else 0
-        return max(b.edge or 0, highest + max(b.win << shift, 1))
+        edge = highest + max(b.win << shift, 1)
+        return edge if b.edge is None else max(b.edge, edge)
 
     def _after_rst(self, seg: Segment, a: Endpoint) -> None:
         """A side that reset the connection sent something else on it."""
-        seq = unwrap(seg.seq, a.snd_max or seg.seq)
+        seq = unwrap(seg.seq, seg.seq if a.snd_max is None else a.snd_max)
         if seg.ts - a.rst_ts < self.reorder_ns and (
                 seq + seg.plen <= a.rst_seq if seg.plen else seq <= a.rst_seq):
             return  # sent before the RST, overtaken by it on the way to the capture point

@@ -279,3 +279,18 @@ def test_an_isn_across_the_wrap_from_the_mid_stream_numbers_before_it_keeps_the_
     found = findings(segments)
     assert "data-after-fin" not in {rule for rule, _, _ in found}
     assert findings(shift_segments(segments, {CLIENT: 20_147, SERVER: 0}.__getitem__)) == found
+
+
+def test_a_side_whose_numbers_start_at_0_is_judged_as_if_they_started_anywhere() -> None:
+    # Found by the shift property (explore mode, hypothesis seed 2): the server's RST anchors
+    # its sequence space at position 0, and "snd_max or seq" took that 0 for "unknown", so its
+    # later SYN looked like data after the RST -- but not once shifted by 2.
+    def seg(frame: int, src: bytes, seq: int, ack: int, flags: int, csum: int = 0) -> Segment:
+        sport, dst, dport = (40000, SERVER, 80) if src == CLIENT else (80, CLIENT, 40000)
+        return Segment(frame, 0, src, sport, dst, dport, seq, ack, flags, 0, 0, b"", b"", csum)
+    segments = [seg(1, CLIENT, 0, MASK, SYN), seg(2, SERVER, MASK, 1, SYN | ACK, 3),
+                seg(3, CLIENT, 1, 0, ACK), seg(4, SERVER, 0, 1, RST), seg(5, SERVER, MASK, 1, SYN),
+                seg(6, SERVER, 0, 1, FIN | ACK), seg(7, SERVER, 1, 1, SYN)]
+    found = findings(segments)
+    assert "data-after-rst" not in {rule for rule, _, _ in found}
+    assert findings(shift_segments(segments, {CLIENT: 0, SERVER: 2}.__getitem__)) == found
