@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import deque
 
 from tcpcheck.options import Options
+from tcpcheck.seqnum import unwrap
 from tcpcheck.states import Input, State, step
 
 # Unacknowledged payload remembered per side, to compare retransmissions with the first copy.
@@ -116,9 +117,18 @@ class Endpoint:
         self.offloaded: Tally | None = None  # checksums holding only the pseudo-header sum
 
     def open_sequence(self, isn: int, length: int = 0) -> None:
-        """Start this side's sequence space at ``isn``: its SYN plus ``length`` bytes of data."""
-        self.isn = self.base = self.snd_una = isn
-        self.snd_max = isn + 1 + length
+        """Start this side's sequence space at ``isn`` (the raw 32-bit number): its SYN plus
+        ``length`` bytes of data.
+
+        A side that already has positions (picked up mid-stream before its SYN was seen, or an
+        earlier ISN) gets the new ones in the same unwrapped space, nearest the old: taking
+        the raw ISN as a position would put it 2^32 away from them whenever the two lie on
+        either side of the wrap, and the findings would depend on where the ISNs happen to be.
+        """
+        pos = isn if self.snd_max is None else unwrap(isn, self.snd_max)
+        self.isn = isn
+        self.base = self.snd_una = pos
+        self.snd_max = pos + 1 + length
 
     def rel(self, pos: int) -> int:
         """Relative sequence number of an unwrapped position (``seq - ISN``, as Wireshark)."""

@@ -16,7 +16,7 @@ import struct
 from tcpcheck import events as ev
 from tcpcheck import timers
 from tcpcheck.endpoint import Endpoint, Tally
-from tcpcheck.options import parse_options
+from tcpcheck.options import MAX_WSCALE, parse_options
 from tcpcheck.profiles import Profile
 from tcpcheck.segment import ACK, CSUM_BAD, CSUM_OFFLOAD, FIN, RST, SYN, Segment
 from tcpcheck.seqnum import HALF, MASK, unwrap
@@ -245,6 +245,14 @@ class Connection:
 
     def _syn_options(self, seg: Segment, opts, a: Endpoint, b: Endpoint, synack: bool) -> None:
         """Record a SYN's options; once both sides' are known, what the handshake negotiated."""
+        known = a.syn_opts
+        if not opts.complete and known is not None and known.complete:
+            # A retransmitted SYN or SYN-ACK whose option list breaks off (an option running
+            # past the header, or cut by the snaplen): the receiver already holds the first
+            # copy's options, which a retransmission repeats (Linux resends the same SYN), and
+            # Linux stops parsing at the bad option but keeps the segment (tcp_parse_options).
+            # Nothing in the handshake's negotiation changes.
+            return
         offer = b.syn_opts
         if synack and offer is not None and offer.complete and opts.complete:
             # RFC 7323 §1.3/§3.2 and RFC 2018 §2: a SYN-ACK only answers options the SYN offered.
@@ -258,7 +266,9 @@ class Connection:
                                                                b.isn_frame))
         a.syn_opts = opts
         a.syn_win = seg.win
-        a.wscale = opts.wscale
+        # RFC 7323 §2.3: "If a Window Scale option is received with a shift.cnt value larger
+        # than 14, the TCP SHOULD log the error but MUST use 14 instead of the specified value."
+        a.wscale = None if opts.wscale is None else min(opts.wscale, MAX_WSCALE)
         a.mss = opts.mss or 0
         if opts.tsval is not None:
             a.ts_max, a.ts_max_frame = opts.tsval, seg.frame
@@ -673,7 +683,7 @@ class Connection:
             return "exact"
         # b's RCV.NXT lies between its last ACK and everything a sent: capture timing cannot
         # tell where, so any of those is taken as exact.
-        highest = max(rcv_nxt, a.snd_max or rcv_nxt)
+        highest = rcv_nxt if a.snd_max is None else max(rcv_nxt, a.snd_max)
         if rcv_nxt <= seq <= highest or (seq == rcv_nxt - 1 and state in _FIN_RECEIVED):
             return "exact"
         if rcv_nxt - 1 <= seq < self._rst_right_edge(a, b):
@@ -696,16 +706,19 @@ class Connection:
 
     def _rst_right_edge(self, a: Endpoint, b: Endpoint) -> int:
         rcv_nxt = self._rcv_nxt(a, b) or 0
-        highest = max(rcv_nxt, a.snd_max or rcv_nxt)
+        # Positions may be 0 or negative (they start at the first raw number seen): None,
+        # not falsiness, says "unknown".
+        highest = rcv_nxt if a.snd_max is None else max(rcv_nxt, a.snd_max)
         if self.negotiated is None:
-            shift = 14  # scale unknown: the largest window RFC 7323 allows
+            shift = MAX_WSCALE  # scale unknown: the largest window RFC 7323 allows
         else:
             shift = b.wscale if self.negotiated[0] and b.wscale else 0
-        return max(b.edge or 0, highest + max(b.win << shift, 1))
+        edge = highest + max(b.win << shift, 1)
+        return edge if b.edge is None else max(b.edge, edge)
 
     def _after_rst(self, seg: Segment, a: Endpoint) -> None:
         """A side that reset the connection sent something else on it."""
-        seq = unwrap(seg.seq, a.snd_max or seg.seq)
+        seq = unwrap(seg.seq, seg.seq if a.snd_max is None else a.snd_max)
         if seg.ts - a.rst_ts < self.reorder_ns and (
                 seq + seg.plen <= a.rst_seq if seg.plen else seq <= a.rst_seq):
             return  # sent before the RST, overtaken by it on the way to the capture point
