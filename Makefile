@@ -16,6 +16,7 @@ help:
 	@echo "make bench-live  tcpcheck sniff's sustained packets/s and capture loss on a veth (root)"
 	@echo "make bench-html  size and Chromium load time of the HTML report of 10,000 connections (root)"
 	@echo "make bench-flood time and peak RSS on 1,000,000 SYNs and on 200,000 connections left open"
+	@echo "make fuzz      mutate the bundled captures through every reader and report (FUZZ_SECONDS=600, FUZZ_SEED)"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +59,15 @@ bench-html: venv system-deps
 
 bench-flood: venv
 	$(BIN)/python bench/flood_bench.py
+
+# A long run of the mutation fuzzer (scripts/fuzz.py; tests/test_fuzz.py runs a short one in
+# make test). FUZZ_SEED=N replays a run; each crash lands in fuzz-crashes/ with its traceback.
+# The wild captures beside the repository, when there, are seeds too.
+FUZZ_SECONDS ?= 600
+.PHONY: fuzz
+fuzz: venv
+	$(BIN)/python scripts/fuzz.py --seconds $(FUZZ_SECONDS) $(if $(FUZZ_SEED),--seed $(FUZZ_SEED)) \
+	  --crashes fuzz-crashes $(addprefix --corpus ,$(wildcard ../shared/wild/dev))
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

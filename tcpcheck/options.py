@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 EOL, NOP, MSS, WSCALE, SACK_PERMITTED, SACK, TIMESTAMP = 0, 1, 2, 3, 4, 5, 8
 _TS = struct.Struct("!II")
+MAX_WSCALE = 14
+"""The largest window scale shift (RFC 7323 §2.3); a larger one counts as 14."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -106,7 +106,9 @@ class Steps(Sequence[Step]):
     def __init__(self, start_ts: int) -> None:
         self._start_ts = start_ts
         self._frames = array("q")
-        self._times = array("q")  # capture timestamps, ns
+        # Seconds since the capture's first record: a float, because a pcapng clock in
+        # coarse units can run past what 64-bit nanoseconds hold.
+        self._times = array("d")
         self._meta = array("H")  # flags | FROM_CLIENT
         self._seqs = array("q")
         self._acks = array("q")
@@ -138,10 +140,8 @@ class Steps(Sequence[Step]):
 
     def columns(self) -> Columns:
         """The steps as columns (see ``Columns``)."""
-        start = self._start_ts
-        return Columns(self._frames, [(t - start) / 1e9 for t in self._times], self._meta,
-                       self._seqs, self._acks, self._lengths, self._windows, self._states,
-                       self._observations)
+        return Columns(self._frames, self._times, self._meta, self._seqs, self._acks,
+                       self._lengths, self._windows, self._states, self._observations)
 
     def index_of(self, frame: int) -> int | None:
         """The index of the step of ``frame``, or None."""
@@ -155,8 +155,7 @@ class Steps(Sequence[Step]):
         meta = self._meta[i]
         flags = meta & 0xFF
         states = self._states[i]
-        return Step(self._frames[i], (self._times[i] - self._start_ts) / 1e9,
-                    bool(meta & FROM_CLIENT),
+        return Step(self._frames[i], self._times[i], bool(meta & FROM_CLIENT),
                     flags, self._seqs[i], self._acks[i] if flags & ACK else None,
                     self._lengths[i], self._windows[i], self._raw_seqs[i], self._raw_acks[i],
                     _STATES[states >> 4], _STATES[states & 15],
@@ -246,7 +245,7 @@ class Recorder:
             if names:
                 steps._observations[len(steps._frames)] = names
         steps._frames.append(frame)
-        steps._times.append(seg.ts)
+        steps._times.append((seg.ts - steps._start_ts) / 1e9)
         steps._meta.append(flags | FROM_CLIENT if from_client else flags)
         steps._seqs.append(_relative(seg.seq, a.snd.base))
         steps._acks.append(_relative(seg.ack, b.snd.base))

@@ -19,7 +19,7 @@ from tcpcheck.model.arrival import paws_rejects, receive_next, segment_acceptabl
 from tcpcheck.model.endpoint import Endpoint, Tally
 from tcpcheck.model.seqnum import HALF, MASK, unwrap
 from tcpcheck.model.states import SYNCHRONIZED, Input, State
-from tcpcheck.options import parse_options
+from tcpcheck.options import MAX_WSCALE, parse_options
 from tcpcheck.profiles import Profile
 from tcpcheck.segment import ACK, CSUM_BAD, CSUM_OFFLOAD, FIN, RST, SYN, Segment
 
@@ -254,6 +254,14 @@ class Connection:
 
     def _syn_options(self, seg: Segment, opts, a: Endpoint, b: Endpoint, synack: bool) -> None:
         """Record a SYN's options; once both sides' are known, what the handshake negotiated."""
+        known = a.opts.syn
+        if not opts.complete and known is not None and known.complete:
+            # A retransmitted SYN or SYN-ACK whose option list breaks off (an option running
+            # past the header, or cut by the snaplen): the receiver already holds the first
+            # copy's options, which a retransmission repeats (Linux resends the same SYN), and
+            # Linux stops parsing at the bad option but keeps the segment (tcp_parse_options).
+            # Nothing in the handshake's negotiation changes.
+            return
         offer = b.opts.syn
         if synack and offer is not None and offer.complete and opts.complete:
             # RFC 7323 §1.3/§3.2 and RFC 2018 §2: a SYN-ACK only answers options the SYN offered.
@@ -267,7 +275,9 @@ class Connection:
                                                                b.snd.isn_frame))
         a.opts.syn = opts
         a.opts.syn_win = seg.win
-        a.opts.wscale = opts.wscale
+        # RFC 7323 §2.3: "If a Window Scale option is received with a shift.cnt value larger
+        # than 14, the TCP SHOULD log the error but MUST use 14 instead of the specified value."
+        a.opts.wscale = None if opts.wscale is None else min(opts.wscale, MAX_WSCALE)
         a.opts.mss = opts.mss or 0
         if opts.tsval is not None:
             a.opts.ts_max, a.opts.ts_max_frame = opts.tsval, seg.frame
@@ -711,7 +721,7 @@ class Connection:
             return "exact"
         # b's RCV.NXT lies between its last ACK and everything a sent: capture timing cannot
         # tell where, so any of those is taken as exact.
-        highest = max(rcv_nxt, a.snd.max or rcv_nxt)
+        highest = rcv_nxt if a.snd.max is None else max(rcv_nxt, a.snd.max)
         if rcv_nxt <= seq <= highest or (seq == rcv_nxt - 1 and state in _FIN_RECEIVED):
             return "exact"
         if rcv_nxt - 1 <= seq < self._rst_right_edge(a, b):
@@ -730,17 +740,20 @@ class Connection:
 
     def _rst_right_edge(self, a: Endpoint, b: Endpoint) -> int:
         rcv_nxt = receive_next(a, b) or 0
-        highest = max(rcv_nxt, a.snd.max or rcv_nxt)
+        # Positions may be 0 or negative (they start at the first raw number seen): None,
+        # not falsiness, says "unknown".
+        highest = rcv_nxt if a.snd.max is None else max(rcv_nxt, a.snd.max)
         if self.negotiated is None:
-            shift = 14  # scale unknown: the largest window RFC 7323 allows
+            shift = MAX_WSCALE  # scale unknown: the largest window RFC 7323 allows
         else:
             shift = b.opts.wscale if self.negotiated[0] and b.opts.wscale else 0
-        return max(b.wnd.edge or 0, highest + max(b.wnd.win << shift, 1))
+        edge = highest + max(b.wnd.win << shift, 1)
+        return edge if b.wnd.edge is None else max(b.wnd.edge, edge)
 
     def _after_rst(self, seg: Segment, a: Endpoint) -> None:
         """A side that reset the connection sent something else on it."""
         clocks = a.ending()
-        seq = unwrap(seg.seq, a.snd.max or seg.seq)
+        seq = unwrap(seg.seq, seg.seq if a.snd.max is None else a.snd.max)
         if seg.ts - clocks.rst_ts < self.reorder_ns and (
                 seq + seg.plen <= clocks.rst_seq if seg.plen else seq <= clocks.rst_seq):
             return  # sent before the RST, overtaken by it on the way to the capture point

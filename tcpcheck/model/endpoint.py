@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 
+from tcpcheck.model.seqnum import unwrap
 from tcpcheck.model.states import Input, State, step
 from tcpcheck.options import Options
 
@@ -190,10 +191,19 @@ class Endpoint:
         return clocks
 
     def open_sequence(self, isn: int, length: int = 0) -> None:
-        """Start this side's sequence space at ``isn``: its SYN plus ``length`` bytes of data."""
+        """Start this side's sequence space at ``isn`` (the raw 32-bit number): its SYN plus
+        ``length`` bytes of data.
+
+        A side that already has positions (picked up mid-stream before its SYN was seen, or an
+        earlier ISN) gets the new ones in the same unwrapped space, nearest the old: taking
+        the raw ISN as a position would put it 2^32 away from them whenever the two lie on
+        either side of the wrap, and the findings would depend on where the ISNs happen to be.
+        """
         snd = self.snd
-        snd.isn = snd.base = snd.una = isn
-        snd.max = isn + 1 + length
+        pos = isn if snd.max is None else unwrap(isn, snd.max)
+        snd.isn = isn
+        snd.base = snd.una = pos
+        snd.max = pos + 1 + length
 
     def rel(self, pos: int) -> int:
         """Relative sequence number of an unwrapped position (``seq - ISN``, as Wireshark)."""
