@@ -84,6 +84,8 @@ class RecentFrames:
         """Remember ``seg``; True when it is an exact copy of a recent segment (which stays
         the one remembered)."""
         header = seg.header
+        if not header:
+            return False  # a segment built, not captured: nothing to compare
         new = self._new
         payload = new.get(header)
         if payload is None:
@@ -95,12 +97,13 @@ class RecentFrames:
                     self._old, self._old_ts = new, self._new_ts
                     self._new, self._new_ts = {}, {}
                 return False
-        first_ts = self._new_ts.get(header) or self._old_ts[header]
-        if (header and seg.ts - first_ts < WINDOW_NS and seg.payload == payload
+        first_ts = self._new_ts.get(header)
+        if first_ts is None:  # not `or`: a capture time of 0 is a time
+            first_ts = self._old_ts[header]
+        if (seg.ts - first_ts < WINDOW_NS and seg.payload == payload
                 and not self._may_be_resent(header)):
             return True
-        # A later send of the same bytes (or a segment rebuilt, not captured, with no header):
-        # compare with it from now on, as the newest.
+        # A later send of the same bytes: compare with it from now on, as the newest.
         for headers in (self._old, self._old_ts, new, self._new_ts):
             headers.pop(header, None)
         new[header] = seg.payload

@@ -154,3 +154,13 @@ def test_memory_holds_a_bounded_number_of_recent_frames():
         largest = max(largest, len(recent))
     assert len(records) > 2 * RECENT
     assert largest <= 2 * RECENT
+
+
+def test_a_copy_captured_at_time_zero_is_still_a_copy():
+    # A crafted or clock-less capture stamps frames at 0: the time is a time, not "unknown".
+    with (LINUX_CAPTURES / "bulk-loss.pcap").open("rb") as f:
+        first = bytes(next(iter(dpkt.pcap.Reader(f)))[1])
+    seg, copy = Decoder().segments([(1, 0, 1, first), (2, 0, 1, first)])
+    recent = RecentFrames()
+    assert not recent.is_copy(seg)
+    assert recent.is_copy(copy)
