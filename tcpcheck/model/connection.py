@@ -392,7 +392,10 @@ class Connection:
             if b.state is State.SYN_RCVD:
                 # The SYN-ACK was not captured, but this ACK shows it was sent and received:
                 # capture loss, and the handshake completed.
-                b.snd.isn = b.snd.base = (seg.ack - 1) & MASK
+                # The ISN is raw; its position is one below the anchor, in the same unwrapped
+                # space (an ACK of 0 puts it at -1, not at 2^32 - 1).
+                b.snd.isn = (seg.ack - 1) & MASK
+                b.snd.base = b.snd.max - 1
                 self._step(b, Input.RECV_ACK_OF_SYN, seg)
                 if a.state is State.SYN_SENT:
                     self._step(a, Input.RECV_SYN_ACK, seg)
