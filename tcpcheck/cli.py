@@ -153,6 +153,9 @@ def _selection_options(func: _Command) -> _Command:
         click.option("--extend-select", multiple=True, metavar="RULES",
                      help="Rules to enable on top of the selection."),
         click.option("--ignore", multiple=True, metavar="RULES", help="Rules to leave out."),
+        click.option("--ignore-checksums", is_flag=True,
+                     help="Take every segment as intact, whatever its TCP checksum (for "
+                          "sanitised or address-rewritten traces; Zeek's -C)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -196,6 +199,7 @@ class _Run:
     level: str
     """The ``--fail-on`` level in force."""
     outputs: list[Output]
+    ignore_checksums: bool = False
 
     @property
     def threshold(self) -> Severity | None:
@@ -208,13 +212,14 @@ class _Run:
         return Recording(all=html_all)
 
     def jobs(self, inputs: list[str]) -> list[Job]:
-        return _jobs(inputs, self.config, self.cli, self.catalog)
+        return _jobs(inputs, self.config, self.cli, self.catalog,
+                     verify_checksums=not self.ignore_checksums)
 
 
 def _prepare(*, config_path: str | None, isolated: bool, profile_name: str | None,
              select: tuple[str, ...], extend_select: tuple[str, ...], ignore: tuple[str, ...],
              fail_on: str | None, formats: tuple[str, ...], output: str | None,
-             quiet: bool) -> _Run:
+             quiet: bool, ignore_checksums: bool = False) -> _Run:
     """Outputs, catalog, configuration, rule selection and gate level from the options.
 
     Raises the errors ``_USER_ERRORS`` lists.
@@ -226,7 +231,8 @@ def _prepare(*, config_path: str | None, isolated: bool, profile_name: str | Non
         select=split_selectors(select) if select else None,
         extend_select=split_selectors(extend_select), ignore=split_selectors(ignore)),
         profile=profile_name)
-    return _Run(catalog, config, cli, fail_on or config.fail_on or "error", outputs)
+    return _Run(catalog, config, cli, fail_on or config.fail_on or "error", outputs,
+                ignore_checksums)
 
 
 _USER_ERRORS = (CaptureError, ProfileError, CatalogError, ConfigError, SelectionError,
@@ -282,8 +288,9 @@ def _report(result: AnalysisResult, run: _Run, outputs: list[Output], started: s
                    "counted in the report, not listed.")
 def analyze(paths: tuple[str, ...], config_path: str | None, isolated: bool,
             profile_name: str | None, select: tuple[str, ...], extend_select: tuple[str, ...],
-            ignore: tuple[str, ...], fail_on: str | None, baseline_path: str | None,
-            write_baseline: str | None, formats: tuple[str, ...], output: str | None,
+            ignore: tuple[str, ...], ignore_checksums: bool, fail_on: str | None,
+            baseline_path: str | None, write_baseline: str | None,
+            formats: tuple[str, ...], output: str | None,
             quiet: bool, color: str, no_color: bool, no_info: bool, html_all: bool,
             timestamp: bool, max_connections: int) -> None:
     """Analyse capture files (pcap or pcapng, optionally gzip-compressed).
@@ -296,6 +303,7 @@ def analyze(paths: tuple[str, ...], config_path: str | None, isolated: bool,
     try:
         run = _prepare(config_path=config_path, isolated=isolated, profile_name=profile_name,
                        select=select, extend_select=extend_select, ignore=ignore,
+                       ignore_checksums=ignore_checksums,
                        fail_on=fail_on, formats=formats, output=output, quiet=quiet)
         baseline_target = [] if write_baseline is None else [
             Target(f"--write-baseline {shlex.quote(write_baseline)}", write_baseline)]
@@ -339,7 +347,8 @@ def _config(path: str | None, isolated: bool, catalog: Catalog) -> Config:
     return discover_config(Path.cwd(), catalog)
 
 
-def _jobs(files: list[str], config: Config, cli: RuleOptions, catalog: Catalog) -> list[Job]:
+def _jobs(files: list[str], config: Config, cli: RuleOptions, catalog: Catalog, *,
+          verify_checksums: bool = True) -> list[Job]:
     """Each file with the profile and rules its settings give; profiles read once each."""
     profiles: dict[str, Profile] = {}
     jobs = []
@@ -354,7 +363,7 @@ def _jobs(files: list[str], config: Config, cli: RuleOptions, catalog: Catalog) 
                     raise
                 raise ProfileError(f"{config.path}: {exc}") from None
         setup = RuleSetup(rules=settings.rules, severity=settings.severity,
-                          params=settings.params)
+                          params=settings.params, verify_checksums=verify_checksums)
         jobs.append(Job(path, profile, setup))
     return jobs
 
@@ -498,8 +507,9 @@ def sniff(interfaces: tuple[str, ...], bpf: str | None, duration: float | None,
           count: int | None, write_path: str | None, idle_timeout: float,
           config_path: str | None, isolated: bool, profile_name: str | None,
           select: tuple[str, ...], extend_select: tuple[str, ...], ignore: tuple[str, ...],
-          fail_on: str | None, formats: tuple[str, ...], output: str | None, quiet: bool,
-          color: str, no_color: bool, no_info: bool, html_all: bool) -> None:
+          ignore_checksums: bool, fail_on: str | None, formats: tuple[str, ...],
+          output: str | None, quiet: bool, color: str, no_color: bool, no_info: bool,
+          html_all: bool) -> None:
     """Capture on network interfaces with dumpcap (Wireshark) and analyse the TCP as it
     happens, with the rules and reports of analyze.
 
@@ -514,6 +524,7 @@ def sniff(interfaces: tuple[str, ...], bpf: str | None, duration: float | None,
     try:
         run = _prepare(config_path=config_path, isolated=isolated, profile_name=profile_name,
                        select=select, extend_select=extend_select, ignore=ignore,
+                       ignore_checksums=ignore_checksums,
                        fail_on=fail_on, formats=formats, output=output, quiet=quiet)
         saved = ([] if write_path is None else
                  [Target(f"--write {shlex.quote(write_path)}", write_path)])
@@ -621,7 +632,7 @@ def interfaces() -> None:
 def show(path: str, connection_id: int | None, frame: int | None, full: bool,
          config_path: str | None, isolated: bool, profile_name: str | None,
          select: tuple[str, ...], extend_select: tuple[str, ...], ignore: tuple[str, ...],
-         color: str, no_color: bool) -> None:
+         ignore_checksums: bool, color: str, no_color: bool) -> None:
     """Draw one connection of a capture file as a ladder diagram: each segment an arrow
     between client and server, each endpoint's state where it changes, the segments with
     findings highlighted, then the findings explained.
@@ -636,6 +647,7 @@ def show(path: str, connection_id: int | None, frame: int | None, full: bool,
     try:
         run = _prepare(config_path=config_path, isolated=isolated, profile_name=profile_name,
                        select=select, extend_select=extend_select, ignore=ignore,
+                       ignore_checksums=ignore_checksums,
                        fail_on=None, formats=(), output=None, quiet=False)
         result = analyze_jobs(run.jobs([path]), recording)
         if not result.timelines:

@@ -94,8 +94,11 @@ class Decoder:
     One decoder per capture file; ``counters`` is up to date after each yielded segment.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, verify_checksums: bool = True) -> None:
         self.counters = DecodeCounters()
+        # Without verification every segment counts as intact (Zeek's -C): for sanitised
+        # traces whose checksums are all zero, or address-rewritten ones whose are stale.
+        self._checked = 7 if verify_checksums else 0
 
     def segments(self, records: Iterable[Record]) -> Iterator[Segment]:
         """Yield a Segment for every record that holds a decodable TCP segment."""
@@ -103,6 +106,7 @@ class Decoder:
         fast = _FAST.unpack_from
         slow = self.decode
         new = tuple.__new__  # skips the NamedTuple's Python-level __new__: ~18% faster here
+        checked = self._checked  # the flags whose segments get their checksum verified
         for record in records:
             frame, ts, lt, buf = record
             if lt == 1 and len(buf) >= _FAST_END:
@@ -120,7 +124,7 @@ class Decoder:
                         yield new(Segment, (frame, ts, src, sport, dst, dport, seq, ack, flags,
                                             win, plen, buf[54:end], buf[end:end + plen],
                                             checksum_state(src, dst, buf[34:end + plen],
-                                                           hl + plen) if flags & 7 else 0,
+                                                           hl + plen) if flags & checked else 0,
                                             buf[14:end]))
                         continue
             seg = slow(record)
@@ -244,7 +248,8 @@ class Decoder:
         # the SYN, and with it the handshake. Option parsing stops at the cut.
         return Segment(frame, ts, src, sport, dst, dport, seq, ack, flags, win, seglen - hl,
                        buf[p + 20:p + hl], buf[p + hl:p + seglen],
-                       checksum_state(src, dst, buf[p:p + seglen], seglen) if flags & 7 else 0,
+                       checksum_state(src, dst, buf[p:p + seglen], seglen)
+                       if flags & self._checked else 0,
                        buf[ip:p + hl])
 
 

@@ -49,6 +49,9 @@ class RuleSetup:
     """Severity overrides by slug."""
     params: Mapping[str, Mapping[str, ParamValue]] = field(default_factory=dict)
     """Parameter values by slug; a missing one keeps the catalog's default."""
+    verify_checksums: bool = True
+    """False (``--ignore-checksums``): every segment is taken as intact, none is dropped as
+    corrupt and no checksum is judged."""
 
     def param(self, catalog: Catalog, slug: str, name: str) -> ParamValue:
         """A parameter's value: the configured one, else the catalog's default."""
@@ -333,7 +336,8 @@ def analyze_capture(path: str, profile: Profile, setup: RuleSetup | None = None,
     with open_capture(path, on_wait=on_wait) as capture:
         analyzer = Analyzer(profile, input_name=path, setup=setup, recording=recording,
                             max_connections=max_connections)
-        return analyze_records(capture, analyzer, Decoder()), analyzer
+        decoder = Decoder(verify_checksums=setup is None or setup.verify_checksums)
+        return analyze_records(capture, analyzer, decoder), analyzer
 
 
 def analyze_records(capture: Capture, analyzer: Analyzer, decoder: Decoder) -> CaptureSummary:

@@ -388,7 +388,7 @@ class LiveSession:
                  recording: Recording | None = None) -> None:
         self.request = request
         self.on_finding = on_finding
-        self.decoder = Decoder()
+        self.decoder = Decoder(verify_checksums=setup is None or setup.verify_checksums)
         self.analyzer = Analyzer(profile, input_name=request.input_name, setup=setup,
                                  on_finding=self._found, idle_timeout=idle_timeout,
                                  recording=recording)

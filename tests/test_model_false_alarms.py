@@ -441,7 +441,6 @@ def test_stale_checksums_contradicted_by_the_peers_replies_are_no_bad_checksum(n
     assert [f for f in result.findings if f.severity.label == "error"] == []
 
 
-@issue13("there is no --ignore-checksums option (Zeek's -C)")
 def test_ignore_checksums_applies_segments_whatever_their_checksum():
     proc = subprocess.run(
         [sys.executable, "-m", "tcpcheck", "analyze", "--ignore-checksums", "--format", "json",
