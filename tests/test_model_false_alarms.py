@@ -504,7 +504,6 @@ def test_field_capture_injection_race_is_a_data_mismatch():
 # ------------------------------------------------------------------------------ options
 
 
-@issue13("a window-scale shift above 14 has no rule")
 def test_window_scale_above_14_is_window_scale_too_large():
     # RFC 7323 §2.3: a shift above 14 is used as 14, and it is worth a warning.
     lad = Ladder()
