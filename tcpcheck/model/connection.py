@@ -280,8 +280,11 @@ class Connection:
                                                                b.snd.isn_frame))
         # RFC 7323 §2.3: "If a Window Scale option is received with a shift.cnt value larger
         # than 14, the TCP SHOULD log the error but MUST use 14 instead of the specified value."
-        # Logged once per side: a retransmitted SYN repeats the same offer.
-        if _too_large(opts.wscale) and not (known is not None and _too_large(known.wscale)):
+        # Logged once per side: a retransmitted SYN repeats the same offer. A SYN-ACK's shift
+        # that the SYN did not ask for is ignored whole (synack-options-unsolicited), not used.
+        ignored = synack and offer is not None and offer.complete and offer.wscale is None
+        if (_too_large(opts.wscale) and not ignored
+                and not (known is not None and _too_large(known.wscale))):
             self.events.append(ev.WindowScaleTooLarge(seg.frame, seg.ts, a.role, opts.wscale,
                                                       MAX_WSCALE))
         a.opts.syn = opts
