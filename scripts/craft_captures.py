@@ -1314,6 +1314,33 @@ def synack_options_unsolicited(cap: Capture, n: int) -> Expect:
     )
 
 
+@scenario(52)
+def window_scale_too_large(cap: Capture, n: int) -> Expect:
+    """The client's SYN offers window scale 15 (lost, then retransmitted); the server uses 14."""
+    c, s = Flow.open(cap, n)
+    c.wscale = 15  # one past RFC 7323's cap, as a stack that does not clamp its shift sends it
+    c.window = 4  # 128 KiB as the client means it (<< 15), 64 KiB as the server reads it (<< 14)
+    first = c.syn(delivered=False)
+    again = c.syn(after=SYN_RTO)
+    s.synack()
+    c.ack()
+    exchange(c, s)
+    client_close(c, s)
+    return Expect(
+        summary="the client's SYN offers a window-scale shift of 15; RFC 7323 caps it at 14",
+        description=f"The client's SYN (frame {first}) carries Window Scale with shift.cnt 15, "
+                    "one past the largest RFC 7323 §2.3 allows; the receiver must log it and "
+                    "use 14 instead. The SYN is lost and retransmitted 1 s later with the same "
+                    f"options (frame {again}): the offer is reported once, at the first SYN. "
+                    "The server answers with shift 7 and reads the client's windows (field 4) "
+                    "as 4 << 14 = 64 KiB, half what the client meant; the connection runs and "
+                    "closes normally.",
+        reference="RFC 7323 §2.3",
+        findings=(("window-scale-too-large", first),),
+        info=(("retransmission", again),),
+    )
+
+
 # --- reset -----------------------------------------------------------------------------------
 
 @scenario(31)

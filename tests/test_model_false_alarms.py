@@ -503,7 +503,6 @@ def test_field_capture_injection_race_is_a_data_mismatch():
 # ------------------------------------------------------------------------------ options
 
 
-@issue13("a window-scale shift above 14 has no rule")
 def test_window_scale_above_14_is_window_scale_too_large():
     # RFC 7323 §2.3: a shift above 14 is used as 14, and it is worth a warning.
     lad = Ladder()
@@ -515,3 +514,17 @@ def test_window_scale_above_14_is_window_scale_too_large():
     amend(lad, ts_option(100, 500))
     a = replay(lad.segments)
     assert ("window-scale-too-large", 1) in rules_at(a.findings)
+
+
+def test_a_shift_above_14_on_a_synack_the_syn_did_not_ask_for_is_only_unsolicited():
+    # RFC 7323 §2.2: without Window Scale on the SYN neither side scales, so the SYN-ACK's
+    # shift of 15 is ignored whole, never used as 14.
+    lad = Ladder()
+    lad.syn("c")
+    amend(lad, b"\x02\x04\x05\xb4\x04\x02\x08\x0a" + struct.pack("!II", 100, 0))
+    lad.synack("s")
+    amend(lad, syn_options(15, 500, 100))
+    lad.ack("c")
+    amend(lad, ts_option(100, 500))
+    a = replay(lad.segments)
+    assert rules_at(a.findings) == [("synack-options-unsolicited", 2)]

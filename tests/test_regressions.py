@@ -95,6 +95,17 @@ def _findings(capture: Path) -> list[tuple[str, int, str]]:
     return [(f["rule"], f["frame"], f["side"]) for f in json.loads(proc.stdout)["findings"]]
 
 
+@pytest.mark.parametrize(("name", "expected"), [
+    ("wscale-15", [("window-scale-too-large", 1, "client")]),
+    ("wscale-255", [("window-scale-too-large", 1, "client"),
+                    ("window-scale-too-large", 2, "server")]),
+])
+def test_a_window_scale_above_14_is_one_warning_per_side_that_offered_it(
+        name: str, expected: list[tuple[str, int, str]]) -> None:
+    # RFC 7323 §2.3: the receiver "SHOULD log the error"; nothing else is wrong with the traffic.
+    assert _findings(REGRESSIONS / f"{name}.pcap") == expected
+
+
 def test_a_pcapng_clock_past_64_bit_nanoseconds_is_drawn_in_seconds() -> None:
     # Microsecond counts read as seconds: the second frame is 49 µs later in the source, so
     # 49 s later here, and the capture starts some 57 million years after 1970.

@@ -62,6 +62,7 @@ CHECKS: tuple[Check, ...] = (
           negotiation.paws_timestamp_regression),
     Check("synack-options-unsolicited", ev.SynAckOptionsUnsolicited,
           negotiation.synack_options_unsolicited),
+    Check("window-scale-too-large", ev.WindowScaleTooLarge, negotiation.window_scale_too_large),
     Check("rst-out-of-window", ev.RstOutOfWindow, reset.rst_out_of_window),
     Check("rst-seq-not-exact", ev.RstNotExact, reset.rst_seq_not_exact),
     Check("data-after-rst", ev.DataAfterRst, reset.data_after_rst),

@@ -67,3 +67,14 @@ def synack_options_unsolicited(e: ev.SynAckOptionsUnsolicited, ctx: Context) -> 
         f"no {names} on the SYN-ACK",
         f"{names} present",
     )
+
+
+def window_scale_too_large(e: ev.WindowScaleTooLarge, ctx: Context) -> Explanation:
+    return Explanation(
+        f"{ctx.name(e.side)} offered a window-scale shift of {e.shift} in the handshake; the "
+        f"largest allowed is {e.used}, so the {ctx.peer(e.side)} scales its windows by "
+        f"{e.used} instead: each window it advertises reads 2^{e.shift - e.used} times "
+        f"smaller than it meant",
+        f"window scale shift <= {e.used}",
+        f"window scale shift {e.shift}",
+    )

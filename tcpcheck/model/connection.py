@@ -39,6 +39,11 @@ _TS_HEAD = struct.Struct("!4sI")  # those four bytes and the TSval after them
 _FIN_RECEIVED = frozenset({State.CLOSE_WAIT, State.LAST_ACK, State.CLOSING, State.TIME_WAIT})
 
 
+def _too_large(shift: int | None) -> bool:
+    """A window-scale shift RFC 7323 §2.3 does not allow (the receiver uses 14 instead)."""
+    return shift is not None and shift > MAX_WSCALE
+
+
 class Connection:
     """One connection instance (an incarnation of a four-tuple) and its two endpoints."""
 
@@ -273,10 +278,17 @@ class Connection:
             if extra:
                 self.events.append(ev.SynAckOptionsUnsolicited(seg.frame, seg.ts, a.role, extra,
                                                                b.snd.isn_frame))
-        a.opts.syn = opts
-        a.opts.syn_win = seg.win
         # RFC 7323 §2.3: "If a Window Scale option is received with a shift.cnt value larger
         # than 14, the TCP SHOULD log the error but MUST use 14 instead of the specified value."
+        # Logged once per side: a retransmitted SYN repeats the same offer. A SYN-ACK's shift
+        # that the SYN did not ask for is ignored whole (synack-options-unsolicited), not used.
+        ignored = synack and offer is not None and offer.complete and offer.wscale is None
+        if (_too_large(opts.wscale) and not ignored
+                and not (known is not None and _too_large(known.wscale))):
+            self.events.append(ev.WindowScaleTooLarge(seg.frame, seg.ts, a.role, opts.wscale,
+                                                      MAX_WSCALE))
+        a.opts.syn = opts
+        a.opts.syn_win = seg.win
         a.opts.wscale = None if opts.wscale is None else min(opts.wscale, MAX_WSCALE)
         a.opts.mss = opts.mss or 0
         if opts.tsval is not None:

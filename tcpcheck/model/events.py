@@ -309,6 +309,19 @@ class SynAckOptionsUnsolicited(Event):
     syn_frame: int
 
 
+@dataclass(frozen=True, slots=True)
+class WindowScaleTooLarge(Event):
+    """The side's SYN (or SYN-ACK) offered a window-scale shift above 14; the peer uses 14
+    (RFC 7323 §2.3). Anchored to the first such SYN of the side."""
+
+    POSITION = ("shift",)
+
+    shift: int
+    """The shift.cnt on the wire."""
+    used: int
+    """The shift the model, like the peer, applies instead (14)."""
+
+
 # ---------------------------------------------------------------------- resets
 
 
