@@ -356,22 +356,25 @@ def half_close(out: Path) -> str:
             f"server FIN frame {second.frame}")
 
 
+def answer_until_reset(conn: socket.socket) -> None:
+    """Server side: answer the request, then wait for the client's reset (and fail without
+    one)."""
+    recv_exact(conn, len(REQUEST))
+    conn.sendall(RESPONSE)
+    try:
+        conn.recv(1)
+    except ConnectionResetError:
+        return
+    raise ScenarioError("the server did not see the client's reset")
+
+
 @scenario("rst-abort")
 def rst_abort(out: Path) -> str:
     """After the response the client sets SO_LINGER {on, 0 s} and closes: the kernel sends
     RST instead of FIN and forgets the connection at once (no TIME_WAIT)."""
     with recording(out) as tb, tb.server.ns.listen(tb.server.ipv4, PORT) as listener:
 
-        def server(conn: socket.socket) -> None:
-            recv_exact(conn, len(REQUEST))
-            conn.sendall(RESPONSE)
-            try:
-                conn.recv(1)
-            except ConnectionResetError:
-                return
-            raise ScenarioError("the server did not see the reset")
-
-        task = spawn(serve_one, listener, server)
+        task = spawn(serve_one, listener, answer_until_reset)
         sock = connect(tb)
         sock.sendall(REQUEST)
         recv_exact(sock, len(RESPONSE))
@@ -1130,22 +1133,13 @@ def reuse_challenge_ack(out: Path) -> str:
     ignored")."""
     with recording(out) as tb, tb.server.ns.listen(tb.server.ipv4, PORT) as listener:
 
-        def held(conn: socket.socket) -> None:
-            recv_exact(conn, len(REQUEST))
-            conn.sendall(RESPONSE)
-            try:
-                conn.recv(1)
-            except ConnectionResetError:
-                return
-            raise ScenarioError("the held connection ended without a reset")
-
         def server(conn: socket.socket) -> None:
             recv_exact(conn, len(REQUEST))
             conn.sendall(RESPONSE)
             expect(conn.recv(1) == b"", "expected the client's FIN")
             time.sleep(PAUSE)
 
-        old_task = spawn(serve_one, listener, held)
+        old_task = spawn(serve_one, listener, answer_until_reset)
         sock = connect(tb, bind_port=REUSE_PORT)
         sock.sendall(REQUEST)
         recv_exact(sock, len(RESPONSE))
