@@ -81,6 +81,21 @@ def final_states(timelines: Iterable[Timeline], frame: int) -> tuple[str, str]:
     return timeline.final_client_state, timeline.final_server_state
 
 
+def assert_healthy_from_the_synack(lad: Ladder) -> None:
+    """The server's SYN-ACK, the handshake's end, a request, its answer and a client-first
+    close: no error or warning, and both sides end as such a close leaves them."""
+    lad.synack("s")
+    lad.ack("c")
+    lad.data("c", 100)
+    lad.ack("s")
+    lad.data("s", 300)
+    lad.ack("c")
+    lad.close()
+    a = replay(lad.segments)
+    assert rules_at(a.findings) == []
+    assert final_states(a.timelines, lad.segments[-1].frame) == ("TIME_WAIT", "CLOSED")
+
+
 def path_of(timeline: Timeline, side: str) -> list[str]:
     """The states one side went through, each run of repeats collapsed into one."""
     states = [getattr(step, f"{side}_state") for step in timeline.steps]
@@ -265,16 +280,7 @@ def test_new_synack_after_the_client_reset_its_attempt_starts_a_new_sequence_spa
     # (reuse-challenge-ack.pcap, frames 10-11); the server's first request is gone.
     lad.syn("c", gap=0.01)
     lad.isn["s"] = 900_000
-    lad.synack("s")
-    lad.ack("c")
-    lad.data("c", 100)
-    lad.ack("s")
-    lad.data("s", 300)
-    lad.ack("c")
-    lad.close()
-    a = replay(lad.segments)
-    assert rules_at(a.findings) == []
-    assert final_states(a.timelines, lad.segments[-1].frame) == ("TIME_WAIT", "CLOSED")
+    assert_healthy_from_the_synack(lad)
 
 
 @issue13("after a TCP Fast Open fallback the server's second SYN-ACK (new ISN) is read in the "
@@ -289,16 +295,7 @@ def test_tfo_fallback_syn_retried_without_data_answered_with_a_new_isn_is_health
     lad.synack("s")
     lad.syn("c", gap=1.0)
     lad.isn["s"] = 900_000
-    lad.synack("s")
-    lad.ack("c")
-    lad.data("c", 100)
-    lad.ack("s")
-    lad.data("s", 300)
-    lad.ack("c")
-    lad.close()
-    a = replay(lad.segments)
-    assert rules_at(a.findings) == []
-    assert final_states(a.timelines, lad.segments[-1].frame) == ("TIME_WAIT", "CLOSED")
+    assert_healthy_from_the_synack(lad)
 
 
 # ------------------------------------------------------------------------------ unacceptable
