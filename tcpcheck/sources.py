@@ -215,19 +215,25 @@ def _open_binary(path: str | os.PathLike[str], name: str,
         fifo = False  # open() below says what is wrong
     if not fifo:
         return open(path, "rb")
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    # The file object owns the descriptor from the start: closing a bare descriptor after a
+    # signal raised inside fdopen() closed it twice, and EBADF hid the signal.
+    f = open(path, "rb", opener=_open_nonblocking)  # noqa: SIM115 (returned open)
     try:
         poller = select.poll()
-        poller.register(fd, select.POLLIN | select.POLLHUP)
+        poller.register(f, select.POLLIN | select.POLLHUP)
         if not poller.poll(FIFO_PATIENCE_MS):
             if on_wait is not None:
                 on_wait(name)
             poller.poll()
-        os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
+        os.set_blocking(f.fileno(), True)
     except BaseException:
-        os.close(fd)
+        f.close()
         raise
+    return f
+
+
+def _open_nonblocking(path: str, flags: int) -> int:
+    return os.open(path, flags | os.O_NONBLOCK)
 
 
 def _open(f: BinaryIO, name: str, closers: list[BinaryIO]) -> Capture:

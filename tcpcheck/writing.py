@@ -118,14 +118,17 @@ class Replacement:
             # which `>> file` asked to keep.
             self.file: IO = _open(path, binary, mode="a")
             return
-        self.temp, fd = _create_beside(self.target)
-        try:
-            self._keep_owner_and_mode(fd)
-            self.file = _open(fd, binary)
-        except BaseException:
-            os.close(fd)
-            os.unlink(self.temp)
-            raise
+        # Signals wait: one raised between creating the file and noting it here would leave
+        # the file behind, or close its descriptor twice.
+        with _held_signals():
+            self.temp, fd = _create_beside(self.target)
+            try:
+                self._keep_owner_and_mode(fd)
+                self.file = _open(fd, binary)
+            except BaseException:
+                os.close(fd)
+                os.unlink(self.temp)
+                raise
 
     def _keep_owner_and_mode(self, fd: int) -> None:
         """Give the new file the permission bits (and, for root, the owner) of the one it

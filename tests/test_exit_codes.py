@@ -88,8 +88,8 @@ def test_a_signal_while_the_capture_is_read_exits_130_or_143(tmp_path, signum, c
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == code
-    assert (out, err) == ("", line + "\n")
+    # One assertion, so that a wrong exit code shows what tcpcheck said.
+    assert (proc.returncode, out, err) == (code, "", line + "\n")
 
 
 # ---------------------------------------------------------------- the group, in process
