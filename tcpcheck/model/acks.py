@@ -1,0 +1,129 @@
+"""Connection steps for the ACK field and the window it carries (RFC 9293 §3.10.7.4, fifth:
+"check the ACK field"; §3.8.6 on the window)."""
+
+from __future__ import annotations
+
+from tcpcheck.model import events as ev
+from tcpcheck.model.arrival import receive_next, segment_acceptable
+from tcpcheck.model.endpoint import Endpoint
+from tcpcheck.model.seqnum import MASK, unwrap
+from tcpcheck.model.states import Input, State
+from tcpcheck.segment import FIN, Segment
+
+
+class AckSteps:
+    """The ACK and window steps of ``Connection``: a mixin, whose state is ``Connection``\'s."""
+
+    __slots__ = ()
+
+    def _ack(self, seg: Segment, a: Endpoint, b: Endpoint, prev_win: int, old: bool) -> None:
+        """Apply the ACK field: ``a`` acknowledges ``b``'s sequence space. ``old``: PAWS
+        rejects the segment, so its window (sent before a newer one) updates nothing."""
+        if b.snd.max is None:
+            # Nothing seen from b yet (mid-stream): its sequence space starts at this ACK.
+            self._anchor(b, seg.ack, 0)
+            a.rcv.ack = b.snd.max
+            if b.state is State.SYN_RCVD:
+                # The SYN-ACK was not captured, but this ACK shows it was sent and received:
+                # capture loss, and the handshake completed.
+                # The ISN is raw; its position is one below the anchor, in the same unwrapped
+                # space (an ACK of 0 puts it at -1, not at 2^32 - 1).
+                b.snd.isn = (seg.ack - 1) & MASK
+                b.snd.base = b.snd.max - 1
+                self._step(b, Input.RECV_ACK_OF_SYN, seg)
+                if a.state is State.SYN_SENT:
+                    self._step(a, Input.RECV_SYN_ACK, seg)
+            return
+        ack = unwrap(seg.ack, b.snd.max)
+        if (ack == a.rcv.ack and not seg.plen and not seg.flags & FIN and seg.win
+                and seg.win == prev_win and a.snd.max is not None
+                and seg.seq == a.snd.max & MASK and not b.rtx.probe):
+            # Wireshark's duplicate ACK: nothing new at all, and not the answer to a probe.
+            a.rcv.dupacks += 1
+            self.events.append(ev.DuplicateAck(seg.frame, seg.ts, a.role, b.rel(ack),
+                                               a.rcv.dupacks, a.rcv.ack_frame))
+        else:
+            a.rcv.dupacks = 0
+            a.rcv.ack_frame = seg.frame
+        a.rcv.ack = ack
+        if b.state is State.SYN_RCVD and a.state is not State.SYN_RCVD and b.snd.isn is not None:
+            # The handshake's final ACK (RFC 9293 §3.5): it must acknowledge b's SYN and
+            # nothing beyond what b sent.
+            lowest = b.snd.base + 1
+            if ack < lowest or ack > b.snd.max:
+                self.events.append(ev.HandshakeBadAck(
+                    seg.frame, seg.ts, a.role, b.rtx.synack_frame, b.snd.isn,
+                    (b.snd.isn + 1) & MASK, seg.ack))
+                return
+            if a.snd.isn is not None and b.rtx.synacks and not segment_acceptable(
+                    unwrap(seg.seq, a.snd.max), seg.plen + (seg.flags & FIN), receive_next(a, b),
+                    b.opts.syn_win):
+                # RFC 9293 §3.10.7.4: an unacceptable segment is dropped (and ACKed) before
+                # its ACK field is read: the handshake is not complete.
+                return
+            self._step(b, Input.RECV_ACK_OF_SYN, seg)
+            if a.rtx.syn_ts and b.rtx.syn_ts:
+                # The round trip from the newest SYN: a sample spanning a retransmitted SYN or
+                # SYN-ACK would include its timeout (Karn's rule, RFC 6298 §3).
+                self.reorder_ns = max(seg.ts - a.rtx.last_syn_ts, 1)
+        if a.wnd.edge is not None and not old:
+            window = seg.win << a.opts.wscale if self.negotiated[0] else seg.win
+            edge = ack + window
+            if edge < a.wnd.last:
+                self._shrink(seg, a, b, ack, window, edge)
+            a.wnd.last = edge
+            if edge > a.wnd.edge:
+                a.wnd.edge, a.wnd.edge_frame, a.wnd.edge_win = edge, seg.frame, window
+            a.wnd.last_ack = ack
+            a.wnd.last_ts = seg.ts
+        if ack > b.snd.max:
+            pending = b.snd.pending
+            if pending is None or ack > pending[2]:
+                b.snd.pending = (seg.frame, seg.ts, ack,
+                             pending[3] if pending else b.snd.max)
+            return
+        if ack > b.snd.una:
+            b.snd.una = ack
+            if b.snd.sent:
+                b.forget_acked(ack)
+            if b.snd.fin is not None and not b.snd.fin_acked and ack > b.snd.fin:
+                b.snd.fin_acked = True
+                self._step(b, Input.RECV_ACK_OF_FIN, seg)
+                if b.state is State.TIME_WAIT:
+                    b.ending().tw_since = seg.ts
+                elif b.state is State.FIN_WAIT_2:
+                    clocks = b.ending()
+                    clocks.fw2_since, clocks.fw2_frame = seg.ts, seg.frame
+                    self.timers = True
+                self._check_done(seg.ts)
+
+    def _shrink(self, seg: Segment, a: Endpoint, b: Endpoint, ack: int, window: int,
+                edge: int) -> None:
+        """``a`` moved its right edge left (RFC 9293 §3.8.6: "strongly discouraged"): the peer
+        may already have sent up to the old edge. An update with the same ACK arriving within
+        a round trip of the previous one may simply have been reordered."""
+        if ack < a.wnd.last_ack or (ack == a.wnd.last_ack
+                                     and seg.ts - a.wnd.last_ts < self.reorder_ns):
+            return
+        if self.negotiated[0] and a.opts.wscale and a.wnd.last - edge < 1 << a.opts.wscale:
+            return  # RFC 7323 §2.4: scaling rounds the window down, retracting it < 2^S
+        self.events.append(ev.WindowShrink(seg.frame, seg.ts, a.role, b.rel(a.wnd.last),
+                                           b.rel(edge), a.wnd.edge_frame, b.rel(ack), window))
+
+    @staticmethod
+    def _advertise(a: Endpoint, edge: int, frame: int, window: int) -> None:
+        a.wnd.last = edge
+        if a.wnd.edge is None or edge >= a.wnd.edge:
+            a.wnd.edge, a.wnd.edge_frame, a.wnd.edge_win = edge, frame, window
+
+    def _resolve_pending(self, a: Endpoint, start: int, seg: Segment, kind: str) -> None:
+        """``a`` sends new sequence space from ``start``: settle an earlier over-ACK of it."""
+        frame, ts, ack, peer_max = a.snd.pending
+        a.snd.pending = None
+        peer = self.server if a is self.client else self.client
+        if start < ack:
+            self.events.append(ev.AckOfUnsentData(
+                frame, ts, peer.role, a.rel(ack), a.rel(peer_max), seg.frame, a.rel(start), kind))
+        else:
+            self.events.append(ev.AckOfUnseenSegment(
+                frame, ts, peer.role, a.rel(ack), a.rel(peer_max), seg.frame))

@@ -1,0 +1,189 @@
+"""Connection steps for segment text and FIN (RFC 9293 §3.10.7.4, seventh and eighth):
+new data, retransmissions and reordering, probes, and the FIN's state changes."""
+
+from __future__ import annotations
+
+from tcpcheck import timers
+from tcpcheck.model import events as ev
+from tcpcheck.model.endpoint import Endpoint
+from tcpcheck.model.seqnum import unwrap
+from tcpcheck.model.states import SYNCHRONIZED, Input, State
+from tcpcheck.segment import ACK, FIN, Segment
+
+# Holes remembered per side: enough for bursty loss, bounded so memory stays per-connection.
+MAX_GAPS = 64
+
+
+class DataSteps:
+    """The data and FIN steps of ``Connection``: a mixin, whose state is ``Connection``\'s."""
+
+    __slots__ = ()
+
+    def _data(self, seg: Segment, a: Endpoint, b: Endpoint, idle: int) -> None:
+        if a.snd.max is None:
+            self._anchor(a, seg.seq, seg.frame)
+        elif a.state is State.SYN_RCVD and b.state is not State.SYN_RCVD:
+            # A listener sends data only once ESTABLISHED: the ACK of its SYN-ACK reached it
+            # even though the capture missed it (a one-sided capture, or capture loss).
+            self._step(a, Input.RECV_ACK_OF_SYN, seg)
+        seq = unwrap(seg.seq, a.snd.max)
+        plen = seg.plen
+        end = seq + plen
+        fin = seg.flags & FIN
+        snd_max = a.snd.max
+        top = end + 1 if fin else end
+        if a.snd.isn is not None and plen and end <= a.snd.base + 1:
+            # Wholly before the first byte after the ISN: never part of this connection.
+            self.events.append(ev.SeqOutOfWindow(seg.frame, seg.ts, a.role, a.rel(seq), plen,
+                                                 1, a.rel(b.wnd.edge) if b.wnd.edge else 0))
+            return
+        if a.snd.pending is not None and top > snd_max:
+            self._resolve_pending(a, max(seq, snd_max), seg, "FIN" if fin and not plen
+                                  else "data")
+        if a.snd.fin is not None and plen and end > a.snd.fin:
+            self.events.append(ev.DataAfterFin(seg.frame, seg.ts, a.role, a.snd.fin_frame,
+                                               a.rel(a.snd.fin), a.rel(seq), plen))
+            return
+        if seq < snd_max and plen:
+            if seq == snd_max - 1 and plen <= 1 and not fin:
+                self._probe(seg, a, b, seq, plen, idle)
+            else:
+                self._old_data(seg, a, b, seq, end)
+        if end > snd_max:
+            if (plen and b.wnd.edge is not None and end > b.wnd.edge
+                    and not self._beyond_window(seg, a, b, seq, end)):
+                return
+            if seq > snd_max:
+                self._add_gap(a, snd_max, seq)
+            if plen and len(seg.payload) == plen:
+                a.remember(seq, seg.payload, seg.frame, seg.ts)
+            a.snd.bytes += end - max(seq, snd_max)
+            a.snd.max = end
+            a.snd.max_ts = seg.ts
+        if plen and a.state is State.CLOSE_WAIT:
+            clocks = a.ending()
+            clocks.cw_since, clocks.cw_frame = seg.ts, seg.frame
+        if fin:
+            self._fin(seg, a, b, end)
+
+    def _beyond_window(self, seg: Segment, a: Endpoint, b: Endpoint, seq: int,
+                       end: int) -> bool:
+        """New data past the receiver's highest advertised right edge (RFC 9293 §3.8.6).
+
+        The highest edge, not the latest: data sent into a window the receiver later shrank is
+        the receiver's fault (reported as window-shrink), not the sender's. False when the
+        segment lies wholly beyond the window and the receiver drops it.
+        """
+        edge = b.wnd.edge
+        if seg.plen == 1 and seq == edge and b.wnd.win == 0:
+            # RFC 9293 §3.8.6.1: probing a zero window with one new octet.
+            self.events.append(ev.ZeroWindowProbe(seg.frame, seg.ts, a.role, a.rel(seq), 1))
+            a.rtx.probe = True
+            return True
+        if seq >= edge:
+            self.events.append(ev.SeqOutOfWindow(seg.frame, seg.ts, a.role, a.rel(seq),
+                                                 seg.plen, a.rel(a.snd.una or seq),
+                                                 a.rel(edge)))
+            return False
+        self.events.append(ev.DataBeyondWindow(seg.frame, seg.ts, a.role, a.rel(seq), seg.plen,
+                                               a.rel(edge), b.wnd.edge_win, b.wnd.edge_frame))
+        return True
+
+    def _old_data(self, seg: Segment, a: Endpoint, b: Endpoint, seq: int, end: int) -> None:
+        """Data below the highest sequence sent: reordering or one kind of retransmission."""
+        fast = seq == b.rcv.ack and b.rcv.dupacks >= 2
+        if self._fill_gap(a, seq, end) and seg.ts - a.snd.max_ts < self.reorder_ns and not fast:
+            # Filling a hole promptly is reordering: the sender cannot know of a loss yet.
+            self.events.append(ev.OutOfOrder(seg.frame, seg.ts, a.role, a.rel(seq), seg.plen,
+                                             seg.ts - a.snd.max_ts))
+            return
+        if fast:
+            # The receiver asked for exactly this byte with duplicate ACKs (RFC 5681 §3.2).
+            self.events.append(ev.FastRetransmission(seg.frame, seg.ts, a.role, a.rel(seq),
+                                                     seg.plen, b.rcv.dupacks))
+        elif b.rcv.ack is not None and end <= b.rcv.ack:
+            self.events.append(ev.SpuriousRetransmission(seg.frame, seg.ts, a.role, a.rel(seq),
+                                                         seg.plen, a.rel(b.rcv.ack)))
+        else:
+            self.events.append(ev.Retransmission(seg.frame, seg.ts, a.role, "data", a.rel(seq),
+                                                 seg.plen))
+            self.events.extend(timers.data_retransmitted(self.profile, self.timing, a,
+                                                         b.rtx.last_ts, seq, seg.frame, seg.ts))
+        if a.snd.sent and len(seg.payload) == seg.plen:
+            differs = a.first_copy_differs(seq, seg.payload)
+            if differs is not None:
+                self.events.append(ev.RetransmissionDataMismatch(
+                    seg.frame, seg.ts, a.role, a.rel(seq), seg.plen, differs[0],
+                    a.rel(differs[1])))
+
+    def _probe(self, seg: Segment, a: Endpoint, b: Endpoint, seq: int, plen: int,
+               idle: int) -> None:
+        """SND.NXT - 1 with at most one byte: a keepalive, or a probe of a zero window."""
+        a.rtx.probe = True
+        if b.wnd.win == 0:
+            self.events.append(ev.ZeroWindowProbe(seg.frame, seg.ts, a.role, a.rel(seq), plen))
+        else:
+            self.events.append(ev.Keepalive(seg.frame, seg.ts, a.role, a.rel(seq), plen,
+                                            idle / 1e9))
+
+    def _pure_out_of_sequence(self, seg: Segment, a: Endpoint, b: Endpoint, idle: int) -> None:
+        """A segment without data or FIN whose seq is not SND.NXT."""
+        seq = unwrap(seg.seq, a.snd.max)
+        if seq == a.snd.max - 1:
+            self._probe(seg, a, b, seq, 0, idle)
+        elif b.wnd.win == 0 and a.snd.una is not None and seq == a.snd.una - 1:
+            # Linux probes a zero window from SND.UNA - 1 even with data in flight.
+            self._probe(seg, a, b, seq, 0, idle)
+
+    def _fin(self, seg: Segment, a: Endpoint, b: Endpoint, pos: int) -> None:
+        if a.snd.fin is None:
+            a.snd.fin = pos
+            a.snd.fin_frame = seg.frame
+            a.snd.max = max(a.snd.max, pos + 1)
+            if (a.state is State.CLOSE_WAIT and b.snd.fin is not None and seg.flags & ACK
+                    and unwrap(seg.ack, b.snd.max) <= b.snd.fin):
+                # Its ACK does not cover the peer's FIN: it sent this FIN before that one
+                # arrived, a simultaneous close (RFC 9293 §3.6, Figure 13), not CLOSE_WAIT.
+                a.state = State.ESTABLISHED
+                self._step(a, Input.SEND_FIN, seg)
+                self._step(a, Input.RECV_FIN, seg)
+            else:
+                self._step(a, Input.SEND_FIN, seg)
+        elif pos != a.snd.fin:
+            self.events.append(ev.FinSeqChanged(seg.frame, seg.ts, a.role, a.snd.fin_frame,
+                                                a.rel(a.snd.fin), a.rel(pos)))
+            return
+        elif not seg.plen:
+            self.events.append(ev.Retransmission(seg.frame, seg.ts, a.role, "FIN", a.rel(pos), 0))
+        b.rcv.fin_frame = seg.frame
+        if b.state in SYNCHRONIZED:
+            self._step(b, Input.RECV_FIN, seg)
+            if b.state is State.TIME_WAIT:
+                b.ending().tw_since = seg.ts
+            elif b.state is State.CLOSE_WAIT and not b.ending().cw_since:
+                clocks = b.teardown
+                clocks.cw_since, clocks.cw_frame = seg.ts, seg.frame
+                self.timers = True
+        self._check_done(seg.ts)
+
+    @staticmethod
+    def _add_gap(e: Endpoint, start: int, end: int) -> None:
+        e.snd.gaps = (*e.snd.gaps[1 - MAX_GAPS:], (start, end))
+
+    @staticmethod
+    def _fill_gap(e: Endpoint, seq: int, end: int) -> bool:
+        """Remove [seq, end) from the holes; True if it covered part of one."""
+        gaps = e.snd.gaps
+        if not gaps or not any(seq < stop and end > start for start, stop in gaps):
+            return False
+        kept: list[tuple[int, int]] = []
+        for start, stop in gaps:
+            if seq < stop and end > start:
+                if start < seq:
+                    kept.append((start, seq))
+                if end < stop:
+                    kept.append((end, stop))
+            else:
+                kept.append((start, stop))
+        e.snd.gaps = tuple(kept)
+        return True

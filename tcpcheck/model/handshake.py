@@ -1,0 +1,166 @@
+"""Connection steps for SYN and SYN-ACK: opening a sequence space, retransmitted and changed
+SYNs, the options a handshake negotiates, and the SYN-ACK's ACK (RFC 9293 §3.5, §3.10.7.2-3)."""
+
+from __future__ import annotations
+
+from tcpcheck import timers
+from tcpcheck.model import events as ev
+from tcpcheck.model.endpoint import Endpoint
+from tcpcheck.model.seqnum import MASK, unwrap
+from tcpcheck.model.states import Input, State
+from tcpcheck.options import MAX_WSCALE, parse_options
+from tcpcheck.segment import ACK, Segment
+
+# A SYN-ACK this soon after the peer's retransmitted SYN answers it (not the SYN-ACK timer).
+ANSWER_NS = 100_000_000
+
+
+def _too_large(shift: int | None) -> bool:
+    """A window-scale shift RFC 7323 §2.3 does not allow (the receiver uses 14 instead)."""
+    return shift is not None and shift > MAX_WSCALE
+
+
+class HandshakeSteps:
+    """The SYN and SYN-ACK steps of ``Connection``: a mixin, whose state is ``Connection``\'s."""
+
+    __slots__ = ()
+
+    def _syn(self, seg: Segment, a: Endpoint, b: Endpoint) -> None:
+        has_ack = seg.flags & ACK
+        what = "SYN-ACK" if has_ack else "SYN"
+        opts = parse_options(seg.options)
+        if a.snd.isn is None:
+            a.open_sequence(seg.seq, seg.plen)
+            a.snd.isn_frame = seg.frame
+            a.rtx.syn_ts = seg.ts
+            a.snd.syn_data = seg.plen
+            a.snd.max_ts = seg.ts
+        elif has_ack and not a.rtx.synacks:
+            # Simultaneous open: the SYN-ACK repeats this side's own SYN.
+            if seg.seq != a.snd.isn:
+                self.events.append(ev.SynAckIsnChanged(seg.frame, seg.ts, a.role, a.snd.isn_frame,
+                                                       a.snd.isn, seg.seq))
+        elif seg.seq != a.snd.isn:
+            if has_ack:
+                self.events.append(ev.SynAckIsnChanged(
+                    seg.frame, seg.ts, a.role, a.rtx.synack_frame or a.snd.isn_frame, a.snd.isn,
+                    seg.seq))
+            elif (seg.ts - a.rtx.last_syn_ts) / 1e9 < self.timing.backoff.earliest(
+                    self.profile.initial_rto):
+                # Sooner than any SYN timeout: another opener on the same port (a scanner or
+                # SYN flood tool), not this attempt's retransmission.
+                self.events.append(ev.ConcurrentSyn(
+                    seg.frame, seg.ts, a.role, a.rtx.last_syn_frame, a.snd.isn, seg.seq,
+                    (seg.ts - a.rtx.last_syn_ts) / 1e9))
+            else:
+                self.events.append(ev.SynIsnChanged(
+                    seg.frame, seg.ts, a.role, a.snd.isn_frame, a.snd.isn, seg.seq,
+                    (seg.ts - a.rtx.syn_ts) / 1e9))
+            # The peer can only answer the newest ISN: follow it, unless it already accepted
+            # the first SYN-ACK; then the connection goes on in the old sequence space and
+            # the new SYN-ACK is answered with a challenge ACK.
+            if not has_ack or b.state is State.SYN_SENT:
+                a.snd.stale_isns += (a.snd.isn,)
+                a.open_sequence(seg.seq, seg.plen)
+        else:
+            self.events.append(ev.Retransmission(seg.frame, seg.ts, a.role, what, 0, seg.plen))
+            if has_ack:
+                self.events.extend(timers.synack_retransmitted(
+                    self.profile, self.timing, a, b.rtx.last_syn_ts,
+                    max(ANSWER_NS, 3 * self.reorder_ns), seg.frame, seg.ts))
+            elif a.rtx.syns:
+                # (Not when the side's sequence space was only inferred from a SYN-ACK: the
+                # first SYN was not captured, so there is no schedule to measure from.)
+                self.events.extend(timers.syn_retransmitted(self.profile, self.timing, a,
+                                                            seg.frame, seg.ts))
+        a.rtx.syns += 1
+        a.rtx.last_syn_ts, a.rtx.last_syn_frame = seg.ts, seg.frame
+        self._syn_options(seg, opts, a, b, bool(has_ack))
+        if has_ack:
+            if not a.rtx.synacks:
+                a.rtx.synack_frame = seg.frame
+            a.rtx.synacks += 1
+            if a.state is State.LISTEN:
+                # The SYN that opened this was not captured: the handshake starts here.
+                self._step(a, Input.RECV_SYN, seg)
+                if b.snd.isn is None:
+                    self._step(b, Input.SEND_SYN, seg)
+                    b.open_sequence((seg.ack - 1) & MASK)
+            self._step(a, Input.SEND_SYN_ACK, seg)
+            self._synack_received(seg, a, b)
+        elif a.state is State.ESTABLISHED and b.rtx.synacks and not a.snd.bytes:
+            # Still sending SYNs: the peer's SYN-ACK never reached it (lost after the capture
+            # point), so it is in SYN-SENT whatever the capture showed.
+            self.events.append(ev.LostAfterCapture(seg.frame, seg.ts, a.role, "SYN-ACK",
+                                                   b.rtx.synack_frame))
+            self._step(b, Input.RECV_SYN, seg)
+        else:
+            self._step(a, Input.SEND_SYN, seg)
+            self._step(b, Input.RECV_SYN, seg)
+
+    def _syn_options(self, seg: Segment, opts, a: Endpoint, b: Endpoint, synack: bool) -> None:
+        """Record a SYN's options; once both sides' are known, what the handshake negotiated."""
+        known = a.opts.syn
+        if not opts.complete and known is not None and known.complete:
+            # A retransmitted SYN or SYN-ACK whose option list breaks off (an option running
+            # past the header, or cut by the snaplen): the receiver already holds the first
+            # copy's options, which a retransmission repeats (Linux resends the same SYN), and
+            # Linux stops parsing at the bad option but keeps the segment (tcp_parse_options).
+            # Nothing in the handshake's negotiation changes.
+            return
+        offer = b.opts.syn
+        if synack and offer is not None and offer.complete and opts.complete:
+            # RFC 7323 §1.3/§3.2 and RFC 2018 §2: a SYN-ACK only answers options the SYN offered.
+            extra = tuple(name for name, here, there in (
+                ("window scale", opts.wscale is not None, offer.wscale is not None),
+                ("SACK-permitted", opts.sack_permitted, offer.sack_permitted),
+                ("timestamps", opts.tsval is not None, offer.tsval is not None),
+            ) if here and not there)
+            if extra:
+                self.events.append(ev.SynAckOptionsUnsolicited(seg.frame, seg.ts, a.role, extra,
+                                                               b.snd.isn_frame))
+        # RFC 7323 §2.3: "If a Window Scale option is received with a shift.cnt value larger
+        # than 14, the TCP SHOULD log the error but MUST use 14 instead of the specified value."
+        # Logged once per side: a retransmitted SYN repeats the same offer. A SYN-ACK's shift
+        # that the SYN did not ask for is ignored whole (synack-options-unsolicited), not used.
+        ignored = synack and offer is not None and offer.complete and offer.wscale is None
+        if (_too_large(opts.wscale) and not ignored
+                and not (known is not None and _too_large(known.wscale))):
+            self.events.append(ev.WindowScaleTooLarge(seg.frame, seg.ts, a.role, opts.wscale,
+                                                      MAX_WSCALE))
+        a.opts.syn = opts
+        a.opts.syn_win = seg.win
+        a.opts.wscale = None if opts.wscale is None else min(opts.wscale, MAX_WSCALE)
+        a.opts.mss = opts.mss or 0
+        if opts.tsval is not None:
+            a.opts.ts_max, a.opts.ts_max_frame = opts.tsval, seg.frame
+        if offer is not None and offer.complete and opts.complete:
+            self.negotiated = (opts.wscale is not None and offer.wscale is not None,
+                               opts.sack_permitted and offer.sack_permitted,
+                               opts.tsval is not None and offer.tsval is not None)
+        else:
+            self.negotiated = None
+
+    def _synack_received(self, seg: Segment, a: Endpoint, b: Endpoint) -> None:
+        """The SYN-ACK's ACK must acknowledge the peer's SYN (and SYN data with TFO)."""
+        if b.snd.isn is None:
+            return
+        ack = seg.ack
+        good = {(b.snd.isn + 1) & MASK, (b.snd.isn + 1 + b.snd.syn_data) & MASK}
+        if ack not in good:
+            # Whatever it acknowledges is the sender's RCV.NXT (what a reset must match).
+            a.rcv.ack = unwrap(ack, b.snd.max)
+            if any((old + 1) & MASK == ack for old in b.snd.stale_isns):
+                return  # answers an earlier SYN of this attempt: stale, not wrong
+            self.events.append(ev.SynAckBadAck(seg.frame, seg.ts, a.role, b.snd.isn_frame,
+                                               b.snd.isn, (b.snd.isn + 1) & MASK, ack))
+            return
+        b.snd.una = a.rcv.ack = unwrap(ack, b.snd.max)
+        if self.negotiated is not None:
+            # The windows of both SYNs are unscaled (RFC 7323 §2.2): each side's first right
+            # edge is known once the SYN-ACK tells where the peer's sequence space starts.
+            self._advertise(a, b.snd.una + a.opts.syn_win, seg.frame, a.opts.syn_win)
+            if b.wnd.edge is None and a.snd.isn is not None:
+                self._advertise(b, a.snd.base + 1 + b.opts.syn_win, b.snd.isn_frame, b.opts.syn_win)
+        if b.state in (State.SYN_SENT, State.SYN_RCVD):
+            self._step(b, Input.RECV_SYN_ACK, seg)
