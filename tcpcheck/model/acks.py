@@ -89,12 +89,6 @@ class AckSteps:
             if b.snd.fin is not None and not b.snd.fin_acked and ack > b.snd.fin:
                 b.snd.fin_acked = True
                 self._step(b, Input.RECV_ACK_OF_FIN, seg)
-                if b.state is State.TIME_WAIT:
-                    b.ending().tw_since = seg.ts
-                elif b.state is State.FIN_WAIT_2:
-                    clocks = b.ending()
-                    clocks.fw2_since, clocks.fw2_frame = seg.ts, seg.frame
-                    self.timers = True
                 self._check_done(seg.ts)
 
     def _shrink(self, seg: Segment, a: Endpoint, b: Endpoint, ack: int, window: int,

@@ -12,6 +12,7 @@ capture point, so where the two readings differ the model keeps the one a health
 from __future__ import annotations
 
 import struct
+from typing import NamedTuple
 
 from tcpcheck import timers
 from tcpcheck.model import events as ev
@@ -33,6 +34,15 @@ REORDER_NS = 3_000_000
 _CONTROL = FIN | SYN | RST | ACK | 0x08 | 0x20  # every flag but ECE/CWR
 _SACK_AFTER_TS = b"\x01\x01\x05"  # after TS_LAYOUT: NOP, NOP, SACK blocks
 _TS_HEAD = struct.Struct("!4sI")  # TS_LAYOUT's four bytes and the TSval after them
+# States whose entry starts a teardown clock (``Connection._enter``).
+_CLOCKED = frozenset({State.TIME_WAIT, State.FIN_WAIT_2, State.CLOSE_WAIT})
+
+
+class Moment(NamedTuple):
+    """Where an input that no segment carries happens: the end of the capture."""
+
+    frame: int
+    ts: int
 
 
 class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps):
@@ -218,13 +228,31 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps):
 
 
 
-    def _step(self, e: Endpoint, event: Input, seg: Segment) -> None:
+    def _step(self, e: Endpoint, event: Input, seg: Segment | Moment) -> None:
         """Move ``e`` through the state table; an input it has no transition for is recorded
-        as an observation, never silence."""
+        as an observation, never silence. The only place an endpoint's state changes, so the
+        work a state starts on entry is done here too (``_enter``)."""
         before = e.state
         if not e.move(event):
             self.events.append(ev.UnexpectedInput(seg.frame, seg.ts, e.role, before.value,
                                                   event.value))
+        elif e.state in _CLOCKED and (e.state is not before or event is Input.RECV_FIN):
+            self._enter(e, seg)
+
+    def _enter(self, e: Endpoint, seg: Segment | Moment) -> None:
+        """Start the clock of a state ``e`` just entered (RFC 9293 §3.10.7.4, eighth: in
+        TIME-WAIT a FIN again "restart[s] the 2 MSL time-wait timeout"). CLOSE_WAIT and
+        FIN_WAIT_2 are bounded only by the application and the stack's profile: watch them."""
+        clocks = e.ending()
+        state = e.state
+        if state is State.TIME_WAIT:
+            clocks.tw_since = seg.ts
+        elif state is State.FIN_WAIT_2:
+            clocks.fw2_since, clocks.fw2_frame = seg.ts, seg.frame
+            self.timers = True
+        elif not clocks.cw_since:  # CLOSE_WAIT: a FIN retransmission does not restart it
+            clocks.cw_since, clocks.cw_frame = seg.ts, seg.frame
+            self.timers = True
 
     def _check_done(self, ts: int) -> None:
         if self.done_at is None and all(
@@ -265,7 +293,7 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps):
             if c.rtx.syns and not s.sent_any and c.state is State.SYN_SENT:
                 self.close = "half-open"
                 # Nothing came back, so nothing shows the SYN ever reached the server.
-                s.state = State.LISTEN
+                self._step(s, Input.RETRACT_RECV_SYN, Moment(self.last_frame, self.end_ts))
                 self.events.append(ev.HalfOpen(c.snd.isn_frame, c.rtx.syn_ts, "client", c.rtx.syns,
                                                (c.rtx.last_syn_ts - c.rtx.syn_ts) / 1e9))
             elif s.rtx.synacks and s.state is State.SYN_RCVD:

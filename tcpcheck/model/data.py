@@ -158,12 +158,6 @@ class DataSteps:
         b.rcv.fin_frame = seg.frame
         if b.state in SYNCHRONIZED:
             self._step(b, Input.RECV_FIN, seg)
-            if b.state is State.TIME_WAIT:
-                b.ending().tw_since = seg.ts
-            elif b.state is State.CLOSE_WAIT and not b.ending().cw_since:
-                clocks = b.teardown
-                clocks.cw_since, clocks.cw_frame = seg.ts, seg.frame
-                self.timers = True
         self._check_done(seg.ts)
 
     @staticmethod

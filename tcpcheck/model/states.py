@@ -43,6 +43,12 @@ class Input(StrEnum):
     RECV_FIN = "RECV_FIN"
     RECV_ACK_OF_FIN = "RECV_ACK_OF_FIN"
     RECV_RST = "RECV_RST"
+    # Not RFC 9293 events: the observer's corrections, when a receiver's own later segments
+    # show that a segment seen at the capture point had not reached it (lost after the tap,
+    # or still in flight when the receiver sent). Each takes back one RECV_ transition, so it
+    # exists only from the state that transition enters.
+    RETRACT_RECV_SYN = "RETRACT_RECV_SYN"
+    RETRACT_RECV_FIN = "RETRACT_RECV_FIN"
 
 
 S, In = State, Input
@@ -89,6 +95,10 @@ TRANSITIONS: dict[tuple[State, Input], State] = {
     (S.TIME_WAIT, In.RECV_FIN): S.TIME_WAIT,  # the peer's FIN again: re-ACK, restart 2*MSL
     (S.TIME_WAIT, In.RECV_ACK_OF_FIN): S.TIME_WAIT,
     (S.CLOSED, In.RECV_ACK_OF_FIN): S.CLOSED,
+    # Corrections (see ``Input``): nothing ever answered the SYN, so nothing shows it reached
+    # the listener; the FIN's receiver sent its own FIN without having received this one.
+    (S.SYN_RCVD, In.RETRACT_RECV_SYN): S.LISTEN,
+    (S.CLOSE_WAIT, In.RETRACT_RECV_FIN): S.ESTABLISHED,
 }
 
 # Any state ends in CLOSED on a reset it sends or accepts (§3.10.7).
