@@ -219,7 +219,7 @@ class Recording:
 class Recorder:
     """Collects one connection's steps while the model replays it."""
 
-    __slots__ = ("conn", "client_state", "server_state", "steps")
+    __slots__ = ("conn", "client_state", "server_state", "steps", "revised")
 
     def __init__(self, conn: Connection, start_ts: int) -> None:
         self.conn = conn
@@ -227,6 +227,7 @@ class Recorder:
         self.client_state = "ESTABLISHED" if conn.midstream else "CLOSED"
         self.server_state = "ESTABLISHED" if conn.midstream else "LISTEN"
         self.steps = Steps(start_ts)
+        self.revised = 0  # how many of the model's ``Connection.revised`` are applied
 
     def add(self, seg: Segment, from_client: bool, events: list[Event]) -> None:
         """Record ``seg`` after the model applied it; ``events`` are the connection's events
@@ -240,6 +241,9 @@ class Recorder:
             window <<= a.opts.wscale  # RFC 7323 §2.2: the SYNs' windows are never scaled
         steps = self.steps
         frame = seg.frame
+        if len(conn.revised) > self.revised:
+            self._revise(conn.revised[self.revised:])
+            self.revised = len(conn.revised)
         if events:
             names = tuple(type(e).__name__ for e in events if e.frame == frame)
             if names:
@@ -254,6 +258,18 @@ class Recorder:
         steps._raw_seqs.append(seg.seq)
         steps._raw_acks.append(seg.ack)
         steps._states.append(_INDEX[conn.client.state] << 4 | _INDEX[conn.server.state])
+
+    def _revise(self, revisions: tuple[tuple[bool, int, State], ...]) -> None:
+        """Rewrite one side's state in the steps recorded from a frame on: the model took
+        back a receipt it had read in capture order (``Connection.revised``)."""
+        states, frames = self.steps._states, self.steps._frames
+        for client, first, state in revisions:
+            index = _INDEX[state]
+            i = len(frames) - 1
+            while i >= 0 and frames[i] >= first:
+                code = states[i]
+                states[i] = index << 4 | code & 15 if client else code & 0xF0 | index
+                i -= 1
 
     def timeline(self, input_name: str, client: str, server: str) -> Timeline:
         """The finished timeline (call after the connection was finished)."""

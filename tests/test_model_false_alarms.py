@@ -122,8 +122,6 @@ def amend(lad: Ladder, options: bytes, **fields: int) -> Segment:
 # ------------------------------------------------------------------------------ close
 
 
-@issue13("the client's FIN is applied to the server first, so the server goes "
-         "ESTABLISHED -> CLOSE_WAIT -> CLOSING, a transition RFC 9293 does not have")
 def test_crossing_fins_take_the_server_through_fin_wait_1_and_closing_never_close_wait():
     # The real simultaneous close on loopback: the server's FIN carries ack = the client's
     # FIN's seq, so the server had not received that FIN when it sent its own.

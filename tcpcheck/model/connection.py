@@ -52,7 +52,7 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps):
         "id", "profile", "client", "server", "client_key", "midstream", "events",
         "first_frame", "last_frame", "start_ts", "end_ts", "packets", "done_at",
         "close", "finished", "lingering", "keys", "reorder_ns", "negotiated", "timers",
-        "timing",
+        "timing", "revised",
     )
 
     def __init__(self, conn_id: int, profile: Profile, client_key: tuple, midstream: bool,
@@ -88,6 +88,9 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps):
         # their options; None while unknown (no handshake seen, options cut by the snaplen).
         self.negotiated: tuple[bool, bool, bool] | None = None
         self.timers = False  # a side is in CLOSE_WAIT or FIN_WAIT_2: watch the clock
+        # (client?, from frame, state): a side's states read in capture order from that frame
+        # on, taken back once its own segment showed what it had received (crossing FINs).
+        self.revised: tuple[tuple[bool, int, State], ...] = ()
 
     # ------------------------------------------------------------------ replay
 
@@ -105,6 +108,10 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps):
             return
         if self.timers:
             self._check_timers(seg.ts, a, seg.frame if flags & FIN else None)
+        if b.rcv.fin_in_flight:
+            # a's FIN that crossed b's own was sent before this segment, and reaches b first.
+            b.rcv.fin_in_flight = False
+            self._step(b, Input.RECV_FIN, seg)
         if a.teardown is not None and a.teardown.rst_frame and not flags & RST:
             self._after_rst(seg, a)
             return
@@ -277,6 +284,10 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps):
             self._check_timers(now, None, None)
         c, s = self.client, self.server
         for e, peer in ((c, s), (s, c)):
+            if e.rcv.fin_in_flight:
+                # Nothing after the crossing FINs showed it; like any segment seen, it arrived.
+                e.rcv.fin_in_flight = False
+                self._step(e, Input.RECV_FIN, Moment(self.last_frame, self.end_ts))
             if e.snd.pending is not None:
                 frame, ts, ack, peer_max = e.snd.pending
                 e.snd.pending = None

@@ -142,13 +142,8 @@ class DataSteps:
             a.snd.max = max(a.snd.max, pos + 1)
             if (a.state is State.CLOSE_WAIT and b.snd.fin is not None and seg.flags & ACK
                     and unwrap(seg.ack, b.snd.max) <= b.snd.fin):
-                # Its ACK does not cover the peer's FIN: it sent this FIN before that one
-                # arrived, a simultaneous close (RFC 9293 §3.6, Figure 13), not CLOSE_WAIT.
-                a.state = State.ESTABLISHED
-                self._step(a, Input.SEND_FIN, seg)
-                self._step(a, Input.RECV_FIN, seg)
-            else:
-                self._step(a, Input.SEND_FIN, seg)
+                self._fins_crossed(a, b, seg)
+            self._step(a, Input.SEND_FIN, seg)
         elif pos != a.snd.fin:
             self.events.append(ev.FinSeqChanged(seg.frame, seg.ts, a.role, a.snd.fin_frame,
                                                 a.rel(a.snd.fin), a.rel(pos)))
@@ -159,6 +154,18 @@ class DataSteps:
         if b.state in SYNCHRONIZED:
             self._step(b, Input.RECV_FIN, seg)
         self._check_done(seg.ts)
+
+    def _fins_crossed(self, a: Endpoint, b: Endpoint, seg: Segment) -> None:
+        """``a`` sends its FIN with an ACK that does not cover ``b``'s FIN, captured earlier.
+
+        A segment shows what its sender had received when it sent it: ``a`` had not received
+        that FIN, so it closes from ESTABLISHED, a simultaneous close (RFC 9293 §3.6, Figure
+        13: FIN-WAIT-1, then CLOSING), never CLOSE-WAIT. The receipt read in capture order
+        is taken back, from ``b``'s FIN on; the FIN reaches ``a`` when ``a``'s ACK covers it.
+        """
+        self._step(a, Input.RETRACT_RECV_FIN, seg)
+        a.rcv.fin_in_flight = True
+        self.revised += ((a is self.client, b.snd.fin_frame, a.state),)
 
     @staticmethod
     def _add_gap(e: Endpoint, start: int, end: int) -> None:

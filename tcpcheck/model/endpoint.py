@@ -63,13 +63,15 @@ class ReceiveSequence:
     """What this side showed it had received: its ACK field (RCV.NXT as far as the capture
     reveals it) and the duplicates of it."""
 
-    __slots__ = ("ack", "dupacks", "ack_frame", "fin_frame")
+    __slots__ = ("ack", "dupacks", "ack_frame", "fin_frame", "fin_in_flight")
 
     def __init__(self) -> None:
         self.ack: int | None = None  # last ACK we sent (unwrapped, the peer's space)
         self.dupacks = 0  # consecutive duplicate ACKs (Wireshark's definition)
         self.ack_frame = 0  # the ACK the duplicates repeat
         self.fin_frame = 0  # the peer's latest FIN frame that reached us
+        # The peer's FIN crossed our own: it reaches us when our ACK first covers it.
+        self.fin_in_flight = False
 
 
 class NegotiatedOptions:
