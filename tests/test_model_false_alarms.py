@@ -310,8 +310,6 @@ def test_out_of_window_final_ack_leaves_the_server_in_syn_received():
 
 
 @needs_oracle
-@issue13("the client's RST (4) answering the injected FIN is taken to close the server, which "
-         "then sends its SYN-ACK and data from CLOSED")
 def test_injected_rst_and_fin_the_peer_ignored_do_not_end_the_connection():
     # bug-3286-02-linux-evasion: 2 injected RST+ACK and 3 FIN+ACK before the real SYN-ACK;
     # the Linux client answers with RST (4) and then completes the handshake with 5.

@@ -23,6 +23,8 @@ def connection_reset(e: ev.ConnectionReset, ctx: Context) -> Explanation:
             "RST from a host with no connection",
         )
     verdict = ("the receiver accepts it" if e.accepted else
+               "the receiver went on as if it never arrived (ignored, or lost after the "
+               "capture point)" if e.went_on else
                "its sequence number is outside the receiver's window, so the receiver ignores it")
     return Explanation(
         f"{ctx.name(e.side)} reset the connection while the {peer} was in {e.state}; {verdict}",

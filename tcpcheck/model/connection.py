@@ -12,6 +12,7 @@ capture point, so where the two readings differ the model keeps the one a health
 from __future__ import annotations
 
 import struct
+from dataclasses import replace
 from typing import NamedTuple
 
 from tcpcheck import timers
@@ -52,7 +53,7 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps):
         "id", "profile", "client", "server", "client_key", "midstream", "events",
         "first_frame", "last_frame", "start_ts", "end_ts", "packets", "done_at",
         "close", "finished", "lingering", "keys", "reorder_ns", "negotiated", "timers",
-        "timing", "revised",
+        "timing", "revised", "unsettled", "rst_in_flight",
     )
 
     def __init__(self, conn_id: int, profile: Profile, client_key: tuple, midstream: bool,
@@ -91,6 +92,11 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps):
         # (client?, from frame, state): a side's states read in capture order from that frame
         # on, taken back once its own segment showed what it had received (crossing FINs).
         self.revised: tuple[tuple[bool, int, State], ...] = ()
+        # A segment whose receipt waits for evidence: a FIN that crossed its receiver's own
+        # (``ReceiveSequence.fin_in_flight``), or a reset sent from SYN-SENT (its receiver and
+        # the event it makes). ``unsettled`` says either may be waiting.
+        self.unsettled = False
+        self.rst_in_flight: tuple[Endpoint, ev.ConnectionReset] | None = None
 
     # ------------------------------------------------------------------ replay
 
@@ -108,10 +114,8 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps):
             return
         if self.timers:
             self._check_timers(seg.ts, a, seg.frame if flags & FIN else None)
-        if b.rcv.fin_in_flight:
-            # a's FIN that crossed b's own was sent before this segment, and reaches b first.
-            b.rcv.fin_in_flight = False
-            self._step(b, Input.RECV_FIN, seg)
+        if self.unsettled:
+            self._settle(seg, a, b)
         if a.teardown is not None and a.teardown.rst_frame and not flags & RST:
             self._after_rst(seg, a)
             return
@@ -261,6 +265,31 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps):
             clocks.cw_since, clocks.cw_frame = seg.ts, seg.frame
             self.timers = True
 
+    def _settle(self, seg: Segment | Moment, a: Endpoint | None, b: Endpoint | None) -> None:
+        """Decide what was waiting for evidence, now that ``a`` sends ``seg`` to ``b`` (both
+        None at the end of the capture: then, like any segment seen, it arrived).
+
+        A segment shows what its sender had received when it sent it, and a sender's segments
+        reach their receiver in order: b receives what a sent before ``seg`` first.
+        """
+        for e in (self.client, self.server):
+            if e.rcv.fin_in_flight and e is not a:
+                e.rcv.fin_in_flight = False
+                self._step(e, Input.RECV_FIN, seg)
+        if self.rst_in_flight is not None:
+            receiver, event = self.rst_in_flight
+            self.rst_in_flight = None
+            if receiver is a:
+                # It goes on sending: it was not reset (RFC 5961 §3 lets a receiver ignore
+                # what it cannot match, and the RST may have been lost after the tap).
+                if not self.close:
+                    self.events.append(replace(event, accepted=False, refused=False,
+                                               no_connection=False, went_on=True))
+            else:
+                self._step(receiver, Input.RECV_RST, seg)
+                self._reset_settled(event, seg.ts)
+        self.unsettled = self.client.rcv.fin_in_flight or self.server.rcv.fin_in_flight
+
     def _check_done(self, ts: int) -> None:
         if self.done_at is None and all(
                 e.state in (State.CLOSED, State.TIME_WAIT) for e in (self.client, self.server)):
@@ -282,12 +311,10 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps):
         self.finished = True
         if self.timers and now is not None:
             self._check_timers(now, None, None)
+        if self.unsettled:
+            self._settle(Moment(self.last_frame, self.end_ts), None, None)
         c, s = self.client, self.server
         for e, peer in ((c, s), (s, c)):
-            if e.rcv.fin_in_flight:
-                # Nothing after the crossing FINs showed it; like any segment seen, it arrived.
-                e.rcv.fin_in_flight = False
-                self._step(e, Input.RECV_FIN, Moment(self.last_frame, self.end_ts))
             if e.snd.pending is not None:
                 frame, ts, ack, peer_max = e.snd.pending
                 e.snd.pending = None

@@ -164,7 +164,7 @@ class DataSteps:
         is taken back, from ``b``'s FIN on; the FIN reaches ``a`` when ``a``'s ACK covers it.
         """
         self._step(a, Input.RETRACT_RECV_FIN, seg)
-        a.rcv.fin_in_flight = True
+        a.rcv.fin_in_flight = self.unsettled = True
         self.revised += ((a is self.client, b.snd.fin_frame, a.state),)
 
     @staticmethod

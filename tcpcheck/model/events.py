@@ -236,6 +236,9 @@ class ConnectionReset(Event):
     no_connection: bool = False
     """The RST is <SEQ=SEG.ACK><CTL=RST>, the answer of a host without the connection
     (RFC 9293 §3.10.7.1), not an abort of it."""
+    went_on: bool = False
+    """The receiver's own later segments show it was not reset: it ignored the RST, or the
+    RST was lost after the capture point."""
 
 
 # ---------------------------------------------------------------------- flow control

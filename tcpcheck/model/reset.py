@@ -61,14 +61,26 @@ class ResetSteps:
             if accepted:
                 clocks = a.ending()
                 clocks.rst_frame, clocks.rst_seq, clocks.rst_ts = seg.frame, seq, seg.ts
+        event = ev.ConnectionReset(seg.frame, seg.ts, a.role, before.value,
+                                   refused and accepted, accepted,
+                                   accepted and self._no_connection(seg, a, b))
+        if accepted and a.state is State.SYN_SENT and before is not State.SYN_SENT:
+            # From SYN-SENT a reset only answers a segment its sender found unacceptable
+            # (RFC 9293 §3.10.7.3: "<SEQ=SEG.ACK><CTL=RST>"), maybe one a third party forged
+            # in b's name: whether b took it shows in what b does next (``_settle``).
+            self.rst_in_flight = (b, event)
+            self.unsettled = True
+            return
         if accepted:
             self._step(b, Input.RECV_RST, seg)
+        self._reset_settled(event, seg.ts)
+
+    def _reset_settled(self, event: ev.ConnectionReset, ts: int) -> None:
+        """The connection's first reset is what ended it (when its receiver accepted it)."""
         if not self.close:
-            self.close = "refused" if refused and accepted else "reset"
-            self.events.append(ev.ConnectionReset(seg.frame, seg.ts, a.role, before.value,
-                                                  refused and accepted, accepted,
-                                                  accepted and self._no_connection(seg, a, b)))
-        self._check_done(seg.ts)
+            self.close = "refused" if event.refused else "reset"
+            self.events.append(event)
+        self._check_done(ts)
 
     @staticmethod
     def _no_connection(seg: Segment, a: Endpoint, b: Endpoint) -> bool:
