@@ -257,7 +257,10 @@ class Tracker:
             elapsed = (seg.ts - sender.rtx.syn_ts) / 1e9
             return (sender.rtx.syns >= self.profile.max_syn_transmissions
                     or elapsed > self.profile.syn_give_up)
-        return True  # a new ISN on a tuple past its handshake: the old one was abandoned
+        # A new ISN on a tuple past its handshake: the old one was abandoned, unless the
+        # receiver still holds the attempt; then it drops the SYN with a challenge ACK (RFC
+        # 9293 §3.10.7.4, RFC 5961 §4), and only a reset ends it.
+        return (conn.server if from_client else conn.client).state is not State.SYN_RCVD
 
     def _open(self, seg: Segment, key: tuple, previous: Connection | None,
               conn_id: int | None = None) -> Connection:

@@ -319,7 +319,6 @@ def test_injected_rst_and_fin_the_peer_ignored_do_not_end_the_connection():
     assert states_at(result.timelines, 10) == ("ESTABLISHED", "ESTABLISHED")
 
 
-@issue13("a SYN with a new ISN reaching a SYN-RECEIVED server opens a second connection")
 def test_syn_with_a_new_isn_to_a_syn_received_server_draws_a_challenge_ack_not_a_new_connection():
     # RFC 9293 §3.10.7.4 (fourth, with RFC 5961 §4): a SYN in SYN-RECEIVED gets a challenge
     # ACK and changes nothing; here the server answers with exactly that ACK (frame 4).

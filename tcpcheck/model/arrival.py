@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from tcpcheck.model.endpoint import Endpoint
 from tcpcheck.model.seqnum import HALF, MASK
-from tcpcheck.model.states import SYNCHRONIZED
+from tcpcheck.model.states import SYNCHRONIZED, State
 
 
 def paws_rejects(tsval: int, ts_recent: int | None) -> bool:
@@ -61,3 +61,19 @@ def receive_next(sender: Endpoint, receiver: Endpoint) -> int | None:
     if sender.snd.isn is not None and base is not None and receiver.state in SYNCHRONIZED:
         return base + 1 if nxt is None else max(nxt, base + 1)
     return nxt
+
+
+def syn_challenged(seq: int, sender: Endpoint, receiver: Endpoint) -> bool:
+    """Fourth, check the SYN bit, in a synchronized state (RFC 9293 §3.10.7.4, RFC 5961 §4.2):
+
+    "If the SYN bit is set, irrespective of the sequence number, TCP endpoints MUST send a
+    'challenge ACK' to the remote peer: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. After sending
+    the acknowledgment, TCP implementations MUST drop the unacceptable segment and stop
+    processing further."
+
+    For a SYN with a new ISN from a sender past SYN-SENT (it abandoned this connection and
+    opens another on the tuple): a retransmission of the SYN the receiver already holds, and
+    a new ISN still inside the sender's own handshake, are the handshake's to judge.
+    """
+    return (receiver.state in SYNCHRONIZED and sender.snd.isn is not None
+            and seq != sender.snd.isn and sender.state is not State.SYN_SENT)

@@ -18,6 +18,7 @@ from typing import NamedTuple
 from tcpcheck import timers
 from tcpcheck.model import events as ev
 from tcpcheck.model.acks import AckSteps
+from tcpcheck.model.arrival import syn_challenged
 from tcpcheck.model.data import DataSteps
 from tcpcheck.model.endpoint import Endpoint, Tally
 from tcpcheck.model.handshake import HandshakeSteps
@@ -137,6 +138,10 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps):
                                                  a.state.value))
             return
         if flags & SYN:
+            if not flags & ACK and syn_challenged(seg.seq, a, b):
+                self.events.append(ev.SynChallenged(seg.frame, seg.ts, a.role, b.state.value,
+                                                    seg.seq))
+                return
             self._syn(seg, a, b)
             return
         if flags & RST:

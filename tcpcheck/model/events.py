@@ -525,6 +525,19 @@ class UnexpectedInput(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class SynChallenged(Event):
+    """A SYN with a new ISN reached a synchronized receiver: it drops the segment, changes
+    nothing, and owes a challenge ACK (RFC 9293 §3.10.7.4, RFC 5961 §4). ``side`` is the
+    SYN's sender."""
+
+    POSITION = ("state",)
+
+    state: str
+    """The receiver's state, which the SYN leaves as it was."""
+    new_isn: int
+
+
+@dataclass(frozen=True, slots=True)
 class LostAfterCapture(Event):
     """What this side sent proves a segment the capture saw never reached it (lost after the
     capture point): e.g. it retransmits its SYN after the capture saw the peer's SYN-ACK.
