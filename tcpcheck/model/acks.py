@@ -4,7 +4,11 @@
 from __future__ import annotations
 
 from tcpcheck.model import events as ev
-from tcpcheck.model.arrival import receive_next, segment_acceptable
+from tcpcheck.model.arrival import (
+    receive_next,
+    segment_acceptable,
+    syn_received_ack_acceptable,
+)
 from tcpcheck.model.endpoint import Endpoint
 from tcpcheck.model.seqnum import MASK, unwrap
 from tcpcheck.model.states import Input, State
@@ -49,8 +53,7 @@ class AckSteps:
         if b.state is State.SYN_RCVD and a.state is not State.SYN_RCVD and b.snd.isn is not None:
             # The handshake's final ACK (RFC 9293 §3.5): it must acknowledge b's SYN and
             # nothing beyond what b sent.
-            lowest = b.snd.base + 1
-            if ack < lowest or ack > b.snd.max:
+            if not syn_received_ack_acceptable(ack, b.snd.base, b.snd.max):
                 self.events.append(ev.HandshakeBadAck(
                     seg.frame, seg.ts, a.role, b.rtx.synack_frame, b.snd.isn,
                     (b.snd.isn + 1) & MASK, seg.ack))

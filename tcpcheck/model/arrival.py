@@ -77,3 +77,31 @@ def syn_challenged(seq: int, sender: Endpoint, receiver: Endpoint) -> bool:
     """
     return (receiver.state in SYNCHRONIZED and sender.snd.isn is not None
             and seq != sender.snd.isn and sender.state is not State.SYN_SENT)
+
+
+def syn_received_ack_acceptable(ack: int, iss: int, snd_nxt: int) -> bool:
+    """Fifth, check the ACK field, in SYN-RECEIVED (RFC 9293 §3.10.7.4):
+
+    "If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED state [...]. If the segment
+    acknowledgment is not acceptable, form a reset segment <SEQ=SEG.ACK><CTL=RST> and send
+    it." SND.UNA is still ISS here: the ACK must cover the SYN and nothing unsent.
+    """
+    return iss < ack <= snd_nxt
+
+
+def fin_acceptable(seq: int, end: int, plen: int, rcv_nxt: int | None,
+                   right_edge: int | None) -> bool:
+    """Whether a segment carrying a first FIN passes the acceptability test, as far as the
+    capture can tell (RFC 9293 §3.10.7.4, first, then eighth: "If the FIN bit is set, signal
+    the user 'connection closing' [...] advance RCV.NXT over the FIN").
+
+    ``seq``..``end`` is its text, the FIN at ``end``. The receiver's RCV.NXT is at least its
+    latest ACK (``rcv_nxt``) and its window ends at or before the highest right edge it
+    advertised: the segment is unacceptable only when it lies wholly below the first, or
+    (a FIN alone) beyond the second. Linux takes a FIN right at the edge of a full window
+    (tcp_sequence: SEG.SEQ =< RCV.NXT + RCV.WND), so only past it is outside. Where the
+    capture cannot tell, the segment is acceptable: say less, not more.
+    """
+    if rcv_nxt is not None and end + 1 < rcv_nxt:
+        return False
+    return bool(plen) or right_edge is None or seq <= right_edge

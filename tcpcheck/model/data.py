@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from tcpcheck import timers
 from tcpcheck.model import events as ev
+from tcpcheck.model.arrival import fin_acceptable, receive_next
 from tcpcheck.model.endpoint import Endpoint
 from tcpcheck.model.seqnum import unwrap
 from tcpcheck.model.states import SYNCHRONIZED, Input, State
@@ -32,6 +33,14 @@ class DataSteps:
         fin = seg.flags & FIN
         snd_max = a.snd.max
         top = end + 1 if fin else end
+        if fin and a.snd.fin is None and not fin_acceptable(seq, end, plen, receive_next(a, b),
+                                                           b.wnd.edge):
+            # The receiver drops it (an injected FIN, or one from another connection): it
+            # changes nothing, and its sender's stream goes on without it.
+            self.events.append(ev.SeqOutOfWindow(seg.frame, seg.ts, a.role, a.rel(seq), plen + 1,
+                                                 a.rel(receive_next(a, b)),
+                                                 a.rel(b.wnd.edge) if b.wnd.edge else 0))
+            return
         if a.snd.isn is not None and plen and end <= a.snd.base + 1:
             # Wholly before the first byte after the ISN: never part of this connection.
             self.events.append(ev.SeqOutOfWindow(seg.frame, seg.ts, a.role, a.rel(seq), plen,
