@@ -21,7 +21,7 @@ EVERY = Recording(all=True)
 SYN_SENT, SYN_RCVD, ESTABLISHED = "SYN_SENT", "SYN_RCVD", "ESTABLISHED"
 FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT = "FIN_WAIT_1", "FIN_WAIT_2", "CLOSE_WAIT"
 LAST_ACK, TIME_WAIT, CLOSED = "LAST_ACK", "TIME_WAIT", "CLOSED"
-CLOSING = "CLOSING"
+CLOSING, LISTEN = "CLOSING", "LISTEN"
 
 
 def replay(lad: Ladder) -> Analyzer:
@@ -46,6 +46,37 @@ def test_three_way_handshake():
         (SYN_SENT, SYN_RCVD),  # the SYN: sent, and received by the listener
         (ESTABLISHED, SYN_RCVD),  # the SYN-ACK: the client is synchronized
         (ESTABLISHED, ESTABLISHED),  # the ACK of the SYN-ACK
+    ]
+
+
+def test_simultaneous_open_takes_both_sides_through_syn_sent_and_syn_received():
+    # RFC 9293 §3.5, Figure 12. The server's SYN carries no ACK: it had not received the
+    # client's SYN when it sent it, so it opened actively (LISTEN -> SYN_SENT; the capture
+    # assumed a listener), and the client's SYN reached it just before the client's SYN-ACK.
+    lad = Ladder()
+    lad.syn("c")
+    lad.syn("s")
+    lad.synack("c")
+    lad.synack("s")
+    assert states_after_each_segment(lad) == [
+        (SYN_SENT, LISTEN),  # revised by frame 2: the SYN was still in flight
+        (SYN_RCVD, SYN_SENT),
+        (SYN_RCVD, ESTABLISHED),  # the client's SYN, then its SYN-ACK
+        (ESTABLISHED, ESTABLISHED),
+    ]
+
+
+def test_simultaneous_open_where_the_second_opener_acknowledges_first():
+    lad = Ladder()
+    lad.syn("c")
+    lad.syn("s")
+    lad.synack("s")  # its ACK shows the client's SYN reached it before
+    lad.synack("c")
+    assert states_after_each_segment(lad) == [
+        (SYN_SENT, LISTEN),
+        (SYN_RCVD, SYN_SENT),
+        (ESTABLISHED, SYN_RCVD),
+        (ESTABLISHED, ESTABLISHED),
     ]
 
 

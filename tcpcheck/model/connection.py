@@ -270,6 +270,19 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps):
             clocks.cw_since, clocks.cw_frame = seg.ts, seg.frame
             self.timers = True
 
+    def _syns_crossed(self, a: Endpoint, b: Endpoint, seg: Segment) -> None:
+        """``a`` sends its first SYN without ACK after ``b``'s SYN was captured.
+
+        A side that had received a SYN answers it with SYN-ACK: ``a`` had not received
+        ``b``'s, so it opened actively, a simultaneous open (RFC 9293 §3.5, Figure 12:
+        SYN-SENT, then SYN-RECEIVED). The receipt read in capture order is taken back, from
+        ``b``'s SYN on; the SYN reaches ``a`` when ``a`` acknowledges it or ``b``'s next
+        segment arrives.
+        """
+        self._step(a, Input.RETRACT_RECV_SYN, seg)
+        a.rcv.syn_in_flight = self.unsettled = True
+        self.revised += ((a is self.client, b.snd.isn_frame, a.state),)
+
     def _settle(self, seg: Segment | Moment, a: Endpoint | None, b: Endpoint | None) -> None:
         """Decide what was waiting for evidence, now that ``a`` sends ``seg`` to ``b`` (both
         None at the end of the capture: then, like any segment seen, it arrived).
@@ -278,7 +291,16 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps):
         reach their receiver in order: b receives what a sent before ``seg`` first.
         """
         for e in (self.client, self.server):
-            if e.rcv.fin_in_flight and e is not a:
+            if e is a:
+                if e.rcv.syn_in_flight and seg.flags & ACK:
+                    # Its ACK shows it had received the peer's SYN before it sent this.
+                    e.rcv.syn_in_flight = False
+                    self._step(e, Input.RECV_SYN, seg)
+                continue
+            if e.rcv.syn_in_flight:
+                e.rcv.syn_in_flight = False
+                self._step(e, Input.RECV_SYN, seg)
+            if e.rcv.fin_in_flight:
                 e.rcv.fin_in_flight = False
                 self._step(e, Input.RECV_FIN, seg)
         if self.rst_in_flight is not None:
@@ -293,7 +315,8 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps):
             else:
                 self._step(receiver, Input.RECV_RST, seg)
                 self._reset_settled(event, seg.ts)
-        self.unsettled = self.client.rcv.fin_in_flight or self.server.rcv.fin_in_flight
+        self.unsettled = any(e.rcv.fin_in_flight or e.rcv.syn_in_flight
+                             for e in (self.client, self.server))
 
     def _check_done(self, ts: int) -> None:
         if self.done_at is None and all(

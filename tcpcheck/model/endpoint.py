@@ -63,7 +63,7 @@ class ReceiveSequence:
     """What this side showed it had received: its ACK field (RCV.NXT as far as the capture
     reveals it) and the duplicates of it."""
 
-    __slots__ = ("ack", "dupacks", "ack_frame", "fin_frame", "fin_in_flight")
+    __slots__ = ("ack", "dupacks", "ack_frame", "fin_frame", "fin_in_flight", "syn_in_flight")
 
     def __init__(self) -> None:
         self.ack: int | None = None  # last ACK we sent (unwrapped, the peer's space)
@@ -72,6 +72,9 @@ class ReceiveSequence:
         self.fin_frame = 0  # the peer's latest FIN frame that reached us
         # The peer's FIN crossed our own: it reaches us when our ACK first covers it.
         self.fin_in_flight = False
+        # The peer's SYN crossed our own (simultaneous open): it reaches us when we first
+        # acknowledge it.
+        self.syn_in_flight = False
 
 
 class NegotiatedOptions:

@@ -29,7 +29,8 @@ class HandshakeSteps:
         has_ack = seg.flags & ACK
         what = "SYN-ACK" if has_ack else "SYN"
         opts = parse_options(seg.options)
-        if a.snd.isn is None:
+        first = a.snd.isn is None
+        if first:
             a.open_sequence(seg.seq, seg.plen)
             a.snd.isn_frame = seg.frame
             a.rtx.syn_ts = seg.ts
@@ -95,6 +96,8 @@ class HandshakeSteps:
                                                    b.rtx.synack_frame))
             self._step(b, Input.RECV_SYN, seg)
         else:
+            if first and a.state is State.SYN_RCVD:
+                self._syns_crossed(a, b, seg)
             self._step(a, Input.SEND_SYN, seg)
             self._step(b, Input.RECV_SYN, seg)
 
