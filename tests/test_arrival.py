@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from tcpcheck.model.arrival import paws_rejects, receive_next, segment_acceptable
+from tcpcheck.model.arrival import (
+    fin_acceptable,
+    paws_rejects,
+    receive_next,
+    segment_acceptable,
+    syn_challenged,
+    syn_received_ack_acceptable,
+)
 from tcpcheck.model.endpoint import Endpoint
 from tcpcheck.model.states import State
 
@@ -43,3 +50,37 @@ def test_rcv_nxt_is_at_least_irs_plus_one_once_the_syn_was_received():
     assert receive_next(client, server) == 1500
     listener = Endpoint("server", State.LISTEN)  # has not received the SYN
     assert receive_next(client, listener) == 1000
+
+
+@pytest.mark.parametrize(("seq", "end", "plen", "rcv_nxt", "edge", "acceptable"), [
+    (100, 100, 0, 100, 1000, True),      # a FIN at RCV.NXT
+    (1000, 1000, 0, 100, 1000, True),    # at the right edge of a full window (Linux takes it)
+    (1001, 1001, 0, 100, 1000, False),   # past the highest right edge ever advertised
+    (50, 50, 0, 100, 1000, False),       # wholly below what the receiver acknowledged
+    (99, 99, 0, 100, 1000, True),        # its FIN acknowledged already: a retransmission
+    (40, 90, 50, 100, 1000, False),      # text and FIN wholly old
+    (90, 140, 50, 100, 1000, True),      # straddles RCV.NXT: its new part is processed
+    (2000, 2050, 50, 100, 1000, True),   # text beyond the window is the text step's to judge
+    (5000, 5000, 0, None, None, True),   # the capture cannot tell: acceptable
+])
+def test_a_first_fin_is_unacceptable_only_where_the_capture_proves_it(
+        seq, end, plen, rcv_nxt, edge, acceptable):
+    assert fin_acceptable(seq, end, plen, rcv_nxt, edge) is acceptable
+
+
+def test_the_handshakes_final_ack_must_cover_the_syn_and_nothing_unsent():
+    assert syn_received_ack_acceptable(5001, 5000, 5001)
+    assert not syn_received_ack_acceptable(5000, 5000, 5001)  # SEG.ACK =< SND.UNA (ISS)
+    assert not syn_received_ack_acceptable(5002, 5000, 5001)  # SEG.ACK > SND.NXT
+
+
+def test_a_syn_with_a_new_isn_is_challenged_only_by_a_synchronized_receiver():
+    client = Endpoint("client", State.ESTABLISHED)
+    client.open_sequence(1000)
+    server = Endpoint("server", State.SYN_RCVD)
+    assert syn_challenged(777_777, client, server)
+    assert not syn_challenged(1000, client, server)  # its own SYN again: a retransmission
+    assert not syn_challenged(777_777, client, Endpoint("server", State.LISTEN))
+    opener = Endpoint("client", State.SYN_SENT)  # a new ISN within its own handshake
+    opener.open_sequence(1000)
+    assert not syn_challenged(777_777, opener, server)
