@@ -3,6 +3,27 @@
 The RFC checks an arriving segment in a fixed order, and an unacceptable segment changes
 nothing in the receiver. Each function here is one of those steps; its docstring quotes the RFC
 text it applies. Sequence positions are unwrapped (see ``tcpcheck.model.seqnum``).
+
+``Connection.apply`` takes them in the RFC's order:
+
+======================================== ===================================================
+step                                     where
+======================================== ===================================================
+first: PAWS, then sequence acceptability ``paws_rejects``, ``segment_acceptable``
+second: the RST bit (RFC 5961 §3)        ``ResetSteps._rst_verdict`` (exact, challenged, out)
+fourth: the SYN bit (RFC 5961 §4)        ``syn_challenged``
+fifth: the ACK field                     ``syn_received_ack_acceptable``; SEG.ACK > SND.NXT
+                                         waits for the capture to tell (``snd.pending``)
+seventh and eighth: text, then FIN       ``fin_acceptable``; ``DataSteps``
+======================================== ===================================================
+
+SYN and RST segments are dispatched before PAWS, with the same outcome as the RFC's order: PAWS
+exempts a reset (RFC 7323 §5.3, R1) and RFC 5961 gives it its own window test, and a SYN in a
+synchronized state draws an ACK whether or not it is in the window.
+
+The capture point is not the receiver: RCV.NXT lies somewhere between the receiver's latest
+ACK and everything the sender sent, and window updates may be missing. Where the capture cannot
+tell, a segment is taken as acceptable (``receive_next`` gives the lower bound).
 """
 
 from __future__ import annotations

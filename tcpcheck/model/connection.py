@@ -137,6 +137,8 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps):
             self.events.append(ev.MissingAckFlag(seg.frame, seg.ts, a.role, flags,
                                                  a.state.value))
             return
+        # RFC 9293 §3.10.7 for b, in its order (see ``tcpcheck.model.arrival``): the SYN and
+        # RST steps, then PAWS, the ACK field, and the text and FIN.
         if flags & SYN:
             if not flags & ACK and syn_challenged(seg.seq, a, b):
                 self.events.append(ev.SynChallenged(seg.frame, seg.ts, a.role, b.state.value,
