@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tcpcheck.model.arrival import (
+    beyond_right_edge,
     fin_acceptable,
     paws_rejects,
     receive_next,
@@ -84,3 +85,9 @@ def test_a_syn_with_a_new_isn_is_challenged_only_by_a_synchronized_receiver():
     opener = Endpoint("client", State.SYN_SENT)  # a new ISN within its own handshake
     opener.open_sequence(1000)
     assert not syn_challenged(777_777, opener, server)
+
+
+def test_a_zero_length_segment_is_surely_unacceptable_only_past_the_highest_right_edge():
+    assert beyond_right_edge(1001, 1000)
+    assert not beyond_right_edge(1000, 1000)  # at the edge of a full window: Linux takes it
+    assert not beyond_right_edge(5_000_000, None)  # the edge is unknown

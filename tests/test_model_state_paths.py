@@ -311,6 +311,21 @@ def test_a_fin_outside_the_window_leaves_the_receiver_unchanged(reach, receiver,
     assert ("seq-out-of-window", lad.segments[-1].frame) in rules_at(analyzer.findings)
 
 
+@pytest.mark.parametrize(("reach", "receiver", "state"), [
+    (into_fin_wait_1, "c", FIN_WAIT_1),
+    (into_last_ack, "s", LAST_ACK),
+])
+def test_an_ack_of_the_fin_outside_the_window_leaves_the_receiver_unchanged(
+        reach, receiver, state):
+    lad = Ladder()
+    reach(lad)
+    sender = Ladder.peer(receiver)
+    lad.raw(sender, ACK, lad.nxt[sender] + FAR, lad.nxt[receiver])
+    assert receiver_state(lad, receiver) == state
+    lad.ack(sender)  # the real ACK of the FIN, in the window, still moves it
+    assert receiver_state(lad, receiver) != state
+
+
 def test_a_syn_with_a_new_isn_leaves_a_syn_received_receiver_unchanged():
     lad = Ladder(client_isn=1000, server_isn=5000)
     into_syn_received(lad)

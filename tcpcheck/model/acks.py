@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from tcpcheck.model import events as ev
 from tcpcheck.model.arrival import (
+    beyond_right_edge,
     receive_next,
     segment_acceptable,
     syn_received_ack_acceptable,
@@ -86,10 +87,16 @@ class AckSteps:
                              pending[3] if pending else b.snd.max)
             return
         if ack > b.snd.una:
+            fin_acked = b.snd.fin is not None and not b.snd.fin_acked and ack > b.snd.fin
+            if fin_acked and a.snd.max is not None and beyond_right_edge(
+                    unwrap(seg.seq, a.snd.max), b.wnd.edge):
+                # RFC 9293 §3.10.7.4: b drops it before its ACK field is read (an injected
+                # segment): the FIN is not acknowledged by it, and b's state stays.
+                return
             b.snd.una = ack
             if b.snd.sent:
                 b.forget_acked(ack)
-            if b.snd.fin is not None and not b.snd.fin_acked and ack > b.snd.fin:
+            if fin_acked:
                 b.snd.fin_acked = True
                 if a.rcv.fin_in_flight:
                     # The FIN that crossed a's own (``_fins_crossed``) reached a before this.

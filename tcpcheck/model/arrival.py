@@ -12,7 +12,8 @@ step                                     where
 first: PAWS, then sequence acceptability ``paws_rejects``, ``segment_acceptable``
 second: the RST bit (RFC 5961 §3)        ``ResetSteps._rst_verdict`` (exact, challenged, out)
 fourth: the SYN bit (RFC 5961 §4)        ``syn_challenged``
-fifth: the ACK field                     ``syn_received_ack_acceptable``; SEG.ACK > SND.NXT
+fifth: the ACK field                     ``syn_received_ack_acceptable``, ``beyond_right_edge``
+                                         (an ACK of a FIN); SEG.ACK > SND.NXT
                                          waits for the capture to tell (``snd.pending``)
 seventh and eighth: text, then FIN       ``fin_acceptable``; ``DataSteps``
 ======================================== ===================================================
@@ -82,6 +83,15 @@ def receive_next(sender: Endpoint, receiver: Endpoint) -> int | None:
     if sender.snd.isn is not None and base is not None and receiver.state in SYNCHRONIZED:
         return base + 1 if nxt is None else max(nxt, base + 1)
     return nxt
+
+
+def beyond_right_edge(seq: int, right_edge: int | None) -> bool:
+    """A zero-length segment the sequence acceptability test surely rejects (RFC 9293
+    §3.10.7.4, first: "RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND"; Linux also takes SEG.SEQ =
+    RCV.NXT+RCV.WND): it starts past the highest right edge the receiver ever advertised.
+    Unknown edge (no handshake seen, options cut): not beyond.
+    """
+    return right_edge is not None and seq > right_edge
 
 
 def syn_challenged(seq: int, sender: Endpoint, receiver: Endpoint) -> bool:
