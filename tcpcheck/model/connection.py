@@ -91,11 +91,12 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps):
         self.negotiated: tuple[bool, bool, bool] | None = None
         self.timers = False  # a side is in CLOSE_WAIT or FIN_WAIT_2: watch the clock
         # (client?, from frame, state): a side's states read in capture order from that frame
-        # on, taken back once its own segment showed what it had received (crossing FINs).
+        # on, taken back once its own segment showed what it had received (crossing SYNs or
+        # FINs); the timeline's recorder rewrites those steps.
         self.revised: tuple[tuple[bool, int, State], ...] = ()
-        # A segment whose receipt waits for evidence: a FIN that crossed its receiver's own
-        # (``ReceiveSequence.fin_in_flight``), or a reset sent from SYN-SENT (its receiver and
-        # the event it makes). ``unsettled`` says either may be waiting.
+        # A segment whose receipt waits for evidence: a SYN or FIN that crossed its receiver's
+        # own (``ReceiveSequence.syn_in_flight``, ``fin_in_flight``), or a reset sent from
+        # SYN-SENT (its receiver and the event it makes). ``unsettled``: one may be waiting.
         self.unsettled = False
         self.rst_in_flight: tuple[Endpoint, ev.ConnectionReset] | None = None
 
