@@ -15,6 +15,7 @@ fourth: the SYN bit (RFC 5961 §4)        ``syn_challenged``
 fifth: the ACK field                     ``syn_received_ack_acceptable``, ``beyond_right_edge``
                                          (an ACK of a FIN); SEG.ACK > SND.NXT
                                          waits for the capture to tell (``snd.pending``)
+sixth: the URG bit                       nothing to check: it changes no state
 seventh and eighth: text, then FIN       ``fin_acceptable``; ``DataSteps``
 ======================================== ===================================================
 
