@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 
 from tcpcheck.model.arrival import (
+    RstVerdict,
     beyond_right_edge,
     fin_acceptable,
     paws_rejects,
     receive_next,
+    rst_acceptability,
     segment_acceptable,
     syn_challenged,
     syn_received_ack_acceptable,
@@ -91,3 +93,16 @@ def test_a_zero_length_segment_is_surely_unacceptable_only_past_the_highest_righ
     assert beyond_right_edge(1001, 1000)
     assert not beyond_right_edge(1000, 1000)  # at the edge of a full window: Linux takes it
     assert not beyond_right_edge(5_000_000, None)  # the edge is unknown
+
+
+@pytest.mark.parametrize(("seq", "fin_received", "verdict"), [
+    (1000, False, RstVerdict.EXACT),     # RCV.NXT as the receiver's latest ACK shows it
+    (1200, False, RstVerdict.EXACT),     # RCV.NXT as far as everything the sender sent
+    (1201, False, RstVerdict.INEXACT),   # in the window, not RCV.NXT: a challenge ACK
+    (999, False, RstVerdict.INEXACT),
+    (999, True, RstVerdict.EXACT),       # Linux: RCV.NXT - 1 once the peer's FIN arrived
+    (5000, False, RstVerdict.OUTSIDE),   # past the window: silently dropped
+    (900, False, RstVerdict.OUTSIDE),
+])
+def test_a_reset_is_exact_challenged_or_dropped_as_rfc_5961_says(seq, fin_received, verdict):
+    assert rst_acceptability(seq, 1000, 1200, 3000, fin_received) is verdict

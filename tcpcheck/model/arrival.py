@@ -10,7 +10,8 @@ text it applies. Sequence positions are unwrapped (see ``tcpcheck.model.seqnum``
 step                                     where
 ======================================== ===================================================
 first: PAWS, then sequence acceptability ``paws_rejects``, ``segment_acceptable``
-second: the RST bit (RFC 5961 §3)        ``ResetSteps._rst_verdict`` (exact, challenged, out)
+second: the RST bit (RFC 5961 §3)        ``rst_acceptability`` (SYN-SENT, CLOSED and LISTEN in
+                                         ``ResetSteps._rst_verdict``)
 fourth: the SYN bit (RFC 5961 §4)        ``syn_challenged``
 fifth: the ACK field                     ``syn_received_ack_acceptable``, ``beyond_right_edge``
                                          (an ACK of a FIN); SEG.ACK > SND.NXT
@@ -29,6 +30,8 @@ tell, a segment is taken as acceptable (``receive_next`` gives the lower bound).
 """
 
 from __future__ import annotations
+
+from enum import StrEnum
 
 from tcpcheck.model.endpoint import Endpoint
 from tcpcheck.model.seqnum import HALF, MASK
@@ -93,6 +96,38 @@ def beyond_right_edge(seq: int, right_edge: int | None) -> bool:
     Unknown edge (no handshake seen, options cut): not beyond.
     """
     return right_edge is not None and seq > right_edge
+
+
+class RstVerdict(StrEnum):
+    """What a receiver does with a reset (RFC 5961 §3.2)."""
+
+    EXACT = "exact"  # it resets the connection
+    INEXACT = "inexact"  # in the window but not RCV.NXT: a challenge ACK
+    OUTSIDE = "outside"  # silently dropped
+    IGNORED = "ignored"  # no synchronized state to judge it by
+
+
+def rst_acceptability(seq: int, rcv_nxt: int, highest: int, right_edge: int,
+                      fin_received: bool) -> RstVerdict:
+    """Second, check the RST bit, in a synchronized state (RFC 9293 §3.10.7.4, RFC 5961 §3.2):
+
+    "1) If the RST bit is set and the sequence number is outside the current receive window,
+    silently drop the segment. 2) If the RST bit is set and the sequence number exactly
+    matches the next expected sequence number (RCV.NXT), then TCP MUST reset the connection.
+    3) If the RST bit is set and the sequence number does not exactly match the next expected
+    sequence value, yet is within the current receive window, TCP MUST send an
+    acknowledgment (challenge ACK)."
+
+    RCV.NXT lies between ``rcv_nxt`` (the
+    receiver's latest ACK) and ``highest`` (everything the sender sent): the capture cannot
+    tell where, so any of those is exact. Once the receiver has the peer's FIN
+    (``fin_received``), Linux also takes RCV.NXT - 1 as exact (tcp_reset_check).
+    """
+    if rcv_nxt <= seq <= highest or (seq == rcv_nxt - 1 and fin_received):
+        return RstVerdict.EXACT
+    if rcv_nxt - 1 <= seq < right_edge:
+        return RstVerdict.INEXACT
+    return RstVerdict.OUTSIDE
 
 
 def syn_challenged(seq: int, sender: Endpoint, receiver: Endpoint) -> bool:

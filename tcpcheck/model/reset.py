@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from tcpcheck.model import events as ev
-from tcpcheck.model.arrival import receive_next
+from tcpcheck.model.arrival import receive_next, rst_acceptability
 from tcpcheck.model.endpoint import Endpoint
 from tcpcheck.model.seqnum import MASK, unwrap
 from tcpcheck.model.states import Input, State
@@ -112,11 +112,8 @@ class ResetSteps:
         # b's RCV.NXT lies between its last ACK and everything a sent: capture timing cannot
         # tell where, so any of those is taken as exact.
         highest = rcv_nxt if a.snd.max is None else max(rcv_nxt, a.snd.max)
-        if rcv_nxt <= seq <= highest or (seq == rcv_nxt - 1 and state in _FIN_RECEIVED):
-            return "exact"
-        if rcv_nxt - 1 <= seq < self._rst_right_edge(a, b):
-            return "inexact"
-        return "outside"
+        return rst_acceptability(seq, rcv_nxt, highest, self._rst_right_edge(a, b),
+                                 state in _FIN_RECEIVED)
 
     @staticmethod
     def _echoes_syn(seg: Segment, b: Endpoint) -> bool:
