@@ -39,7 +39,7 @@ class DataSteps:
             # changes nothing, and its sender's stream goes on without it.
             self.events.append(ev.SeqOutOfWindow(seg.frame, seg.ts, a.role, a.rel(seq), plen + 1,
                                                  a.rel(receive_next(a, b)),
-                                                 a.rel(b.wnd.edge) if b.wnd.edge else 0))
+                                                 0 if b.wnd.edge is None else a.rel(b.wnd.edge)))
             return
         if a.snd.isn is not None and plen and end <= a.snd.base + 1:
             # Wholly before the first byte after the ISN: never part of this connection.
