@@ -33,14 +33,16 @@ class DataSteps:
         fin = seg.flags & FIN
         snd_max = a.snd.max
         top = end + 1 if fin else end
-        if fin and a.snd.fin is None and not fin_acceptable(seq, end, plen, receive_next(a, b),
-                                                           b.wnd.edge):
-            # The receiver drops it (an injected FIN, or one from another connection): it
-            # changes nothing, and its sender's stream goes on without it.
-            self.events.append(ev.SeqOutOfWindow(seg.frame, seg.ts, a.role, a.rel(seq), plen + 1,
-                                                 a.rel(receive_next(a, b)),
-                                                 0 if b.wnd.edge is None else a.rel(b.wnd.edge)))
-            return
+        if fin and a.snd.fin is None:
+            rcv_nxt = receive_next(a, b)
+            if not fin_acceptable(seq, end, plen, rcv_nxt, b.wnd.edge):
+                # The receiver drops it (an injected FIN, or one from another connection): it
+                # changes nothing, and its sender's stream goes on without it.
+                self.events.append(ev.SeqOutOfWindow(
+                    seg.frame, seg.ts, a.role, a.rel(seq), plen + 1,
+                    a.rel(seq if rcv_nxt is None else rcv_nxt),
+                    0 if b.wnd.edge is None else a.rel(b.wnd.edge)))
+                return
         if a.snd.isn is not None and plen and end <= a.snd.base + 1:
             # Wholly before the first byte after the ISN: never part of this connection.
             self.events.append(ev.SeqOutOfWindow(seg.frame, seg.ts, a.role, a.rel(seq), plen,
