@@ -331,3 +331,23 @@ def test_a_syn_with_a_new_isn_leaves_a_syn_received_receiver_unchanged():
     into_syn_received(lad)
     lad.syn("c", seq=777_777, gap=0.2)
     assert states_after_each_segment(lad)[-1] == (ESTABLISHED, SYN_RCVD)
+
+
+def test_a_crossed_fin_that_arrives_after_its_receiver_reset_changes_nothing():
+    # suricata-verify tcp-fastopen-11 (frames 23-28): the server's FIN crosses the client's,
+    # then the server resets; the client's FIN, still in flight, reaches a closed endpoint,
+    # which answers with a reset and stays CLOSED: no transition, and no unexpected input.
+    lad = Ladder().handshake()
+    lad.fin("c")
+    lad.fin("s", ack=lad.nxt["c"] - 1)
+    lad.rst("s")
+    lad.rst("c", with_ack=False)
+    analyzer = replay(lad)
+    (timeline,) = analyzer.timelines
+    assert [(s.client_state, s.server_state) for s in timeline.steps][3:] == [
+        (FIN_WAIT_1, ESTABLISHED),
+        (CLOSING, FIN_WAIT_1),
+        (CLOSED, CLOSED),
+        (CLOSED, CLOSED),
+    ]
+    assert [o for s in timeline.steps for o in s.observations if o == "UnexpectedInput"] == []

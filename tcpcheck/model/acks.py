@@ -100,8 +100,7 @@ class AckSteps:
                 b.snd.fin_acked = True
                 if a.rcv.fin_in_flight:
                     # The FIN that crossed a's own (``_fins_crossed``) reached a before this.
-                    a.rcv.fin_in_flight = False
-                    self._step(a, Input.RECV_FIN, seg)
+                    self._arrives(a, Input.RECV_FIN, seg)
                 self._step(b, Input.RECV_ACK_OF_FIN, seg)
                 self._check_done(seg.ts)
 

@@ -297,15 +297,12 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps):
             if e is a:
                 if e.rcv.syn_in_flight and seg.flags & ACK:
                     # Its ACK shows it had received the peer's SYN before it sent this.
-                    e.rcv.syn_in_flight = False
-                    self._step(e, Input.RECV_SYN, seg)
+                    self._arrives(e, Input.RECV_SYN, seg)
                 continue
             if e.rcv.syn_in_flight:
-                e.rcv.syn_in_flight = False
-                self._step(e, Input.RECV_SYN, seg)
+                self._arrives(e, Input.RECV_SYN, seg)
             if e.rcv.fin_in_flight:
-                e.rcv.fin_in_flight = False
-                self._step(e, Input.RECV_FIN, seg)
+                self._arrives(e, Input.RECV_FIN, seg)
         if self.rst_in_flight is not None:
             receiver, event = self.rst_in_flight
             self.rst_in_flight = None
@@ -320,6 +317,16 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps):
                 self._reset_settled(event, seg.ts)
         self.unsettled = any(e.rcv.fin_in_flight or e.rcv.syn_in_flight
                              for e in (self.client, self.server))
+
+    def _arrives(self, e: Endpoint, event: Input, seg: Segment | Moment) -> None:
+        """The crossed SYN or FIN (``event``) reaches ``e``, unless ``e`` has reset the
+        connection meanwhile: CLOSED answers it with a reset and stays (RFC 9293 §3.10.7.1)."""
+        if event is Input.RECV_SYN:
+            e.rcv.syn_in_flight = False
+        else:
+            e.rcv.fin_in_flight = False
+        if e.state is not State.CLOSED:
+            self._step(e, event, seg)
 
     def _check_done(self, ts: int) -> None:
         if self.done_at is None and all(
