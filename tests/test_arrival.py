@@ -58,7 +58,8 @@ def test_rcv_nxt_is_at_least_irs_plus_one_once_the_syn_was_received():
 @pytest.mark.parametrize(("seq", "end", "plen", "rcv_nxt", "edge", "acceptable"), [
     (100, 100, 0, 100, 1000, True),      # a FIN at RCV.NXT
     (1000, 1000, 0, 100, 1000, True),    # at the right edge of a full window (Linux takes it)
-    (1001, 1001, 0, 100, 1000, False),   # past the highest right edge ever advertised
+    (1001, 1001, 0, 100, 1000, False),   # past the highest right edge, out of sequence
+    (1500, 1500, 0, 100, 1000, True),    # past it but in sequence: a window update not seen
     (50, 50, 0, 100, 1000, False),       # wholly below what the receiver acknowledged
     (99, 99, 0, 100, 1000, True),        # its FIN acknowledged already: a retransmission
     (40, 90, 50, 100, 1000, False),      # text and FIN wholly old
@@ -68,7 +69,7 @@ def test_rcv_nxt_is_at_least_irs_plus_one_once_the_syn_was_received():
 ])
 def test_a_first_fin_is_unacceptable_only_where_the_capture_proves_it(
         seq, end, plen, rcv_nxt, edge, acceptable):
-    assert fin_acceptable(seq, end, plen, rcv_nxt, edge) is acceptable
+    assert fin_acceptable(seq, end, plen, rcv_nxt, edge, snd_nxt=1500) is acceptable
 
 
 def test_the_handshakes_final_ack_must_cover_the_syn_and_nothing_unsent():

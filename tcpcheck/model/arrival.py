@@ -157,18 +157,20 @@ def syn_received_ack_acceptable(ack: int, iss: int, snd_nxt: int) -> bool:
 
 
 def fin_acceptable(seq: int, end: int, plen: int, rcv_nxt: int | None,
-                   right_edge: int | None) -> bool:
+                   right_edge: int | None, snd_nxt: int | None) -> bool:
     """Whether a segment carrying a first FIN passes the acceptability test, as far as the
     capture can tell (RFC 9293 §3.10.7.4, first, then eighth: "If the FIN bit is set, signal
     the user 'connection closing' [...] advance RCV.NXT over the FIN").
 
     ``seq``..``end`` is its text, the FIN at ``end``. The receiver's RCV.NXT is at least its
-    latest ACK (``rcv_nxt``) and its window ends at or before the highest right edge it
-    advertised: the segment is unacceptable only when it lies wholly below the first, or
-    (a FIN alone) beyond the second. Linux takes a FIN right at the edge of a full window
+    latest ACK (``rcv_nxt``): a segment wholly below it is old. Its window may reach past the
+    highest right edge the capture saw it advertise (a window update not captured), so a FIN
+    alone counts as beyond the window only when it is also out of its sender's sequence
+    (``snd_nxt``, the sender's highest position seen): an in-sequence FIN closes the stream
+    the receiver has been taking. Linux takes a FIN right at the edge of a full window
     (tcp_sequence: SEG.SEQ =< RCV.NXT + RCV.WND), so only past it is outside. Where the
     capture cannot tell, the segment is acceptable: say less, not more.
     """
     if rcv_nxt is not None and end + 1 < rcv_nxt:
         return False
-    return bool(plen) or right_edge is None or seq <= right_edge
+    return bool(plen) or right_edge is None or seq <= right_edge or seq == snd_nxt

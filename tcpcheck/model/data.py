@@ -35,7 +35,7 @@ class DataSteps:
         top = end + 1 if fin else end
         if fin and a.snd.fin is None:
             rcv_nxt = receive_next(a, b)
-            if not fin_acceptable(seq, end, plen, rcv_nxt, b.wnd.edge):
+            if not fin_acceptable(seq, end, plen, rcv_nxt, b.wnd.edge, snd_max):
                 # The receiver drops it (an injected FIN, or one from another connection): it
                 # changes nothing, and its sender's stream goes on without it.
                 self.events.append(ev.SeqOutOfWindow(
