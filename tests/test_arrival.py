@@ -91,9 +91,10 @@ def test_a_syn_with_a_new_isn_is_challenged_only_by_a_synchronized_receiver():
 
 
 def test_a_zero_length_segment_is_surely_unacceptable_only_past_the_highest_right_edge():
-    assert beyond_right_edge(1001, 1000)
-    assert not beyond_right_edge(1000, 1000)  # at the edge of a full window: Linux takes it
-    assert not beyond_right_edge(5_000_000, None)  # the edge is unknown
+    assert beyond_right_edge(1001, 1000, snd_nxt=1200)
+    assert not beyond_right_edge(1000, 1000, snd_nxt=1200)  # a full window: Linux takes it
+    assert not beyond_right_edge(1200, 1000, snd_nxt=1200)  # in sequence: an update not seen
+    assert not beyond_right_edge(5_000_000, None, snd_nxt=1200)  # the edge is unknown
 
 
 @pytest.mark.parametrize(("seq", "fin_received", "verdict"), [

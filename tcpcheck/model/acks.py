@@ -89,7 +89,7 @@ class AckSteps:
         if ack > b.snd.una:
             fin_acked = b.snd.fin is not None and not b.snd.fin_acked and ack > b.snd.fin
             if fin_acked and a.snd.max is not None and beyond_right_edge(
-                    unwrap(seg.seq, a.snd.max), b.wnd.edge):
+                    unwrap(seg.seq, a.snd.max), b.wnd.edge, a.snd.max):
                 # RFC 9293 §3.10.7.4: b drops it before its ACK field is read (an injected
                 # segment): the FIN is not acknowledged by it, and b's state stays.
                 return

@@ -89,13 +89,14 @@ def receive_next(sender: Endpoint, receiver: Endpoint) -> int | None:
     return nxt
 
 
-def beyond_right_edge(seq: int, right_edge: int | None) -> bool:
+def beyond_right_edge(seq: int, right_edge: int | None, snd_nxt: int) -> bool:
     """A zero-length segment the sequence acceptability test surely rejects (RFC 9293
     §3.10.7.4, first: "RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND"; Linux also takes SEG.SEQ =
-    RCV.NXT+RCV.WND): it starts past the highest right edge the receiver ever advertised.
-    Unknown edge (no handshake seen, options cut): not beyond.
+    RCV.NXT+RCV.WND): it starts past the highest right edge the receiver was seen to
+    advertise, and out of its sender's sequence (``snd_nxt``, the highest position seen), so
+    no window update the capture missed explains it. Unknown edge: not beyond.
     """
-    return right_edge is not None and seq > right_edge
+    return right_edge is not None and seq > right_edge and seq != snd_nxt
 
 
 class RstVerdict(StrEnum):
