@@ -145,7 +145,8 @@ def _merge_duplicate_acks(messages: dict[str, int]) -> tuple[tuple[str, int], ..
             message = "Duplicate ACK"
         merged[message] = merged.get(message, 0) + count
     if highest:
-        merged[f"Duplicate ACK (#1 to #{highest})"] = merged.pop("Duplicate ACK")
+        numbers = "#1" if highest == 1 else f"#1 to #{highest}"
+        merged[f"Duplicate ACK ({numbers})"] = merged.pop("Duplicate ACK")
     return tuple(sorted(merged.items(), key=lambda item: (-item[1], item[0])))
 
 
