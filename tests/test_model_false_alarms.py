@@ -474,8 +474,6 @@ def test_field_capture_hole_below_the_highest_ack_is_ack_unseen_segment(name, ac
     assert ("ack-unseen-segment", ack_frame) in rules_at(result.findings, 1)
 
 
-@issue13("first copies of payload are forgotten once acknowledged, so a re-send of "
-         "acknowledged data with different bytes is not retransmission-data-mismatch")
 def test_resend_of_acknowledged_data_with_different_bytes_is_a_data_mismatch():
     # qi_internet_SYNACK_curl_jsonip's race: an injected response is acknowledged, then the
     # genuine one arrives at the same sequence number with other bytes.
@@ -491,7 +489,6 @@ def test_resend_of_acknowledged_data_with_different_bytes_is_a_data_mismatch():
 
 
 @needs_oracle
-@issue13("first copies of payload are forgotten once acknowledged")
 def test_field_capture_injection_race_is_a_data_mismatch():
     result = analyze(ORACLE / "zeek__tcp-qi_internet_SYNACK_curl_jsonip.pcap")
     assert ("retransmission-data-mismatch", 9) in rules_at(result.findings)

@@ -109,7 +109,7 @@ class DataSteps:
                                                  seg.plen))
             self.events.extend(timers.data_retransmitted(self.profile, self.timing, a,
                                                          b.rtx.last_ts, seq, seg.frame, seg.ts))
-        if a.snd.sent and len(seg.payload) == seg.plen:
+        if (a.snd.sent or a.snd.acked) and len(seg.payload) == seg.plen:
             differs = a.first_copy_differs(seq, seg.payload)
             if differs is not None:
                 self.events.append(ev.RetransmissionDataMismatch(

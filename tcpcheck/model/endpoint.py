@@ -12,6 +12,12 @@ from tcpcheck.options import Options
 # Bounded so a one-sided capture (no ACKs ever seen) or 64 KB TSO segments cannot grow without
 # limit: 4 MiB covers the largest window Linux opens on a fast LAN.
 MAX_SENT_BYTES = 4 << 20
+# First copies kept after the peer acknowledged them, to catch a re-send of acknowledged data
+# with other bytes (an injection race: the forged copy is acknowledged first, the genuine one
+# follows within a round trip). The newest few only: they stay while the connection is open,
+# so they are bounded per connection by count and by bytes.
+ACKED_COPIES = 16
+ACKED_COPY_BYTES = 16 << 10
 
 
 class Tally:
@@ -36,7 +42,7 @@ class SendSequence:
 
     __slots__ = ("isn", "base", "isn_frame", "syn_data", "una", "max", "max_ts", "gaps", "fin",
                  "fin_frame", "fin_acked", "bytes", "pending", "stale_isns", "sent",
-                 "sent_bytes")
+                 "sent_bytes", "acked")
 
     def __init__(self) -> None:
         self.isn: int | None = None  # raw 32-bit ISN from this side's SYN
@@ -57,6 +63,9 @@ class SendSequence:
         self.stale_isns: tuple[int, ...] = ()  # ISNs this side used earlier in the attempt
         self.sent: deque[tuple[int, bytes, int, int]] | None = None  # (seq, payload, frame, ts)
         self.sent_bytes = 0
+        # First copies the peer acknowledged, newest last (see ACKED_COPIES): a tuple, shared
+        # empty by the many connections that carried no captured payload.
+        self.acked: tuple[tuple[int, bytes, int, int], ...] = ()
 
 
 class ReceiveSequence:
@@ -225,19 +234,31 @@ class Endpoint:
             self.snd.sent_bytes -= len(sent.popleft()[1])
 
     def forget_acked(self, ack: int) -> None:
-        """Drop first copies the peer has acknowledged in full."""
-        sent = self.snd.sent
+        """Move first copies the peer has acknowledged in full to the few kept after the ACK
+        (``ACKED_COPIES``, ``ACKED_COPY_BYTES``)."""
+        snd = self.snd
+        sent = snd.sent
+        done = []
         while sent and sent[0][0] + len(sent[0][1]) <= ack:
-            self.snd.sent_bytes -= len(sent.popleft()[1])
+            done.append(sent.popleft())
+            snd.sent_bytes -= len(done[-1][1])
+        if done:
+            kept = (*snd.acked, *done)[-ACKED_COPIES:]
+            size = sum(len(copy[1]) for copy in kept)
+            while size > ACKED_COPY_BYTES:
+                size -= len(kept[0][1])
+                kept = kept[1:]
+            snd.acked = kept
         if not sent:
             # An empty deque still holds a 600-byte block: most connections sit idle with
             # everything acknowledged, so a capture of many open ones would keep them all.
             self.snd.sent = None
 
     def first_copy_differs(self, seq: int, payload: bytes) -> tuple[int, int] | None:
-        """(frame of the first copy, position of the first differing byte), or None."""
+        """(frame of the first copy, position of the first differing byte), or None. Compared
+        with the unacknowledged first copies and the few kept after their ACK."""
         end = seq + len(payload)
-        for start, data, frame, _ in self.snd.sent:
+        for start, data, frame, _ in (*self.snd.acked, *(self.snd.sent or ())):
             stop = start + len(data)
             if stop <= seq or start >= end:
                 continue
