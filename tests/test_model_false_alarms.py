@@ -450,7 +450,6 @@ def test_ignore_checksums_applies_segments_whatever_their_checksum():
 # re-sent data
 
 
-@issue13("ack-unseen-segment only fires above the highest sequence seen, not for a hole below it")
 def test_ack_covering_a_hole_below_the_highest_sequence_is_ack_unseen_segment():
     # eve-payload-05-tcp-data-gap's shape: 4 bytes, 4 bytes never captured, 4 bytes, then the
     # server's ACK covering all twelve.
@@ -464,7 +463,6 @@ def test_ack_covering_a_hole_below_the_highest_sequence_is_ack_unseen_segment():
 
 
 @needs_oracle
-@issue13("ack-unseen-segment only fires above the highest sequence seen, not for a hole below it")
 @pytest.mark.parametrize(("name", "ack_frame"), [
     ("suricata-verify__eve-payload-05-tcp-data-gap", 7),
     ("arkime__tcp-reassembly-synthetic", 53),  # the tcp-gap connection (port 40005)

@@ -19,6 +19,17 @@ def ack_unsent_data(e: ev.AckOfUnsentData, ctx: Context) -> Explanation:
 
 def ack_unseen_segment(e: ev.AckOfUnseenSegment, ctx: Context) -> Explanation:
     peer = ctx.peer(e.side)
+    if e.hole is not None:
+        start, stop = e.hole
+        return Explanation(
+            f"ACK {e.ack} from the {ctx.name(e.side)} covers the {peer}'s {stop - start} "
+            f"bytes at seq {start} (up to {stop}), a hole below the highest sequence captured "
+            f"({e.peer_max}) that the capture never filled: the {ctx.name(e.side)} received "
+            f"them, the capture missed them (capture loss, not a protocol error)",
+            f"the {peer}'s segments from seq {start} up to {stop} in the capture before "
+            f"ACK {e.ack}",
+            f"none of seq {start} up to {stop} captured",
+        )
     if e.evidence_frame is None:
         later = "the capture ended before the peer sent more"
     else:

@@ -42,7 +42,7 @@ class SendSequence:
 
     __slots__ = ("isn", "base", "isn_frame", "syn_data", "una", "max", "max_ts", "gaps", "fin",
                  "fin_frame", "fin_acked", "bytes", "pending", "stale_isns", "sent",
-                 "sent_bytes", "acked")
+                 "sent_bytes", "acked", "unseen", "captured_from")
 
     def __init__(self) -> None:
         self.isn: int | None = None  # raw 32-bit ISN from this side's SYN
@@ -66,6 +66,13 @@ class SendSequence:
         # First copies the peer acknowledged, newest last (see ACKED_COPIES): a tuple, shared
         # empty by the many connections that carried no captured payload.
         self.acked: tuple[tuple[int, bytes, int, int], ...] = ()
+        # Holes the peer's ACK covered before the capture showed their bytes, kept until the
+        # bytes show up (capture reordering) or never do (capture loss): (ACK frame, its ts,
+        # ACK, hole start, hole end, highest sequence then), positions unwrapped.
+        self.unseen: tuple[tuple[int, int, int, int, int, int], ...] = ()
+        # Picked up mid-stream behind the peer's ACK: where the capture began showing our data
+        # (what lies below was sent before the capture began, not lost by it).
+        self.captured_from: int | None = None
 
 
 class ReceiveSequence:

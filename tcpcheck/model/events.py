@@ -124,7 +124,11 @@ class AckOfUnseenSegment(Event):
     ack: int
     peer_max: int
     evidence_frame: int | None
-    """The peer's next segment, starting at or past the ACK (None: the capture ended first)."""
+    """The peer's next segment, starting at or past the ACK (None: the capture ended first,
+    or the ACK covers a hole)."""
+    hole: tuple[int, int] | None = None
+    """[start, end) of the hole below ``peer_max`` the ACK covers, whose bytes the capture
+    never showed (None: the ACK is above the highest sequence captured)."""
 
 
 @dataclass(frozen=True, slots=True)
