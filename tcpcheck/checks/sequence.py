@@ -52,6 +52,16 @@ def retransmission(e: ev.Retransmission, ctx: Context) -> Explanation:
 
 
 def retransmission_data_mismatch(e: ev.RetransmissionDataMismatch, ctx: Context) -> Explanation:
+    if e.first_end is not None:
+        return Explanation(
+            f"{ctx.name(e.side)} re-sent {e.length} bytes at seq {e.seq}, but the bytes of seq "
+            f"{e.offset} up to {e.first_end} differ from the first copy (frame {e.first_frame}),"
+            f" which the peer had already acknowledged: the receiver kept the first copy, so "
+            f"two receivers (or an IDS and the host) can see different streams (an injection "
+            f"race looks like this)",
+            f"the same bytes as frame {e.first_frame}",
+            f"different bytes in seq {e.offset} up to {e.first_end}",
+        )
     return Explanation(
         f"{ctx.name(e.side)} retransmitted {e.length} bytes at seq {e.seq}, but the bytes "
         f"differ from the first copy (frame {e.first_frame}) from seq {e.offset} on; a "

@@ -124,9 +124,10 @@ class DataSteps:
         if (a.snd.sent or a.snd.acked) and len(seg.payload) == seg.plen:
             differs = a.first_copy_differs(seq, seg.payload)
             if differs is not None:
+                frame, offset, stop = differs
                 self.events.append(ev.RetransmissionDataMismatch(
-                    seg.frame, seg.ts, a.role, a.rel(seq), seg.plen, differs[0],
-                    a.rel(differs[1])))
+                    seg.frame, seg.ts, a.role, a.rel(seq), seg.plen, frame, a.rel(offset),
+                    None if stop is None else a.rel(stop)))
 
     def _probe(self, seg: Segment, a: Endpoint, b: Endpoint, seq: int, plen: int,
                idle: int) -> None:

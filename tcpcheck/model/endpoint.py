@@ -12,12 +12,11 @@ from tcpcheck.options import Options
 # Bounded so a one-sided capture (no ACKs ever seen) or 64 KB TSO segments cannot grow without
 # limit: 4 MiB covers the largest window Linux opens on a fast LAN.
 MAX_SENT_BYTES = 4 << 20
-# First copies kept after the peer acknowledged them, to catch a re-send of acknowledged data
-# with other bytes (an injection race: the forged copy is acknowledged first, the genuine one
-# follows within a round trip). The newest few only: they stay while the connection is open,
-# so they are bounded per connection by count and by bytes.
-ACKED_COPIES = 16
-ACKED_COPY_BYTES = 16 << 10
+# First copies the peer acknowledged, still compared with a re-send (an injection race: the
+# forged copy is acknowledged first, the genuine one follows within a round trip). The newest
+# few only, and each as a digest of its bytes: they stay while the connection is open, so an
+# idle connection holds ~200 bytes per copy whatever the segment's size.
+ACKED_DIGESTS = 8
 
 
 class Tally:
@@ -63,9 +62,10 @@ class SendSequence:
         self.stale_isns: tuple[int, ...] = ()  # ISNs this side used earlier in the attempt
         self.sent: deque[tuple[int, bytes, int, int]] | None = None  # (seq, payload, frame, ts)
         self.sent_bytes = 0
-        # First copies the peer acknowledged, newest last (see ACKED_COPIES): a tuple, shared
-        # empty by the many connections that carried no captured payload.
-        self.acked: tuple[tuple[int, bytes, int, int], ...] = ()
+        # First copies the peer acknowledged, newest last (see ACKED_DIGESTS): (seq, end,
+        # frame, hash of the bytes). A tuple, shared empty by the many connections that
+        # carried no captured payload.
+        self.acked: tuple[tuple[int, int, int, int], ...] = ()
         # Holes the peer's ACK covered before the capture showed their bytes, kept until the
         # bytes show up (capture reordering) or never do (capture loss): (ACK frame, its ts,
         # ACK, hole start, hole end, highest sequence then), positions unwrapped.
@@ -241,8 +241,8 @@ class Endpoint:
             self.snd.sent_bytes -= len(sent.popleft()[1])
 
     def forget_acked(self, ack: int) -> None:
-        """Move first copies the peer has acknowledged in full to the few kept after the ACK
-        (``ACKED_COPIES``, ``ACKED_COPY_BYTES``)."""
+        """Replace first copies the peer has acknowledged in full by digests, keeping the
+        newest ``ACKED_DIGESTS``."""
         snd = self.snd
         sent = snd.sent
         done = []
@@ -250,22 +250,25 @@ class Endpoint:
             done.append(sent.popleft())
             snd.sent_bytes -= len(done[-1][1])
         if done:
-            kept = (*snd.acked, *done)[-ACKED_COPIES:]
-            size = sum(len(copy[1]) for copy in kept)
-            while size > ACKED_COPY_BYTES:
-                size -= len(kept[0][1])
-                kept = kept[1:]
-            snd.acked = kept
+            # hash() differs between processes, but a connection is replayed in one process.
+            snd.acked = (*snd.acked, *((seq, seq + len(data), frame, hash(data))
+                                       for seq, data, frame, _ in done[-ACKED_DIGESTS:])
+                         )[-ACKED_DIGESTS:]
         if not sent:
             # An empty deque still holds a 600-byte block: most connections sit idle with
             # everything acknowledged, so a capture of many open ones would keep them all.
             self.snd.sent = None
 
-    def first_copy_differs(self, seq: int, payload: bytes) -> tuple[int, int] | None:
-        """(frame of the first copy, position of the first differing byte), or None. Compared
-        with the unacknowledged first copies and the few kept after their ACK."""
+    def first_copy_differs(self, seq: int,
+                           payload: bytes) -> tuple[int, int, int | None] | None:
+        """(frame of the first copy, position of the first differing byte, None), or None.
+        An acknowledged first copy is known by its digest only: it is compared when
+        ``payload`` covers it whole, and a difference is (frame, its start, its end)."""
         end = seq + len(payload)
-        for start, data, frame, _ in (*self.snd.acked, *(self.snd.sent or ())):
+        for start, stop, frame, digest in self.snd.acked:
+            if seq <= start and stop <= end and hash(payload[start - seq:stop - seq]) != digest:
+                return frame, start, stop
+        for start, data, frame, _ in self.snd.sent or ():
             stop = start + len(data)
             if stop <= seq or start >= end:
                 continue
@@ -274,7 +277,7 @@ class Endpoint:
             if mine != theirs:
                 first = next(i for i, (x, y) in enumerate(zip(mine, theirs, strict=True))
                              if x != y)
-                return frame, lo + first
+                return frame, lo + first, None
         return None
 
     def first_sent_at(self, seq: int) -> int | None:

@@ -368,6 +368,9 @@ class RetransmissionDataMismatch(Event):
     first_frame: int
     offset: int
     """Relative sequence number of the first byte that differs."""
+    first_end: int | None = None
+    """Set when the first copy was acknowledged and only its digest kept: the end of its
+    range, and ``offset`` its start (the bytes differ somewhere between)."""
 
 
 # ---------------------------------------------------------------------- teardown timers
