@@ -150,6 +150,18 @@ def test_an_ack_into_a_hole_reports_the_part_it_covers_and_the_rest_stays_a_hole
     assert states(a)[2:] == [ESTABLISHED] * 6
 
 
+def test_a_segment_captured_after_an_ack_into_its_hole_fills_the_whole_hole():
+    lad = Ladder().handshake()
+    lad.data("c", 4)
+    lad.data("c", 4, seq=lad.nxt["c"] + 8)  # hole 5-12
+    lad.ack("s", ack=lad.isn["c"] + 9)  # the receiver had 5-8
+    lad.data("c", 8, seq=lad.isn["c"] + 5, gap=0.00001)  # 5-12, seen late by the capture
+    lad.ack("s")
+    a = replay(lad)
+    assert rules_at(a.findings, 1) == [("out-of-order", 7)]
+    assert states(a)[2:] == [ESTABLISHED] * 6
+
+
 def test_a_hole_filled_long_after_the_ack_of_it_is_ack_unseen_and_a_spurious_retransmission():
     # The capture lost the first copy; the sender's timer resent it after the receiver had
     # acknowledged it: both findings are true, each about its own frame.

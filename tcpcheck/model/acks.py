@@ -103,9 +103,11 @@ class AckSteps:
                 self._check_done(seg.ts)
 
     def _ack_of_holes(self, seg: Segment, b: Endpoint, ack: int) -> None:
-        """The ACK covers holes in ``b``'s sequence space below the highest sequence captured:
-        the receiver had bytes the capture has not shown. Each covered hole leaves the holes
-        and waits in ``unseen`` for its bytes (``_unseen_filled``, ``_unseen_at_end``)."""
+        """The ACK covers holes in ``b``'s sequence space below the highest sequence captured.
+        RFC 9293 §3.4: "an acknowledgment of sequence number X indicates that all octets up
+        to but not including X have been received", so the receiver had bytes the capture has
+        not shown. Each covered hole leaves the holes and waits in ``unseen`` for its bytes
+        (``_unseen_filled``, ``_unseen_at_end``)."""
         before_capture = b.snd.captured_from
         kept: list[tuple[int, int]] = []
         unseen = list(b.snd.unseen)

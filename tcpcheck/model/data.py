@@ -98,13 +98,10 @@ class DataSteps:
     def _old_data(self, seg: Segment, a: Endpoint, b: Endpoint, seq: int, end: int) -> None:
         """Data below the highest sequence sent: reordering or one kind of retransmission."""
         fast = seq == b.rcv.ack and b.rcv.dupacks >= 2
-        if a.snd.unseen and self._unseen_filled(a, seq, end,
-                                                 seg.ts - a.snd.max_ts < self.reorder_ns):
-            # Its ACK came first in the capture: reordered at the capture point, not lost.
-            self.events.append(ev.OutOfOrder(seg.frame, seg.ts, a.role, a.rel(seq), seg.plen,
-                                             seg.ts - a.snd.max_ts))
-            return
-        if self._fill_gap(a, seq, end) and seg.ts - a.snd.max_ts < self.reorder_ns and not fast:
+        prompt = seg.ts - a.snd.max_ts < self.reorder_ns
+        # A hole the peer's ACK already covered: filled promptly, the capture saw it late.
+        late = bool(a.snd.unseen) and self._unseen_filled(a, seq, end, prompt)
+        if (self._fill_gap(a, seq, end) or late) and prompt and not fast:
             # Filling a hole promptly is reordering: the sender cannot know of a loss yet.
             self.events.append(ev.OutOfOrder(seg.frame, seg.ts, a.role, a.rel(seq), seg.plen,
                                              seg.ts - a.snd.max_ts))
