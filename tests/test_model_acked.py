@@ -253,3 +253,17 @@ def test_acknowledged_first_copies_are_kept_as_a_bounded_number_of_digests():
     # No payload is held, and the newest acknowledged copy (what a race re-sends) is kept.
     assert all(isinstance(part, int) for copy in kept for part in copy)
     assert kept[-1][:2] == (conn.client.snd.max - 1000, conn.client.snd.max)
+
+
+def test_a_new_isn_starts_without_the_old_spaces_holes_and_first_copies():
+    lad = Ladder().handshake()
+    lad.data("c", 4)
+    lad.data("c", 4, seq=lad.nxt["c"] + 4)  # a hole at 5-8
+    lad.ack("s", ack=lad.isn["c"] + 5)  # the first 4 bytes acknowledged: a digest kept
+    conn = Connection(0, LINUX, CLIENT, False, lad.segments[0])
+    for seg in lad.segments:
+        conn.apply(seg, seg.sport == CLIENT[1])
+    client = conn.client
+    assert client.snd.gaps and client.snd.acked and client.snd.sent
+    client.open_sequence(lad.isn["c"] + 6)  # a new ISN, overlapping the old positions
+    assert (client.snd.gaps, client.snd.acked, client.snd.sent) == ((), (), None)

@@ -220,6 +220,10 @@ class Endpoint:
         snd.isn = isn
         snd.base = snd.una = pos
         snd.max = pos + 1 + length
+        # The old space's holes and first copies say nothing of the new one, which may overlap
+        # them (ISNs a clock drives lie close together: RFC 6528).
+        snd.gaps, snd.sent, snd.sent_bytes, snd.acked = (), None, 0, ()
+        snd.captured_from = None
 
     def rel(self, pos: int) -> int:
         """Relative sequence number of an unwrapped position (``seq - ISN``, as Wireshark)."""
