@@ -450,7 +450,6 @@ def test_ignore_checksums_applies_segments_whatever_their_checksum():
 # re-sent data
 
 
-@issue13("ack-unseen-segment only fires above the highest sequence seen, not for a hole below it")
 def test_ack_covering_a_hole_below_the_highest_sequence_is_ack_unseen_segment():
     # eve-payload-05-tcp-data-gap's shape: 4 bytes, 4 bytes never captured, 4 bytes, then the
     # server's ACK covering all twelve.
@@ -464,7 +463,6 @@ def test_ack_covering_a_hole_below_the_highest_sequence_is_ack_unseen_segment():
 
 
 @needs_oracle
-@issue13("ack-unseen-segment only fires above the highest sequence seen, not for a hole below it")
 @pytest.mark.parametrize(("name", "ack_frame"), [
     ("suricata-verify__eve-payload-05-tcp-data-gap", 7),
     ("arkime__tcp-reassembly-synthetic", 53),  # the tcp-gap connection (port 40005)
@@ -474,8 +472,6 @@ def test_field_capture_hole_below_the_highest_ack_is_ack_unseen_segment(name, ac
     assert ("ack-unseen-segment", ack_frame) in rules_at(result.findings, 1)
 
 
-@issue13("first copies of payload are forgotten once acknowledged, so a re-send of "
-         "acknowledged data with different bytes is not retransmission-data-mismatch")
 def test_resend_of_acknowledged_data_with_different_bytes_is_a_data_mismatch():
     # qi_internet_SYNACK_curl_jsonip's race: an injected response is acknowledged, then the
     # genuine one arrives at the same sequence number with other bytes.
@@ -491,7 +487,6 @@ def test_resend_of_acknowledged_data_with_different_bytes_is_a_data_mismatch():
 
 
 @needs_oracle
-@issue13("first copies of payload are forgotten once acknowledged")
 def test_field_capture_injection_race_is_a_data_mismatch():
     result = analyze(ORACLE / "zeek__tcp-qi_internet_SYNACK_curl_jsonip.pcap")
     assert ("retransmission-data-mismatch", 9) in rules_at(result.findings)

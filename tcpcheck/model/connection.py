@@ -249,6 +249,8 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps):
             self._check_timers(now, None, None)
         c, s = self.client, self.server
         for e, peer in ((c, s), (s, c)):
+            if e.snd.unseen:
+                self._unseen_at_end(e)
             if e.snd.pending is not None:
                 frame, ts, ack, peer_max = e.snd.pending
                 e.snd.pending = None
