@@ -258,8 +258,6 @@ def test_syn_retransmitted_right_after_answering_a_challenge_ack_with_rst_is_no_
 # ------------------------------------------------------------------------------ second ISN
 
 
-@issue13("the model stays on the first SYN-ACK's ISN: synack-isn-changed, handshake-bad-ack, "
-         "seq-out-of-window")
 def test_synack_with_a_new_isn_after_a_server_restart_starts_a_new_sequence_space():
     # captures/linux/synack-new-isn-after-restart.pcap: 2 SYN-ACK (ISN A, lost), 3 SYN
     # retransmission, 4 SYN-ACK from the restarted listener with ISN B, 5 ACK of B + 1.
@@ -283,8 +281,6 @@ def test_new_synack_after_the_client_reset_its_attempt_starts_a_new_sequence_spa
     assert_healthy_from_the_synack(lad)
 
 
-@issue13("after a TCP Fast Open fallback the server's second SYN-ACK (new ISN) is read in the "
-         "first one's sequence space")
 def test_tfo_fallback_syn_retried_without_data_answered_with_a_new_isn_is_healthy():
     # SYN with 100 bytes of data; its SYN-ACK (ISN 5000, acking only the SYN) is lost after
     # the capture point; the client retries the SYN without data and the server, whose first
