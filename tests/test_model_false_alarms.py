@@ -232,8 +232,6 @@ def test_synack_timer_copy_right_after_the_answer_to_a_retransmitted_syn_is_no_v
 # ------------------------------------------------------------------------------ reused tuple
 
 
-@issue13("the RST answering the challenge ACK is judged against the new connection: "
-         "rst-out-of-window with a negative relative sequence number")
 def test_rst_at_seg_ack_answering_a_challenge_ack_on_a_reused_tuple_is_no_error():
     # captures/linux/reuse-challenge-ack.pcap: 8 new SYN on a tuple the server still holds,
     # 9 challenge ACK with the old connection's numbers, 10 RST seq = SEG.ACK of 9.
@@ -247,8 +245,6 @@ def test_rst_at_seg_ack_answering_a_challenge_ack_on_a_reused_tuple_is_no_error(
     assert final_states(result.timelines, 21) == ("TIME_WAIT", "CLOSED")
 
 
-@issue13("Linux retransmits the SYN 10 ms after answering a challenge ACK with RST "
-         "(TCP_TIMEOUT_MIN); the profile calls it rto-backoff-violation")
 def test_syn_retransmitted_right_after_answering_a_challenge_ack_with_rst_is_no_backoff_violation():
     # Frame 11, 10 ms after the RST of frame 10.
     result = analyze(REAL / "reuse-challenge-ack.pcap")
@@ -267,8 +263,6 @@ def test_synack_with_a_new_isn_after_a_server_restart_starts_a_new_sequence_spac
     assert final_states(result.timelines, 13) == ("TIME_WAIT", "CLOSED")
 
 
-@issue13("the model stays on the first SYN-ACK's ISN after the client reset that attempt: "
-         "data-after-rst on the retried SYN, synack-isn-changed, handshake-bad-ack")
 def test_new_synack_after_the_client_reset_its_attempt_starts_a_new_sequence_space():
     lad = Ladder(client_isn=1000, server_isn=5000)
     lad.syn("c")

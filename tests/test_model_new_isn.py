@@ -8,9 +8,11 @@ healthy ones, ``captures/crafted`` for the violations.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
-from conftest import rules_at
+from conftest import CAPTURE_EDGES, rules_at, run_segments
+from segments import Ladder
 
 from tcpcheck.engine import Job, analyze_jobs
 from tcpcheck.profiles import load_profile
@@ -64,3 +66,66 @@ def test_synack_retransmitted_with_a_new_isn_and_no_new_syn_stays_synack_isn_cha
     assert rules_at(result.findings) == [("synack-isn-changed", 4)]
     steps = {step.frame: step for step in result.timelines[0].steps}
     assert (steps[6].ack, steps[7].seq) == (1, 1)
+
+
+# ------------------------------------------------------------------------------ reused tuple
+
+
+def test_challenge_ack_and_the_rst_answering_it_belong_to_the_old_connection():
+    # captures/linux/reuse-challenge-ack.pcap: 1-7 the first connection, whose client then
+    # forgot it; 8 its new SYN (ISN Y) on the same tuple; 9 the server's challenge ACK from
+    # the old connection (RFC 5961 §4); 10 the client's RST at SEG.ACK of 9, sent from
+    # SYN-SENT (RFC 9293 §3.10.7.3), exactly the old connection's RCV.NXT, so it ends it; 11
+    # the SYN retransmission finds only the listener.
+    result = analyze(REAL / "reuse-challenge-ack.pcap")
+    assert rules_at(result.findings) == []
+    est = ("ESTABLISHED", "ESTABLISHED")
+    assert ladder(result) == [
+        (1, 0, "SYN_SENT", "SYN_RCVD"), (2, 0, "ESTABLISHED", "SYN_RCVD"),
+        (3, 0, *est), (4, 0, *est), (5, 0, *est), (6, 0, *est), (7, 0, *est),
+        (8, 1, "SYN_SENT", "SYN_RCVD"),
+        (9, 0, *est),  # the challenge ACK: no duplicate ACK, it answers the SYN
+        (10, 0, "CLOSED", "CLOSED"),
+        (11, 1, "SYN_SENT", "SYN_RCVD"),
+        (12, 1, "ESTABLISHED", "SYN_RCVD"),
+        (13, 1, *est), (14, 1, *est), (15, 1, *est), (16, 1, *est), (17, 1, *est),
+        (18, 1, "FIN_WAIT_1", "CLOSE_WAIT"), (19, 1, "FIN_WAIT_2", "CLOSE_WAIT"),
+        (20, 1, "TIME_WAIT", "LAST_ACK"), (21, 1, "TIME_WAIT", "CLOSED"),
+    ]
+    assert [(f.rule, f.frame, f.connection) for f in result.findings] == [
+        ("connection-reset", 10, 0), ("retransmission", 11, 1)]
+    rows = {c.id: (c.first_frame, c.last_frame, c.packets, c.close) for c in result.connections}
+    assert rows == {0: (1, 10, 9, "reset"), 1: (8, 21, 12, "fin")}
+
+
+def test_syn_retransmitted_10_ms_after_the_rst_keeps_linux_s_rearmed_timer():
+    # Frame 11 comes 10 ms after the RST of frame 10: Linux rearms its SYN timer to
+    # TCP_TIMEOUT_MIN after answering an unacceptable ACK in SYN-SENT with RST
+    # (tcp_rcv_synsent_state_process). A stack that keeps its timer (syn_rst_rearm = 0)
+    # would have waited the initial RTO of 1 s.
+    kept = replace(LINUX, syn_rst_rearm=0.0)
+    result = analyze_jobs([Job(str(REAL / "reuse-challenge-ack.pcap"), kept)])
+    assert rules_at(result.findings) == [("rto-backoff-violation", 11)]
+    assert "rto-backoff-violation" not in {
+        f.rule for f in analyze(REAL / "reuse-challenge-ack.pcap").findings}
+
+
+def test_syn_after_the_client_reset_its_attempt_opens_a_new_instance_with_the_same_isn():
+    # SYN X, SYN-ACK A, the client's RST at X + 1 (its attempt is over at the server), and
+    # the same SYN X again: a new instance, answered with ISN B; the repeated ISN is the
+    # same attempt retried, not a weak ISN shared by two connections.
+    lad = Ladder(client_isn=1000, server_isn=5000)
+    lad.syn("c")
+    lad.synack("s")
+    lad.rst("c", seq=1001, with_ack=False)
+    lad.syn("c", gap=0.01)
+    lad.isn["s"] = 900_000
+    lad.synack("s")
+    lad.ack("c")
+    a = run_segments(lad.segments)
+    assert [(f.rule, f.frame, f.connection) for f in a.findings
+            if f.rule not in CAPTURE_EDGES] == [("connection-reset", 3, 0)]
+    rows = {c.id: (c.first_frame, c.last_frame, c.client_state, c.server_state, c.close)
+            for c in a.connections}
+    assert rows == {0: (1, 3, "CLOSED", "CLOSED", "reset"),
+                    1: (4, 6, "ESTABLISHED", "ESTABLISHED", "open")}

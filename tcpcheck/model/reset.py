@@ -54,9 +54,11 @@ class ResetSteps:
             self.events.append(ev.ConnectionReset(seg.frame, seg.ts, a.role, before.value,
                                                   False, False))
             return
-        if a.state is not State.SYN_SENT:
+        if a.state is State.SYN_SENT:
             # From SYN-SENT a reset answers an unacceptable segment (RFC 9293 §3.10.7.3,
             # <SEQ=SEG.ACK><CTL=RST>) and leaves the sender's own attempt alive.
+            a.rtx.syn_rst_ts = seg.ts
+        else:
             self._step(a, Input.SEND_RST, seg)
             if accepted:
                 clocks = a.ending()
