@@ -347,6 +347,7 @@ class Tracker:
             # The new attempt's RST at SEG.ACK of the old connection's challenge ACK: its
             # receiver is the old connection, and its sender stays in SYN-SENT.
             new.client.rtx.syn_rst_ts = seg.ts
+            (old.client if old_from_client else old.server).rtx.syn_rst_ts = seg.ts
             return old, old_from_client
         return new, from_client
 

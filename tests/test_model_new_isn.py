@@ -94,6 +94,9 @@ def test_challenge_ack_and_the_rst_answering_it_belong_to_the_old_connection():
     ]
     assert [(f.rule, f.frame, f.connection) for f in result.findings] == [
         ("connection-reset", 10, 0), ("retransmission", 11, 1)]
+    reset = result.findings[0]
+    assert (reset.observed, reset.side) == ("RST from the new attempt in SYN-SENT", "client")
+    assert "answered its SYN with an ACK (RFC 5961 §4)" in reset.message
     rows = {c.id: (c.first_frame, c.last_frame, c.packets, c.close) for c in result.connections}
     assert rows == {0: (1, 10, 9, "reset"), 1: (8, 21, 12, "fin")}
 
