@@ -323,6 +323,7 @@ class Tracker:
         if old.done_at is not None or old.close or receiver.state not in SYNCHRONIZED:
             return False
         self._held[new.id] = old
+        new.syn_to_older = True  # the SYN reached the old connection, not the listener
         # The receiver's ACK answering the SYN is owed, as to a probe: not a duplicate ACK.
         sender.rtx.probe = True
         return True
@@ -334,6 +335,7 @@ class Tracker:
         if new.server.snd.isn is not None or old.done_at is not None or old.close:
             # Settled, or superseded by the new attempt's SYN-ACK: the old one is over.
             del self._held[new.id]
+            new.syn_to_older = False
             self._finalise(old, seg.ts)
             return new, from_client
         old_from_client = old.client_key == (seg.src, seg.sport)

@@ -83,7 +83,7 @@ def test_challenge_ack_and_the_rst_answering_it_belong_to_the_old_connection():
     assert ladder(result) == [
         (1, 0, "SYN_SENT", "SYN_RCVD"), (2, 0, "ESTABLISHED", "SYN_RCVD"),
         (3, 0, *est), (4, 0, *est), (5, 0, *est), (6, 0, *est), (7, 0, *est),
-        (8, 1, "SYN_SENT", "SYN_RCVD"),
+        (8, 1, "SYN_SENT", "LISTEN"),  # the SYN reached the old connection, not the listener
         (9, 0, *est),  # the challenge ACK: no duplicate ACK, it answers the SYN
         (10, 0, "CLOSED", "CLOSED"),
         (11, 1, "SYN_SENT", "SYN_RCVD"),

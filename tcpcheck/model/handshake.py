@@ -100,7 +100,8 @@ class HandshakeSteps:
             self._step(b, Input.RECV_SYN, seg)
         else:
             self._step(a, Input.SEND_SYN, seg)
-            self._step(b, Input.RECV_SYN, seg)
+            if not self.syn_to_older:
+                self._step(b, Input.RECV_SYN, seg)
 
     @staticmethod
     def _answers_a_new_attempt(seg: Segment, a: Endpoint, b: Endpoint) -> bool:
