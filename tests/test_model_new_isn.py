@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from conftest import CAPTURE_EDGES, rules_at, run_segments
+from pcap_edit import records, write_pcap
 from segments import Ladder
 
 from tcpcheck.engine import Job, analyze_jobs
@@ -66,6 +67,25 @@ def test_synack_retransmitted_with_a_new_isn_and_no_new_syn_stays_synack_isn_cha
     assert rules_at(result.findings) == [("synack-isn-changed", 4)]
     steps = {step.frame: step for step in result.timelines[0].steps}
     assert (steps[6].ack, steps[7].seq) == (1, 1)
+
+
+def test_new_isn_without_a_new_syn_is_a_finding_and_the_model_follows_the_client(tmp_path):
+    # The restart capture without the client's SYN retransmission (its frame 3): nothing shows
+    # the first attempt ended, so SYN-ACK B (now frame 3) is a SYN-ACK retransmitted with a
+    # new ISN. The client never acknowledged A and acknowledges B + 1 (frame 4): the model
+    # follows B, and the one finding is the changed ISN, with no cascade behind it.
+    head, recs = records(REAL / "synack-new-isn-after-restart.pcap")
+    edited = write_pcap(tmp_path / "no-retried-syn.pcap", head, recs[:2] + recs[3:])
+    result = analyze(edited)
+    assert rules_at(result.findings) == [("synack-isn-changed", 3)]
+    est = ("ESTABLISHED", "ESTABLISHED")
+    assert ladder(result) == [
+        (1, 0, "SYN_SENT", "SYN_RCVD"), (2, 0, "ESTABLISHED", "SYN_RCVD"),
+        (3, 0, "ESTABLISHED", "SYN_RCVD"),
+        (4, 0, *est), (5, 0, *est), (6, 0, *est), (7, 0, *est), (8, 0, *est),
+        (9, 0, "FIN_WAIT_1", "CLOSE_WAIT"), (10, 0, "FIN_WAIT_2", "CLOSE_WAIT"),
+        (11, 0, "TIME_WAIT", "LAST_ACK"), (12, 0, "TIME_WAIT", "CLOSED"),
+    ]
 
 
 # ------------------------------------------------------------------------------ reused tuple

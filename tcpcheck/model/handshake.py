@@ -60,12 +60,15 @@ class HandshakeSteps:
                 self.events.append(ev.SynIsnChanged(
                     seg.frame, seg.ts, a.role, a.snd.isn_frame, a.snd.isn, seg.seq,
                     (seg.ts - a.rtx.syn_ts) / 1e9))
-            # The peer can only answer the newest ISN: follow it, unless it already accepted
-            # the first SYN-ACK; then the connection goes on in the old sequence space and
-            # the new SYN-ACK is answered with a challenge ACK.
-            if not has_ack or b.state is State.SYN_SENT:
+            # The peer can only answer the newest ISN: follow it, unless it visibly accepted
+            # the first SYN-ACK (its ACK of the old ISN + 1 was captured); then the connection
+            # goes on in the old sequence space and the new SYN-ACK is answered with a
+            # challenge ACK. Without that ACK the first SYN-ACK most likely never reached it.
+            if not has_ack or b.state is State.SYN_SENT or a.snd.una == a.snd.base:
                 a.snd.stale_isns += (a.snd.isn,)
                 a.open_sequence(seg.seq, seg.plen)
+                if has_ack:
+                    b.wnd.edge = b.wnd.last = None  # the peer's window was for the old space
         else:
             self.events.append(ev.Retransmission(seg.frame, seg.ts, a.role, what, 0, seg.plen))
             if has_ack:
