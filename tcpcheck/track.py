@@ -4,7 +4,10 @@ A four-tuple can carry several connections over time (port reuse after TIME_WAIT
 each is its own instance, numbered in order of appearance like Wireshark's ``tcp.stream``. A
 connection whose sides have both reached CLOSED or TIME_WAIT lingers for the profile's TIME_WAIT
 so late segments (a retransmitted FIN) still find it, then is finalised and dropped: memory
-grows with the open connections, not with the capture.
+grows with the open connections, not with the capture. A SYN reaching a tuple whose peer still
+holds the old connection synchronized starts the new instance but keeps the old one reachable
+until it is settled: the peer's challenge ACK and the RST that answers it belong to the old
+one's sequence space (``Tracker._hold``).
 
 A SYN that opens a connection and is all the connection has sent so far (a flood sends
 millions of them, never answered) is kept packed in a few dozen bytes instead of as a model:
