@@ -15,9 +15,10 @@ from conftest import CAPTURE_EDGES, rules_at, run_segments
 from pcap_edit import records, write_pcap
 from segments import Ladder
 
-from tcpcheck.engine import Job, analyze_jobs
+from tcpcheck.engine import Analyzer, Job, analyze_jobs
 from tcpcheck.profiles import load_profile
 from tcpcheck.result import AnalysisResult
+from tcpcheck.segment import SYN
 from tcpcheck.timeline import Recording
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,6 +86,34 @@ def test_new_isn_without_a_new_syn_is_a_finding_and_the_model_follows_the_client
         (4, 0, *est), (5, 0, *est), (6, 0, *est), (7, 0, *est), (8, 0, *est),
         (9, 0, "FIN_WAIT_1", "CLOSE_WAIT"), (10, 0, "FIN_WAIT_2", "CLOSE_WAIT"),
         (11, 0, "TIME_WAIT", "LAST_ACK"), (12, 0, "TIME_WAIT", "CLOSED"),
+    ]
+
+
+def test_tfo_fallback_answered_with_a_new_isn_restarts_the_server_s_sequence_space():
+    # The TCP Fast Open fallback of test_model_false_alarms: 1 SYN with 100 bytes, 2 SYN-ACK
+    # ISN 5000 acking only the SYN (lost after the tap), 3 the SYN again without data, 4
+    # SYN-ACK ISN 900000, 5 its ACK, 6 the 100 bytes again (first sent on the SYN).
+    lad = Ladder(client_isn=1000, server_isn=5000)
+    lad.raw("c", SYN, 1000, 0, plen=100)
+    lad.nxt["c"] = 1001
+    lad.synack("s")
+    lad.syn("c", gap=1.0)
+    lad.isn["s"] = 900_000
+    lad.synack("s")
+    lad.ack("c")
+    lad.data("c", 100)
+    lad.ack("s")
+    analyzer = Analyzer(LINUX, start_ts=lad.segments[0].ts, recording=Recording(all=True))
+    for seg in lad.segments:
+        analyzer.feed(seg)
+    analyzer.finish()
+    assert rules_at(analyzer.findings) == []
+    (timeline,) = analyzer.timelines
+    est = ("ESTABLISHED", "ESTABLISHED")
+    assert [(s.frame, s.seq, s.ack, s.client_state, s.server_state) for s in timeline.steps] == [
+        (1, 0, None, "SYN_SENT", "SYN_RCVD"), (2, 0, 1, "ESTABLISHED", "SYN_RCVD"),
+        (3, 0, None, "ESTABLISHED", "SYN_RCVD"), (4, 0, 1, "ESTABLISHED", "SYN_RCVD"),
+        (5, 1, 1, *est), (6, 1, 1, *est), (7, 1, 101, *est),
     ]
 
 
