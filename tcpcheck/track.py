@@ -347,7 +347,7 @@ class Tracker:
             # from the old connection (a challenge ACK, a retransmission).
             return old, old_from_client
         receiver = old.server if old_from_client else old.client
-        if (seg.flags & RST and new.client.state is State.SYN_SENT
+        if (seg.flags & RST and from_client and new.client.state is State.SYN_SENT
                 and receiver.rcv.ack is not None and seg.seq == receiver.rcv.ack & MASK):
             # The new attempt's RST at SEG.ACK of the old connection's challenge ACK: its
             # receiver is the old connection, and its sender stays in SYN-SENT.

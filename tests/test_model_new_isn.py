@@ -18,7 +18,7 @@ from segments import Ladder
 from tcpcheck.engine import Analyzer, Job, analyze_jobs
 from tcpcheck.profiles import load_profile
 from tcpcheck.result import AnalysisResult
-from tcpcheck.segment import SYN
+from tcpcheck.segment import ACK, SYN
 from tcpcheck.timeline import Recording
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -181,3 +181,22 @@ def test_syn_after_the_client_reset_its_attempt_opens_a_new_instance_with_the_sa
             for c in a.connections}
     assert rows == {0: (1, 3, "CLOSED", "CLOSED", "reset"),
                     1: (4, 6, "ESTABLISHED", "ESTABLISHED", "open")}
+
+
+def test_syn_retried_right_after_an_rst_from_syn_sent_in_the_same_connection():
+    # zeek's tcp-syn-then-ack-then-rst pattern, then Linux's retry: 2 an ACK that does not
+    # acknowledge the SYN, 3 the client's <SEQ=SEG.ACK><CTL=RST> from SYN-SENT (its receiver
+    # does not take it, RFC 5961), 4 the SYN again 10 ms later, on the rearmed timer.
+    lad = Ladder(client_isn=1000, server_isn=5000)
+    lad.syn("c")
+    lad.raw("s", ACK, 5000, 1000)
+    lad.rst("c", seq=1000, with_ack=False)
+    lad.syn("c", gap=0.01)
+    lad.synack("s")
+    lad.ack("c")
+    assert rules_at(run_segments(lad.segments).findings) == []
+    kept = Analyzer(replace(LINUX, syn_rst_rearm=0.0), start_ts=lad.segments[0].ts)
+    for seg in lad.segments:
+        kept.feed(seg)
+    kept.finish()
+    assert rules_at(kept.findings) == [("rto-backoff-violation", 4)]

@@ -24,6 +24,11 @@ class ResetSteps:
         if a.snd.max is None:
             self._anchor(a, seg.seq, seg.frame)
         seq = unwrap(seg.seq, a.snd.max)
+        if a.state is State.SYN_SENT:
+            # From SYN-SENT a reset answers an unacceptable ACK (RFC 9293 §3.10.7.3,
+            # <SEQ=SEG.ACK><CTL=RST>), whether or not its receiver accepts it: the sender's
+            # SYN timer is what it changes (timers.syn_retransmitted).
+            a.rtx.syn_rst_ts = seg.ts
         if a.snd.pending is not None:
             self._resolve_pending(a, seq, seg, "RST")
         if (a.state is State.TIME_WAIT and a.teardown is not None
@@ -54,11 +59,9 @@ class ResetSteps:
             self.events.append(ev.ConnectionReset(seg.frame, seg.ts, a.role, before.value,
                                                   False, False))
             return
-        if before_sender is State.SYN_SENT:
+        if a.state is not State.SYN_SENT:
             # From SYN-SENT a reset answers an unacceptable segment (RFC 9293 §3.10.7.3,
             # <SEQ=SEG.ACK><CTL=RST>) and leaves the sender's own attempt alive.
-            a.rtx.syn_rst_ts = seg.ts
-        else:
             self._step(a, Input.SEND_RST, seg)
             if accepted:
                 clocks = a.ending()
