@@ -153,7 +153,7 @@ class Tracker:
 
     @property
     def open_connections(self) -> int:
-        return len(self._table) // 2 + len(self._lone)
+        return len(self._table) // 2 + len(self._lone) + len(self._held)
 
     def state_counts(self) -> dict[str, int]:
         """Connections still tracked, by state (``ESTABLISHED``, ``TIME_WAIT``...; the side
@@ -164,10 +164,11 @@ class Tracker:
         """
         counts: dict[str, int] = {}
         rank = _SHOWN_RANK
-        for conn, sent_by_client in list(self._table.values()):
-            if sent_by_client:  # each connection is in the table once under each direction
-                state = max(conn.client.state, conn.server.state, key=rank.__getitem__)
-                counts[state.value] = counts.get(state.value, 0) + 1
+        # Each connection is in the table once under each direction; held ones are not in it.
+        tracked = [conn for conn, sent_by_client in list(self._table.values()) if sent_by_client]
+        for conn in tracked + list(self._held.values()):
+            state = max(conn.client.state, conn.server.state, key=rank.__getitem__)
+            counts[state.value] = counts.get(state.value, 0) + 1
         lone = len(self._lone)
         if lone:  # the client in SYN_SENT is the furthest along (see _SHOWN_RANK)
             counts[State.SYN_SENT.value] = counts.get(State.SYN_SENT.value, 0) + lone

@@ -20,6 +20,7 @@ from tcpcheck.profiles import load_profile
 from tcpcheck.result import AnalysisResult
 from tcpcheck.segment import ACK, SYN
 from tcpcheck.timeline import Recording
+from tcpcheck.track import Tracker
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL = ROOT / "captures" / "linux"
@@ -200,3 +201,29 @@ def test_syn_retried_right_after_an_rst_from_syn_sent_in_the_same_connection():
         kept.feed(seg)
     kept.finish()
     assert rules_at(kept.findings) == [("rto-backoff-violation", 4)]
+
+
+def test_a_held_old_connection_is_still_tracked_until_the_rst_settles_it():
+    # reuse-challenge-ack's pattern as a ladder: between the new SYN and the RST that settles
+    # the old connection, both instances of the tuple are open (a live view counts both).
+    lad = Ladder(client_isn=1000, server_isn=5000).handshake()
+    lad.data("c", 45)
+    lad.ack("s")
+    old_client_next = lad.nxt["c"]
+    lad.syn("c", seq=700_000, gap=0.5)
+    lad.raw("s", ACK, lad.nxt["s"], old_client_next)  # the challenge ACK
+    lad.rst("c", seq=old_client_next, with_ack=False)
+    lad.syn("c", seq=700_000, gap=0.01)
+    finished = []
+    tracker = Tracker(LINUX, finished.append, lone_syns=False)
+    counts = []
+    for seg in lad.segments:
+        tracker.feed(seg)
+        counts.append((tracker.open_connections, tracker.state_counts()))
+    assert counts[5:] == [
+        (2, {"ESTABLISHED": 1, "SYN_SENT": 1}),
+        (2, {"ESTABLISHED": 1, "SYN_SENT": 1}),
+        (2, {"CLOSED": 1, "SYN_SENT": 1}),  # settled, finalised with the next segment
+        (1, {"SYN_SENT": 1}),
+    ]
+    assert [conn.id for conn in finished] == [0]
