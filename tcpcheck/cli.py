@@ -924,7 +924,7 @@ def _format_field(profile: Profile, key: str) -> str:
     """A profile value as people read it: seconds with their unit, counts and words as they are."""
     value = getattr(profile, key)
     # The declared type, not the value's: a profile file may write a time as `time_wait = 15`.
-    if key == "syn_deadline" and not value:
+    if key in ("syn_deadline", "syn_rst_rearm") and not value:
         return "none"
     if Profile.__dataclass_fields__[key].type == "float":
         return _format_seconds(value)

@@ -318,11 +318,7 @@ def observe() -> Callable[[Path], Observation]:
 
 # Differences that are today's model's mistakes, not intended ones (issue 13). Strict: the
 # marker must go the moment the model reads the capture right.
-MODEL_MISTAKES = {
-    ("synack-new-isn-after-restart", "ack-unseen-segment"):
-        "issue 13: the model stays on the first SYN-ACK's ISN, so the server's data looks "
-        "15 MB ahead and the client's ACK of it (frame 9) covers 'unseen' bytes",
-}
+MODEL_MISTAKES: dict[tuple[str, str], str] = {}
 AGREEMENT_CASES = [
     pytest.param(path, cat, id=f"{path.stem}-{cat.name}", marks=[
         pytest.mark.xfail(strict=True, reason=MODEL_MISTAKES[path.stem, cat.name])]

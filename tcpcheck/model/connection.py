@@ -42,7 +42,7 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps):
         "id", "profile", "client", "server", "client_key", "midstream", "events",
         "first_frame", "last_frame", "start_ts", "end_ts", "packets", "done_at",
         "close", "finished", "lingering", "keys", "reorder_ns", "negotiated", "timers",
-        "timing",
+        "timing", "syn_to_older",
     )
 
     def __init__(self, conn_id: int, profile: Profile, client_key: tuple, midstream: bool,
@@ -78,6 +78,9 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps):
         # their options; None while unknown (no handshake seen, options cut by the snaplen).
         self.negotiated: tuple[bool, bool, bool] | None = None
         self.timers = False  # a side is in CLOSE_WAIT or FIN_WAIT_2: watch the clock
+        # The peer still holds an older connection on this tuple, which takes this one's SYNs
+        # (set by the tracker while it holds that instance: ``Tracker._hold``).
+        self.syn_to_older = False
 
     # ------------------------------------------------------------------ replay
 

@@ -125,7 +125,7 @@ class RetransmissionClocks:
 
     __slots__ = ("syn_ts", "last_syn_ts", "last_syn_frame", "syns", "synacks", "synack_frame",
                  "timer_synacks", "syn_exceeded", "rto_seq", "rto_ts", "rto_frame",
-                 "rto_interval", "rto_n", "last_ts", "probe")
+                 "rto_interval", "rto_n", "last_ts", "probe", "syn_rst_ts")
 
     def __init__(self) -> None:
         self.syn_ts = 0
@@ -144,6 +144,9 @@ class RetransmissionClocks:
         self.rto_n = 0
         self.last_ts = 0  # when we last sent anything
         self.probe = False  # our latest segment was a keepalive or zero-window probe
+        # Our latest RST sent from SYN-SENT (answering an unacceptable ACK, §3.10.7.3): Linux
+        # then rearms its SYN timer (see ``Profile.syn_rst_rearm``).
+        self.syn_rst_ts = 0
 
 
 class TeardownClocks:

@@ -240,6 +240,9 @@ class ConnectionReset(Event):
     no_connection: bool = False
     """The RST is <SEQ=SEG.ACK><CTL=RST>, the answer of a host without the connection
     (RFC 9293 §3.10.7.1), not an abort of it."""
+    new_attempt: bool = False
+    """The RST is <SEQ=SEG.ACK><CTL=RST> from the sender's new attempt on the four-tuple, in
+    SYN-SENT, answering the ACK this connection's receiver sent to its SYN (§3.10.7.3)."""
 
 
 # ---------------------------------------------------------------------- flow control
