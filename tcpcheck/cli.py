@@ -620,8 +620,8 @@ def interfaces() -> None:
 @main.command(short_help="Draw one connection as a ladder diagram.")
 @click.argument("path", metavar="FILE")
 @click.option("--connection", "connection_id", type=click.IntRange(min=0), metavar="N",
-              help="The connection to draw: its id in analyze's report (Wireshark's "
-                   "tcp.stream).")
+              help="The connection to draw: its id in analyze's report (numbered like "
+                   "Wireshark's tcp.stream).")
 @click.option("--frame", type=click.IntRange(min=1), metavar="F",
               help="Draw the connection frame F belongs to, with the frame marked.")
 @click.option("--all", "full", is_flag=True,
