@@ -50,3 +50,22 @@ def with_zero_checksums(src: Path, out: Path) -> Path:
     zeroed = [(rec, frame[:TCP_CHECKSUM] + b"\0\0" + frame[TCP_CHECKSUM + 2:])
               for rec, frame in recs]
     return write_pcap(out, head, zeroed)
+
+
+def without_frames(src: Path, out: Path, frames: set[int]) -> Path:
+    """``src`` without ``frames`` (1-based): packets the capture point lost (later frames
+    move up by one per frame removed)."""
+    head, recs = records(src)
+    return write_pcap(out, head, [rec for number, rec in enumerate(recs, start=1)
+                                  if number not in frames])
+
+
+def with_frame_moved(src: Path, out: Path, frame: int, after: int) -> Path:
+    """``src`` with ``frame`` recorded after the later frame ``after`` instead, its timestamp
+    unchanged: a capture point that saw the packet late (frames in between move up by one)."""
+    assert after > frame
+    head, recs = records(src)
+    moved = recs[frame - 1]
+    kept = [rec for number, rec in enumerate(recs, start=1) if number != frame]
+    kept.insert(after - 1, moved)
+    return write_pcap(out, head, kept)

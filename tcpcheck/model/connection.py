@@ -54,7 +54,7 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps):
         "id", "profile", "client", "server", "client_key", "midstream", "events",
         "first_frame", "last_frame", "start_ts", "end_ts", "packets", "done_at",
         "close", "finished", "lingering", "keys", "reorder_ns", "negotiated", "timers",
-        "timing", "revised", "unsettled", "rst_in_flight",
+        "timing", "revised", "unsettled", "rst_in_flight", "syn_to_older",
     )
 
     def __init__(self, conn_id: int, profile: Profile, client_key: tuple, midstream: bool,
@@ -99,6 +99,9 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps):
         # SYN-SENT (its receiver and the event it makes). ``unsettled``: one may be waiting.
         self.unsettled = False
         self.rst_in_flight: tuple[Endpoint, ev.ConnectionReset] | None = None
+        # The peer still holds an older connection on this tuple, which takes this one's SYNs
+        # (set by the tracker while it holds that instance: ``Tracker._hold``).
+        self.syn_to_older = False
 
     # ------------------------------------------------------------------ replay
 
@@ -353,6 +356,8 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps):
             self._settle(Moment(self.last_frame, self.end_ts), None, None)
         c, s = self.client, self.server
         for e, peer in ((c, s), (s, c)):
+            if e.snd.unseen:
+                self._unseen_at_end(e)
             if e.snd.pending is not None:
                 frame, ts, ack, peer_max = e.snd.pending
                 e.snd.pending = None

@@ -124,7 +124,11 @@ class AckOfUnseenSegment(Event):
     ack: int
     peer_max: int
     evidence_frame: int | None
-    """The peer's next segment, starting at or past the ACK (None: the capture ended first)."""
+    """The peer's next segment, starting at or past the ACK (None: the capture ended first,
+    or the ACK covers a hole)."""
+    hole: tuple[int, int] | None = None
+    """[start, end) of the hole below ``peer_max`` the ACK covers, whose bytes the capture
+    never showed (None: the ACK is above the highest sequence captured)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +243,9 @@ class ConnectionReset(Event):
     went_on: bool = False
     """The receiver's own later segments show it was not reset: it ignored the RST, or the
     RST was lost after the capture point."""
+    new_attempt: bool = False
+    """The RST is <SEQ=SEG.ACK><CTL=RST> from the sender's new attempt on the four-tuple, in
+    SYN-SENT, answering the ACK this connection's receiver sent to its SYN (§3.10.7.3)."""
 
 
 # ---------------------------------------------------------------------- flow control
@@ -367,6 +374,9 @@ class RetransmissionDataMismatch(Event):
     first_frame: int
     offset: int
     """Relative sequence number of the first byte that differs."""
+    first_end: int | None = None
+    """Set when the first copy was acknowledged and only its digest kept: the end of its
+    range, and ``offset`` its start (the bytes differ somewhere between)."""
 
 
 # ---------------------------------------------------------------------- teardown timers
