@@ -1582,8 +1582,8 @@ def syn_retries_exceeded(cap: Capture, n: int) -> Expect:
                     "limit (RFC 9293 §3.8.3 R2 gives up after a bounded time). The connection "
                     "stays half-open: nothing ever answered.",
         reference="RFC 9293 §3.8.3; Linux tcp_syn_retries",
-        findings=(("syn-retries-exceeded", syns[11]), ("half-open", syns[0])),
-        info=(("retransmission", syns[1]),),
+        findings=(("syn-retries-exceeded", syns[11]),),
+        info=(("half-open", syns[0]), ("retransmission", syns[1])),
     )
 
 
