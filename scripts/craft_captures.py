@@ -1341,6 +1341,34 @@ def window_scale_too_large(cap: Capture, n: int) -> Expect:
     )
 
 
+@scenario(53)
+def unexpected_segment(cap: Capture, n: int) -> Expect:
+    """The server sends data and FIN before the client's ACK completes the handshake."""
+    c, s = Flow.open(cap, n)
+    c.syn()
+    s.synack()
+    data = s.send(response(100), after=ONE_WAY / 10)
+    fin = s.fin(after=ONE_WAY / 10)
+    final = c.ack(ack=seq_add(s.isn, 1))
+    c.ack()
+    c.fin(after=APP)
+    s.ack()
+    return Expect(
+        summary="the server sends data and FIN from SYN-RECEIVED, before the handshake's final "
+                "ACK",
+        description=f"Right after its SYN-ACK the server sends a response (frame {data}) and "
+                    f"its FIN (frame {fin}). The client's ACK completing the handshake comes "
+                    f"only afterwards (frame {final}): a pure ACK of the SYN-ACK alone, at the "
+                    "client's first sequence number, so no ACK lost before the capture point "
+                    "explains the server's segments. In SYN-RECEIVED a TCP queues data, and a "
+                    "FIN behind data, until it is ESTABLISHED (RFC 9293 §3.10.2, §3.10.4): an "
+                    "IDS evasion pattern. The client then acknowledges the data and the FIN and "
+                    "closes its side.",
+        reference="RFC 9293 §3.10.2, §3.10.4",
+        findings=(("unexpected-segment", data), ("unexpected-segment", fin)),
+    )
+
+
 # --- reset -----------------------------------------------------------------------------------
 
 @scenario(31)

@@ -358,8 +358,6 @@ def test_rst_at_the_clients_isn_does_not_reset_a_responder_that_received_its_syn
 # sender's state does not allow: unexpected-segment
 
 
-@issue13("a SYN-ACK from a side that refused the SYN (CLOSED) is only data-after-rst; there "
-         "is no unexpected-segment rule")
 def test_synack_from_a_side_that_refused_the_syn_is_an_unexpected_segment():
     lad = Ladder(client_isn=1000, server_isn=5000)
     lad.syn("c")
@@ -369,7 +367,6 @@ def test_synack_from_a_side_that_refused_the_syn_is_an_unexpected_segment():
     assert ("unexpected-segment", 3) in rules_at(a.findings)
 
 
-@issue13("data and FIN from a server still in SYN-RECEIVED produce no finding")
 def test_data_and_fin_from_a_server_still_in_syn_received_are_unexpected_segments():
     # An IDS-evasion pattern: the server sends data and FIN before the handshake completed;
     # the client's first ACK (frame 5) covers only the SYN-ACK, so no ACK was lost before it.

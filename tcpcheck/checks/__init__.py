@@ -43,6 +43,7 @@ CHECKS: tuple[Check, ...] = (
     Check("half-open", ev.HalfOpen, handshake.half_open),
     Check("handshake-incomplete", ev.HandshakeIncomplete, handshake.handshake_incomplete),
     Check("syn-flood", ev.SynFlood, handshake.syn_flood),
+    Check("unexpected-segment", ev.UnexpectedSegment, handshake.unexpected_segment),
     Check("missing-ack-flag", ev.MissingAckFlag, flags.missing_ack_flag),
     Check("invalid-flag-combination", ev.InvalidFlags, flags.invalid_flag_combination),
     Check("ack-unsent-data", ev.AckOfUnsentData, sequence.ack_unsent_data),

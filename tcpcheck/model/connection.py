@@ -21,6 +21,7 @@ from tcpcheck.model.endpoint import Endpoint, Tally
 from tcpcheck.model.handshake import HandshakeSteps
 from tcpcheck.model.peer_options import TS_LAYOUT, OptionSteps
 from tcpcheck.model.reset import ResetSteps
+from tcpcheck.model.senders import EarlyText, SenderSteps
 from tcpcheck.model.seqnum import HALF, MASK
 from tcpcheck.model.states import SYNCHRONIZED, Input, State
 from tcpcheck.profiles import Profile
@@ -35,14 +36,14 @@ _SACK_AFTER_TS = b"\x01\x01\x05"  # after TS_LAYOUT: NOP, NOP, SACK blocks
 _TS_HEAD = struct.Struct("!4sI")  # TS_LAYOUT's four bytes and the TSval after them
 
 
-class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps):
+class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, SenderSteps):
     """One connection instance (an incarnation of a four-tuple) and its two endpoints."""
 
     __slots__ = (
         "id", "profile", "client", "server", "client_key", "midstream", "events",
         "first_frame", "last_frame", "start_ts", "end_ts", "packets", "done_at",
         "close", "finished", "lingering", "keys", "reorder_ns", "negotiated", "timers",
-        "timing",
+        "timing", "early",
     )
 
     def __init__(self, conn_id: int, profile: Profile, client_key: tuple, midstream: bool,
@@ -78,6 +79,7 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps):
         # their options; None while unknown (no handshake seen, options cut by the snaplen).
         self.negotiated: tuple[bool, bool, bool] | None = None
         self.timers = False  # a side is in CLOSE_WAIT or FIN_WAIT_2: watch the clock
+        self.early: EarlyText | None = None  # text sent from SYN_RCVD, until the peer answers
 
     # ------------------------------------------------------------------ replay
 
@@ -93,10 +95,12 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps):
         flags = seg.flags
         if seg.csum >= CSUM_OFFLOAD and self._checksum(seg, a):
             return
+        if self.early is not None:
+            self._settle_early(seg, from_client)
         if self.timers:
             self._check_timers(seg.ts, a, seg.frame if flags & FIN else None)
         if a.teardown is not None and a.teardown.rst_frame and not flags & RST:
-            self._after_rst(seg, a)
+            self._sent_after_reset(seg, a, b)
             return
         prev_win = a.wnd.win
         a.wnd.win = seg.win

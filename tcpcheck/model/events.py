@@ -522,6 +522,23 @@ class UnexpectedInput(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class UnexpectedSegment(Event):
+    """``side`` sent a segment its state does not allow it to send (RFC 9293 §3.10), and no
+    capture loss explains it: data or FIN from SYN-RECEIVED before the handshake completed, a
+    SYN-ACK from CLOSED."""
+
+    POSITION = ("state", "what")
+
+    state: str
+    """The sender's state when it sent the segment."""
+    what: str
+    """``data``, ``FIN`` or ``SYN-ACK``."""
+    evidence_frame: int
+    """What rules capture loss out: the handshake's final ACK, captured after the segment, or
+    the sender's own reset refusing the SYN its SYN-ACK answers."""
+
+
+@dataclass(frozen=True, slots=True)
 class LostAfterCapture(Event):
     """What this side sent proves a segment the capture saw never reached it (lost after the
     capture point): e.g. it retransmits its SYN after the capture saw the peer's SYN-ACK.
