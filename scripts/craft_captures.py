@@ -185,6 +185,9 @@ class Peer:
         self.sack_ok = True
         self.wscale: int | None = 7
         self.held: list[tuple[int, int]] = []
+        self.zero_checksums = False
+        """Record every TCP checksum as 0, as trace sanitisers leave them (the wire had them
+        right: the segments are delivered)."""
         """Out-of-order data taken in, as [start, end) ranges, the most recently extended first."""
 
     def segment(self, flags: int, data: bytes = b"", *, seq: int | None = None,
@@ -230,6 +233,9 @@ class Peer:
         if corrupt:
             at = 14 + 20 + 16  # Ethernet, IPv4 without options, TCP checksum field
             frame = frame[:at] + bytes([frame[at] ^ 0x0F]) + frame[at + 1:]
+        if self.zero_checksums:
+            at = 14 + 20 + 16
+            frame = frame[:at] + b"\0\0" + frame[at + 2:]
         return self.cap.record(frame)
 
     def _options(self, flags: int, tsval: int) -> bytes:
@@ -1888,6 +1894,31 @@ def bad_checksum(cap: Capture, n: int) -> Expect:
                     f"apply it, so frame {good} is the first FIN the model sees.",
         reference="RFC 9293 §3.1",
         findings=(("bad-checksum", bad),),
+    )
+
+
+@scenario(54)
+def unusable_checksum(cap: Capture, n: int) -> Expect:
+    """A healthy exchange recorded by a trace sanitiser: every TCP checksum is 0."""
+    c, s = Flow.open(cap, n)
+    c.zero_checksums = s.zero_checksums = True
+    syn = c.syn()
+    synack = s.synack()
+    c.ack()
+    exchange(c, s)
+    client_close(c, s)
+    return Expect(
+        summary="a sanitised trace: every TCP checksum is 0, yet each reply proves its segment "
+                "arrived (healthy)",
+        description="A request, its answer and a client-first close, with every TCP checksum "
+                    "recorded as 0, as trace sanitisers leave them. A checksum of 0 is wrong "
+                    f"for these segments, but the server's SYN-ACK (frame {synack}) "
+                    f"acknowledges the client's SYN (frame {syn}), so the SYN arrived intact: "
+                    "the checksums on the wire were right and the capture's are unusable. "
+                    "tcpcheck names that once, at the SYN, and applies every segment: the "
+                    "connection opens and closes normally. No error or warning.",
+        reference="RFC 9293 §3.1",
+        info=(("unusable-checksum", syn),),
     )
 
 

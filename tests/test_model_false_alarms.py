@@ -416,8 +416,6 @@ def test_exact_duplicate_frames_are_a_capture_artefact_not_retransmissions(tmp_p
     assert final_states(result.timelines, 14) == ("TIME_WAIT", "CLOSED")
 
 
-@issue13("with every checksum 0 the SYN, SYN-ACK and FINs are dropped as bad-checksum although "
-         "the peer's replies prove each arrived")
 def test_all_zero_checksums_with_replies_proving_arrival_lose_no_segment(tmp_path):
     zeroed = with_zero_checksums(REAL / "close-client-first.pcap", tmp_path / "sanitised.pcap")
     result = analyze(zeroed)
@@ -426,8 +424,6 @@ def test_all_zero_checksums_with_replies_proving_arrival_lose_no_segment(tmp_pat
 
 
 @needs_oracle
-@issue13("stale checksums of an address-rewritten trace lose the SYN and SYN-ACK to "
-         "bad-checksum although the replies prove they arrived")
 @pytest.mark.parametrize("name", ["arkime__http-tcp-seq-issue", "arkime__no-syn-ack"])
 def test_stale_checksums_contradicted_by_the_peers_replies_are_no_bad_checksum(name):
     result = analyze(ORACLE / f"{name}.pcap")

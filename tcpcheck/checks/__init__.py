@@ -86,6 +86,7 @@ CHECKS: tuple[Check, ...] = (
     Check("oversized-segment", ev.OversizedSegment, capture.oversized_segment),
     Check("checksum-offload", ev.ChecksumOffload, capture.checksum_offload),
     Check("bad-checksum", ev.BadChecksum, capture.bad_checksum),
+    Check("unusable-checksum", ev.UnusableChecksum, capture.unusable_checksum),
     Check("duplicate-frame", ev.DuplicateFrames, capture.duplicate_frames),
     Check("capture-started-midstream", ev.CaptureStartedMidstream,
           capture.capture_started_midstream),

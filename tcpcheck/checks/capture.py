@@ -36,6 +36,20 @@ def bad_checksum(e: ev.BadChecksum, ctx: Context) -> Explanation:
     )
 
 
+def unusable_checksum(e: ev.UnusableChecksum, ctx: Context) -> Explanation:
+    kind = ("0 (the trace was sanitised)" if e.zero
+            else "wrong for these addresses (stale: the trace's addresses were rewritten)")
+    return Explanation(
+        f"the segment from the {ctx.name(e.side)} has a TCP checksum {kind}, yet the "
+        f"{ctx.peer(e.side)}'s reply in frame {e.reply_frame} acknowledges it: the receiver "
+        f"accepted it, so its checksum on the wire was right and the capture's is not what "
+        f"the receiver saw; tcpcheck applies it, and the connection's other segments whose "
+        f"checksums are wrong the same way (a capture artefact, reported once per connection)",
+        "a valid TCP checksum, or none accepted by the receiver",
+        f"a wrong checksum on a segment frame {e.reply_frame} acknowledges",
+    )
+
+
 def duplicate_frames(e: ev.DuplicateFrames, ctx: Context) -> Explanation:
     frames = "frame was" if e.count == 1 else "frames were"
     return Explanation(

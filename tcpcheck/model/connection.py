@@ -16,6 +16,7 @@ import struct
 from tcpcheck import timers
 from tcpcheck.model import events as ev
 from tcpcheck.model.acks import AckSteps
+from tcpcheck.model.checksums import ChecksumSteps, Held, Unusable
 from tcpcheck.model.data import DataSteps
 from tcpcheck.model.endpoint import Endpoint, Tally
 from tcpcheck.model.handshake import HandshakeSteps
@@ -36,14 +37,15 @@ _SACK_AFTER_TS = b"\x01\x01\x05"  # after TS_LAYOUT: NOP, NOP, SACK blocks
 _TS_HEAD = struct.Struct("!4sI")  # TS_LAYOUT's four bytes and the TSval after them
 
 
-class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, SenderSteps):
+class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, SenderSteps,
+                 ChecksumSteps):
     """One connection instance (an incarnation of a four-tuple) and its two endpoints."""
 
     __slots__ = (
         "id", "profile", "client", "server", "client_key", "midstream", "events",
         "first_frame", "last_frame", "start_ts", "end_ts", "packets", "done_at",
         "close", "finished", "lingering", "keys", "reorder_ns", "negotiated", "timers",
-        "timing", "early",
+        "timing", "early", "held", "unusable",
     )
 
     def __init__(self, conn_id: int, profile: Profile, client_key: tuple, midstream: bool,
@@ -80,11 +82,15 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         self.negotiated: tuple[bool, bool, bool] | None = None
         self.timers = False  # a side is in CLOSE_WAIT or FIN_WAIT_2: watch the clock
         self.early: EarlyText | None = None  # text sent from SYN_RCVD, until the peer answers
+        self.held: Held | None = None  # a wrong checksum, until the peer's reply decides
+        self.unusable: Unusable | None = None  # what a reply proved of the wrong checksums
 
     # ------------------------------------------------------------------ replay
 
     def apply(self, seg: Segment, from_client: bool) -> None:
         """Replay one segment: sent by one endpoint, received by the other."""
+        if self.held is not None and self._hold_back(seg, from_client):
+            return
         if from_client:
             a, b = self.client, self.server
         else:
@@ -93,7 +99,7 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         self.last_frame = seg.frame
         self.end_ts = seg.ts
         flags = seg.flags
-        if seg.csum >= CSUM_OFFLOAD and self._checksum(seg, a):
+        if seg.csum >= CSUM_OFFLOAD and self._checksum(seg, a, from_client):
             return
         if self.early is not None:
             self._settle_early(seg, from_client)
@@ -166,12 +172,11 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
 
     # ------------------------------------------------------------------ capture artefacts
 
-    def _checksum(self, seg: Segment, a: Endpoint) -> bool:
-        """Note an offloaded checksum; True if the segment is corrupt and must be dropped."""
+    def _checksum(self, seg: Segment, a: Endpoint, from_client: bool) -> bool:
+        """Note an offloaded checksum; True if the checksum is wrong and the segment is held
+        back until the peer's reply shows whether it arrived (``ChecksumSteps``)."""
         if seg.csum == CSUM_BAD:
-            # RFC 9293 §3.1: a segment with a bad checksum is discarded by its receiver.
-            self.events.append(ev.BadChecksum(seg.frame, seg.ts, a.role))
-            return True
+            return self._wrong_checksum(seg, from_client)
         if a.offloaded is None:
             a.offloaded = Tally(seg.frame, seg.ts)
         a.offloaded.add()
@@ -248,6 +253,8 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         """The capture is over for this connection (at capture time ``now``, when the capture
         went on after it): settle what look-ahead left open. ``idle`` is the idle timeout when
         that is why the connection is no longer followed."""
+        if self.held is not None:
+            self._settle_held(None)  # no reply came: the receiver dropped it
         self.finished = True
         if self.timers and now is not None:
             self._check_timers(now, None, None)

@@ -510,6 +510,18 @@ class BadChecksum(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class UnusableChecksum(Event):
+    """A segment whose checksum is wrong arrived all the same: the peer's reply covers it, so
+    the capture's checksums are not what the receiver saw (all zero: a sanitised trace; stale:
+    rewritten addresses), and the segment was applied. Once per connection, at the first."""
+
+    reply_frame: int
+    """The peer's segment whose ACK covers it."""
+    zero: bool
+    """The checksum field is 0."""
+
+
+@dataclass(frozen=True, slots=True)
 class UnexpectedInput(Event):
     """The state table has no transition for what this side sent or received: the side keeps
     its state, and the observation is recorded rather than dropped (RFC 9293 §3.3.2 has no
