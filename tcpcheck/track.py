@@ -244,7 +244,7 @@ class Tracker:
     def _starts_new_instance(self, conn: Connection, seg: Segment, from_client: bool) -> bool:
         """A SYN on a known tuple: retransmission, simultaneous open, or a new connection?"""
         sender = conn.client if from_client else conn.server
-        if seg.seq == sender.snd.isn:
+        if seg.seq == sender.snd.isn or conn.holds_syn(seg, from_client):
             return False  # this connection's own SYN again (retransmitted, or seen late)
         if conn.done_at is not None or conn.close:
             return True  # the old incarnation is over (closed, TIME_WAIT or reset)

@@ -253,8 +253,8 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         """The capture is over for this connection (at capture time ``now``, when the capture
         went on after it): settle what look-ahead left open. ``idle`` is the idle timeout when
         that is why the connection is no longer followed."""
-        if self.held is not None:
-            self._settle_held(None)  # no reply came: the receiver dropped it
+        while self.held is not None:  # replaying what it held back may hold another
+            self._settle_held(None, "")  # no reply came: the receiver dropped it
         self.finished = True
         if self.timers and now is not None:
             self._check_timers(now, None, None)

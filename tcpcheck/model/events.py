@@ -511,14 +511,15 @@ class BadChecksum(Event):
 
 @dataclass(frozen=True, slots=True)
 class UnusableChecksum(Event):
-    """A segment whose checksum is wrong arrived all the same: the peer's reply covers it, so
-    the capture's checksums are not what the receiver saw (all zero: a sanitised trace; stale:
-    rewritten addresses), and the segment was applied. Once per connection, at the first."""
+    """A segment whose checksum is wrong was applied all the same: the capture's checksums are
+    not what the receiver saw (all zero: a sanitised trace; stale: rewritten addresses). Once
+    per connection, at the first."""
 
-    reply_frame: int
-    """The peer's segment whose ACK covers it."""
-    zero: bool
-    """The checksum field is 0."""
+    evidence: str
+    """``zero`` (the field is 0, which says it alone), ``reply`` (the peer's ACK covers the
+    segment) or ``repeated`` (another segment is wrong by the same amount)."""
+    evidence_frame: int | None
+    """The reply, or the other segment (None for ``zero``)."""
 
 
 @dataclass(frozen=True, slots=True)
