@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help venv demo test lint captures crafted bench bench-live bench-html bench-flood system-deps clean
+.PHONY: help venv demo test lint captures crafted bench bench-live bench-html bench-flood system-deps clean oracle-table
 
 help:
 	@echo "make demo      analyse bundled captures (creates the virtualenv first)"
@@ -12,6 +12,7 @@ help:
 	@echo "make lint      ruff"
 	@echo "make captures  regenerate the real Linux captures (root: netns, veth, tcpdump)"
 	@echo "make crafted   regenerate the crafted single-rule captures"
+	@echo "make oracle-table  rewrite docs/oracle-dev.md from a run on ../shared/oracle/dev"
 	@echo "make bench     packets/s and peak RSS beside tshark on a 1M-packet capture"
 	@echo "make bench-live  tcpcheck sniff's sustained packets/s and capture loss on a veth (root)"
 	@echo "make bench-html  size and Chromium load time of the HTML report of 10,000 connections (root)"
@@ -47,6 +48,11 @@ captures: venv system-deps
 
 crafted: venv
 	$(BIN)/python scripts/craft_captures.py
+
+# Refuses (and names the cases) when a hand-written reason in docs/oracle-dev.reasons.toml was
+# written for another tcpcheck summary than today's: review it, then --accept CASE.
+oracle-table: venv
+	$(BIN)/python scripts/oracle_table.py
 
 bench: venv system-deps
 	$(BIN)/python bench/run_bench.py

@@ -620,8 +620,8 @@ def interfaces() -> None:
 @main.command(short_help="Draw one connection as a ladder diagram.")
 @click.argument("path", metavar="FILE")
 @click.option("--connection", "connection_id", type=click.IntRange(min=0), metavar="N",
-              help="The connection to draw: its id in analyze's report (Wireshark's "
-                   "tcp.stream).")
+              help="The connection to draw: its id in analyze's report (numbered like "
+                   "Wireshark's tcp.stream).")
 @click.option("--frame", type=click.IntRange(min=1), metavar="F",
               help="Draw the connection frame F belongs to, with the frame marked.")
 @click.option("--all", "full", is_flag=True,
@@ -924,7 +924,7 @@ def _format_field(profile: Profile, key: str) -> str:
     """A profile value as people read it: seconds with their unit, counts and words as they are."""
     value = getattr(profile, key)
     # The declared type, not the value's: a profile file may write a time as `time_wait = 15`.
-    if key == "syn_deadline" and not value:
+    if key in ("syn_deadline", "syn_rst_rearm") and not value:
         return "none"
     if Profile.__dataclass_fields__[key].type == "float":
         return _format_seconds(value)

@@ -63,6 +63,10 @@ class Profile:
     (FreeBSD net.inet.tcp.keepinit, 75 s); 0 for none."""
     rto_min: float = 0.2
     """Lower bound of the data retransmission timeout (Linux tcp_rto_min; RFC 6298 says 1 s)."""
+    syn_rst_rearm: float = 0.0
+    """Seconds after which a side in SYN-SENT that answered an unacceptable ACK with RST (RFC
+    9293 §3.10.7.3) sends its first SYN retransmission (Linux 5.10+ rearms its SYN timer to
+    TCP_TIMEOUT_MIN, 2 jiffies); 0 when the SYN timer keeps running."""
     fin_timeout: float = 60.0
     """Seconds an orphaned FIN_WAIT_2 socket waits for the peer's FIN (tcp_fin_timeout)."""
     close_wait_stall: float = 60.0
@@ -178,6 +182,7 @@ PROFILE_FIELDS: dict[str, Field] = {
     "syn_budget": Field(Kind.CHOICE, choices=("count", "time")),
     "syn_deadline": Field(Kind.SECONDS, 0, 3600),
     "rto_min": Field(Kind.SECONDS, 0, 3600),
+    "syn_rst_rearm": Field(Kind.SECONDS, 0, 3600),
     "fin_timeout": Field(Kind.SECONDS, 0, 3600, infinite=True),
     # tcpcheck's own threshold, not a stack timer: a day of CLOSE_WAIT is surely a stall.
     "close_wait_stall": Field(Kind.SECONDS, 0, 86400),

@@ -74,9 +74,17 @@ def syn_retransmitted(profile: Profile, timing: Timing, a: Endpoint, frame: int,
     out: list[ev.Event] = []
     nth = a.rtx.syns  # the original was transmission 1, so this is retransmission number nth
     schedule = profile.syn_schedule()
-    observed = (ts - a.rtx.last_syn_ts) / NS
-    if nth <= len(schedule) and not timing.backoff.matches(observed, schedule[nth - 1]):
-        out.append(ev.RtoBackoffViolation(frame, ts, a.role, "SYN", nth, schedule[nth - 1],
+    since = a.rtx.last_syn_ts
+    expected = schedule[nth - 1] if nth <= len(schedule) else None
+    if nth == 1 and profile.syn_rst_rearm and a.rtx.syn_rst_ts > since:
+        # Linux, having answered an unacceptable ACK in SYN-SENT with RST before any SYN
+        # retransmission, rearms its SYN timer to TCP_TIMEOUT_MIN ("Previous FIN/ACK or
+        # RST/ACK might be ignored", tcp_rcv_synsent_state_process): the SYN goes out again
+        # that soon after the RST. The timeouts after it keep the schedule.
+        expected, since = profile.syn_rst_rearm, a.rtx.syn_rst_ts
+    observed = (ts - since) / NS
+    if expected is not None and not timing.backoff.matches(observed, expected):
+        out.append(ev.RtoBackoffViolation(frame, ts, a.role, "SYN", nth, expected,
                                           observed, a.rtx.last_syn_frame))
     elapsed = (ts - a.rtx.syn_ts) / NS
     limit = profile.max_syn_transmissions

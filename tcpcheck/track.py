@@ -4,7 +4,10 @@ A four-tuple can carry several connections over time (port reuse after TIME_WAIT
 each is its own instance, numbered in order of appearance like Wireshark's ``tcp.stream``. A
 connection whose sides have both reached CLOSED or TIME_WAIT lingers for the profile's TIME_WAIT
 so late segments (a retransmitted FIN) still find it, then is finalised and dropped: memory
-grows with the open connections, not with the capture.
+grows with the open connections, not with the capture. A SYN reaching a tuple whose peer still
+holds the old connection synchronized starts the new instance but keeps the old one reachable
+until it is settled: the peer's challenge ACK and the RST that answers it belong to the old
+one's sequence space (``Tracker._hold``).
 
 A SYN that opens a connection and is all the connection has sent so far (a flood sends
 millions of them, never answered) is kept packed in a few dozen bytes instead of as a model:
@@ -28,8 +31,8 @@ from typing import NamedTuple
 from tcpcheck.duplicates import Copies, RecentFrames
 from tcpcheck.model import events as ev
 from tcpcheck.model.connection import Connection
-from tcpcheck.model.seqnum import seq_gt
-from tcpcheck.model.states import State
+from tcpcheck.model.seqnum import MASK, seq_gt
+from tcpcheck.model.states import SYNCHRONIZED, State
 from tcpcheck.options import parse_options
 from tcpcheck.profiles import Profile
 from tcpcheck.segment import ACK, CSUM_OFFLOAD, FIN, RST, SYN, Segment
@@ -137,6 +140,9 @@ class Tracker:
         # current run of them.
         self._recent = RecentFrames()
         self._copies: dict[int, Copies] = {}
+        # A new instance's id -> the instance it replaced on its tuple while that one is not
+        # settled yet (see ``_hold``).
+        self._held: dict[int, Connection] = {}
         # Capture time of the next idle sweep (the first segment sets the schedule).
         if idle_timeout is None:
             self._idle_ns = self._sweep_every = self._sweep_at = _NEVER
@@ -147,7 +153,7 @@ class Tracker:
 
     @property
     def open_connections(self) -> int:
-        return len(self._table) // 2 + len(self._lone)
+        return len(self._table) // 2 + len(self._lone) + len(self._held)
 
     def state_counts(self) -> dict[str, int]:
         """Connections still tracked, by state (``ESTABLISHED``, ``TIME_WAIT``...; the side
@@ -158,10 +164,11 @@ class Tracker:
         """
         counts: dict[str, int] = {}
         rank = _SHOWN_RANK
-        for conn, sent_by_client in list(self._table.values()):
-            if sent_by_client:  # each connection is in the table once under each direction
-                state = max(conn.client.state, conn.server.state, key=rank.__getitem__)
-                counts[state.value] = counts.get(state.value, 0) + 1
+        # Each connection is in the table once under each direction; held ones are not in it.
+        tracked = [conn for conn, sent_by_client in list(self._table.values()) if sent_by_client]
+        for conn in tracked + list(self._held.values()):
+            state = max(conn.client.state, conn.server.state, key=rank.__getitem__)
+            counts[state.value] = counts.get(state.value, 0) + 1
         lone = len(self._lone)
         if lone:  # the client in SYN_SENT is the furthest along (see _SHOWN_RANK)
             counts[State.SYN_SENT.value] = counts.get(State.SYN_SENT.value, 0) + lone
@@ -190,6 +197,8 @@ class Tracker:
             from_client = conn.client_key == (seg.src, seg.sport)
         else:
             conn, from_client = hit
+            if self._held and conn.id in self._held:
+                conn, from_client = self._route_held(conn, seg, from_client)
             if seg.flags & (SYN | ACK) == _SYN_ONLY and self._starts_new_instance(
                     conn, seg, from_client):
                 previous = conn
@@ -244,10 +253,14 @@ class Tracker:
     def _starts_new_instance(self, conn: Connection, seg: Segment, from_client: bool) -> bool:
         """A SYN on a known tuple: retransmission, simultaneous open, or a new connection?"""
         sender = conn.client if from_client else conn.server
+        if conn.close:
+            # An RST ended this incarnation: a SYN opens a new one, even with the same ISN (a
+            # SYN-SENT side that sent an RST keeps its ISN and retries, RFC 9293 §3.10.7.3).
+            return True
         if seg.seq == sender.snd.isn or conn.holds_syn(seg, from_client):
             return False  # this connection's own SYN again (retransmitted, or seen late)
-        if conn.done_at is not None or conn.close:
-            return True  # the old incarnation is over (closed, TIME_WAIT or reset)
+        if conn.done_at is not None:
+            return True  # the old incarnation is over (closed or TIME_WAIT)
         if sender.snd.isn is None:
             # The side has not opened yet: simultaneous open if the peer's SYN is unanswered.
             peer = conn.server if from_client else conn.client
@@ -280,13 +293,69 @@ class Tracker:
         conn = Connection(conn_id, self.profile, client_key, midstream, seg, self.timing)
         if previous is not None:
             self._check_reuse(previous, conn, seg)
-            self._finalise(previous, seg.ts)
+            if self._retried(previous, seg):
+                # The same attempt's ISN again, after an RST ended the instance: not a weak
+                # ISN shared by two connections (isn-weak).
+                self._isns[(seg.src, seg.seq)] = conn_id
+            if not self._hold(previous, conn, seg):
+                self._finalise(previous, seg.ts)
         reverse = (key[2], key[3], key[0], key[1])
         sent_by_client = client_key == (seg.src, seg.sport)
         self._table[key] = (conn, sent_by_client)
         self._table[reverse] = (conn, not sent_by_client)
         conn.keys = (key, reverse)
         return conn
+
+    @staticmethod
+    def _retried(previous: Connection, syn: Segment) -> bool:
+        """Does ``syn`` repeat the ISN its sender used in ``previous``, which an RST ended?"""
+        sender = previous.client if previous.client_key == (syn.src, syn.sport) else (
+            previous.server)
+        return bool(previous.close) and sender.snd.isn == syn.seq
+
+    def _hold(self, old: Connection, new: Connection, syn: Segment) -> bool:
+        """Keep ``old`` open beside ``new`` while the SYN's receiver still holds it?
+
+        RFC 9293 §3.10.7.4 (with RFC 5961 §4): a SYN reaching a synchronized connection draws
+        a challenge ACK from it, not a SYN-ACK, and the new attempt's SYN-SENT side answers
+        that ACK with <SEQ=SEG.ACK><CTL=RST> (§3.10.7.3), which ends the old connection. Both
+        belong to the old connection's sequence space, so ``old`` stays reachable until it is
+        settled or the new attempt is answered (``_route_held``).
+        """
+        from_client = old.client_key == (syn.src, syn.sport)
+        sender, receiver = (old.client, old.server) if from_client else (old.server, old.client)
+        if old.done_at is not None or old.close or receiver.state not in SYNCHRONIZED:
+            return False
+        self._held[new.id] = old
+        new.syn_to_older = True  # the SYN reached the old connection, not the listener
+        # The receiver's ACK answering the SYN is owed, as to a probe: not a duplicate ACK.
+        sender.rtx.probe = True
+        return True
+
+    def _route_held(self, new: Connection, seg: Segment,
+                    from_client: bool) -> tuple[Connection, bool]:
+        """The instance a segment belongs to, on a tuple whose old instance is held."""
+        old = self._held[new.id]
+        if new.server.snd.isn is not None or old.done_at is not None or old.close:
+            # Settled, or superseded by the new attempt's SYN-ACK: the old one is over.
+            del self._held[new.id]
+            new.syn_to_older = False
+            self._finalise(old, seg.ts)
+            return new, from_client
+        old_from_client = old.client_key == (seg.src, seg.sport)
+        if not from_client and not seg.flags & SYN:
+            # The new attempt's server has not answered its SYN: what that side sends comes
+            # from the old connection (a challenge ACK, a retransmission).
+            return old, old_from_client
+        receiver = old.server if old_from_client else old.client
+        if (seg.flags & RST and from_client and new.client.state is State.SYN_SENT
+                and receiver.rcv.ack is not None and seg.seq == receiver.rcv.ack & MASK):
+            # The new attempt's RST at SEG.ACK of the old connection's challenge ACK: its
+            # receiver is the old connection, and its sender stays in SYN-SENT.
+            new.client.rtx.syn_rst_ts = seg.ts
+            (old.client if old_from_client else old.server).rtx.syn_rst_ts = seg.ts
+            return old, old_from_client
+        return new, from_client
 
     def _check_reuse(self, old: Connection, new: Connection, syn: Segment) -> None:
         """RFC 6191: reopening a tuple while a side is in TIME_WAIT needs proof of freshness."""
@@ -354,6 +423,9 @@ class Tracker:
                   idle: float | None = None) -> None:
         if conn.finished:
             return
+        held = self._held.pop(conn.id, None) if self._held else None
+        if held is not None:
+            self._finalise(held, now, idle)
         copies = self._copies.pop(conn.id, None)
         if copies is not None:
             conn.events.append(copies.event())

@@ -1,4 +1,5 @@
-"""Edit a real classic pcap for a test: copy frames, blank, corrupt or stale checksums.
+"""Edit a real classic pcap for a test: copy, drop or move frames; zero, corrupt or stale
+checksums.
 
 Classic pcap, as the bundled Linux captures are: a 24-byte file header, then records of a
 16-byte header and the frame. The edits assume Ethernet + IPv4 with a 20-byte header, so TCP
@@ -84,3 +85,22 @@ def with_corrupt_checksums(src: Path, out: Path, frames: set[int],
                      + frame[TCP_CHECKSUM + 1:])
         edited.append((rec, frame))
     return write_pcap(out, head, edited)
+
+
+def without_frames(src: Path, out: Path, frames: set[int]) -> Path:
+    """``src`` without ``frames`` (1-based): packets the capture point lost (later frames
+    move up by one per frame removed)."""
+    head, recs = records(src)
+    return write_pcap(out, head, [rec for number, rec in enumerate(recs, start=1)
+                                  if number not in frames])
+
+
+def with_frame_moved(src: Path, out: Path, frame: int, after: int) -> Path:
+    """``src`` with ``frame`` recorded after the later frame ``after`` instead, its timestamp
+    unchanged: a capture point that saw the packet late (frames in between move up by one)."""
+    assert after > frame
+    head, recs = records(src)
+    moved = recs[frame - 1]
+    kept = [rec for number, rec in enumerate(recs, start=1) if number != frame]
+    kept.insert(after - 1, moved)
+    return write_pcap(out, head, kept)

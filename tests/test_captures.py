@@ -26,12 +26,7 @@ REAL_SCENARIOS = {
 }
 # Healthy real captures on which today's model still reports errors (issue 13). Strict: the
 # marker must go the moment the model reads them right.
-FALSE_ALARMS_TODAY = {
-    "reuse-challenge-ack": "issue 13: the RST answering the challenge ACK is judged against "
-                           "the new connection (rst-out-of-window)",
-    "synack-new-isn-after-restart": "issue 13: the model stays on the first SYN-ACK's ISN "
-                                    "(synack-isn-changed, handshake-bad-ack, seq-out-of-window)",
-}
+FALSE_ALARMS_TODAY: dict[str, str] = {}
 REAL_PARAMS = [pytest.param(p, id=p.stem, marks=pytest.mark.xfail(
     strict=True, reason=FALSE_ALARMS_TODAY[p.stem])) if p.stem in FALSE_ALARMS_TODAY
     else pytest.param(p, id=p.stem) for p in REAL]

@@ -232,8 +232,6 @@ def test_synack_timer_copy_right_after_the_answer_to_a_retransmitted_syn_is_no_v
 # ------------------------------------------------------------------------------ reused tuple
 
 
-@issue13("the RST answering the challenge ACK is judged against the new connection: "
-         "rst-out-of-window with a negative relative sequence number")
 def test_rst_at_seg_ack_answering_a_challenge_ack_on_a_reused_tuple_is_no_error():
     # captures/linux/reuse-challenge-ack.pcap: 8 new SYN on a tuple the server still holds,
     # 9 challenge ACK with the old connection's numbers, 10 RST seq = SEG.ACK of 9.
@@ -247,8 +245,6 @@ def test_rst_at_seg_ack_answering_a_challenge_ack_on_a_reused_tuple_is_no_error(
     assert final_states(result.timelines, 21) == ("TIME_WAIT", "CLOSED")
 
 
-@issue13("Linux retransmits the SYN 10 ms after answering a challenge ACK with RST "
-         "(TCP_TIMEOUT_MIN); the profile calls it rto-backoff-violation")
 def test_syn_retransmitted_right_after_answering_a_challenge_ack_with_rst_is_no_backoff_violation():
     # Frame 11, 10 ms after the RST of frame 10.
     result = analyze(REAL / "reuse-challenge-ack.pcap")
@@ -258,8 +254,6 @@ def test_syn_retransmitted_right_after_answering_a_challenge_ack_with_rst_is_no_
 # ------------------------------------------------------------------------------ second ISN
 
 
-@issue13("the model stays on the first SYN-ACK's ISN: synack-isn-changed, handshake-bad-ack, "
-         "seq-out-of-window")
 def test_synack_with_a_new_isn_after_a_server_restart_starts_a_new_sequence_space():
     # captures/linux/synack-new-isn-after-restart.pcap: 2 SYN-ACK (ISN A, lost), 3 SYN
     # retransmission, 4 SYN-ACK from the restarted listener with ISN B, 5 ACK of B + 1.
@@ -269,8 +263,6 @@ def test_synack_with_a_new_isn_after_a_server_restart_starts_a_new_sequence_spac
     assert final_states(result.timelines, 13) == ("TIME_WAIT", "CLOSED")
 
 
-@issue13("the model stays on the first SYN-ACK's ISN after the client reset that attempt: "
-         "data-after-rst on the retried SYN, synack-isn-changed, handshake-bad-ack")
 def test_new_synack_after_the_client_reset_its_attempt_starts_a_new_sequence_space():
     lad = Ladder(client_isn=1000, server_isn=5000)
     lad.syn("c")
@@ -283,8 +275,6 @@ def test_new_synack_after_the_client_reset_its_attempt_starts_a_new_sequence_spa
     assert_healthy_from_the_synack(lad)
 
 
-@issue13("after a TCP Fast Open fallback the server's second SYN-ACK (new ISN) is read in the "
-         "first one's sequence space")
 def test_tfo_fallback_syn_retried_without_data_answered_with_a_new_isn_is_healthy():
     # SYN with 100 bytes of data; its SYN-ACK (ISN 5000, acking only the SYN) is lost after
     # the capture point; the client retries the SYN without data and the server, whose first
@@ -443,7 +433,6 @@ def test_ignore_checksums_applies_segments_whatever_their_checksum():
 # re-sent data
 
 
-@issue13("ack-unseen-segment only fires above the highest sequence seen, not for a hole below it")
 def test_ack_covering_a_hole_below_the_highest_sequence_is_ack_unseen_segment():
     # eve-payload-05-tcp-data-gap's shape: 4 bytes, 4 bytes never captured, 4 bytes, then the
     # server's ACK covering all twelve.
@@ -457,7 +446,6 @@ def test_ack_covering_a_hole_below_the_highest_sequence_is_ack_unseen_segment():
 
 
 @needs_oracle
-@issue13("ack-unseen-segment only fires above the highest sequence seen, not for a hole below it")
 @pytest.mark.parametrize(("name", "ack_frame"), [
     ("suricata-verify__eve-payload-05-tcp-data-gap", 7),
     ("arkime__tcp-reassembly-synthetic", 53),  # the tcp-gap connection (port 40005)
@@ -467,8 +455,6 @@ def test_field_capture_hole_below_the_highest_ack_is_ack_unseen_segment(name, ac
     assert ("ack-unseen-segment", ack_frame) in rules_at(result.findings, 1)
 
 
-@issue13("first copies of payload are forgotten once acknowledged, so a re-send of "
-         "acknowledged data with different bytes is not retransmission-data-mismatch")
 def test_resend_of_acknowledged_data_with_different_bytes_is_a_data_mismatch():
     # qi_internet_SYNACK_curl_jsonip's race: an injected response is acknowledged, then the
     # genuine one arrives at the same sequence number with other bytes.
@@ -484,7 +470,6 @@ def test_resend_of_acknowledged_data_with_different_bytes_is_a_data_mismatch():
 
 
 @needs_oracle
-@issue13("first copies of payload are forgotten once acknowledged")
 def test_field_capture_injection_race_is_a_data_mismatch():
     result = analyze(ORACLE / "zeek__tcp-qi_internet_SYNACK_curl_jsonip.pcap")
     assert ("retransmission-data-mismatch", 9) in rules_at(result.findings)

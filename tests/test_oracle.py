@@ -15,7 +15,9 @@ from tcpcheck.engine import analyze_files
 from tcpcheck.profiles import load_profile
 
 ORACLE = Path(__file__).resolve().parent.parent.parent / "shared" / "oracle" / "dev"
-CAPTURES = sorted(ORACLE.glob("*.pcap")) if ORACLE.is_dir() else []
+# Every capture, whatever its format: a case is a capture beside its .expect.json.
+CAPTURES = (sorted(p for p in ORACLE.iterdir() if p.suffix in (".pcap", ".pcapng"))
+            if ORACLE.is_dir() else [])
 
 # Captures whose expectations say the traffic is healthy or only shows capture artefacts.
 NO_ERRORS = {

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from sample_results import assert_golden
 from tcpcheck.engine import Job, analyze_jobs
 from tcpcheck.profiles import load_profile
 from tcpcheck.report.ladder import build_ladder
-from tcpcheck.report.ladder_view import render_ladder
+from tcpcheck.report.ladder_view import render_ladder, wireshark_filter
 from tcpcheck.report.terminal import SEVERITY_STYLE
 from tcpcheck.result import Severity
 from tcpcheck.timeline import Recording
@@ -165,7 +166,7 @@ def test_snapshot_of_a_long_lossy_transfer_at_80_columns():
 
 
 def test_ladder_starts_with_the_client_closed_and_the_server_listening():
-    header, initial = plain(CLOSE_SERVER_FIRST, connection=0).splitlines()[5:7]
+    header, initial = plain(CLOSE_SERVER_FIRST, connection=0).splitlines()[6:8]
     assert header.split() == ["frame", "time", "client", "│", "│", "server"]
     assert initial.split() == ["CLOSED", "│", "│", "LISTEN"]
 
@@ -254,13 +255,29 @@ def test_a_connection_without_findings_says_so():
 
 
 def test_the_header_names_capture_connection_endpoints_and_close():
-    head = plain(CLOSE_SERVER_FIRST, connection=0).splitlines()[:4]
+    head = plain(CLOSE_SERVER_FIRST, connection=0).splitlines()[:5]
     assert head == [
         CLOSE_SERVER_FIRST,
-        "connection 0 (Wireshark: tcp.stream eq 0) · close: fin",
+        "connection 0 · close: fin",
         "client 192.0.2.1:55280 → server 192.0.2.2:8000",
+        "Wireshark: ip.addr == 192.0.2.1 && tcp.port == 55280 && ip.addr == 192.0.2.2 && "
+        "tcp.port == 8000 && frame.number in {1..11}",
         "11 segments in 501.0 ms · 45 bytes client→server, 52 server→client",
     ]
+
+
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark is not installed")
+@pytest.mark.parametrize("capture", ["captures/linux/time-wait-reuse.pcap", BULK_LOSS,
+                                     "captures/linux/reuse-challenge-ack.pcap",
+                                     "captures/linux/close-client-first-ipv6.pcap"])
+def test_the_wireshark_filter_in_the_header_selects_the_connections_frames(capture):
+    result = analyze_jobs([Job(capture, load_profile("linux"))])
+    for summary in result.connections:
+        frames = subprocess.run(
+            ["tshark", "-r", capture, "-Y", wireshark_filter(summary), "-T", "fields",
+             "-e", "frame.number"], capture_output=True, text=True, check=True).stdout.split()
+        assert (frames[0], frames[-1]) == (str(summary.first_frame), str(summary.last_frame))
+        assert len(frames) >= summary.packets
 
 
 def test_a_long_connection_keeps_handshake_teardown_and_every_finding_and_collapses_the_rest():

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import formats as F
 import pytest
+from pcap_edit import with_frame_moved, without_frames
 
 from tcpcheck.engine import analyze_files
 from tcpcheck.profiles import load_profile
@@ -31,7 +32,8 @@ from tcpcheck.profiles import load_profile
 pyshark = pytest.importorskip("pyshark")
 
 ROOT = Path(__file__).resolve().parent.parent
-REAL = sorted((ROOT / "captures" / "linux").glob("*.pcap"))
+REAL_DIR = ROOT / "captures" / "linux"
+REAL = sorted(REAL_DIR.glob("*.pcap"))
 DOC = ROOT / "docs" / "wireshark-agreement.md"
 LINUX = load_profile("linux")
 
@@ -316,11 +318,7 @@ def observe() -> Callable[[Path], Observation]:
 
 # Differences that are today's model's mistakes, not intended ones (issue 13). Strict: the
 # marker must go the moment the model reads the capture right.
-MODEL_MISTAKES = {
-    ("synack-new-isn-after-restart", "ack-unseen-segment"):
-        "issue 13: the model stays on the first SYN-ACK's ISN, so the server's data looks "
-        "15 MB ahead and the client's ACK of it (frame 9) covers 'unseen' bytes",
-}
+MODEL_MISTAKES: dict[tuple[str, str], str] = {}
 AGREEMENT_CASES = [
     pytest.param(path, cat, id=f"{path.stem}-{cat.name}", marks=[
         pytest.mark.xfail(strict=True, reason=MODEL_MISTAKES[path.stem, cat.name])]
@@ -396,6 +394,34 @@ def test_a_retransmission_after_a_repeated_handshake_is_not_called_reordering(tm
     obs = repeated_handshake(tmp_path)
     assert {cat.name: sorted(obs.tc(cat)) for cat in CATEGORIES} == {
         cat.name: sorted(obs.ws(cat)) for cat in CATEGORIES}
+
+
+# A hole below the highest sequence that the receiver's ACK covers: no-sack.pcap frames 98-101
+# are the client's segments at 91225, 92673, 94121 and the server's ACK 95569 of all three.
+# Without frame 99 the capture lost a segment; with frame 99 recorded after the ACK the capture
+# point saw it late. See docs/wireshark-agreement.md, "ACK of a hole below the highest seq".
+ACK_UNSEEN = next(cat for cat in CATEGORIES if cat.name == "ack-unseen-segment")
+OUT_OF_ORDER = next(cat for cat in CATEGORIES if cat.name == "out-of-order")
+SPURIOUS = next(cat for cat in CATEGORIES if cat.name == "spurious-retransmission")
+
+
+def test_an_ack_of_a_segment_the_capture_lost_below_the_highest_is_flagged_by_both(tmp_path):
+    obs = Observation.of(without_frames(REAL_DIR / "no-sack.pcap", tmp_path / "lost.pcap",
+                                        {99}))
+    assert obs.ws(ACK_UNSEEN) == obs.tc(ACK_UNSEEN) == {100}
+
+
+def test_a_segment_captured_after_its_ack_is_reordering_to_tcpcheck_only(tmp_path):
+    obs = Observation.of(with_frame_moved(REAL_DIR / "no-sack.pcap", tmp_path / "late.pcap",
+                                          99, after=101))
+    # Wireshark: the ACK (100) acknowledged an unseen segment, and its late copy (101) is a
+    # spurious retransmission. tcpcheck: the copy came within a round trip of the client's
+    # highest segment, so the capture point saw it late; nothing was lost or re-sent.
+    here = {100, 101}  # no-sack has out-of-order segments of its own elsewhere
+    assert [obs.ws(cat) & here for cat in (ACK_UNSEEN, SPURIOUS, OUT_OF_ORDER)] == [
+        {100}, {101}, set()]
+    assert [obs.tc(cat) & here for cat in (ACK_UNSEEN, SPURIOUS, OUT_OF_ORDER)] == [
+        set(), set(), {101}]
 
 
 # --------------------------------------------------------------------------- the doc table

@@ -14,6 +14,16 @@ def connection_reset(e: ev.ConnectionReset, ctx: Context) -> Explanation:
             "SYN-ACK",
             "RST (nothing listening, or the port is rejected)",
         )
+    if e.new_attempt:
+        return Explanation(
+            f"{ctx.name(e.side)} opened a new connection on this four-tuple; the {peer}, still "
+            f"in {e.state} on this one, answered its SYN with an ACK (RFC 5961 §4), and the "
+            f"new attempt in SYN-SENT answered that ACK with <SEQ=SEG.ACK><CTL=RST> (RFC 9293 "
+            f"§3.10.7.3): exactly this connection's RCV.NXT, so the {peer} drops the "
+            f"connection the {e.side} had already forgotten",
+            "the old connection closed before its four-tuple is reused",
+            "RST from the new attempt in SYN-SENT",
+        )
     if e.no_connection:
         return Explanation(
             f"{ctx.name(e.side)} answered the {peer}'s segment with <SEQ=SEG.ACK><CTL=RST>, "

@@ -19,6 +19,17 @@ def ack_unsent_data(e: ev.AckOfUnsentData, ctx: Context) -> Explanation:
 
 def ack_unseen_segment(e: ev.AckOfUnseenSegment, ctx: Context) -> Explanation:
     peer = ctx.peer(e.side)
+    if e.hole is not None:
+        start, stop = e.hole
+        return Explanation(
+            f"ACK {e.ack} from the {ctx.name(e.side)} covers the {peer}'s {stop - start} "
+            f"bytes at seq {start} (up to {stop}), a hole below the highest sequence captured "
+            f"({e.peer_max}) that the capture never filled: the {ctx.name(e.side)} received "
+            f"them, the capture missed them (capture loss, not a protocol error)",
+            f"the {peer}'s segments from seq {start} up to {stop} in the capture before "
+            f"ACK {e.ack}",
+            f"none of seq {start} up to {stop} captured",
+        )
     if e.evidence_frame is None:
         later = "the capture ended before the peer sent more"
     else:
@@ -41,6 +52,16 @@ def retransmission(e: ev.Retransmission, ctx: Context) -> Explanation:
 
 
 def retransmission_data_mismatch(e: ev.RetransmissionDataMismatch, ctx: Context) -> Explanation:
+    if e.first_end is not None:
+        return Explanation(
+            f"{ctx.name(e.side)} re-sent {e.length} bytes at seq {e.seq}, but the bytes of seq "
+            f"{e.offset} up to {e.first_end} differ from the first copy (frame {e.first_frame}),"
+            f" which the peer had already acknowledged: the receiver kept the first copy, so "
+            f"two receivers (or an IDS and the host) can see different streams (an injection "
+            f"race looks like this)",
+            f"the same bytes as frame {e.first_frame}",
+            f"different bytes in seq {e.offset} up to {e.first_end}",
+        )
     return Explanation(
         f"{ctx.name(e.side)} retransmitted {e.length} bytes at seq {e.seq}, but the bytes "
         f"differ from the first copy (frame {e.first_frame}) from seq {e.offset} on; a "

@@ -10,6 +10,9 @@ from tcpcheck.model.seqnum import MASK, unwrap
 from tcpcheck.model.states import Input, State
 from tcpcheck.segment import FIN, Segment
 
+# ACKed holes awaiting their bytes, per side: bounded like the holes themselves.
+MAX_UNSEEN = 64
+
 
 class AckSteps:
     """The ACK and window steps of ``Connection``: a mixin, whose state is ``Connection``\'s."""
@@ -76,6 +79,8 @@ class AckSteps:
                 a.wnd.edge, a.wnd.edge_frame, a.wnd.edge_win = edge, seg.frame, window
             a.wnd.last_ack = ack
             a.wnd.last_ts = seg.ts
+        if b.snd.gaps and ack > b.snd.gaps[0][0]:
+            self._ack_of_holes(seg, b, ack)
         if ack > b.snd.max:
             pending = b.snd.pending
             if pending is None or ack > pending[2]:
@@ -97,6 +102,58 @@ class AckSteps:
                     self.timers = True
                 self._check_done(seg.ts)
 
+    def _ack_of_holes(self, seg: Segment, b: Endpoint, ack: int) -> None:
+        """The ACK covers holes in ``b``'s sequence space below the highest sequence captured.
+        RFC 9293 §3.4: "an acknowledgment of sequence number X indicates that all octets up
+        to but not including X have been received", so the receiver had bytes the capture has
+        not shown. Each covered hole leaves the holes and waits in ``unseen`` for its bytes
+        (``_unseen_filled``, ``_unseen_at_end``)."""
+        before_capture = b.snd.captured_from
+        kept: list[tuple[int, int]] = []
+        unseen = list(b.snd.unseen)
+        for start, stop in b.snd.gaps:
+            if start < ack:
+                if before_capture is None or stop > before_capture:
+                    unseen.append((seg.frame, seg.ts, ack, start, min(stop, ack), b.snd.max))
+                if stop > ack:
+                    kept.append((ack, stop))
+            else:
+                kept.append((start, stop))
+        b.snd.gaps = tuple(kept)
+        for hole in unseen[:-MAX_UNSEEN]:
+            self._report_unseen(b, hole)  # waited longest: settled now to bound memory
+        b.snd.unseen = tuple(unseen[-MAX_UNSEEN:])
+
+    def _unseen_filled(self, b: Endpoint, seq: int, end: int, prompt: bool) -> bool:
+        """``b``'s bytes [seq, end) show up after an ACK covered them. ``prompt`` (within a
+        round trip of ``b``'s highest segment, as out-of-order is judged): the capture point
+        saw the segment after its ACK, it was reordered and nothing was lost; True if it
+        fills such a hole. Otherwise the capture had lost the first copy: the ACK was of a
+        segment the capture never saw, and this is a re-send."""
+        filled = False
+        left = []
+        for hole in b.snd.unseen:
+            if seq >= hole[4] or end <= hole[3]:
+                left.append(hole)
+                continue
+            filled = True
+            if not prompt:
+                self._report_unseen(b, hole)
+        b.snd.unseen = tuple(left)
+        return filled and prompt
+
+    def _unseen_at_end(self, b: Endpoint) -> None:
+        """The capture is over: the holes ACKs covered were never filled (capture loss)."""
+        for hole in b.snd.unseen:
+            self._report_unseen(b, hole)
+        b.snd.unseen = ()
+
+    def _report_unseen(self, b: Endpoint, hole: tuple[int, int, int, int, int, int]) -> None:
+        frame, ts, ack, start, stop, peer_max = hole
+        a = self.server if b is self.client else self.client
+        self.events.append(ev.AckOfUnseenSegment(frame, ts, a.role, b.rel(ack), b.rel(peer_max),
+                                                 None, (b.rel(start), b.rel(stop))))
+
     def _shrink(self, seg: Segment, a: Endpoint, b: Endpoint, ack: int, window: int,
                 edge: int) -> None:
         """``a`` moved its right edge left (RFC 9293 §3.8.6: "strongly discouraged"): the peer
@@ -116,14 +173,17 @@ class AckSteps:
         if a.wnd.edge is None or edge >= a.wnd.edge:
             a.wnd.edge, a.wnd.edge_frame, a.wnd.edge_win = edge, frame, window
 
-    def _resolve_pending(self, a: Endpoint, start: int, seg: Segment, kind: str) -> None:
-        """``a`` sends new sequence space from ``start``: settle an earlier over-ACK of it."""
+    def _resolve_pending(self, a: Endpoint, start: int, seg: Segment, kind: str) -> int:
+        """``a`` sends new sequence space from ``start``: settle an earlier over-ACK of it.
+        Returns where the bytes reported unseen end (``a``'s highest sequence when none were):
+        a hole below it is already accounted for."""
         frame, ts, ack, peer_max = a.snd.pending
         a.snd.pending = None
         peer = self.server if a is self.client else self.client
         if start < ack:
             self.events.append(ev.AckOfUnsentData(
                 frame, ts, peer.role, a.rel(ack), a.rel(peer_max), seg.frame, a.rel(start), kind))
-        else:
-            self.events.append(ev.AckOfUnseenSegment(
-                frame, ts, peer.role, a.rel(ack), a.rel(peer_max), seg.frame))
+            return a.snd.max
+        self.events.append(ev.AckOfUnseenSegment(
+            frame, ts, peer.role, a.rel(ack), a.rel(peer_max), seg.frame))
+        return max(ack, a.snd.max)

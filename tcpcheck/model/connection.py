@@ -45,7 +45,7 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         "id", "profile", "client", "server", "client_key", "midstream", "events",
         "first_frame", "last_frame", "start_ts", "end_ts", "packets", "done_at",
         "close", "finished", "lingering", "keys", "reorder_ns", "negotiated", "timers",
-        "timing", "early", "held", "unusable",
+        "timing", "syn_to_older", "early", "held", "unusable",
     )
 
     def __init__(self, conn_id: int, profile: Profile, client_key: tuple, midstream: bool,
@@ -81,6 +81,9 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         # their options; None while unknown (no handshake seen, options cut by the snaplen).
         self.negotiated: tuple[bool, bool, bool] | None = None
         self.timers = False  # a side is in CLOSE_WAIT or FIN_WAIT_2: watch the clock
+        # The peer still holds an older connection on this tuple, which takes this one's SYNs
+        # (set by the tracker while it holds that instance: ``Tracker._hold``).
+        self.syn_to_older = False
         self.early: EarlyText | None = None  # text sent from SYN_RCVD, until the peer answers
         self.held: Held | None = None  # a wrong checksum, until the peer's reply decides
         self.unusable: Unusable | None = None  # what a reply proved of the wrong checksums
@@ -260,6 +263,8 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
             self._check_timers(now, None, None)
         c, s = self.client, self.server
         for e, peer in ((c, s), (s, c)):
+            if e.snd.unseen:
+                self._unseen_at_end(e)
             if e.snd.pending is not None:
                 frame, ts, ack, peer_max = e.snd.pending
                 e.snd.pending = None

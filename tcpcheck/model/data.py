@@ -38,9 +38,10 @@ class DataSteps:
             self.events.append(ev.SeqOutOfWindow(seg.frame, seg.ts, a.role, a.rel(seq), plen,
                                                  1, a.rel(b.wnd.edge) if b.wnd.edge else 0))
             return
+        reported = snd_max  # a new hole starts above what an over-ACK reported unseen
         if a.snd.pending is not None and top > snd_max:
-            self._resolve_pending(a, max(seq, snd_max), seg, "FIN" if fin and not plen
-                                  else "data")
+            reported = self._resolve_pending(a, max(seq, snd_max), seg, "FIN" if fin and not plen
+                                             else "data")
         if a.snd.fin is not None and plen and end > a.snd.fin:
             self.events.append(ev.DataAfterFin(seg.frame, seg.ts, a.role, a.snd.fin_frame,
                                                a.rel(a.snd.fin), a.rel(seq), plen))
@@ -55,7 +56,12 @@ class DataSteps:
                     and not self._beyond_window(seg, a, b, seq, end)):
                 return
             if seq > snd_max:
-                self._add_gap(a, snd_max, seq)
+                if snd_max == a.snd.base and a.snd.isn is None and not a.snd.isn_frame:
+                    # Picked up mid-stream, its space anchored at the peer's ACK: the bytes
+                    # below its first captured segment were sent before the capture began.
+                    a.snd.captured_from = seq
+                if seq > reported:
+                    self._add_gap(a, reported, seq)
             if plen and len(seg.payload) == plen:
                 a.remember(seq, seg.payload, seg.frame, seg.ts)
             a.snd.bytes += end - max(seq, snd_max)
@@ -93,7 +99,10 @@ class DataSteps:
     def _old_data(self, seg: Segment, a: Endpoint, b: Endpoint, seq: int, end: int) -> None:
         """Data below the highest sequence sent: reordering or one kind of retransmission."""
         fast = seq == b.rcv.ack and b.rcv.dupacks >= 2
-        if self._fill_gap(a, seq, end) and seg.ts - a.snd.max_ts < self.reorder_ns and not fast:
+        prompt = seg.ts - a.snd.max_ts < self.reorder_ns
+        # A hole the peer's ACK already covered: filled promptly, the capture saw it late.
+        late = bool(a.snd.unseen) and self._unseen_filled(a, seq, end, prompt)
+        if (self._fill_gap(a, seq, end) or late) and prompt and not fast:
             # Filling a hole promptly is reordering: the sender cannot know of a loss yet.
             self.events.append(ev.OutOfOrder(seg.frame, seg.ts, a.role, a.rel(seq), seg.plen,
                                              seg.ts - a.snd.max_ts))
@@ -110,12 +119,13 @@ class DataSteps:
                                                  seg.plen))
             self.events.extend(timers.data_retransmitted(self.profile, self.timing, a,
                                                          b.rtx.last_ts, seq, seg.frame, seg.ts))
-        if a.snd.sent and len(seg.payload) == seg.plen:
+        if (a.snd.sent or a.snd.acked) and len(seg.payload) == seg.plen:
             differs = a.first_copy_differs(seq, seg.payload)
             if differs is not None:
+                frame, offset, stop = differs
                 self.events.append(ev.RetransmissionDataMismatch(
-                    seg.frame, seg.ts, a.role, a.rel(seq), seg.plen, differs[0],
-                    a.rel(differs[1])))
+                    seg.frame, seg.ts, a.role, a.rel(seq), seg.plen, frame, a.rel(offset),
+                    None if stop is None else a.rel(stop)))
 
     def _probe(self, seg: Segment, a: Endpoint, b: Endpoint, seq: int, plen: int,
                idle: int) -> None:

@@ -12,6 +12,11 @@ from tcpcheck.options import Options
 # Bounded so a one-sided capture (no ACKs ever seen) or 64 KB TSO segments cannot grow without
 # limit: 4 MiB covers the largest window Linux opens on a fast LAN.
 MAX_SENT_BYTES = 4 << 20
+# First copies the peer acknowledged, still compared with a re-send (an injection race: the
+# forged copy is acknowledged first, the genuine one follows within a round trip). The newest
+# few only, and each as a digest of its bytes: they stay while the connection is open, so an
+# idle connection holds ~200 bytes per copy whatever the segment's size.
+ACKED_DIGESTS = 8
 
 
 class Tally:
@@ -36,7 +41,7 @@ class SendSequence:
 
     __slots__ = ("isn", "base", "isn_frame", "syn_data", "una", "max", "max_ts", "gaps", "fin",
                  "fin_frame", "fin_acked", "bytes", "pending", "stale_isns", "sent",
-                 "sent_bytes")
+                 "sent_bytes", "acked", "unseen", "captured_from")
 
     def __init__(self) -> None:
         self.isn: int | None = None  # raw 32-bit ISN from this side's SYN
@@ -57,6 +62,17 @@ class SendSequence:
         self.stale_isns: tuple[int, ...] = ()  # ISNs this side used earlier in the attempt
         self.sent: deque[tuple[int, bytes, int, int]] | None = None  # (seq, payload, frame, ts)
         self.sent_bytes = 0
+        # First copies the peer acknowledged, newest last (see ACKED_DIGESTS): (seq, end,
+        # frame, hash of the bytes). A tuple, shared empty by the many connections that
+        # carried no captured payload.
+        self.acked: tuple[tuple[int, int, int, int], ...] = ()
+        # Holes the peer's ACK covered before the capture showed their bytes, kept until the
+        # bytes show up (capture reordering) or never do (capture loss): (ACK frame, its ts,
+        # ACK, hole start, hole end, highest sequence then), positions unwrapped.
+        self.unseen: tuple[tuple[int, int, int, int, int, int], ...] = ()
+        # Picked up mid-stream behind the peer's ACK: where the capture began showing our data
+        # (what lies below was sent before the capture began, not lost by it).
+        self.captured_from: int | None = None
 
 
 class ReceiveSequence:
@@ -109,7 +125,7 @@ class RetransmissionClocks:
 
     __slots__ = ("syn_ts", "last_syn_ts", "last_syn_frame", "syns", "synacks", "synack_frame",
                  "timer_synacks", "syn_exceeded", "rto_seq", "rto_ts", "rto_frame",
-                 "rto_interval", "rto_n", "last_ts", "probe")
+                 "rto_interval", "rto_n", "last_ts", "probe", "syn_rst_ts")
 
     def __init__(self) -> None:
         self.syn_ts = 0
@@ -128,6 +144,9 @@ class RetransmissionClocks:
         self.rto_n = 0
         self.last_ts = 0  # when we last sent anything
         self.probe = False  # our latest segment was a keepalive or zero-window probe
+        # Our latest RST sent from SYN-SENT (answering an unacceptable ACK, §3.10.7.3): Linux
+        # then rearms its SYN timer (see ``Profile.syn_rst_rearm``).
+        self.syn_rst_ts = 0
 
 
 class TeardownClocks:
@@ -204,6 +223,10 @@ class Endpoint:
         snd.isn = isn
         snd.base = snd.una = pos
         snd.max = pos + 1 + length
+        # The old space's holes and first copies say nothing of the new one, which may overlap
+        # them (ISNs a clock drives lie close together: RFC 6528).
+        snd.gaps, snd.sent, snd.sent_bytes, snd.acked = (), None, 0, ()
+        snd.captured_from = None
 
     def rel(self, pos: int) -> int:
         """Relative sequence number of an unwrapped position (``seq - ISN``, as Wireshark)."""
@@ -225,19 +248,34 @@ class Endpoint:
             self.snd.sent_bytes -= len(sent.popleft()[1])
 
     def forget_acked(self, ack: int) -> None:
-        """Drop first copies the peer has acknowledged in full."""
-        sent = self.snd.sent
+        """Replace first copies the peer has acknowledged in full by digests, keeping the
+        newest ``ACKED_DIGESTS``."""
+        snd = self.snd
+        sent = snd.sent
+        done = []
         while sent and sent[0][0] + len(sent[0][1]) <= ack:
-            self.snd.sent_bytes -= len(sent.popleft()[1])
+            done.append(sent.popleft())
+            snd.sent_bytes -= len(done[-1][1])
+        if done:
+            # hash() differs between processes, but a connection is replayed in one process.
+            snd.acked = (*snd.acked, *((seq, seq + len(data), frame, hash(data))
+                                       for seq, data, frame, _ in done[-ACKED_DIGESTS:])
+                         )[-ACKED_DIGESTS:]
         if not sent:
             # An empty deque still holds a 600-byte block: most connections sit idle with
             # everything acknowledged, so a capture of many open ones would keep them all.
             self.snd.sent = None
 
-    def first_copy_differs(self, seq: int, payload: bytes) -> tuple[int, int] | None:
-        """(frame of the first copy, position of the first differing byte), or None."""
+    def first_copy_differs(self, seq: int,
+                           payload: bytes) -> tuple[int, int, int | None] | None:
+        """(frame of the first copy, position of the first differing byte, None), or None.
+        An acknowledged first copy is known by its digest only: it is compared when
+        ``payload`` covers it whole, and a difference is (frame, its start, its end)."""
         end = seq + len(payload)
-        for start, data, frame, _ in self.snd.sent:
+        for start, stop, frame, digest in self.snd.acked:
+            if seq <= start and stop <= end and hash(payload[start - seq:stop - seq]) != digest:
+                return frame, start, stop
+        for start, data, frame, _ in self.snd.sent or ():
             stop = start + len(data)
             if stop <= seq or start >= end:
                 continue
@@ -246,7 +284,7 @@ class Endpoint:
             if mine != theirs:
                 first = next(i for i, (x, y) in enumerate(zip(mine, theirs, strict=True))
                              if x != y)
-                return frame, lo + first
+                return frame, lo + first, None
         return None
 
     def first_sent_at(self, seq: int) -> int | None:

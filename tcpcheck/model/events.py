@@ -124,7 +124,11 @@ class AckOfUnseenSegment(Event):
     ack: int
     peer_max: int
     evidence_frame: int | None
-    """The peer's next segment, starting at or past the ACK (None: the capture ended first)."""
+    """The peer's next segment, starting at or past the ACK (None: the capture ended first,
+    or the ACK covers a hole)."""
+    hole: tuple[int, int] | None = None
+    """[start, end) of the hole below ``peer_max`` the ACK covers, whose bytes the capture
+    never showed (None: the ACK is above the highest sequence captured)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +240,9 @@ class ConnectionReset(Event):
     no_connection: bool = False
     """The RST is <SEQ=SEG.ACK><CTL=RST>, the answer of a host without the connection
     (RFC 9293 §3.10.7.1), not an abort of it."""
+    new_attempt: bool = False
+    """The RST is <SEQ=SEG.ACK><CTL=RST> from the sender's new attempt on the four-tuple, in
+    SYN-SENT, answering the ACK this connection's receiver sent to its SYN (§3.10.7.3)."""
 
 
 # ---------------------------------------------------------------------- flow control
@@ -364,6 +371,9 @@ class RetransmissionDataMismatch(Event):
     first_frame: int
     offset: int
     """Relative sequence number of the first byte that differs."""
+    first_end: int | None = None
+    """Set when the first copy was acknowledged and only its digest kept: the end of its
+    range, and ``offset`` its start (the bytes differ somewhere between)."""
 
 
 # ---------------------------------------------------------------------- teardown timers

@@ -29,7 +29,11 @@ class HandshakeSteps:
         has_ack = seg.flags & ACK
         what = "SYN-ACK" if has_ack else "SYN"
         opts = parse_options(seg.options)
-        if a.snd.isn is None:
+        restart = bool(has_ack) and a.snd.isn is not None and seg.seq != a.snd.isn and (
+            self._answers_a_new_attempt(seg, a, b))
+        if restart:
+            self._abandon_attempt(a, b)
+        if a.snd.isn is None or restart:
             a.open_sequence(seg.seq, seg.plen)
             a.snd.isn_frame = seg.frame
             a.rtx.syn_ts = seg.ts
@@ -56,12 +60,15 @@ class HandshakeSteps:
                 self.events.append(ev.SynIsnChanged(
                     seg.frame, seg.ts, a.role, a.snd.isn_frame, a.snd.isn, seg.seq,
                     (seg.ts - a.rtx.syn_ts) / 1e9))
-            # The peer can only answer the newest ISN: follow it, unless it already accepted
-            # the first SYN-ACK; then the connection goes on in the old sequence space and
-            # the new SYN-ACK is answered with a challenge ACK.
-            if not has_ack or b.state is State.SYN_SENT:
+            # The peer can only answer the newest ISN: follow it, unless it visibly accepted
+            # the first SYN-ACK (its ACK of the old ISN + 1 was captured); then the connection
+            # goes on in the old sequence space and the new SYN-ACK is answered with a
+            # challenge ACK. Without that ACK the first SYN-ACK most likely never reached it.
+            if not has_ack or b.state is State.SYN_SENT or a.snd.una == a.snd.base:
                 a.snd.stale_isns += (a.snd.isn,)
                 a.open_sequence(seg.seq, seg.plen)
+                if has_ack:
+                    b.wnd.edge = b.wnd.last = None  # the peer's window was for the old space
         else:
             self.events.append(ev.Retransmission(seg.frame, seg.ts, a.role, what, 0, seg.plen))
             if has_ack:
@@ -96,7 +103,35 @@ class HandshakeSteps:
             self._step(b, Input.RECV_SYN, seg)
         else:
             self._step(a, Input.SEND_SYN, seg)
-            self._step(b, Input.RECV_SYN, seg)
+            if not self.syn_to_older:
+                self._step(b, Input.RECV_SYN, seg)
+
+    @staticmethod
+    def _answers_a_new_attempt(seg: Segment, a: Endpoint, b: Endpoint) -> bool:
+        """Is a SYN-ACK with a new ISN the answer of a side that abandoned its first attempt?
+
+        RFC 9293 §3.10.7.4 lets a passive OPEN in SYN-RECEIVED return to LISTEN, and a
+        listener answers a SYN with a new ISS (§3.10.7.2): a restarted server, or one that
+        dropped its request, answers the peer's retransmitted SYN that way. The capture shows
+        it when the peer sent its SYN again after ``a``'s previous SYN-ACK (so the peer never
+        accepted that one: it was still in SYN-SENT), never acknowledged ``a``'s old ISN, and
+        this SYN-ACK acknowledges the peer's SYN. A new ISN without that evidence is a
+        retransmission that changed its ISN (synack-isn-changed).
+        """
+        isn = b.snd.isn
+        return (a.rtx.synacks > 0 and isn is not None and not b.rtx.synacks
+                and b.rtx.last_syn_frame > a.rtx.last_syn_frame
+                and a.snd.una == a.snd.base
+                and seg.ack in ((isn + 1) & MASK, (isn + 1 + b.snd.syn_data) & MASK))
+
+    @staticmethod
+    def _abandon_attempt(a: Endpoint, b: Endpoint) -> None:
+        """``a`` gave up its attempt: its SYN-ACK clocks and the window the peer offered its
+        old sequence space start again with the new ISN."""
+        a.snd.stale_isns += (a.snd.isn,)
+        a.rtx.synacks = a.rtx.timer_synacks = 0
+        a.rtx.syn_exceeded = False
+        b.wnd.edge = b.wnd.last = None
 
     def _syn_options(self, seg: Segment, opts, a: Endpoint, b: Endpoint, synack: bool) -> None:
         """Record a SYN's options; once both sides' are known, what the handshake negotiated."""

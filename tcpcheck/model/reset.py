@@ -24,6 +24,11 @@ class ResetSteps:
         if a.snd.max is None:
             self._anchor(a, seg.seq, seg.frame)
         seq = unwrap(seg.seq, a.snd.max)
+        if a.state is State.SYN_SENT:
+            # From SYN-SENT a reset answers an unacceptable ACK (RFC 9293 §3.10.7.3,
+            # <SEQ=SEG.ACK><CTL=RST>), whether or not its receiver accepts it: the sender's
+            # SYN timer is what it changes (timers.syn_retransmitted).
+            a.rtx.syn_rst_ts = seg.ts
         if a.snd.pending is not None:
             self._resolve_pending(a, seq, seg, "RST")
         if (a.state is State.TIME_WAIT and a.teardown is not None
@@ -35,7 +40,7 @@ class ResetSteps:
             self.events.append(ev.ResetInTimeWait(
                 seg.frame, seg.ts, a.role, a.rcv.fin_frame, (seg.ts - a.teardown.tw_since) / 1e9,
                 self.profile.time_wait))
-        before = b.state
+        before, before_sender = b.state, a.state
         verdict = self._rst_verdict(seg, seq, a, b)
         if verdict == "outside":
             self.events.append(ev.RstOutOfWindow(seg.frame, seg.ts, a.role, a.rel(seq),
@@ -65,9 +70,12 @@ class ResetSteps:
             self._step(b, Input.RECV_RST, seg)
         if not self.close:
             self.close = "refused" if refused and accepted else "reset"
-            self.events.append(ev.ConnectionReset(seg.frame, seg.ts, a.role, before.value,
-                                                  refused and accepted, accepted,
-                                                  accepted and self._no_connection(seg, a, b)))
+            self.events.append(ev.ConnectionReset(
+                seg.frame, seg.ts, a.role, before.value, refused and accepted, accepted,
+                accepted and self._no_connection(seg, a, b),
+                # Sent from a SYN-SENT TCB, though this connection's sender is past it: the
+                # sender's new attempt on the tuple (the tracker routes it here).
+                a.rtx.syn_rst_ts == seg.ts and before_sender is not State.SYN_SENT))
         self._check_done(seg.ts)
 
     @staticmethod

@@ -92,11 +92,13 @@ def _print_header(ladder: Ladder, summary: ConnectionSummary, console: Console) 
     console.print(Text(timeline.input, style="bold"))
     close = Text(summary.close, style="red" if summary.close in ("reset", "refused") else "")
     console.print(Text.assemble(
-        ("connection ", "bold"), (str(connection), "bold"),
-        (f" (Wireshark: tcp.stream eq {connection})", "dim"), " · close: ", close,
+        ("connection ", "bold"), (str(connection), "bold"), " · close: ", close,
         (" · picked up mid-stream", "dim") if summary.midstream else ""))
     console.print(Text.assemble(("client ", "dim"), timeline.client, " → ",
                                 ("server ", "dim"), timeline.server))
+    # One line however long: a display filter is copied whole.
+    console.print(Text.assemble(("Wireshark: ", "dim"), wireshark_filter(summary)),
+                  soft_wrap=True)
     segments = len(timeline.steps)
     console.print(Text(f"{counted(segments, 'segment')} in "
                        f"{format_duration(summary.end - summary.start)} · "
@@ -348,3 +350,21 @@ def _legend(ladder: Ladder, frame: int | None) -> Text:
     if any(row.step.retransmission for row in rows):
         parts.append(f"{RETRANSMISSION_MARK} retransmission")
     return Text(" · ".join(parts), style="dim")
+
+
+def wireshark_filter(summary: ConnectionSummary) -> str:
+    """A display filter for this connection instance's frames.
+
+    Its four-tuple and frame range, not ``tcp.stream``: the ids part from Wireshark's stream
+    numbers where RFC 9293 sees a new instance and Wireshark does not (README, "Frame numbers
+    and connection ids").
+    """
+    terms = [_endpoint_filter(text) for text in (summary.client, summary.server)]
+    return " && ".join([*terms, f"frame.number in {{{summary.first_frame}..{summary.last_frame}}}"])
+
+
+def _endpoint_filter(endpoint: str) -> str:
+    address, _, port = endpoint.rpartition(":")
+    if address.startswith("["):
+        return f"ipv6.addr == {address[1:-1]} && tcp.port == {port}"
+    return f"ip.addr == {address} && tcp.port == {port}"
