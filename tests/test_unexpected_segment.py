@@ -3,15 +3,19 @@ unless capture loss explains it. Each test gives both endpoints' states after ev
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from conftest import rules_at
+from pcap_edit import with_frame_moved
 from segments import Ladder
 
-from tcpcheck.engine import Analyzer
+from tcpcheck.engine import Analyzer, Job, analyze_jobs
 from tcpcheck.profiles import load_profile
 from tcpcheck.segment import ACK, RST, SYN, Segment
 from tcpcheck.timeline import Recording
 
 LINUX = load_profile("linux")
+REAL = Path(__file__).resolve().parent.parent / "captures" / "linux"
 SACK_BLOCK = b"\x01\x01\x05\x0a" + (5101).to_bytes(4, "big") + (5201).to_bytes(4, "big")
 
 
@@ -181,3 +185,18 @@ def test_a_healthy_handshake_exchange_and_close_have_no_unexpected_segment():
     a = replay(lad.segments)
     assert unexpected(a) == []
     assert rules_at(a.findings) == []
+
+
+def test_a_final_ack_the_tap_saw_after_the_answer_is_no_unexpected_segment(tmp_path):
+    # close-client-first.pcap with the handshake's final ACK (3) recorded after the server's
+    # answer: the request (now 3) carried the same ACK and completed the handshake first, so
+    # the server's answer was sent from ESTABLISHED and the late pure ACK proves nothing.
+    late = with_frame_moved(REAL / "close-client-first.pcap", tmp_path / "late-ack.pcap", 3, 6)
+    result = analyze_jobs([Job(str(late), LINUX)], Recording(all=True))
+    assert [f for f in result.findings if f.severity.label != "info"] == []
+    (timeline,) = result.timelines
+    assert [(s.frame, s.client_state, s.server_state) for s in timeline.steps] == [
+        (1, "SYN_SENT", "SYN_RCVD"), (2, "ESTABLISHED", "SYN_RCVD"),
+        *((frame, "ESTABLISHED", "ESTABLISHED") for frame in range(3, 8)),
+        (8, "FIN_WAIT_1", "CLOSE_WAIT"), (9, "FIN_WAIT_2", "CLOSE_WAIT"),
+        (10, "TIME_WAIT", "LAST_ACK"), (11, "TIME_WAIT", "CLOSED")]
