@@ -185,6 +185,9 @@ class Peer:
         self.sack_ok = True
         self.wscale: int | None = 7
         self.held: list[tuple[int, int]] = []
+        self.zero_checksums = False
+        """Record every TCP checksum as 0, as trace sanitisers leave them (the wire had them
+        right: the segments are delivered)."""
         """Out-of-order data taken in, as [start, end) ranges, the most recently extended first."""
 
     def segment(self, flags: int, data: bytes = b"", *, seq: int | None = None,
@@ -230,6 +233,9 @@ class Peer:
         if corrupt:
             at = 14 + 20 + 16  # Ethernet, IPv4 without options, TCP checksum field
             frame = frame[:at] + bytes([frame[at] ^ 0x0F]) + frame[at + 1:]
+        if self.zero_checksums:
+            at = 14 + 20 + 16
+            frame = frame[:at] + b"\0\0" + frame[at + 2:]
         return self.cap.record(frame)
 
     def _options(self, flags: int, tsval: int) -> bytes:
@@ -1341,6 +1347,34 @@ def window_scale_too_large(cap: Capture, n: int) -> Expect:
     )
 
 
+@scenario(53)
+def unexpected_segment(cap: Capture, n: int) -> Expect:
+    """The server sends data and FIN before the client's ACK completes the handshake."""
+    c, s = Flow.open(cap, n)
+    c.syn()
+    s.synack()
+    data = s.send(response(100), after=ONE_WAY / 10)
+    fin = s.fin(after=ONE_WAY / 10)
+    final = c.ack(ack=seq_add(s.isn, 1))
+    c.ack()
+    c.fin(after=APP)
+    s.ack()
+    return Expect(
+        summary="the server sends data and FIN from SYN-RECEIVED, before the handshake's final "
+                "ACK",
+        description=f"Right after its SYN-ACK the server sends a response (frame {data}) and "
+                    f"its FIN (frame {fin}). The client's ACK completing the handshake comes "
+                    f"only afterwards (frame {final}): a pure ACK of the SYN-ACK alone, at the "
+                    "client's first sequence number, so no ACK lost before the capture point "
+                    "explains the server's segments. In SYN-RECEIVED a TCP queues data, and a "
+                    "FIN behind data, until it is ESTABLISHED (RFC 9293 §3.10.2, §3.10.4): an "
+                    "IDS evasion pattern. The client then acknowledges the data and the FIN and "
+                    "closes its side.",
+        reference="RFC 9293 §3.10.2, §3.10.4",
+        findings=(("unexpected-segment", data), ("unexpected-segment", fin)),
+    )
+
+
 # --- reset -----------------------------------------------------------------------------------
 
 @scenario(31)
@@ -1582,8 +1616,8 @@ def syn_retries_exceeded(cap: Capture, n: int) -> Expect:
                     "limit (RFC 9293 §3.8.3 R2 gives up after a bounded time). The connection "
                     "stays half-open: nothing ever answered.",
         reference="RFC 9293 §3.8.3; Linux tcp_syn_retries",
-        findings=(("syn-retries-exceeded", syns[11]), ("half-open", syns[0])),
-        info=(("retransmission", syns[1]),),
+        findings=(("syn-retries-exceeded", syns[11]),),
+        info=(("half-open", syns[0]), ("retransmission", syns[1])),
     )
 
 
@@ -1860,6 +1894,31 @@ def bad_checksum(cap: Capture, n: int) -> Expect:
                     f"apply it, so frame {good} is the first FIN the model sees.",
         reference="RFC 9293 §3.1",
         findings=(("bad-checksum", bad),),
+    )
+
+
+@scenario(54)
+def unusable_checksum(cap: Capture, n: int) -> Expect:
+    """A healthy exchange recorded by a trace sanitiser: every TCP checksum is 0."""
+    c, s = Flow.open(cap, n)
+    c.zero_checksums = s.zero_checksums = True
+    syn = c.syn()
+    synack = s.synack()
+    c.ack()
+    exchange(c, s)
+    client_close(c, s)
+    return Expect(
+        summary="a sanitised trace: every TCP checksum is 0, yet each reply proves its segment "
+                "arrived (healthy)",
+        description="A request, its answer and a client-first close, with every TCP checksum "
+                    "recorded as 0, as trace sanitisers leave them. A checksum of 0 is wrong "
+                    f"for these segments, but the server's SYN-ACK (frame {synack}) "
+                    f"acknowledges the client's SYN (frame {syn}), so the SYN arrived intact: "
+                    "the checksums on the wire were right and the capture's are unusable. "
+                    "tcpcheck names that once, at the SYN, and applies every segment: the "
+                    "connection opens and closes normally. No error or warning.",
+        reference="RFC 9293 §3.1",
+        info=(("unusable-checksum", syn),),
     )
 
 

@@ -257,7 +257,7 @@ class Tracker:
             # An RST ended this incarnation: a SYN opens a new one, even with the same ISN (a
             # SYN-SENT side that sent an RST keeps its ISN and retries, RFC 9293 §3.10.7.3).
             return True
-        if seg.seq == sender.snd.isn:
+        if seg.seq == sender.snd.isn or conn.holds_syn(seg, from_client):
             return False  # this connection's own SYN again (retransmitted, or seen late)
         if conn.done_at is not None:
             return True  # the old incarnation is over (closed or TIME_WAIT)

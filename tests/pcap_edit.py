@@ -1,4 +1,5 @@
-"""Edit a real classic pcap for a test: copy frames, blank checksums.
+"""Edit a real classic pcap for a test: copy, drop or move frames; zero, corrupt or stale
+checksums.
 
 Classic pcap, as the bundled Linux captures are: a 24-byte file header, then records of a
 16-byte header and the frame. The edits assume Ethernet + IPv4 with a 20-byte header, so TCP
@@ -50,6 +51,40 @@ def with_zero_checksums(src: Path, out: Path) -> Path:
     zeroed = [(rec, frame[:TCP_CHECKSUM] + b"\0\0" + frame[TCP_CHECKSUM + 2:])
               for rec, frame in recs]
     return write_pcap(out, head, zeroed)
+
+
+def with_rewritten_addresses(src: Path, out: Path, mapping: dict[bytes, bytes]) -> Path:
+    """``src`` with IPv4 addresses replaced (packed, old -> new) and the IP header checksum
+    fixed but not the TCP one: what an anonymiser that forgets the pseudo-header leaves."""
+    head, recs = records(src)
+    rewritten = []
+    for rec, frame in recs:
+        ip = bytearray(frame[14:34])
+        ip[12:16] = mapping.get(bytes(ip[12:16]), bytes(ip[12:16]))
+        ip[16:20] = mapping.get(bytes(ip[16:20]), bytes(ip[16:20]))
+        ip[10:12] = b"\0\0"
+        total = sum(struct.unpack("!10H", bytes(ip)))
+        while total > 0xFFFF:
+            total = (total & 0xFFFF) + (total >> 16)
+        ip[10:12] = struct.pack("!H", ~total & 0xFFFF)
+        rewritten.append((rec, frame[:14] + bytes(ip) + frame[34:]))
+    return write_pcap(out, head, rewritten)
+
+
+def with_corrupt_checksums(src: Path, out: Path, frames: set[int],
+                           dropped: frozenset[int] = frozenset()) -> Path:
+    """``src`` with the TCP checksum of each of ``frames`` (1-based) bit-flipped, as a link
+    corrupts it, and the ``dropped`` frames left out (replies the corrupt segment never drew)."""
+    head, recs = records(src)
+    edited = []
+    for number, (rec, frame) in enumerate(recs, start=1):
+        if number in dropped:
+            continue
+        if number in frames:
+            frame = (frame[:TCP_CHECKSUM] + bytes([frame[TCP_CHECKSUM] ^ 0x0F])
+                     + frame[TCP_CHECKSUM + 1:])
+        edited.append((rec, frame))
+    return write_pcap(out, head, edited)
 
 
 def without_frames(src: Path, out: Path, frames: set[int]) -> Path:

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 REAL = ROOT / "captures" / "linux"
 CRAFTED = ROOT / "captures" / "crafted"
 ISN = CRAFTED / "syn-isn-changed.pcap"  # one error: HS001 syn-isn-changed
-SYN_RETRIES = REAL / "syn-retries.pcap"  # warnings, no error
+SYN_RETRIES = CRAFTED / "syn-retries-exceeded.pcap"  # warnings, no error
 HEALTHY = REAL / "close-client-first.pcap"
 
 

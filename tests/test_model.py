@@ -97,7 +97,7 @@ def test_syn_with_new_isn_after_the_stack_gave_up_is_a_new_attempt():
     lad.synack("s")
     lad.ack("c")
     a = run_segments(lad.segments)
-    assert rules_at(a.findings) == [("half-open", 1)]
+    assert rules_at(a.findings, 1) == [("half-open", 1)]
     assert len(a.connections) == 2
 
 
@@ -239,7 +239,8 @@ def test_reopening_a_time_wait_tuple_with_a_lower_isn_is_missing_time_wait():
     lad.close(first="c")
     lad.syn("c", seq=50, gap=5.0)
     a = run_segments(lad.segments)
-    assert rules_at(a.findings) == [("half-open", 10), ("missing-time-wait", 10)]
+    assert rules_at(a.findings) == [("missing-time-wait", 10)]
+    assert ("half-open", 10) in rules_at(a.findings, 1)
 
 
 def test_reopening_a_time_wait_tuple_with_a_higher_isn_is_allowed_by_rfc_6191():
@@ -340,12 +341,17 @@ def test_connection_picked_up_mid_stream_is_marked_and_checked():
     assert states(a) == ("TIME_WAIT", "CLOSED")
 
 
-def test_half_open_syn_is_a_warning_and_the_server_state_is_not_guessed():
+def test_half_open_syn_is_info_and_the_server_state_is_not_guessed():
+    # An unanswered SYN is no endpoint's violation (the client retried on its timer; nothing
+    # shows the SYN ever reached the server): reported, but below the warning gate.
     lad = Ladder()
     lad.syn("c")
     lad.syn("c", gap=1.0)
     a = run_segments(lad.segments)
-    assert rules_at(a.findings) == [("half-open", 1)]
+    assert rules_at(a.findings) == []
+    (half_open,) = (f for f in a.findings if f.rule == "half-open")
+    assert (half_open.rule, half_open.frame, half_open.severity.label) == ("half-open", 1,
+                                                                          "info")
     assert states(a) == ("SYN_SENT", "LISTEN")
 
 

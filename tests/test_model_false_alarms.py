@@ -343,8 +343,6 @@ def test_rst_at_the_clients_isn_does_not_reset_a_responder_that_received_its_syn
 # sender's state does not allow: unexpected-segment
 
 
-@issue13("a SYN-ACK from a side that refused the SYN (CLOSED) is only data-after-rst; there "
-         "is no unexpected-segment rule")
 def test_synack_from_a_side_that_refused_the_syn_is_an_unexpected_segment():
     lad = Ladder(client_isn=1000, server_isn=5000)
     lad.syn("c")
@@ -354,7 +352,6 @@ def test_synack_from_a_side_that_refused_the_syn_is_an_unexpected_segment():
     assert ("unexpected-segment", 3) in rules_at(a.findings)
 
 
-@issue13("data and FIN from a server still in SYN-RECEIVED produce no finding")
 def test_data_and_fin_from_a_server_still_in_syn_received_are_unexpected_segments():
     # An IDS-evasion pattern: the server sends data and FIN before the handshake completed;
     # the client's first ACK (frame 5) covers only the SYN-ACK, so no ACK was lost before it.
@@ -404,8 +401,6 @@ def test_exact_duplicate_frames_are_a_capture_artefact_not_retransmissions(tmp_p
     assert final_states(result.timelines, 14) == ("TIME_WAIT", "CLOSED")
 
 
-@issue13("with every checksum 0 the SYN, SYN-ACK and FINs are dropped as bad-checksum although "
-         "the peer's replies prove each arrived")
 def test_all_zero_checksums_with_replies_proving_arrival_lose_no_segment(tmp_path):
     zeroed = with_zero_checksums(REAL / "close-client-first.pcap", tmp_path / "sanitised.pcap")
     result = analyze(zeroed)
@@ -414,8 +409,6 @@ def test_all_zero_checksums_with_replies_proving_arrival_lose_no_segment(tmp_pat
 
 
 @needs_oracle
-@issue13("stale checksums of an address-rewritten trace lose the SYN and SYN-ACK to "
-         "bad-checksum although the replies prove they arrived")
 @pytest.mark.parametrize("name", ["arkime__http-tcp-seq-issue", "arkime__no-syn-ack"])
 def test_stale_checksums_contradicted_by_the_peers_replies_are_no_bad_checksum(name):
     result = analyze(ORACLE / f"{name}.pcap")

@@ -36,6 +36,35 @@ def bad_checksum(e: ev.BadChecksum, ctx: Context) -> Explanation:
     )
 
 
+def unusable_checksum(e: ev.UnusableChecksum, ctx: Context) -> Explanation:
+    tail = ("tcpcheck applies it, and the connection's other checksums wrong the same way (a "
+            "capture artefact, reported once per connection)")
+    if e.evidence == "zero":
+        return Explanation(
+            f"the segment from the {ctx.name(e.side)} has a TCP checksum of 0, wrong for it: "
+            f"trace sanitisers write 0 there, a corrupting link does not, so the capture's "
+            f"checksums are not what the receiver saw; {tail}",
+            "a valid TCP checksum",
+            "a checksum field of 0",
+        )
+    if e.evidence == "reply":
+        proof = (f"yet the {ctx.peer(e.side)}'s reply in frame {e.evidence_frame} "
+                 f"acknowledges it: the receiver accepted it, so the checksum on the wire was "
+                 f"right")
+        observed = f"a wrong checksum on a segment frame {e.evidence_frame} acknowledges"
+    else:
+        proof = (f"and frame {e.evidence_frame}'s is wrong by exactly the same amount: "
+                 f"systematic, not a link's random corruption")
+        observed = f"checksums wrong by the same amount in frames {e.frame} and {e.evidence_frame}"
+    return Explanation(
+        f"the segment from the {ctx.name(e.side)} has a TCP checksum that is wrong for these "
+        f"addresses, {proof}; the capture's checksums are stale (the trace's addresses were "
+        f"rewritten); {tail}",
+        "a valid TCP checksum",
+        observed,
+    )
+
+
 def duplicate_frames(e: ev.DuplicateFrames, ctx: Context) -> Explanation:
     frames = "frame was" if e.count == 1 else "frames were"
     return Explanation(

@@ -97,3 +97,26 @@ def syn_flood(e: ev.SynFlood, ctx: Context) -> Explanation:
         f"{e.window:g} s",
         f"{e.handshakes:,} unfinished handshakes, {e.peak:,} begun in one second",
     )
+
+
+def unexpected_segment(e: ev.UnexpectedSegment, ctx: Context) -> Explanation:
+    peer = ctx.peer(e.side)
+    if e.what == "SYN-ACK":
+        return Explanation(
+            f"{ctx.name(e.side)} sent a SYN-ACK answering the {peer}'s SYN after refusing that "
+            f"very SYN with a reset (frame {e.evidence_frame}): in {e.state} it has no "
+            f"connection and no SYN to acknowledge, and a CLOSED TCP sends only resets",
+            f"nothing but a reset from {e.state} (the refusal in frame {e.evidence_frame} ended "
+            f"the attempt)",
+            f"a SYN-ACK from {e.state}",
+            "RFC 9293 §3.10.7.1, §3.3.2",
+        )
+    return Explanation(
+        f"{ctx.name(e.side)} sent {e.what} while still in {e.state}: the {peer}'s ACK completing "
+        f"the handshake (frame {e.evidence_frame}, acknowledging only the SYN-ACK) came after "
+        f"it, so no ACK the capture missed explains it; in SYN-RECEIVED a TCP queues data, and "
+        f"a FIN behind data, until it is ESTABLISHED",
+        f"{e.what} only once ESTABLISHED (after the final ACK in frame {e.evidence_frame})",
+        f"{e.what} in {e.state}, before the handshake completed",
+        "RFC 9293 §3.10.2 (SEND), §3.10.4 (CLOSE)",
+    )

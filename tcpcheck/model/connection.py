@@ -19,11 +19,13 @@ from tcpcheck import timers
 from tcpcheck.model import events as ev
 from tcpcheck.model.acks import AckSteps
 from tcpcheck.model.arrival import syn_challenged
+from tcpcheck.model.checksums import ChecksumSteps, Held, Unusable
 from tcpcheck.model.data import DataSteps
 from tcpcheck.model.endpoint import Endpoint, Tally
 from tcpcheck.model.handshake import HandshakeSteps
 from tcpcheck.model.peer_options import TS_LAYOUT, OptionSteps
 from tcpcheck.model.reset import ResetSteps
+from tcpcheck.model.senders import EarlyText, SenderSteps
 from tcpcheck.model.seqnum import HALF, MASK
 from tcpcheck.model.states import SYNCHRONIZED, Input, State
 from tcpcheck.profiles import Profile
@@ -47,14 +49,16 @@ class Moment(NamedTuple):
     ts: int
 
 
-class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps):
+class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, SenderSteps,
+                 ChecksumSteps):
     """One connection instance (an incarnation of a four-tuple) and its two endpoints."""
 
     __slots__ = (
         "id", "profile", "client", "server", "client_key", "midstream", "events",
         "first_frame", "last_frame", "start_ts", "end_ts", "packets", "done_at",
         "close", "finished", "lingering", "keys", "reorder_ns", "negotiated", "timers",
-        "timing", "revised", "unsettled", "rst_in_flight", "syn_to_older",
+        "timing", "revised", "unsettled", "rst_in_flight", "syn_to_older", "early", "held",
+        "unusable",
     )
 
     def __init__(self, conn_id: int, profile: Profile, client_key: tuple, midstream: bool,
@@ -102,11 +106,16 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps):
         # The peer still holds an older connection on this tuple, which takes this one's SYNs
         # (set by the tracker while it holds that instance: ``Tracker._hold``).
         self.syn_to_older = False
+        self.early: EarlyText | None = None  # text sent from SYN_RCVD, until the peer answers
+        self.held: Held | None = None  # a wrong checksum, until the peer's reply decides
+        self.unusable: Unusable | None = None  # what a reply proved of the wrong checksums
 
     # ------------------------------------------------------------------ replay
 
     def apply(self, seg: Segment, from_client: bool) -> None:
         """Replay one segment: sent by one endpoint, received by the other."""
+        if self.held is not None and self._hold_back(seg, from_client):
+            return
         if from_client:
             a, b = self.client, self.server
         else:
@@ -115,14 +124,16 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps):
         self.last_frame = seg.frame
         self.end_ts = seg.ts
         flags = seg.flags
-        if seg.csum >= CSUM_OFFLOAD and self._checksum(seg, a):
+        if seg.csum >= CSUM_OFFLOAD and self._checksum(seg, a, from_client):
             return
+        if self.early is not None:
+            self._settle_early(seg, from_client)
         if self.timers:
             self._check_timers(seg.ts, a, seg.frame if flags & FIN else None)
         if self.unsettled:
             self._settle(seg, a, b)
         if a.teardown is not None and a.teardown.rst_frame and not flags & RST:
-            self._after_rst(seg, a)
+            self._sent_after_reset(seg, a, b)
             return
         prev_win = a.wnd.win
         a.wnd.win = seg.win
@@ -194,12 +205,11 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps):
 
     # ------------------------------------------------------------------ capture artefacts
 
-    def _checksum(self, seg: Segment, a: Endpoint) -> bool:
-        """Note an offloaded checksum; True if the segment is corrupt and must be dropped."""
+    def _checksum(self, seg: Segment, a: Endpoint, from_client: bool) -> bool:
+        """Note an offloaded checksum; True if the checksum is wrong and the segment is held
+        back until the peer's reply shows whether it arrived (``ChecksumSteps``)."""
         if seg.csum == CSUM_BAD:
-            # RFC 9293 §3.1: a segment with a bad checksum is discarded by its receiver.
-            self.events.append(ev.BadChecksum(seg.frame, seg.ts, a.role))
-            return True
+            return self._wrong_checksum(seg, from_client)
         if a.offloaded is None:
             a.offloaded = Tally(seg.frame, seg.ts)
         a.offloaded.add()
@@ -349,6 +359,8 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps):
         """The capture is over for this connection (at capture time ``now``, when the capture
         went on after it): settle what look-ahead left open. ``idle`` is the idle timeout when
         that is why the connection is no longer followed."""
+        while self.held is not None:  # replaying what it held back may hold another
+            self._settle_held(None, "")  # no reply came: the receiver dropped it
         self.finished = True
         if self.timers and now is not None:
             self._check_timers(now, None, None)

@@ -27,6 +27,7 @@ class DataSteps:
             # A listener sends data only once ESTABLISHED: the ACK of its SYN-ACK reached it
             # even though the capture missed it (a one-sided capture, or capture loss).
             self._step(a, Input.RECV_ACK_OF_SYN, seg)
+            self._sent_before_established(seg, a, b)
         seq = unwrap(seg.seq, a.snd.max)
         plen = seg.plen
         end = seq + plen

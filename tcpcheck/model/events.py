@@ -523,6 +523,19 @@ class BadChecksum(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class UnusableChecksum(Event):
+    """A segment whose checksum is wrong was applied all the same: the capture's checksums are
+    not what the receiver saw (all zero: a sanitised trace; stale: rewritten addresses). Once
+    per connection, at the first."""
+
+    evidence: str
+    """``zero`` (the field is 0, which says it alone), ``reply`` (the peer's ACK covers the
+    segment) or ``repeated`` (another segment is wrong by the same amount)."""
+    evidence_frame: int | None
+    """The reply, or the other segment (None for ``zero``)."""
+
+
+@dataclass(frozen=True, slots=True)
 class UnexpectedInput(Event):
     """The state table has no transition for what this side sent or received: the side keeps
     its state, and the observation is recorded rather than dropped (RFC 9293 §3.3.2 has no
@@ -545,6 +558,23 @@ class SynChallenged(Event):
     state: str
     """The receiver's state, which the SYN leaves as it was."""
     new_isn: int
+
+
+@dataclass(frozen=True, slots=True)
+class UnexpectedSegment(Event):
+    """``side`` sent a segment its state does not allow it to send (RFC 9293 §3.10), and no
+    capture loss explains it: data or FIN from SYN-RECEIVED before the handshake completed, a
+    SYN-ACK from CLOSED."""
+
+    POSITION = ("state", "what")
+
+    state: str
+    """The sender's state when it sent the segment."""
+    what: str
+    """``data``, ``FIN`` or ``SYN-ACK``."""
+    evidence_frame: int
+    """What rules capture loss out: the handshake's final ACK, captured after the segment, or
+    the sender's own reset refusing the SYN its SYN-ACK answers."""
 
 
 @dataclass(frozen=True, slots=True)
