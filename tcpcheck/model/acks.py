@@ -177,6 +177,9 @@ class AckSteps:
     @staticmethod
     def _advertise(a: Endpoint, edge: int, frame: int, window: int) -> None:
         a.wnd.last = edge
+        # The ACK this window went with: an older ACK seen later is a reordered segment, not
+        # a shrink (``_shrink``), whatever raw number the sequence space starts at.
+        a.wnd.last_ack = edge - window
         if a.wnd.edge is None or edge >= a.wnd.edge:
             a.wnd.edge, a.wnd.edge_frame, a.wnd.edge_win = edge, frame, window
 
