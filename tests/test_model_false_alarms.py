@@ -339,6 +339,19 @@ def test_rst_at_the_clients_isn_does_not_reset_a_responder_that_received_its_syn
     assert server != "CLOSED"
 
 
+def test_the_reset_syn_sent_owes_an_unacceptable_ack_is_no_rst_finding():
+    # The same exchange: that RST is the reply RFC 9293 §3.10.7.3 prescribes, so neither
+    # rst-seq-not-exact (which blames a sender that guessed near RCV.NXT) nor rst-out-of-window
+    # is its sender's; it is a reset the receiver ignored.
+    lad = Ladder(client_isn=1000, server_isn=5000)
+    lad.syn("c")
+    lad.raw("s", ACK, 5000, 1000)
+    lad.rst("c", seq=1000, with_ack=False)
+    findings = [(f.rule, f.frame) for f in replay(lad.segments).findings]
+    assert ("connection-reset", 3) in findings
+    assert not {"rst-seq-not-exact", "rst-out-of-window"} & {rule for rule, _ in findings}
+
+
 # ------------------------------------------------------------------------------ segments a
 # sender's state does not allow: unexpected-segment
 

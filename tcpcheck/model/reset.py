@@ -42,6 +42,14 @@ class ResetSteps:
                 self.profile.time_wait))
         before, before_sender = b.state, a.state
         verdict = self._rst_verdict(seg, seq, a, b)
+        if verdict in ("outside", "inexact") and a.state is State.SYN_SENT:
+            # The only reset SYN-SENT sends is its reply to an ACK that does not acknowledge
+            # its SYN (RFC 9293 §3.10.7.3: "If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a
+            # reset <SEQ=SEG.ACK><CTL=RST>"): right by its sender, whatever its sequence
+            # number; a receiver that does not take it as exact drops it, and nothing changes.
+            self.events.append(ev.ConnectionReset(seg.frame, seg.ts, a.role, before.value,
+                                                  False, False))
+            return
         if verdict == "outside":
             self.events.append(ev.RstOutOfWindow(seg.frame, seg.ts, a.role, a.rel(seq),
                                                  a.rel(receive_next(a, b)),
