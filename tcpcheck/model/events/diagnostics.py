@@ -1,0 +1,79 @@
+"""Healthy TCP behaviour worth naming, as Wireshark's analysis flags do: duplicate ACKs,
+reordering, zero windows, probes, keepalives, kinds of retransmission."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tcpcheck.model.events.base import Event
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateAck(Event):
+    POSITION = ("ack", "count")
+
+    ack: int
+    count: int
+    """How many duplicates of this ACK so far (1 = the first duplicate)."""
+    original_frame: int
+
+
+@dataclass(frozen=True, slots=True)
+class OutOfOrder(Event):
+    POSITION = ("seq",)
+
+    seq: int
+    length: int
+    gap_ns: int
+    """How long after the side's highest segment it arrived."""
+
+
+@dataclass(frozen=True, slots=True)
+class ZeroWindow(Event):
+    POSITION = ("ack",)
+
+    ack: int
+
+
+@dataclass(frozen=True, slots=True)
+class ZeroWindowProbe(Event):
+    POSITION = ("seq",)
+
+    seq: int
+    length: int
+
+
+@dataclass(frozen=True, slots=True)
+class Keepalive(Event):
+    POSITION = ("seq",)
+
+    seq: int
+    length: int
+    idle: float
+    """Seconds since the side's previous segment."""
+
+
+@dataclass(frozen=True, slots=True)
+class FastRetransmission(Event):
+    POSITION = ("seq",)
+
+    seq: int
+    length: int
+    dupacks: int
+
+
+@dataclass(frozen=True, slots=True)
+class SpuriousRetransmission(Event):
+    POSITION = ("seq",)
+
+    seq: int
+    length: int
+    acked: int
+    """The peer's highest ACK when it was sent (relative)."""
+
+
+@dataclass(frozen=True, slots=True)
+class IsnWeak(Event):
+    isn: int
+    previous_connection: int | None
+    """The earlier connection of the same host that used this ISN (None: the ISN is 0)."""
