@@ -13,8 +13,6 @@ import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
 
-import dpkt
-
 from tcpcheck.segment import CSUM_BAD, CSUM_OFFLOAD, CSUM_OK, CSUM_UNCHECKED, Record, Segment
 
 # Link types we decode (pcap LINKTYPE_ numbers, https://www.tcpdump.org/linktypes.html).
@@ -31,16 +29,17 @@ SUPPORTED_LINKTYPES: dict[int, str] = {
     276: "LINUX_SLL2",
 }
 
-_ETH_IP4 = dpkt.ethernet.ETH_TYPE_IP
-_ETH_IP6 = dpkt.ethernet.ETH_TYPE_IP6
+# Numbers rather than dpkt's names: importing dpkt takes longer than decoding 5,000 packets,
+# and only an unsupported link type's error message needs it (``linktype_name``).
+_ETH_IP4 = 0x0800
+_ETH_IP6 = 0x86DD
 # 802.1Q, 802.1ad and the pre-standard QinQ tag: 4 bytes each, possibly stacked.
-_VLAN_TYPES = frozenset((dpkt.ethernet.ETH_TYPE_8021Q, dpkt.ethernet.ETH_TYPE_8021AD,
-                         dpkt.ethernet.ETH_TYPE_QINQ1))
+_VLAN_TYPES = frozenset((0x8100, 0x88A8, 0x9100))
 # BSD AF_INET6 differs per OS: 24 (NetBSD, OpenBSD), 28 (FreeBSD), 30 (macOS); 10 is Linux's
 # and 23 Windows' (Npcap loopback). AF_INET is 2 everywhere.
 _AF_INET = 2
 _AF_INET6 = frozenset((10, 23, 24, 28, 30))
-_TCP = dpkt.ip.IP_PROTO_TCP
+_TCP = 6
 # IPv6 extension headers with the generic (len + 1) * 8 length: hop-by-hop, routing,
 # destination options, mobility, HIP, shim6.
 _IP6_EXT = frozenset((0, 43, 60, 135, 139, 140))
@@ -324,6 +323,8 @@ def _vlans(buf: bytes, et: int, off: int) -> tuple[int, int]:
 
 
 def _dpkt_linktype_names() -> dict[int, str]:
+    import dpkt  # only here: see _ETH_IP4
+
     names: dict[int, str] = {}
     for attr, value in vars(dpkt.pcap).items():
         if attr.startswith("DLT_") and isinstance(value, int):
@@ -333,9 +334,6 @@ def _dpkt_linktype_names() -> dict[int, str]:
     return names
 
 
-_LINKTYPE_NAMES = _dpkt_linktype_names()
-
-
 def linktype_name(linktype: int) -> str:
     """A human name for a pcap link type number, e.g. ``LINUX_SLL2`` or ``USB_LINUX``."""
-    return SUPPORTED_LINKTYPES.get(linktype) or _LINKTYPE_NAMES.get(linktype, "unknown")
+    return SUPPORTED_LINKTYPES.get(linktype) or _dpkt_linktype_names().get(linktype, "unknown")
