@@ -140,6 +140,23 @@ class Analyzer:
         if conn is not None and conn.events:
             self._drain(conn)
 
+    def feed_all(self, segments: Iterable[Segment]) -> None:
+        """``feed`` every segment of ``segments``, in order.
+
+        The same as calling ``feed`` on each, one Python call fewer per segment: with a
+        million segments that call alone is ~1 % of the analysis.
+        """
+        if self._recording is not None:
+            for seg in segments:
+                self._feed_recording(seg)
+            return
+        track = self.tracker.feed
+        drain = self._drain
+        for seg in segments:
+            conn = track(seg)
+            if conn is not None and conn.events:
+                drain(conn)
+
     def _feed_recording(self, seg: Segment) -> None:
         """``feed``, also recording the segment in its connection's timeline."""
         conn = self.tracker.feed(seg)
@@ -351,10 +368,8 @@ def analyze_records(capture: Capture, analyzer: Analyzer, decoder: Decoder) -> C
     """
     start_ts, records = _first_and_rest(capture.records())
     analyzer.start_ts = start_ts or 0
-    feed = analyzer.feed
     with _rare_full_collections():
-        for seg in decoder.segments(records):
-            feed(seg)
+        analyzer.feed_all(decoder.segments(records))
         analyzer.finish()
     counters = decoder.counters
     return CaptureSummary(
