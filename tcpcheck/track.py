@@ -28,7 +28,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
-from tcpcheck.duplicates import Copies, RecentFrames
+from tcpcheck.duplicates import Copies
 from tcpcheck.model import events as ev
 from tcpcheck.model.connection import Connection
 from tcpcheck.model.seqnum import MASK, seq_gt
@@ -136,9 +136,8 @@ class Tracker:
         # (host address, ISN) -> connection id of its first use, for isn-weak; bounded.
         self._isns: dict[tuple[bytes, int], int] = {}
         self._isn_order: deque[tuple[bytes, int]] = deque()
-        # Exact copies of recent frames (tcpcheck.duplicates), and per connection, its
-        # current run of them.
-        self._recent = RecentFrames()
+        # Per connection, its current run of exact copies of recent frames (the decoder marks
+        # each copy: tcpcheck.duplicates).
         self._copies: dict[int, Copies] = {}
         # A new instance's id -> the instance it replaced on its tuple while that one is not
         # settled yet (see ``_hold``).
@@ -186,7 +185,7 @@ class Tracker:
         hit = self._table.get(key)
         if hit is None and self._lone:
             hit = self._adopt(seg)
-        if self._recent.is_copy(seg) and hit is not None:
+        if seg.copy and hit is not None:
             return self._copy(seg, *hit)
         if hit is None:
             if (seg.flags & _OPENING == SYN and not seg.plen and self._lone_syns
