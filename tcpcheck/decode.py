@@ -1,4 +1,5 @@
-"""Records to Segments: link layer, IPv4/IPv6 and the TCP header, nothing more.
+"""Records to Segments: link layer, IPv4/IPv6 and the TCP header, and whether the frame is an
+exact copy of one decoded just before (``tcpcheck.duplicates``), nothing more.
 
 The common case -- Ethernet, IPv4 without options, TCP -- is one precompiled ``struct.Struct``
 unpack at a fixed offset (style.md's hot-path table: an eager dpkt decode is ~4x slower).
@@ -13,8 +14,7 @@ import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
 
-import dpkt
-
+from tcpcheck.duplicates import RECENT, RecentFrames
 from tcpcheck.segment import CSUM_BAD, CSUM_OFFLOAD, CSUM_OK, CSUM_UNCHECKED, Record, Segment
 
 # Link types we decode (pcap LINKTYPE_ numbers, https://www.tcpdump.org/linktypes.html).
@@ -31,16 +31,17 @@ SUPPORTED_LINKTYPES: dict[int, str] = {
     276: "LINUX_SLL2",
 }
 
-_ETH_IP4 = dpkt.ethernet.ETH_TYPE_IP
-_ETH_IP6 = dpkt.ethernet.ETH_TYPE_IP6
+# Numbers rather than dpkt's names: importing dpkt takes longer than decoding 5,000 packets,
+# and only an unsupported link type's error message needs it (``linktype_name``).
+_ETH_IP4 = 0x0800
+_ETH_IP6 = 0x86DD
 # 802.1Q, 802.1ad and the pre-standard QinQ tag: 4 bytes each, possibly stacked.
-_VLAN_TYPES = frozenset((dpkt.ethernet.ETH_TYPE_8021Q, dpkt.ethernet.ETH_TYPE_8021AD,
-                         dpkt.ethernet.ETH_TYPE_QINQ1))
+_VLAN_TYPES = frozenset((0x8100, 0x88A8, 0x9100))
 # BSD AF_INET6 differs per OS: 24 (NetBSD, OpenBSD), 28 (FreeBSD), 30 (macOS); 10 is Linux's
 # and 23 Windows' (Npcap loopback). AF_INET is 2 everywhere.
 _AF_INET = 2
 _AF_INET6 = frozenset((10, 23, 24, 28, 30))
-_TCP = dpkt.ip.IP_PROTO_TCP
+_TCP = 6
 # IPv6 extension headers with the generic (len + 1) * 8 length: hop-by-hop, routing,
 # destination options, mobility, HIP, shim6.
 _IP6_EXT = frozenset((0, 43, 60, 135, 139, 140))
@@ -99,16 +100,23 @@ class Decoder:
         # Without verification every segment counts as intact (Zeek's -C): for sanitised
         # traces whose checksums are all zero, or address-rewritten ones whose are stale.
         self._checked = 7 if verify_checksums else 0
+        self.recent = RecentFrames()
+        """The frames just decoded, to tell an exact copy of one (a capture artefact)."""
 
     def segments(self, records: Iterable[Record]) -> Iterator[Segment]:
-        """Yield a Segment for every record that holds a decodable TCP segment."""
+        """Yield a Segment for every record that holds a decodable TCP segment, with ``copy``
+        set on an exact copy of a recent frame (``tcpcheck.duplicates``)."""
         c = self.counters
         fast = _FAST.unpack_from
         slow = self.decode
         new = tuple.__new__  # skips the NamedTuple's Python-level __new__: ~18% faster here
         checked = self._checked  # the flags whose segments get their checksum verified
-        for record in records:
-            frame, ts, lt, buf = record
+        recent = self.recent
+        # The recent frames' dicts, as locals: most segments are only remembered, and doing
+        # that here rather than in a call to ``recent.is_copy`` halves the cost of the
+        # duplicate check. Read again whenever ``recent`` may have rotated them.
+        fresh, fresh_ts, stale = recent.generations()
+        for frame, ts, lt, buf in records:
             if lt == 1 and len(buf) >= _FAST_END:
                 (et, vihl, tot, frag, proto, src, dst, sport, dport, seq, ack, off, flags,
                  win) = fast(buf, 12)
@@ -121,14 +129,30 @@ class Decoder:
                     if hl >= 20 and plen >= 0 and len(buf) >= end:
                         c.packets += 1
                         c.tcp += 1
-                        yield new(Segment, (frame, ts, src, sport, dst, dport, seq, ack, flags,
-                                            win, plen, buf[54:end], buf[end:end + plen],
+                        header = buf[14:end]
+                        payload = buf[end:end + plen]
+                        seg = new(Segment, (frame, ts, src, sport, dst, dport, seq, ack, flags,
+                                            win, plen, buf[54:end], payload,
                                             checksum_state(src, dst, buf[34:end + plen],
                                                            hl + plen) if flags & checked else 0,
-                                            buf[14:end]))
+                                            header, False))
+                        if header in fresh or header in stale:
+                            if recent.is_copy(seg):
+                                seg = seg._replace(copy=True)
+                            fresh, fresh_ts, stale = recent.generations()
+                        else:  # what ``recent.is_copy`` does with a header it has not seen
+                            fresh[header] = payload
+                            fresh_ts[header] = ts
+                            if len(fresh) >= RECENT:
+                                recent.rotate()
+                                fresh, fresh_ts, stale = recent.generations()
+                        yield seg
                         continue
-            seg = slow(record)
+            seg = slow((frame, ts, lt, buf))
             if seg is not None:
+                if recent.is_copy(seg):
+                    seg = seg._replace(copy=True)
+                fresh, fresh_ts, stale = recent.generations()
                 yield seg
 
     def decode(self, record: Record) -> Segment | None:
@@ -324,6 +348,8 @@ def _vlans(buf: bytes, et: int, off: int) -> tuple[int, int]:
 
 
 def _dpkt_linktype_names() -> dict[int, str]:
+    import dpkt  # only here: see _ETH_IP4
+
     names: dict[int, str] = {}
     for attr, value in vars(dpkt.pcap).items():
         if attr.startswith("DLT_") and isinstance(value, int):
@@ -333,9 +359,6 @@ def _dpkt_linktype_names() -> dict[int, str]:
     return names
 
 
-_LINKTYPE_NAMES = _dpkt_linktype_names()
-
-
 def linktype_name(linktype: int) -> str:
     """A human name for a pcap link type number, e.g. ``LINUX_SLL2`` or ``USB_LINUX``."""
-    return SUPPORTED_LINKTYPES.get(linktype) or _LINKTYPE_NAMES.get(linktype, "unknown")
+    return SUPPORTED_LINKTYPES.get(linktype) or _dpkt_linktype_names().get(linktype, "unknown")

@@ -80,6 +80,17 @@ class RecentFrames:
     def __len__(self) -> int:
         return len(self._new) + len(self._old)
 
+    def generations(self) -> tuple[dict[bytes, bytes], dict[bytes, int], dict[bytes, bytes]]:
+        """(newer header -> payload, newer header -> capture time, older header -> payload):
+        for the decoder's hot path, which remembers a header not in either generation itself
+        (exactly as ``is_copy`` does) and calls ``rotate`` when the newer one is full."""
+        return self._new, self._new_ts, self._old
+
+    def rotate(self) -> None:
+        """The newer generation becomes the older; the older is forgotten."""
+        self._old, self._old_ts = self._new, self._new_ts
+        self._new, self._new_ts = {}, {}
+
     def is_copy(self, seg: Segment) -> bool:
         """Remember ``seg``; True when it is an exact copy of a recent segment (which stays
         the one remembered)."""
@@ -94,8 +105,7 @@ class RecentFrames:
                 new[header] = seg.payload
                 self._new_ts[header] = seg.ts
                 if len(new) >= RECENT:
-                    self._old, self._old_ts = new, self._new_ts
-                    self._new, self._new_ts = {}, {}
+                    self.rotate()
                 return False
         first_ts = self._new_ts.get(header)
         if first_ts is None:  # not `or`: a capture time of 0 is a time

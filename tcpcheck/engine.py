@@ -7,8 +7,10 @@ capture files and returns the finished ``AnalysisResult`` the reports format.
 
 from __future__ import annotations
 
+import gc
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from tcpcheck import __version__
@@ -137,6 +139,23 @@ class Analyzer:
         conn = self.tracker.feed(seg)
         if conn is not None and conn.events:
             self._drain(conn)
+
+    def feed_all(self, segments: Iterable[Segment]) -> None:
+        """``feed`` every segment of ``segments``, in order.
+
+        The same as calling ``feed`` on each, one Python call fewer per segment: with a
+        million segments that call alone is ~1 % of the analysis.
+        """
+        if self._recording is not None:
+            for seg in segments:
+                self._feed_recording(seg)
+            return
+        track = self.tracker.feed
+        drain = self._drain
+        for seg in segments:
+            conn = track(seg)
+            if conn is not None and conn.events:
+                drain(conn)
 
     def _feed_recording(self, seg: Segment) -> None:
         """``feed``, also recording the segment in its connection's timeline."""
@@ -349,16 +368,40 @@ def analyze_records(capture: Capture, analyzer: Analyzer, decoder: Decoder) -> C
     """
     start_ts, records = _first_and_rest(capture.records())
     analyzer.start_ts = start_ts or 0
-    feed = analyzer.feed
-    for seg in decoder.segments(records):
-        feed(seg)
-    analyzer.finish()
+    with _rare_full_collections():
+        analyzer.feed_all(decoder.segments(records))
+        analyzer.finish()
     counters = decoder.counters
     return CaptureSummary(
         input=analyzer.input_name, format=capture.format, packets=counters.packets,
         tcp_packets=counters.tcp, skipped=counters.skipped(), damage=capture.damage,
         capture_start=None if start_ts is None else start_ts / 1e9,
         profile=analyzer.profile.name, folded=analyzer.folded)
+
+
+FULL_COLLECTION_EVERY = 100
+"""Collections of the middle generation between two full collections while a capture is
+analysed (the interpreter's default is 10)."""
+
+
+@contextmanager
+def _rare_full_collections() -> Iterator[None]:
+    """Let the garbage collector's full collections come ten times more rarely.
+
+    What an analysis keeps lives long and holds no cycle: each open connection (lingering
+    ones stay for the whole TIME_WAIT) is ~17 objects the collector tracks (the endpoints'
+    grouped TCBs), each finding one more. A full collection walks all of them; on the
+    1 M-packet bench capture the default schedule made five, which freed nothing and cost 8 %
+    of the analysis time. Young garbage is still collected as before, and a live capture that
+    runs for hours still gets its full collections, only ten times fewer. The thresholds are
+    the process's: they are restored when the analysis ends.
+    """
+    threshold = gc.get_threshold()
+    gc.set_threshold(threshold[0], threshold[1], max(threshold[2], FULL_COLLECTION_EVERY))
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
 
 
 def analyze_jobs(jobs: Sequence[Job], recording: Recording | None = None,

@@ -59,6 +59,9 @@ class Segment(NamedTuple):
     """The IP and TCP headers as captured (IP options and IPv6 extension headers included):
     with ``payload``, the bytes an exact-duplicate check compares (``tcpcheck.duplicates``).
     Empty for a segment rebuilt from a packed lone SYN."""
+    copy: bool = False
+    """An exact copy of a frame captured just before (``tcpcheck.duplicates``): a capture
+    artefact, not a segment sent. Set by the decoder."""
 
 
 def flag_names(flags: int) -> str:

@@ -28,7 +28,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
-from tcpcheck.duplicates import Copies, RecentFrames
+from tcpcheck.duplicates import Copies
 from tcpcheck.model import events as ev
 from tcpcheck.model.connection import Connection
 from tcpcheck.model.seqnum import MASK, seq_gt
@@ -39,6 +39,7 @@ from tcpcheck.segment import ACK, CSUM_OFFLOAD, FIN, RST, SYN, Segment
 from tcpcheck.timers import DEFAULT_TIMING, Timing
 
 _SYN_ONLY = SYN
+_SYN_ACK = SYN | ACK
 _OPENING = SYN | ACK | RST | FIN
 # A lone SYN, packed: its connection id, frame, ts, seq, ack, flags, window and checksum
 # state, then its option bytes. Its addresses and ports are in its key, addresses then ports.
@@ -136,9 +137,8 @@ class Tracker:
         # (host address, ISN) -> connection id of its first use, for isn-weak; bounded.
         self._isns: dict[tuple[bytes, int], int] = {}
         self._isn_order: deque[tuple[bytes, int]] = deque()
-        # Exact copies of recent frames (tcpcheck.duplicates), and per connection, its
-        # current run of them.
-        self._recent = RecentFrames()
+        # Per connection, its current run of exact copies of recent frames (the decoder marks
+        # each copy: tcpcheck.duplicates).
         self._copies: dict[int, Copies] = {}
         # A new instance's id -> the instance it replaced on its tuple while that one is not
         # settled yet (see ``_hold``).
@@ -177,21 +177,23 @@ class Tracker:
     def feed(self, seg: Segment) -> Connection | None:
         """Apply one segment to its connection (creating one if needed); return it, or None
         when the segment is a lone SYN kept packed (the model would have noted nothing)."""
+        ts = seg.ts  # read once: each field of a Segment is a descriptor call
+        flags = seg.flags
         lingering = self._lingering
-        if lingering and lingering[0][0] <= seg.ts:
-            self._expire(seg.ts)
-        if seg.ts >= self._sweep_at:
-            self._sweep(seg.ts)
+        if lingering and lingering[0][0] <= ts:
+            self._expire(ts)
+        if ts >= self._sweep_at:
+            self._sweep(ts)
         key = (seg.src, seg.sport, seg.dst, seg.dport)
         hit = self._table.get(key)
         if hit is None and self._lone:
             hit = self._adopt(seg)
-        if self._recent.is_copy(seg) and hit is not None:
+        if seg.copy and hit is not None:
             return self._copy(seg, *hit)
         if hit is None:
-            if (seg.flags & _OPENING == SYN and not seg.plen and self._lone_syns
+            if (flags & _OPENING == SYN and not seg.plen and self._lone_syns
                     and self._keep_lone(seg)):
-                self._now = seg.ts
+                self._now = ts
                 return None
             conn = self._open(seg, key, None)
             from_client = conn.client_key == (seg.src, seg.sport)
@@ -199,20 +201,20 @@ class Tracker:
             conn, from_client = hit
             if self._held and conn.id in self._held:
                 conn, from_client = self._route_held(conn, seg, from_client)
-            if seg.flags & (SYN | ACK) == _SYN_ONLY and self._starts_new_instance(
+            if flags & _SYN_ACK == _SYN_ONLY and self._starts_new_instance(
                     conn, seg, from_client):
                 previous = conn
                 conn = self._open(seg, key, previous)
                 from_client = True
         conn.apply(seg, from_client)
-        self._now = seg.ts
+        self._now = ts
         if self._copies:
             self._end_copies(conn)
-        if seg.flags & SYN:
+        if flags & SYN:
             self._check_isn(conn, seg, from_client)
         if conn.done_at is not None and not conn.lingering:
             conn.lingering = True
-            lingering.append((seg.ts + self._linger_ns, conn))
+            lingering.append((ts + self._linger_ns, conn))
         return conn
 
     def close(self) -> None:

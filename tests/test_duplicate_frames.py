@@ -147,11 +147,10 @@ def test_memory_holds_a_bounded_number_of_recent_frames():
     with (LINUX_CAPTURES / "bulk-loss.pcap").open("rb") as f:
         records = [(n, int(ts * 1e9), 1, bytes(buf))
                    for n, (ts, buf) in enumerate(dpkt.pcap.Reader(f), 1)]
-    recent = RecentFrames()
+    decoder = Decoder()
     largest = 0
-    for seg in Decoder().segments(records):
-        recent.is_copy(seg)
-        largest = max(largest, len(recent))
+    for _ in decoder.segments(records):
+        largest = max(largest, len(decoder.recent))
     assert len(records) > 2 * RECENT
     assert largest <= 2 * RECENT
 
@@ -161,6 +160,8 @@ def test_a_copy_captured_at_time_zero_is_still_a_copy():
     with (LINUX_CAPTURES / "bulk-loss.pcap").open("rb") as f:
         first = bytes(next(iter(dpkt.pcap.Reader(f)))[1])
     seg, copy = Decoder().segments([(1, 0, 1, first), (2, 0, 1, first)])
+    assert not seg.copy
+    assert copy.copy
     recent = RecentFrames()
     assert not recent.is_copy(seg)
     assert recent.is_copy(copy)

@@ -36,6 +36,10 @@ from tcpcheck.segment import ACK, CSUM_BAD, CSUM_OFFLOAD, FIN, RST, SYN, Segment
 # trip is the handshake's, and 3 ms when the handshake was not seen.
 REORDER_NS = 3_000_000
 _CONTROL = FIN | SYN | RST | ACK | 0x08 | 0x20  # every flag but ECE/CWR
+# Flag combinations apply tests on every segment, computed once (globals are not folded).
+_SYN_FIN = SYN | FIN
+_SYN_RST = SYN | RST
+_ACK_SYN_RST = ACK | SYN | RST
 _SACK_AFTER_TS = b"\x01\x01\x05"  # after TS_LAYOUT: NOP, NOP, SACK blocks
 _TS_HEAD = struct.Struct("!4sI")  # TS_LAYOUT's four bytes and the TSval after them
 # States whose entry starts a teardown clock (``Connection._enter``).
@@ -120,9 +124,10 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
             a, b = self.client, self.server
         else:
             a, b = self.server, self.client
+        ts = seg.ts  # read once: each field of a Segment is a descriptor call
         self.packets += 1
         self.last_frame = seg.frame
-        self.end_ts = seg.ts
+        self.end_ts = ts
         flags = seg.flags
         if seg.csum >= CSUM_OFFLOAD and self._checksum(seg, a, from_client):
             return
@@ -138,16 +143,17 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         prev_win = a.wnd.win
         a.wnd.win = seg.win
         a.sent_any = True
-        a.rtx.probe = False
-        idle = seg.ts - a.rtx.last_ts
-        a.rtx.last_ts = seg.ts
+        rtx = a.rtx
+        rtx.probe = False
+        idle = ts - rtx.last_ts
+        rtx.last_ts = ts
 
-        if (flags & (SYN | FIN) == SYN | FIN or flags & (SYN | RST) == SYN | RST
+        if (flags & _SYN_FIN == _SYN_FIN or flags & _SYN_RST == _SYN_RST
                 or not flags & _CONTROL):
             # No receiver acts on these (a stack drops them or answers with a challenge ACK).
             self.events.append(ev.InvalidFlags(seg.frame, seg.ts, a.role, flags))
             return
-        if not flags & (ACK | SYN | RST):
+        if not flags & _ACK_SYN_RST:
             # RFC 9293 §3.10.7.4: "if the ACK bit is off drop the segment".
             self.events.append(ev.MissingAckFlag(seg.frame, seg.ts, a.role, flags,
                                                  a.state.value))
