@@ -67,6 +67,10 @@ class Profile:
     """Seconds after which a side in SYN-SENT that answered an unacceptable ACK with RST (RFC
     9293 §3.10.7.3) sends its first SYN retransmission (Linux 5.10+ rearms its SYN timer to
     TCP_TIMEOUT_MIN, 2 jiffies); 0 when the SYN timer keeps running."""
+    paws_window: int = 0
+    """Ticks a TSval may lag the highest one seen before PAWS drops the segment (RFC 7323 §5.3
+    has none; Linux's tcp_paws_discard allows TCP_PAWS_WINDOW = 1: segments of one TSO burst
+    stamped a tick earlier can follow a retransmission stamped later)."""
     fin_timeout: float = 60.0
     """Seconds an orphaned FIN_WAIT_2 socket waits for the peer's FIN (tcp_fin_timeout)."""
     close_wait_stall: float = 60.0
@@ -183,6 +187,7 @@ PROFILE_FIELDS: dict[str, Field] = {
     "syn_deadline": Field(Kind.SECONDS, 0, 3600),
     "rto_min": Field(Kind.SECONDS, 0, 3600),
     "syn_rst_rearm": Field(Kind.SECONDS, 0, 3600),
+    "paws_window": Field(Kind.COUNT, 0, 2**31 - 1),
     "fin_timeout": Field(Kind.SECONDS, 0, 3600, infinite=True),
     # tcpcheck's own threshold, not a stack timer: a day of CLOSE_WAIT is surely a stall.
     "close_wait_stall": Field(Kind.SECONDS, 0, 86400),

@@ -44,6 +44,12 @@ def test_paws_rejects_only_a_tsval_older_than_the_senders_highest_modulo_2_32():
     assert not paws_rejects(1, None)  # no timestamp seen yet: nothing to compare with
 
 
+def test_paws_window_tolerates_that_many_ticks_behind_and_no_more():
+    assert not paws_rejects(450, 451, window=1)
+    assert paws_rejects(449, 451, window=1)
+    assert not paws_rejects(0xFFFF_FFFF, 0, window=1)  # one tick behind, across the wrap
+
+
 def test_rcv_nxt_is_at_least_irs_plus_one_once_the_syn_was_received():
     client, server = Endpoint("client", State.SYN_SENT), Endpoint("server", State.SYN_RCVD)
     client.open_sequence(1000)

@@ -433,7 +433,7 @@ def test_window_edge_is_judged_across_the_sequence_wrap():
     assert rules_at(a.findings) == [("seq-out-of-window", far.frame)]
 
 
-def _client_tsvals(tsvals: list[int]) -> list[str]:
+def _client_tsvals(tsvals: list[int], profile: str = "linux") -> list[str]:
     """Rules found when the client's data carries these TSvals (both SYNs had timestamps)."""
     def ts_opt(tsval: int) -> bytes:
         return b"\x01\x01\x08\x0a" + tsval.to_bytes(4, "big") + bytes(4)
@@ -444,7 +444,7 @@ def _client_tsvals(tsvals: list[int]) -> list[str]:
         lad.segments[-1] = lad.segments[-1]._replace(options=ts_opt(tsval))
         lad.ack("s")
         lad.segments[-1] = lad.segments[-1]._replace(options=ts_opt(0xFFFFFF20))
-    return [f.rule for f in run_segments(lad.segments).findings if f.severity >= 2]
+    return [f.rule for f in run_segments(lad.segments, profile).findings if f.severity >= 2]
 
 
 def test_timestamps_that_wrap_past_2_32_are_not_a_paws_regression():
@@ -453,6 +453,18 @@ def test_timestamps_that_wrap_past_2_32_are_not_a_paws_regression():
 
 def test_timestamps_going_back_across_the_wrap_are_a_paws_regression():
     assert _client_tsvals([0x00000010, 0xFFFFFFF0]) == ["paws-timestamp-regression"]
+
+
+def test_new_data_one_tick_behind_is_within_linuxs_paws_window():
+    # A regenerated bench capture: a retransmission stamped at tick 910 went out between
+    # segments of a TSO burst stamped at 909. Linux's tcp_paws_discard accepts a TSval up to
+    # TCP_PAWS_WINDOW = 1 behind TS.Recent; two ticks behind it drops the segment.
+    assert _client_tsvals([910, 909, 910]) == []
+    assert _client_tsvals([910, 908]) == ["paws-timestamp-regression"]
+
+
+def test_a_strict_rfc_7323_receiver_has_no_paws_window():
+    assert _client_tsvals([910, 909], profile="rfc9293") == ["paws-timestamp-regression"]
 
 
 def test_a_late_syn_after_a_handshake_whose_syn_was_not_captured_has_no_timer_to_judge():

@@ -38,7 +38,7 @@ from tcpcheck.model.seqnum import HALF, MASK
 from tcpcheck.model.states import SYNCHRONIZED, State
 
 
-def paws_rejects(tsval: int, ts_recent: int | None) -> bool:
+def paws_rejects(tsval: int, ts_recent: int | None, window: int = 0) -> bool:
     """First, PAWS where timestamps are in use (RFC 7323 §5.3, R1):
 
     "If there is a Timestamps option in the arriving segment, SEG.TSval < TS.Recent, TS.Recent
@@ -47,8 +47,10 @@ def paws_rejects(tsval: int, ts_recent: int | None) -> bool:
 
     ``ts_recent`` is the highest TSval the sender was seen to send: the receiver's TS.Recent
     can only be at or below it, so a TSval below it is the older of two reordered segments.
+    ``window``: how many ticks behind TS.Recent the receiver still accepts (the profile's
+    ``paws_window``; Linux's TCP_PAWS_WINDOW is 1).
     """
-    return ts_recent is not None and tsval != ts_recent and (tsval - ts_recent) & MASK >= HALF
+    return ts_recent is not None and window < (ts_recent - tsval) & MASK <= HALF
 
 
 def segment_acceptable(seq: int, length: int, rcv_nxt: int, rcv_wnd: int) -> bool:

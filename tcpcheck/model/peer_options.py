@@ -57,7 +57,11 @@ class OptionSteps:
         if not paws_rejects(tsval, last):
             a.opts.ts_max, a.opts.ts_max_frame = tsval, seg.frame
             return False
-        if not a.opts.paws_reported and self._advances(seg, a, b):
+        # Older, so sent before (its window updates nothing), but a receiver drops it only
+        # beyond the profile's PAWS window: Linux stamps a TSO burst once, and a
+        # retransmission stamped a tick later can go out between its segments.
+        if (not a.opts.paws_reported and paws_rejects(tsval, last, self.profile.paws_window)
+                and self._advances(seg, a, b)):
             # A segment sent earlier and reordered carries an older TSval too, but it cannot
             # carry new sequence space or a higher ACK than the segments that overtook it.
             a.opts.paws_reported = True
