@@ -189,6 +189,27 @@ def test_older_ack_reordered_behind_a_newer_one_is_no_window_shrink():
     assert rules_at(a.findings) == []
 
 
+def test_same_tick_acks_reordered_on_the_host_are_no_window_shrink():
+    # A regenerated make bench capture, frames 761198 and 761212: the same ACK and TSval, the
+    # later-captured one with staler SACK blocks and a smaller window, 39 us later. Two ACKs
+    # stamped in one tick: the capture cannot tell which was sent first.
+    lad = bulk_with_timestamps()
+    lad.ack("c")
+    amend(lad, ts_option(451, 1000), win=14121)
+    lad.ack("c", gap=0.005)
+    amend(lad, ts_option(451, 1000), win=14073)
+    assert rules_at(replay(lad.segments).findings) == []
+
+
+def test_a_smaller_window_in_a_later_tick_is_still_a_window_shrink():
+    lad = bulk_with_timestamps()
+    lad.ack("c")
+    amend(lad, ts_option(451, 1000), win=14121)
+    shrunk = lad.ack("c", gap=0.005)
+    amend(lad, ts_option(452, 1000), win=4000)
+    assert rules_at(replay(lad.segments).findings) == [("window-shrink", shrunk.frame)]
+
+
 # ------------------------------------------------------------------------------ handshake timers
 
 

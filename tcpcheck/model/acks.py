@@ -13,6 +13,7 @@ from tcpcheck.model.arrival import (
 from tcpcheck.model.endpoint import Endpoint
 from tcpcheck.model.seqnum import MASK, unwrap
 from tcpcheck.model.states import Input, State
+from tcpcheck.options import parse_options
 from tcpcheck.segment import FIN, Segment
 
 # ACKed holes awaiting their bytes, per side: bounded like the holes themselves.
@@ -166,13 +167,21 @@ class AckSteps:
         """``a`` moved its right edge left (RFC 9293 §3.8.6: "strongly discouraged"): the peer
         may already have sent up to the old edge. An update with the same ACK arriving within
         a round trip of the previous one may simply have been reordered."""
-        if ack < a.wnd.last_ack or (ack == a.wnd.last_ack
-                                     and seg.ts - a.wnd.last_ts < self.reorder_ns):
+        if ack < a.wnd.last_ack or (ack == a.wnd.last_ack and (
+                seg.ts - a.wnd.last_ts < self.reorder_ns or self._same_tick(seg, a))):
             return
         if self.negotiated[0] and a.opts.wscale and a.wnd.last - edge < 1 << a.opts.wscale:
             return  # RFC 7323 §2.4: scaling rounds the window down, retracting it < 2^S
         self.events.append(ev.WindowShrink(seg.frame, seg.ts, a.role, b.rel(a.wnd.last),
                                            b.rel(edge), a.wnd.edge_frame, b.rel(ack), window))
+
+    @staticmethod
+    def _same_tick(seg: Segment, a: Endpoint) -> bool:
+        """Was the segment stamped in the same tick as one its side sent before it? Then a
+        same-ACK update may have been sent before the one captured ahead of it: Linux
+        interleaves ACK streams on the host (the later one's SACK blocks are the staler)."""
+        return (a.opts.ts_max is not None and a.opts.ts_max_frame != seg.frame
+                and bool(seg.options) and parse_options(seg.options).tsval == a.opts.ts_max)
 
     @staticmethod
     def _advertise(a: Endpoint, edge: int, frame: int, window: int) -> None:
