@@ -124,24 +124,24 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
             a, b = self.client, self.server
         else:
             a, b = self.server, self.client
-        ts = seg.ts  # read once: each field of a Segment is a descriptor call
+        # One unpacking instead of a descriptor call per field read.
+        frame, ts, _, _, _, _, seq, _, flags, win, plen, raw, _, csum, *_ = seg
         self.packets += 1
-        self.last_frame = seg.frame
+        self.last_frame = frame
         self.end_ts = ts
-        flags = seg.flags
-        if seg.csum >= CSUM_OFFLOAD and self._checksum(seg, a, from_client):
+        if csum >= CSUM_OFFLOAD and self._checksum(seg, a, from_client):
             return
         if self.early is not None:
             self._settle_early(seg, from_client)
         if self.timers:
-            self._check_timers(seg.ts, a, seg.frame if flags & FIN else None)
+            self._check_timers(ts, a, frame if flags & FIN else None)
         if self.unsettled:
             self._settle(seg, a, b)
         if a.teardown is not None and a.teardown.rst_frame and not flags & RST:
             self._sent_after_reset(seg, a, b)
             return
         prev_win = a.wnd.win
-        a.wnd.win = seg.win
+        a.wnd.win = win
         a.sent_any = True
         rtx = a.rtx
         rtx.probe = False
@@ -178,7 +178,6 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         neg = self.negotiated
         old = False  # PAWS (RFC 7323 §5.3) finds it older than a segment already seen
         if neg is not None:
-            raw = seg.options
             size = len(raw)
             head, tsval = _TS_HEAD.unpack_from(raw) if neg[2] and size >= 12 else (b"", 0)
             if head == TS_LAYOUT and (
@@ -188,26 +187,26 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
                 last = a.opts.ts_max
                 if tsval != last:
                     if last is not None and (tsval - last) & MASK < HALF:
-                        a.opts.ts_max, a.opts.ts_max_frame = tsval, seg.frame
+                        a.opts.ts_max, a.opts.ts_max_frame = tsval, frame
                     else:
                         old = self._timestamp(seg, a, b, tsval)
             else:
                 old = self._options(seg, a, b)
-        if b.opts.mss and seg.plen > b.opts.mss:
+        mss = b.opts.mss
+        if mss and plen > mss:
             if a.oversized is None:
-                a.oversized = Tally(seg.frame, seg.ts)
-            a.oversized.add(seg.plen)
+                a.oversized = Tally(frame, ts)
+            a.oversized.add(plen)
         self._ack(seg, a, b, prev_win, old)
-        if seg.plen or flags & FIN:
+        if plen or flags & FIN:
             self._data(seg, a, b, idle)
         elif a.snd.max is None:
             # First segment of this side mid-stream: anchor its sequence space here.
-            self._anchor(a, seg.seq, seg.frame)
-        elif seg.seq != a.snd.max & MASK:
+            self._anchor(a, seq, frame)
+        elif seq != a.snd.max & MASK:
             self._pure_out_of_sequence(seg, a, b, idle)
-        if not seg.win and not flags & FIN:
-            self.events.append(ev.ZeroWindow(seg.frame, seg.ts, a.role,
-                                             b.rel(a.rcv.ack or 0)))
+        if not win and not flags & FIN:
+            self.events.append(ev.ZeroWindow(frame, ts, a.role, b.rel(a.rcv.ack or 0)))
 
     # ------------------------------------------------------------------ capture artefacts
 
