@@ -43,18 +43,20 @@ class AckSteps:
                 if a.state is State.SYN_SENT:
                     self._step(a, Input.RECV_SYN_ACK, seg)
             return
-        ack = unwrap(seg.ack, b.snd.max)
-        if (ack == a.rcv.ack and not seg.plen and not seg.flags & FIN and seg.win
-                and seg.win == prev_win and a.snd.max is not None
-                and seg.seq == a.snd.max & MASK and not b.rtx.probe):
+        seq, raw_ack, flags, win, plen = seg[6:11]  # one slice, not five descriptor calls
+        ack = unwrap(raw_ack, b.snd.max)
+        rcv = a.rcv
+        if (ack == rcv.ack and not plen and not flags & FIN and win
+                and win == prev_win and a.snd.max is not None
+                and seq == a.snd.max & MASK and not b.rtx.probe):
             # Wireshark's duplicate ACK: nothing new at all, and not the answer to a probe.
-            a.rcv.dupacks += 1
+            rcv.dupacks += 1
             self.events.append(ev.DuplicateAck(seg.frame, seg.ts, a.role, b.rel(ack),
-                                               a.rcv.dupacks, a.rcv.ack_frame))
+                                               rcv.dupacks, rcv.ack_frame))
         else:
-            a.rcv.dupacks = 0
-            a.rcv.ack_frame = seg.frame
-        a.rcv.ack = ack
+            rcv.dupacks = 0
+            rcv.ack_frame = seg.frame
+        rcv.ack = ack
         if b.state is State.SYN_RCVD and a.state is not State.SYN_RCVD and b.snd.isn is not None:
             # The handshake's final ACK (RFC 9293 §3.5): it must acknowledge b's SYN and
             # nothing beyond what b sent.
@@ -74,36 +76,37 @@ class AckSteps:
                 # The round trip from the newest SYN: a sample spanning a retransmitted SYN or
                 # SYN-ACK would include its timeout (Karn's rule, RFC 6298 §3).
                 self.reorder_ns = max(seg.ts - a.rtx.last_syn_ts, 1)
-        if a.wnd.edge is not None and not old:
-            window = seg.win << a.opts.wscale if self.negotiated[0] else seg.win
+        wnd = a.wnd
+        if wnd.edge is not None and not old:
+            window = win << a.opts.wscale if self.negotiated[0] else win
             edge = ack + window
-            if edge < a.wnd.last:
+            if edge < wnd.last:
                 self._shrink(seg, a, b, ack, window, edge)
-            a.wnd.last = edge
-            if edge > a.wnd.edge:
-                a.wnd.edge, a.wnd.edge_frame, a.wnd.edge_win = edge, seg.frame, window
-            a.wnd.last_ack = ack
-            a.wnd.last_ts = seg.ts
-        if b.snd.gaps and ack > b.snd.gaps[0][0]:
+            wnd.last = edge
+            if edge > wnd.edge:
+                wnd.edge, wnd.edge_frame, wnd.edge_win = edge, seg.frame, window
+            wnd.last_ack = ack
+            wnd.last_ts = seg.ts
+        snd = b.snd
+        if snd.gaps and ack > snd.gaps[0][0]:
             self._ack_of_holes(seg, b, ack)
-        if ack > b.snd.max:
-            pending = b.snd.pending
+        if ack > snd.max:
+            pending = snd.pending
             if pending is None or ack > pending[2]:
-                b.snd.pending = (seg.frame, seg.ts, ack,
-                             pending[3] if pending else b.snd.max)
+                snd.pending = (seg.frame, seg.ts, ack, pending[3] if pending else snd.max)
             return
-        if ack > b.snd.una:
-            fin_acked = b.snd.fin is not None and not b.snd.fin_acked and ack > b.snd.fin
+        if ack > snd.una:
+            fin_acked = snd.fin is not None and not snd.fin_acked and ack > snd.fin
             if fin_acked and a.snd.max is not None and beyond_right_edge(
-                    unwrap(seg.seq, a.snd.max), b.wnd.edge, a.snd.max):
+                    unwrap(seq, a.snd.max), b.wnd.edge, a.snd.max):
                 # RFC 9293 §3.10.7.4: b drops it before its ACK field is read (an injected
                 # segment): the FIN is not acknowledged by it, and b's state stays.
                 return
-            b.snd.una = ack
-            if b.snd.sent:
+            snd.una = ack
+            if snd.sent:
                 b.forget_acked(ack)
             if fin_acked:
-                b.snd.fin_acked = True
+                snd.fin_acked = True
                 if a.rcv.fin_in_flight:
                     # The FIN that crossed a's own (``_fins_crossed``) reached a before this.
                     self._arrives(a, Input.RECV_FIN, seg)

@@ -28,13 +28,14 @@ class DataSteps:
             # even though the capture missed it (a one-sided capture, or capture loss).
             self._step(a, Input.RECV_ACK_OF_SYN, seg)
             self._sent_before_established(seg, a, b)
-        seq = unwrap(seg.seq, a.snd.max)
-        plen = seg.plen
+        snd = a.snd
+        raw_seq, _, flags, _, plen = seg[6:11]  # one slice, not a descriptor call per field
+        snd_max = snd.max
+        seq = unwrap(raw_seq, snd_max)
         end = seq + plen
-        fin = seg.flags & FIN
-        snd_max = a.snd.max
+        fin = flags & FIN
         top = end + 1 if fin else end
-        if fin and a.snd.fin is None:
+        if fin and snd.fin is None:
             rcv_nxt = receive_next(a, b)
             if not fin_acceptable(seq, end, plen, rcv_nxt, b.wnd.edge, snd_max):
                 # The receiver drops it (an injected FIN, or one from another connection): it
@@ -44,18 +45,18 @@ class DataSteps:
                     a.rel(seq if rcv_nxt is None else rcv_nxt),
                     0 if b.wnd.edge is None else a.rel(b.wnd.edge)))
                 return
-        if a.snd.isn is not None and plen and end <= a.snd.base + 1:
+        if snd.isn is not None and plen and end <= snd.base + 1:
             # Wholly before the first byte after the ISN: never part of this connection.
             self.events.append(ev.SeqOutOfWindow(seg.frame, seg.ts, a.role, a.rel(seq), plen,
                                                  1, a.rel(b.wnd.edge) if b.wnd.edge else 0))
             return
         reported = snd_max  # a new hole starts above what an over-ACK reported unseen
-        if a.snd.pending is not None and top > snd_max:
+        if snd.pending is not None and top > snd_max:
             reported = self._resolve_pending(a, max(seq, snd_max), seg, "FIN" if fin and not plen
                                              else "data")
-        if a.snd.fin is not None and plen and end > a.snd.fin:
-            self.events.append(ev.DataAfterFin(seg.frame, seg.ts, a.role, a.snd.fin_frame,
-                                               a.rel(a.snd.fin), a.rel(seq), plen))
+        if snd.fin is not None and plen and end > snd.fin:
+            self.events.append(ev.DataAfterFin(seg.frame, seg.ts, a.role, snd.fin_frame,
+                                               a.rel(snd.fin), a.rel(seq), plen))
             return
         if seq < snd_max and plen:
             if seq == snd_max - 1 and plen <= 1 and not fin:
@@ -67,17 +68,17 @@ class DataSteps:
                     and not self._beyond_window(seg, a, b, seq, end)):
                 return
             if seq > snd_max:
-                if snd_max == a.snd.base and a.snd.isn is None and not a.snd.isn_frame:
+                if snd_max == snd.base and snd.isn is None and not snd.isn_frame:
                     # Picked up mid-stream, its space anchored at the peer's ACK: the bytes
                     # below its first captured segment were sent before the capture began.
-                    a.snd.captured_from = seq
+                    snd.captured_from = seq
                 if seq > reported:
                     self._add_gap(a, reported, seq)
             if plen and len(seg.payload) == plen:
                 a.remember(seq, seg.payload, seg.frame, seg.ts)
-            a.snd.bytes += end - max(seq, snd_max)
-            a.snd.max = end
-            a.snd.max_ts = seg.ts
+            snd.bytes += end - max(seq, snd_max)
+            snd.max = end
+            snd.max_ts = seg.ts
         if plen and a.state is State.CLOSE_WAIT:
             clocks = a.ending()
             clocks.cw_since, clocks.cw_frame = seg.ts, seg.frame
