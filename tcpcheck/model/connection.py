@@ -220,39 +220,6 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         a.offloaded.add()
         return False
 
-    # ------------------------------------------------------------------ handshake
-
-
-
-
-    # ------------------------------------------------------------------ options
-
-
-
-
-
-    # ------------------------------------------------------------------ acknowledgments
-
-
-
-
-
-    # ------------------------------------------------------------------ data and FIN
-
-
-
-
-
-
-
-    # ------------------------------------------------------------------ reset
-
-
-
-
-
-
-
     # ------------------------------------------------------------------ bookkeeping
 
     @staticmethod
@@ -262,8 +229,6 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         e.snd.max = seq32
         if frame:
             e.snd.isn_frame = frame
-
-
 
     def _step(self, e: Endpoint, event: Input, seg: Segment | Moment) -> None:
         """Move ``e`` through the state table; an input it has no transition for is recorded
