@@ -288,13 +288,29 @@ def checksum_state(src: bytes, dst: bytes, tcp: bytes, length: int) -> int:
     """
     if len(tcp) < length:
         return CSUM_UNCHECKED  # cut by the snaplen
-    pseudo = (int.from_bytes(src + dst, "big") + 6 + length) % 0xFFFF
-    data = tcp if length % 2 == 0 else tcp + b"\0"
-    if (pseudo + int.from_bytes(data, "big")) % 0xFFFF == 0:
+    pseudo = _pseudo_sum(src, dst, length)
+    if _ones_sum(pseudo, tcp) == 0:
         return CSUM_OK
     if int.from_bytes(tcp[16:18], "big") % 0xFFFF == pseudo:
         return CSUM_OFFLOAD
     return CSUM_BAD
+
+
+def checksum_residue(src: bytes, dst: bytes, tcp: bytes) -> int:
+    """The ones'-complement sum over pseudo-header and the whole segment ``tcp``: 0 for a
+    right checksum; the same non-zero value on every segment whose addresses were rewritten
+    after its checksum was computed."""
+    return _ones_sum(_pseudo_sum(src, dst, len(tcp)), tcp)
+
+
+def _pseudo_sum(src: bytes, dst: bytes, length: int) -> int:
+    return (int.from_bytes(src + dst, "big") + 6 + length) % 0xFFFF
+
+
+def _ones_sum(pseudo: int, tcp: bytes) -> int:
+    # 2^16 = 1 (mod 0xFFFF): a big integer modulo 0xFFFF is the sum of its 16-bit words.
+    data = tcp if len(tcp) % 2 == 0 else tcp + b"\0"
+    return (pseudo + int.from_bytes(data, "big")) % 0xFFFF
 
 
 def _link(lt: int, buf: bytes) -> tuple[int, int]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from tcpcheck.decode import checksum_residue
 from tcpcheck.model import events as ev
 from tcpcheck.model.seqnum import HALF, MASK
 from tcpcheck.segment import ACK, CSUM_BAD, CSUM_UNCHECKED, FIN, RST, SYN, Segment
@@ -143,12 +144,9 @@ def _checksum_field(seg: Segment) -> int | None:
 
 
 def _residue(seg: Segment) -> int | None:
-    """The ones'-complement sum over pseudo-header and segment, as ``decode.checksum_state``
-    computes it: 0 for a right checksum, and the same non-zero value on every segment of a
-    connection whose addresses were rewritten (None: the segment was not captured whole)."""
+    """``decode.checksum_residue`` of the segment (None: it was not captured whole)."""
     header = seg.header
     if not header or len(seg.payload) < seg.plen:
         return None
-    tcp = header[len(header) - 20 - len(seg.options):] + seg.payload
-    pseudo = (int.from_bytes(seg.src + seg.dst, "big") + 6 + len(tcp)) % 0xFFFF
-    return (pseudo + int.from_bytes(tcp if len(tcp) % 2 == 0 else tcp + b"\0", "big")) % 0xFFFF
+    return checksum_residue(seg.src, seg.dst,
+                            header[len(header) - 20 - len(seg.options):] + seg.payload)
