@@ -356,6 +356,15 @@ def half_close(out: Path) -> str:
             f"server FIN frame {second.frame}")
 
 
+def answer_then_await_fin(conn: socket.socket) -> None:
+    """Server side: answer the request, wait for the client's FIN, then PAUSE before closing
+    (so the ACK of that FIN and the server's own FIN are separate segments)."""
+    recv_exact(conn, len(REQUEST))
+    conn.sendall(RESPONSE)
+    expect(conn.recv(1) == b"", "expected the client's FIN")
+    time.sleep(PAUSE)
+
+
 def answer_until_reset(conn: socket.socket) -> None:
     """Server side: answer the request, then wait for the client's reset (and fail without
     one)."""
@@ -498,18 +507,12 @@ def synack_new_isn_after_restart(out: Path) -> str:
                 recv_exact(sock, len(RESPONSE))
                 time.sleep(PAUSE)
 
-        def server(conn: socket.socket) -> None:
-            recv_exact(conn, len(REQUEST))
-            conn.sendall(RESPONSE)
-            expect(conn.recv(1) == b"", "expected the client's FIN")
-            time.sleep(PAUSE)
-
         old = tb.server.ns.listen(tb.server.ipv4, PORT)
         task = spawn(client)
         half_open = wait_for_state(tb.server.ns, "syn-recv")
         old.close()  # the "restart": the old process's listener and its request go
         with tb.server.ns.listen(tb.server.ipv4, PORT) as new:
-            serve_one(new, server)
+            serve_one(new, answer_then_await_fin)
         task.result()
     pkts = read_tcp(out)
     no_rst(pkts)
@@ -854,14 +857,7 @@ def keepalive(out: Path) -> str:
     second and the server answers each with an ACK; then a client-first close."""
     idle = 3.5
     with recording(out) as tb, tb.server.ns.listen(tb.server.ipv4, PORT) as listener:
-
-        def server(conn: socket.socket) -> None:
-            recv_exact(conn, len(REQUEST))
-            conn.sendall(RESPONSE)
-            expect(conn.recv(1) == b"", "expected the client's FIN")
-            time.sleep(PAUSE)
-
-        task = spawn(serve_one, listener, server)
+        task = spawn(serve_one, listener, answer_then_await_fin)
         sock = tb.client.ns.socket()
         with sock:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
@@ -1132,13 +1128,6 @@ def reuse_challenge_ack(out: Path) -> str:
     TCP_TIMEOUT_MIN (tcp_rcv_synsent_state_process: "Previous FIN/ACK or RST/ACK might be
     ignored")."""
     with recording(out) as tb, tb.server.ns.listen(tb.server.ipv4, PORT) as listener:
-
-        def server(conn: socket.socket) -> None:
-            recv_exact(conn, len(REQUEST))
-            conn.sendall(RESPONSE)
-            expect(conn.recv(1) == b"", "expected the client's FIN")
-            time.sleep(PAUSE)
-
         old_task = spawn(serve_one, listener, answer_until_reset)
         sock = connect(tb, bind_port=REUSE_PORT)
         sock.sendall(REQUEST)
@@ -1156,7 +1145,7 @@ def reuse_challenge_ack(out: Path) -> str:
         tb.client.ns.exec("nft", "delete", "table", "inet", "tcpcheck")
         still_held = tb.server.ns.exec("ss", "-Htn", "state", "established").strip()
         time.sleep(PAUSE)
-        new_task = spawn(serve_one, listener, server)
+        new_task = spawn(serve_one, listener, answer_then_await_fin)
         with connect(tb, bind_port=REUSE_PORT) as sock:
             sock.sendall(REQUEST)
             recv_exact(sock, len(RESPONSE))
