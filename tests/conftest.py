@@ -8,12 +8,16 @@ from tcpcheck.engine import Analyzer
 from tcpcheck.profiles import load_profile
 from tcpcheck.result import Finding
 from tcpcheck.segment import Segment
+from tcpcheck.timeline import Recording
 
 
-def run_segments(segments: Iterable[Segment], profile: str = "linux") -> Analyzer:
-    """Replay segments through the whole engine (tracker, model, checks)."""
+def run_segments(segments: Iterable[Segment], profile: str = "linux", *,
+                 timelines: bool = False) -> Analyzer:
+    """Replay segments through the whole engine (tracker, model, checks); with ``timelines``,
+    keeping every connection's timeline (``analyzer.timelines``)."""
     segments = list(segments)
-    analyzer = Analyzer(load_profile(profile), start_ts=segments[0].ts if segments else 0)
+    analyzer = Analyzer(load_profile(profile), start_ts=segments[0].ts if segments else 0,
+                        recording=Recording(all=True) if timelines else None)
     for seg in segments:
         analyzer.feed(seg)
     analyzer.finish()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import rules_at
+from conftest import rules_at, run_segments
 from pcap_edit import with_frame_moved, without_frames
 from segments import CLIENT, Ladder
 
@@ -34,11 +34,7 @@ ESTABLISHED = ("ESTABLISHED", "ESTABLISHED")
 
 
 def replay(lad: Ladder) -> Analyzer:
-    analyzer = Analyzer(LINUX, start_ts=lad.segments[0].ts, recording=EVERY)
-    for seg in lad.segments:
-        analyzer.feed(seg)
-    analyzer.finish()
-    return analyzer
+    return run_segments(lad.segments, timelines=True)
 
 
 def states(analyzer: Analyzer) -> list[tuple[str, str]]:

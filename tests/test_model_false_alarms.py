@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
-from conftest import rules_at
+from conftest import rules_at, run_segments
 from pcap_edit import with_duplicates, with_zero_checksums
 from segments import Ladder
 
@@ -51,12 +51,7 @@ def issue13(what_is_wrong_today: str) -> pytest.MarkDecorator:
 
 def replay(segments: Iterable[Segment]) -> Analyzer:
     """Replay segments through the whole engine, keeping every connection's timeline."""
-    segments = list(segments)
-    analyzer = Analyzer(LINUX, start_ts=segments[0].ts, recording=EVERY)
-    for seg in segments:
-        analyzer.feed(seg)
-    analyzer.finish()
-    return analyzer
+    return run_segments(segments, timelines=True)
 
 
 def analyze(path: Path) -> AnalysisResult:

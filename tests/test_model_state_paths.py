@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import rules_at
+from conftest import rules_at, run_segments
 from segments import Ladder
 
 from tcpcheck.engine import Analyzer, Job, analyze_jobs
@@ -25,11 +25,7 @@ CLOSING, LISTEN = "CLOSING", "LISTEN"
 
 
 def replay(lad: Ladder) -> Analyzer:
-    analyzer = Analyzer(LINUX, start_ts=lad.segments[0].ts, recording=EVERY)
-    for seg in lad.segments:
-        analyzer.feed(seg)
-    analyzer.finish()
-    return analyzer
+    return run_segments(lad.segments, timelines=True)
 
 
 def states_after_each_segment(lad: Ladder) -> list[tuple[str, str]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import rules_at
+from conftest import rules_at, run_segments
 from pcap_edit import with_frame_moved
 from segments import Ladder
 
@@ -20,11 +20,7 @@ SACK_BLOCK = b"\x01\x01\x05\x0a" + (5101).to_bytes(4, "big") + (5201).to_bytes(4
 
 
 def replay(segments: list[Segment]) -> Analyzer:
-    analyzer = Analyzer(LINUX, start_ts=segments[0].ts, recording=Recording(all=True))
-    for seg in segments:
-        analyzer.feed(seg)
-    analyzer.finish()
-    return analyzer
+    return run_segments(segments, timelines=True)
 
 
 def ladder_states(analyzer: Analyzer) -> list[tuple[int, str, str]]:
