@@ -5,8 +5,8 @@ ISN"); rules in ``tcpcheck.checks`` turn them into findings. Sequence numbers in
 *relative* to the side's initial sequence number (as Wireshark shows them); ``raw`` fields keep
 the 32-bit value on the wire.
 
-The events are grouped by kind in ``protocol``, ``diagnostics`` and ``artefacts``; all are
-imported from here.
+The events are grouped by kind in ``protocol``, ``diagnostics``, ``artefacts`` and
+``replies``; all are imported from here.
 """
 
 from tcpcheck.model.events.artefacts import (
@@ -68,6 +68,7 @@ from tcpcheck.model.events.protocol import (
     WindowScaleTooLarge,
     WindowShrink,
 )
+from tcpcheck.model.events.replies import ReplyKind, ReplyOutcome, ReplyOwed
 
 __all__ = [
     "AckOfUnseenSegment",
@@ -100,6 +101,9 @@ __all__ = [
     "OutOfOrder",
     "OversizedSegment",
     "PawsRegression",
+    "ReplyKind",
+    "ReplyOutcome",
+    "ReplyOwed",
     "ResetInTimeWait",
     "Retransmission",
     "RetransmissionDataMismatch",
