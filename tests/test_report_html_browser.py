@@ -15,7 +15,9 @@ Screenshots for people to look at are kept in ``test-artifacts/`` at the reposit
 - ``html-seqgraph-bulk-loss.png``: the time-sequence graphs of captures/linux/bulk-loss.pcap,
   each retransmission marked with an "R";
 - ``html-seqgraph-syn-isn-changed.png``: the graphs of captures/crafted/syn-isn-changed.pcap,
-  whose time axis starts at the handshake a second into the capture.
+  whose time axis starts at the handshake a second into the capture;
+- ``html-ladder-owed-replies.png``: the ladder of captures/linux/keepalive.pcap carrying the
+  replies the server owed its keepalives (tests/owed_replies.py), each linked to its answer.
 """
 
 from __future__ import annotations
@@ -31,10 +33,14 @@ from pathlib import Path
 
 import pytest
 from browser import ReportPage, launch_chromium, report_page
+from owed_replies import EXPECTED, keepalive_with_replies, probe_reply
 from playwright.sync_api import Browser, Locator, expect
 
+from tcpcheck.catalog import load_catalog
 from tcpcheck.engine import Job, analyze_jobs
+from tcpcheck.model.events import ReplyOutcome
 from tcpcheck.profiles import load_profile
+from tcpcheck.report.html import render_html
 from tcpcheck.result import AnalysisResult, Severity
 from tcpcheck.timeline import Recording, Timeline
 
@@ -278,6 +284,59 @@ def test_offending_segment_is_highlighted_and_links_to_its_explanation(
     card.locator("a.back").click()
     page.page.wait_for_function('location.hash === "#frame-0-2"')
     expect(offending).to_be_in_viewport()
+    assert page.log.problems() == []
+
+
+def test_an_owed_reply_is_told_under_its_segment_and_linked_to_the_answer(
+        page: ReportPage, tmp_path: Path) -> None:
+    """keepalive.pcap: each keepalive (8, 10, 12) fails the server's acceptability test, so
+    the server owes an ACK; 9 answers 8, the ACK to 10 is taken as rate-limited and none to
+    12 as missing (tests/owed_replies.py). Under 8 the note says what was owed and links to
+    9; 9 says it answers 8 and links back; a connector joins the two rows on the server's
+    side; clicking either end brings the other into view."""
+    result = keepalive_with_replies(
+        probe_reply(8), probe_reply(10, ReplyOutcome.RATE_LIMITED,
+                                    observed="within the linux profile's 0.5 s limit"),
+        probe_reply(12, ReplyOutcome.MISSING, observed="no reply"))
+    report = tmp_path / "replies.html"
+    report.write_text(render_html(result, load_catalog(), Severity.ERROR,
+                                  all_connections=True), encoding="utf-8")
+    page.open(report)
+    ladder = drawn_section(page, "conn-0-0").locator("svg.ladder-svg")
+    notes = {int(g.get_attribute("data-frame")):
+             " ".join(" ".join(g.locator("text").all_text_contents()).split())
+             for g in ladder.locator("g.owed").all()}
+    assert notes == {
+        8: f"⚑ server owes an ACK {EXPECTED} (RFC 9293 §3.10.7.4) → answered by frame 9",
+        10: f"⚑ server owes an ACK {EXPECTED} (RFC 9293 §3.10.7.4) → rate-limited: within "
+            "the linux profile's 0.5 s limit",
+        12: f"⚑ server owes an ACK {EXPECTED} (RFC 9293 §3.10.7.4) → none came: no reply"}
+    answers = ladder.locator("#frame-0-9 a.answers")
+    assert answers.text_content() == "↳ answers frame 8"
+    assert ladder.locator("a.answers").count() == 1
+
+    # The connector runs outside the server's line, from 8's arrow down to 9's.
+    (link,) = ladder.locator("path.reply-link").all()
+    assert (link.get_attribute("data-frame"), link.get_attribute("data-reply-frame")) == \
+        ("8", "9")
+    box, row8, row9, server = (locator.bounding_box() for locator in (
+        link, ladder.locator("#frame-0-8 .arrow"), ladder.locator("#frame-0-9 .arrow"),
+        ladder.locator("line.lifeline").nth(1)))  # the lifelines go client, server
+    assert box["y"] <= row8["y"] + row8["height"] and box["y"] + box["height"] >= row9["y"]
+    assert box["x"] >= server["x"] - 3 and box["x"] + box["width"] >= server["x"] + 12
+
+    answers.hover()
+    assert "lit" in link.get_attribute("class").split()
+    answers.click()
+    page.page.wait_for_function('location.hash === "#frame-0-8"')
+    provoking = ladder.locator("#frame-0-8")
+    expect(provoking).to_be_in_viewport()
+    assert "flash" in provoking.get_attribute("class").split()
+    page.screenshot("html-ladder-owed-replies.png", "#conn-0-0 .ladder")
+
+    ladder.locator('g.owed[data-frame="8"] a.settled').click()
+    page.page.wait_for_function('location.hash === "#frame-0-9"')
+    expect(ladder.locator("#frame-0-9")).to_be_in_viewport()
     assert page.log.problems() == []
 
 
