@@ -6,6 +6,8 @@ snaplen unless a scenario says otherwise, BPF filter ``tcp`` so ARP/neighbour-di
 frames never shift the frame numbers), then checks that the file really shows what the
 scenario promises. Each capture is healthy Linux behaviour: tcpcheck
 must report no error finding on any of them. captures/linux/README.md describes them.
+The reply-* scenarios come from scripts/reply_captures.py: there a segment injected with scapy
+provokes the reply a receiver owes, and only that injected segment may draw a finding.
 
     .venv/bin/python scripts/make_captures.py              # all scenarios
     .venv/bin/python scripts/make_captures.py --only refused
@@ -1444,6 +1446,9 @@ def record_count(path: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # The reply-* scenarios (scripts/reply_captures.py) register themselves here; they reuse
+    # this module's helpers, so that module imports this one.
+    import reply_captures  # noqa: F401
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=sorted(SCENARIOS), help="regenerate one capture")
     parser.add_argument("--out-dir", type=Path, default=OUT_DIR)
@@ -1473,4 +1478,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    # One module whichever way it is reached: reply_captures imports "make_captures", and its
+    # scenarios must land in this SCENARIOS and raise this ScenarioError.
+    sys.modules["make_captures"] = sys.modules[__name__]
     sys.exit(main())

@@ -24,12 +24,27 @@ REAL_SCENARIOS = {
     "close-wait-stall", "ci-run-1", "ci-run-2", "reuse-challenge-ack",
     "synack-new-isn-after-restart",
 }
+# reply-*: a real connection (or a real listener) into which scripts/reply_captures.py injected
+# segments from the client's address, to provoke the replies a receiver owes (issue 14). The
+# injected segment may break a sender rule by design: those (rule, frame) at warning or above
+# are all such a capture may hold; nothing Linux itself sent may draw one.
+PROVOKED: dict[str, list[tuple[str, int]]] = {
+    "reply-rst-in-window": [],
+    "reply-syn-established": [],
+    "reply-data-beyond-window": [("seq-out-of-window", 8)],
+    "reply-old-duplicate": [],
+    "reply-ack-unsent": [("ack-unsent-data", 8)],
+    "reply-paws": [("paws-timestamp-regression", 8)],
+}
 # Healthy real captures on which today's model still reports errors (issue 13). Strict: the
 # marker must go the moment the model reads them right.
 FALSE_ALARMS_TODAY: dict[str, str] = {}
 REAL_PARAMS = [pytest.param(p, id=p.stem, marks=pytest.mark.xfail(
     strict=True, reason=FALSE_ALARMS_TODAY[p.stem])) if p.stem in FALSE_ALARMS_TODAY
     else pytest.param(p, id=p.stem) for p in REAL]
+PROVOKED_PARAMS = [pytest.param(name, id=name, marks=pytest.mark.xfail(
+    strict=True, reason=FALSE_ALARMS_TODAY[name])) if name in FALSE_ALARMS_TODAY
+    else pytest.param(name, id=name) for name in PROVOKED]
 
 
 def analyze(path: Path):
@@ -37,13 +52,15 @@ def analyze(path: Path):
 
 
 def test_every_required_real_scenario_is_bundled():
-    assert {p.stem for p in REAL} >= REAL_SCENARIOS
+    assert {p.stem for p in REAL} >= REAL_SCENARIOS | set(PROVOKED)
 
 
 @pytest.mark.parametrize("path", REAL_PARAMS)
 def test_real_linux_capture_has_no_error_finding(path):
     result = analyze(path)
-    errors = [f for f in result.findings if f.severity.label == "error"]
+    injected = PROVOKED.get(path.stem, [])
+    errors = [f for f in result.findings
+              if f.severity.label == "error" and (f.rule, f.frame) not in injected]
     assert errors == [], "\n".join(f"{f.rule} frame {f.frame}: {f.message}" for f in errors)
     assert result.connections
 
@@ -60,6 +77,12 @@ def test_real_linux_capture_has_no_error_finding(path):
 def test_real_capture_ends_in_the_rfc_states(name, client, server, close):
     conn = analyze(ROOT / "captures" / "linux" / f"{name}.pcap").connections[0]
     assert (conn.client_state, conn.server_state, conn.close) == (client, server, close)
+
+
+@pytest.mark.parametrize("name", PROVOKED_PARAMS)
+def test_provoked_capture_flags_the_injected_segment_and_nothing_linux_sent(name):
+    result = analyze(ROOT / "captures" / "linux" / f"{name}.pcap")
+    assert rules_at(result.findings) == PROVOKED[name]
 
 
 def test_time_wait_reuse_capture_holds_two_connections_and_an_info_finding():

@@ -24,6 +24,7 @@ from tcpcheck.model.data import DataSteps
 from tcpcheck.model.endpoint import Endpoint, Tally
 from tcpcheck.model.handshake import HandshakeSteps
 from tcpcheck.model.peer_options import TS_LAYOUT, OptionSteps
+from tcpcheck.model.replies import Owed, ReplySteps
 from tcpcheck.model.reset import ResetSteps
 from tcpcheck.model.senders import EarlyText, SenderSteps
 from tcpcheck.model.seqnum import HALF, MASK
@@ -54,7 +55,7 @@ class Moment(NamedTuple):
 
 
 class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, SenderSteps,
-                 ChecksumSteps):
+                 ChecksumSteps, ReplySteps):
     """One connection instance (an incarnation of a four-tuple) and its two endpoints."""
 
     __slots__ = (
@@ -62,7 +63,7 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         "first_frame", "last_frame", "start_ts", "end_ts", "packets", "done_at",
         "close", "finished", "lingering", "keys", "reorder_ns", "negotiated", "timers",
         "timing", "revised", "unsettled", "rst_in_flight", "syn_to_older", "early", "held",
-        "unusable",
+        "unusable", "owed", "oow_ts", "answers",
     )
 
     def __init__(self, conn_id: int, profile: Profile, client_key: tuple, midstream: bool,
@@ -113,6 +114,12 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         self.early: EarlyText | None = None  # text sent from SYN_RCVD, until the peer answers
         self.held: Held | None = None  # a wrong checksum, until the peer's reply decides
         self.unusable: Unusable | None = None  # what a reply proved of the wrong checksums
+        # Replies a receiver owes, until its later segments settle them (``ReplySteps``); when
+        # each side last sent an out-of-window ACK or challenge ACK (client, server), for the
+        # profile's rate limit; (frame, provoking frame) of the latest reply that answered one.
+        self.owed: tuple[Owed, ...] = ()
+        self.oow_ts = (0, 0)
+        self.answers = (0, 0)
 
     # ------------------------------------------------------------------ replay
 
@@ -131,6 +138,8 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         self.end_ts = ts
         if csum >= CSUM_OFFLOAD and self._checksum(seg, a, from_client):
             return
+        if self.owed:
+            self._answer(seg, from_client)
         if self.early is not None:
             self._settle_early(seg, from_client)
         if self.timers:
@@ -164,6 +173,7 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
             if not flags & ACK and syn_challenged(seg.seq, a, b):
                 self.events.append(ev.SynChallenged(seg.frame, seg.ts, a.role, b.state.value,
                                                     seg.seq))
+                self.challenged(seg, from_client)
                 return
             self._syn(seg, a, b)
             return
@@ -336,6 +346,8 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
             self._check_timers(now, None, None)
         if self.unsettled:
             self._settle(Moment(self.last_frame, self.end_ts), None, None)
+        if self.owed:
+            self._unjudged()
         c, s = self.client, self.server
         for e, peer in ((c, s), (s, c)):
             if e.snd.unseen:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from tcpcheck.model import events as ev
 from tcpcheck.model.arrival import receive_next, rst_acceptability
 from tcpcheck.model.endpoint import Endpoint
+from tcpcheck.model.events.replies import ReplyKind
 from tcpcheck.model.seqnum import MASK, unwrap
 from tcpcheck.model.states import Input, State
 from tcpcheck.options import MAX_WSCALE, parse_options
@@ -57,8 +58,12 @@ class ResetSteps:
             return
         if verdict == "inexact":
             # RFC 5961 §3.2: the receiver answers with a challenge ACK and keeps the connection.
+            rcv_nxt = receive_next(a, b)
             self.events.append(ev.RstNotExact(seg.frame, seg.ts, a.role, a.rel(seq),
-                                              a.rel(receive_next(a, b))))
+                                              a.rel(rcv_nxt)))
+            self._owe_ack(ReplyKind.CHALLENGE_RST, seg, a, b,
+                          f"RST at seq {a.rel(seq)}, in the window but not RCV.NXT "
+                          f"{a.rel(rcv_nxt)}", "RFC 5961 §3.2; RFC 9293 §3.10.7.4")
             return
         accepted = verdict == "exact"
         refused = before is State.SYN_SENT and not a.rtx.synacks

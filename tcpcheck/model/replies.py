@@ -1,0 +1,270 @@
+"""Connection steps for the replies a receiver owes (RFC 9293 §3.10.7, RFC 5961), and their
+settlement on the receiver's later segments.
+
+Where RFC 9293 §3.10.7 makes a receiver answer a segment it drops, the model notes an ``Owed``
+reply: a challenge ACK for an in-window inexact RST (RFC 5961 §3.2) or a SYN in a synchronized
+state (§4.2); "<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>" for a segment that fails the acceptability
+test or PAWS (RFC 9293 §3.10.7.4, first; RFC 7323 §5.3); "<SEQ=SEG.ACK><CTL=RST>" for an
+unacceptable ACK in SYN-RECEIVED (§3.10.7.4, fifth). Each is owed only where the capture shows
+the segment surely unacceptable (the model's conservative arrival steps decide that).
+
+The receiver's later segments settle it (``ReplySteps._answer``):
+
+- its first candidate (a pure ACK for an ACK, an RST for a reset) is the reply: ANSWERED when
+  its numbers fall within what the capture allows for SND.NXT and RCV.NXT, WRONG otherwise;
+- a segment that is no candidate, captured past the allowance (the tap is not the receiver:
+  the handshake's round trip both ways plus ``SLACK_NS``), shows the receiver went on without
+  replying: MISSING, or RATE_LIMITED when the profile's rate limit excuses it;
+- the end of the capture (or the receiver's own RST or SYN) leaves it UNJUDGED.
+
+A dropped segment with sequence space (data, FIN) stays watched after its reply: a later ACK of
+the receiver covering that space, which the sender never sent again, shows the receiver took it
+anyway (ACCEPTED; ``Profile.fin_zero_window`` names Linux's deliberate tolerance).
+
+Only the connections that owe something pay for this: ``Connection.apply`` calls ``_answer``
+while ``owed`` is not empty.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from tcpcheck.model import events as ev
+from tcpcheck.model.arrival import receive_next
+from tcpcheck.model.endpoint import Endpoint
+from tcpcheck.model.events.replies import ReplyKind, ReplyOutcome
+from tcpcheck.model.seqnum import unwrap
+from tcpcheck.segment import ACK, FIN, RST, SYN, Segment
+
+SLACK_NS = 200_000_000
+"""Added to twice the handshake's round trip before a receiver's silence counts: scheduling,
+interrupt coalescing and a tap placed anywhere on the path. Calibrated on captures/linux and the
+wild captures, where Linux's immediate replies come within a millisecond of the provocation."""
+
+_RATE_LIMITED = frozenset({ReplyKind.CHALLENGE_RST, ReplyKind.CHALLENGE_SYN,
+                           ReplyKind.ACK_UNACCEPTABLE})
+_CHALLENGES = frozenset({ReplyKind.CHALLENGE_RST, ReplyKind.CHALLENGE_SYN})
+_RESETS = frozenset({ReplyKind.RESET_CLOSED, ReplyKind.RESET_LISTEN,
+                     ReplyKind.RESET_SYN_RECEIVED})
+_NOT_AN_ACK = SYN | RST | FIN
+
+
+class Owed(NamedTuple):
+    """A reply ``client`` (the receiver, True for the client) owes to the segment at ``frame``.
+
+    Positions are unwrapped: ``seq`` is the lowest the reply's sequence number may be, in the
+    receiver's space (its SND.UNA then; a reset's is exactly SEG.ACK); ``ack`` the lowest its
+    ACK field may be (the receiver's RCV.NXT then), None where the RFC's form has no ACK. The
+    highest are read when the reply comes: everything each side sent by then. ``dropped`` is
+    the new sequence space the receiver had to drop, watched for a later ACK covering it
+    (``answered``: the reply itself has come)."""
+
+    kind: ReplyKind
+    frame: int
+    ts: int
+    client: bool
+    seq: int
+    ack: int | None
+    reason: str
+    reference: str
+    dropped: tuple[int, int] | None = None
+    answered: bool = False
+    tolerated: str = ""
+
+
+class ReplySteps:
+    """The owed-reply steps of ``Connection``: a mixin, whose state is ``Connection``\'s."""
+
+    __slots__ = ()
+
+    # ------------------------------------------------------------------ owing
+
+    def _owe_ack(self, kind: ReplyKind, seg: Segment, a: Endpoint, b: Endpoint, reason: str,
+                 reference: str, dropped: tuple[int, int] | None = None,
+                 tolerated: str = "") -> None:
+        """``b`` owes "<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>" for ``a``'s segment ``seg``.
+
+        SND.NXT lies between what ``a`` acknowledged of ``b`` and ``b``'s highest sequence
+        sent; RCV.NXT between ``b``'s latest ACK and ``a``'s highest sequence sent (the tap
+        cannot tell where): any reply within those bounds has the RFC's form."""
+        if b.snd.max is None or a.snd.max is None:
+            return  # nothing seen of one side's sequence space: no form to judge
+        low = receive_next(a, b)
+        rcv = a.snd.max if low is None else min(low, a.snd.max)
+        snd = b.snd.una if b.snd.una is not None else b.snd.max
+        if dropped is not None and dropped[0] < rcv:
+            dropped = None  # old sequence space: any later ACK covers it anyway
+        self._owe(Owed(kind, seg.frame, seg.ts, b is self.client, snd, rcv,
+                       reason, reference, dropped, tolerated=tolerated))
+
+    def _owe_reset(self, kind: ReplyKind, seg: Segment, a: Endpoint, b: Endpoint, reason: str,
+                   reference: str) -> None:
+        """``b`` owes "<SEQ=SEG.ACK><CTL=RST>" for ``a``'s segment ``seg`` (it carries ACK)."""
+        if b.snd.max is None:
+            return
+        ack = unwrap(seg.ack, b.snd.max)
+        self._owe(Owed(kind, seg.frame, seg.ts, b is self.client, ack, None, reason,
+                       reference))
+
+    def challenged(self, syn: Segment, from_client: bool) -> None:
+        """A SYN with a new ISN reached this connection's synchronized peer of its sender
+        (the tracker opened a new instance for it, ``Tracker._hold``): the peer owes a
+        challenge ACK (RFC 5961 §4.2; RFC 9293 §3.10.7.4, fourth: "If the SYN bit is set,
+        irrespective of the sequence number, TCP endpoints MUST send a 'challenge ACK'")."""
+        a, b = (self.client, self.server) if from_client else (self.server, self.client)
+        self._owe_ack(ReplyKind.CHALLENGE_SYN, syn, a, b, f"SYN in {b.state.value}",
+                      "RFC 5961 §4.2; RFC 9293 §3.10.7.4 (fourth)")
+
+    def _owe(self, owed: Owed) -> None:
+        self.owed = (*self.owed, owed)
+
+    # ------------------------------------------------------------------ settling
+
+    def _answer(self, seg: Segment, from_client: bool) -> None:
+        """Settle what is owed with ``seg``: the receiver's reply or silence, or the sender
+        sending the dropped sequence space again (then the receiver's ACK of it proves
+        nothing)."""
+        kept: list[Owed] = []
+        for owed in self.owed:
+            if owed.client is from_client:
+                owed = self._judge(owed, seg)
+            elif owed.dropped is not None and self._resends(seg, owed.dropped):
+                owed = None if owed.answered else owed._replace(dropped=None)
+            if owed is not None:
+                kept.append(owed)
+        self.owed = tuple(kept)
+
+    @staticmethod
+    def _resends(seg: Segment, dropped: tuple[int, int]) -> bool:
+        """Does the sender's ``seg`` overlap the sequence space the receiver dropped?"""
+        start, end = dropped
+        seq = unwrap(seg.seq, start)
+        return seq < end and seq + seg.plen + (1 if seg.flags & FIN else 0) > start
+
+    def _judge(self, owed: Owed, seg: Segment) -> Owed | None:
+        """The receiver sent ``seg``: the reply, a wrong one, its acceptance of a dropped
+        segment, or a sign it went on without replying. The obligation, if still open."""
+        flags = seg.flags
+        if owed.answered:
+            return self._accepted(owed, seg)
+        if owed.kind in _RESETS:
+            if flags & RST:
+                return self._settle_reset(owed, seg)
+        elif flags & (SYN | RST):
+            # It aborts or reopens: what it owed the old exchange can no longer be judged.
+            return self._record(owed, ReplyOutcome.UNJUDGED, seg, "it sent "
+                                + ("an RST" if flags & RST else "a SYN") + " instead")
+        elif flags & ACK and not seg.plen and not flags & FIN:
+            return self._settle_ack(owed, seg)
+        if seg.ts - owed.ts <= self._allowance():
+            return owed  # sent before the segment reached it, perhaps
+        if owed.kind in _RATE_LIMITED and self._rate_limited(owed):
+            return self._record(owed, ReplyOutcome.RATE_LIMITED, None, self._silence(owed, seg))
+        return self._record(owed, ReplyOutcome.MISSING, None, self._silence(owed, seg))
+
+    def _settle_ack(self, owed: Owed, seg: Segment) -> Owed | None:
+        """A pure ACK of the receiver after the provocation: its reply, in the RFC's form when
+        SEQ is within SND.NXT's bounds and ACK is at least its RCV.NXT then. An ACK above
+        everything the capture showed the sender send cannot be judged (capture loss, or a
+        sequence-rewriting middlebox between the tap and the receiver)."""
+        receiver, sender = self._sides(owed)
+        lo, hi = owed.seq, receiver.snd.max
+        seq = unwrap(seg.seq, lo)
+        ack = unwrap(seg.ack, owed.ack)
+        if owed.dropped is not None and ack >= owed.dropped[1]:
+            return self._accepted(owed, seg)  # it took the segment instead of dropping it
+        if ack > sender.snd.max:
+            return self._record(owed, ReplyOutcome.UNJUDGED, seg, f"frame {seg.frame}: ACK "
+                                f"{sender.rel(ack)}, beyond what the capture shows was sent")
+        wrong = ""
+        if not lo <= seq <= hi:
+            wrong = f"SEQ={receiver.rel(seq)}"
+        elif ack < owed.ack:
+            wrong = f"ACK={sender.rel(ack)}"
+        if wrong:
+            return self._record(owed, ReplyOutcome.WRONG, seg,
+                                f"frame {seg.frame}: <{wrong}> in a pure ACK")
+        self.oow_ts = (seg.ts, self.oow_ts[1]) if owed.client else (self.oow_ts[0], seg.ts)
+        self.answers = (seg.frame, owed.frame)
+        self._record(owed, ReplyOutcome.ANSWERED, seg, f"frame {seg.frame}: "
+                     f"<SEQ={receiver.rel(seq)}><ACK={sender.rel(ack)}><CTL=ACK>")
+        if owed.dropped is None:
+            return None
+        return self._accepted(owed._replace(answered=True), seg)
+
+    def _settle_reset(self, owed: Owed, seg: Segment) -> None:
+        seq = unwrap(seg.seq, owed.seq)
+        observed = f"frame {seg.frame}: <SEQ={self._sides(owed)[0].rel(seq)}><CTL=RST>"
+        outcome = ReplyOutcome.ANSWERED if seq == owed.seq else ReplyOutcome.WRONG
+        self._record(owed, outcome, seg, observed)
+
+    def _accepted(self, owed: Owed, seg: Segment) -> Owed | None:
+        """After its reply, the receiver's ACK covering the dropped space it never saw again."""
+        if owed.dropped is None or not seg.flags & ACK:
+            return None if owed.answered and owed.dropped is None else owed
+        end = owed.dropped[1]
+        ack = unwrap(seg.ack, end)
+        if ack < end:
+            return owed
+        self._record(owed, ReplyOutcome.ACCEPTED, seg,
+                     f"frame {seg.frame}: ACK {self._sides(owed)[1].rel(ack)} covers it"
+                     + (f" ({owed.tolerated})" if owed.tolerated else ""))
+        return None
+
+    def _allowance(self) -> int:
+        """How long after the provocation the receiver's reply may reach the tap."""
+        return 2 * self.reorder_ns + SLACK_NS
+
+    def _rate_limited(self, owed: Owed) -> bool:
+        """Does the profile's rate limit excuse the missing reply? Linux sends at most one
+        out-of-window ACK or challenge ACK per ``invalid_ratelimit`` per socket (data
+        segments are exempt from it for an ACK_UNACCEPTABLE: tcp_oow_rate_limited), and
+        a host-wide ``challenge_ack_limit`` per second the capture of one connection cannot
+        count."""
+        profile = self.profile
+        if owed.kind in _CHALLENGES and profile.challenge_ack_limit:
+            return True
+        if owed.kind is ReplyKind.ACK_UNACCEPTABLE and owed.dropped is not None:
+            return False  # a segment with sequence space is never rate-limited
+        last = self.oow_ts[0] if owed.client else self.oow_ts[1]
+        return bool(last) and owed.ts - last < profile.invalid_ratelimit * 1e9
+
+    def _silence(self, owed: Owed, seg: Segment) -> str:
+        return (f"no reply in {(seg.ts - owed.ts) / 1e9:.3f} s, while it sent frame "
+                f"{seg.frame}")
+
+    def _record(self, owed: Owed, outcome: ReplyOutcome, reply: Segment | None,
+                observed: str) -> None:
+        side = "client" if owed.client else "server"
+        self.events.append(ev.ReplyOwed(
+            owed.frame, owed.ts, side, owed.kind, outcome,
+            None if reply is None else reply.frame, self._expected(owed), observed, owed.reason,
+            owed.reference))
+
+    def _expected(self, owed: Owed) -> str:
+        """The reply in the RFC's notation, with the bounds the capture allows for it."""
+        receiver, sender = self._sides(owed)
+        seq = self._bounds(receiver, owed.seq, owed.seq if owed.ack is None
+                           else max(owed.seq, receiver.snd.max or 0))
+        if owed.ack is None:
+            return f"<SEQ={seq}><CTL=RST>"
+        ack = self._bounds(sender, owed.ack, max(owed.ack, sender.snd.max or 0))
+        return f"<SEQ={seq}><ACK={ack}><CTL=ACK>"
+
+    @staticmethod
+    def _bounds(e: Endpoint, lo: int, hi: int) -> str:
+        return str(e.rel(lo)) if lo == hi else f"{e.rel(lo)}..{e.rel(hi)}"
+
+    def _sides(self, owed: Owed) -> tuple[Endpoint, Endpoint]:
+        """(receiver, sender) of the segment that made ``owed`` owed."""
+        if owed.client:
+            return self.client, self.server
+        return self.server, self.client
+
+    def _unjudged(self) -> None:
+        """The capture is over: what is still owed was never shown either way."""
+        for owed in self.owed:
+            if not owed.answered:
+                self._record(owed, ReplyOutcome.UNJUDGED, None,
+                             "nothing of it captured afterwards")
+        self.owed = ()
