@@ -13,8 +13,9 @@ import io
 from dataclasses import replace
 
 from owed_replies import EXPECTED, keepalive_with_replies, probe_reply
+from pcap_edit import records, without_frames
 from rich.console import Console
-from test_show import rows, stripped
+from test_show import ROOT, rows, run_show, stripped
 
 from tcpcheck.engine import Job, analyze_jobs
 from tcpcheck.model.events import ReplyKind, ReplyOutcome, ReplyOwed
@@ -25,6 +26,11 @@ from tcpcheck.result import AnalysisResult
 from tcpcheck.timeline import Recording
 
 BULK_HEAVY_LOSS = "captures/linux/bulk-heavy-loss.pcap"
+RST_IN_WINDOW = ROOT / "captures/linux/reply-rst-in-window.pcap"
+"""Real Linux: 8 is an RST in the server's window but not at RCV.NXT; 9 is the server's
+challenge ACK (RFC 5961 §3.2)."""
+CHALLENGE = ("server owes a challenge ACK <SEQ=53><ACK=46><CTL=ACK> (RFC 5961 §3.2; RFC 9293 "
+             "§3.10.7.4)")
 
 
 def drawn(result: AnalysisResult, width: int = 100) -> str:
@@ -86,8 +92,9 @@ def test_a_reply_owed_to_a_segment_of_another_connection_is_told_at_its_answer()
                   "<SEQ=53><ACK=46><CTL=ACK>", "", "SYN in ESTABLISHED", "RFC 5961 §4.2"),))
     by_frame = {row.step.frame: row for row in build_ladder(moved, ()).rows}
     (owed,) = by_frame[9].owed
-    assert owed.note(9).startswith("server owes a challenge ACK <SEQ=53><ACK=46><CTL=ACK> "
-                                   "(RFC 5961 §4.2) to frame 100 → answered by frame 9")
+    assert owed.note(9) == ("server owes a challenge ACK <SEQ=53><ACK=46><CTL=ACK> "
+                            "(RFC 5961 §4.2) to frame 100 → answered by frame 9")
+    assert by_frame[9].answering == ()  # the note at its own row already says so
 
 
 def test_an_owed_reply_in_a_long_connection_is_drawn_out_of_the_collapsed_stretch():
@@ -143,3 +150,33 @@ def test_reply_notes_wrap_between_the_endpoint_lines_within_the_console_width():
         marked = [line for line in lines if OWED_MARK in line or "→ answered" in line]
         assert marked and all(line.count("│") == 2 for line in marked)
         assert notes(text, 8).endswith("→ answered by frame 9")
+
+
+# -- end to end: the model's records, drawn by tcpcheck show -------------------------------
+
+
+def test_show_links_a_real_challenge_ack_to_the_rst_that_caused_it():
+    proc = run_show(str(RST_IN_WINDOW.relative_to(ROOT)), "--frame", "8")
+    assert proc.returncode == 0, proc.stderr
+    assert notes(proc.stdout, 8) == f"{OWED_MARK} {CHALLENGE} → answered by frame 9"
+    assert notes(proc.stdout, 9) == f"{ANSWER_MARK} answers frame 8"
+
+
+def test_show_says_none_came_when_the_challenge_ack_is_deleted(tmp_path):
+    crafted = without_frames(RST_IN_WINDOW, tmp_path / "no-challenge-ack.pcap", {9})
+    proc = run_show(str(crafted), "--frame", "8")
+    assert proc.returncode == 0, proc.stderr
+    owed, settled = notes(proc.stdout, 8).split(" → ")
+    assert owed.startswith(f"{OWED_MARK} server owes a challenge ACK <SEQ=53>")
+    assert settled.startswith("none came: ")
+    assert ANSWER_MARK not in proc.stdout.split("\n\n")[1]  # the ladder: no answer drawn
+
+
+def test_show_says_not_judged_when_the_capture_ends_before_the_server_sends_again(tmp_path):
+    # The obligation is settled when the connection is finished, after its last segment.
+    count = len(records(RST_IN_WINDOW)[1])
+    cut = without_frames(RST_IN_WINDOW, tmp_path / "cut.pcap", set(range(9, count + 1)))
+    proc = run_show(str(cut), "--frame", "8")
+    assert proc.returncode == 0, proc.stderr
+    assert notes(proc.stdout, 8) == (f"{OWED_MARK} {CHALLENGE} → not judged: nothing from "
+                                     "the server afterwards")

@@ -51,6 +51,7 @@ CLOSE_SERVER_FIRST = ROOT / "captures/linux/close-server-first.pcap"
 SYN_ISN_CHANGED = ROOT / "captures/crafted/syn-isn-changed.pcap"
 BULK_LOSS = ROOT / "captures/linux/bulk-loss.pcap"
 RTO_BACKOFF = ROOT / "captures/linux/rto-backoff.pcap"
+RST_IN_WINDOW = ROOT / "captures/linux/reply-rst-in-window.pcap"
 
 STATE_CHANGES = """() => [...document.querySelectorAll("details.conn")].flatMap(section =>
   [...section.querySelectorAll("text.state:not(.initial):not(.final)")].map(t =>
@@ -335,6 +336,28 @@ def test_an_owed_reply_is_told_under_its_segment_and_linked_to_the_answer(
     page.screenshot("html-ladder-owed-replies.png", "#conn-0-0 .ladder")
 
     ladder.locator('g.owed[data-frame="8"] a.settled').click()
+    page.page.wait_for_function('location.hash === "#frame-0-9"')
+    expect(ladder.locator("#frame-0-9")).to_be_in_viewport()
+    assert page.log.problems() == []
+
+
+def test_a_real_challenge_ack_is_linked_to_the_rst_that_caused_it(
+        page: ReportPage, tmp_path: Path) -> None:
+    """reply-rst-in-window: Linux answers an in-window, inexact RST (8) with a challenge ACK
+    (9), as RFC 5961 §3.2 asks; the report the CLI writes ties the two rows together."""
+    page.open(html_report(tmp_path / "report.html", RST_IN_WINDOW, html_all=True))
+    ladder = drawn_section(page, "conn-0-0").locator("svg.ladder-svg")
+    owed = ladder.locator("g.owed")
+    assert owed.count() == 1
+    assert (owed.get_attribute("data-frame"), owed.get_attribute("data-reply-frame"),
+            owed.get_attribute("data-kind"), owed.get_attribute("data-outcome")) == \
+        ("8", "9", "challenge-rst", "answered")
+    assert ladder.locator("#frame-0-8 g.owed").count() == 1
+    assert " ".join(owed.locator("text").all_text_contents()).startswith(
+        "⚑ server owes a challenge ACK <SEQ=53><ACK=46><CTL=ACK>")
+    assert ladder.locator("#frame-0-9 a.answers").text_content() == "↳ answers frame 8"
+    assert ladder.locator('path.reply-link[data-frame="8"][data-reply-frame="9"]').count() == 1
+    owed.locator("a.settled").click()
     page.page.wait_for_function('location.hash === "#frame-0-9"')
     expect(ladder.locator("#frame-0-9")).to_be_in_viewport()
     assert page.log.problems() == []

@@ -262,13 +262,14 @@ def _replies(timeline: Timeline, findings: tuple[Finding, ...]
         item = OwedReply(reply, tuple(made_of.get((reply.frame, reply.side,
                                                    reply.position()), ())))
         answer = None if reply.reply_frame is None else steps.index_of(reply.reply_frame)
-        if answer is not None:
-            answering.setdefault(answer, []).append(item)
         anchor = steps.index_of(reply.frame)
         if anchor is None:
             anchor = answer if answer is not None else max(0, bisect_right(frames,
                                                                            reply.frame) - 1)
         owed.setdefault(anchor, []).append(item)
+        # A note told at the answer's own row already says what answered it.
+        if answer is not None and answer != anchor:
+            answering.setdefault(answer, []).append(item)
     return owed, answering
 
 
