@@ -12,50 +12,67 @@ advertised, and a TSval that continues the client's timestamp clock (its last TS
 milliseconds since). The connection is quiet when the snapshot is taken (PAUSE after the last
 segment, longer than a delayed ACK), so those values are exact.
 
-Where scapy plays the whole client (``ScriptedClient``), it uses the client's own address and a
-port outside the ephemeral range, and an nft rule in the client namespace's output hook drops
-the RSTs its kernel sends from that port (it has no socket there and would otherwise reset
-every segment the server sends to scapy's connection). A stray segment to a closed port or a
-listener needs no such rule: the kernel never answers an RST.
+The injection helpers are in scripts/inject.py. Where scapy plays the whole client
+(``ScriptedClient``: the bad third ACK, the FIN into a zero window), it uses the client's own
+address and a port outside the ephemeral range, and an nft rule in the client namespace's
+output hook drops the RSTs its kernel sends from that port (it has no socket there and would
+otherwise reset every segment the server sends to scapy's connection). A stray segment to a
+closed port or a listener needs no such rule: the kernel never answers an RST.
 
 After every provocation the receiver goes on sending, well past Linux's limits for such replies
 (``tcp_invalid_ratelimit`` 500 ms between out-of-window or challenge ACKs per socket, 200 ms
-delayed-ACK maximum): LATER (1 s) after it a new request and response, then a clean close. A
-copy of the file with the reply deleted therefore still shows that receiver's later traffic.
+delayed-ACK maximum): LATER (1 s) after it a new request and response (or, after a stray
+segment, the stray again and then a normal connection), then a clean close. A copy of the file
+with the reply deleted therefore still shows that receiver's later traffic.
 """
 
 from __future__ import annotations
 
 import contextlib
 import socket
-import struct
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import dpkt
+from inject import (
+    SCRIPTED_ISN,
+    WINDOW,
+    Injector,
+    ScriptedClient,
+    Snapshot,
+    await_segment,
+    scripted,
+    sent,
+    seq_add,
+    snapshot,
+    timestamps,
+)
 from make_captures import (
     ACK,
-    OPT_TS,
-    OPT_WSCALE,
+    CLOSED_PORT,
     PAUSE,
     PORT,
     REQUEST,
     RESPONSE,
+    RST,
     SEQ_MOD,
     SYN,
     Pkt,
+    ScenarioError,
+    answer_then_await_fin,
     connect,
     expect,
     read_tcp,
     recording,
     recv_exact,
+    recv_to_eof,
     scenario,
     serve_one,
 )
-from netns import Namespace, spawn
-from scapy.layers.inet import IP, TCP
+from netns import spawn
+from scapy.layers.inet import TCP
 
 # The receiver's later traffic comes this long after each provocation: beyond Linux's
 # per-socket rate limit for out-of-window and challenge ACKs (tcp_invalid_ratelimit, 500 ms)
@@ -66,120 +83,6 @@ REPLY_WAIT = 0.5
 # scapy's own client ports: outside Linux's ephemeral range (32768-60999), so no kernel
 # socket of the test bed ever uses them.
 SCRIPTED_PORT = 30000
-SCRIPTED_ISN = 1_000_000
-
-
-def seq_add(seq: int, n: int) -> int:
-    return (seq + n) % SEQ_MOD
-
-
-def tsval(p: Pkt) -> tuple[int, int]:
-    """(TSval, TSecr) of a segment that carries the timestamps option."""
-    data = p.opt(OPT_TS)
-    expect(data is not None, f"frame {p.frame} has no timestamps")
-    assert data is not None
-    return struct.unpack("!II", data)
-
-
-# ---------------------------------------------------------------- the capture so far
-
-
-def capture_so_far(out: Path) -> list[Pkt]:
-    """The segments tcpdump has written so far (it writes each packet as it captures it; a
-    record still being written is simply left for the next read)."""
-    try:
-        return read_tcp(out)
-    except (dpkt.NeedData, dpkt.UnpackError, ValueError):
-        return []
-
-
-def await_segment(out: Path, match: Callable[[Pkt], bool], after: int,
-                  timeout: float = 3.0) -> Pkt | None:
-    """The first segment after frame ``after`` that ``match``es, once the capture holds it;
-    None if none does within ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = next((p for p in capture_so_far(out) if p.frame > after and match(p)), None)
-        if found is not None or time.monotonic() > deadline:
-            return found
-        time.sleep(0.01)
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """What the capture shows of a quiet connection: each side's SND.NXT and last TSval, the
-    window the server last advertised (scaled), and the client's last window field."""
-
-    last_frame: int
-    client: tuple[str, int]
-    server: tuple[str, int]
-    client_nxt: int
-    server_nxt: int
-    server_wnd: int
-    client_win: int
-    client_tsval: int
-    client_ts_at: float
-    server_tsval: int
-
-    def tsval_now(self) -> int:
-        """A TSval continuing the client's timestamp clock (one tick a millisecond) now: never
-        below TS.Recent, so the injected segment passes PAWS unless a scenario wants it not to."""
-        return seq_add(self.client_tsval, int((time.time() - self.client_ts_at) * 1000))
-
-
-def snapshot(out: Path, client: tuple[str, int], server: tuple[str, int]) -> Snapshot:
-    """The state of the connection client -> server in the capture so far; it must be quiet,
-    with everything each side sent acknowledged."""
-    pkts = [p for p in capture_so_far(out) if {(p.src, p.sport), (p.dst, p.dport)}
-            == {client, server}]
-    c_side = [p for p in pkts if (p.src, p.sport) == client]
-    s_side = [p for p in pkts if (p.src, p.sport) == server]
-    syn, synack = c_side[0], s_side[0]
-    expect(syn.flags == SYN and synack.flags == SYN | ACK, "the capture must start the handshake")
-    c_last, s_last = c_side[-1], s_side[-1]
-    expect(s_last.ack == c_last.seg_end and c_last.ack == s_last.seg_end,
-           f"not quiet at frame {pkts[-1].frame}: something is unacknowledged")
-    both_scale = syn.opt(OPT_WSCALE) is not None and synack.opt(OPT_WSCALE) is not None
-    shift = synack.opt(OPT_WSCALE)[0] if both_scale else 0  # type: ignore[index]
-    return Snapshot(pkts[-1].frame, client, server, c_last.seg_end, s_last.seg_end,
-                    s_last.win << shift, c_last.win, tsval(c_last)[0], c_last.ts,
-                    tsval(s_last)[0])
-
-
-# ---------------------------------------------------------------- sending from the client side
-
-
-def timestamps(value: int, echo: int) -> list[tuple[str, object]]:
-    """The timestamps option as Linux lays it out on a segment other than a SYN."""
-    return [("NOP", None), ("NOP", None), ("Timestamp", (value, echo))]
-
-
-class Injector:
-    """A raw IPv4 socket in the client namespace: sends what scapy built, routed by the
-    namespace's kernel (so the frame leaves through the client's veth like its own)."""
-
-    def __init__(self, ns: Namespace) -> None:
-        with ns.entered():
-            self._sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
-
-    def send(self, src: str, dst: str, segment: TCP) -> TCP:
-        packet = IP(src=src, dst=dst, ttl=64, flags="DF") / segment
-        self._sock.sendto(bytes(packet), (dst, 0))
-        return segment
-
-    def close(self) -> None:
-        self._sock.close()
-
-
-def sent(segment: TCP, src: tuple[str, int]) -> Callable[[Pkt], bool]:
-    """Matches the captured copy of an injected segment."""
-    return lambda p: ((p.src, p.sport) == src and p.seq == segment.seq
-                      and p.flags == int(segment.flags) and p.ack == segment.ack)
-
-
-def from_peer(to: tuple[str, int]) -> Callable[[Pkt], bool]:
-    """Matches any segment sent to ``to``."""
-    return lambda p: (p.dst, p.dport) == to
 
 
 # ---------------------------------------------------------------- a provoked conversation
@@ -335,3 +238,163 @@ def reply_paws(out: Path) -> str:
                    options=timestamps(seq_add(snap.client_tsval, -1000),
                                       snap.server_tsval)) / REQUEST
     return challenge_ack(provoke(out, build), "ACK")
+
+
+@scenario("reply-bad-third-ack")
+def reply_bad_third_ack(out: Path) -> str:
+    """scapy plays the client (port 30006): SYN, the server's SYN-ACK, then a third segment
+    whose ACK is 1000 above the server's ISN + 1. Linux, in SYN-RECEIVED, answers with
+    <SEQ=SEG.ACK><CTL=RST> (RFC 9293 §3.10.7.4 fifth) and keeps the request: its SYN-ACK
+    timer resends the SYN-ACK about 1 s later. scapy then completes the handshake properly,
+    sends the request, reads the response and closes first."""
+    with recording(out) as tb, tb.server.ns.listen(tb.server.ipv4, PORT) as listener:
+        task = spawn(serve_one, listener, answer_then_await_fin)
+        with scripted(out, tb, SCRIPTED_PORT + 6) as client:
+            synack = client.open()
+            bad = client.send("A", ack=seq_add(client.rcv_nxt, 1000))
+            reset = client.receive()
+            again = client.receive()
+            expect(again.flags == SYN | ACK and again.seq == synack.seq,
+                   f"frame {again.frame} is not the SYN-ACK retransmission")
+            client.send("A")
+            client.send("PA", REQUEST)
+            client.read_until_data()
+            time.sleep(PAUSE)
+            client.send("FA")
+            client.read_until_fin()
+        task.result()
+    expect(reset.flags == RST and reset.seq == bad.ack,
+           f"frame {reset.frame} is not <SEQ=SEG.ACK><CTL=RST>")
+    return (f"provoking frame {bad.frame} (ack ISN + 1001); RST frame {reset.frame} "
+            f"(seq {reset.seq}, flags 0x{reset.flags:02x}, +{(reset.ts - bad.ts) * 1000:.1f} "
+            f"ms); SYN-ACK retransmission frame {again.frame} (+{again.ts - bad.ts:.2f} s); "
+            f"{len(read_tcp(out))} frames")
+
+
+# ---------------------------------------------------------------- a stray segment, twice
+
+
+STRAY_ACK = 0x2000_0000  # the acknowledgment number of the stray segments: arbitrary, fixed
+
+
+def stray_then_connection(out: Path, port: int, dport: int, flags: str,
+                          payload: bytes) -> tuple[list[Pkt], list[Pkt]]:
+    """The same stray segment from the client's address and ``port`` (no connection there)
+    to the server's ``dport``, twice LATER apart; LATER after the second, a normal connection
+    from the client to the listener (request, response, client-first close), so the capture
+    shows the server host answering that client afterwards. Returns the whole capture and the
+    two stray segments as captured."""
+    with recording(out) as tb, tb.server.ns.listen(tb.server.ipv4, PORT) as listener:
+        me = (tb.client.ipv4, port)
+        inject = Injector(tb.client.ns)
+        strays = []
+        with contextlib.closing(inject):
+            for _ in range(2):
+                segment = TCP(sport=port, dport=dport, flags=flags, seq=SCRIPTED_ISN,
+                              ack=STRAY_ACK, window=WINDOW, options=timestamps(
+                                  int(time.monotonic() * 1000) % SEQ_MOD, 0x1000))
+                last = strays[-1].frame if strays else 0
+                inject.send(me[0], tb.server.ipv4, segment / payload if payload else segment)
+                captured = await_segment(out, sent(segment, me), last)
+                expect(captured is not None, "the stray segment never reached the capture")
+                assert captured is not None
+                strays.append(captured)
+                time.sleep(LATER)
+        task = spawn(serve_one, listener, answer_then_await_fin)
+        with connect(tb) as sock:
+            exchange(sock)
+            time.sleep(PAUSE)
+        task.result()
+    pkts = read_tcp(out)
+    for stray in strays:
+        reply = next((p for p in pkts if p.frame > stray.frame), None)
+        expect(reply is not None and reply.flags == RST and reply.seq == STRAY_ACK
+               and (reply.dst, reply.dport) == me,
+               f"frame {stray.frame} is not answered with <SEQ=SEG.ACK><CTL=RST>")
+    return pkts, strays
+
+
+def describe_strays(pkts: list[Pkt], strays: list[Pkt]) -> str:
+    replies = [next(p for p in pkts if p.frame > s.frame) for s in strays]
+    pairs = ", ".join(f"stray {s.frame} -> RST {r.frame} (seq {r.seq}, flags 0x{r.flags:02x}, "
+                      f"+{(r.ts - s.ts) * 1000:.2f} ms)"
+                      for s, r in zip(strays, replies, strict=True))
+    return f"{pairs}; connection frames {replies[-1].frame + 1}-{pkts[-1].frame}"
+
+
+@scenario("reply-closed-port")
+def reply_closed_port(out: Path) -> str:
+    """A request's bytes with ACK (seq 1000000, ack 0x20000000) from the client's port 30007
+    to the server's port 8001, where nothing listens, sent twice 1 s apart: Linux answers each
+    with <SEQ=SEG.ACK><CTL=RST> (RFC 9293 §3.10.7.1, the segment had ACK). 1 s later a normal
+    connection from the client to port 8000."""
+    return describe_strays(*stray_then_connection(out, SCRIPTED_PORT + 7, CLOSED_PORT, "PA",
+                                                  REQUEST))
+
+
+@scenario("reply-ack-to-listener")
+def reply_ack_to_listener(out: Path) -> str:
+    """A bare ACK (seq 1000000, ack 0x20000000; no SYN ever sent) from the client's port 30008
+    to the listener on port 8000, twice 1 s apart: Linux answers each with
+    <SEQ=SEG.ACK><CTL=RST> (RFC 9293 §3.10.7.2). 1 s later a normal connection from the
+    client to that listener."""
+    return describe_strays(*stray_then_connection(out, SCRIPTED_PORT + 8, PORT, "A", b""))
+
+
+# ---------------------------------------------------------------- a FIN into a zero window
+
+
+def fill_window(client: ScriptedClient) -> Pkt:
+    """Send the server exactly what its window allows, MSS by MSS, until it advertises a zero
+    window with everything acknowledged (so nothing is left unsent); return that ACK."""
+    for _ in range(50):
+        space = client.peer_window
+        while space > 0:
+            client.send("PA", b"x" * min(space, 1448))
+            space -= min(space, 1448)
+        while (p := client.receive()).ack != client.snd_nxt:
+            pass
+        if p.win == 0:
+            return p
+    raise ScenarioError("the server's window never closed")
+
+
+@scenario("reply-fin-zero-window")
+def reply_fin_zero_window(out: Path) -> str:
+    """scapy plays the client (port 30009) against a server that does not read: its listening
+    socket has SO_RCVBUF 4096 (the kernel makes it 8192, no autotuning). scapy sends exactly
+    what the window allows until the server's ACK shows a zero window with everything
+    acknowledged, waits PAUSE, then sends a bare FIN at RCV.NXT into the zero window. RFC 9293
+    §3.10.7.4: not acceptable (zero window, SEG.LEN 1 for the FIN), drop it and ACK
+    <SEQ=SND.NXT><ACK=RCV.NXT>. Linux 6.18 accepts a bare FIN into a zero window
+    (tcp_data_queue: "Some stacks are known to send bare FIN packets in a loop even if we send
+    RWIN 0 in our ACK"): its ACK covers the FIN. LATER the application reads to EOF, answers and
+    closes; scapy ACKs the response and the server's FIN."""
+    resume = threading.Event()
+
+    def server(conn: socket.socket) -> None:
+        expect(resume.wait(30), "never resumed")
+        recv_to_eof(conn)
+        conn.sendall(RESPONSE)
+
+    with (recording(out) as tb,
+          tb.server.ns.listen(tb.server.ipv4, PORT, rcvbuf=4096) as listener):
+        task = spawn(serve_one, listener, server)
+        with scripted(out, tb, SCRIPTED_PORT + 9) as client:
+            client.open()
+            client.send("A")
+            zero = fill_window(client)
+            time.sleep(PAUSE)
+            fin = client.send("FA")
+            reply = client.receive()
+            time.sleep(LATER)
+            resume.set()
+            after = client.read_until_fin()
+        task.result()
+    expect(reply.pure and reply.ack == fin.seg_end,
+           f"frame {reply.frame} does not acknowledge the FIN: Linux no longer accepts it")
+    expect(any(p.plen for p in after), "no response after the FIN")
+    return (f"zero window frame {zero.frame}; provoking FIN frame {fin.frame}; ACK covering it "
+            f"frame {reply.frame} (ack {reply.ack} = FIN + 1, window {reply.win}, "
+            f"+{(reply.ts - fin.ts) * 1000:.1f} ms); the server's later traffic from frame "
+            f"{after[0].frame} (+{after[0].ts - fin.ts:.2f} s); {len(read_tcp(out))} frames")

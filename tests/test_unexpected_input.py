@@ -22,8 +22,18 @@ def observations(timelines) -> list[tuple[int, str]]:
             for name in step.observations]
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "captures" / "linux").glob(
-    "*.pcap")))
+# Real captures today's model still reads wrong (issue 14). Strict: the marker must go the
+# moment the model reads them right.
+MODEL_MISTAKES = {
+    "reply-bad-third-ack.pcap": "the server's RST to a bad third ACK (4) is taken to close "
+    "the client, so the client's FIN (11) has no transition",
+}
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=MODEL_MISTAKES[name]))
+    if name in MODEL_MISTAKES else name
+    for name in sorted(p.name for p in (ROOT / "captures" / "linux").glob("*.pcap"))])
 def test_no_real_linux_capture_produces_an_unexpected_input(name):
     result = analyze_jobs([Job(str(ROOT / "captures" / "linux" / name), LINUX)], EVERY)
     assert [o for o in observations(result.timelines) if o[1] == "UnexpectedInput"] == []

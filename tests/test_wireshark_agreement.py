@@ -33,7 +33,12 @@ pyshark = pytest.importorskip("pyshark")
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_DIR = ROOT / "captures" / "linux"
-REAL = sorted(REAL_DIR.glob("*.pcap"))
+# Not the reply-* captures: each holds a segment injected to provoke a reply
+# (scripts/reply_captures.py), which Wireshark's sequence analysis takes for the sender's own
+# (an in-window RST or data beyond the window moves its "next sequence number", so the
+# sender's next real segment is a "retransmission" to it). tests/test_captures.py (PROVOKED)
+# says what tcpcheck must report on them.
+REAL = sorted(p for p in REAL_DIR.glob("*.pcap") if not p.stem.startswith("reply-"))
 DOC = ROOT / "docs" / "wireshark-agreement.md"
 LINUX = load_profile("linux")
 

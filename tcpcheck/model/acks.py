@@ -68,8 +68,9 @@ class AckSteps:
                     seg.frame, seg.ts, a.role, b.rtx.synack_frame, b.snd.isn,
                     (b.snd.isn + 1) & MASK, seg.ack))
                 self._owe_reset(ReplyKind.RESET_SYN_RECEIVED, seg, a, b,
-                                f"ACK {b.rel(ack)} in SYN-RECEIVED, not 1 (its SYN) up to "
-                                f"{b.rel(b.snd.max)} (SND.NXT)", "RFC 9293 §3.10.7.4 (fifth)")
+                                f"ACK {b.rel(ack)} in SYN-RECEIVED, where only 1 (its SYN) up "
+                                f"to SND.NXT {b.rel(b.snd.max)} is acceptable",
+                                "RFC 9293 §3.10.7.4 (fifth)")
                 return
             if a.snd.isn is not None and b.rtx.synacks and not segment_acceptable(
                     unwrap(seg.seq, a.snd.max), seg.plen + (seg.flags & FIN), receive_next(a, b),

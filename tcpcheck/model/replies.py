@@ -41,6 +41,10 @@ SLACK_NS = 200_000_000
 interrupt coalescing and a tap placed anywhere on the path. Calibrated on captures/linux and the
 wild captures, where Linux's immediate replies come within a millisecond of the provocation."""
 
+MAX_OWED = 32
+"""Obligations followed at once per connection: enough for any healthy exchange, bounded so a
+flood of unacceptable segments cannot grow a connection's state."""
+
 _RATE_LIMITED = frozenset({ReplyKind.CHALLENGE_RST, ReplyKind.CHALLENGE_SYN,
                            ReplyKind.ACK_UNACCEPTABLE})
 _CHALLENGES = frozenset({ReplyKind.CHALLENGE_RST, ReplyKind.CHALLENGE_SYN})
@@ -52,10 +56,11 @@ _NOT_AN_ACK = SYN | RST | FIN
 class Owed(NamedTuple):
     """A reply ``client`` (the receiver, True for the client) owes to the segment at ``frame``.
 
-    Positions are unwrapped: ``seq`` is the lowest the reply's sequence number may be, in the
-    receiver's space (its SND.UNA then; a reset's is exactly SEG.ACK); ``ack`` the lowest its
-    ACK field may be (the receiver's RCV.NXT then), None where the RFC's form has no ACK. The
-    highest are read when the reply comes: everything each side sent by then. ``dropped`` is
+    Positions are unwrapped: ``seq`` bounds the reply's sequence number in the receiver's
+    space (SND.NXT: from its SND.UNA to everything it sent; a reset's is exactly SEG.ACK),
+    ``ack`` its ACK field (RCV.NXT: from the receiver's latest ACK to everything the sender
+    sent), None where the RFC's form has no ACK, both as they were at the provocation. A
+    reply may reach what each side sent until it came (``_settle_ack``). ``dropped`` is
     the new sequence space the receiver had to drop, watched for a later ACK covering it
     (``answered``: the reply itself has come)."""
 
@@ -63,8 +68,8 @@ class Owed(NamedTuple):
     frame: int
     ts: int
     client: bool
-    seq: int
-    ack: int | None
+    seq: tuple[int, int]
+    ack: tuple[int, int] | None
     reason: str
     reference: str
     dropped: tuple[int, int] | None = None
@@ -90,9 +95,9 @@ class ReplySteps:
         if b.snd.max is None or a.snd.max is None:
             return  # nothing seen of one side's sequence space: no form to judge
         low = receive_next(a, b)
-        rcv = a.snd.max if low is None else min(low, a.snd.max)
-        snd = b.snd.una if b.snd.una is not None else b.snd.max
-        if dropped is not None and dropped[0] < rcv:
+        rcv = (a.snd.max if low is None else min(low, a.snd.max), a.snd.max)
+        snd = (b.snd.max if b.snd.una is None else b.snd.una, b.snd.max)
+        if dropped is not None and dropped[0] < rcv[0]:
             dropped = None  # old sequence space: any later ACK covers it anyway
         self._owe(Owed(kind, seg.frame, seg.ts, b is self.client, snd, rcv,
                        reason, reference, dropped, tolerated=tolerated))
@@ -103,7 +108,7 @@ class ReplySteps:
         if b.snd.max is None:
             return
         ack = unwrap(seg.ack, b.snd.max)
-        self._owe(Owed(kind, seg.frame, seg.ts, b is self.client, ack, None, reason,
+        self._owe(Owed(kind, seg.frame, seg.ts, b is self.client, (ack, ack), None, reason,
                        reference))
 
     def challenged(self, syn: Segment, from_client: bool) -> None:
@@ -116,7 +121,14 @@ class ReplySteps:
                       "RFC 5961 §4.2; RFC 9293 §3.10.7.4 (fourth)")
 
     def _owe(self, owed: Owed) -> None:
-        self.owed = (*self.owed, owed)
+        owed_now = self.owed
+        if len(owed_now) >= MAX_OWED:
+            # A flood of unacceptable segments: the oldest is settled now, to bound memory.
+            oldest, owed_now = owed_now[0], owed_now[1:]
+            if not oldest.answered:
+                self._record(oldest, ReplyOutcome.UNJUDGED, None,
+                             f"not followed past {MAX_OWED} later obligations")
+        self.owed = (*owed_now, owed)
 
     # ------------------------------------------------------------------ settling
 
@@ -142,11 +154,15 @@ class ReplySteps:
         return seq < end and seq + seg.plen + (1 if seg.flags & FIN else 0) > start
 
     def _judge(self, owed: Owed, seg: Segment) -> Owed | None:
-        """The receiver sent ``seg``: the reply, a wrong one, its acceptance of a dropped
-        segment, or a sign it went on without replying. The obligation, if still open."""
+        """The receiver sent ``seg``: its acceptance of a dropped segment, the reply, a wrong
+        one, or a sign it went on without replying. The obligation, if still open."""
         flags = seg.flags
-        if owed.answered:
+        dropped = owed.dropped
+        if (dropped is not None and flags & ACK and not flags & RST
+                and unwrap(seg.ack, dropped[1]) >= dropped[1]):
             return self._accepted(owed, seg)
+        if owed.answered:
+            return owed  # its reply came: only the watch over the dropped space is left
         if owed.kind in _RESETS:
             if flags & RST:
                 return self._settle_reset(owed, seg)
@@ -168,18 +184,16 @@ class ReplySteps:
         everything the capture showed the sender send cannot be judged (capture loss, or a
         sequence-rewriting middlebox between the tap and the receiver)."""
         receiver, sender = self._sides(owed)
-        lo, hi = owed.seq, receiver.snd.max
+        lo, hi = owed.seq[0], receiver.snd.max
         seq = unwrap(seg.seq, lo)
-        ack = unwrap(seg.ack, owed.ack)
-        if owed.dropped is not None and ack >= owed.dropped[1]:
-            return self._accepted(owed, seg)  # it took the segment instead of dropping it
+        ack = unwrap(seg.ack, owed.ack[0])
         if ack > sender.snd.max:
             return self._record(owed, ReplyOutcome.UNJUDGED, seg, f"frame {seg.frame}: ACK "
                                 f"{sender.rel(ack)}, beyond what the capture shows was sent")
         wrong = ""
         if not lo <= seq <= hi:
             wrong = f"SEQ={receiver.rel(seq)}"
-        elif ack < owed.ack:
+        elif ack < owed.ack[0]:
             wrong = f"ACK={sender.rel(ack)}"
         if wrong:
             return self._record(owed, ReplyOutcome.WRONG, seg,
@@ -188,28 +202,24 @@ class ReplySteps:
         self.answers = (seg.frame, owed.frame)
         self._record(owed, ReplyOutcome.ANSWERED, seg, f"frame {seg.frame}: "
                      f"<SEQ={receiver.rel(seq)}><ACK={sender.rel(ack)}><CTL=ACK>")
-        if owed.dropped is None:
-            return None
-        return self._accepted(owed._replace(answered=True), seg)
+        return None if owed.dropped is None else owed._replace(answered=True)
 
     def _settle_reset(self, owed: Owed, seg: Segment) -> None:
-        seq = unwrap(seg.seq, owed.seq)
+        seq = unwrap(seg.seq, owed.seq[0])
         observed = f"frame {seg.frame}: <SEQ={self._sides(owed)[0].rel(seq)}><CTL=RST>"
-        outcome = ReplyOutcome.ANSWERED if seq == owed.seq else ReplyOutcome.WRONG
+        outcome = ReplyOutcome.ANSWERED if seq == owed.seq[0] else ReplyOutcome.WRONG
         self._record(owed, outcome, seg, observed)
 
-    def _accepted(self, owed: Owed, seg: Segment) -> Owed | None:
-        """After its reply, the receiver's ACK covering the dropped space it never saw again."""
-        if owed.dropped is None or not seg.flags & ACK:
-            return None if owed.answered and owed.dropped is None else owed
-        end = owed.dropped[1]
-        ack = unwrap(seg.ack, end)
-        if ack < end:
-            return owed
+    def _accepted(self, owed: Owed, seg: Segment) -> None:
+        """The receiver's ACK covers the dropped space, which its sender never sent again."""
+        sender = self._sides(owed)[1]
+        start, end = (sender.rel(pos) for pos in owed.dropped)
+        ack = sender.rel(unwrap(seg.ack, owed.dropped[1]))
         self._record(owed, ReplyOutcome.ACCEPTED, seg,
-                     f"frame {seg.frame}: ACK {self._sides(owed)[1].rel(ack)} covers it"
-                     + (f" ({owed.tolerated})" if owed.tolerated else ""))
-        return None
+                     f"frame {seg.frame}: ACK {ack} covers it"
+                     + (f" ({owed.tolerated})" if owed.tolerated else ""),
+                     f"{start}..{end} dropped: no ACK reaching {end} until its sender sends "
+                     "it again")
 
     def _allowance(self) -> int:
         """How long after the provocation the receiver's reply may reach the tap."""
@@ -234,22 +244,20 @@ class ReplySteps:
                 f"{seg.frame}")
 
     def _record(self, owed: Owed, outcome: ReplyOutcome, reply: Segment | None,
-                observed: str) -> None:
+                observed: str, expected: str = "") -> None:
         side = "client" if owed.client else "server"
         self.events.append(ev.ReplyOwed(
             owed.frame, owed.ts, side, owed.kind, outcome,
-            None if reply is None else reply.frame, self._expected(owed), observed, owed.reason,
-            owed.reference))
+            None if reply is None else reply.frame, expected or self._expected(owed), observed,
+            owed.reason, owed.reference))
 
     def _expected(self, owed: Owed) -> str:
         """The reply in the RFC's notation, with the bounds the capture allows for it."""
         receiver, sender = self._sides(owed)
-        seq = self._bounds(receiver, owed.seq, owed.seq if owed.ack is None
-                           else max(owed.seq, receiver.snd.max or 0))
+        seq = self._bounds(receiver, *owed.seq)
         if owed.ack is None:
             return f"<SEQ={seq}><CTL=RST>"
-        ack = self._bounds(sender, owed.ack, max(owed.ack, sender.snd.max or 0))
-        return f"<SEQ={seq}><ACK={ack}><CTL=ACK>"
+        return f"<SEQ={seq}><ACK={self._bounds(sender, *owed.ack)}><CTL=ACK>"
 
     @staticmethod
     def _bounds(e: Endpoint, lo: int, hi: int) -> str:
