@@ -168,7 +168,7 @@ def test_show_says_none_came_when_the_challenge_ack_is_deleted(tmp_path):
     assert proc.returncode == 0, proc.stderr
     owed, settled = notes(proc.stdout, 8).split(" → ")
     assert owed.startswith(f"{OWED_MARK} server owes a challenge ACK <SEQ=53>")
-    assert settled.startswith("none came: ")
+    assert settled == "none came: challenge-ack-missing"  # the rule it broke
     assert ANSWER_MARK not in proc.stdout.split("\n\n")[1]  # the ladder: no answer drawn
 
 

@@ -34,6 +34,7 @@ from pathlib import Path
 import pytest
 from browser import ReportPage, launch_chromium, report_page
 from owed_replies import EXPECTED, keepalive_with_replies, probe_reply
+from pcap_edit import without_frames
 from playwright.sync_api import Browser, Locator, expect
 
 from tcpcheck.catalog import load_catalog
@@ -360,6 +361,23 @@ def test_a_real_challenge_ack_is_linked_to_the_rst_that_caused_it(
     owed.locator("a.settled").click()
     page.page.wait_for_function('location.hash === "#frame-0-9"')
     expect(ladder.locator("#frame-0-9")).to_be_in_viewport()
+    assert page.log.problems() == []
+
+
+def test_a_missing_challenge_ack_is_told_in_the_warnings_colour_with_no_link(
+        page: ReportPage, tmp_path: Path) -> None:
+    """The same capture with the challenge ACK deleted: the note says none came and names
+    the rule; there is no answer to link to."""
+    crafted = without_frames(RST_IN_WINDOW, tmp_path / "no-challenge-ack.pcap", {9})
+    page.open(html_report(tmp_path / "report.html", crafted))
+    ladder = drawn_section(page, "conn-0-0").locator("svg.ladder-svg")
+    owed = ladder.locator("#frame-0-8 g.owed")
+    assert set(owed.get_attribute("class").split()) == {"owed", "sev-warning"}
+    assert owed.get_attribute("data-outcome") == "missing"
+    assert owed.locator(".settled text").all_text_contents() == [
+        "→ none came: challenge-ack-missing"]
+    assert owed.locator("a.settled").count() == 0
+    assert ladder.locator("a.answers, path.reply-link").count() == 0
     assert page.log.problems() == []
 
 
