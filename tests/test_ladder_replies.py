@@ -20,6 +20,7 @@ from test_show import ROOT, rows, run_show, stripped
 from tcpcheck.engine import Job, analyze_jobs
 from tcpcheck.model.events import ReplyKind, ReplyOutcome, ReplyOwed
 from tcpcheck.profiles import load_profile
+from tcpcheck.report import ladder as ladder_module
 from tcpcheck.report.ladder import Collapsed, build_ladder
 from tcpcheck.report.ladder_view import ANSWER_MARK, OWED_MARK, render_ladder
 from tcpcheck.result import AnalysisResult
@@ -112,6 +113,20 @@ def test_an_owed_reply_in_a_long_connection_is_drawn_out_of_the_collapsed_stretc
     assert [o.reply for o in by_frame[2492].answering] == [owed]
     collapsed = [item for item in ladder.items if isinstance(item, Collapsed)]
     assert not any(c.first_frame <= 2491 <= c.last_frame for c in collapsed)
+
+
+def test_owed_replies_past_the_cap_stay_collapsed_and_are_counted(monkeypatch):
+    monkeypatch.setattr(ladder_module, "REPLY_ROWS", 0)
+    result = analyze_jobs([Job(BULK_HEAVY_LOSS, load_profile("linux"))], Recording(all=True))
+    (timeline,) = result.timelines
+    owed = ReplyOwed(2491, 0, "server", ReplyKind.ACK_UNACCEPTABLE, ReplyOutcome.ANSWERED,
+                     2492, "<SEQ=1><ACK=2485649><CTL=ACK>", "", "", "RFC 9293 §3.10.7.4")
+    result = replace(result, timelines=(replace(timeline, replies=(owed,)),))
+    ladder = build_ladder(result.timelines[0], result.findings)
+    assert 2491 not in {row.step.frame for row in ladder.rows}
+    assert ladder.unseen_replies == 1
+    assert ("1 more owed reply without a finding in the collapsed stretches (--all draws them)"
+            in drawn(result))
 
 
 # -- terminal --------------------------------------------------------------------------------

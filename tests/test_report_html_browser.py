@@ -29,6 +29,7 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -39,8 +40,9 @@ from playwright.sync_api import Browser, Locator, expect
 
 from tcpcheck.catalog import load_catalog
 from tcpcheck.engine import Job, analyze_jobs
-from tcpcheck.model.events import ReplyOutcome
+from tcpcheck.model.events import ReplyKind, ReplyOutcome, ReplyOwed
 from tcpcheck.profiles import load_profile
+from tcpcheck.report import ladder as ladder_module
 from tcpcheck.report.html import render_html
 from tcpcheck.result import AnalysisResult, Severity
 from tcpcheck.timeline import Recording, Timeline
@@ -53,6 +55,7 @@ SYN_ISN_CHANGED = ROOT / "captures/crafted/syn-isn-changed.pcap"
 BULK_LOSS = ROOT / "captures/linux/bulk-loss.pcap"
 RTO_BACKOFF = ROOT / "captures/linux/rto-backoff.pcap"
 RST_IN_WINDOW = ROOT / "captures/linux/reply-rst-in-window.pcap"
+BULK_HEAVY_LOSS = ROOT / "captures/linux/bulk-heavy-loss.pcap"
 
 STATE_CHANGES = """() => [...document.querySelectorAll("details.conn")].flatMap(section =>
   [...section.querySelectorAll("text.state:not(.initial):not(.final)")].map(t =>
@@ -378,6 +381,28 @@ def test_a_missing_challenge_ack_is_told_in_the_warnings_colour_with_no_link(
         "→ none came: challenge-ack-missing"]
     assert owed.locator("a.settled").count() == 0
     assert ladder.locator("a.answers, path.reply-link").count() == 0
+    assert page.log.problems() == []
+
+
+def test_owed_replies_left_in_collapsed_stretches_are_counted_above_the_ladder(
+        page: ReportPage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """bulk-heavy-loss: 2491 resends data the server already has (below its RCV.NXT), owing
+    the duplicate ACK 2492; with no row left for owed replies without a finding, it stays in
+    its collapsed stretch and is counted."""
+    monkeypatch.setattr(ladder_module, "REPLY_ROWS", 0)
+    result = analysis(BULK_HEAVY_LOSS)
+    (timeline,) = result.timelines
+    owed = ReplyOwed(2491, 0, "server", ReplyKind.ACK_UNACCEPTABLE, ReplyOutcome.ANSWERED,
+                     2492, "<SEQ=1><ACK=2485649><CTL=ACK>", "", "", "RFC 9293 §3.10.7.4")
+    result = replace(result, timelines=(replace(timeline, replies=(owed,)),))
+    report = tmp_path / "capped.html"
+    report.write_text(render_html(result, load_catalog(), Severity.ERROR), encoding="utf-8")
+    page.open(report)
+    section = drawn_section(page, "conn-0-0")
+    assert section.locator("p.unseen-replies").text_content() == (
+        "1 more owed reply without a finding is in the collapsed stretches (the first ones "
+        "are drawn).")
+    assert section.locator("g.owed").count() == 0
     assert page.log.problems() == []
 
 

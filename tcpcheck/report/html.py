@@ -52,7 +52,8 @@ a connection id, ``F`` a frame number, ``N`` a finding's index in ``result.findi
   ``data-frame``, its text ``BEFORE → AFTER`` (e.g. ``CLOSE_WAIT → LAST_ACK``); the states
   before the first segment ``text.state.initial`` and at the end ``text.state.final`` (with
   ``data-side``); a collapsed stretch ``g.gap#gap-C-FIRST`` with ``data-first`` and
-  ``data-last``; ``p.undrawn`` when findings were left off the rows. A card links back to its
+  ``data-last``; ``p.undrawn`` when findings were left off the rows, ``p.unseen-replies``
+  when owed replies without a finding were. A card links back to its
   row with ``a.back``. A reply the segment's receiver owed is told under the arrow in a
   ``g.owed`` (``data-frame`` the provoking frame, ``data-reply-frame``, ``data-kind``,
   ``data-outcome``; class ``met`` when answered or rate-limited, ``sev-*`` when the
@@ -83,9 +84,9 @@ kind, outcome, lines, settled, reason}`` plus ``severity`` when it became findin
 and ``settled`` the note already wrapped to ``NOTE_CHARS``; ``kind`` and ``outcome`` are
 ``ReplyKind`` and ``ReplyOutcome`` values) and ``answers`` (the owed replies this segment
 is: ``{frame, text, outcome}``); or ``{collapsed: {count, firstFrame, lastFrame, start, end,
-clientBytes, serverBytes, retransmissions}}``), ``undrawn``, ``cards`` and ``graphs``. One
-block rather than one per section: a browser parses a page of 10,000 sections twice as fast,
-and report.js parses a section's line only when it draws it.
+clientBytes, serverBytes, retransmissions}}``), ``undrawn``, ``unseenReplies``, ``cards``
+and ``graphs``. One block rather than one per section: a browser parses a page of 10,000
+sections twice as fast, and report.js parses a section's line only when it draws it.
 
 Every ``<``, ``>`` and ``&`` in the JSON is written ``\\u003c``, ``\\u003e``, ``\\u0026``, so no
 text from a capture can end its ``<script>`` element (and JSON escapes newlines and tabs, so
@@ -449,6 +450,7 @@ def _section(timeline: Timeline, findings: list[Finding], conn: ConnectionSummar
                         "server": _pair(ladder.final_server_change)},
         "items": [_item(item, finding_index) for item in ladder.items],
         "undrawn": ladder.undrawn,
+        "unseenReplies": ladder.unseen_replies,
         "findings": len(ladder.findings),
         "cards": [_card(f, finding_index[id(f)]) for f in drawn],
         "graphs": [_graph(graph, ladder, finding_index) for graph in graphs],

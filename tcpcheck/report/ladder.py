@@ -177,6 +177,8 @@ class Ladder:
     """A state change the end of the capture made without a segment (e.g. a server that
     never answered a SYN is taken back to LISTEN)."""
     final_server_change: tuple[str, str] | None
+    unseen_replies: int = 0
+    """Owed replies without a finding left in the collapsed stretches (past ``REPLY_ROWS``)."""
 
     @property
     def rows(self) -> tuple[LadderRow, ...]:
@@ -234,7 +236,8 @@ def build_ladder(timeline: Timeline, findings: Iterable[Finding], *, full: bool 
     return Ladder(
         timeline, tuple(items), mine, sum(1 for index in by_index if index not in keep),
         _change(last_client, timeline.final_client_state),
-        _change(last_server, timeline.final_server_state))
+        _change(last_server, timeline.final_server_state),
+        sum(len(items) for index, items in owed.items() if index not in keep))
 
 
 def _row(step: Step, before: int, after: int, findings: tuple[Finding, ...],

@@ -102,6 +102,10 @@ def render_ladder(ladder: Ladder, summary: ConnectionSummary, console: Console, 
             f"{ladder.undrawn:,} more {plural_noun(ladder.undrawn, 'segment')} with info "
             "findings are in the collapsed stretches (--all draws them)",
             style="dim"))
+    if ladder.unseen_replies:
+        console.print(Text(
+            f"{counted(ladder.unseen_replies, 'more owed reply', 'more owed replies')} "
+            "without a finding in the collapsed stretches (--all draws them)", style="dim"))
     _print_findings(ladder.findings, console)
 
 

@@ -458,6 +458,12 @@
           + (conn.undrawn === 1 ? "is" : "are") + " not drawn (the ladder keeps the first "
           + "ones); the findings table has them all: ", more, "."]));
     }
+    if (conn.unseenReplies > 0) {
+      box.appendChild(el("p", { "class": "undrawn unseen-replies" },
+        plural(conn.unseenReplies, "more owed reply", "more owed replies")
+          + " without a finding " + (conn.unseenReplies === 1 ? "is" : "are")
+          + " in the collapsed stretches (the first ones are drawn)."));
+    }
     box.appendChild(root);
     box.setAttribute("data-drawn", "1");
   }
