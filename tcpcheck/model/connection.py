@@ -107,7 +107,9 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         # own (``ReceiveSequence.syn_in_flight``, ``fin_in_flight``), or a reset sent from
         # SYN-SENT (its receiver and the event it makes). ``unsettled``: one may be waiting.
         self.unsettled = False
-        self.rst_in_flight: tuple[Endpoint, ev.ConnectionReset] | None = None
+        # (receiver, its event, whether only the receiver's own next segment decides: a reset
+        # answering an unacceptable ACK, whose sender's own segments prove nothing).
+        self.rst_in_flight: tuple[Endpoint, ev.ConnectionReset, bool] | None = None
         # The peer still holds an older connection on this tuple, which takes this one's SYNs
         # (set by the tracker while it holds that instance: ``Tracker._hold``).
         self.syn_to_older = False
@@ -296,8 +298,9 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
                 self._arrives(e, Input.RECV_SYN, seg)
             if e.rcv.fin_in_flight:
                 self._arrives(e, Input.RECV_FIN, seg)
-        if self.rst_in_flight is not None:
-            receiver, event = self.rst_in_flight
+        if self.rst_in_flight is not None and not (
+                self.rst_in_flight[2] and a is not None and self.rst_in_flight[0] is not a):
+            receiver, event, _ = self.rst_in_flight
             self.rst_in_flight = None
             if receiver is a:
                 # It goes on sending: it was not reset (RFC 5961 §3 lets a receiver ignore
@@ -308,8 +311,8 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
             else:
                 self._step(receiver, Input.RECV_RST, seg)
                 self._reset_settled(event, seg.ts)
-        self.unsettled = any(e.rcv.fin_in_flight or e.rcv.syn_in_flight
-                             for e in (self.client, self.server))
+        self.unsettled = self.rst_in_flight is not None or any(
+            e.rcv.fin_in_flight or e.rcv.syn_in_flight for e in (self.client, self.server))
 
     def _arrives(self, e: Endpoint, event: Input, seg: Segment | Moment) -> None:
         """The crossed SYN or FIN (``event``) reaches ``e``, unless ``e`` has reset the

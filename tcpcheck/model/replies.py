@@ -208,6 +208,8 @@ class ReplySteps:
         seq = unwrap(seg.seq, owed.seq[0])
         observed = f"frame {seg.frame}: <SEQ={self._sides(owed)[0].rel(seq)}><CTL=RST>"
         outcome = ReplyOutcome.ANSWERED if seq == owed.seq[0] else ReplyOutcome.WRONG
+        if outcome is ReplyOutcome.ANSWERED:
+            self.answers = (seg.frame, owed.frame)
         self._record(owed, outcome, seg, observed)
 
     def _accepted(self, owed: Owed, seg: Segment) -> None:
