@@ -111,6 +111,19 @@ class ReplySteps:
         self._owe(Owed(kind, seg.frame, seg.ts, b is self.client, (ack, ack), None, reason,
                        reference))
 
+    def _owe_zero_window_fin(self, seg: Segment, a: Endpoint, b: Endpoint, fin: int) -> None:
+        """A bare FIN at RCV.NXT into ``b``'s zero window: SEG.LEN 1 with RCV.WND 0 is "not
+        acceptable" (RFC 9293 §3.10.7.4, first), so ``b`` owes an ACK and drops it. The model
+        lets it through all the same, as Linux does: whether ``b`` took it shows in its ACK
+        (``unacceptable-segment-accepted``, naming the profile's tolerance)."""
+        tolerated = ""
+        if self.profile.zero_window_fin == "accept":
+            tolerated = (f"the {self.profile.name} profile's zero_window_fin = accept: a "
+                         "deliberate tolerance")
+        self._owe_ack(ReplyKind.ACK_UNACCEPTABLE, seg, a, b,
+                      f"FIN at seq {a.rel(fin)} into a zero window", "RFC 9293 §3.10.7.4 (first)",
+                      (fin, fin + 1), tolerated)
+
     def challenged(self, syn: Segment, from_client: bool) -> None:
         """A SYN with a new ISN reached this connection's synchronized peer of its sender
         (the tracker opened a new instance for it, ``Tracker._hold``): the peer owes a
