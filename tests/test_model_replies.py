@@ -262,3 +262,25 @@ def test_an_rst_answer_to_an_ack_kind_leaves_it_unjudged():
     lad.raw("s", RST | ACK, lad.nxt["s"], lad.nxt["c"], gap=1.0)  # 7: the server aborts
     events, _ = replay(lad)
     assert settled(events) == [("ack-unacceptable", "unjudged", 6, 7)]
+
+
+# ---------------------------------------------------------------------- SEG.ACK > SND.NXT
+
+
+def test_an_ack_of_data_never_sent_owes_an_ack_once_the_next_data_proves_it_unsent():
+    lad = established()
+    lad.ack("c", ack=lad.nxt["s"] + 1000, gap=0.2)  # 6: above anything the server sent
+    lad.data("s", 10, gap=1.0)  # 7: new data at 1, below the ACK: it was never sent
+    events, states = replay(lad)
+    assert settled(events) == [("ack-unacceptable", "missing", 6, None)]
+    assert states == [*OPENING, EST, EST]
+    assert rules_at(run_segments(lad.segments).findings) == [
+        ("ack-unsent-data", 6), ("unacceptable-segment-not-acked", 6)]
+
+
+def test_an_ack_of_data_the_capture_missed_owes_nothing():
+    lad = established()
+    lad.ack("c", ack=lad.nxt["s"] + 1000, gap=0.2)  # 6
+    lad.data("s", 10, seq=lad.nxt["s"] + 1000, gap=1.0)  # 7: starts at the ACK: capture loss
+    events, _ = replay(lad)
+    assert settled(events) == []

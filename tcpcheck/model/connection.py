@@ -63,7 +63,7 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         "first_frame", "last_frame", "start_ts", "end_ts", "packets", "done_at",
         "close", "finished", "lingering", "keys", "reorder_ns", "negotiated", "timers",
         "timing", "revised", "unsettled", "rst_in_flight", "syn_to_older", "early", "held",
-        "unusable", "owed", "oow_ts", "answers",
+        "unusable", "owed", "oow_ts", "answers", "tentative",
     )
 
     def __init__(self, conn_id: int, profile: Profile, client_key: tuple, midstream: bool,
@@ -120,6 +120,7 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         # each side last sent an out-of-window ACK or challenge ACK (client, server), for the
         # profile's rate limit; (frame, provoking frame) of the latest reply that answered one.
         self.owed: tuple[Owed, ...] = ()
+        self.tentative: tuple[ev.ReplyOwed, ...] = ()  # settled, if the over-ACK was unsent
         self.oow_ts = (0, 0)
         self.answers = (0, 0)
 
@@ -349,7 +350,7 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
             self._check_timers(now, None, None)
         if self.unsettled:
             self._settle(Moment(self.last_frame, self.end_ts), None, None)
-        if self.owed:
+        if self.owed or self.tentative:
             self._unjudged()
         c, s = self.client, self.server
         for e, peer in ((c, s), (s, c)):
