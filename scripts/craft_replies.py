@@ -142,6 +142,23 @@ def unacceptable_segment_not_acked_paws() -> Crafted:
     )
 
 
+def unacceptable_segment_not_acked_unsent() -> Crafted:
+    frames = without(real_frames("reply-ack-unsent"), ANSWER)
+    return Crafted(
+        frames,
+        "reply-ack-unsent without Linux's ACK for the acknowledgment of unsent data",
+        f"Real Linux traffic (captures/linux/reply-ack-unsent.pcap) with one frame removed: "
+        f"the pure ACK in frame {PROVOKING} acknowledges 1000 bytes the server never sent (its "
+        "next data, frame 10, starts below it), so the server owes an ACK (RFC 9293 "
+        "§3.10.7.4, fifth: 'If the ACK acks something not yet sent (SEG.ACK > SND.NXT), then "
+        "send an ACK, drop the segment, and return'; RFC 5961 §5.2). Linux sent it (frame 9 "
+        "of the original); here its next segment is data a second later. The over-ACK itself "
+        "stays ack-unsent-data (its sender's fault).",
+        "RFC 9293 §3.10.7.4; RFC 5961 §5.2",
+        (("ack-unsent-data", PROVOKING), ("unacceptable-segment-not-acked", PROVOKING)),
+    )
+
+
 def unacceptable_segment_accepted() -> Crafted:
     # Frame 10 of the original is the genuine client's request at the same sequence numbers
     # as the PAWS-failing one: without it, the server's ACK of those bytes (frame 11, now 10)
@@ -205,6 +222,7 @@ SCENARIOS: dict[str, Callable[[], Crafted]] = {
     "challenge-ack-missing-syn": challenge_ack_missing_syn,
     "unacceptable-segment-not-acked": unacceptable_segment_not_acked,
     "unacceptable-segment-not-acked-paws": unacceptable_segment_not_acked_paws,
+    "unacceptable-segment-not-acked-unsent": unacceptable_segment_not_acked_unsent,
     "unacceptable-segment-accepted": unacceptable_segment_accepted,
     "wrong-reply": wrong_reply,
     "reset-not-sent": reset_not_sent,

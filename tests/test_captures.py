@@ -42,10 +42,7 @@ PROVOKED: dict[str, list[tuple[str, int]]] = {
 }
 # Healthy real captures on which today's model still reports errors (issue 13). Strict: the
 # marker must go the moment the model reads them right.
-FALSE_ALARMS_TODAY: dict[str, str] = {
-    "reply-bad-third-ack": "the server's RST (4) to a bad third ACK is taken to end the "
-    "connection, so its SYN-ACK retransmission (5) is data-after-rst (issue 14)",
-}
+FALSE_ALARMS_TODAY: dict[str, str] = {}
 REAL_PARAMS = [pytest.param(p, id=p.stem, marks=pytest.mark.xfail(
     strict=True, reason=FALSE_ALARMS_TODAY[p.stem])) if p.stem in FALSE_ALARMS_TODAY
     else pytest.param(p, id=p.stem) for p in REAL]

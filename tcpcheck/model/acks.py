@@ -101,6 +101,7 @@ class AckSteps:
             pending = snd.pending
             if pending is None or ack > pending[2]:
                 snd.pending = (seg.frame, seg.ts, ack, pending[3] if pending else snd.max)
+                self._owe_unsent(seg, a, b, ack)
             return
         if ack > snd.una:
             fin_acked = snd.fin is not None and not snd.fin_acked and ack > snd.fin
@@ -209,6 +210,8 @@ class AckSteps:
         frame, ts, ack, peer_max = a.snd.pending
         a.snd.pending = None
         peer = self.server if a is self.client else self.client
+        if self.tentative or self.owed:
+            self._unsent_settled(start < ack)
         if start < ack:
             self.events.append(ev.AckOfUnsentData(
                 frame, ts, peer.role, a.rel(ack), a.rel(peer_max), seg.frame, a.rel(start), kind))

@@ -49,6 +49,8 @@ class DataSteps:
                               f"FIN at seq {a.rel(end)} fails the acceptability test",
                               "RFC 9293 §3.10.7.4 (first)", (seq, end + 1))
                 return
+            if not plen and not b.wnd.win and end == b.wnd.last:
+                self._owe_zero_window_fin(seg, a, b, end)
         if snd.isn is not None and plen and end <= snd.base + 1:
             # Wholly before the first byte after the ISN: never part of this connection.
             self.events.append(ev.SeqOutOfWindow(seg.frame, seg.ts, a.role, a.rel(seq), plen,

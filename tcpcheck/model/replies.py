@@ -34,6 +34,7 @@ from tcpcheck.model.arrival import receive_next
 from tcpcheck.model.endpoint import Endpoint
 from tcpcheck.model.events.replies import ReplyKind, ReplyOutcome
 from tcpcheck.model.seqnum import unwrap
+from tcpcheck.model.states import SYNCHRONIZED
 from tcpcheck.segment import ACK, FIN, RST, SYN, Segment
 
 SLACK_NS = 200_000_000
@@ -75,6 +76,9 @@ class Owed(NamedTuple):
     dropped: tuple[int, int] | None = None
     answered: bool = False
     tolerated: str = ""
+    unsent: bool = False
+    """For an ACK above everything the capture showed sent: owed only if the sender's next
+    data proves it unsent, not unseen (``_unsent_settled``); its outcome waits till then."""
 
 
 class ReplySteps:
@@ -110,6 +114,42 @@ class ReplySteps:
         ack = unwrap(seg.ack, b.snd.max)
         self._owe(Owed(kind, seg.frame, seg.ts, b is self.client, (ack, ack), None, reason,
                        reference))
+
+    def _owe_zero_window_fin(self, seg: Segment, a: Endpoint, b: Endpoint, fin: int) -> None:
+        """A bare FIN at RCV.NXT into ``b``'s zero window: SEG.LEN 1 with RCV.WND 0 is "not
+        acceptable" (RFC 9293 §3.10.7.4, first), so ``b`` owes an ACK and drops it. The model
+        lets it through all the same, as Linux does: whether ``b`` took it shows in its ACK
+        (``unacceptable-segment-accepted``, naming the profile's tolerance)."""
+        tolerated = ""
+        if self.profile.zero_window_fin == "accept":
+            tolerated = (f"the {self.profile.name} profile's zero_window_fin = accept: a "
+                         "deliberate tolerance")
+        self._owe_ack(ReplyKind.ACK_UNACCEPTABLE, seg, a, b,
+                      f"FIN at seq {a.rel(fin)} into a zero window", "RFC 9293 §3.10.7.4 (first)",
+                      (fin, fin + 1), tolerated)
+
+    def _owe_unsent(self, seg: Segment, a: Endpoint, b: Endpoint, ack: int) -> None:
+        """``a``'s ACK is above everything the capture showed ``b`` send. If ``b`` never sent
+        it (RFC 9293 §3.10.7.4, fifth: "If the ACK acks something not yet sent (SEG.ACK >
+        SND.NXT), then send an ACK, drop the segment, and return"; RFC 5961 §5.2), ``b`` owes
+        an ACK; if the capture only missed it, nothing. ``b``'s next new data tells which."""
+        if b.state not in SYNCHRONIZED:
+            return
+        self._owe_ack(ReplyKind.ACK_UNACCEPTABLE, seg, a, b,
+                      f"ACK {b.rel(ack)} above SND.NXT {b.rel(b.snd.max)}",
+                      "RFC 9293 §3.10.7.4 (fifth); RFC 5961 §5.2")
+        if self.owed and self.owed[-1].frame == seg.frame:
+            self.owed = (*self.owed[:-1], self.owed[-1]._replace(unsent=True))
+
+    def _unsent_settled(self, proven: bool) -> None:
+        """The over-ACK is settled: the ACK was of data never sent (``proven``: what its
+        obligations waited for is recorded, and the open ones stay owed), or of data the
+        capture missed (they are dropped)."""
+        if proven:
+            self.events.extend(self.tentative)
+        self.tentative = ()
+        self.owed = tuple(owed._replace(unsent=False) if owed.unsent else owed
+                          for owed in self.owed if proven or not owed.unsent)
 
     def challenged(self, syn: Segment, from_client: bool) -> None:
         """A SYN with a new ISN reached this connection's synchronized peer of its sender
@@ -208,6 +248,8 @@ class ReplySteps:
         seq = unwrap(seg.seq, owed.seq[0])
         observed = f"frame {seg.frame}: <SEQ={self._sides(owed)[0].rel(seq)}><CTL=RST>"
         outcome = ReplyOutcome.ANSWERED if seq == owed.seq[0] else ReplyOutcome.WRONG
+        if outcome is ReplyOutcome.ANSWERED:
+            self.answers = (seg.frame, owed.frame)
         self._record(owed, outcome, seg, observed)
 
     def _accepted(self, owed: Owed, seg: Segment) -> None:
@@ -246,10 +288,14 @@ class ReplySteps:
     def _record(self, owed: Owed, outcome: ReplyOutcome, reply: Segment | None,
                 observed: str, expected: str = "") -> None:
         side = "client" if owed.client else "server"
-        self.events.append(ev.ReplyOwed(
+        event = ev.ReplyOwed(
             owed.frame, owed.ts, side, owed.kind, outcome,
             None if reply is None else reply.frame, expected or self._expected(owed), observed,
-            owed.reason, owed.reference))
+            owed.reason, owed.reference)
+        if owed.unsent:
+            self.tentative = (*self.tentative, event)
+        else:
+            self.events.append(event)
 
     def _expected(self, owed: Owed) -> str:
         """The reply in the RFC's notation, with the bounds the capture allows for it."""
@@ -272,7 +318,8 @@ class ReplySteps:
     def _unjudged(self) -> None:
         """The capture is over: what is still owed was never shown either way."""
         for owed in self.owed:
-            if not owed.answered:
+            if not owed.answered and not owed.unsent:
                 self._record(owed, ReplyOutcome.UNJUDGED, None,
                              "nothing of it captured afterwards")
         self.owed = ()
+        self.tentative = ()  # the over-ACK was never proven unsent
