@@ -195,3 +195,15 @@ def test_show_says_not_judged_when_the_capture_ends_before_the_server_sends_agai
     assert proc.returncode == 0, proc.stderr
     assert notes(proc.stdout, 8) == (f"{OWED_MARK} {CHALLENGE} → not judged: nothing from "
                                      "the server afterwards")
+
+
+def test_show_names_the_rule_on_the_bundled_copy_without_linuxs_ack():
+    # captures/crafted/unacceptable-segment-not-acked-unsent.pcap: reply-ack-unsent.pcap
+    # without the ACK Linux owed (and sent) for an ACK of data it never sent (frame 8).
+    proc = run_show("captures/crafted/unacceptable-segment-not-acked-unsent.pcap",
+                    "--connection", "0")
+    assert proc.returncode == 0, proc.stderr
+    assert notes(proc.stdout, 8) == (
+        f"{OWED_MARK} server owes an ACK <SEQ=53><ACK=46><CTL=ACK> (RFC 9293 §3.10.7.4 "
+        "(fifth); RFC 5961 §5.2) → none came: unacceptable-segment-not-acked")
+    assert ANSWER_MARK not in proc.stdout
