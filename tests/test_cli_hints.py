@@ -24,3 +24,19 @@ def test_explain_of_a_misspelt_rule_suggests_the_rule_meant():
     assert (proc.returncode, proc.stdout) == (2, "")
     assert proc.stderr == ("tcpcheck: error: unknown rule 'data-beyond-windw' (did you mean "
                            "'data-beyond-window'? see `tcpcheck rules`)\n")
+
+
+def test_a_profile_file_that_does_not_exist_is_named_as_no_such_file(tmp_path):
+    proc = tcpcheck("analyze", "--profile", "missing.toml", str(REAL / "refused.pcap"),
+                    cwd=tmp_path)
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr == "tcpcheck: error: missing.toml: no such file\n"
+
+
+def test_a_profile_file_named_by_the_configuration_that_does_not_exist_is_no_such_file(
+        tmp_path):
+    (tmp_path / "tcpcheck.toml").write_text('profile = "strict.toml"\n')
+    proc = tcpcheck("analyze", str(REAL / "refused.pcap"), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr == (f"tcpcheck: error: {tmp_path / 'tcpcheck.toml'}: "
+                           f"{tmp_path / 'strict.toml'}: no such file\n")
