@@ -298,7 +298,10 @@ def _print_findings(result: AnalysisResult, console: Console, show_info: bool,
                                          show_info=show_info)
     if hidden_info:
         console.print()
-        console.print(Text(f"{counted(hidden_info, 'info finding')} not shown", style="dim"))
+        # Say how to get them back: the flag that hid them may be set in a CI script the
+        # reader of this output never saw.
+        console.print(Text(f"{counted(hidden_info, 'info finding')} not shown (--no-info): "
+                           "run without --no-info to list them", style="dim"))
 
 
 def print_rule_groups(findings: list[Finding],
