@@ -217,6 +217,35 @@ def reset_not_sent() -> Crafted:
     )
 
 
+def _no_connection(name: str, what: str) -> Crafted:
+    # reply-closed-port / reply-ack-to-listener: scapy sends an ACK-bearing segment on a tuple
+    # the server has no connection on (1), Linux resets (2); again 1 s later (3, 4); then a
+    # genuine connection from the same client host to the server host's listener (5-).
+    frames = without(real_frames(f"reply-{name}"), 4)
+    return Crafted(
+        frames,
+        f"reply-{name} without Linux's second reset: {what} goes unanswered while the host "
+        "goes on serving the client's host",
+        f"Real Linux traffic (captures/linux/reply-{name}.pcap) with one frame removed: the "
+        f"server answered {what} in frame 1 with <SEQ=SEG.ACK><CTL=RST> (frame 2), so it has "
+        "no connection on that four-tuple; the same segment again (frame 3) is owed the same "
+        "reset (RFC 9293 §3.10.7.1: 'An incoming segment not containing a RST causes a RST to "
+        "be sent in response'; §3.10.7.2 for a listener). Linux sent it (frame 4 of the "
+        "original); here none comes, while the server's host answers the client's host on "
+        "another connection a second later (frame 5 on).",
+        "RFC 9293 §3.10.7.1, §3.10.7.2",
+        (("reset-not-sent", 3),),
+    )
+
+
+def reset_not_sent_closed_port() -> Crafted:
+    return _no_connection("closed-port", "a data segment to a port nothing listens on")
+
+
+def reset_not_sent_listener() -> Crafted:
+    return _no_connection("ack-to-listener", "a bare ACK to a listening port")
+
+
 SCENARIOS: dict[str, Callable[[], Crafted]] = {
     "challenge-ack-missing": challenge_ack_missing,
     "challenge-ack-missing-syn": challenge_ack_missing_syn,
@@ -226,5 +255,7 @@ SCENARIOS: dict[str, Callable[[], Crafted]] = {
     "unacceptable-segment-accepted": unacceptable_segment_accepted,
     "wrong-reply": wrong_reply,
     "reset-not-sent": reset_not_sent,
+    "reset-not-sent-closed-port": reset_not_sent_closed_port,
+    "reset-not-sent-listener": reset_not_sent_listener,
 }
 """Name -> builder, in the README table's order."""

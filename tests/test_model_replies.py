@@ -284,3 +284,53 @@ def test_an_ack_of_data_the_capture_missed_owes_nothing():
     lad.data("s", 10, seq=lad.nxt["s"] + 1000, gap=1.0)  # 7: starts at the ACK: capture loss
     events, _ = replay(lad)
     assert settled(events) == []
+
+
+# ---------------------------------------------------------------------- no connection
+
+
+def _on_another_port(lad: Ladder, sport: int) -> None:
+    """Move the ladder's latest segment to another client port (another four-tuple)."""
+    seg = lad.segments[-1]
+    if seg.src == lad.segments[0].src:
+        lad.segments[-1] = seg._replace(sport=sport)
+    else:
+        lad.segments[-1] = seg._replace(dport=sport)
+
+
+def no_connection_then_a_new_one(answered: bool) -> Ladder:
+    """The server resets a request on a tuple it has no connection on, gets it again, and
+    (``answered``) resets it again; then the client's host opens another connection to it."""
+    lad = established()
+    lad.raw("s", RST, lad.nxt["s"], 0)  # 6: <SEQ=SEG.ACK><CTL=RST>: it has no connection
+    lad.data("c", 100, seq=lad.nxt["c"] - 100, gap=1.0)  # 7: the request again
+    if answered:
+        lad.raw("s", RST, lad.nxt["s"], 0)  # 8
+    new = Ladder(client_isn=70_000, server_isn=90_000)
+    new.ts = lad.ts
+    for step, gap in ((new.syn, 0.5), (new.synack, 0.0001), (new.ack, 0.0001)):
+        step(gap=gap)
+        lad.segments.append(new.segments[-1]._replace(frame=len(lad.segments) + 1))
+        _on_another_port(lad, 40001)
+    return lad
+
+
+def test_a_host_without_a_connection_answering_again_with_a_reset_is_healthy():
+    found = run_segments(no_connection_then_a_new_one(answered=True).segments)
+    assert rules_at(found.findings) == []
+
+
+def test_a_host_without_a_connection_that_serves_the_peer_elsewhere_owes_the_reset():
+    found = run_segments(no_connection_then_a_new_one(answered=False).segments)
+    assert rules_at(found.findings) == [("reset-not-sent", 7)]
+    (finding,) = [f for f in found.findings if f.rule == "reset-not-sent"]
+    assert "on another connection" in finding.observed
+
+
+def test_a_host_that_sends_again_on_the_four_tuple_had_a_connection_after_all():
+    lad = established()
+    lad.raw("s", RST, lad.nxt["s"], 0)  # 6: a reset in its name (a middlebox)
+    lad.data("c", 100, seq=lad.nxt["c"] - 100, gap=1.0)  # 7
+    lad.data("s", 10, gap=0.001)  # 8: the server goes on on this four-tuple
+    events, _ = replay(lad)
+    assert settled(events) == [("reset-closed", "unjudged", 7, 8)]

@@ -34,7 +34,7 @@ from tcpcheck.model.arrival import receive_next
 from tcpcheck.model.endpoint import Endpoint
 from tcpcheck.model.events.replies import ReplyKind, ReplyOutcome
 from tcpcheck.model.seqnum import unwrap
-from tcpcheck.model.states import SYNCHRONIZED
+from tcpcheck.model.states import SYNCHRONIZED, State
 from tcpcheck.segment import ACK, FIN, RST, SYN, Segment
 
 SLACK_NS = 200_000_000
@@ -151,6 +151,39 @@ class ReplySteps:
         self.owed = tuple(owed._replace(unsent=False) if owed.unsent else owed
                           for owed in self.owed if proven or not owed.unsent)
 
+    def _to_no_connection(self, seg: Segment, a: Endpoint, b: Endpoint) -> None:
+        """``a`` sends on a four-tuple ``b`` reset: ``b`` has no connection there (RFC 9293
+        §3.10.7.1, CLOSED: "An incoming segment not containing a RST causes a RST to be sent in
+        response"; a listener on the port answers an ACK the same way, §3.10.7.2): "If the ACK
+        bit is on, <SEQ=SEG.ACK><CTL=RST>". Only an ACK-bearing segment is judged (a listener
+        drops one without ACK), one at a time, and only ``b``'s host speaking to ``a``'s on
+        another connection shows it silent (``host_spoke``): ``b`` sends nothing on this one."""
+        clocks = b.teardown
+        if (b.state is not State.CLOSED or clocks is None or not clocks.rst_frame
+                or not seg.flags & ACK or b.snd.max is None
+                or any(owed.kind is ReplyKind.RESET_CLOSED for owed in self.owed)):
+            return
+        ack = unwrap(seg.ack, b.snd.max)
+        self._owe(Owed(ReplyKind.RESET_CLOSED, seg.frame, seg.ts, b is self.client, (ack, ack),
+                       None, f"a segment on the four-tuple it reset at frame {clocks.rst_frame}",
+                       "RFC 9293 §3.10.7.1, §3.10.7.2"))
+        self.watch_hosts = True
+
+    def host_spoke(self, seg: Segment) -> bool:
+        """The host that owes a reset here sent ``seg`` to the peer's host on another
+        connection: past the allowance, the reset it owes is missing. True while one is still
+        owed."""
+        kept: list[Owed] = []
+        for owed in self.owed:
+            if owed.kind is ReplyKind.RESET_CLOSED and seg.ts - owed.ts > self._allowance():
+                self._record(owed, ReplyOutcome.MISSING, None,
+                             f"no reset in {(seg.ts - owed.ts) / 1e9:.3f} s, while its host "
+                             f"sent frame {seg.frame} to the peer's host on another connection")
+            else:
+                kept.append(owed)
+        self.owed = tuple(kept)
+        return any(owed.kind is ReplyKind.RESET_CLOSED for owed in kept)
+
     def challenged(self, syn: Segment, from_client: bool) -> None:
         """A SYN with a new ISN reached this connection's synchronized peer of its sender
         (the tracker opened a new instance for it, ``Tracker._hold``): the peer owes a
@@ -206,6 +239,11 @@ class ReplySteps:
         if owed.kind in _RESETS:
             if flags & RST:
                 return self._settle_reset(owed, seg)
+            if owed.kind is ReplyKind.RESET_CLOSED:
+                # It still sends on the four-tuple: it has a connection there after all (the
+                # reset came from a middlebox in its name).
+                return self._record(owed, ReplyOutcome.UNJUDGED, seg,
+                                    f"frame {seg.frame} on the same four-tuple")
         elif flags & (SYN | RST):
             # It aborts or reopens: what it owed the old exchange can no longer be judged.
             return self._record(owed, ReplyOutcome.UNJUDGED, seg, "it sent "
