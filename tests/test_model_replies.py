@@ -334,3 +334,31 @@ def test_a_host_that_sends_again_on_the_four_tuple_had_a_connection_after_all():
     lad.data("s", 10, gap=0.001)  # 8: the server goes on on this four-tuple
     events, _ = replay(lad)
     assert settled(events) == [("reset-closed", "unjudged", 7, 8)]
+
+
+# -------------------------------------------------------- what the capture cannot tell
+
+
+def test_a_provoking_segment_captured_beside_its_rewritten_twin_owes_nothing():
+    # Both sides of a sequence-randomising firewall in one capture (packet-c.cap in the wild
+    # set): each segment twice at the same instant, one with other numbers. The receiver only
+    # ever saw one of them.
+    lad = established()
+    lad.ack("c", ack=lad.nxt["s"] + 1000, gap=0.2)  # 6: an ACK of unsent data...
+    lad.ack("c", gap=0)  # 7: ...and the same ACK, rewritten, at the same instant
+    lad.data("s", 10, gap=1.0)  # 8: new data below the ACK
+    events, states = replay(lad)
+    assert settled(events) == [("ack-unacceptable", "unjudged", 6, None)]
+    assert "both sides of a middlebox" in events[0].observed
+    assert states == [*OPENING, EST, EST, EST]
+    assert "unacceptable-segment-not-acked" not in {r for r, _ in rules_at(
+        run_segments(lad.segments).findings)}
+
+
+def test_a_reset_from_a_host_that_still_had_state_is_not_judged_against_seg_ack():
+    lad = established()
+    lad.raw("s", RST, lad.nxt["s"], 0)  # 6
+    lad.data("c", 100, seq=lad.nxt["c"] - 100, gap=1.0)  # 7
+    lad.raw("s", RST, lad.nxt["s"] - 1, 0)  # 8: not SEG.ACK: built from a TCB it still had
+    events, _ = replay(lad)
+    assert settled(events) == [("reset-closed", "unjudged", 7, 8)]

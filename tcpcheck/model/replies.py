@@ -55,7 +55,7 @@ _NOT_AN_ACK = SYN | RST | FIN
 
 
 class Owed(NamedTuple):
-    """A reply ``client`` (the receiver, True for the client) owes to the segment at ``frame``.
+    """A reply ``client`` (the receiver, True for the client) owes to ``segment``.
 
     Positions are unwrapped: ``seq`` bounds the reply's sequence number in the receiver's
     space (SND.NXT: from its SND.UNA to everything it sent; a reset's is exactly SEG.ACK),
@@ -66,8 +66,7 @@ class Owed(NamedTuple):
     (``answered``: the reply itself has come)."""
 
     kind: ReplyKind
-    frame: int
-    ts: int
+    segment: Segment
     client: bool
     seq: tuple[int, int]
     ack: tuple[int, int] | None
@@ -103,7 +102,7 @@ class ReplySteps:
         snd = (b.snd.max if b.snd.una is None else b.snd.una, b.snd.max)
         if dropped is not None and dropped[0] < rcv[0]:
             dropped = None  # old sequence space: any later ACK covers it anyway
-        self._owe(Owed(kind, seg.frame, seg.ts, b is self.client, snd, rcv,
+        self._owe(Owed(kind, seg, b is self.client, snd, rcv,
                        reason, reference, dropped, tolerated=tolerated))
 
     def _owe_reset(self, kind: ReplyKind, seg: Segment, a: Endpoint, b: Endpoint, reason: str,
@@ -112,7 +111,7 @@ class ReplySteps:
         if b.snd.max is None:
             return
         ack = unwrap(seg.ack, b.snd.max)
-        self._owe(Owed(kind, seg.frame, seg.ts, b is self.client, (ack, ack), None, reason,
+        self._owe(Owed(kind, seg, b is self.client, (ack, ack), None, reason,
                        reference))
 
     def _owe_zero_window_fin(self, seg: Segment, a: Endpoint, b: Endpoint, fin: int) -> None:
@@ -138,7 +137,7 @@ class ReplySteps:
         self._owe_ack(ReplyKind.ACK_UNACCEPTABLE, seg, a, b,
                       f"ACK {b.rel(ack)} above SND.NXT {b.rel(b.snd.max)}",
                       "RFC 9293 §3.10.7.4 (fifth); RFC 5961 §5.2")
-        if self.owed and self.owed[-1].frame == seg.frame:
+        if self.owed and self.owed[-1].segment is seg:
             self.owed = (*self.owed[:-1], self.owed[-1]._replace(unsent=True))
 
     def _unsent_settled(self, proven: bool) -> None:
@@ -164,7 +163,7 @@ class ReplySteps:
                 or any(owed.kind is ReplyKind.RESET_CLOSED for owed in self.owed)):
             return
         ack = unwrap(seg.ack, b.snd.max)
-        self._owe(Owed(ReplyKind.RESET_CLOSED, seg.frame, seg.ts, b is self.client, (ack, ack),
+        self._owe(Owed(ReplyKind.RESET_CLOSED, seg, b is self.client, (ack, ack),
                        None, f"a segment on the four-tuple it reset at frame {clocks.rst_frame}",
                        "RFC 9293 §3.10.7.1, §3.10.7.2"))
         self.watch_hosts = True
@@ -175,10 +174,11 @@ class ReplySteps:
         owed."""
         kept: list[Owed] = []
         for owed in self.owed:
-            if owed.kind is ReplyKind.RESET_CLOSED and seg.ts - owed.ts > self._allowance():
+            waited = seg.ts - owed.segment.ts
+            if owed.kind is ReplyKind.RESET_CLOSED and waited > self._allowance():
                 self._record(owed, ReplyOutcome.MISSING, None,
-                             f"no reset in {(seg.ts - owed.ts) / 1e9:.3f} s, while its host "
-                             f"sent frame {seg.frame} to the peer's host on another connection")
+                             f"no reset in {waited / 1e9:.3f} s, while its host sent frame "
+                             f"{seg.frame} to the peer's host on another connection")
             else:
                 kept.append(owed)
         self.owed = tuple(kept)
@@ -213,11 +213,24 @@ class ReplySteps:
         for owed in self.owed:
             if owed.client is from_client:
                 owed = self._judge(owed, seg)
+            elif self._twin(owed.segment, seg):
+                owed = self._record(owed, ReplyOutcome.UNJUDGED, None, f"frame {seg.frame} "
+                                    "is the same segment with other numbers: the capture shows "
+                                    "both sides of a middlebox that rewrites them")
             elif owed.dropped is not None and self._resends(seg, owed.dropped):
                 owed = None if owed.answered else owed._replace(dropped=None)
             if owed is not None:
                 kept.append(owed)
         self.owed = tuple(kept)
+
+    def _twin(self, provoking: Segment, seg: Segment) -> bool:
+        """Is ``seg`` the provoking segment again, captured with it, with other sequence or
+        acknowledgment numbers? A sequence-randomising firewall between two capture points
+        makes such pairs: the receiver only ever saw the rewritten one."""
+        return (seg.ts - provoking.ts <= self.reorder_ns and seg.flags == provoking.flags
+                and seg.plen == provoking.plen and seg.win == provoking.win
+                and seg.payload == provoking.payload
+                and (seg.seq, seg.ack) != (provoking.seq, provoking.ack))
 
     @staticmethod
     def _resends(seg: Segment, dropped: tuple[int, int]) -> bool:
@@ -250,7 +263,7 @@ class ReplySteps:
                                 + ("an RST" if flags & RST else "a SYN") + " instead")
         elif flags & ACK and not seg.plen and not flags & FIN:
             return self._settle_ack(owed, seg)
-        if seg.ts - owed.ts <= self._allowance():
+        if seg.ts - owed.segment.ts <= self._allowance():
             return owed  # sent before the segment reached it, perhaps
         if owed.kind in _RATE_LIMITED and self._rate_limited(owed):
             return self._record(owed, ReplyOutcome.RATE_LIMITED, None, self._silence(owed, seg))
@@ -277,7 +290,7 @@ class ReplySteps:
             return self._record(owed, ReplyOutcome.WRONG, seg,
                                 f"frame {seg.frame}: <{wrong}> in a pure ACK")
         self.oow_ts = (seg.ts, self.oow_ts[1]) if owed.client else (self.oow_ts[0], seg.ts)
-        self.answers = (seg.frame, owed.frame)
+        self.answers = (seg.frame, owed.segment.frame)
         self._record(owed, ReplyOutcome.ANSWERED, seg, f"frame {seg.frame}: "
                      f"<SEQ={receiver.rel(seq)}><ACK={sender.rel(ack)}><CTL=ACK>")
         return None if owed.dropped is None else owed._replace(answered=True)
@@ -286,8 +299,12 @@ class ReplySteps:
         seq = unwrap(seg.seq, owed.seq[0])
         observed = f"frame {seg.frame}: <SEQ={self._sides(owed)[0].rel(seq)}><CTL=RST>"
         outcome = ReplyOutcome.ANSWERED if seq == owed.seq[0] else ReplyOutcome.WRONG
+        if outcome is ReplyOutcome.WRONG and owed.kind is ReplyKind.RESET_CLOSED:
+            # A host without a connection has only SEG.ACK to build its reset from: another
+            # number comes from state the capture does not show (it still had the connection).
+            outcome = ReplyOutcome.UNJUDGED
         if outcome is ReplyOutcome.ANSWERED:
-            self.answers = (seg.frame, owed.frame)
+            self.answers = (seg.frame, owed.segment.frame)
         self._record(owed, outcome, seg, observed)
 
     def _accepted(self, owed: Owed, seg: Segment) -> None:
@@ -317,17 +334,17 @@ class ReplySteps:
         if owed.kind is ReplyKind.ACK_UNACCEPTABLE and owed.dropped is not None:
             return False  # a segment with sequence space is never rate-limited
         last = self.oow_ts[0] if owed.client else self.oow_ts[1]
-        return bool(last) and owed.ts - last < profile.invalid_ratelimit * 1e9
+        return bool(last) and owed.segment.ts - last < profile.invalid_ratelimit * 1e9
 
     def _silence(self, owed: Owed, seg: Segment) -> str:
-        return (f"no reply in {(seg.ts - owed.ts) / 1e9:.3f} s, while it sent frame "
+        return (f"no reply in {(seg.ts - owed.segment.ts) / 1e9:.3f} s, while it sent frame "
                 f"{seg.frame}")
 
     def _record(self, owed: Owed, outcome: ReplyOutcome, reply: Segment | None,
                 observed: str, expected: str = "") -> None:
         side = "client" if owed.client else "server"
         event = ev.ReplyOwed(
-            owed.frame, owed.ts, side, owed.kind, outcome,
+            owed.segment.frame, owed.segment.ts, side, owed.kind, outcome,
             None if reply is None else reply.frame, expected or self._expected(owed), observed,
             owed.reason, owed.reference)
         if owed.unsent:
