@@ -362,3 +362,42 @@ def test_a_reset_from_a_host_that_still_had_state_is_not_judged_against_seg_ack(
     lad.raw("s", RST, lad.nxt["s"] - 1, 0)  # 8: not SEG.ACK: built from a TCB it still had
     events, _ = replay(lad)
     assert settled(events) == [("reset-closed", "unjudged", 7, 8)]
+
+
+# ---------------------------------------------------------------------- ordinary ACKs: FIN
+
+
+def fin_then_server_data(ack_covers_fin: bool, fin_again: bool = False) -> Ladder:
+    """The client closes (6); the server answers its request 1 s later (7), acknowledging the
+    FIN or not; (``fin_again``: the client retransmits its FIN first); then the server's FIN
+    acknowledges it."""
+    lad = established()
+    lad.fin("c")  # 6
+    if fin_again:
+        lad.fin("c", seq=lad.nxt["c"] - 1, gap=0.5)
+    lad._emit("s", ACK, lad.nxt["s"], lad.nxt["c"] - (0 if ack_covers_fin else 1), plen=10,
+              gap=1.0)
+    lad.nxt["s"] += 10
+    lad.fin("s", gap=0.001)
+    return lad
+
+
+def test_a_fin_acknowledged_by_the_receivers_next_segment_owes_nothing_more():
+    events, states = replay(fin_then_server_data(ack_covers_fin=True))
+    assert settled(events) == []
+    assert states == [*OPENING, ("FIN_WAIT_1", "CLOSE_WAIT"), ("FIN_WAIT_2", "CLOSE_WAIT"),
+                      ("TIME_WAIT", "LAST_ACK")]
+
+
+def test_a_segment_past_the_delayed_ack_limit_leaving_out_a_fin_it_had_is_ack_withheld():
+    lad = fin_then_server_data(ack_covers_fin=False)
+    events, states = replay(lad)
+    assert settled(events) == [("ack-fin", "missing", 6, 8)]
+    assert states[5:] == [("FIN_WAIT_1", "CLOSE_WAIT"), ("FIN_WAIT_1", "CLOSE_WAIT"),
+                          ("TIME_WAIT", "LAST_ACK")]
+    assert rules_at(run_segments(lad.segments).findings) == [("ack-withheld", 6)]
+
+
+def test_a_fin_sent_again_may_have_been_lost_after_the_tap_so_nothing_is_withheld():
+    events, _ = replay(fin_then_server_data(ack_covers_fin=False, fin_again=True))
+    assert settled(events) == []

@@ -78,6 +78,9 @@ class Owed(NamedTuple):
     unsent: bool = False
     """For an ACK above everything the capture showed sent: owed only if the sender's next
     data proves it unsent, not unseen (``_unsent_settled``); its outcome waits till then."""
+    late: Segment | None = None
+    """For an ordinary ACK (``ACK_FIN``): the receiver's first segment past the allowance that
+    did not cover it, kept until a later ACK proves it had the FIN all along."""
 
 
 class ReplySteps:
@@ -184,6 +187,43 @@ class ReplySteps:
         self.owed = tuple(kept)
         return any(owed.kind is ReplyKind.RESET_CLOSED for owed in kept)
 
+    def _owe_fin_ack(self, seg: Segment, a: Endpoint, b: Endpoint, fin: int) -> None:
+        """``b`` received ``a``'s FIN: "advance RCV.NXT over the FIN" and acknowledge it (RFC
+        9293 §3.10.7.4, eighth), within the profile's delayed-ACK maximum (§3.8.6.3). Settled
+        without an event when answered: only a FIN ``b`` demonstrably received and left
+        unacknowledged past the allowance is recorded (``_settle_fin_ack``)."""
+        snd = b.snd.max or 0
+        self._owe(Owed(ReplyKind.ACK_FIN, seg, b is self.client,
+                       (snd if b.snd.una is None else b.snd.una, snd),
+                       (fin + 1, fin + 1), f"FIN at seq {a.rel(fin)}",
+                       f"RFC 9293 §3.10.7.4 (eighth), §3.8.6.3; the {self.profile.name} "
+                       f"profile's delayed_ack_max {self.profile.delayed_ack_max:g} s"))
+
+    def _settle_fin_ack(self, owed: Owed, seg: Segment) -> Owed | None:
+        """The FIN's receiver sent ``seg``. Covering the FIN, it settles the obligation: in
+        time (no event), or after a segment past the allowance that did not cover it although
+        no retransmission of the FIN came in between (the FIN had arrived: MISSING, the ACK
+        withheld). An ACK lost between the receiver and the tap is common, so a late covering
+        ACK alone proves nothing, and a segment without ACK or a reset ends the watch."""
+        flags = seg.flags
+        if flags & (RST | SYN) or not flags & ACK:
+            return None
+        fin_end = owed.ack[0]
+        if unwrap(seg.ack, fin_end) >= fin_end:
+            if owed.late is not None:
+                late = owed.late
+                sender = self._sides(owed)[1]
+                self._record(owed, ReplyOutcome.MISSING, seg,
+                             f"frame {late.frame}, {(late.ts - owed.segment.ts) / 1e9:.3f} s "
+                             f"after the FIN, acknowledged only "
+                             f"{sender.rel(unwrap(late.ack, fin_end))}; its first ACK of the "
+                             f"FIN is frame {seg.frame}, with no retransmission of the FIN "
+                             "between")
+            return None
+        if owed.late is None and seg.ts - owed.segment.ts > self._allowance(ordinary=True):
+            return owed._replace(late=seg)
+        return owed
+
     def challenged(self, syn: Segment, from_client: bool) -> None:
         """A SYN with a new ISN reached this connection's synchronized peer of its sender
         (the tracker opened a new instance for it, ``Tracker._hold``): the peer owes a
@@ -198,7 +238,7 @@ class ReplySteps:
         if len(owed_now) >= MAX_OWED:
             # A flood of unacceptable segments: the oldest is settled now, to bound memory.
             oldest, owed_now = owed_now[0], owed_now[1:]
-            if not oldest.answered:
+            if not oldest.answered and oldest.kind is not ReplyKind.ACK_FIN:
                 self._record(oldest, ReplyOutcome.UNJUDGED, None,
                              f"not followed past {MAX_OWED} later obligations")
         self.owed = (*owed_now, owed)
@@ -213,6 +253,9 @@ class ReplySteps:
         for owed in self.owed:
             if owed.client is from_client:
                 owed = self._judge(owed, seg)
+            elif owed.kind is ReplyKind.ACK_FIN:
+                if seg.flags & (FIN | RST | SYN):
+                    owed = None  # the FIN again: the first may have been lost after the tap
             elif self._twin(owed.segment, seg):
                 owed = self._record(owed, ReplyOutcome.UNJUDGED, None, f"frame {seg.frame} "
                                     "is the same segment with other numbers: the capture shows "
@@ -242,6 +285,8 @@ class ReplySteps:
     def _judge(self, owed: Owed, seg: Segment) -> Owed | None:
         """The receiver sent ``seg``: its acceptance of a dropped segment, the reply, a wrong
         one, or a sign it went on without replying. The obligation, if still open."""
+        if owed.kind is ReplyKind.ACK_FIN:
+            return self._settle_fin_ack(owed, seg)
         flags = seg.flags
         dropped = owed.dropped
         if (dropped is not None and flags & ACK and not flags & RST
@@ -318,9 +363,11 @@ class ReplySteps:
                      f"{start}..{end} dropped: no ACK reaching {end} until its sender sends "
                      "it again")
 
-    def _allowance(self) -> int:
-        """How long after the provocation the receiver's reply may reach the tap."""
-        return 2 * self.reorder_ns + SLACK_NS
+    def _allowance(self, ordinary: bool = False) -> int:
+        """How long after the provocation the receiver's reply may reach the tap; for an
+        ordinary ACK, plus the profile's delayed-ACK maximum."""
+        delay = int(self.profile.delayed_ack_max * 1e9) if ordinary else 0
+        return 2 * self.reorder_ns + SLACK_NS + delay
 
     def _rate_limited(self, owed: Owed) -> bool:
         """Does the profile's rate limit excuse the missing reply? Linux sends at most one
@@ -373,7 +420,7 @@ class ReplySteps:
     def _unjudged(self) -> None:
         """The capture is over: what is still owed was never shown either way."""
         for owed in self.owed:
-            if not owed.answered and not owed.unsent:
+            if not owed.answered and not owed.unsent and owed.kind is not ReplyKind.ACK_FIN:
                 self._record(owed, ReplyOutcome.UNJUDGED, None,
                              "nothing of it captured afterwards")
         self.owed = ()
