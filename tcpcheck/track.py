@@ -211,8 +211,6 @@ class Tracker:
                 from_client = True
         conn.apply(seg, from_client)
         self._now = ts
-        if conn.watch_hosts:
-            self._watch(conn, seg)
         if self._silent:
             self._host_spoke(conn, seg)
         if self._copies:
@@ -303,6 +301,7 @@ class Tracker:
             conn_id = self._next_id
             self._next_id += 1
         conn = Connection(conn_id, self.profile, client_key, midstream, seg, self.timing)
+        conn.watch_hosts = self._watch
         if previous is not None:
             self._check_reuse(previous, conn, seg)
             if self._retried(previous, seg):
@@ -434,7 +433,6 @@ class Tracker:
     def _watch(self, conn: Connection, seg: Segment) -> None:
         """``seg``'s receiver owes a reset on a four-tuple it has no connection on: what its
         host sends to the sender's host on other connections shows whether it is silent."""
-        conn.watch_hosts = False
         waiting = self._silent.setdefault((seg.dst, seg.src), [])
         if conn not in waiting:
             waiting.append(conn)

@@ -12,6 +12,7 @@ capture point, so where the two readings differ the model keeps the one a health
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import replace
 from typing import NamedTuple
 
@@ -121,8 +122,9 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         # profile's rate limit; (frame, provoking frame) of the latest reply that answered one.
         self.owed: tuple[Owed, ...] = ()
         self.tentative: tuple[ev.ReplyOwed, ...] = ()  # settled, if the over-ACK was unsent
-        # A host without a connection here owes a reset: the tracker watches its other traffic.
-        self.watch_hosts = False
+        # Told when a host without a connection here owes a reset, so its traffic on other
+        # connections can show it silent (the tracker's ``_watch``; None: nobody watches).
+        self.watch_hosts: Callable[[Connection, Segment], None] | None = None
         self.oow_ts = (0, 0)
         self.answers = (0, 0)
 

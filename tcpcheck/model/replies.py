@@ -1,14 +1,20 @@
 """Connection steps for the replies a receiver owes (RFC 9293 §3.10.7, RFC 5961), and their
 settlement on the receiver's later segments.
 
-Where RFC 9293 §3.10.7 makes a receiver answer a segment it drops, the model notes an ``Owed``
-reply: a challenge ACK for an in-window inexact RST (RFC 5961 §3.2) or a SYN in a synchronized
-state (§4.2); "<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>" for a segment that fails the acceptability
-test or PAWS (RFC 9293 §3.10.7.4, first; RFC 7323 §5.3); "<SEQ=SEG.ACK><CTL=RST>" for an
-unacceptable ACK in SYN-RECEIVED (§3.10.7.4, fifth). Each is owed only where the capture shows
-the segment surely unacceptable (the model's conservative arrival steps decide that).
+Where RFC 9293 §3.10.7 makes a receiver answer a segment, the model notes an ``Owed`` reply:
 
-The receiver's later segments settle it (``ReplySteps._answer``):
+- a challenge ACK for an in-window inexact RST (RFC 5961 §3.2) or a SYN in a synchronized
+  state (§4.2);
+- "<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>" for a segment that fails the acceptability test or
+  PAWS (RFC 9293 §3.10.7.4, first; RFC 7323 §5.3), or acknowledges what was never sent
+  (§3.10.7.4, fifth; held until the sender's next data proves it unsent);
+- "<SEQ=SEG.ACK><CTL=RST>" for an unacceptable ACK in SYN-RECEIVED (§3.10.7.4, fifth) and for
+  an ACK-bearing segment on a four-tuple the receiver reset (§3.10.7.1-2);
+- an ACK of a FIN (§3.10.7.4, eighth), within the profile's delayed-ACK maximum.
+
+Each is owed only where the capture shows the segment surely unacceptable (the model's
+conservative arrival steps decide that). The receiver's later segments settle it
+(``ReplySteps._answer``):
 
 - its first candidate (a pure ACK for an ACK, an RST for a reset) is the reply: ANSWERED when
   its numbers fall within what the capture allows for SND.NXT and RCV.NXT, WRONG otherwise;
@@ -19,10 +25,12 @@ The receiver's later segments settle it (``ReplySteps._answer``):
 
 A dropped segment with sequence space (data, FIN) stays watched after its reply: a later ACK of
 the receiver covering that space, which the sender never sent again, shows the receiver took it
-anyway (ACCEPTED; ``Profile.fin_zero_window`` names Linux's deliberate tolerance).
+anyway (ACCEPTED; ``Profile.zero_window_fin`` names Linux's deliberate tolerance). A FIN's ACK
+is recorded only when withheld (``_settle_fin_ack``): answered, it makes no event.
 
-Only the connections that owe something pay for this: ``Connection.apply`` calls ``_answer``
-while ``owed`` is not empty.
+A connection pays for this only while it owes something (``Connection.apply`` calls
+``_answer`` while ``owed`` is not empty): after a FIN until its ACK, and around the rare
+segments that make a receiver owe a reply.
 """
 
 from __future__ import annotations
@@ -51,7 +59,6 @@ _RATE_LIMITED = frozenset({ReplyKind.CHALLENGE_RST, ReplyKind.CHALLENGE_SYN,
 _CHALLENGES = frozenset({ReplyKind.CHALLENGE_RST, ReplyKind.CHALLENGE_SYN})
 _RESETS = frozenset({ReplyKind.RESET_CLOSED, ReplyKind.RESET_LISTEN,
                      ReplyKind.RESET_SYN_RECEIVED})
-_NOT_AN_ACK = SYN | RST | FIN
 
 
 class Owed(NamedTuple):
@@ -169,7 +176,8 @@ class ReplySteps:
         self._owe(Owed(ReplyKind.RESET_CLOSED, seg, b is self.client, (ack, ack),
                        None, f"a segment on the four-tuple it reset at frame {clocks.rst_frame}",
                        "RFC 9293 §3.10.7.1, §3.10.7.2"))
-        self.watch_hosts = True
+        if self.watch_hosts is not None:
+            self.watch_hosts(self, seg)
 
     def host_spoke(self, seg: Segment) -> bool:
         """The host that owes a reset here sent ``seg`` to the peer's host on another
@@ -193,11 +201,10 @@ class ReplySteps:
         without an event when answered: only a FIN ``b`` demonstrably received and left
         unacknowledged past the allowance is recorded (``_settle_fin_ack``)."""
         snd = b.snd.max or 0
-        self._owe(Owed(ReplyKind.ACK_FIN, seg, b is self.client,
-                       (snd if b.snd.una is None else b.snd.una, snd),
-                       (fin + 1, fin + 1), f"FIN at seq {a.rel(fin)}",
-                       f"RFC 9293 §3.10.7.4 (eighth), §3.8.6.3; the {self.profile.name} "
-                       f"profile's delayed_ack_max {self.profile.delayed_ack_max:g} s"))
+        # One per FIN of every connection: its texts are written only if it is ever recorded.
+        self.owed = (*self.owed, Owed(ReplyKind.ACK_FIN, seg, b is self.client,
+                                      (snd if b.snd.una is None else b.snd.una, snd),
+                                      (fin + 1, fin + 1), "", ""))
 
     def _settle_fin_ack(self, owed: Owed, seg: Segment) -> Owed | None:
         """The FIN's receiver sent ``seg``. Covering the FIN, it settles the obligation: in
@@ -390,6 +397,12 @@ class ReplySteps:
     def _record(self, owed: Owed, outcome: ReplyOutcome, reply: Segment | None,
                 observed: str, expected: str = "") -> None:
         side = "client" if owed.client else "server"
+        if owed.kind is ReplyKind.ACK_FIN:
+            sender = self._sides(owed)[1]
+            owed = owed._replace(
+                reason=f"FIN at seq {sender.rel(owed.ack[0] - 1)}",
+                reference=f"RFC 9293 §3.10.7.4 (eighth), §3.8.6.3; the {self.profile.name} "
+                          f"profile's delayed_ack_max {self.profile.delayed_ack_max:g} s")
         event = ev.ReplyOwed(
             owed.segment.frame, owed.segment.ts, side, owed.kind, outcome,
             None if reply is None else reply.frame, expected or self._expected(owed), observed,
