@@ -39,7 +39,7 @@ def seq_add(seq: int, n: int) -> int:
     return (seq + n) % SEQ_MOD
 
 
-def tsval(p: Pkt) -> tuple[int, int]:
+def ts_option(p: Pkt) -> tuple[int, int]:
     """(TSval, TSecr) of a segment that carries the timestamps option."""
     data = p.opt(OPT_TS)
     expect(data is not None, f"frame {p.frame} has no timestamps")
@@ -68,7 +68,9 @@ def await_segment(out: Path, match: Callable[[Pkt], bool], after: int,
         found = next((p for p in capture_so_far(out) if p.frame > after and match(p)), None)
         if found is not None or time.monotonic() > deadline:
             return found
-        time.sleep(0.01)
+        # Short: a ScriptedClient answers through this loop, and the server's tail loss probe
+        # resends a segment left unacknowledged for about 10 ms (twice its tiny SRTT).
+        time.sleep(0.001)
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,16 @@ class Snapshot:
         below TS.Recent, so the injected segment passes PAWS unless a scenario wants it not to."""
         return seq_add(self.client_tsval, int((time.time() - self.client_ts_at) * 1000))
 
+    def from_client(self, flags: str, seq: int, *, ack: int | None = None,
+                    tsval: int | None = None) -> TCP:
+        """A segment on this connection as the client sends one: its ports and window field,
+        ACK = the server's SND.NXT and timestamps continuing its clock, echoing the server's
+        last TSval (unless ``ack`` or ``tsval`` say otherwise)."""
+        return TCP(sport=self.client[1], dport=self.server[1], flags=flags, seq=seq,
+                   ack=self.server_nxt if ack is None else ack, window=self.client_win,
+                   options=timestamps(self.tsval_now() if tsval is None else tsval,
+                                      self.server_tsval))
+
 
 def snapshot(out: Path, client: tuple[str, int], server: tuple[str, int]) -> Snapshot:
     """The state of the connection client -> server in the capture so far; it must be quiet,
@@ -105,11 +117,12 @@ def snapshot(out: Path, client: tuple[str, int], server: tuple[str, int]) -> Sna
     c_last, s_last = c_side[-1], s_side[-1]
     expect(s_last.ack == c_last.seg_end and c_last.ack == s_last.seg_end,
            f"not quiet at frame {pkts[-1].frame}: something is unacknowledged")
-    both_scale = syn.opt(OPT_WSCALE) is not None and synack.opt(OPT_WSCALE) is not None
-    shift = synack.opt(OPT_WSCALE)[0] if both_scale else 0  # type: ignore[index]
+    # The server's window field is scaled only if both SYNs carried the option (RFC 7323 §2.2).
+    scale = synack.opt(OPT_WSCALE)
+    shift = scale[0] if scale is not None and syn.opt(OPT_WSCALE) is not None else 0
     return Snapshot(pkts[-1].frame, client, server, c_last.seg_end, s_last.seg_end,
-                    s_last.win << shift, c_last.win, tsval(c_last)[0], c_last.ts,
-                    tsval(s_last)[0])
+                    s_last.win << shift, c_last.win, ts_option(c_last)[0], c_last.ts,
+                    ts_option(s_last)[0])
 
 
 # ---------------------------------------------------------------- sending from the client side
@@ -118,6 +131,12 @@ def snapshot(out: Path, client: tuple[str, int], server: tuple[str, int]) -> Sna
 def timestamps(value: int, echo: int) -> list[tuple[str, object]]:
     """The timestamps option as Linux lays it out on a segment other than a SYN."""
     return [("NOP", None), ("NOP", None), ("Timestamp", (value, echo))]
+
+
+def syn_options(value: int) -> list[tuple[str, object]]:
+    """A Linux SYN's options: MSS 1460, SACK-permitted, timestamps (TSecr 0), window scale 7."""
+    return [("MSS", 1460), ("SAckOK", b""), ("Timestamp", (value, 0)), ("NOP", None),
+            ("WScale", WSCALE)]
 
 
 class Injector:
@@ -190,9 +209,8 @@ class ScriptedClient:
         """Send a segment at SND.NXT (acknowledging RCV.NXT unless ``ack`` says otherwise),
         advance SND.NXT over it, and return it as captured."""
         if "S" in flags:
-            options = [("MSS", 1460), ("SAckOK", b""), ("Timestamp", (self.tsval(), 0)),
-                       ("NOP", None), ("WScale", WSCALE)]
-            segment = TCP(flags=flags, seq=self.snd_nxt, window=SYN_WINDOW, options=options)
+            segment = TCP(flags=flags, seq=self.snd_nxt, window=SYN_WINDOW,
+                          options=syn_options(self.tsval()))
         else:
             segment = TCP(flags=flags, seq=self.snd_nxt, window=WINDOW,
                           ack=self.rcv_nxt if ack is None else ack,
@@ -219,7 +237,7 @@ class ScriptedClient:
         elif p.seq == self.rcv_nxt:
             self.rcv_nxt = p.seg_end
         if p.opt(OPT_TS) is not None:
-            self.peer_tsval = tsval(p)[0]
+            self.peer_tsval = ts_option(p)[0]
         self.peer_window = p.win if p.flags & SYN else p.win << self.shift
         return p
 
@@ -248,6 +266,14 @@ class ScriptedClient:
                 self.send("A")
             if p.flags & FIN:
                 return got
+
+
+def no_resends(pkts: list[Pkt], sender: tuple[str, int]) -> None:
+    """Fail (so the scenario runs again) if ``sender`` sent data or a FIN twice: scapy, being
+    slow, let a tail loss probe fire, and the file would not have its usual frames."""
+    sent_once = [(p.seq, p.plen, p.flags & FIN) for p in pkts
+                 if (p.src, p.sport) == sender and (p.plen or p.flags & FIN)]
+    expect(len(sent_once) == len(set(sent_once)), f"{sender} resent a segment")
 
 
 @contextlib.contextmanager

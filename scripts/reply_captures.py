@@ -38,15 +38,18 @@ from pathlib import Path
 
 from inject import (
     SCRIPTED_ISN,
+    SYN_WINDOW,
     WINDOW,
     Injector,
     ScriptedClient,
     Snapshot,
     await_segment,
+    no_resends,
     scripted,
     sent,
     seq_add,
     snapshot,
+    syn_options,
     timestamps,
 )
 from make_captures import (
@@ -145,12 +148,15 @@ def provoke(out: Path, build: Callable[[Snapshot], TCP]) -> Provoked:
                  None)
     expect(reply is not None, "the server sent nothing after the provocation")
     assert reply is not None
+    expect(any((p.src, p.sport) == server and p.ts - provoking.ts > LATER - 0.1 for p in pkts),
+           "no traffic from the server LATER after the provocation")
     expect(pkts[-1].src == client[0] and pkts[-1].pure, "the client's last ACK must end it")
     return Provoked(pkts, provoking, reply, snap)
 
 
-def challenge_ack(run: Provoked, kind: str) -> str:
-    """Check that the server's next segment is an immediate ACK <SEQ=SND.NXT><ACK=RCV.NXT>."""
+def acked_at_once(run: Provoked, kind: str) -> str:
+    """Check that the server's next segment is an immediate ACK <SEQ=SND.NXT><ACK=RCV.NXT>
+    (the form of a challenge ACK and of the ACK for an unacceptable segment alike)."""
     reply, snap = run.next_from_server, run.snap
     expect(reply.pure and reply.ts - run.provoking.ts < REPLY_WAIT,
            f"no immediate ACK after frame {run.provoking.frame}: frame {reply.frame}")
@@ -165,10 +171,8 @@ def reply_rst_in_window(out: Path) -> str:
     connection: Linux answers with a challenge ACK (RFC 5961 §3.2) and keeps the connection."""
     def build(snap: Snapshot) -> TCP:
         expect(snap.server_wnd > 1000, f"window {snap.server_wnd} too small")
-        return TCP(sport=snap.client[1], dport=snap.server[1], flags="RA",
-                   seq=seq_add(snap.client_nxt, 1000), ack=snap.server_nxt, window=snap.client_win,
-                   options=timestamps(snap.tsval_now(), snap.server_tsval))
-    return challenge_ack(provoke(out, build), "challenge ACK")
+        return snap.from_client("RA", seq_add(snap.client_nxt, 1000))
+    return acked_at_once(provoke(out, build), "challenge ACK")
 
 
 @scenario("reply-syn-established")
@@ -177,10 +181,9 @@ def reply_syn_established(out: Path) -> str:
     established connection: Linux answers with a challenge ACK (RFC 5961 §4.2)."""
     def build(snap: Snapshot) -> TCP:
         return TCP(sport=snap.client[1], dport=snap.server[1], flags="S",
-                   seq=seq_add(snap.client_nxt, 1 << 28), window=64240,
-                   options=[("MSS", 1460), ("SAckOK", b""), ("Timestamp", (snap.tsval_now(), 0)),
-                            ("NOP", None), ("WScale", 7)])
-    return challenge_ack(provoke(out, build), "challenge ACK")
+                   seq=seq_add(snap.client_nxt, 1 << 28), window=SYN_WINDOW,
+                   options=syn_options(snap.tsval_now()))
+    return acked_at_once(provoke(out, build), "challenge ACK")
 
 
 @scenario("reply-data-beyond-window")
@@ -189,11 +192,8 @@ def reply_data_beyond_window(out: Path) -> str:
     window (RCV.NXT + RCV.WND + 1448): wholly beyond it; Linux drops them and answers with an
     ACK (RFC 9293 §3.10.7.4, first check)."""
     def build(snap: Snapshot) -> TCP:
-        return TCP(sport=snap.client[1], dport=snap.server[1], flags="PA",
-                   seq=seq_add(snap.client_nxt, snap.server_wnd + 1448), ack=snap.server_nxt,
-                   window=snap.client_win,
-                   options=timestamps(snap.tsval_now(), snap.server_tsval)) / REQUEST
-    return challenge_ack(provoke(out, build), "ACK")
+        return snap.from_client("PA", seq_add(snap.client_nxt, snap.server_wnd + 1448)) / REQUEST
+    return acked_at_once(provoke(out, build), "ACK")
 
 
 @scenario("reply-old-duplicate")
@@ -203,11 +203,8 @@ def reply_old_duplicate(out: Path) -> str:
     old duplicate. Linux drops it and answers at once with an ACK carrying a D-SACK block for
     it (RFC 9293 §3.10.7.4 first check; RFC 2883)."""
     def build(snap: Snapshot) -> TCP:
-        return TCP(sport=snap.client[1], dport=snap.server[1], flags="PA",
-                   seq=seq_add(snap.client_nxt, -len(REQUEST)), ack=snap.server_nxt,
-                   window=snap.client_win,
-                   options=timestamps(snap.tsval_now(), snap.server_tsval)) / REQUEST
-    return challenge_ack(provoke(out, build), "ACK")
+        return snap.from_client("PA", seq_add(snap.client_nxt, -len(REQUEST))) / REQUEST
+    return acked_at_once(provoke(out, build), "ACK")
 
 
 @scenario("reply-ack-unsent")
@@ -218,11 +215,8 @@ def reply_ack_unsent(out: Path) -> str:
     <SEQ=SND.NXT><ACK=RCV.NXT> (older kernels dropped it silently, tcp_ack returning
     -SKB_DROP_REASON_TCP_ACK_UNSENT_DATA)."""
     def build(snap: Snapshot) -> TCP:
-        return TCP(sport=snap.client[1], dport=snap.server[1], flags="A",
-                   seq=snap.client_nxt, ack=seq_add(snap.server_nxt, 1000),
-                   window=snap.client_win,
-                   options=timestamps(snap.tsval_now(), snap.server_tsval))
-    return challenge_ack(provoke(out, build), "ACK")
+        return snap.from_client("A", snap.client_nxt, ack=seq_add(snap.server_nxt, 1000))
+    return acked_at_once(provoke(out, build), "ACK")
 
 
 @scenario("reply-paws")
@@ -233,11 +227,9 @@ def reply_paws(out: Path) -> str:
     same bytes is accepted. Had Linux accepted the injected copy, the stream would still be
     the same bytes."""
     def build(snap: Snapshot) -> TCP:
-        return TCP(sport=snap.client[1], dport=snap.server[1], flags="PA",
-                   seq=snap.client_nxt, ack=snap.server_nxt, window=snap.client_win,
-                   options=timestamps(seq_add(snap.client_tsval, -1000),
-                                      snap.server_tsval)) / REQUEST
-    return challenge_ack(provoke(out, build), "ACK")
+        return snap.from_client("PA", snap.client_nxt,
+                                tsval=seq_add(snap.client_tsval, -1000)) / REQUEST
+    return acked_at_once(provoke(out, build), "ACK")
 
 
 @scenario("reply-bad-third-ack")
@@ -263,6 +255,7 @@ def reply_bad_third_ack(out: Path) -> str:
             client.send("FA")
             client.read_until_fin()
         task.result()
+    no_resends(read_tcp(out), client.server)
     expect(reset.flags == RST and reset.seq == bad.ack,
            f"frame {reset.frame} is not <SEQ=SEG.ACK><CTL=RST>")
     return (f"provoking frame {bad.frame} (ack ISN + 1001); RST frame {reset.frame} "
@@ -391,6 +384,7 @@ def reply_fin_zero_window(out: Path) -> str:
             resume.set()
             after = client.read_until_fin()
         task.result()
+    no_resends(read_tcp(out), client.server)
     expect(reply.pure and reply.ack == fin.seg_end,
            f"frame {reply.frame} does not acknowledge the FIN: Linux no longer accepts it")
     expect(any(p.plen for p in after), "no response after the FIN")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import struct
 from pathlib import Path
 
 import pytest
 from conftest import rules_at
+from pcap_edit import records, without_frames
 
 from tcpcheck.engine import analyze_files
 from tcpcheck.profiles import load_profile
@@ -57,6 +59,7 @@ def analyze(path: Path):
 
 def test_every_required_real_scenario_is_bundled():
     assert {p.stem for p in REAL} >= REAL_SCENARIOS | set(PROVOKED)
+    assert set(ANSWERS) == set(PROVOKED)
 
 
 @pytest.mark.parametrize("path", REAL_PARAMS)
@@ -87,6 +90,39 @@ def test_real_capture_ends_in_the_rfc_states(name, client, server, close):
 def test_provoked_capture_flags_the_injected_segment_and_nothing_linux_sent(name):
     result = analyze(ROOT / "captures" / "linux" / f"{name}.pcap")
     assert rules_at(result.findings) == PROVOKED[name]
+
+
+# Each reply-* capture's provoking frame and the frame of Linux's answer to it. A copy without
+# the answer is what the reply rules judge; it must still show the receiver (the server,
+# 192.0.2.2) sending later, past Linux's 500 ms limit on challenge and out-of-window ACKs and
+# the 200 ms delayed-ACK maximum, or nothing could be judged.
+ANSWERS: dict[str, tuple[int, int]] = {
+    "reply-rst-in-window": (8, 9), "reply-syn-established": (8, 9),
+    "reply-data-beyond-window": (8, 9), "reply-old-duplicate": (8, 9),
+    "reply-ack-unsent": (8, 9), "reply-paws": (8, 9), "reply-bad-third-ack": (3, 4),
+    "reply-closed-port": (1, 2), "reply-ack-to-listener": (1, 2),
+    "reply-fin-zero-window": (10, 11),
+}
+SERVER = bytes([192, 0, 2, 2])
+
+
+def frame_times(path: Path) -> dict[int, tuple[float, bytes]]:
+    """Frame -> (capture time, IPv4 source address) of an Ethernet + IPv4 classic pcap."""
+    return {number: (sec + usec / 1e6, frame[26:30])
+            for number, (rec, frame) in enumerate(records(path)[1], start=1)
+            for sec, usec in [struct.unpack_from("<II", rec)]}
+
+
+@pytest.mark.parametrize("name", sorted(ANSWERS))
+def test_provoked_receiver_answers_at_once_and_still_sends_later_without_that_answer(
+        name, tmp_path):
+    provoking, answer = ANSWERS[name]
+    path = ROOT / "captures" / "linux" / f"{name}.pcap"
+    frames = frame_times(path)
+    (start, _), (answered, by) = frames[provoking], frames[answer]
+    assert by == SERVER and answered - start < 0.1
+    copy = frame_times(without_frames(path, tmp_path / "copy.pcap", {answer}))
+    assert any(src == SERVER and ts - start > 0.5 + 0.2 for ts, src in copy.values())
 
 
 def test_time_wait_reuse_capture_holds_two_connections_and_an_info_finding():
