@@ -385,8 +385,12 @@ class ReplySteps:
         profile = self.profile
         if owed.kind in _CHALLENGES and profile.challenge_ack_limit:
             return True
-        if owed.kind is ReplyKind.ACK_UNACCEPTABLE and owed.dropped is not None:
-            return False  # a segment with sequence space is never rate-limited
+        provoking = owed.segment
+        if owed.kind is ReplyKind.ACK_UNACCEPTABLE and (provoking.plen
+                                                       or provoking.flags & FIN):
+            # tcp_oow_rate_limited: "Data packets without SYNs are not likely part of an ACK
+            # loop" (SEQ != END_SEQ: text or FIN).
+            return False
         last = self.oow_ts[0] if owed.client else self.oow_ts[1]
         return bool(last) and owed.segment.ts - last < profile.invalid_ratelimit * 1e9
 
