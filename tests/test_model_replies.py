@@ -401,3 +401,15 @@ def test_a_segment_past_the_delayed_ack_limit_leaving_out_a_fin_it_had_is_ack_wi
 def test_a_fin_sent_again_may_have_been_lost_after_the_tap_so_nothing_is_withheld():
     events, _ = replay(fin_then_server_data(ack_covers_fin=False, fin_again=True))
     assert settled(events) == []
+
+
+def test_linux_never_rate_limits_its_ack_for_a_segment_with_data():
+    lad = established()
+    lad.data("c", 100, seq=lad.nxt["c"] + 70_000, advance=False)  # 6
+    lad.ack("s")  # 7: answered
+    lad.data("c", 100, seq=lad.nxt["c"] + 80_000, advance=False, gap=0.1)  # 8: within 0.5 s
+    lad.data("s", 10, gap=1.0)  # 9: no ACK for 8
+    events, states = replay(lad)
+    assert settled(events) == [("ack-unacceptable", "answered", 6, 7),
+                               ("ack-unacceptable", "missing", 8, None)]
+    assert states == [*OPENING, EST, EST, EST, EST]
