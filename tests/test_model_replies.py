@@ -78,7 +78,7 @@ def test_inexact_rst_without_a_challenge_ack_is_challenge_ack_missing_at_the_rst
     assert rules_at(found.findings) == [("challenge-ack-missing", 6)]
     (finding,) = [f for f in found.findings if f.rule == "challenge-ack-missing"]
     assert finding.expected == "<SEQ=1><ACK=101><CTL=ACK>"
-    assert "invalid_ratelimit of 0.5 s" in finding.message
+    assert "invalid_ratelimit of 0.5 s was considered" in finding.message
 
 
 def test_data_within_the_allowance_may_predate_the_rst_so_the_challenge_ack_may_follow_it():

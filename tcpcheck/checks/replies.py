@@ -49,8 +49,9 @@ def _rate_limit(e: ev.ReplyOwed, ctx: Context) -> str:
     if e.kind in _CHALLENGES and profile.challenge_ack_limit:
         return ""  # such a profile excuses every missing challenge ACK
     if profile.invalid_ratelimit:
-        return (f" (no earlier reply within the {profile.name} profile's "
-                f"invalid_ratelimit of {profile.invalid_ratelimit:g} s excuses it)")
+        return (f" (the {profile.name} profile's invalid_ratelimit of "
+                f"{profile.invalid_ratelimit:g} s was considered: no earlier reply within it "
+                f"excuses this one, and a segment with text or FIN is never excused)")
     return f" (the {profile.name} profile has no rate limit for such replies)"
 
 
