@@ -94,7 +94,7 @@ from tcpcheck.catalog import Catalog, CatalogError, RuleMeta, paragraphs
 from tcpcheck.report.ladder import Collapsed, Ladder, LadderRow, build_ladder, segment_label
 from tcpcheck.report.seqgraph import SequenceGraph, sequence_graphs
 from tcpcheck.report.terminal import format_duration, verdict
-from tcpcheck.report.wording import counted, folded_note
+from tcpcheck.report.wording import folded_note
 from tcpcheck.result import (
     AnalysisResult,
     BaselineReport,
@@ -104,6 +104,7 @@ from tcpcheck.result import (
     Severity,
 )
 from tcpcheck.timeline import Timeline
+from tcpcheck.wording import counted
 
 PAGE_ROWS = 500
 """Table rows drawn at first and added by each "show more"."""

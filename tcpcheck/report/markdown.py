@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from tcpcheck.report.wording import counted, folded_note
+from tcpcheck.report.wording import folded_note
 from tcpcheck.result import (
     AnalysisResult,
     BaselineReport,
@@ -25,6 +25,7 @@ from tcpcheck.result import (
     Finding,
     Severity,
 )
+from tcpcheck.wording import counted
 
 ROWS_PER_CAPTURE = 50
 """Findings listed per capture before the rest are counted."""

@@ -18,8 +18,9 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from tcpcheck.report.wording import counted, folded_note, plural_noun
+from tcpcheck.report.wording import folded_note
 from tcpcheck.result import AnalysisResult, CaptureSummary, ConnectionSummary, Finding, Severity
+from tcpcheck.wording import counted, plural_noun
 
 DEFAULT_MAX_CONNECTIONS = 20
 """Connections without error or warning findings listed before the rest are summed up."""
