@@ -44,7 +44,7 @@ from tcpcheck.config import (
     settings_for,
 )
 from tcpcheck.decode import Decoder
-from tcpcheck.engine import Job, RuleSetup, analyze_jobs, combine
+from tcpcheck.engine import RuleSetup, combine
 from tcpcheck.exits import DEBUG_ENV, ExitCode, Group, one_line, writing_stdout
 from tcpcheck.fold import DEFAULT_MAX_CONNECTIONS
 from tcpcheck.inputs import expand_inputs
@@ -56,6 +56,7 @@ from tcpcheck.live import (
     LiveSession,
     list_interfaces,
 )
+from tcpcheck.pipeline import Job, analyze_jobs
 from tcpcheck.profiles import (
     DEFAULT_PROFILE,
     Profile,

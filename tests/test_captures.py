@@ -10,7 +10,7 @@ import pytest
 from conftest import rules_at
 from pcap_edit import records, without_frames
 
-from tcpcheck.engine import analyze_files
+from tcpcheck.pipeline import analyze_files
 from tcpcheck.profiles import load_profile
 
 ROOT = Path(__file__).resolve().parent.parent
