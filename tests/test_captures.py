@@ -211,7 +211,7 @@ def test_one_offloaded_segment_is_counted_in_the_singular(tmp_path):
     [offload] = [f for f in analyze(path).findings
                  if f.rule == "checksum-offload" and f.side == "client"]
     assert offload.message.startswith("1 checked segment (SYN, FIN, RST) from the client ")
-    assert " carries only the pseudo-header sum" in offload.message
+    assert " carries only the pseudo-header sum in its checksum" in offload.message
 
 
 def test_real_rto_backoff_doubles_as_the_profile_says():

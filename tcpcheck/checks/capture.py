@@ -21,9 +21,9 @@ def oversized_segment(e: ev.OversizedSegment, ctx: Context) -> Explanation:
 def checksum_offload(e: ev.ChecksumOffload, ctx: Context) -> Explanation:
     return Explanation(
         f"{e.count} {plural_noun(e.count, 'checked segment')} (SYN, FIN, RST) from the "
-        f"{ctx.name(e.side)} {plural_noun(e.count, 'carries', 'carry')} only "
-        f"the pseudo-header sum in their checksum: checksum offload, the NIC fills it in after "
-        f"the capture point; a capture artefact of the sending host",
+        f"{ctx.name(e.side)} {plural_noun(e.count, 'carries', 'carry')} only the pseudo-header "
+        f"sum in {plural_noun(e.count, 'its', 'their')} checksum: checksum offload, the NIC "
+        f"fills it in after the capture point; a capture artefact of the sending host",
         "a complete TCP checksum",
         "the partial (pseudo-header) checksum",
     )

@@ -104,7 +104,7 @@ from tcpcheck.result import (
     Severity,
 )
 from tcpcheck.timeline import Timeline
-from tcpcheck.wording import counted
+from tcpcheck.wording import counted, plural_noun
 
 PAGE_ROWS = 500
 """Table rows drawn at first and added by each "show more"."""
@@ -276,7 +276,7 @@ def _baseline(baseline: BaselineReport) -> str:
     if not baseline.stale:
         return head + "; no stale entries.</p>\n</div>\n"
     gone = sum(entry.count for entry in baseline.stale)
-    verb = "occurs" if gone == 1 else "occur"
+    verb = plural_noun(gone, "occurs", "occur")
     rows = "".join(
         f"<tr><td><code>{escape(e.input)}</code></td>"
         f"<td class=\"rule\">{escape(e.code)} {escape(e.rule)}</td>"

@@ -25,7 +25,7 @@ from tcpcheck.result import (
     Finding,
     Severity,
 )
-from tcpcheck.wording import counted
+from tcpcheck.wording import counted, plural_noun
 
 ROWS_PER_CAPTURE = 50
 """Findings listed per capture before the rest are counted."""
@@ -134,7 +134,7 @@ def _baseline(baseline: BaselineReport) -> list[str]:
         return [head + "; no stale entries.\n"]
     gone = sum(entry.count for entry in baseline.stale)
     entries = counted(len(baseline.stale), "stale entry", "stale entries")
-    verb = "occurs" if gone == 1 else "occur"
+    verb = plural_noun(gone, "occurs", "occur")
     blocks = [f"{head}; {entries}: {counted(gone, 'accepted finding')} no longer {verb} "
               "(regenerate the baseline with `--write-baseline`).\n\n"
               "| capture | rule | side | position | count |\n"

@@ -365,8 +365,8 @@ def _print_baseline(result: AnalysisResult, console: Console) -> None:
         return
     console.print()
     stale = len(baseline.stale)
-    gone = ("" if not stale else "; 1 baseline entry no longer occurs" if stale == 1
-            else f"; {stale:,} baseline entries no longer occur")
+    gone = ("" if not stale else "; " + counted(stale, "baseline entry no longer occurs",
+                                                "baseline entries no longer occur"))
     console.print(Text.assemble(("baseline ", "bold"), (baseline.path, "bold"), ": ",
                                 f"{counted(baseline.suppressed, 'finding')} suppressed{gone}"),
                   soft_wrap=True)
