@@ -123,3 +123,16 @@ def analyze_files(paths: Sequence[str], profile: Profile,
                   setup: RuleSetup | None = None) -> AnalysisResult:
     """Analyse capture files with one profile and one rule setup."""
     return analyze_jobs([Job(path, profile, setup or RuleSetup()) for path in paths])
+
+
+def skip_reason(path: str, frame: int) -> str | None:
+    """Why the decoder passes over frame ``frame`` of a capture file (a reason of its
+    ``skipped`` counters, e.g. ``non-tcp``), read again from the file; None when the frame is a
+    TCP segment or the file has no such frame."""
+    decoder = Decoder()
+    with open_capture(path) as capture:
+        for record in capture.records():
+            if record[0] == frame:
+                decoder.decode(record)
+                break
+    return next(iter(decoder.counters.skipped()), None)

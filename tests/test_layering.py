@@ -44,3 +44,22 @@ def test_the_engine_calls_no_open():
     names = {f.id if isinstance(f, ast.Name) else f.attr for f in calls
              if isinstance(f, ast.Name | ast.Attribute)}
     assert not {n for n in names if "open" in n.lower()}
+
+
+def _imports(path: Path) -> set[str]:
+    """The top-level names of the modules a source file imports."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_only_the_cli_package_imports_click():
+    importers = {str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
+                 if "click" in _imports(path)}
+    assert importers
+    assert {p for p in importers if not p.startswith("cli/")} == set()
