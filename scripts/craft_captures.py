@@ -21,14 +21,17 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.util
 import io
 import ipaddress
 import json
 import struct
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from types import ModuleType
 from typing import Any, NamedTuple
 
 import dpkt
@@ -2002,6 +2005,33 @@ def duplicate_frame(cap: Capture, n: int) -> Expect:
               ("duplicate-frame", where[-32]), ("connection-reset", where[32]),
               ("keepalive", where[40]), ("duplicate-frame", where[-40])),
     )
+
+# --- cut from real captures ------------------------------------------------------------------
+
+def _sibling(name: str) -> ModuleType:
+    """Import ``scripts/NAME.py`` (``scripts/`` is not a package)."""
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # NamedTuple looks its module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+def _from_real(builder: Callable[[], Any]) -> ScenarioFn:
+    """A scenario whose frames are a real capture's, edited (``scripts/craft_replies.py``)."""
+    def scenario_fn(cap: Capture, n: int) -> Expect:
+        crafted = builder()
+        cap.frames = list(crafted.frames)
+        return Expect(summary=crafted.summary, description=crafted.description,
+                      reference=crafted.reference, findings=crafted.findings,
+                      info=crafted.info)
+    return scenario_fn
+
+
+for _n, (_name, _builder) in enumerate(_sibling("craft_replies").SCENARIOS.items(), start=900):
+    SCENARIOS[_name] = (_n, _from_real(_builder))
+
 
 # --- output ----------------------------------------------------------------------------------
 

@@ -234,13 +234,16 @@ class Analyzer:
             self._on_finding(finding)
 
     def _finished(self, conn: Connection | LoneSyn) -> None:
+        recorder = self._recorders.pop(conn.id, None)
+        if recorder is not None and conn.events:
+            # Obligations the end of the connection settles (nothing came afterwards).
+            recorder.settle(conn.events)
         held = self._drain(conn) if conn.events else None
         found = self._found.pop(conn.id, 0)
         if held is not None:
             found += self._unfinished_handshake(conn, held, found)
         else:
             self._keep(conn, found)
-        recorder = self._recorders.pop(conn.id, None)
         if recorder is not None:
             ctx, _ = self._context(conn)
             timeline = recorder.timeline(self.input_name, ctx.client, ctx.server)

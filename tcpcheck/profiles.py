@@ -71,6 +71,19 @@ class Profile:
     """Ticks a TSval may lag the highest one seen before PAWS drops the segment (RFC 7323 §5.3
     has none; Linux's tcp_paws_discard allows TCP_PAWS_WINDOW = 1: segments of one TSO burst
     stamped a tick earlier can follow a retransmission stamped later)."""
+    invalid_ratelimit: float = 0.0
+    """Seconds a stack waits, per connection, between out-of-window ACKs and challenge ACKs
+    (RFC 5961 §7's throttle; Linux tcp_invalid_ratelimit, 0.5 s, which exempts segments with
+    data); 0 for none: every owed reply is sent."""
+    challenge_ack_limit: int = 0
+    """Challenge ACKs a host sends per second, over all its connections (Linux
+    tcp_challenge_ack_limit); 0 for no limit. One capture cannot count a host-wide budget, so
+    with a limit a missing challenge ACK is excused."""
+    zero_window_fin: str = "drop"
+    """What the stack does with a bare FIN at RCV.NXT into its zero window, which RFC 9293
+    §3.10.7.4 makes unacceptable (SEG.LEN 1, RCV.WND 0): ``drop`` it (the RFC), or ``accept``
+    it (Linux tcp_data_queue: "Some stacks are known to send bare FIN packets in a loop even if
+    we send RWIN 0 in our ACK")."""
     fin_timeout: float = 60.0
     """Seconds an orphaned FIN_WAIT_2 socket waits for the peer's FIN (tcp_fin_timeout)."""
     close_wait_stall: float = 60.0
@@ -85,6 +98,9 @@ class Profile:
     def __post_init__(self) -> None:
         if self.syn_budget not in ("count", "time"):
             raise ValueError(f"syn_budget must be 'count' or 'time', not {self.syn_budget!r}")
+        if self.zero_window_fin not in ("drop", "accept"):
+            raise ValueError("zero_window_fin must be 'drop' or 'accept', not "
+                             f"{self.zero_window_fin!r}")
 
     def syn_schedule(self) -> tuple[float, ...]:
         """Successive SYN timeouts: the first ``syn_linear_timeouts + 1`` at the initial RTO,
@@ -188,6 +204,9 @@ PROFILE_FIELDS: dict[str, Field] = {
     "rto_min": Field(Kind.SECONDS, 0, 3600),
     "syn_rst_rearm": Field(Kind.SECONDS, 0, 3600),
     "paws_window": Field(Kind.COUNT, 0, 2**31 - 1),
+    "invalid_ratelimit": Field(Kind.SECONDS, 0, 3600),
+    "challenge_ack_limit": Field(Kind.COUNT, 0, 2**31 - 1),
+    "zero_window_fin": Field(Kind.CHOICE, choices=("drop", "accept")),
     "fin_timeout": Field(Kind.SECONDS, 0, 3600, infinite=True),
     # tcpcheck's own threshold, not a stack timer: a day of CLOSE_WAIT is surely a stall.
     "close_wait_stall": Field(Kind.SECONDS, 0, 86400),

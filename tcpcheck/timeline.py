@@ -3,7 +3,9 @@
 The pictures (ladder diagrams, time-sequence graphs) draw exactly what the reference model
 saw, so the timeline is recorded while the model runs, never recomputed by a renderer: one
 ``Step`` per segment with the sender's and receiver's RFC 9293 states after it and the
-observations (event names) the model made at that frame.
+observations (event names) the model made at that frame. The replies a receiver owed
+(``ReplyOwed``: a challenge ACK, an ACK for an unacceptable segment, a reset...) are kept
+whole, with the frame that answered them, so the pictures can link the two.
 
 Recording costs memory per segment, so it happens only when a report needs it (``--format
 html``, ``tcpcheck show``), and ``Recording`` decides which connections keep theirs.
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from tcpcheck.model.connection import Connection
-from tcpcheck.model.events import Event
+from tcpcheck.model.events import Event, ReplyOwed
 from tcpcheck.model.seqnum import sdiff
 from tcpcheck.model.states import State
 from tcpcheck.segment import ACK, SYN, Segment
@@ -180,6 +182,9 @@ class Timeline:
     """The client's state once the connection was finished (the end of the capture may still
     move it, e.g. a never-answered SYN leaves the server in LISTEN)."""
     final_server_state: str
+    replies: tuple[ReplyOwed, ...] = ()
+    """The replies the endpoints owed, in the order the model settled them. Few per
+    connection: ordinary ACKs answered in time are not recorded (``ReplyOwed``)."""
 
     def step_at(self, frame: int) -> Step | None:
         """The step of ``frame``, or None when the frame is not part of this connection."""
@@ -219,7 +224,7 @@ class Recording:
 class Recorder:
     """Collects one connection's steps while the model replays it."""
 
-    __slots__ = ("conn", "client_state", "server_state", "steps", "revised")
+    __slots__ = ("conn", "client_state", "server_state", "steps", "revised", "replies")
 
     def __init__(self, conn: Connection, start_ts: int) -> None:
         self.conn = conn
@@ -228,6 +233,7 @@ class Recorder:
         self.server_state = "ESTABLISHED" if conn.midstream else "LISTEN"
         self.steps = Steps(start_ts)
         self.revised = 0  # how many of the model's ``Connection.revised`` are applied
+        self.replies: list[ReplyOwed] = []
 
     def add(self, seg: Segment, from_client: bool, events: list[Event]) -> None:
         """Record ``seg`` after the model applied it; ``events`` are the connection's events
@@ -248,6 +254,7 @@ class Recorder:
             names = tuple(type(e).__name__ for e in events if e.frame == frame)
             if names:
                 steps._observations[len(steps._frames)] = names
+            self.settle(events)
         steps._frames.append(frame)
         steps._times.append((seg.ts - steps._start_ts) / 1e9)
         steps._meta.append(flags | FROM_CLIENT if from_client else flags)
@@ -258,6 +265,12 @@ class Recorder:
         steps._raw_seqs.append(seg.seq)
         steps._raw_acks.append(seg.ack)
         steps._states.append(_INDEX[conn.client.state] << 4 | _INDEX[conn.server.state])
+
+    def settle(self, events: list[Event]) -> None:
+        """Keep the ``ReplyOwed`` among ``events`` (the connection's events not yet turned into
+        findings): an obligation is settled at a later segment than the one that caused it,
+        or only when the connection is finished."""
+        self.replies.extend(e for e in events if type(e) is ReplyOwed)
 
     def _revise(self, revisions: tuple[tuple[bool, int, State], ...]) -> None:
         """Rewrite one side's state in the steps recorded from a frame on: the model took
@@ -276,7 +289,7 @@ class Recorder:
         conn = self.conn
         return Timeline(input_name, conn.id, client, server, self.client_state,
                         self.server_state, self.steps, conn.client.state.value,
-                        conn.server.state.value)
+                        conn.server.state.value, tuple(self.replies))
 
 
 def _relative(number: int, base: int | None) -> int:

@@ -335,6 +335,7 @@ class Tracker:
         new.syn_to_older = True  # the SYN reached the old connection, not the listener
         # The receiver's ACK answering the SYN is owed, as to a probe: not a duplicate ACK.
         sender.rtx.probe = True
+        old.challenged(syn, from_client)
         return True
 
     def _route_held(self, new: Connection, seg: Segment,
@@ -351,6 +352,11 @@ class Tracker:
         if not from_client and not seg.flags & SYN:
             # The new attempt's server has not answered its SYN: what that side sends comes
             # from the old connection (a challenge ACK, a retransmission).
+            return old, old_from_client
+        if not seg.flags & (SYN | RST) and new.client.state is State.SYN_SENT:
+            # SYN-SENT sends only SYNs and resets (RFC 9293 §3.10.7.3): anything else from
+            # that side is the old connection's, which its host still holds (the SYN came from
+            # a third party, or from a process that does not own the old connection).
             return old, old_from_client
         receiver = old.server if old_from_client else old.client
         if (seg.flags & RST and from_client and new.client.state is State.SYN_SENT

@@ -44,12 +44,7 @@ PROVOKED: dict[str, list[tuple[str, int]]] = {
 }
 # Healthy real captures on which today's model still reports errors (issue 13). Strict: the
 # marker must go the moment the model reads them right.
-FALSE_ALARMS_TODAY: dict[str, str] = {
-    "reply-syn-established": "the SYN on the established tuple (8) is taken for a new "
-    "connection, so the client's later data (10, 13) is out of window (issue 14)",
-    "reply-bad-third-ack": "the server's RST (4) to a bad third ACK is taken to end the "
-    "connection, so its SYN-ACK retransmission (5) is data-after-rst (issue 14)",
-}
+FALSE_ALARMS_TODAY: dict[str, str] = {}
 REAL_PARAMS = [pytest.param(p, id=p.stem, marks=pytest.mark.xfail(
     strict=True, reason=FALSE_ALARMS_TODAY[p.stem])) if p.stem in FALSE_ALARMS_TODAY
     else pytest.param(p, id=p.stem) for p in REAL]

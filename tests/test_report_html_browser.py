@@ -15,7 +15,9 @@ Screenshots for people to look at are kept in ``test-artifacts/`` at the reposit
 - ``html-seqgraph-bulk-loss.png``: the time-sequence graphs of captures/linux/bulk-loss.pcap,
   each retransmission marked with an "R";
 - ``html-seqgraph-syn-isn-changed.png``: the graphs of captures/crafted/syn-isn-changed.pcap,
-  whose time axis starts at the handshake a second into the capture.
+  whose time axis starts at the handshake a second into the capture;
+- ``html-ladder-owed-replies.png``: the ladder of captures/linux/keepalive.pcap carrying the
+  replies the server owed its keepalives (tests/owed_replies.py), each linked to its answer.
 """
 
 from __future__ import annotations
@@ -27,14 +29,21 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from browser import ReportPage, launch_chromium, report_page
+from owed_replies import EXPECTED, keepalive_with_replies, probe_reply
+from pcap_edit import without_frames
 from playwright.sync_api import Browser, Locator, expect
 
+from tcpcheck.catalog import load_catalog
+from tcpcheck.model.events import ReplyKind, ReplyOutcome, ReplyOwed
 from tcpcheck.pipeline import Job, analyze_jobs
 from tcpcheck.profiles import load_profile
+from tcpcheck.report import ladder as ladder_module
+from tcpcheck.report.html import render_html
 from tcpcheck.result import AnalysisResult, Severity
 from tcpcheck.timeline import Recording, Timeline
 
@@ -45,6 +54,8 @@ CLOSE_SERVER_FIRST = ROOT / "captures/linux/close-server-first.pcap"
 SYN_ISN_CHANGED = ROOT / "captures/crafted/syn-isn-changed.pcap"
 BULK_LOSS = ROOT / "captures/linux/bulk-loss.pcap"
 RTO_BACKOFF = ROOT / "captures/linux/rto-backoff.pcap"
+RST_IN_WINDOW = ROOT / "captures/linux/reply-rst-in-window.pcap"
+BULK_HEAVY_LOSS = ROOT / "captures/linux/bulk-heavy-loss.pcap"
 
 STATE_CHANGES = """() => [...document.querySelectorAll("details.conn")].flatMap(section =>
   [...section.querySelectorAll("text.state:not(.initial):not(.final)")].map(t =>
@@ -278,6 +289,120 @@ def test_offending_segment_is_highlighted_and_links_to_its_explanation(
     card.locator("a.back").click()
     page.page.wait_for_function('location.hash === "#frame-0-2"')
     expect(offending).to_be_in_viewport()
+    assert page.log.problems() == []
+
+
+def test_an_owed_reply_is_told_under_its_segment_and_linked_to_the_answer(
+        page: ReportPage, tmp_path: Path) -> None:
+    """keepalive.pcap: each keepalive (8, 10, 12) fails the server's acceptability test, so
+    the server owes an ACK; 9 answers 8, the ACK to 10 is taken as rate-limited and none to
+    12 as missing (tests/owed_replies.py). Under 8 the note says what was owed and links to
+    9; 9 says it answers 8 and links back; a connector joins the two rows on the server's
+    side; clicking either end brings the other into view."""
+    result = keepalive_with_replies(
+        probe_reply(8), probe_reply(10, ReplyOutcome.RATE_LIMITED,
+                                    observed="within the linux profile's 0.5 s limit"),
+        probe_reply(12, ReplyOutcome.MISSING, observed="no reply"))
+    report = tmp_path / "replies.html"
+    report.write_text(render_html(result, load_catalog(), Severity.ERROR,
+                                  all_connections=True), encoding="utf-8")
+    page.open(report)
+    ladder = drawn_section(page, "conn-0-0").locator("svg.ladder-svg")
+    notes = {int(g.get_attribute("data-frame")):
+             " ".join(" ".join(g.locator("text").all_text_contents()).split())
+             for g in ladder.locator("g.owed").all()}
+    assert notes == {
+        8: f"⚑ server owes an ACK {EXPECTED} (RFC 9293 §3.10.7.4) → answered by frame 9",
+        10: f"⚑ server owes an ACK {EXPECTED} (RFC 9293 §3.10.7.4) → rate-limited: within "
+            "the linux profile's 0.5 s limit",
+        12: f"⚑ server owes an ACK {EXPECTED} (RFC 9293 §3.10.7.4) → none came: no reply"}
+    answers = ladder.locator("#frame-0-9 a.answers")
+    assert answers.text_content() == "↳ answers frame 8"
+    assert ladder.locator("a.answers").count() == 1
+
+    # The connector runs outside the server's line, from 8's arrow down to 9's.
+    (link,) = ladder.locator("path.reply-link").all()
+    assert (link.get_attribute("data-frame"), link.get_attribute("data-reply-frame")) == \
+        ("8", "9")
+    box, row8, row9, server = (locator.bounding_box() for locator in (
+        link, ladder.locator("#frame-0-8 .arrow"), ladder.locator("#frame-0-9 .arrow"),
+        ladder.locator("line.lifeline").nth(1)))  # the lifelines go client, server
+    assert box["y"] <= row8["y"] + row8["height"] and box["y"] + box["height"] >= row9["y"]
+    assert box["x"] >= server["x"] - 3 and box["x"] + box["width"] >= server["x"] + 12
+
+    answers.hover()
+    assert "lit" in link.get_attribute("class").split()
+    answers.click()
+    page.page.wait_for_function('location.hash === "#frame-0-8"')
+    provoking = ladder.locator("#frame-0-8")
+    expect(provoking).to_be_in_viewport()
+    assert "flash" in provoking.get_attribute("class").split()
+    page.screenshot("html-ladder-owed-replies.png", "#conn-0-0 .ladder")
+
+    ladder.locator('g.owed[data-frame="8"] a.settled').click()
+    page.page.wait_for_function('location.hash === "#frame-0-9"')
+    expect(ladder.locator("#frame-0-9")).to_be_in_viewport()
+    assert page.log.problems() == []
+
+
+def test_a_real_challenge_ack_is_linked_to_the_rst_that_caused_it(
+        page: ReportPage, tmp_path: Path) -> None:
+    """reply-rst-in-window: Linux answers an in-window, inexact RST (8) with a challenge ACK
+    (9), as RFC 5961 §3.2 asks; the report the CLI writes ties the two rows together."""
+    page.open(html_report(tmp_path / "report.html", RST_IN_WINDOW, html_all=True))
+    ladder = drawn_section(page, "conn-0-0").locator("svg.ladder-svg")
+    owed = ladder.locator("g.owed")
+    assert owed.count() == 1
+    assert (owed.get_attribute("data-frame"), owed.get_attribute("data-reply-frame"),
+            owed.get_attribute("data-kind"), owed.get_attribute("data-outcome")) == \
+        ("8", "9", "challenge-rst", "answered")
+    assert ladder.locator("#frame-0-8 g.owed").count() == 1
+    assert " ".join(owed.locator("text").all_text_contents()).startswith(
+        "⚑ server owes a challenge ACK <SEQ=53><ACK=46><CTL=ACK>")
+    assert ladder.locator("#frame-0-9 a.answers").text_content() == "↳ answers frame 8"
+    assert ladder.locator('path.reply-link[data-frame="8"][data-reply-frame="9"]').count() == 1
+    owed.locator("a.settled").click()
+    page.page.wait_for_function('location.hash === "#frame-0-9"')
+    expect(ladder.locator("#frame-0-9")).to_be_in_viewport()
+    assert page.log.problems() == []
+
+
+def test_a_missing_challenge_ack_is_told_in_the_warnings_colour_with_no_link(
+        page: ReportPage, tmp_path: Path) -> None:
+    """The same capture with the challenge ACK deleted: the note says none came and names
+    the rule; there is no answer to link to."""
+    crafted = without_frames(RST_IN_WINDOW, tmp_path / "no-challenge-ack.pcap", {9})
+    page.open(html_report(tmp_path / "report.html", crafted))
+    ladder = drawn_section(page, "conn-0-0").locator("svg.ladder-svg")
+    owed = ladder.locator("#frame-0-8 g.owed")
+    assert set(owed.get_attribute("class").split()) == {"owed", "sev-warning"}
+    assert owed.get_attribute("data-outcome") == "missing"
+    assert owed.locator(".settled text").all_text_contents() == [
+        "→ none came: challenge-ack-missing"]
+    assert owed.locator("a.settled").count() == 0
+    assert ladder.locator("a.answers, path.reply-link").count() == 0
+    assert page.log.problems() == []
+
+
+def test_owed_replies_left_in_collapsed_stretches_are_counted_above_the_ladder(
+        page: ReportPage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """bulk-heavy-loss: 2491 resends data the server already has (below its RCV.NXT), owing
+    the duplicate ACK 2492; with no row left for owed replies without a finding, it stays in
+    its collapsed stretch and is counted."""
+    monkeypatch.setattr(ladder_module, "REPLY_ROWS", 0)
+    result = analysis(BULK_HEAVY_LOSS)
+    (timeline,) = result.timelines
+    owed = ReplyOwed(2491, 0, "server", ReplyKind.ACK_UNACCEPTABLE, ReplyOutcome.ANSWERED,
+                     2492, "<SEQ=1><ACK=2485649><CTL=ACK>", "", "", "RFC 9293 §3.10.7.4")
+    result = replace(result, timelines=(replace(timeline, replies=(owed,)),))
+    report = tmp_path / "capped.html"
+    report.write_text(render_html(result, load_catalog(), Severity.ERROR), encoding="utf-8")
+    page.open(report)
+    section = drawn_section(page, "conn-0-0")
+    assert section.locator("p.unseen-replies").text_content() == (
+        "1 more owed reply without a finding is in the collapsed stretches (the first ones "
+        "are drawn).")
+    assert section.locator("g.owed").count() == 0
     assert page.log.problems() == []
 
 

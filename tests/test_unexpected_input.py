@@ -25,10 +25,7 @@ def observations(timelines) -> list[tuple[int, str]]:
 
 # Real captures today's model still reads wrong (issue 14). Strict: the marker must go the
 # moment the model reads them right.
-MODEL_MISTAKES = {
-    "reply-bad-third-ack.pcap": "the server's RST to a bad third ACK (4) is taken to close "
-    "the client, so the client's FIN (11) has no transition",
-}
+MODEL_MISTAKES: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("name", [

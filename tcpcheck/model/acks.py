@@ -11,6 +11,7 @@ from tcpcheck.model.arrival import (
     syn_received_ack_acceptable,
 )
 from tcpcheck.model.endpoint import Endpoint
+from tcpcheck.model.events.replies import ReplyKind
 from tcpcheck.model.seqnum import MASK, unwrap
 from tcpcheck.model.states import Input, State
 from tcpcheck.options import parse_options
@@ -51,8 +52,10 @@ class AckSteps:
                 and seq == a.snd.max & MASK and not b.rtx.probe):
             # Wireshark's duplicate ACK: nothing new at all, and not the answer to a probe.
             rcv.dupacks += 1
+            answered, provoked = self.answers
             self.events.append(ev.DuplicateAck(seg.frame, seg.ts, a.role, b.rel(ack),
-                                               rcv.dupacks, rcv.ack_frame))
+                                               rcv.dupacks, rcv.ack_frame,
+                                               provoked if answered == seg.frame else None))
         else:
             rcv.dupacks = 0
             rcv.ack_frame = seg.frame
@@ -64,6 +67,10 @@ class AckSteps:
                 self.events.append(ev.HandshakeBadAck(
                     seg.frame, seg.ts, a.role, b.rtx.synack_frame, b.snd.isn,
                     (b.snd.isn + 1) & MASK, seg.ack))
+                self._owe_reset(ReplyKind.RESET_SYN_RECEIVED, seg, a, b,
+                                f"ACK {b.rel(ack)} in SYN-RECEIVED, where only 1 (its SYN) up "
+                                f"to SND.NXT {b.rel(b.snd.max)} is acceptable",
+                                "RFC 9293 §3.10.7.4 (fifth)")
                 return
             if a.snd.isn is not None and b.rtx.synacks and not segment_acceptable(
                     unwrap(seg.seq, a.snd.max), seg.plen + (seg.flags & FIN), receive_next(a, b),
@@ -94,6 +101,7 @@ class AckSteps:
             pending = snd.pending
             if pending is None or ack > pending[2]:
                 snd.pending = (seg.frame, seg.ts, ack, pending[3] if pending else snd.max)
+                self._owe_unsent(seg, a, b, ack)
             return
         if ack > snd.una:
             fin_acked = snd.fin is not None and not snd.fin_acked and ack > snd.fin
@@ -202,6 +210,8 @@ class AckSteps:
         frame, ts, ack, peer_max = a.snd.pending
         a.snd.pending = None
         peer = self.server if a is self.client else self.client
+        if self.tentative or self.owed:
+            self._unsent_settled(start < ack)
         if start < ack:
             self.events.append(ev.AckOfUnsentData(
                 frame, ts, peer.role, a.rel(ack), a.rel(peer_max), seg.frame, a.rel(start), kind))

@@ -24,6 +24,7 @@ from tcpcheck.model.data import DataSteps
 from tcpcheck.model.endpoint import Endpoint, Tally
 from tcpcheck.model.handshake import HandshakeSteps
 from tcpcheck.model.peer_options import TS_LAYOUT, OptionSteps
+from tcpcheck.model.replies import Owed, ReplySteps
 from tcpcheck.model.reset import ResetSteps
 from tcpcheck.model.senders import EarlyText, SenderSteps
 from tcpcheck.model.seqnum import HALF, MASK
@@ -54,7 +55,7 @@ class Moment(NamedTuple):
 
 
 class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, SenderSteps,
-                 ChecksumSteps):
+                 ChecksumSteps, ReplySteps):
     """One connection instance (an incarnation of a four-tuple) and its two endpoints."""
 
     __slots__ = (
@@ -62,7 +63,7 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         "first_frame", "last_frame", "start_ts", "end_ts", "packets", "done_at",
         "close", "finished", "lingering", "keys", "reorder_ns", "negotiated", "timers",
         "timing", "revised", "unsettled", "rst_in_flight", "syn_to_older", "early", "held",
-        "unusable",
+        "unusable", "owed", "oow_ts", "answers", "tentative",
     )
 
     def __init__(self, conn_id: int, profile: Profile, client_key: tuple, midstream: bool,
@@ -106,13 +107,22 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         # own (``ReceiveSequence.syn_in_flight``, ``fin_in_flight``), or a reset sent from
         # SYN-SENT (its receiver and the event it makes). ``unsettled``: one may be waiting.
         self.unsettled = False
-        self.rst_in_flight: tuple[Endpoint, ev.ConnectionReset] | None = None
+        # (receiver, its event, whether only the receiver's own next segment decides: a reset
+        # answering an unacceptable ACK, whose sender's own segments prove nothing).
+        self.rst_in_flight: tuple[Endpoint, ev.ConnectionReset, bool] | None = None
         # The peer still holds an older connection on this tuple, which takes this one's SYNs
         # (set by the tracker while it holds that instance: ``Tracker._hold``).
         self.syn_to_older = False
         self.early: EarlyText | None = None  # text sent from SYN_RCVD, until the peer answers
         self.held: Held | None = None  # a wrong checksum, until the peer's reply decides
         self.unusable: Unusable | None = None  # what a reply proved of the wrong checksums
+        # Replies a receiver owes, until its later segments settle them (``ReplySteps``); when
+        # each side last sent an out-of-window ACK or challenge ACK (client, server), for the
+        # profile's rate limit; (frame, provoking frame) of the latest reply that answered one.
+        self.owed: tuple[Owed, ...] = ()
+        self.tentative: tuple[ev.ReplyOwed, ...] = ()  # settled, if the over-ACK was unsent
+        self.oow_ts = (0, 0)
+        self.answers = (0, 0)
 
     # ------------------------------------------------------------------ replay
 
@@ -131,6 +141,8 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         self.end_ts = ts
         if csum >= CSUM_OFFLOAD and self._checksum(seg, a, from_client):
             return
+        if self.owed:
+            self._answer(seg, from_client)
         if self.early is not None:
             self._settle_early(seg, from_client)
         if self.timers:
@@ -164,6 +176,7 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
             if not flags & ACK and syn_challenged(seg.seq, a, b):
                 self.events.append(ev.SynChallenged(seg.frame, seg.ts, a.role, b.state.value,
                                                     seg.seq))
+                self.challenged(seg, from_client)
                 return
             self._syn(seg, a, b)
             return
@@ -286,8 +299,9 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
                 self._arrives(e, Input.RECV_SYN, seg)
             if e.rcv.fin_in_flight:
                 self._arrives(e, Input.RECV_FIN, seg)
-        if self.rst_in_flight is not None:
-            receiver, event = self.rst_in_flight
+        if self.rst_in_flight is not None and not (
+                self.rst_in_flight[2] and a is not None and self.rst_in_flight[0] is not a):
+            receiver, event, _ = self.rst_in_flight
             self.rst_in_flight = None
             if receiver is a:
                 # It goes on sending: it was not reset (RFC 5961 §3 lets a receiver ignore
@@ -298,8 +312,8 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
             else:
                 self._step(receiver, Input.RECV_RST, seg)
                 self._reset_settled(event, seg.ts)
-        self.unsettled = any(e.rcv.fin_in_flight or e.rcv.syn_in_flight
-                             for e in (self.client, self.server))
+        self.unsettled = self.rst_in_flight is not None or any(
+            e.rcv.fin_in_flight or e.rcv.syn_in_flight for e in (self.client, self.server))
 
     def _arrives(self, e: Endpoint, event: Input, seg: Segment | Moment) -> None:
         """The crossed SYN or FIN (``event``) reaches ``e``, unless ``e`` has reset the
@@ -336,6 +350,8 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
             self._check_timers(now, None, None)
         if self.unsettled:
             self._settle(Moment(self.last_frame, self.end_ts), None, None)
+        if self.owed or self.tentative:
+            self._unjudged()
         c, s = self.client, self.server
         for e, peer in ((c, s), (s, c)):
             if e.snd.unseen:

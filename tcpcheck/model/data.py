@@ -7,6 +7,7 @@ from tcpcheck import timers
 from tcpcheck.model import events as ev
 from tcpcheck.model.arrival import fin_acceptable, receive_next
 from tcpcheck.model.endpoint import Endpoint
+from tcpcheck.model.events.replies import ReplyKind
 from tcpcheck.model.seqnum import unwrap
 from tcpcheck.model.states import SYNCHRONIZED, Input, State
 from tcpcheck.segment import ACK, FIN, Segment
@@ -44,7 +45,12 @@ class DataSteps:
                     seg.frame, seg.ts, a.role, a.rel(seq), plen + 1,
                     a.rel(seq if rcv_nxt is None else rcv_nxt),
                     0 if b.wnd.edge is None else a.rel(b.wnd.edge)))
+                self._owe_ack(ReplyKind.ACK_UNACCEPTABLE, seg, a, b,
+                              f"FIN at seq {a.rel(end)} fails the acceptability test",
+                              "RFC 9293 §3.10.7.4 (first)", (seq, end + 1))
                 return
+            if not plen and not b.wnd.win and end == b.wnd.last:
+                self._owe_zero_window_fin(seg, a, b, end)
         if snd.isn is not None and plen and end <= snd.base + 1:
             # Wholly before the first byte after the ISN: never part of this connection.
             self.events.append(ev.SeqOutOfWindow(seg.frame, seg.ts, a.role, a.rel(seq), plen,
@@ -103,6 +109,10 @@ class DataSteps:
             self.events.append(ev.SeqOutOfWindow(seg.frame, seg.ts, a.role, a.rel(seq),
                                                  seg.plen, a.rel(a.snd.una or seq),
                                                  a.rel(edge)))
+            self._owe_ack(ReplyKind.ACK_UNACCEPTABLE, seg, a, b,
+                          f"{seg.plen} bytes at seq {a.rel(seq)}, wholly beyond the right edge "
+                          f"{a.rel(edge)} of its window", "RFC 9293 §3.10.7.4 (first)",
+                          (seq, end))
             return False
         self.events.append(ev.DataBeyondWindow(seg.frame, seg.ts, a.role, a.rel(seq), seg.plen,
                                                a.rel(edge), b.wnd.edge_win, b.wnd.edge_frame))

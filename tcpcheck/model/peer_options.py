@@ -6,6 +6,7 @@ from __future__ import annotations
 from tcpcheck.model import events as ev
 from tcpcheck.model.arrival import paws_rejects
 from tcpcheck.model.endpoint import Endpoint
+from tcpcheck.model.events.replies import ReplyKind
 from tcpcheck.model.seqnum import unwrap
 from tcpcheck.options import parse_options
 from tcpcheck.segment import ACK, FIN, Segment
@@ -67,6 +68,9 @@ class OptionSteps:
             a.opts.paws_reported = True
             self.events.append(ev.PawsRegression(seg.frame, seg.ts, a.role, tsval, last,
                                                  a.opts.ts_max_frame))
+            self._owe_ack(ReplyKind.ACK_UNACCEPTABLE, seg, a, b,
+                          f"TSval {tsval} older than TS.Recent {last} (PAWS)",
+                          "RFC 7323 §5.3 (R1)", self._space(seg, a))
         return True
 
     def _option_problem(self, seg: Segment, a: Endpoint, option: str, problem: str) -> None:
@@ -76,6 +80,15 @@ class OptionSteps:
             return
         a.opts.reported.add((option, problem))
         self.events.append(ev.OptionNotNegotiated(seg.frame, seg.ts, a.role, option, problem))
+
+    @staticmethod
+    def _space(seg: Segment, a: Endpoint) -> tuple[int, int] | None:
+        """The sequence space [start, end) a segment occupies (its text and FIN), if any."""
+        length = seg.plen + (1 if seg.flags & FIN else 0)
+        if not length or a.snd.max is None:
+            return None
+        seq = unwrap(seg.seq, a.snd.max)
+        return seq, seq + length
 
     @staticmethod
     def _advances(seg: Segment, a: Endpoint, b: Endpoint) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from tcpcheck.model import events as ev
 from tcpcheck.model.arrival import receive_next, rst_acceptability
 from tcpcheck.model.endpoint import Endpoint
+from tcpcheck.model.events.replies import ReplyKind
 from tcpcheck.model.seqnum import MASK, unwrap
 from tcpcheck.model.states import Input, State
 from tcpcheck.options import MAX_WSCALE, parse_options
@@ -57,17 +58,24 @@ class ResetSteps:
             return
         if verdict == "inexact":
             # RFC 5961 §3.2: the receiver answers with a challenge ACK and keeps the connection.
+            rcv_nxt = receive_next(a, b)
             self.events.append(ev.RstNotExact(seg.frame, seg.ts, a.role, a.rel(seq),
-                                              a.rel(receive_next(a, b))))
+                                              a.rel(rcv_nxt)))
+            self._owe_ack(ReplyKind.CHALLENGE_RST, seg, a, b,
+                          f"RST at seq {a.rel(seq)}, in the window but not RCV.NXT "
+                          f"{a.rel(rcv_nxt)}", "RFC 5961 §3.2; RFC 9293 §3.10.7.4")
             return
         accepted = verdict == "exact"
+        # The reset a SYN-RECEIVED side owed an unacceptable ACK (RFC 9293 §3.10.7.4, fifth):
+        # "form a reset segment <SEQ=SEG.ACK><CTL=RST> and send it", and stay in SYN-RECEIVED.
+        reply = self.answers[0] == seg.frame and a.state is State.SYN_RCVD
         refused = before is State.SYN_SENT and not a.rtx.synacks
         if before is State.SYN_SENT and not accepted:
             # Not an answer to b's SYN: b ignores it, and the attempt goes on.
             self.events.append(ev.ConnectionReset(seg.frame, seg.ts, a.role, before.value,
                                                   False, False))
             return
-        if a.state is not State.SYN_SENT:
+        if a.state is not State.SYN_SENT and not reply:
             # From SYN-SENT a reset answers an unacceptable segment (RFC 9293 §3.10.7.3,
             # <SEQ=SEG.ACK><CTL=RST>) and leaves the sender's own attempt alive.
             self._step(a, Input.SEND_RST, seg)
@@ -80,11 +88,12 @@ class ResetSteps:
             # Sent from a SYN-SENT TCB, though this connection's sender is past it: the
             # sender's new attempt on the tuple (the tracker routes it here).
             new_attempt=a.rtx.syn_rst_ts == seg.ts and before_sender is not State.SYN_SENT)
-        if accepted and a.state is State.SYN_SENT and before is not State.SYN_SENT:
-            # From SYN-SENT a reset only answers a segment its sender found unacceptable
-            # (RFC 9293 §3.10.7.3: "<SEQ=SEG.ACK><CTL=RST>"), maybe one a third party forged
-            # in b's name: whether b took it shows in what b does next (``_settle``).
-            self.rst_in_flight = (b, event)
+        if accepted and (a.state is State.SYN_SENT or reply) and before is not State.SYN_SENT:
+            # From SYN-SENT (or SYN-RECEIVED) a reset only answers a segment its sender found
+            # unacceptable (RFC 9293 §3.10.7.3, §3.10.7.4: "<SEQ=SEG.ACK><CTL=RST>"), maybe one
+            # a third party forged in b's name: whether b took it shows in what b does next
+            # (``_settle``); its sender's own segments (a SYN-ACK again) tell nothing of it.
+            self.rst_in_flight = (b, event, reply)
             self.unsettled = True
             return
         if accepted:

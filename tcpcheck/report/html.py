@@ -52,13 +52,22 @@ a connection id, ``F`` a frame number, ``N`` a finding's index in ``result.findi
   ``data-frame``, its text ``BEFORE → AFTER`` (e.g. ``CLOSE_WAIT → LAST_ACK``); the states
   before the first segment ``text.state.initial`` and at the end ``text.state.final`` (with
   ``data-side``); a collapsed stretch ``g.gap#gap-C-FIRST`` with ``data-first`` and
-  ``data-last``; ``p.undrawn`` when findings were left off the rows. A card links back to its
-  row with ``a.back``. In a graph (x: seconds since the capture's start, over the graph's
-  own points; y: relative sequence numbers, in bytes or MB/GB as the axis title says), each
-  series is one path: ``path.bars`` (new data), ``path.bars.rtx`` (retransmitted data, one
-  ``M`` per segment), ``path.rtx-marks`` (an "R" of fixed size over each retransmission, one
-  ``M`` each), ``path.acks``, ``path.windows``; finding marks are ``circle.mark.sev-*`` with
-  ``data-frame`` inside an ``a`` (the first ``MARK_LINKS``; the rest are one path).
+  ``data-last``; ``p.undrawn`` when findings were left off the rows, ``p.unseen-replies``
+  when owed replies without a finding were. A card links back to its
+  row with ``a.back``. A reply the segment's receiver owed is told under the arrow in a
+  ``g.owed`` (``data-frame`` the provoking frame, ``data-reply-frame``, ``data-kind``,
+  ``data-outcome``; class ``met`` when answered or rate-limited, ``sev-*`` when the
+  obligation became findings) whose ``.settled`` line is an ``a`` to the reply's
+  ``#frame-C-F`` when there is one; the reply's row has ``a.answers`` (``data-frame``: the
+  segment it answers) linking back; ``path.reply-link`` (``data-frame``,
+  ``data-reply-frame``) joins the two rows outside the owing endpoint's line, and takes class
+  ``lit`` while either end is pointed at. In a graph (x: seconds since the capture's start,
+  over the graph's own points; y: relative sequence numbers, in bytes or MB/GB as the axis
+  title says), each series is one path: ``path.bars`` (new data), ``path.bars.rtx``
+  (retransmitted data, one ``M`` per segment), ``path.rtx-marks`` (an "R" of fixed size over
+  each retransmission, one ``M`` each), ``path.acks``, ``path.windows``; finding marks are
+  ``circle.mark.sev-*`` with ``data-frame`` inside an ``a`` (the first ``MARK_LINKS``; the
+  rest are one path).
 - URL hashes ``#conn-C-I``, ``#frame-C-F`` and ``#finding-N`` open, draw and scroll to
   their target (a frame inside a collapsed stretch scrolls to the stretch).
 
@@ -69,11 +78,15 @@ rows of the fields ``findingFields`` and ``connectionFields`` name (see ``FINDIN
 one line per section, ``conn-C-I``, a tab, then its JSON: ``initial``/``final``/
 ``finalChange`` states by side, ``items`` (a ladder row ``{frame, time, fromClient, label}``
 plus, only when they apply, ``retransmission``, ``observations``, ``clientChange``/
-``serverChange`` as ``[before, after]``, ``severity`` and ``findings`` as ``[N, code,
-severity]``; or ``{collapsed: {count, firstFrame, lastFrame, start, end, clientBytes,
-serverBytes, retransmissions}}``), ``undrawn``, ``cards`` and ``graphs``. One block rather
-than one per section: a browser parses a page of 10,000 sections twice as fast, and report.js
-parses a section's line only when it draws it.
+``serverChange`` as ``[before, after]``, ``severity``, ``findings`` as ``[N, code,
+severity]``, ``owes`` (the replies the segment's receiver owed: ``{frame, replyFrame, side,
+kind, outcome, lines, settled, reason}`` plus ``severity`` when it became findings, ``lines``
+and ``settled`` the note already wrapped to ``NOTE_CHARS``; ``kind`` and ``outcome`` are
+``ReplyKind`` and ``ReplyOutcome`` values) and ``answers`` (the owed replies this segment
+is: ``{frame, text, outcome}``); or ``{collapsed: {count, firstFrame, lastFrame, start, end,
+clientBytes, serverBytes, retransmissions}}``), ``undrawn``, ``unseenReplies``, ``cards``
+and ``graphs``. One block rather than one per section: a browser parses a page of 10,000
+sections twice as fast, and report.js parses a section's line only when it draws it.
 
 Every ``<``, ``>`` and ``&`` in the JSON is written ``\\u003c``, ``\\u003e``, ``\\u0026``, so no
 text from a capture can end its ``<script>`` element (and JSON escapes newlines and tabs, so
@@ -85,13 +98,21 @@ from __future__ import annotations
 
 import json
 import re
+import textwrap
 from collections.abc import Iterable
 from html import escape
 from importlib.resources import files
 from typing import Any
 
 from tcpcheck.catalog import Catalog, CatalogError, RuleMeta, paragraphs
-from tcpcheck.report.ladder import Collapsed, Ladder, LadderRow, build_ladder, segment_label
+from tcpcheck.report.ladder import (
+    Collapsed,
+    Ladder,
+    LadderRow,
+    OwedReply,
+    build_ladder,
+    segment_label,
+)
 from tcpcheck.report.seqgraph import SequenceGraph, sequence_graphs
 from tcpcheck.report.terminal import format_duration, verdict
 from tcpcheck.report.wording import folded_note
@@ -120,9 +141,13 @@ duplicate ACKs on a lossy transfer) are drawn as one path, which a browser draws
 STALE_SHOWN = 200
 """Stale baseline entries listed before the rest are counted."""
 
-LADDER_GEOMETRY = {"top": 92, "row": 36, "gap": 46, "bottom": 64}
-"""Heights in pixels of a ladder's parts, shared with report.js so that a section not yet
-drawn already takes its final height (a URL hash then scrolls to the right place)."""
+LADDER_GEOMETRY = {"top": 92, "row": 36, "gap": 46, "bottom": 64, "note": 16}
+"""Heights in pixels of a ladder's parts (``note``: one line of an owed reply's note under its
+row), shared with report.js so that a section not yet drawn already takes its final height
+(a URL hash then scrolls to the right place)."""
+
+NOTE_CHARS = 68
+"""Characters per line of an owed reply's note: what fits between the endpoint lines."""
 
 RFC_URL = "https://www.rfc-editor.org/rfc/rfc{number}"
 
@@ -426,6 +451,7 @@ def _section(timeline: Timeline, findings: list[Finding], conn: ConnectionSummar
                         "server": _pair(ladder.final_server_change)},
         "items": [_item(item, finding_index) for item in ladder.items],
         "undrawn": ladder.undrawn,
+        "unseenReplies": ladder.unseen_replies,
         "findings": len(ladder.findings),
         "cards": [_card(f, finding_index[id(f)]) for f in drawn],
         "graphs": [_graph(graph, ladder, finding_index) for graph in graphs],
@@ -476,7 +502,30 @@ def _item(item: LadderRow | Collapsed, finding_index: dict[int, int]) -> dict[st
         row["severity"] = max(f.severity for f in item.findings).label
         row["findings"] = [[finding_index[id(f)], f.code, f.severity.label]
                            for f in item.findings]
+    if item.owed:
+        row["owes"] = [_owes(owed, step.frame) for owed in item.owed]
+    if item.answering:
+        row["answers"] = [{"frame": owed.reply.frame, "text": owed.answer(),
+                           "outcome": owed.reply.outcome.value} for owed in item.answering]
     return row
+
+
+def _owes(owed: OwedReply, at_frame: int) -> dict[str, Any]:
+    """An owed reply's note, wrapped to the ladder (``NOTE_CHARS``) here so that the page's
+    height is known before report.js draws it."""
+    reply = owed.reply
+    note: dict[str, Any] = {
+        "frame": reply.frame, "replyFrame": reply.reply_frame, "side": reply.side,
+        "kind": reply.kind.value, "outcome": reply.outcome.value,
+        "lines": textwrap.wrap(f"⚑ {owed.owes(at_frame)}", NOTE_CHARS,
+                               subsequent_indent="  ", break_on_hyphens=False),
+        "settled": textwrap.wrap(f"→ {owed.settled()}", NOTE_CHARS,
+                                 subsequent_indent="  ", break_on_hyphens=False),
+        "reason": reply.reason,
+    }
+    if owed.severity is not None:
+        note["severity"] = owed.severity.label
+    return note
 
 
 def _card(finding: Finding, index: int) -> dict[str, Any]:
@@ -525,10 +574,13 @@ def _time_range(graph: SequenceGraph) -> tuple[float, float]:
 
 
 def _ladder_height(ladder: Ladder) -> int:
-    rows = sum(1 for item in ladder.items if isinstance(item, LadderRow))
-    gaps = len(ladder.items) - rows
+    rows = ladder.rows
+    gaps = len(ladder.items) - len(rows)
+    notes = sum(len(note["lines"]) + len(note["settled"])
+                for row in rows for note in (_owes(o, row.step.frame) for o in row.owed))
     g = LADDER_GEOMETRY
-    return g["top"] + rows * g["row"] + gaps * g["gap"] + g["bottom"]
+    return (g["top"] + len(rows) * g["row"] + gaps * g["gap"] + notes * g["note"]
+            + g["bottom"])
 
 
 # -- embedded data -------------------------------------------------------------------------

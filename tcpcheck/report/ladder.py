@@ -5,17 +5,23 @@ arrow from its sender to its receiver, each endpoint's RFC 9293 state written wh
 and the segments that findings point at highlighted. This module decides *what* is drawn;
 the renderers only decide how.
 
+A reply a receiver owed (``ReplyOwed``: a challenge ACK for an inexact RST, an ACK for an
+unacceptable segment, a reset...) is drawn at the segment that caused it, saying what was owed
+and how it was settled, and the segment that answered it says which one it answers.
+
 A long connection keeps what a reader looks for — the handshake, the teardown, every state
-change and every finding with a segment of context either side — and collapses each
-uneventful stretch between them into one ``Collapsed`` line with a count.
+change, every finding and every owed reply with a segment of context either side — and
+collapses each uneventful stretch between them into one ``Collapsed`` line with a count.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import chain
 
+from tcpcheck.model.events import ReplyKind, ReplyOutcome, ReplyOwed
 from tcpcheck.result import Finding, Severity
 from tcpcheck.segment import ACK, flag_names
 from tcpcheck.timeline import (
@@ -23,6 +29,7 @@ from tcpcheck.timeline import (
     RETRANSMISSIONS,
     Columns,
     Step,
+    Steps,
     Timeline,
     state_code,
     state_names,
@@ -39,6 +46,83 @@ CONTEXT = 1
 INFO_ROWS = 100
 """Segments with only info findings drawn per connection: a lossy transfer has thousands of
 duplicate ACKs, each an info finding; past this they stay in the findings table only."""
+REPLY_ROWS = 50
+"""Owed replies settled without a finding (answered, rate-limited, not judged) whose segments
+are drawn per connection: every keepalive and zero-window probe owes an ACK."""
+
+OWED = {
+    ReplyKind.ACK_UNACCEPTABLE: "an ACK",
+    ReplyKind.CHALLENGE_RST: "a challenge ACK",
+    ReplyKind.CHALLENGE_SYN: "a challenge ACK",
+    ReplyKind.RESET_CLOSED: "a reset",
+    ReplyKind.RESET_LISTEN: "a reset",
+    ReplyKind.RESET_SYN_RECEIVED: "a reset",
+    ReplyKind.ACK_FIN: "an ACK of the FIN",
+    ReplyKind.ACK_HOLE: "an immediate ACK",
+    ReplyKind.ACK_DATA: "an ACK",
+}
+"""What a receiver owes, in words, by kind (``ReplyOwed.expected`` gives its form)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OwedReply:
+    """A reply an endpoint owed, as the ladder draws it."""
+
+    reply: ReplyOwed
+    findings: tuple[Finding, ...]
+    """The findings the rules made of it (same frame, side and position)."""
+
+    @property
+    def severity(self) -> Severity | None:
+        return max((f.severity for f in self.findings), default=None)
+
+    def note(self, at_frame: int) -> str:
+        """What the receiver owed and how it was settled, written at the row of ``at_frame``:
+        ``server owes a challenge ACK <SEQ=1><ACK=46><CTL=ACK> (RFC 5961 §3.2) → answered
+        by frame 9``."""
+        return f"{self.owes(at_frame)} → {self.settled()}"
+
+    def owes(self, at_frame: int) -> str:
+        """``server owes a challenge ACK <SEQ=1><ACK=46><CTL=ACK> (RFC 5961 §3.2)``, naming
+        the provoking frame when the row of ``at_frame`` is another one."""
+        reply = self.reply
+        text = " ".join(filter(None, (f"{reply.side} owes {OWED[reply.kind]}", reply.expected,
+                                      f"({reply.reference})" if reply.reference else "")))
+        return text if at_frame == reply.frame else f"{text} to frame {reply.frame}"
+
+    def settled(self) -> str:
+        """How the obligation was settled: ``answered by frame 9``, ``none came:
+        challenge-ack-missing``..."""
+        reply = self.reply
+        outcome, frame, observed = reply.outcome, reply.reply_frame, reply.observed
+        rules = ", ".join(dict.fromkeys(f.rule for f in self.findings))
+        if outcome is ReplyOutcome.MISSING:
+            return _detailed("none came", rules or observed)
+        if outcome is ReplyOutcome.UNJUDGED:
+            return f"not judged: nothing from the {reply.side} afterwards"
+        text = {
+            ReplyOutcome.ANSWERED: f"answered by frame {frame}",
+            ReplyOutcome.WRONG: _detailed(f"frame {frame} answers wrongly", observed),
+            ReplyOutcome.LATE: _detailed(f"answered late by frame {frame}", observed),
+            ReplyOutcome.RATE_LIMITED: _detailed("rate-limited", observed),
+            ReplyOutcome.ACCEPTED: f"accepted: frame {frame} acknowledges it",
+        }[outcome]
+        return f"{text} ({rules})" if rules else text
+
+    def answer(self) -> str:
+        """Written at the reply's own row: ``answers frame 7``."""
+        outcome, frame = self.reply.outcome, self.reply.frame
+        if outcome is ReplyOutcome.WRONG:
+            return f"answers frame {frame} wrongly"
+        if outcome is ReplyOutcome.ACCEPTED:
+            return f"accepts frame {frame}, which had to be dropped"
+        if outcome is ReplyOutcome.LATE:
+            return f"answers frame {frame}, late"
+        return f"answers frame {frame}"
+
+
+def _detailed(text: str, detail: str) -> str:
+    return f"{text}: {detail}" if detail else text
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +135,11 @@ class LadderRow:
     server_change: tuple[str, str] | None
     findings: tuple[Finding, ...]
     """The findings anchored at this segment's frame: the row is highlighted."""
+    owed: tuple[OwedReply, ...] = ()
+    """The replies this segment left its receiver owing (and those caused by a segment
+    outside the drawn connection that this row answers or follows)."""
+    answering: tuple[OwedReply, ...] = ()
+    """The owed replies this segment is the reply to (``ReplyOwed.reply_frame``)."""
 
     @property
     def severity(self) -> Severity | None:
@@ -88,6 +177,8 @@ class Ladder:
     """A state change the end of the capture made without a segment (e.g. a server that
     never answered a SYN is taken back to LISTEN)."""
     final_server_change: tuple[str, str] | None
+    unseen_replies: int = 0
+    """Owed replies without a finding left in the collapsed stretches (past ``REPLY_ROWS``)."""
 
     @property
     def rows(self) -> tuple[LadderRow, ...]:
@@ -128,14 +219,16 @@ def build_ladder(timeline: Timeline, findings: Iterable[Finding], *, full: bool 
         if index is not None:
             by_index.setdefault(index, []).append(finding)
     asked = {i for i in map(steps.index_of, frames) if i is not None}
-    keep = _kept(count, full, changes, by_index, asked)
+    owed, answering = _replies(timeline, mine)
+    keep = _kept(count, full, changes, by_index, asked | _reply_marks(owed, steps))
     items: list[LadderRow | Collapsed] = []
     previous = -1
     for index in sorted(keep):
         if index > previous + 1:
             items.append(_collapse(columns, previous + 1, index))
         before = states[index - 1] if index else initial
-        items.append(_row(steps[index], before, states[index], tuple(by_index.get(index, ()))))
+        items.append(_row(steps[index], before, states[index], tuple(by_index.get(index, ())),
+                          tuple(owed.get(index, ())), tuple(answering.get(index, ()))))
         previous = index
     if previous + 1 < count:
         items.append(_collapse(columns, previous + 1, count))
@@ -143,13 +236,64 @@ def build_ladder(timeline: Timeline, findings: Iterable[Finding], *, full: bool 
     return Ladder(
         timeline, tuple(items), mine, sum(1 for index in by_index if index not in keep),
         _change(last_client, timeline.final_client_state),
-        _change(last_server, timeline.final_server_state))
+        _change(last_server, timeline.final_server_state),
+        sum(len(items) for index, items in owed.items() if index not in keep))
 
 
-def _row(step: Step, before: int, after: int, findings: tuple[Finding, ...]) -> LadderRow:
+def _row(step: Step, before: int, after: int, findings: tuple[Finding, ...],
+         owed: tuple[OwedReply, ...], answering: tuple[OwedReply, ...]) -> LadderRow:
     (client_before, server_before), (client, server) = state_names(before), state_names(after)
     return LadderRow(step, _change(client_before, client), _change(server_before, server),
-                     findings)
+                     findings, owed, answering)
+
+
+def _replies(timeline: Timeline, findings: tuple[Finding, ...]
+             ) -> tuple[dict[int, list[OwedReply]], dict[int, list[OwedReply]]]:
+    """The owed replies by the index of the row that tells them (the provoking segment's; the
+    answer's or the last one before, when the provoking segment belongs to another connection)
+    and by the index of the row that answered them."""
+    owed: dict[int, list[OwedReply]] = {}
+    answering: dict[int, list[OwedReply]] = {}
+    steps = timeline.steps
+    if not timeline.replies or not len(steps):
+        return owed, answering
+    made_of: dict[tuple[int, str, str], list[Finding]] = {}
+    for finding in findings:
+        made_of.setdefault((finding.frame, finding.side, finding.position), []).append(finding)
+    frames = steps.columns().frames
+    for reply in sorted(timeline.replies, key=lambda r: (r.frame, r.reply_frame or 0)):
+        item = OwedReply(reply, tuple(made_of.get((reply.frame, reply.side,
+                                                   reply.position()), ())))
+        answer = None if reply.reply_frame is None else steps.index_of(reply.reply_frame)
+        anchor = steps.index_of(reply.frame)
+        if anchor is None:
+            anchor = answer if answer is not None else max(0, bisect_right(frames,
+                                                                           reply.frame) - 1)
+        owed.setdefault(anchor, []).append(item)
+        # A note told at the answer's own row already says what answered it.
+        if answer is not None and answer != anchor:
+            answering.setdefault(answer, []).append(item)
+    return owed, answering
+
+
+def _reply_marks(owed: dict[int, list[OwedReply]], steps: Steps) -> set[int]:
+    """Indexes of the rows of owed replies to draw with their context (the telling row and
+    the answer's): every one whose obligation became a finding, and the first ``REPLY_ROWS``
+    of the others."""
+    marks: set[int] = set()
+    quiet = 0
+    for anchor in sorted(owed):
+        for item in owed[anchor]:
+            if item.severity is None:
+                if quiet >= REPLY_ROWS:
+                    continue
+                quiet += 1
+            marks.add(anchor)
+            frame = item.reply.reply_frame
+            answer = None if frame is None else steps.index_of(frame)
+            if answer is not None:
+                marks.add(answer)
+    return marks
 
 
 def _change(before: str, after: str) -> tuple[str, str] | None:

@@ -12,7 +12,18 @@ this module only decides how it looks in a terminal::
                          ESTABLISHED │◀───────── win=65160 ──────────│
 
 Each segment is an arrow from its sender's line to its receiver's; each endpoint's state is
-written beside its line where the segment changed it. Rows with findings carry the codes and
+written beside its line where the segment changed it. Under the arrow of a segment that left
+its receiver owing a reply, a note says what was owed and how it was settled; under the arrow
+of the reply, which segment it answers::
+
+      8  1.014538                │──── ACK seq=45 ack=53 len=0 win=64512 ───▶│
+                                 │ ⚑ server owes an ACK                      │
+                                 │     <SEQ=53><ACK=46><CTL=ACK> (RFC 9293   │
+                                 │     §3.10.7.4)                            │
+                                 │   → answered by frame 9                   │
+      9  1.014556                │◀─── ACK seq=53 ack=46 len=0 win=65536 ────│
+                                 │ ↳ answers frame 8                         │
+ Rows with findings carry the codes and
 a severity marker right of the server's line and take the severity's colour; retransmissions
 and the frame asked for carry markers too, so that the picture reads the same without colour.
 
@@ -30,7 +41,7 @@ from dataclasses import dataclass
 from rich.console import Console
 from rich.text import Text
 
-from tcpcheck.report.ladder import Collapsed, Ladder, LadderRow, segment_label
+from tcpcheck.report.ladder import Collapsed, Ladder, LadderRow, OwedReply, segment_label
 from tcpcheck.report.terminal import SEVERITY_STYLE, format_duration, print_rule_groups
 from tcpcheck.result import ConnectionSummary, Finding, Severity
 from tcpcheck.wording import counted, plural_noun
@@ -48,6 +59,12 @@ RETRANSMISSION_MARK = "↻"
 SELECTED_MARK = "▶"
 """In the gutter of the frame asked for with ``--frame``."""
 
+OWED_MARK = "⚑"
+"""Before the note under a segment that left its receiver owing a reply."""
+
+ANSWER_MARK = "↳"
+"""Before the note under a segment that is the reply owed to an earlier one."""
+
 _LINE = "│"
 _DASH = "╌"
 _HEAD_RIGHT = "▶"
@@ -59,6 +76,8 @@ _ARROW_PAD = 5
 """Arrow characters around a label: a shaft and a space either side, and the head."""
 _MIN_ARROW = 24
 """The narrowest ladder (between the endpoint lines included): short labels get room."""
+_MAX_NOTE = 76
+"""The widest an owed reply's note line makes the ladder (longer notes wrap)."""
 _MIN_LABEL = 12
 """Label width below which wrapping stops helping: the ladder overflows the console instead."""
 
@@ -83,6 +102,10 @@ def render_ladder(ladder: Ladder, summary: ConnectionSummary, console: Console, 
             f"{ladder.undrawn:,} more {plural_noun(ladder.undrawn, 'segment')} with info "
             "findings are in the collapsed stretches (--all draws them)",
             style="dim"))
+    if ladder.unseen_replies:
+        console.print(Text(
+            f"{counted(ladder.unseen_replies, 'more owed reply', 'more owed replies')} "
+            "without a finding in the collapsed stretches (--all draws them)", style="dim"))
     _print_findings(ladder.findings, console)
 
 
@@ -144,10 +167,15 @@ class _Columns:
         label = max((len(_label(r)) for r in rows), default=0)
         fixed = 2 + frame + 2 + time + 2 + 1 + 1  # gutter, gaps, the spaces beside the lines
         arrow = max(label + _ARROW_PAD + 2, _MIN_ARROW)
+        # Room for the notes of owed replies on fewer lines, when the console has it.
+        notes = min(max((len(p) for r in rows for p in _paragraphs(r)), default=0),
+                    _MAX_NOTE) + 4
         for split in (False, True):
             client, server = _state_widths(ladder, split)
-            if fixed + client + arrow + server <= width:
-                return _Columns(frame, time, client, arrow, server, split)
+            room = width - fixed - client - server
+            if room >= arrow:
+                return _Columns(frame, time, client, max(arrow, min(notes, room)), server,
+                                split)
         client, server = _state_widths(ladder, True)
         arrow = max(width - fixed - client - server, _MIN_LABEL + _ARROW_PAD + 2)
         return _Columns(frame, time, client, arrow, server, True)
@@ -218,7 +246,7 @@ def _row_lines(row: LadderRow, columns: _Columns, selected: bool) -> list[Text]:
     """One segment: its arrow (possibly under wrapped label lines) and both annotations."""
     step = row.step
     style = SEVERITY_STYLE[row.severity] if row.severity is not None else ""
-    arrows = _arrow(row, columns, style)
+    arrows = _arrow(row, columns, style) + _reply_lines(row, columns)
     client = (_state_text(row.client_change, columns.split_states)
               if row.client_change is not None else [])
     server = (_state_text(row.server_change, columns.split_states)
@@ -260,6 +288,34 @@ def _arrow(row: LadderRow, columns: _Columns, style: str) -> list[Text]:
         drawn = _HEAD_LEFT + _SHAFT * short + last + _SHAFT * long
     lines.append(_between(Text(drawn, style=style)))
     return lines
+
+
+def _reply_lines(row: LadderRow, columns: _Columns) -> list[Text]:
+    """The notes under the arrow: which owed replies this segment answers, then what its
+    receiver owes and how that was settled, wrapped between the endpoint lines. Coloured by
+    the severity of the findings made of the obligation (dim when it was met)."""
+    width = columns.inner - 2  # a space either side keeps the text off the lines
+    lines = []
+    for paragraph, item in _notes(row):
+        style = SEVERITY_STYLE[item.severity] if item.severity is not None else "dim"
+        for piece in textwrap.wrap(paragraph, width, subsequent_indent="    ",
+                                   break_on_hyphens=False):
+            lines.append(_between(Text(f" {piece.ljust(width)} ", style=style)))
+    return lines
+
+
+def _notes(row: LadderRow) -> list[tuple[str, OwedReply]]:
+    """The paragraphs of the row's reply notes, each with the owed reply it is about."""
+    notes = [(f"{ANSWER_MARK} {item.answer()}", item) for item in row.answering]
+    for item in row.owed:
+        # How it was settled starts a line of its own: the outcome is what a reader scans.
+        notes += [(f"{OWED_MARK} {item.owes(row.step.frame)}", item),
+                  (f"  → {item.settled()}", item)]
+    return notes
+
+
+def _paragraphs(row: LadderRow) -> list[str]:
+    return [paragraph for paragraph, _ in _notes(row)]
 
 
 def _collapsed_lines(item: Collapsed, width: int) -> list[Text]:
@@ -349,6 +405,10 @@ def _legend(ladder: Ladder, frame: int | None) -> Text:
     parts.extend(f"{SEVERITY_MARK[s]} {s.label}" for s in sorted(severities, reverse=True))
     if any(row.step.retransmission for row in rows):
         parts.append(f"{RETRANSMISSION_MARK} retransmission")
+    if any(row.owed for row in rows):
+        parts.append(f"{OWED_MARK} reply owed")
+    if any(row.answering for row in rows):
+        parts.append(f"{ANSWER_MARK} owed reply")
     return Text(" · ".join(parts), style="dim")
 
 

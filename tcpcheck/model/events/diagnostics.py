@@ -16,6 +16,9 @@ class DuplicateAck(Event):
     count: int
     """How many duplicates of this ACK so far (1 = the first duplicate)."""
     original_frame: int
+    answers: int | None = None
+    """The frame of the peer's segment this ACK answers, when the receiver owed it a reply
+    (a challenge ACK, an ACK for an unacceptable segment: ``ReplyOwed``), not a hole."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -393,7 +393,7 @@
   function drawLadder(conn, box) {
     var items = conn.items;
     var height = G.top + G.bottom;
-    items.forEach(function (item) { height += item.collapsed ? G.gap : G.row; });
+    items.forEach(function (item) { height += item.collapsed ? G.gap : rowHeight(item); });
     var root = svg("svg", {
       "class": "ladder-svg", width: LADDER_WIDTH, height: height,
       viewBox: "0 0 " + LADDER_WIDTH + " " + height, role: "img",
@@ -413,6 +413,7 @@
     // Drawn last, over the rows' highlight bands, so the lines never look broken.
     var lines = svg("g", { "class": "lifelines" });
     var y = G.top;
+    var rowY = {};
     var solidFrom = G.top - 20;
     function lifeline(y1, y2, dashed) {
       [X_CLIENT, X_SERVER].forEach(function (x) {
@@ -429,10 +430,12 @@
         y += G.gap;
       } else {
         root.appendChild(drawRow(item, y, conn.capture));
-        y += G.row;
+        rowY[item.frame] = y;
+        y += rowHeight(item);
       }
     });
     lifeline(solidFrom, y + 8, false);
+    root.appendChild(replyLinks(items, rowY));
     root.appendChild(lines);
     // States at the end, with the change the end of the capture made without a segment.
     ["client", "server"].forEach(function (side) {
@@ -454,6 +457,12 @@
         plural(conn.undrawn, "more segment") + " with only info findings "
           + (conn.undrawn === 1 ? "is" : "are") + " not drawn (the ladder keeps the first "
           + "ones); the findings table has them all: ", more, "."]));
+    }
+    if (conn.unseenReplies > 0) {
+      box.appendChild(el("p", { "class": "undrawn unseen-replies" },
+        plural(conn.unseenReplies, "more owed reply", "more owed replies")
+          + " without a finding " + (conn.unseenReplies === 1 ? "is" : "are")
+          + " in the collapsed stretches (the first ones are drawn)."));
     }
     box.appendChild(root);
     box.setAttribute("data-drawn", "1");
@@ -477,11 +486,12 @@
       ? svg("a", { href: "#finding-" + findings[0][0], "class": "row-link" })
       : svg("g");
     g.appendChild(body);
+    var h = rowHeight(row);
     body.appendChild(svg("rect", { "class": "hl-bg", x: 0, y: y + 2, width: X_CODES - 10,
-      height: G.row - 4, rx: 4 }));
+      height: h - 4, rx: 4 }));
     if (row.severity) {
       body.appendChild(svg("line", { "class": "hl-edge", x1: 2, x2: 2, y1: y + 3,
-        y2: y + G.row - 3 }));
+        y2: y + h - 3 }));
     }
     // From the top of the row: label, arrow, then the retransmission tag under the arrow.
     var base = y + 24;
@@ -518,7 +528,95 @@
       g.appendChild(a);
       x += f[1].length * 8 + 10;
     });
+    drawAnswers(g, row, y, capture);
+    drawOwed(g, row, y, capture);
     return g;
+  }
+
+  // ---------------------------------------------------------------- owed replies
+
+  /* A row's height: the segment, then a line per line of its owed replies' notes. */
+  function rowHeight(row) {
+    var lines = 0;
+    (row.owes || []).forEach(function (note) { lines += note.lines.length + note.settled.length; });
+    return G.row + lines * G.note;
+  }
+
+  /* Under the arrow of a segment that left its receiver owing a reply: what was owed (wrapped
+   * by html.py) and how it was settled, linked to the reply's row when there is one. */
+  function drawOwed(g, row, y, capture) {
+    var line = y + G.row + 8;
+    (row.owes || []).forEach(function (note) {
+      var met = note.outcome === "answered" || note.outcome === "rate-limited";
+      var group = svg("g", { "class": "owed" + (note.severity ? " sev-" + note.severity
+        : met ? " met" : ""),
+        "data-frame": note.frame, "data-reply-frame": note.replyFrame, "data-kind": note.kind,
+        "data-outcome": note.outcome });
+      group.appendChild(svg("title", null, note.reason));
+      note.lines.forEach(function (words) {
+        group.appendChild(text(X_CLIENT + 12, line, words, { "class": "owes" }));
+        line += G.note;
+      });
+      var settled = note.replyFrame !== null
+        ? svg("a", { href: "#frame-" + capture + "-" + note.replyFrame, "class": "settled" })
+        : svg("g", { "class": "settled" });
+      note.settled.forEach(function (words) {
+        settled.appendChild(text(X_CLIENT + 12, line, words));
+        line += G.note;
+      });
+      group.appendChild(settled);
+      linkHover(group, note.frame, note.replyFrame);
+      g.appendChild(group);
+    });
+  }
+
+  /* Under the arrow of a reply: the segment it answers, linked to that row. */
+  function drawAnswers(g, row, y, capture) {
+    var x = (X_CLIENT + X_SERVER) / 2;
+    (row.answers || []).forEach(function (answer, i) {
+      var a = svg("a", { href: "#frame-" + capture + "-" + answer.frame, "class": "answers",
+        "data-frame": answer.frame, "data-outcome": answer.outcome });
+      a.appendChild(text(x, y + 33 + i * 11, "\u21b3 " + answer.text,
+        { "text-anchor": "middle" }));
+      linkHover(a, answer.frame, row.frame);
+      g.appendChild(a);
+    });
+  }
+
+  /* Pointing at either end of an owed reply lights the connector between its two rows. */
+  function linkHover(node, frame, replyFrame) {
+    function light(on) {
+      var svgRoot = node.ownerSVGElement;
+      if (!svgRoot) return;
+      svgRoot.querySelectorAll("path.reply-link[data-frame=\"" + frame
+        + "\"][data-reply-frame=\"" + replyFrame + "\"]").forEach(function (path) {
+        path.classList.toggle("lit", on);
+      });
+    }
+    node.addEventListener("mouseenter", function () { light(true); });
+    node.addEventListener("mouseleave", function () { light(false); });
+  }
+
+  /* A connector on the outer side of the receiver's line, from the tip of the segment that
+   * caused the obligation to the start of the reply (both rows drawn). */
+  function replyLinks(items, rowY) {
+    var layer = svg("g", { "class": "reply-links" });
+    items.forEach(function (item) {
+      (item.owes || []).forEach(function (note) {
+        var ya = rowY[note.frame], yb = rowY[note.replyFrame];
+        if (ya === undefined || yb === undefined || note.frame === note.replyFrame) return;
+        var client = note.side === "client";
+        var x = client ? X_CLIENT : X_SERVER, out = client ? -16 : 16;
+        ya += 23;
+        yb += 18;
+        layer.appendChild(svg("path", { "class": "reply-link" + (note.severity
+          ? " sev-" + note.severity : ""), "data-frame": note.frame,
+          "data-reply-frame": note.replyFrame,
+          d: "M" + x + " " + ya + " C" + (x + out) + " " + ya + " " + (x + out) + " " + yb
+            + " " + x + " " + yb }));
+      });
+    });
+    return layer;
   }
 
   function drawGap(gap, y, capture) {

@@ -1,0 +1,286 @@
+"""The replies a receiver owes (issue 14): RFC 9293 §3.10.7 and RFC 5961 make a receiver answer
+some segments it drops; the model notes each obligation and settles it on the receiver's later
+segments (``tcpcheck.model.replies``).
+
+- answered: the receiver's next pure ACK (or RST) has the RFC's form: no finding;
+- missing: the receiver went on sending past the allowance without it: a warning;
+- rate-limited: the profile's rate limit excuses the silence: no finding;
+- unjudged: nothing of the receiver after it (end of capture): no finding;
+- wrong: a reply whose numbers are not the RFC's: ``wrong-reply``.
+
+An unacceptable segment changes nothing in its receiver: every test gives both endpoints' states
+after every segment. The real-traffic counterparts are captures/linux/reply-*.pcap and their
+crafted copies (captures/crafted, tests/test_captures.py).
+"""
+
+from __future__ import annotations
+
+from conftest import rules_at, run_segments
+from segments import Ladder
+
+from tcpcheck.model.connection import Connection
+from tcpcheck.model.events import ReplyOwed
+from tcpcheck.profiles import load_profile
+from tcpcheck.segment import ACK, RST
+
+EST = ("ESTABLISHED", "ESTABLISHED")
+
+
+def replay(lad: Ladder, profile: str = "linux") -> tuple[list[ReplyOwed], list[tuple[str, str]]]:
+    """The ReplyOwed events of the ladder's one connection, and (client, server) states after
+    every segment."""
+    segs = lad.segments
+    conn = Connection(0, load_profile(profile), (segs[0].src, segs[0].sport), False, segs[0])
+    states = []
+    for seg in segs:
+        conn.apply(seg, (seg.src, seg.sport) == conn.client_key)
+        states.append((conn.client.state.value, conn.server.state.value))
+    conn.finish()
+    return [e for e in conn.events if isinstance(e, ReplyOwed)], states
+
+
+def settled(events: list[ReplyOwed]) -> list[tuple[str, str, int, int | None]]:
+    return [(e.kind.value, e.outcome.value, e.frame, e.reply_frame) for e in events]
+
+
+def established(client_isn: int = 1000, server_isn: int = 5000) -> Ladder:
+    """Handshake, a request and its ACK (frames 1-5)."""
+    lad = Ladder(client_isn, server_isn).handshake()
+    lad.data("c", 100)
+    lad.ack("s")
+    return lad
+
+
+OPENING = [("SYN_SENT", "SYN_RCVD"), ("ESTABLISHED", "SYN_RCVD"), EST, EST, EST]
+
+
+# ---------------------------------------------------------------------- challenge ACK, RST
+
+
+def test_inexact_rst_answered_by_a_challenge_ack_is_settled_without_a_finding():
+    lad = established()
+    lad.rst("c", seq=lad.nxt["c"] + 50)  # 6: in the window, not RCV.NXT
+    lad.ack("s", gap=0.0001)  # 7: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
+    lad.data("s", 10, gap=1.0)
+    events, states = replay(lad)
+    assert settled(events) == [("challenge-rst", "answered", 6, 7)]
+    assert states == [*OPENING, EST, EST, EST]
+
+
+def test_inexact_rst_without_a_challenge_ack_is_challenge_ack_missing_at_the_rst():
+    lad = established()
+    lad.rst("c", seq=lad.nxt["c"] + 50)  # 6
+    lad.data("s", 10, gap=1.0)  # 7: the server goes on, past the allowance, without the ACK
+    events, states = replay(lad)
+    assert settled(events) == [("challenge-rst", "missing", 6, None)]
+    assert states == [*OPENING, EST, EST]
+    found = run_segments(lad.segments)
+    assert rules_at(found.findings) == [("challenge-ack-missing", 6)]
+    (finding,) = [f for f in found.findings if f.rule == "challenge-ack-missing"]
+    assert finding.expected == "<SEQ=1><ACK=101><CTL=ACK>"
+    assert "invalid_ratelimit of 0.5 s" in finding.message
+
+
+def test_data_within_the_allowance_may_predate_the_rst_so_the_challenge_ack_may_follow_it():
+    lad = established()
+    lad.rst("c", seq=lad.nxt["c"] + 50)  # 6
+    lad.data("s", 10, gap=0.0001)  # 7: sent before the RST reached the server, perhaps
+    lad.ack("s", gap=0.0001)  # 8: the challenge ACK
+    events, states = replay(lad)
+    assert settled(events) == [("challenge-rst", "answered", 6, 8)]
+    assert states == [*OPENING, EST, EST, EST]
+
+
+def test_a_second_inexact_rst_within_linuxs_invalid_ratelimit_needs_no_answer():
+    lad = established()
+    lad.rst("c", seq=lad.nxt["c"] + 50)  # 6
+    lad.ack("s")  # 7: answered
+    lad.rst("c", seq=lad.nxt["c"] + 60, gap=0.1)  # 8: 0.1 s later, inside 0.5 s
+    lad.data("s", 10, gap=1.0)  # 9
+    events, _ = replay(lad)
+    assert settled(events) == [("challenge-rst", "answered", 6, 7),
+                               ("challenge-rst", "rate-limited", 8, None)]
+    strict, states = replay(lad, "rfc9293")  # RFC 9293 gives no rate limit
+    assert settled(strict)[1] == ("challenge-rst", "missing", 8, None)
+    assert states == OPENING + [EST] * 4
+
+
+def test_a_profile_with_a_host_wide_challenge_ack_limit_excuses_every_missing_one():
+    lad = established()
+    lad.rst("c", seq=lad.nxt["c"] + 50)  # 6
+    lad.data("s", 10, gap=1.0)
+    events, _ = replay(lad, "linux-legacy")  # tcp_challenge_ack_limit 100 per second
+    assert settled(events) == [("challenge-rst", "rate-limited", 6, None)]
+
+
+def test_nothing_of_the_receiver_after_the_rst_leaves_the_obligation_unjudged():
+    lad = established()
+    lad.rst("c", seq=lad.nxt["c"] + 50)  # 6, the last segment captured
+    events, states = replay(lad)
+    assert settled(events) == [("challenge-rst", "unjudged", 6, None)]
+    assert states == [*OPENING, EST]
+    assert rules_at(run_segments(lad.segments).findings) == []
+
+
+def test_a_challenge_ack_below_the_receivers_own_earlier_ack_is_a_wrong_reply():
+    lad = established()
+    lad.rst("c", seq=lad.nxt["c"] + 50)  # 6
+    lad.ack("s", ack=lad.nxt["c"] - 40)  # 7: RCV.NXT never goes back
+    lad.data("s", 10, gap=1.0)
+    events, states = replay(lad)
+    assert settled(events) == [("challenge-rst", "wrong", 6, 7)]
+    assert events[0].observed == "frame 7: <ACK=61> in a pure ACK"
+    assert states == [*OPENING, EST, EST, EST]
+    assert ("wrong-reply", 6) in rules_at(run_segments(lad.segments).findings)
+
+
+def test_the_challenge_ack_is_judged_across_the_sequence_wrap():
+    lad = established(client_isn=0xFFFF_FFC0, server_isn=0xFFFF_FFF0)  # both wrap past 0
+    lad.rst("c", seq=lad.nxt["c"] + 50)  # 6
+    lad.ack("s")  # 7
+    lad.data("s", 10, gap=1.0)
+    events, states = replay(lad)
+    assert settled(events) == [("challenge-rst", "answered", 6, 7)]
+    assert states == [*OPENING, EST, EST, EST]
+
+
+def test_the_answering_duplicate_ack_says_what_it_answers_not_a_hole():
+    lad = established()
+    lad.rst("c", seq=lad.nxt["c"] + 50)  # 6
+    lad.ack("s")  # 7
+    found = run_segments(lad.segments)
+    (dup,) = [f for f in found.findings if f.rule == "duplicate-ack"]
+    assert "in reply to the client's segment at frame 6" in dup.message
+    assert "hole" not in dup.message.replace("not a hole", "")
+
+
+# ---------------------------------------------------------------------- challenge ACK, SYN
+
+
+def test_a_syn_on_an_established_tuple_answered_by_a_challenge_ack_is_healthy():
+    lad = established()
+    lad.raw("c", 0x02, 900_000, 0, gap=0.2)  # 6: a SYN with a new ISN
+    lad.ack("s")  # 7: the challenge ACK
+    lad.data("c", 10, gap=1.0)  # 8: the client's own connection goes on
+    lad.ack("s")
+    found = run_segments(lad.segments, timelines=True)
+    assert rules_at(found.findings) == []
+    old = found.timelines[0]
+    assert [(s.frame, s.client_state, s.server_state) for s in old.steps][-3:] == [
+        (7, *EST), (8, *EST), (9, *EST)]
+
+
+def test_a_syn_on_an_established_tuple_without_a_challenge_ack_is_challenge_ack_missing():
+    lad = established()
+    lad.raw("c", 0x02, 900_000, 0, gap=0.2)  # 6
+    lad.data("s", 10, gap=1.0)  # 7: the server goes on without the ACK
+    found = run_segments(lad.segments)
+    assert rules_at(found.findings) == [("challenge-ack-missing", 6)]
+
+
+# ---------------------------------------------------------------------- unacceptable segments
+
+
+def test_data_wholly_beyond_the_window_owes_an_ack_and_changes_nothing_in_the_receiver():
+    lad = established()
+    lad.data("c", 100, seq=lad.nxt["c"] + 70_000, advance=False)  # 6: beyond 64240
+    lad.ack("s")  # 7: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, still ACK 101
+    lad.data("s", 10, gap=1.0)
+    events, states = replay(lad)
+    assert settled(events) == [("ack-unacceptable", "answered", 6, 7)]
+    assert states == [*OPENING, EST, EST, EST]
+    assert rules_at(run_segments(lad.segments).findings) == [("seq-out-of-window", 6)]
+
+
+def test_data_beyond_the_window_never_acked_is_unacceptable_segment_not_acked():
+    lad = established()
+    lad.data("c", 100, seq=lad.nxt["c"] + 70_000, advance=False)  # 6
+    lad.data("s", 10, gap=1.0)  # 7
+    found = run_segments(lad.segments)
+    assert rules_at(found.findings) == [("seq-out-of-window", 6),
+                                        ("unacceptable-segment-not-acked", 6)]
+
+
+def test_a_bare_fin_into_a_zero_window_acked_is_accepted_and_linux_names_its_tolerance():
+    lad = established()
+    lad._emit("s", ACK, lad.nxt["s"], lad.nxt["c"], win=0)  # 6: zero window at RCV.NXT 101
+    lad.fin("c", gap=0.2)  # 7: SEG.LEN 1 into RCV.WND 0: not acceptable (RFC 9293 §3.10.7.4)
+    lad.ack("s")  # 8: ACK 102 covers the FIN: the server took it
+    events, states = replay(lad)
+    assert settled(events) == [("ack-unacceptable", "accepted", 7, 8)]
+    assert "zero_window_fin = accept" in events[0].observed
+    assert states == [*OPENING, EST, ("FIN_WAIT_1", "CLOSE_WAIT"), ("FIN_WAIT_2", "CLOSE_WAIT")]
+    strict, _ = replay(lad, "rfc9293")
+    assert "zero_window_fin" not in strict[0].observed
+    found = run_segments(lad.segments)
+    assert ("unacceptable-segment-accepted", 7) in rules_at(found.findings, 1)
+    assert rules_at(found.findings) == []
+
+
+# ---------------------------------------------------------------------- resets
+
+
+def test_the_reset_for_a_bad_third_ack_leaves_the_listener_in_syn_received():
+    lad = Ladder()
+    lad.syn("c")
+    lad.synack("s")
+    lad.ack("c", ack=lad.nxt["s"] + 500)  # 3: acknowledges what the server never sent
+    lad.raw("s", RST, lad.nxt["s"] + 500, 0)  # 4: <SEQ=SEG.ACK><CTL=RST>
+    events, states = replay(lad)
+    assert settled(events) == [("reset-syn-received", "answered", 3, 4)]
+    assert states == [("SYN_SENT", "SYN_RCVD"), ("ESTABLISHED", "SYN_RCVD"),
+                      ("ESTABLISHED", "SYN_RCVD"), ("ESTABLISHED", "SYN_RCVD")]
+
+
+def test_a_reset_at_another_sequence_number_is_a_wrong_reply():
+    lad = Ladder()
+    lad.syn("c")
+    lad.synack("s")
+    lad.ack("c", ack=lad.nxt["s"] + 500)  # 3
+    lad.raw("s", RST, lad.nxt["s"] + 7, 0)  # 4: not SEG.ACK
+    events, _ = replay(lad)
+    assert settled(events) == [("reset-syn-received", "wrong", 3, 4)]
+    assert events[0].expected == "<SEQ=501><CTL=RST>"
+    assert events[0].observed == "frame 4: <SEQ=8><CTL=RST>"
+
+
+def test_a_listener_that_retransmits_its_syn_ack_instead_of_the_reset_owes_it():
+    lad = Ladder()
+    lad.syn("c")
+    lad.synack("s")
+    lad.ack("c", ack=lad.nxt["s"] + 500)  # 3
+    lad.synack("s", gap=1.0)  # 4: the SYN-ACK again, no reset
+    events, states = replay(lad)
+    assert settled(events) == [("reset-syn-received", "missing", 3, None)]
+    assert states[2:] == [("ESTABLISHED", "SYN_RCVD"), ("ESTABLISHED", "SYN_RCVD")]
+    assert ("reset-not-sent", 3) in rules_at(run_segments(lad.segments).findings)
+
+
+def test_an_rst_answer_to_an_ack_kind_leaves_it_unjudged():
+    lad = established()
+    lad.data("c", 100, seq=lad.nxt["c"] + 70_000, advance=False)  # 6
+    lad.raw("s", RST | ACK, lad.nxt["s"], lad.nxt["c"], gap=1.0)  # 7: the server aborts
+    events, _ = replay(lad)
+    assert settled(events) == [("ack-unacceptable", "unjudged", 6, 7)]
+
+
+# ---------------------------------------------------------------------- SEG.ACK > SND.NXT
+
+
+def test_an_ack_of_data_never_sent_owes_an_ack_once_the_next_data_proves_it_unsent():
+    lad = established()
+    lad.ack("c", ack=lad.nxt["s"] + 1000, gap=0.2)  # 6: above anything the server sent
+    lad.data("s", 10, gap=1.0)  # 7: new data at 1, below the ACK: it was never sent
+    events, states = replay(lad)
+    assert settled(events) == [("ack-unacceptable", "missing", 6, None)]
+    assert states == [*OPENING, EST, EST]
+    assert rules_at(run_segments(lad.segments).findings) == [
+        ("ack-unsent-data", 6), ("unacceptable-segment-not-acked", 6)]
+
+
+def test_an_ack_of_data_the_capture_missed_owes_nothing():
+    lad = established()
+    lad.ack("c", ack=lad.nxt["s"] + 1000, gap=0.2)  # 6
+    lad.data("s", 10, seq=lad.nxt["s"] + 1000, gap=1.0)  # 7: starts at the ACK: capture loss
+    events, _ = replay(lad)
+    assert settled(events) == []
