@@ -92,8 +92,7 @@ def analyze(paths: tuple[str, ...], config_path: str | None, isolated: bool,
                     fh.write(recorded)
             except OSError as exc:
                 fail(f"cannot write {write_baseline}: {exc.strerror or exc}")
-        report(result, run, run.outputs, settings, staged,
-               color="never" if no_color else color)
+        report(result, run.outputs, settings, staged, color="never" if no_color else color)
         if write_baseline is not None:
             if not quiet:
                 click.echo(f"tcpcheck: recorded {counted(recorded_count, 'finding')} in "

@@ -162,7 +162,7 @@ def folder_of(path: str) -> Path:
     return Path(os.path.abspath(path)).parent
 
 
-def report(result: AnalysisResult, run: Run, outputs: list[Output], settings: ReportSettings,
+def report(result: AnalysisResult, outputs: list[Output], settings: ReportSettings,
            staged: StagedWrites, *, color: str) -> None:
     """Warn about damaged captures, print the report for stdout, stage the files, then put
     every file in place at once."""

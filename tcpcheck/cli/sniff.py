@@ -92,7 +92,7 @@ def sniff(interfaces: tuple[str, ...], bpf: str | None, duration: float | None,
     settings = ReportSettings(run.catalog, run.threshold, html_all=html_all, quiet=quiet,
                               no_info=no_info)
     with StagedWrites() as staged:
-        report(result, run, outputs, settings, staged, color=color)
+        report(result, outputs, settings, staged, color=color)
         sys.exit(exit_code(result, run.level))
 
 
