@@ -15,7 +15,8 @@ import pytest
 from pcap_edit import with_times
 
 from tcpcheck.checks.timer import LEGACY_HINT
-from tcpcheck.engine import RuleSetup, analyze_files
+from tcpcheck.engine import RuleSetup
+from tcpcheck.pipeline import analyze_files
 from tcpcheck.profiles import load_profile
 from tcpcheck.result import Finding
 
