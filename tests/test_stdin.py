@@ -150,3 +150,43 @@ def test_dash_beside_files_is_read_once_in_its_place(tmp_path):
         proc = analyze("--format", "json", str(REAL / "refused.pcap"), "-", "-", stdin=stdin)
     assert proc.returncode == 1, proc.stderr
     assert report(proc)["input"] == [str(REAL / "refused.pcap"), "-"]
+
+
+def test_a_pipe_that_stays_silent_is_waited_on_with_a_line_saying_so():
+    capture = CRAFTED / "syn-isn-changed.pcap"
+    with subprocess.Popen([*TCPCHECK, "analyze", "-q", "-"], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV) as proc:
+        assert proc.stdin and proc.stdout and proc.stderr
+        # The writer sends nothing until tcpcheck says it is waiting: no race, no sleep.
+        waiting = proc.stderr.readline().decode()
+        proc.stdin.write(capture.read_bytes())
+        proc.stdin.close()
+        out, err = proc.stdout.read(), proc.stderr.read()
+        proc.wait(timeout=GUARD)
+    assert waiting == ("tcpcheck: standard input: waiting for a writer to send the capture "
+                       "(Ctrl-C to stop)\n")
+    assert proc.returncode == 1 and err == b""
+    assert out.decode().startswith("-:2: HS001 syn-isn-changed ")
+
+
+def show(*args: str, stdin: IO[bytes]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*TCPCHECK, "show", *args], stdin=stdin, capture_output=True,
+                          text=True, timeout=GUARD, env=ENV)
+
+
+def test_show_draws_the_connection_of_a_frame_read_from_standard_input():
+    capture = CRAFTED / "syn-isn-changed.pcap"
+    with capture.open("rb") as stdin:
+        piped_in = show("-", "--frame", "2", stdin=stdin)
+    by_name = show(str(capture), "--frame", "2", stdin=subprocess.DEVNULL)
+    assert piped_in.returncode == 0, piped_in.stderr
+    assert piped_in.stdout.splitlines()[0] == "-"
+    assert piped_in.stdout.splitlines()[1:] == by_name.stdout.splitlines()[1:]
+
+
+def test_show_of_a_frame_outside_every_connection_on_standard_input_does_not_read_it_twice():
+    with (CRAFTED / "arp-between.pcap").open("rb") as stdin:
+        proc = show("-", "--frame", "4", stdin=stdin)
+    assert proc.returncode == 2
+    assert proc.stderr == ("tcpcheck: error: -: frame 4 is not a TCP segment of any "
+                           "connection\n")
