@@ -57,6 +57,15 @@ def test_syns_off_every_schedule_get_the_warning_without_the_suggestion(tmp_path
     assert not any(LEGACY_HINT in f.message for f in findings)
 
 
+def test_an_interval_a_quarter_short_of_doubling_gets_no_suggestion(tmp_path):
+    # 3 s where doubling gives 4 s: a Windows host's fixed 3 s timer, not an older Linux.
+    windows_like = with_times(SYN_RETRIES, tmp_path / "three.pcap",
+                              {2: 1.0, 3: 2.0, 4: 5.0, 5: 6.0, 6: 7.0})
+    findings = timer_findings(windows_like, "linux")
+    assert ("rto-backoff-violation", 4) in [(f.rule, f.frame) for f in findings]
+    assert not any(LEGACY_HINT in f.message for f in findings)
+
+
 def test_a_profile_that_already_doubles_never_suggests_another(tmp_path):
     # bsd doubles from the first timeout too: a finding under it is about the host.
     fast = with_times(SYN_RETRIES, tmp_path / "fast.pcap",
