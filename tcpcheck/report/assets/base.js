@@ -87,6 +87,13 @@
     return Math.floor(minutes / 60) + "h" + String(minutes % 60).padStart(2, "0") + "m";
   }
 
+  /* The width of a box's content: its clientWidth less its padding. */
+  function contentWidth(box) {
+    var style = getComputedStyle(box);
+    return box.clientWidth - (parseFloat(style.paddingLeft) || 0)
+      - (parseFloat(style.paddingRight) || 0);
+  }
+
   function diagramKey(capture, connection) { return capture + "-" + connection; }
 
   var diagrams = {};

@@ -83,55 +83,65 @@
    * and time columns' right edges, of the endpoint lines and of the codes; the width; whether
    * state changes take two lines; characters per line of the notes between the lines. */
   function ladderLayout(conn, room) {
-    var cw = monoWidth();
-    function w(s, size) { return s.length * cw * (size || 12) / 12; }
-    function widest(list, size) {
-      return list.reduce(function (m, s) { return Math.max(m, w(s, size)); }, 0);
-    }
-    var rows = [], frames = ["frame"], times = ["time (s)"], labels = [], answers = [];
-    var codes = 0;
-    conn.items.forEach(function (item) {
-      if (item.collapsed) {
-        times.push("\u2013 " + seconds(item.collapsed.end));
-        return;
-      }
-      rows.push(item);
-      frames.push(String(item.frame));
-      times.push(seconds(item.time));
-      labels.push(rowLabel(item));
-      (item.answers || []).forEach(function (a) { answers.push("\u21b3 " + a.text); });
-      codes = Math.max(codes, codesWidth(item.findings || [], cw));
-    });
-    var frame = EDGE + widest(frames);
-    var time = frame + COLUMN_GAP + widest(times);
-    var note = w("0", 11);
+    var texts = ladderText(conn);
+    var frame = EDGE + texts.widest(texts.frames);
+    var time = frame + COLUMN_GAP + texts.widest(texts.times);
+    var note = texts.width("0", 11);
     for (var split = 0; split < 2; split++) {
-      var side = {};
-      ["client", "server"].forEach(function (name) {
-        var beside = [];
-        rows.forEach(function (row) {
-          var change = row[name + "Change"];
-          if (change) beside = beside.concat(changeLines(change, split, name));
-        });
-        side[name] = { beside: widest(beside), centred: Math.max(w(name, 13), w(conn[name]),
-          w(conn.initial[name], 13), widest(finalLines(conn, name, split), 13)) };
-      });
-      var client = time + COLUMN_GAP + Math.max(side.client.centred / 2,
-        side.client.beside ? BESIDE + side.client.beside : 0);
-      var codesAt = BESIDE + (side.server.beside ? side.server.beside + COLUMN_GAP : 0);
-      var right = EDGE + Math.max(side.server.centred / 2, codes ? codesAt + codes
-        : side.server.beside ? BESIDE + side.server.beside : 0);
-      var spanMin = Math.max(widest(labels) + 2 * INSIDE, widest(answers, 10) + 2 * INSIDE,
-        MIN_NOTE_CHARS * note + 2 * INSIDE,
-        (side.client.centred + side.server.centred) / 2 + COLUMN_GAP);
-      if (client + spanMin + right <= room || split) {
-        var span = Math.max(spanMin, Math.min(SPAN_MAX, room - client - right));
-        return { frame: frame, time: time, client: client, server: client + span,
-          codes: client + span + codesAt, width: Math.floor(client + span + right),
+      var client = sideWidths(conn, texts, "client", split);
+      var server = sideWidths(conn, texts, "server", split);
+      var left = time + COLUMN_GAP + Math.max(client.centred / 2,
+        client.beside ? BESIDE + client.beside : 0);
+      var codesAt = BESIDE + (server.beside ? server.beside + COLUMN_GAP : 0);
+      var right = EDGE + Math.max(server.centred / 2, texts.codes ? codesAt + texts.codes
+        : server.beside ? BESIDE + server.beside : 0);
+      var spanMin = Math.max(texts.widest(texts.labels) + 2 * INSIDE,
+        texts.widest(texts.answers, 10) + 2 * INSIDE, MIN_NOTE_CHARS * note + 2 * INSIDE,
+        (client.centred + server.centred) / 2 + COLUMN_GAP);
+      if (left + spanMin + right <= room || split) {
+        var span = Math.max(spanMin, Math.min(SPAN_MAX, room - left - right));
+        return { frame: frame, time: time, client: left, server: left + span,
+          codes: left + span + codesAt, width: Math.floor(left + span + right),
           split: Boolean(split), room: room,
           noteChars: Math.floor((span - 2 * INSIDE) / note) };
       }
     }
+  }
+
+  /* The texts of the ladder's columns, and how wide a text is at a font size. */
+  function ladderText(conn) {
+    var cw = monoWidth();
+    function width(s, size) { return s.length * cw * (size || 12) / 12; }
+    var out = { rows: [], frames: ["frame"], times: ["time (s)"], labels: [], answers: [],
+      codes: 0, width: width, widest: function (list, size) {
+        return list.reduce(function (m, s) { return Math.max(m, width(s, size)); }, 0);
+      } };
+    conn.items.forEach(function (item) {
+      if (item.collapsed) {
+        out.times.push("\u2013 " + seconds(item.collapsed.end));
+        return;
+      }
+      out.rows.push(item);
+      out.frames.push(String(item.frame));
+      out.times.push(seconds(item.time));
+      out.labels.push(rowLabel(item));
+      (item.answers || []).forEach(function (a) { out.answers.push("\u21b3 " + a.text); });
+      out.codes = Math.max(out.codes, codesWidth(item.findings || [], cw));
+    });
+    return out;
+  }
+
+  /* How far an endpoint's text reaches from its line: ``beside`` (state changes, written from
+   * the line outwards) and ``centred`` (role, address, first and last state, centred on it). */
+  function sideWidths(conn, texts, name, split) {
+    var beside = [];
+    texts.rows.forEach(function (row) {
+      var change = row[name + "Change"];
+      if (change) beside = beside.concat(changeLines(change, split, name));
+    });
+    return { beside: texts.widest(beside), centred: Math.max(texts.width(name, 13),
+      texts.width(conn[name]), texts.width(conn.initial[name], 13),
+      texts.widest(finalLines(conn, name, split), 13)) };
   }
 
   /* The lines of a row's owed-reply notes as drawn: html.py's wrapping when the ladder has
@@ -166,7 +176,7 @@
 
   function drawLadder(conn, box) {
     box.replaceChildren();
-    var L = ladderLayout(conn, box.clientWidth - ladderPadding(box));
+    var L = ladderLayout(conn, contentWidth(box));
     var items = conn.items;
     // What each item needs: a row its notes, a collapsed stretch its summary's lines.
     var parts = items.map(function (item) {
@@ -251,12 +261,6 @@
     box.appendChild(root);
     box.setAttribute("data-drawn", "1");
     box.setAttribute("data-room", String(L.room));
-  }
-
-  /* The horizontal padding of the ladder's box: its content is narrower than clientWidth. */
-  function ladderPadding(box) {
-    var style = getComputedStyle(box);
-    return (parseFloat(style.paddingLeft) || 0) + (parseFloat(style.paddingRight) || 0);
   }
 
   /* A text of one line, or of several (tspans) ``leading`` pixels apart; the element's text

@@ -80,7 +80,7 @@
       var section = document.getElementById(id);
       var box = section.querySelector(".ladder");
       if (section.open && box.clientWidth > 0
-          && box.getAttribute("data-room") !== String(box.clientWidth - ladderPadding(box))) {
+          && box.getAttribute("data-room") !== String(contentWidth(box))) {
         drawPictures(section, conn);
       }
     });

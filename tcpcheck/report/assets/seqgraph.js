@@ -95,7 +95,7 @@
   function drawGraph(graph, capture, connection, box) {
     var full = fullDomain(graph);
     var view = { t0: full.t0, t1: full.t1, lo: full.lo, hi: full.hi };
-    var width = Math.max(GW_MIN, Math.min(GW_MAX, box.clientWidth - ladderPadding(box)));
+    var width = Math.max(GW_MIN, Math.min(GW_MAX, contentWidth(box)));
     var plotW = width - ML - MR, plotH = plotHeight(graph), height = plotH + MT + MB;
     var root = svg("svg", { "class": "seqgraph", width: width, height: height,
       viewBox: "0 0 " + width + " " + height, "data-direction": graph.direction, role: "img",
@@ -125,6 +125,14 @@
       + " \u2192 " + graph.receiver + ": " + plural(graph.segments, "data segment") + ", "
       + plural(graph.retransmissions, "retransmission")
       + (graph.binned ? " (binned into time columns)" : "");
+    return el("div", { "class": "seqgraph-wrap" }, [
+      el("h4", null, "Time-sequence graph, " + title),
+      el("p", { "class": "legend" }, graphLegend(graph, full, again, reset)), root]);
+  }
+
+  /* What the series' colours mean (retransmissions only when there are some), and the reset
+   * button. */
+  function graphLegend(graph, full, again, reset) {
     var legend = [el("span", { "class": "sw data" }), "data segment"];
     if (again) {
       legend.push(svg("svg", { "class": "key", width: 14, height: 20, viewBox: "0 0 14 20",
@@ -138,9 +146,7 @@
           : ""));
     if (graph.marks.length) legend.push(" \u00b7 circles: findings");
     legend.push(" ", reset);
-    return el("div", { "class": "seqgraph-wrap" }, [
-      el("h4", null, "Time-sequence graph, " + title), el("p", { "class": "legend" }, legend),
-      root]);
+    return legend;
   }
 
   /* Grid, ticks and titles of the domain ``view``. */
@@ -239,6 +245,10 @@
   /* Wheel, drag and keys change ``view`` within ``full`` and repaint (once per frame). */
   function zoomable(root, view, full, plot, paint, reset) {
     var pending = false;
+    function isWhole() {
+      return view.t0 === full.t0 && view.t1 === full.t1 && view.lo === full.lo
+        && view.hi === full.hi;
+    }
     function repaint() {
       if (pending) return;
       pending = true;
@@ -270,7 +280,8 @@
     }
     root.addEventListener("wheel", function (event) {
       var at = inPlot(event);
-      if (!at) return;
+      // Zooming out of the whole graph does nothing: the page scrolls instead.
+      if (!at || (event.deltaY > 0 && isWhole())) return;
       event.preventDefault();
       var pixels = event.deltaY * (event.deltaMode === 1 ? 16 : event.deltaMode === 2 ? 400 : 1);
       zoom(Math.exp(pixels * WHEEL_ZOOM), at[0], at[1]);
