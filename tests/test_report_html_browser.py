@@ -868,3 +868,16 @@ def test_command_line_screenshot_of_a_deep_link_shows_its_ladder(
     assert pixels - white > 0.05 * pixels
     assert picture.count((0x05, 0x50, 0xAE), tolerance=12) > 300  # --client
     assert picture.count((0x95, 0x38, 0x00), tolerance=12) > 300  # --server
+
+
+def test_command_line_screenshot_of_a_link_to_a_closed_section_far_down_the_page(
+        bundled_report: Path, tmp_path: Path) -> None:
+    """Every bundled capture with ``--html-all``: 328 sections, more than ``OPEN_SECTIONS``,
+    so each starts closed. A link to zero-window's connection, thousands of pixels down, opens
+    and draws it before the screenshot is taken."""
+    zero_window = BUNDLED.index(ROOT / "captures/linux/zero-window.pcap")
+    picture = read_png(command_line_screenshot(
+        f"{bundled_report.resolve().as_uri()}#conn-{zero_window}-0",
+        tmp_path / "closed-section.png"))
+    assert picture.count((0x05, 0x50, 0xAE), tolerance=12) > 300  # --client
+    assert picture.count((0x95, 0x38, 0x00), tolerance=12) > 300  # --server
