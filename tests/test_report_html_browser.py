@@ -744,6 +744,8 @@ def test_owed_reply_notes_wrap_between_the_lines_of_a_narrow_ladder(
 
 
 def test_a_resized_window_lays_the_ladder_out_again(chromium: Browser, tmp_path: Path) -> None:
+    """Narrowed from 1400 to 900 px, an open ladder takes two-line states and fits; widened
+    again while its section is closed, it is laid out wide when reopened."""
     report = html_report(tmp_path / "report.html", BULK_LOSS, html_all=True)
     with report_page(chromium, width=1400) as tab:
         tab.open(report)
@@ -754,6 +756,16 @@ def test_a_resized_window_lays_the_ladder_out_again(chromium: Browser, tmp_path:
             "#conn-0-0 svg.ladder-svg").getAttribute("data-split") === "1" """)
         fit = tab.page.locator("#conn-0-0 svg.ladder-svg").evaluate(FITS)
         assert fit["scrollWidth"] <= fit["clientWidth"] < wide
+
+        # Widened while closed: laid out again when opened.
+        tab.page.evaluate('document.querySelector("#conn-0-0").open = false')
+        tab.page.set_viewport_size({"width": 1400, "height": 900})
+        # Past the resize handler's debounce (150 ms), which leaves closed sections alone.
+        tab.page.wait_for_timeout(600)
+        tab.page.evaluate('document.querySelector("#conn-0-0").open = true')
+        tab.page.wait_for_function("""() => !document.querySelector(
+            "#conn-0-0 svg.ladder-svg").hasAttribute("data-split")""")
+        assert float(tab.page.locator("#conn-0-0 svg.ladder-svg").get_attribute("width")) == wide
         assert tab.log.problems() == []
 
 

@@ -74,20 +74,21 @@
     });
   }
 
-  /* The open sections whose ladder's box changed width are drawn again to fit it. */
-  function refit() {
-    drawn.forEach(function (conn, id) {
-      var section = document.getElementById(id);
-      var box = section.querySelector(".ladder");
-      if (section.open && box.clientWidth > 0
-          && box.getAttribute("data-room") !== String(contentWidth(box))) {
-        drawPictures(section, conn);
-      }
-    });
+  /* A drawn, open section whose ladder's box changed width (the window was resized, maybe
+   * while it was closed) is drawn again to fit it. */
+  function refit(section) {
+    var conn = drawn.get(section.id);
+    var box = section.querySelector(".ladder");
+    if (conn && section.open && box.clientWidth > 0
+        && box.getAttribute("data-room") !== String(contentWidth(box))) {
+      drawPictures(section, conn);
+    }
   }
 
   function setupSections() {
-    window.addEventListener("resize", debounce(refit));
+    window.addEventListener("resize", debounce(function () {
+      drawn.forEach(function (conn, id) { refit(document.getElementById(id)); });
+    }));
     // Sections parsed open are drawn as they come near the screen; each fires one "toggle"
     // of its own after loading, which is left to the observer. Any other opening draws the
     // section at once, so closed sections need no observer.
@@ -113,7 +114,10 @@
       var section = event.target;
       if (!(section instanceof HTMLDetailsElement) || !section.classList.contains("conn")) return;
       if (parsedOpen.delete(section) && section.open) return;
-      if (section.open) render(section);
+      if (section.open) {
+        render(section);
+        refit(section);
+      }
     }, true);
   }
 
