@@ -893,3 +893,23 @@ def test_command_line_screenshot_of_a_link_to_a_closed_section_far_down_the_page
         tmp_path / "closed-section.png"))
     assert picture.count((0x05, 0x50, 0xAE), tolerance=12) > 300  # --client
     assert picture.count((0x95, 0x38, 0x00), tolerance=12) > 300  # --server
+
+
+def test_a_section_not_yet_drawn_is_as_tall_as_its_ladder_in_a_wide_window(
+        page: ReportPage, tmp_path: Path) -> None:
+    """html.py reserves each ladder's height before the script draws it, so that a link
+    scrolls to the right place; in a wide window (one-line stretch summaries, notes as html.py
+    wrapped them) the drawn ladder takes exactly that height."""
+    result = keepalive_with_replies(probe_reply(8), probe_reply(10))
+    report = tmp_path / "replies.html"
+    report.write_text(render_html(result, load_catalog(), Severity.ERROR,
+                                  all_connections=True), encoding="utf-8")
+    for path in (report, html_report(tmp_path / "bulk.html", BULK_LOSS)):
+        page.open(path)
+        box = page.page.locator("#conn-0-0 .ladder")
+        reserved = page.page.evaluate(
+            'parseFloat(document.querySelector("#conn-0-0 .ladder").style.minHeight)')
+        ladder = drawn_section(page, "conn-0-0").locator("svg.ladder-svg")
+        assert float(ladder.get_attribute("height")) == reserved
+        assert box.locator("g.gap").count() + box.locator("g.owed").count() > 0
+    assert page.log.problems() == []

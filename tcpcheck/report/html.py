@@ -589,10 +589,10 @@ def _ladder_height(ladder: Ladder) -> int:
     notes = sum(len(note["lines"]) + len(note["settled"])
                 for row in rows for note in (_owes(o, row.step.frame) for o in row.owed))
     g = LADDER_GEOMETRY
-    # A stretch's summary mostly takes two lines of notes' width: a guess, as are the notes'
-    # lines, which a ladder narrower than NOTE_CHARS wraps again.
-    return (g["top"] + len(rows) * g["row"] + gaps * (g["gap"] + g["note"])
-            + notes * g["note"] + g["bottom"])
+    # Exact for a wide window, where a stretch's summary takes one line and notes keep their
+    # NOTE_CHARS lines; a narrow one wraps both longer, and the drawn ladder grows.
+    return (g["top"] + len(rows) * g["row"] + gaps * g["gap"] + notes * g["note"]
+            + g["bottom"])
 
 
 # -- embedded data -------------------------------------------------------------------------
