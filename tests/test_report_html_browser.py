@@ -54,7 +54,7 @@ from tcpcheck.engine import Job, analyze_jobs
 from tcpcheck.model.events import ReplyKind, ReplyOutcome, ReplyOwed
 from tcpcheck.profiles import load_profile
 from tcpcheck.report import ladder as ladder_module
-from tcpcheck.report.html import render_html
+from tcpcheck.report.html import OPEN_SECTIONS, render_html
 from tcpcheck.result import AnalysisResult, Severity
 from tcpcheck.timeline import Recording, Timeline
 
@@ -884,9 +884,11 @@ def test_command_line_screenshot_of_a_deep_link_shows_its_ladder(
 
 def test_command_line_screenshot_of_a_link_to_a_closed_section_far_down_the_page(
         bundled_report: Path, tmp_path: Path) -> None:
-    """Every bundled capture with ``--html-all``: 328 sections, more than ``OPEN_SECTIONS``,
-    so each starts closed. A link to zero-window's connection, thousands of pixels down, opens
-    and draws it before the screenshot is taken."""
+    """Every bundled capture with ``--html-all``: hundreds of sections, more than
+    ``OPEN_SECTIONS``, so each starts closed. A link to zero-window's connection, thousands
+    of pixels down, opens and draws it before the screenshot is taken."""
+    assert bundled_report.read_text(encoding="utf-8").count("<details class=\"conn\"") \
+        > OPEN_SECTIONS
     zero_window = BUNDLED.index(ROOT / "captures/linux/zero-window.pcap")
     picture = read_png(command_line_screenshot(
         f"{bundled_report.resolve().as_uri()}#conn-{zero_window}-0",
