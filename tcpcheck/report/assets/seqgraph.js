@@ -6,7 +6,7 @@
  * the arrow keys zoom and pan a focused graph. A zoom redraws the series for the new domain,
  * which ``data-domain`` on the svg names: "t0 t1 lo hi" (seconds, relative bytes). */
 
-  var ML = 92, MR = 24, MT = 14, MB = 46;
+  var ML = 92, MR = 24, MT = 30, MB = 46;
   var GW_MIN = 480, GW_MAX = 1100;
   /* Plot heights in pixels: one segment gets the least, PLOT_FULL_AT segments the most. */
   var PLOT_MIN = 90, PLOT_MAX = 320, PLOT_FULL_AT = 16;
@@ -175,9 +175,9 @@
       d: "M" + ML + " " + MT + " V" + bottom + " H" + (ML + plot.w) }));
     axes.appendChild(text(ML + plot.w / 2, plot.height - 6, "time since capture start (s)",
       { "class": "muted title", "text-anchor": "middle" }));
-    axes.appendChild(text(14, MT + plot.h / 2, "relative sequence number (" + scale.unit + ")", {
-      "class": "muted title", "text-anchor": "middle",
-      transform: "rotate(-90 14 " + (MT + plot.h / 2) + ")" }));
+    // Above the axis rather than along it: a short graph is shorter than the title.
+    axes.appendChild(text(8, MT - 12, "relative sequence number (" + scale.unit + ")",
+      { "class": "muted title" }));
   }
 
   /* Pixel x of a time; far outside the plot it is held just outside, where the clip hides it
