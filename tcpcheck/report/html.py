@@ -9,7 +9,7 @@ What is static and what JavaScript draws:
 
 - The header, the verdict and the captures summary (and the baseline) are HTML written here:
   readable with JavaScript off.
-- The findings and connections tables are drawn by ``report.js`` from the JSON block
+- The findings and connections tables are drawn by the page's script from the JSON block
   ``#tcpcheck-data``, a page of rows at a time (``PAGE_ROWS``; a "show more" button adds the
   next page), so 50,000 findings or 10,000 connections open in a few seconds.
 - Each connection with a diagram gets a section whose ladder diagram, time-sequence graphs and
@@ -27,7 +27,7 @@ A connection gets a section when ``result.timelines`` holds its timeline and it 
 Stable hooks for tests and links (``C`` is the capture's index in ``result.captures``, ``I``
 a connection id, ``F`` a frame number, ``N`` a finding's index in ``result.findings``):
 
-- ``html[data-ready="1"]`` once report.js has set up the tables and handled the URL hash.
+- ``html[data-ready="1"]`` once the script has set up the tables and handled the URL hash.
 - ``#verdict`` (class ``verdict pass`` or ``verdict fail``), ``#counts`` (``li.sev-error``,
   ``li.sev-warning``, ``li.sev-info`` with ``data-count``), ``#captures-table`` (one
   ``tr[data-capture=C]`` per capture), ``#baseline`` when a baseline was used.
@@ -93,7 +93,7 @@ and ``settled`` the note already wrapped to ``NOTE_CHARS``; ``kind`` and ``outco
 is: ``{frame, text, outcome}``); or ``{collapsed: {count, firstFrame, lastFrame, start, end,
 clientBytes, serverBytes, retransmissions}}``), ``undrawn``, ``unseenReplies``, ``cards``
 and ``graphs``. One block rather than one per section: a browser parses a page of 10,000
-sections twice as fast, and report.js parses a section's line only when it draws it.
+sections twice as fast, and the script parses a section's line only when it draws it.
 
 Every ``<``, ``>`` and ``&`` in the JSON is written ``\\u003c``, ``\\u003e``, ``\\u0026``, so no
 text from a capture can end its ``<script>`` element (and JSON escapes newlines and tabs, so
@@ -150,11 +150,11 @@ STALE_SHOWN = 200
 
 LADDER_GEOMETRY = {"top": 92, "row": 36, "gap": 46, "bottom": 64, "note": 16}
 """Heights in pixels of a ladder's parts (``gap``: a collapsed stretch with a one-line summary;
-``note``: one more line of an owed reply's note or of a summary), shared with report.js so
+``note``: one more line of an owed reply's note or of a summary), shared with the script so
 that a section not yet drawn already takes about its final height."""
 
 NOTE_CHARS = 68
-"""Characters per line of an owed reply's note when the ladder has room for them (report.js
+"""Characters per line of an owed reply's note when the ladder has room for them (ladder.js
 wraps them again, shorter, in a narrow one)."""
 
 SCRIPTS = ("base.js", "tables.js", "ladder.js", "seqgraph.js", "report.js")
@@ -330,7 +330,7 @@ def _baseline(baseline: BaselineReport) -> str:
             f"{rows}</tbody>\n</table></div>\n{tail}</div>\n")
 
 
-# -- tables (drawn by report.js) -----------------------------------------------------------
+# -- tables (drawn by tables.js) -----------------------------------------------------------
 
 
 def _findings_section(result: AnalysisResult, captures: list[CaptureSummary],
@@ -499,7 +499,7 @@ def _item(item: LadderRow | Collapsed, finding_index: dict[int, int]) -> dict[st
     step = item.step
     row: dict[str, Any] = {"frame": step.frame, "time": _time(step.time),
                            "fromClient": step.from_client, "label": segment_label(step)}
-    # Most rows are plain segments: what they lack is left out (report.js reads a missing
+    # Most rows are plain segments: what they lack is left out (ladder.js reads a missing
     # key as false, empty or none), which makes an --html-all report a third smaller.
     if step.retransmission:
         row["retransmission"] = True
@@ -523,7 +523,7 @@ def _item(item: LadderRow | Collapsed, finding_index: dict[int, int]) -> dict[st
 
 def _owes(owed: OwedReply, at_frame: int) -> dict[str, Any]:
     """An owed reply's note, wrapped to the ladder (``NOTE_CHARS``) here so that the page's
-    height is known before report.js draws it."""
+    height is known before ladder.js draws it."""
     reply = owed.reply
     note: dict[str, Any] = {
         "frame": reply.frame, "replyFrame": reply.reply_frame, "side": reply.side,
