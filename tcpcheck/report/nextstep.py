@@ -72,7 +72,12 @@ def frame_filter(connection: str, frame: int) -> str:
 
 def show_command(path: str, frame: int) -> str:
     """``tcpcheck show PATH --frame F``, quoted for a POSIX shell."""
-    return f"tcpcheck show {_shell_path(path)} --frame {frame}"
+    return f"{show_prefix(path)} --frame {frame}"
+
+
+def show_prefix(path: str) -> str:
+    """``tcpcheck show PATH``: ``show_command`` up to the frame option."""
+    return f"tcpcheck show {_shell_path(path)}"
 
 
 def tshark_command(path: str, display_filter: str) -> str:
