@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -35,6 +36,18 @@ def analyze(*paths: str, cwd: Path = ROOT, stdin: bytes | None = None) -> dict:
     out = subprocess.run([*TCPCHECK, "analyze", "--format", "json", "--fail-on", "never",
                           *paths], cwd=cwd, input=stdin, capture_output=True, check=True)
     return json.loads(out.stdout)
+
+
+def terminal(*args: str, cwd: Path = ROOT) -> str:
+    """The terminal report of ``tcpcheck analyze ARGS...`` run in ``cwd`` (through a pipe)."""
+    return subprocess.run([*TCPCHECK, "analyze", *args], cwd=cwd, capture_output=True,
+                          text=True).stdout
+
+
+def next_step_lines(report: str) -> list[str]:
+    """The commands of the terminal report's ``look:`` and ``show:`` lines, in order."""
+    return [line.split(": ", 1)[1] for line in report.splitlines()
+            if line.startswith(("    look: ", "    show: "))]
 
 
 def shell(command: str, cwd: Path) -> str:
@@ -79,9 +92,17 @@ def test_tshark_with_a_findings_filter_selects_exactly_its_frame(capture):
     findings = analyze(capture)["findings"]
     assert findings
     for finding in sample(findings):
-        assert finding["tshark_command"] == (
-            f"tshark -r {capture} -Y '{finding['display_filter']}'")
-        assert tshark_frames(finding["tshark_command"]) == [finding["frame"]], finding
+        command = f"tshark -r {capture} -Y {shlex.quote(finding['display_filter'])}"
+        assert tshark_frames(command) == [finding["frame"]], finding
+
+
+@needs_tshark
+def test_the_terminal_reports_look_and_show_lines_run_as_pasted():
+    capture = "captures/crafted/rst-out-of-window.pcap"
+    look, show = next_step_lines(terminal(capture))
+    assert look.startswith(f"tshark -r {capture} -Y 'ip.addr == 192.0.2.10 && ")
+    assert tshark_frames(look) == [7]
+    assert marked_frames(shell(show, ROOT)) == [7]
 
 
 @needs_tshark
@@ -127,9 +148,10 @@ def test_paths_with_spaces_and_a_leading_dash_are_quoted_for_the_shell(tmp_path)
                                     "--frame 7"
     assert second["input"] == "-dash.pcap"
     assert second["show_command"] == "tcpcheck show ./-dash.pcap --frame 7"
-    for finding in (first, second):
-        assert tshark_frames(finding["tshark_command"], tmp_path) == [7]
-        assert marked_frames(shell(finding["show_command"], tmp_path)) == [7]
+    for name in ("my captures/it's a capture.pcap", "-dash.pcap"):
+        look, show = next_step_lines(terminal("--", name, cwd=tmp_path))
+        assert tshark_frames(look, tmp_path) == [7]
+        assert marked_frames(shell(show, tmp_path)) == [7]
 
 
 def test_a_path_that_starts_with_a_dash_is_not_taken_for_an_option():
@@ -155,7 +177,7 @@ def test_each_finding_of_a_multi_file_run_names_its_own_capture_as_given():
 def test_a_capture_read_from_standard_input_gets_the_filter_and_no_commands():
     data = (ROOT / "captures/crafted/rst-out-of-window.pcap").read_bytes()
     [finding] = analyze("/dev/stdin", stdin=data)["findings"]
-    assert finding["show_command"] is None and finding["tshark_command"] is None
+    assert finding["show_command"] is None
     assert finding["display_filter"].endswith(" && frame.number == 7")
 
 

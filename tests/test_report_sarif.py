@@ -334,9 +334,6 @@ def test_result_properties_carry_frame_connection_endpoints_time_side_and_positi
         "reference": "RFC 9293 §3.8.6",
         "display_filter": "ipv6.addr == 2001:db8::1 && tcp.port == 40000 && "
                           "ipv6.addr == 2001:db8::2 && tcp.port == 443 && frame.number == 700",
-        "tshark_command": "tshark -r captures/linux/bulk-loss.pcap -Y 'ipv6.addr == 2001:db8::1 "
-                          "&& tcp.port == 40000 && ipv6.addr == 2001:db8::2 && tcp.port == 443 "
-                          "&& frame.number == 700'",
         "show_command": "tcpcheck show captures/linux/bulk-loss.pcap --frame 700",
     }
 

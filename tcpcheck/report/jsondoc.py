@@ -173,6 +173,5 @@ def _finding(finding: Finding, step: NextStep) -> dict[str, Any]:
         "position": finding.position,
         "fingerprint": finding.fingerprint,
         "display_filter": step.display_filter,
-        "tshark_command": step.tshark,
         "show_command": step.show,
     }

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from tcpcheck.result import ConnectionSummary, Finding
 
@@ -36,9 +36,8 @@ LIVE_PREFIX = "live:"
 """How ``tcpcheck sniff`` names its input (``live:eth0``)."""
 
 
-@dataclass(frozen=True, slots=True)
-class NextStep:
-    """How to look at a finding's frame."""
+class NextStep(NamedTuple):
+    """How to look at a finding's frame (a tuple: a report may make 100,000 of them)."""
 
     display_filter: str
     """A Wireshark display filter selecting exactly the finding's frame (``tshark -Y``)."""
@@ -66,8 +65,7 @@ def connection_filter(client: str, server: str) -> str:
 
 def frame_filter(connection: str, frame: int) -> str:
     """``connection`` (a ``connection_filter``; empty: none known) narrowed to ``frame``."""
-    term = f"frame.number == {frame}"
-    return f"{connection} && {term}" if connection else term
+    return f"{_filter_head(connection)}{frame}"
 
 
 def show_command(path: str, frame: int) -> str:
@@ -78,11 +76,6 @@ def show_command(path: str, frame: int) -> str:
 def show_prefix(path: str) -> str:
     """``tcpcheck show PATH``: ``show_command`` up to the frame option."""
     return f"tcpcheck show {_shell_path(path)}"
-
-
-def tshark_command(path: str, display_filter: str) -> str:
-    """``tshark -r PATH -Y FILTER``, quoted for a POSIX shell."""
-    return f"tshark -r {_shell_path(path)} -Y {shlex.quote(display_filter)}"
 
 
 def unreadable(path: str) -> str:
@@ -98,22 +91,48 @@ def unreadable(path: str) -> str:
     return ""
 
 
+class _Heads(NamedTuple):
+    """A connection's next steps up to the frame number, which ends each of them."""
+
+    filter: str
+    tshark: str
+    """Without the closing quote."""
+    show: str
+    unavailable: str
+
+
 class NextSteps:
-    """The next steps of a result's findings; each connection's filter is made once."""
+    """The next steps of a result's findings.
+
+    A JSON report of a lossy capture has tens of thousands of findings, so everything but
+    the frame number is made once per connection: the four-tuple filter, the quoted path,
+    whether the capture can be read again.
+    """
 
     def __init__(self, connections: Iterable[ConnectionSummary]) -> None:
         self._filters = {(c.input, c.id): connection_filter(c.client, c.server)
                          for c in connections}
+        self._heads: dict[tuple[str, int], _Heads] = {}
 
     def of(self, finding: Finding) -> NextStep:
         """The next step of ``finding`` (of one of the connections given)."""
-        display_filter = frame_filter(
-            self._filters.get((finding.input, finding.connection), ""), finding.frame)
-        why = unreadable(finding.input)
-        if why:
-            return NextStep(display_filter, None, None, why)
-        return NextStep(display_filter, tshark_command(finding.input, display_filter),
-                        show_command(finding.input, finding.frame))
+        key = (finding.input, finding.connection)
+        heads = self._heads.get(key) or self._heads.setdefault(key, self._make_heads(*key))
+        frame = str(finding.frame)
+        if heads.unavailable:
+            return NextStep(heads.filter + frame, None, None, heads.unavailable)
+        return NextStep(heads.filter + frame, f"{heads.tshark}{frame}'", heads.show + frame)
+
+    def _make_heads(self, path: str, connection: int) -> _Heads:
+        head = _filter_head(self._filters.get((path, connection), ""))
+        # Single quotes quote the filter exactly: it is addresses, ports, numbers and
+        # operators, never a quote.
+        return _Heads(head, f"tshark -r {_shell_path(path)} -Y '{head}",
+                      f"{show_prefix(path)} --frame ", unreadable(path))
+
+
+def _filter_head(connection: str) -> str:
+    return f"{connection} && frame.number == " if connection else "frame.number == "
 
 
 def _endpoint_filter(endpoint: str) -> str:

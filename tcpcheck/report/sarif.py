@@ -6,8 +6,8 @@ artifact; each finding a result located in its capture file (``physicalLocation`
 ``region``: a capture has no lines, and inventing ``startLine: 1`` would be a lie) and in its
 connection and frame (``logicalLocations``). The finding's fingerprint, stable across
 re-captures of the same traffic, is the result's ``partialFingerprints["tcpcheck/v1"]``.
-Its next step (the Wireshark display filter selecting its frame, the ``tshark`` and
-``tcpcheck show`` commands) is in the result's ``properties``, named as in the JSON report.
+Its next step (the Wireshark display filter selecting its frame and the ``tcpcheck show``
+command) is in the result's ``properties``, named as in the JSON report.
 
 What GitHub code scanning takes from the file (docs.github.com, "SARIF support for code
 scanning"), and what this module does about it:
@@ -319,7 +319,6 @@ def _result(finding: Finding, step: NextStep, rule_index: dict[str, int],
         # SARIF has no place for "how to look at it" in a capture, which has no lines: the
         # property bag carries the JSON report's next-step fields under the same names.
         "display_filter": step.display_filter,
-        "tshark_command": step.tshark,
         "show_command": step.show,
     }
     return out
