@@ -20,7 +20,7 @@ import pytest
 from browser import ReportPage, launch_chromium, report_page
 from playwright.sync_api import Browser, expect
 
-from tcpcheck.engine import Job, analyze_jobs
+from tcpcheck.pipeline import Job, analyze_jobs
 from tcpcheck.profiles import load_profile
 from tcpcheck.report.nextstep import NextSteps
 from tcpcheck.result import AnalysisResult
