@@ -87,7 +87,7 @@ def unreadable(path: str) -> str:
     if _DESCRIPTOR.fullmatch(path):
         return "none, the capture came from a pipe (save it to a file to look again)"
     if path.startswith(LIVE_PREFIX):
-        return "none, the capture was live (sniff --write FILE saves it to look again)"
+        return "none, the capture was live (analyze the file sniff --write saved to look again)"
     return ""
 
 
