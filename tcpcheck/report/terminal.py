@@ -18,6 +18,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from tcpcheck.report.nextstep import NextSteps
 from tcpcheck.report.wording import folded_note
 from tcpcheck.result import AnalysisResult, CaptureSummary, ConnectionSummary, Finding, Severity
 from tcpcheck.wording import counted, plural_noun
@@ -289,6 +290,7 @@ def _print_findings(result: AnalysisResult, console: Console, show_info: bool,
     console.print()
     console.rule(Text("findings", style="bold"), align="left")
     connections = {(c.input, c.id): c for c in result.connections}
+    steps = NextSteps(result.connections)
     hidden_info = 0
     # One section per capture file, in input order (findings are sorted by capture already).
     for input_path, same_input in groupby(result.findings, key=lambda f: f.input):
@@ -296,7 +298,7 @@ def _print_findings(result: AnalysisResult, console: Console, show_info: bool,
             console.print()
             console.print(Text(input_path, style="bold underline"))
         hidden_info += print_rule_groups(list(same_input), connections, console,
-                                         show_info=show_info)
+                                         show_info=show_info, steps=steps)
     if hidden_info:
         console.print()
         console.print(Text(f"{counted(hidden_info, 'info finding')} not shown", style="dim"))
@@ -304,11 +306,12 @@ def _print_findings(result: AnalysisResult, console: Console, show_info: bool,
 
 def print_rule_groups(findings: list[Finding],
                       connections: dict[_ConnectionKey, ConnectionSummary], console: Console, *,
-                      show_info: bool = True) -> int:
+                      show_info: bool = True, steps: NextSteps | None = None) -> int:
     """Findings grouped by rule, the most severe rules first, each finding explained (frame,
-    message, expected, observed, reference). ``connections`` name the endpoints of each
-    finding's connection (those missing are not named). Returns the info findings left out
-    when not ``show_info``."""
+    message, expected, observed, reference) and, with ``steps``, followed by the commands
+    that show its frame. ``connections`` name the endpoints of each finding's connection
+    (those missing are not named). Returns the info findings left out when not
+    ``show_info``."""
     groups: dict[tuple[str, str], list[Finding]] = {}
     for finding in findings:
         groups.setdefault((finding.code, finding.rule), []).append(finding)
@@ -320,13 +323,13 @@ def print_rule_groups(findings: list[Finding],
         if severity is Severity.INFO and not show_info:
             hidden += len(group)
             continue
-        _print_rule_group(group, severity, connections, console)
+        _print_rule_group(group, severity, connections, console, steps)
     return hidden
 
 
 def _print_rule_group(findings: list[Finding], severity: Severity,
                       connections: dict[_ConnectionKey, ConnectionSummary],
-                      console: Console) -> None:
+                      console: Console, steps: NextSteps | None) -> None:
     first = findings[0]
     style = SEVERITY_STYLE[severity]
     console.print()
@@ -338,6 +341,8 @@ def _print_rule_group(findings: list[Finding], severity: Severity,
         shown = findings[:limit]
     for finding in shown:
         _print_finding(finding, connections.get((finding.input, finding.connection)), console)
+        if steps is not None:
+            _print_next_step(finding, steps, console)
     if len(shown) < len(findings):
         more = len(findings) - len(shown)
         console.print(Text(f"  … and {more:,} more (use --format json for all)", style="dim"))
@@ -357,6 +362,13 @@ def _print_finding(finding: Finding, conn: ConnectionSummary | None, console: Co
     console.print(_indent(where, 2))
     console.print(_indent(Text(finding.message), 4))
     console.print(_indent(details, 4))
+
+
+def _print_next_step(finding: Finding, steps: NextSteps, console: Console) -> None:
+    """``look: tshark …`` and ``show: tcpcheck show …``, each on one line however long (a
+    command is copied whole), or the filter and why there is no file to run them on."""
+    for label, value in steps.of(finding).lines():
+        console.print(Text.assemble(" " * 4, (f"{label}: ", "dim"), value), soft_wrap=True)
 
 
 def _print_baseline(result: AnalysisResult, console: Console) -> None:
