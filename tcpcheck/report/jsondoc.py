@@ -154,7 +154,7 @@ def _connection(conn: ConnectionSummary) -> dict[str, Any]:
 
 
 def _finding(finding: Finding) -> dict[str, Any]:
-    return {
+    out = {
         "rule": finding.rule,
         "code": finding.code,
         "severity": finding.severity.label,
@@ -170,3 +170,7 @@ def _finding(finding: Finding) -> dict[str, Any]:
         "position": finding.position,
         "fingerprint": finding.fingerprint,
     }
+    if finding.fold is not None:
+        # Only on a folded artefact finding: other findings stay as they were.
+        out["fold"] = asdict(finding.fold)
+    return out

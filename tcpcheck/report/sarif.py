@@ -294,6 +294,10 @@ def _result(finding: Finding, rule_index: dict[str, int], artifact_index: dict[s
     out["level"] = LEVEL[finding.severity]
     out["message"] = {"text": _message_text(finding)}
     out["locations"] = [location]
+    if finding.fold is not None:
+        # SARIF §3.27.25: "the number of times this result was observed"; the properties
+        # below name the host and the first frames.
+        out["occurrenceCount"] = finding.fold.count
     if finding.fingerprint:
         out["partialFingerprints"] = {FINGERPRINT_KEY: finding.fingerprint}
     if baselined:
@@ -312,6 +316,8 @@ def _result(finding: Finding, rule_index: dict[str, int], artifact_index: dict[s
         "observed": finding.observed,
         "reference": finding.reference,
     }
+    if finding.fold is not None:
+        out["properties"]["fold"] = asdict(finding.fold)
     return out
 
 
