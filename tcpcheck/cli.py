@@ -33,6 +33,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tcpcheck import __version__
+from tcpcheck.artefacts import fold_artefacts
 from tcpcheck.baseline import BaselineError, apply_baseline, load_baseline, render_baseline
 from tcpcheck.catalog import Catalog, CatalogError, RuleMeta, load_catalog, paragraphs
 from tcpcheck.config import (
@@ -76,7 +77,9 @@ from tcpcheck.report.ladder import build_ladder
 from tcpcheck.report.ladder_view import render_ladder
 from tcpcheck.report.live_view import FindingLines, LiveView
 from tcpcheck.report.outputs import FORMATS, Output, OutputError, plan_outputs
+from tcpcheck.report.plain import plain_console
 from tcpcheck.report.sarif import GITHUB_RESULT_LIMIT
+from tcpcheck.report.statistics import render_statistics
 from tcpcheck.report.terminal import SEVERITY_STYLE, render_failures
 from tcpcheck.result import AnalysisResult, Severity
 from tcpcheck.selection import RuleSelection, SelectionError, split_selectors
@@ -286,13 +289,21 @@ def _report(result: AnalysisResult, run: _Run, outputs: list[Output], started: s
               show_default=True, metavar="N",
               help="List at most N connections without a finding per capture; the rest are "
                    "counted in the report, not listed.")
+@click.option("--statistics", is_flag=True,
+              help="Print only the number of findings per rule, one line each (reports given "
+                   "a path are still written).")
+@click.option("--each-artefact", is_flag=True,
+              help="Report capture artefacts (checksum and segmentation offload, duplicate "
+                   "frames) one by one instead of once per capture and host, and draw their "
+                   "connections in the html report.")
 def analyze(paths: tuple[str, ...], config_path: str | None, isolated: bool,
             profile_name: str | None, select: tuple[str, ...], extend_select: tuple[str, ...],
             ignore: tuple[str, ...], ignore_checksums: bool, fail_on: str | None,
             baseline_path: str | None, write_baseline: str | None,
             formats: tuple[str, ...], output: str | None,
             quiet: bool, color: str, no_color: bool, no_info: bool, html_all: bool,
-            timestamp: bool, max_connections: int) -> None:
+            timestamp: bool, max_connections: int, statistics: bool,
+            each_artefact: bool) -> None:
     """Analyse capture files (pcap or pcapng, optionally gzip-compressed).
 
     PATH is a capture file, a folder (searched recursively for captures, recognised by their
@@ -320,8 +331,11 @@ def analyze(paths: tuple[str, ...], config_path: str | None, isolated: bool,
             recorded_count = len(result.findings)  # before the old baseline takes some out
         if baseline is not None:
             result = apply_baseline(result, entries, baseline, _folder_of(baseline))
+        outputs = _without_stdout(run.outputs) if statistics else run.outputs
     except _USER_ERRORS as exc:
         _fail(str(exc))
+    if not each_artefact:
+        result = fold_artefacts(result, run.catalog.artefacts(), keep_timelines=html_all)
     with StagedWrites() as staged:
         if recorded is not None:
             try:
@@ -329,14 +343,27 @@ def analyze(paths: tuple[str, ...], config_path: str | None, isolated: bool,
                     fh.write(recorded)
             except OSError as exc:
                 _fail(f"cannot write {write_baseline}: {exc.strerror or exc}")
-        _report(result, run, run.outputs, started, staged, color=color, no_color=no_color,
+        _report(result, run, outputs, started, staged, color=color, no_color=no_color,
                 quiet=quiet, no_info=no_info, html_all=html_all)
+        if statistics:
+            with writing_stdout("the statistics"):
+                sys.stdout.write(render_statistics(result))
         if write_baseline is not None:
             if not quiet:
                 click.echo(f"tcpcheck: recorded {_count(recorded_count, 'finding')} in "
                            f"{write_baseline}", err=True)
             sys.exit(ExitCode.OK)
         sys.exit(exit_code(result, run.level))
+
+
+def _without_stdout(outputs: list[Output]) -> list[Output]:
+    """The reports of a ``--statistics`` run: the statistics take the place of the terminal
+    report on stdout. Raises OutputError for another format on stdout."""
+    for out in outputs:
+        if out.path is None and out.format != "terminal":
+            raise OutputError(f"--statistics prints to stdout: give --format {out.format} a "
+                              f"path, as in --format {out.format}:report.{out.format}")
+    return [out for out in outputs if out.path is not None]
 
 
 def _config(path: str | None, isolated: bool, catalog: Catalog) -> Config:
@@ -384,7 +411,7 @@ def _emit(out: Output, result: AnalysisResult, catalog: Catalog, fail_on: Severi
     if out.path is None:
         with writing_stdout("the report"):
             if out.format == "terminal":
-                _terminal(result, _stdout_console(color), fail_on, quiet=quiet,
+                _terminal(result, _report_console(color), fail_on, quiet=quiet,
                           no_info=no_info)
             else:
                 _render(out.format, result, catalog, fail_on, started, sys.stdout,
@@ -393,8 +420,7 @@ def _emit(out: Output, result: AnalysisResult, catalog: Catalog, fail_on: Severi
     try:
         with staged.open(out.path) as fh:
             if out.format == "terminal":
-                _terminal(result, Console(file=fh, no_color=True, width=120), fail_on,
-                          quiet=quiet, no_info=no_info)
+                _terminal(result, plain_console(fh), fail_on, quiet=quiet, no_info=no_info)
             else:
                 _render(out.format, result, catalog, fail_on, started, fh,
                         html_all=html_all)
@@ -430,6 +456,14 @@ def _terminal(result: AnalysisResult, console: Console, fail_on: Severity | None
 
 def _count(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def _report_console(color: str) -> Console:
+    """The console of the terminal report on stdout: laid out for the terminal, or plain
+    (nothing wrapped, no trailing spaces) for a pipe, a file or a CI log."""
+    if sys.stdout.isatty():
+        return _stdout_console(color)
+    return plain_console(sys.stdout, color=color == "always")
 
 
 def _stdout_console(color: str, min_width: int = 0, *, stderr: bool = False) -> Console:

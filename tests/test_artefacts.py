@@ -11,15 +11,18 @@ import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from pcap_edit import with_connection_copies
 
+from tcpcheck import cli
 from tcpcheck.artefacts import fold_artefacts
 from tcpcheck.catalog import load_catalog
 from tcpcheck.engine import Job, RuleSetup, analyze_jobs
 from tcpcheck.profiles import load_profile
 from tcpcheck.report.jsondoc import render_json
+from tcpcheck.report.markdown import render_markdown
 from tcpcheck.report.sarif import render_sarif
-from tcpcheck.result import Fold
+from tcpcheck.result import Fold, Severity
 from tcpcheck.timeline import Recording
 
 OFFLOAD = Path(__file__).resolve().parent.parent / "captures" / "linux" / "offload.pcap"
@@ -95,3 +98,44 @@ def test_sarif_counts_the_occurrences_of_a_folded_result(three_connections):
     counts = {r["properties"]["rule"]: r.get("occurrenceCount")
               for r in log["runs"][0]["results"]}
     assert counts == {"checksum-offload": 3, "oversized-segment": 3, "zero-window": None}
+
+
+def analyze_cli(*args: str):
+    return CliRunner().invoke(cli.main, ["analyze", *args])
+
+
+def test_analyze_folds_artefacts_by_default_and_each_artefact_lists_them(tmp_path):
+    path = str(with_connection_copies(OFFLOAD, tmp_path / "three.pcap", 3))
+    folded = json.loads(analyze_cli("--format", "json", path).stdout)["findings"]
+    each = json.loads(analyze_cli("--format", "json", "--each-artefact", path).stdout)["findings"]
+    assert [f["rule"] for f in folded].count("checksum-offload") == 1
+    assert [f["rule"] for f in each].count("checksum-offload") == 3
+    assert not any("fold" in f for f in each)
+
+
+def test_html_draws_no_diagram_for_connections_with_only_artefacts(tmp_path):
+    path = str(with_connection_copies(OFFLOAD, tmp_path / "three.pcap", 3))
+    args = ("--format", "html", "--ignore", "zero-window", path)
+    assert 'id="conn-0-' not in analyze_cli(*args).stdout
+    assert 'id="conn-0-2"' in analyze_cli(*args, "--each-artefact").stdout
+
+
+def test_baseline_records_every_artefact_not_the_folded_one(tmp_path):
+    path = str(with_connection_copies(OFFLOAD, tmp_path / "three.pcap", 3))
+    baseline = tmp_path / "baseline.json"
+    assert analyze_cli("--write-baseline", str(baseline), path).exit_code == 0
+    assert baseline.read_text().count('"checksum-offload"') == 1  # one entry, count 3
+    assert '"count": 3' in baseline.read_text()
+    again = json.loads(analyze_cli("--format", "json", "--baseline", str(baseline), path).stdout)
+    assert again["findings"] == []
+
+
+def test_statistics_leaves_no_room_for_another_format_on_stdout(tmp_path):
+    result = analyze_cli("--statistics", "--format", "json", str(OFFLOAD))
+    assert result.exit_code == 2
+    assert "--statistics prints to stdout: give --format json a path" in result.stderr
+
+
+def test_markdown_counts_every_finding_a_folded_artefact_stands_for(three_connections):
+    text = render_markdown(fold_artefacts(three_connections, ARTEFACTS), Severity.ERROR)
+    assert "| CQ003 checksum-offload | info | 3 | 1 |" in text
