@@ -146,7 +146,7 @@ def test_info_findings_are_one_line_per_rule_with_count_and_first_frames() -> No
     text = render(one_capture(1, findings))
     assert "\nSQ010 retransmission · info · 500 · frames 1, 2, 3, 4, 5, …\n" in text
     assert "data segment retransmitted" not in text
-    assert ("each in full: --format json or markdown; one in its connection: tcpcheck show "
+    assert ("each in full: --format json or html; one in its connection: tcpcheck show "
             "FILE --frame N") in text
 
 

@@ -318,7 +318,7 @@ def _print_findings(result: AnalysisResult, console: Console, show_info: bool,
             console.print(Text(input_path, style="bold underline"))
         for group in _by_rule(same_input):
             console.print(_info_line(group), soft_wrap=True)
-    console.print(Text("each in full: --format json or markdown; one in its connection: "
+    console.print(Text("each in full: --format json or html; one in its connection: "
                        "tcpcheck show FILE --frame N", style="dim"), soft_wrap=True)
 
 
