@@ -21,8 +21,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Collection, Iterable
 
-from tcpcheck.report.wording import counted
 from tcpcheck.result import AnalysisResult, ConnectionSummary, Finding, Fold
+from tcpcheck.wording import counted
 
 FRAMES_SHOWN = 5
 """Frames of the first folded findings a folded finding lists."""

@@ -17,7 +17,8 @@ from pcap_edit import with_connection_copies
 from tcpcheck import cli
 from tcpcheck.artefacts import fold_artefacts
 from tcpcheck.catalog import load_catalog
-from tcpcheck.engine import Job, RuleSetup, analyze_jobs
+from tcpcheck.engine import RuleSetup
+from tcpcheck.pipeline import Job, analyze_jobs
 from tcpcheck.profiles import load_profile
 from tcpcheck.report.jsondoc import render_json
 from tcpcheck.report.markdown import render_markdown

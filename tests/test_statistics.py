@@ -10,7 +10,7 @@ from sample_results import BULK, error_finding, sample_result
 
 from tcpcheck.artefacts import fold_artefacts
 from tcpcheck.catalog import load_catalog
-from tcpcheck.engine import analyze_files
+from tcpcheck.pipeline import analyze_files
 from tcpcheck.profiles import load_profile
 from tcpcheck.report.statistics import RuleCount, render_statistics, rule_counts
 from tcpcheck.result import Severity
