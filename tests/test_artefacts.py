@@ -20,6 +20,7 @@ from tcpcheck.catalog import load_catalog
 from tcpcheck.engine import RuleSetup
 from tcpcheck.pipeline import Job, analyze_jobs
 from tcpcheck.profiles import load_profile
+from tcpcheck.report.github import render_github
 from tcpcheck.report.jsondoc import render_json
 from tcpcheck.report.markdown import render_markdown
 from tcpcheck.report.sarif import render_sarif
@@ -140,3 +141,8 @@ def test_statistics_leaves_no_room_for_another_format_on_stdout(tmp_path):
 def test_markdown_counts_every_finding_a_folded_artefact_stands_for(three_connections):
     text = render_markdown(fold_artefacts(three_connections, ARTEFACTS), Severity.ERROR)
     assert "| CQ003 checksum-offload | info | 3 | 1 |" in text
+
+
+def test_github_notice_counts_every_finding_a_folded_artefact_stands_for(three_connections):
+    text = render_github(fold_artefacts(three_connections, ARTEFACTS))
+    assert "title=CQ003 checksum-offload::3 info findings; first at frame 1," in text
