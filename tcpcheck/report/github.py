@@ -113,7 +113,7 @@ def _finding_line(finding: Finding, connections: dict[_ConnectionKey, Connection
 def _info_line(findings: list[Finding],
                connections: dict[_ConnectionKey, ConnectionSummary]) -> str:
     first = findings[0]
-    count = len(findings)
+    count = sum(f.count for f in findings)  # a folded artefact counts all it stands for
     message = (f"{counted(count, 'info finding')}; first at {_where(first, connections)}: "
                f"{first.message} "
                f"({first.reference})")

@@ -157,7 +157,7 @@ def _connection(conn: ConnectionSummary) -> dict[str, Any]:
 
 
 def _finding(finding: Finding, step: NextStep) -> dict[str, Any]:
-    return {
+    out = {
         "rule": finding.rule,
         "code": finding.code,
         "severity": finding.severity.label,
@@ -175,3 +175,7 @@ def _finding(finding: Finding, step: NextStep) -> dict[str, Any]:
         "display_filter": step.display_filter,
         "show_command": step.show,
     }
+    if finding.fold is not None:
+        # Only on a folded artefact finding: other findings stay as they were.
+        out["fold"] = asdict(finding.fold)
+    return out

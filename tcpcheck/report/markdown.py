@@ -204,7 +204,9 @@ def _others(findings: list[Finding], fail_on: Severity | None) -> str:
     else:
         summary = (f"{counted(len(findings), 'finding')} below "
                    f"<code>--fail-on {fail_on.label}</code>")
-    rows = [f"| {text(code_)} {text(rule)} | {severity.label} | {len(fs):,} | {fs[0].frame} |"
+    # A folded artefact counts every finding it stands for: 603 offloaded segments, not 1.
+    rows = [f"| {text(code_)} {text(rule)} | {severity.label} | {sum(f.count for f in fs):,} | "
+            f"{fs[0].frame} |"
             for (code_, rule, severity), fs in sorted(groups.items(),
                                                       key=lambda kv: (-kv[0][2], kv[0][0]))]
     return ("\n<details><summary>" + summary + "</summary>\n\n"

@@ -299,6 +299,10 @@ def _result(finding: Finding, step: NextStep, rule_index: dict[str, int],
     out["level"] = LEVEL[finding.severity]
     out["message"] = {"text": _message_text(finding)}
     out["locations"] = [location]
+    if finding.fold is not None:
+        # SARIF §3.27.25: "the number of times this result was observed"; the properties
+        # below name the host and the first frames.
+        out["occurrenceCount"] = finding.fold.count
     if finding.fingerprint:
         out["partialFingerprints"] = {FINGERPRINT_KEY: finding.fingerprint}
     if baselined:
@@ -321,6 +325,8 @@ def _result(finding: Finding, step: NextStep, rule_index: dict[str, int],
         "display_filter": step.display_filter,
         "show_command": step.show,
     }
+    if finding.fold is not None:
+        out["properties"]["fold"] = asdict(finding.fold)
     return out
 
 
