@@ -69,6 +69,10 @@ class RuleMeta:
     """A bundled capture that shows it (path from the project root), or empty."""
     parameters: tuple[RuleParameter, ...] = ()
     """What the configuration may tune, with defaults (``[parameters.NAME]`` in the TOML)."""
+    artefact: bool = False
+    """A capture artefact (``artefact = true``), not a protocol finding: what the capture
+    point did to the packets (checksum or segmentation offload, copies). Reports fold its
+    findings into one per capture and host (``tcpcheck.artefacts``)."""
 
     def defaults(self) -> dict[str, ParamValue]:
         """Every parameter at its default value."""
@@ -104,6 +108,10 @@ class Catalog:
     def __iter__(self):
         return iter(self.rules)
 
+    def artefacts(self) -> frozenset[str]:
+        """The slugs of the rules that report capture artefacts."""
+        return frozenset(rule.slug for rule in self.rules if rule.artefact)
+
 
 def closest(text: str, names: Mapping[str, str]) -> str | None:
     """The value of the key of ``names`` (lower-case keys) closest to ``text``, for a "did you
@@ -130,7 +138,14 @@ def _parse(name: str, text: str) -> RuleMeta:
         what=data["what"].strip(), why=data["why"].strip(), causes=data["causes"].strip(),
         example=data["example"],
         parameters=_parameters(name, data.get("parameters", {})),
+        artefact=_artefact(name, data.get("artefact", False)),
     )
+
+
+def _artefact(name: str, value: object) -> bool:
+    if type(value) is not bool:
+        raise CatalogError(f"rules/catalog/{name}: artefact must be true or false, not {value!r}")
+    return value
 
 
 def _parameters(name: str, table: dict) -> tuple[RuleParameter, ...]:
