@@ -268,6 +268,23 @@ def ack_withheld() -> Crafted:
         (("ack-withheld", 10), ("unacceptable-segment-not-acked", 10)),
     )
 
+def unacceptable_segment_not_acked_old_duplicate() -> Crafted:
+    frames = without(real_frames("reply-old-duplicate"), ANSWER)
+    return Crafted(
+        frames,
+        "reply-old-duplicate without Linux's ACK for the old duplicate",
+        f"Real Linux traffic (captures/linux/reply-old-duplicate.pcap) with one frame removed: "
+        f"frame {PROVOKING} sends the client's first request again, wholly below the server's "
+        "RCV.NXT (it acknowledged it at frame 5), so it fails the acceptability test and the "
+        "server owes <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> (RFC 9293 §3.10.7.4, first). Linux "
+        "sent it at once, with a D-SACK (frame 9 of the original); here the server's next "
+        "segment is its ACK of the client's next request a second later, which acknowledges "
+        "new data, not the copy. The copy itself stays spurious-retransmission (info).",
+        "RFC 9293 §3.10.7.4",
+        (("unacceptable-segment-not-acked", PROVOKING),),
+        (("spurious-retransmission", PROVOKING),),
+    )
+
 
 SCENARIOS: dict[str, Callable[[], Crafted]] = {
     "challenge-ack-missing": challenge_ack_missing,
@@ -275,6 +292,7 @@ SCENARIOS: dict[str, Callable[[], Crafted]] = {
     "unacceptable-segment-not-acked": unacceptable_segment_not_acked,
     "unacceptable-segment-not-acked-paws": unacceptable_segment_not_acked_paws,
     "unacceptable-segment-not-acked-unsent": unacceptable_segment_not_acked_unsent,
+    "unacceptable-segment-not-acked-old-duplicate": unacceptable_segment_not_acked_old_duplicate,
     "unacceptable-segment-accepted": unacceptable_segment_accepted,
     "wrong-reply": wrong_reply,
     "reset-not-sent": reset_not_sent,

@@ -201,6 +201,61 @@ def test_data_beyond_the_window_never_acked_is_unacceptable_segment_not_acked():
                                         ("unacceptable-segment-not-acked", 6)]
 
 
+def old_duplicate() -> Ladder:
+    """Frames 1-5, then the client's request again (6), wholly below the server's RCV.NXT."""
+    lad = established()
+    lad.data("c", 100, seq=lad.isn["c"] + 1, gap=0.25)
+    return lad
+
+
+def test_an_old_duplicate_answered_by_an_ack_at_rcv_nxt_is_settled_without_a_finding():
+    lad = old_duplicate()
+    lad.ack("s")  # 7: <SEQ=SND.NXT><ACK=RCV.NXT 1101><CTL=ACK> (Linux adds a D-SACK)
+    lad.data("c", 10, gap=1.0)
+    events, states = replay(lad)
+    assert settled(events) == [("ack-unacceptable", "answered", 6, 7)]
+    assert states == [*OPENING, EST, EST, EST]
+    assert rules_at(run_segments(lad.segments).findings) == []
+
+
+def test_an_ack_at_rcv_nxt_piggybacked_on_data_answers_an_old_duplicate():
+    lad = old_duplicate()
+    lad.data("s", 10)  # 7: data carrying ACK 1101
+    events, states = replay(lad)
+    assert settled(events) == [("ack-unacceptable", "answered", 6, 7)]
+    assert states == [*OPENING, EST, EST]
+
+
+def test_an_old_duplicate_whose_receiver_next_acks_only_later_data_is_not_acked():
+    lad = old_duplicate()
+    lad.data("c", 10, gap=1.0)  # 7: new data
+    lad.ack("s")  # 8: ACK 1111, a second after the copy: the ACK of frame 7, no reply to 6
+    events, states = replay(lad)
+    assert settled(events) == [("ack-unacceptable", "missing", 6, None)]
+    assert states == [*OPENING, EST, EST, EST]
+    assert rules_at(run_segments(lad.segments).findings) == [
+        ("unacceptable-segment-not-acked", 6)]
+
+
+def test_an_exchange_that_repeats_itself_leaves_the_old_duplicate_unjudged():
+    # A trace joined to itself: after the client's request again, the server's own reply
+    # comes again too, with the ACK it carried the first time, below the one it already sent.
+    lad = established()
+    lad.data("s", 50)  # 6: the answer, ACK 1101
+    lad.ack("c")  # 7
+    lad.data("c", 100, seq=lad.isn["c"] + 1, gap=0.25)  # 8: the request again
+    lad.raw("s", ACK, lad.isn["s"] + 1, lad.isn["c"] + 1, plen=50, gap=0.1)  # 9: ACK 1001
+    lad.fin("s", gap=0.2)  # 10: past the allowance, no ACK for 8 came
+    events, states = replay(lad)
+    # The server's copy (9) is an old duplicate for the client in turn: the capture ends first.
+    assert settled(events) == [("ack-unacceptable", "unjudged", 8, 9),
+                               ("ack-unacceptable", "unjudged", 9, None)]
+    assert "below the receiver's own earlier ACK 101" in events[0].observed
+    assert states == [*OPENING, EST, EST, EST, EST, ("CLOSE_WAIT", "FIN_WAIT_1")]
+    assert "unacceptable-segment-not-acked" not in {
+        rule for rule, _ in rules_at(run_segments(lad.segments).findings)}
+
+
 def test_a_bare_fin_into_a_zero_window_acked_is_accepted_and_linux_names_its_tolerance():
     lad = established()
     lad._emit("s", ACK, lad.nxt["s"], lad.nxt["c"], win=0)  # 6: zero window at RCV.NXT 101

@@ -136,6 +136,7 @@ class DataSteps:
         elif b.rcv.ack is not None and end <= b.rcv.ack:
             self.events.append(ev.SpuriousRetransmission(seg.frame, seg.ts, a.role, a.rel(seq),
                                                          seg.plen, a.rel(b.rcv.ack)))
+            self._owe_old_copy(seg, a, b, seq)
         else:
             self.events.append(ev.Retransmission(seg.frame, seg.ts, a.role, "data", a.rel(seq),
                                                  seg.plen))

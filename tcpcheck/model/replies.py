@@ -85,6 +85,10 @@ class Owed(NamedTuple):
     unsent: bool = False
     """For an ACK above everything the capture showed sent: owed only if the sender's next
     data proves it unsent, not unseen (``_unsent_settled``); its outcome waits till then."""
+    old_copy: bool = False
+    """For an old duplicate (wholly below RCV.NXT): data of the receiver carrying ACK =
+    RCV.NXT within the allowance answers it too (stacks piggyback the ACK), and an ACK past
+    the allowance that acknowledges what the sender sent after it is no reply."""
     late: Segment | None = None
     """For an ordinary ACK (``ACK_FIN``): the receiver's first segment past the allowance that
     did not cover it, kept until a later ACK proves it had the FIN all along."""
@@ -136,6 +140,20 @@ class ReplySteps:
         self._owe_ack(ReplyKind.ACK_UNACCEPTABLE, seg, a, b,
                       f"FIN at seq {a.rel(fin)} into a zero window", "RFC 9293 §3.10.7.4 (first)",
                       (fin, fin + 1), tolerated)
+
+    def _owe_old_copy(self, seg: Segment, a: Endpoint, b: Endpoint, seq: int) -> None:
+        """``a``'s data lies wholly below the ACK ``b`` already sent, so below its RCV.NXT:
+        it fails the acceptability test (RFC 9293 §3.10.7.4, first: "If an incoming segment is
+        not acceptable, an acknowledgment should be sent in reply (unless the RST bit is set
+        [...]): <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>"). Linux sends it at once, with a D-SACK
+        (RFC 2883) naming the copy."""
+        if b.state not in SYNCHRONIZED:
+            return
+        self._owe_ack(ReplyKind.ACK_UNACCEPTABLE, seg, a, b,
+                      f"{seg.plen} bytes at seq {a.rel(seq)}, an old duplicate wholly below "
+                      f"RCV.NXT {a.rel(b.rcv.ack)}", "RFC 9293 §3.10.7.4 (first)")
+        if self.owed and self.owed[-1].segment is seg:
+            self.owed = (*self.owed[:-1], self.owed[-1]._replace(old_copy=True))
 
     def _owe_unsent(self, seg: Segment, a: Endpoint, b: Endpoint, ack: int) -> None:
         """``a``'s ACK is above everything the capture showed ``b`` send. If ``b`` never sent
@@ -301,6 +319,8 @@ class ReplySteps:
             return self._accepted(owed, seg)
         if owed.answered:
             return owed  # its reply came: only the watch over the dropped space is left
+        if owed.old_copy and flags & ACK and unwrap(seg.ack, owed.ack[0]) < owed.ack[0]:
+            return self._replayed(owed, seg)
         if owed.kind in _RESETS:
             if flags & RST:
                 return self._settle_reset(owed, seg)
@@ -314,7 +334,10 @@ class ReplySteps:
             return self._record(owed, ReplyOutcome.UNJUDGED, seg, "it sent "
                                 + ("an RST" if flags & RST else "a SYN") + " instead")
         elif flags & ACK and not seg.plen and not flags & FIN:
-            return self._settle_ack(owed, seg)
+            if not (owed.old_copy and self._acks_later_data(owed, seg)):
+                return self._settle_ack(owed, seg)
+        elif owed.old_copy and flags & ACK and seg.ts - owed.segment.ts <= self._allowance():
+            return self._piggybacked(owed, seg)
         if seg.ts - owed.segment.ts <= self._allowance():
             return owed  # sent before the segment reached it, perhaps
         if owed.kind in _RATE_LIMITED and self._rate_limited(owed):
@@ -346,6 +369,33 @@ class ReplySteps:
         self._record(owed, ReplyOutcome.ANSWERED, seg, f"frame {seg.frame}: "
                      f"<SEQ={receiver.rel(seq)}><ACK={sender.rel(ack)}><CTL=ACK>")
         return None if owed.dropped is None else owed._replace(answered=True)
+
+    def _acks_later_data(self, owed: Owed, seg: Segment) -> bool:
+        """Is the receiver's pure ACK, past the allowance, an ACK of what the sender sent
+        after the provocation (above everything it had sent then) rather than the reply?"""
+        return (seg.ts - owed.segment.ts > self._allowance()
+                and unwrap(seg.ack, owed.ack[1]) > owed.ack[1])
+
+    def _replayed(self, owed: Owed, seg: Segment) -> None:
+        """The receiver of an old duplicate sends an ACK below the one it had already sent:
+        a copy of its own older traffic, not a segment sent after the duplicate arrived (ACK
+        fields do not go back). The exchange repeats (a trace joined to itself, a duplicating
+        path), the old duplicate with it: its reply cannot be told from the copies."""
+        sender = self._sides(owed)[1]
+        self._record(owed, ReplyOutcome.UNJUDGED, seg,
+                     f"frame {seg.frame} carries ACK {sender.rel(unwrap(seg.ack, owed.ack[0]))}, "
+                     f"below the receiver's own earlier ACK {sender.rel(owed.ack[0])}: a copy of "
+                     "its older traffic, so the exchange repeats")
+
+    def _piggybacked(self, owed: Owed, seg: Segment) -> None:
+        """Data of the receiver within the allowance, its ACK field at RCV.NXT or above
+        (``_replayed`` took older ones): the RFC's reply to an old duplicate, carried on
+        data."""
+        sender = self._sides(owed)[1]
+        ack = unwrap(seg.ack, owed.ack[0])
+        self.answers = (seg.frame, owed.segment.frame)
+        return self._record(owed, ReplyOutcome.ANSWERED, seg, f"frame {seg.frame}: "
+                            f"<ACK={sender.rel(ack)}> on {seg.plen} bytes of data")
 
     def _settle_reset(self, owed: Owed, seg: Segment) -> None:
         seq = unwrap(seg.seq, owed.seq[0])
