@@ -287,6 +287,23 @@ def test_the_reset_for_a_bad_third_ack_leaves_the_listener_in_syn_received():
                       ("ESTABLISHED", "SYN_RCVD"), ("ESTABLISHED", "SYN_RCVD")]
 
 
+def test_the_reset_for_a_bad_third_ack_is_explained_as_its_reply_not_an_abort():
+    lad = Ladder()
+    lad.syn("c")
+    lad.synack("s")
+    lad.ack("c", ack=lad.nxt["s"] + 500)  # 3
+    lad.raw("s", RST, lad.nxt["s"] + 500, 0)  # 4: <SEQ=SEG.ACK><CTL=RST>
+    lad.ack("c", gap=1.0)  # 5: the client goes on, acknowledging the SYN-ACK this time
+    _, states = replay(lad)
+    assert states == [("SYN_SENT", "SYN_RCVD"), ("ESTABLISHED", "SYN_RCVD"),
+                      ("ESTABLISHED", "SYN_RCVD"), ("ESTABLISHED", "SYN_RCVD"), EST]
+    (reset,) = [f for f in run_segments(lad.segments).findings if f.rule == "connection-reset"]
+    assert reset.frame == 4
+    assert "answered the client's unacceptable ACK at frame 3" in reset.message
+    assert "stays in SYN-RECEIVED: not an abort" in reset.message
+    assert "went on without it" in reset.message
+
+
 def test_a_reset_at_another_sequence_number_is_a_wrong_reply():
     lad = Ladder()
     lad.syn("c")
