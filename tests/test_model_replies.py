@@ -21,7 +21,7 @@ from segments import Ladder
 from tcpcheck.model.connection import Connection
 from tcpcheck.model.events import ReplyOwed
 from tcpcheck.profiles import load_profile
-from tcpcheck.segment import ACK, RST
+from tcpcheck.segment import ACK, FIN, RST
 
 EST = ("ESTABLISHED", "ESTABLISHED")
 
@@ -406,6 +406,45 @@ def test_a_host_that_sends_again_on_the_four_tuple_had_a_connection_after_all():
     lad.data("s", 10, gap=0.001)  # 8: the server goes on on this four-tuple
     events, _ = replay(lad)
     assert settled(events) == [("reset-closed", "unjudged", 7, 8)]
+
+
+def reset_then_a_segment_without_ack(reply_seq: int, reply_ack: int | None) -> Ladder:
+    """The server resets the connection (6); the client sends a bare FIN without ACK on the
+    tuple (7), and the server answers with a reset (8) carrying ``reply_seq`` and, when not
+    None, ACK ``reply_ack``."""
+    lad = established()
+    lad.raw("s", RST | ACK, lad.nxt["s"], lad.nxt["c"])  # 6: at RCV.NXT: the client takes it
+    lad.raw("c", FIN, lad.nxt["c"], 0, gap=1.0)  # 7: SEG.SEQ 1101, SEG.LEN 1
+    flags = RST if reply_ack is None else RST | ACK
+    lad.raw("s", flags, reply_seq, reply_ack or 0, gap=0.001)  # 8
+    return lad
+
+
+RESET_STATES = [*OPENING, ("CLOSED", "CLOSED"), ("CLOSED", "CLOSED"), ("CLOSED", "CLOSED")]
+
+
+def test_the_reset_for_a_segment_without_ack_is_seq_zero_ack_seg_seq_plus_seg_len():
+    lad = reset_then_a_segment_without_ack(0, 1000 + 101 + 1)
+    events, states = replay(lad)
+    assert settled(events) == [("reset-closed", "answered", 7, 8)]
+    assert events[0].expected == "<SEQ=0><ACK=102><CTL=RST,ACK>"
+    assert states == RESET_STATES
+
+
+def test_a_reset_for_a_segment_without_ack_with_other_numbers_is_a_wrong_reply():
+    for reply_seq, reply_ack in ((5000 + 1, 1000 + 101 + 1), (0, 1000 + 101), (0, None)):
+        lad = reset_then_a_segment_without_ack(reply_seq, reply_ack)
+        events, states = replay(lad)
+        assert settled(events) == [("reset-closed", "wrong", 7, 8)], (reply_seq, reply_ack)
+        assert states == RESET_STATES
+        assert ("wrong-reply", 7) in rules_at(run_segments(lad.segments).findings)
+
+
+def test_a_segment_without_ack_left_unanswered_is_not_judged_a_listener_drops_it():
+    lad = reset_then_a_segment_without_ack(0, 1102)
+    lad.segments.pop()
+    events, _ = replay(lad)
+    assert settled(events) == [("reset-closed", "unjudged", 7, None)]
 
 
 # -------------------------------------------------------- what the capture cannot tell

@@ -9,7 +9,9 @@ Where RFC 9293 §3.10.7 makes a receiver answer a segment, the model notes an ``
   PAWS (RFC 9293 §3.10.7.4, first; RFC 7323 §5.3), or acknowledges what was never sent
   (§3.10.7.4, fifth; held until the sender's next data proves it unsent);
 - "<SEQ=SEG.ACK><CTL=RST>" for an unacceptable ACK in SYN-RECEIVED (§3.10.7.4, fifth) and for
-  an ACK-bearing segment on a four-tuple the receiver reset (§3.10.7.1-2);
+  an ACK-bearing segment on a four-tuple the receiver reset (§3.10.7.1-2), and
+  "<SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>" for one without ACK there (§3.10.7.1): these in
+  ``tcpcheck.model.reply_resets``;
 - an ACK of a FIN (§3.10.7.4, eighth), within the profile's delayed-ACK maximum.
 
 Each is owed only where the capture shows the segment surely unacceptable (the model's
@@ -42,7 +44,7 @@ from tcpcheck.model.arrival import receive_next
 from tcpcheck.model.endpoint import Endpoint
 from tcpcheck.model.events.replies import ReplyKind, ReplyOutcome
 from tcpcheck.model.seqnum import unwrap
-from tcpcheck.model.states import SYNCHRONIZED, State
+from tcpcheck.model.states import SYNCHRONIZED
 from tcpcheck.segment import ACK, FIN, RST, SYN, Segment
 
 SLACK_NS = 200_000_000
@@ -119,15 +121,6 @@ class ReplySteps:
         self._owe(Owed(kind, seg, b is self.client, snd, rcv,
                        reason, reference, dropped, tolerated=tolerated))
 
-    def _owe_reset(self, kind: ReplyKind, seg: Segment, a: Endpoint, b: Endpoint, reason: str,
-                   reference: str) -> None:
-        """``b`` owes "<SEQ=SEG.ACK><CTL=RST>" for ``a``'s segment ``seg`` (it carries ACK)."""
-        if b.snd.max is None:
-            return
-        ack = unwrap(seg.ack, b.snd.max)
-        self._owe(Owed(kind, seg, b is self.client, (ack, ack), None, reason,
-                       reference))
-
     def _owe_zero_window_fin(self, seg: Segment, a: Endpoint, b: Endpoint, fin: int) -> None:
         """A bare FIN at RCV.NXT into ``b``'s zero window: SEG.LEN 1 with RCV.WND 0 is "not
         acceptable" (RFC 9293 §3.10.7.4, first), so ``b`` owes an ACK and drops it. The model
@@ -177,41 +170,6 @@ class ReplySteps:
         self.tentative = ()
         self.owed = tuple(owed._replace(unsent=False) if owed.unsent else owed
                           for owed in self.owed if proven or not owed.unsent)
-
-    def _to_no_connection(self, seg: Segment, a: Endpoint, b: Endpoint) -> None:
-        """``a`` sends on a four-tuple ``b`` reset: ``b`` has no connection there (RFC 9293
-        §3.10.7.1, CLOSED: "An incoming segment not containing a RST causes a RST to be sent in
-        response"; a listener on the port answers an ACK the same way, §3.10.7.2): "If the ACK
-        bit is on, <SEQ=SEG.ACK><CTL=RST>". Only an ACK-bearing segment is judged (a listener
-        drops one without ACK), one at a time, and only ``b``'s host speaking to ``a``'s on
-        another connection shows it silent (``host_spoke``): ``b`` sends nothing on this one."""
-        clocks = b.teardown
-        if (b.state is not State.CLOSED or clocks is None or not clocks.rst_frame
-                or not seg.flags & ACK or b.snd.max is None
-                or any(owed.kind is ReplyKind.RESET_CLOSED for owed in self.owed)):
-            return
-        ack = unwrap(seg.ack, b.snd.max)
-        self._owe(Owed(ReplyKind.RESET_CLOSED, seg, b is self.client, (ack, ack),
-                       None, f"a segment on the four-tuple it reset at frame {clocks.rst_frame}",
-                       "RFC 9293 §3.10.7.1, §3.10.7.2"))
-        if self.watch_hosts is not None:
-            self.watch_hosts(self, seg)
-
-    def host_spoke(self, seg: Segment) -> bool:
-        """The host that owes a reset here sent ``seg`` to the peer's host on another
-        connection: past the allowance, the reset it owes is missing. True while one is still
-        owed."""
-        kept: list[Owed] = []
-        for owed in self.owed:
-            waited = seg.ts - owed.segment.ts
-            if owed.kind is ReplyKind.RESET_CLOSED and waited > self._allowance():
-                self._record(owed, ReplyOutcome.MISSING, None,
-                             f"no reset in {waited / 1e9:.3f} s, while its host sent frame "
-                             f"{seg.frame} to the peer's host on another connection")
-            else:
-                kept.append(owed)
-        self.owed = tuple(kept)
-        return any(owed.kind is ReplyKind.RESET_CLOSED for owed in kept)
 
     def _owe_fin_ack(self, seg: Segment, a: Endpoint, b: Endpoint, fin: int) -> None:
         """``b`` received ``a``'s FIN: "advance RCV.NXT over the FIN" and acknowledge it (RFC
@@ -397,18 +355,6 @@ class ReplySteps:
         return self._record(owed, ReplyOutcome.ANSWERED, seg, f"frame {seg.frame}: "
                             f"<ACK={sender.rel(ack)}> on {seg.plen} bytes of data")
 
-    def _settle_reset(self, owed: Owed, seg: Segment) -> None:
-        seq = unwrap(seg.seq, owed.seq[0])
-        observed = f"frame {seg.frame}: <SEQ={self._sides(owed)[0].rel(seq)}><CTL=RST>"
-        outcome = ReplyOutcome.ANSWERED if seq == owed.seq[0] else ReplyOutcome.WRONG
-        if outcome is ReplyOutcome.WRONG and owed.kind is ReplyKind.RESET_CLOSED:
-            # A host without a connection has only SEG.ACK to build its reset from: another
-            # number comes from state the capture does not show (it still had the connection).
-            outcome = ReplyOutcome.UNJUDGED
-        if outcome is ReplyOutcome.ANSWERED:
-            self.answers = (seg.frame, owed.segment.frame)
-        self._record(owed, outcome, seg, observed)
-
     def _accepted(self, owed: Owed, seg: Segment) -> None:
         """The receiver's ACK covers the dropped space, which its sender never sent again."""
         sender = self._sides(owed)[1]
@@ -469,6 +415,8 @@ class ReplySteps:
     def _expected(self, owed: Owed) -> str:
         """The reply in the RFC's notation, with the bounds the capture allows for it."""
         receiver, sender = self._sides(owed)
+        if owed.kind is ReplyKind.RESET_CLOSED and owed.ack is not None:
+            return f"<SEQ=0><ACK={sender.rel(owed.ack[0])}><CTL=RST,ACK>"
         seq = self._bounds(receiver, *owed.seq)
         if owed.ack is None:
             return f"<SEQ={seq}><CTL=RST>"
