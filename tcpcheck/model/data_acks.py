@@ -115,7 +115,8 @@ class DataAckSteps:
         start = sender.rel(sample.end - data.plen)
         hole = sample.kind is ReplyKind.ACK_HOLE
         self.events.append(ev.ReplyOwed(
-            data.frame, data.ts, receiver.role, sample.kind, ReplyOutcome.MISSING, seg.frame,
+            # No reply_frame: ``seg`` is the evidence that the ACK was withheld, not an answer.
+            data.frame, data.ts, receiver.role, sample.kind, ReplyOutcome.MISSING, None,
             f"<SEQ=SND.NXT><ACK={sender.rel(sample.end)}><CTL=ACK>",
             f"frame {seg.frame}, {(seg.ts - data.ts) / 1e9:.3f} s after the data, acknowledged "
             f"only {sender.rel(ack)}, though its TSecr {tsecr} echoes the data's TSval "
