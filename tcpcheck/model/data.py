@@ -80,7 +80,8 @@ class DataSteps:
                     snd.captured_from = seq
                 if seq > reported:
                     self._add_gap(a, reported, seq)
-            if plen and seq == snd_max and not snd.gaps:
+            if a.opts.ts_max_frame == seg.frame and plen and seq == snd_max and not snd.gaps:
+                # Only a segment that raised its side's TSval can be a sample (cheap test first).
                 self._sample_ack(seg, a, b, end, ReplyKind.ACK_DATA)
             if plen and len(seg.payload) == plen:
                 a.remember(seq, seg.payload, seg.frame, seg.ts)

@@ -88,13 +88,11 @@ class DataAckSteps:
         if sample is None:
             return
         flags = seg.flags
-        if flags & (RST | SYN) or not flags & ACK:
+        if (flags & (RST | SYN) or not flags & ACK
+                or (seg.ack - sample.end) & MASK < HALF):  # it covers the data: settled
             self._set_wait(wait, not from_client, None)
             return
         ack = unwrap(seg.ack, sample.end)
-        if ack >= sample.end:
-            self._set_wait(wait, not from_client, None)
-            return
         ordinary = sample.kind is ReplyKind.ACK_DATA
         if seg.ts - sample.segment.ts <= self._allowance(ordinary) or ack < sample.floor:
             return  # sent before the data reached it, perhaps; or another sequence space
