@@ -22,10 +22,12 @@ from tcpcheck.model.acks import AckSteps
 from tcpcheck.model.arrival import syn_challenged
 from tcpcheck.model.checksums import ChecksumSteps, Held, Unusable
 from tcpcheck.model.data import DataSteps
+from tcpcheck.model.data_acks import AckSample, DataAckSteps
 from tcpcheck.model.endpoint import Endpoint, Tally
 from tcpcheck.model.handshake import HandshakeSteps
 from tcpcheck.model.peer_options import TS_LAYOUT, OptionSteps
 from tcpcheck.model.replies import Owed, ReplySteps
+from tcpcheck.model.reply_resets import ResetReplySteps
 from tcpcheck.model.reset import ResetSteps
 from tcpcheck.model.senders import EarlyText, SenderSteps
 from tcpcheck.model.seqnum import HALF, MASK
@@ -56,7 +58,7 @@ class Moment(NamedTuple):
 
 
 class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, SenderSteps,
-                 ChecksumSteps, ReplySteps):
+                 ChecksumSteps, ReplySteps, ResetReplySteps, DataAckSteps):
     """One connection instance (an incarnation of a four-tuple) and its two endpoints."""
 
     __slots__ = (
@@ -64,7 +66,7 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         "first_frame", "last_frame", "start_ts", "end_ts", "packets", "done_at",
         "close", "finished", "lingering", "keys", "reorder_ns", "negotiated", "timers",
         "timing", "revised", "unsettled", "rst_in_flight", "syn_to_older", "early", "held",
-        "unusable", "owed", "oow_ts", "answers", "tentative", "watch_hosts",
+        "unusable", "owed", "oow_ts", "answers", "tentative", "watch_hosts", "ack_wait",
     )
 
     def __init__(self, conn_id: int, profile: Profile, client_key: tuple, midstream: bool,
@@ -127,6 +129,8 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         self.watch_hosts: Callable[[Connection, Segment], None] | None = None
         self.oow_ts = (0, 0)
         self.answers = (0, 0)
+        # The data of (client, server) whose ACK the peer owes (``DataAckSteps``); None: none.
+        self.ack_wait: tuple[AckSample | None, AckSample | None] | None = None
 
     # ------------------------------------------------------------------ replay
 
@@ -147,6 +151,8 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
             return
         if self.owed:
             self._answer(seg, from_client)
+        if self.ack_wait is not None:
+            self._ack_waited(seg, from_client)
         if self.early is not None:
             self._settle_early(seg, from_client)
         if self.timers:

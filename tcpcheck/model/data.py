@@ -80,6 +80,9 @@ class DataSteps:
                     snd.captured_from = seq
                 if seq > reported:
                     self._add_gap(a, reported, seq)
+            if a.opts.ts_max_frame == seg.frame and plen and seq == snd_max and not snd.gaps:
+                # Only a segment that raised its side's TSval can be a sample (cheap test first).
+                self._sample_ack(seg, a, b, end, ReplyKind.ACK_DATA)
             if plen and len(seg.payload) == plen:
                 a.remember(seq, seg.payload, seg.frame, seg.ts)
             snd.bytes += end - max(seq, snd_max)
@@ -124,7 +127,12 @@ class DataSteps:
         prompt = seg.ts - a.snd.max_ts < self.reorder_ns
         # A hole the peer's ACK already covered: filled promptly, the capture saw it late.
         late = bool(a.snd.unseen) and self._unseen_filled(a, seq, end, prompt)
-        if (self._fill_gap(a, seq, end) or late) and prompt and not fast:
+        filled = self._fill_gap(a, seq, end)
+        self._drop_sample(a)
+        if filled and seq == b.rcv.ack:
+            # It fills the hole the receiver's ACK points at: RFC 5681 §4.2, ACK at once.
+            self._sample_ack(seg, a, b, end, ReplyKind.ACK_HOLE)
+        if (filled or late) and prompt and not fast:
             # Filling a hole promptly is reordering: the sender cannot know of a loss yet.
             self.events.append(ev.OutOfOrder(seg.frame, seg.ts, a.role, a.rel(seq), seg.plen,
                                              seg.ts - a.snd.max_ts))
@@ -136,6 +144,7 @@ class DataSteps:
         elif b.rcv.ack is not None and end <= b.rcv.ack:
             self.events.append(ev.SpuriousRetransmission(seg.frame, seg.ts, a.role, a.rel(seq),
                                                          seg.plen, a.rel(b.rcv.ack)))
+            self._owe_old_copy(seg, a, b, seq)
         else:
             self.events.append(ev.Retransmission(seg.frame, seg.ts, a.role, "data", a.rel(seq),
                                                  seg.plen))
@@ -153,6 +162,7 @@ class DataSteps:
                idle: int) -> None:
         """SND.NXT - 1 with at most one byte: a keepalive, or a probe of a zero window."""
         a.rtx.probe = True
+        self._drop_sample(a)
         if b.wnd.win == 0:
             self.events.append(ev.ZeroWindowProbe(seg.frame, seg.ts, a.role, a.rel(seq), plen))
         else:
