@@ -72,12 +72,14 @@ from tcpcheck.report import (
     render_terminal,
     write_json,
 )
+from tcpcheck.report.csvdoc import render_csv
 from tcpcheck.report.ladder import build_ladder
 from tcpcheck.report.ladder_view import render_ladder
 from tcpcheck.report.live_view import FindingLines, LiveView
 from tcpcheck.report.outputs import FORMATS, Output, OutputError, plan_outputs
 from tcpcheck.report.sarif import GITHUB_RESULT_LIMIT
 from tcpcheck.report.terminal import SEVERITY_STYLE, render_failures
+from tcpcheck.report.zeek import render_zeek
 from tcpcheck.result import AnalysisResult, Severity
 from tcpcheck.selection import RuleSelection, SelectionError, split_selectors
 from tcpcheck.sources import CaptureError, open_capture
@@ -416,6 +418,10 @@ def _render(fmt: str, result: AnalysisResult, catalog: Catalog, fail_on: Severit
     elif fmt == "html":
         fh.write(render_html(result, catalog, fail_on, all_connections=html_all,
                              timestamp=started))
+    elif fmt == "csv":
+        fh.write(render_csv(result))
+    elif fmt == "zeek":
+        fh.write(render_zeek(result))
     else:
         fh.write(render_markdown(result, fail_on))
 

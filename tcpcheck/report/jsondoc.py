@@ -13,6 +13,7 @@ import json
 from dataclasses import asdict
 from typing import Any, TextIO
 
+from tcpcheck.model.stats import ConnectionStats, DirectionStats
 from tcpcheck.result import (
     AnalysisResult,
     BaselineReport,
@@ -134,7 +135,7 @@ def _baseline(baseline: BaselineReport) -> dict[str, Any]:
 
 
 def _connection(conn: ConnectionSummary) -> dict[str, Any]:
-    return {
+    out = {
         "id": conn.id,
         "input": conn.input,
         "client": conn.client,
@@ -150,6 +151,27 @@ def _connection(conn: ConnectionSummary) -> dict[str, Any]:
         "server_state": conn.server_state,
         "close": conn.close,
         "midstream": conn.midstream,
+    }
+    if conn.stats is not None:
+        out["stats"] = _stats(conn.stats)
+    return out
+
+
+def _stats(stats: ConnectionStats) -> dict[str, Any]:
+    """The model's statistics of a connection (README: "Per-connection statistics")."""
+    return {"duration": _seconds(stats.duration), "timestamps": stats.timestamps,
+            "client": _direction(stats.client), "server": _direction(stats.server)}
+
+
+def _direction(d: DirectionStats) -> dict[str, Any]:
+    return {
+        "packets": d.packets, "bytes": d.bytes, "throughput": _seconds(d.throughput),
+        "retransmitted_segments": d.retransmitted_segments,
+        "retransmitted_bytes": d.retransmitted_bytes,
+        "rtt_samples": d.rtt_samples, "rtt_min": _seconds(d.rtt_min),
+        "rtt_mean": _seconds(d.rtt_mean), "rtt_max": _seconds(d.rtt_max),
+        "max_window": d.max_window, "zero_window": _seconds(d.zero_window),
+        "missed_bytes": d.missed_bytes,
     }
 
 

@@ -48,6 +48,9 @@ _Tally = dict[Severity, int]
 """Findings of one connection, counted by severity."""
 
 
+STATS_WIDTH = 110
+"""Console columns from which the connections table shows per-side statistics."""
+
 def render_terminal(
     result: AnalysisResult,
     console: Console,
@@ -185,8 +188,12 @@ def _print_connections(result: AnalysisResult, console: Console, max_connections
         return
     tallies = _tallies_by_connection(result.findings)
     others_left = max_connections
+    # The statistics columns only where they leave the addresses room (an 80-column
+    # terminal keeps the table it had; --format json/csv have every figure).
+    stats = console.width >= STATS_WIDTH and any(c.stats is not None
+                                                 for c in result.connections)
     for input_path, group in groupby(result.connections, key=lambda c: c.input):
-        table = _connections_table()
+        table = _connections_table(stats)
         hidden = 0
         for conn in group:
             tally = tallies.get((conn.input, conn.id), {})
@@ -195,7 +202,7 @@ def _print_connections(result: AnalysisResult, console: Console, max_connections
                     hidden += 1
                     continue
                 others_left -= 1
-            table.add_row(*_connection_row(conn, tally))
+            table.add_row(*_connection_row(conn, tally, stats))
         if multiple_inputs:
             console.print(Text(input_path, style="bold"))
         if table.row_count:
@@ -213,8 +220,9 @@ def _print_connections(result: AnalysisResult, console: Console, max_connections
         console.print(Text(f"… {folded_note(folded)}", style="dim"))
 
 
-def _connections_table() -> Table:
-    """Two lines per connection: the client and its state above, the server and its below."""
+def _connections_table(stats: bool) -> Table:
+    """Two lines per connection: the client and its state above, the server and its below;
+    with ``stats``, what each side sent (a compact subset of the JSON's statistics)."""
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1, 0, 0))
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("client → server", overflow="fold")
@@ -222,12 +230,33 @@ def _connections_table() -> Table:
     table.add_column("frames", no_wrap=True)
     table.add_column("pkts", justify="right", no_wrap=True)
     table.add_column("duration", justify="right", no_wrap=True)
+    if stats:
+        table.add_column("bytes", justify="right", no_wrap=True)
+        table.add_column("rtt", justify="right", no_wrap=True)
+        table.add_column("retx", justify="right", no_wrap=True)
     table.add_column("close", no_wrap=True)
     table.add_column("findings", no_wrap=True)
     return table
 
 
-def _connection_row(conn: ConnectionSummary, tally: _Tally) -> list[Text]:
+def _stats_cells(conn: ConnectionSummary) -> list[Text]:
+    """Bytes, mean RTT and retransmitted segments, the client's above the server's."""
+    if conn.stats is None:
+        return [Text(""), Text(""), Text("")]
+    sides = (conn.stats.client, conn.stats.server)
+    return [
+        Text("\n".join(f"{d.bytes:,}" for d in sides)),
+        Text("\n".join("-" if d.rtt_mean is None else _rtt(d.rtt_mean) for d in sides)),
+        Text("\n".join(f"{d.retransmitted_segments:,}" for d in sides)),
+    ]
+
+
+def _rtt(seconds: float) -> str:
+    """A round trip: two decimals of a millisecond below one (loopback RTTs are µs)."""
+    return f"{seconds * 1000:.2f} ms" if seconds < 0.001 else format_duration(seconds)
+
+
+def _connection_row(conn: ConnectionSummary, tally: _Tally, stats: bool) -> list[Text]:
     close = Text(conn.close, style="red" if conn.close in ("reset", "refused") else "")
     if conn.midstream:
         close.append("\nmidstream", style="dim")
@@ -238,6 +267,7 @@ def _connection_row(conn: ConnectionSummary, tally: _Tally) -> list[Text]:
         Text(f"{conn.first_frame}-{conn.last_frame}"),
         Text(f"{conn.packets:,}"),
         Text(format_duration(conn.end - conn.start)),
+        *(_stats_cells(conn) if stats else ()),
         close,
         _tally_cell(tally),
     ]
