@@ -40,7 +40,7 @@ class HandshakeSteps:
             a.rtx.syn_ts = seg.ts
             a.snd.syn_data = seg.plen
             a.snd.max_ts = seg.ts
-            a.flow.time(a.snd.max, seg)
+            a.flow.retime(a.snd.max, seg)
         elif has_ack and not a.rtx.synacks:
             # Simultaneous open: the SYN-ACK repeats this side's own SYN.
             if seg.seq != a.snd.isn:

@@ -94,6 +94,12 @@ class Flow:
             self.timed_end, self.timed_ts, self.timed_opts = end, seg.ts, seg.options
             self.timed_resent = False
 
+    def retime(self, end: int, seg: Segment) -> None:
+        """A new sequence space (a SYN, or a SYN-ACK with a new ISN): time it, whatever was
+        timed in the old one (its ACK can no longer come)."""
+        self.timed_end = IDLE
+        self.time(end, seg)
+
     def resent(self, seq: int, data: int, frame: int) -> None:
         """A segment from ``seq``, below the highest sequence sent: a retransmission carrying
         ``data`` payload bytes, or 0 for a SYN or FIN retransmission and for reordered data
