@@ -18,8 +18,7 @@ echoes the first copy's TSval, which proves the ACK answers that copy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from tcpcheck.options import parse_options
 from tcpcheck.segment import ACK, FIN, RST, SYN, Segment
@@ -54,39 +53,42 @@ def _kinds(flags: int, data: bool) -> int:
     return bits
 
 
+_LETTERS = tuple("".join(letter for letter, bit in _BIT.items() if bits & bit)
+                 for bits in range(1 << len(HISTORY)))
+"""The letters of each combination of history bits, in ``HISTORY``'s order."""
+
 KINDS = tuple(_kinds(flags & 0xFF, bool(flags & 0x100)) for flags in range(0x200))
 """History bits by ``flags | 0x100 if payload``: precomputed, the model looks them up."""
 
 
 class Flow:
-    """What one endpoint sent, measured while the model replays it (mutable, per endpoint)."""
+    """What one endpoint sent, measured while the model replays it (mutable, per endpoint).
 
-    __slots__ = ("packets", "seen", "marks", "timed_end", "timed_ts", "timed_opts",
-                 "timed_resent", "rtt_n", "rtt_sum", "rtt_min", "rtt_max", "resent_segments",
-                 "resent_bytes", "zero_since", "zero_ns")
+    The starting values are the class's: a connection creates two Flows, and most
+    connections are short, so creating one stores nothing until a value changes.
+    """
 
-    def __init__(self) -> None:
-        self.packets = 0
-        self.seen = 0  # history bits seen so far
-        self.marks: tuple[tuple[int, str], ...] = ()  # (frame, letter) in order of occurrence
-        self.timed_end = IDLE  # end of the segment being timed (unwrapped), IDLE: none
-        self.timed_ts = 0
-        self.timed_opts = b""  # its TCP options, parsed only if a retransmission needs them
-        self.timed_resent = False
-        self.rtt_n = 0
-        self.rtt_sum = 0
-        self.rtt_min = 0
-        self.rtt_max = 0
-        self.resent_segments = 0
-        self.resent_bytes = 0
-        self.zero_since: int | None = None  # when its advertised window closed
-        self.zero_ns = 0
+    packets = 0
+    seen = 0  # history bits seen so far
+    # (frame, history bits new at it), in capture order: letters only at the end (``summary``)
+    marks: tuple[tuple[int, int], ...] = ()
+    timed_end = IDLE  # end of the segment being timed (unwrapped), IDLE: none
+    timed_ts = 0
+    timed_opts = b""  # its TCP options, parsed only if a retransmission needs them
+    timed_resent = False
+    rtt_n = 0
+    rtt_sum = 0
+    rtt_min = 0
+    rtt_max = 0
+    resent_segments = 0
+    resent_bytes = 0
+    zero_since: int | None = None  # when its advertised window closed
+    zero_ns = 0
 
     def mark(self, bits: int, frame: int) -> None:
         """Kinds of segment this side sends for the first time (Zeek's history letters)."""
-        new = bits & ~self.seen
+        self.marks += ((frame, bits & ~self.seen),)
         self.seen |= bits
-        self.marks += tuple((frame, letter) for letter, bit in _BIT.items() if new & bit)
 
     def time(self, end: int, seg: Segment) -> None:
         """New sequence space up to ``end`` (unwrapped): time it if nothing is timed."""
@@ -159,11 +161,10 @@ class Flow:
             rtt_mean=self.rtt_sum / self.rtt_n / 1e9 if self.rtt_n else None,
             rtt_max=self.rtt_max / 1e9 if self.rtt_n else None,
             max_window=peak_window, zero_window=zero / 1e9, missed_bytes=gap_bytes,
-            history=self.marks)
+            history=tuple([(frame, _LETTERS[bits]) for frame, bits in self.marks]))
 
 
-@dataclass(frozen=True, slots=True)
-class DirectionStats:
+class DirectionStats(NamedTuple):
     """What one side sent, as the model measured it (times in seconds)."""
 
     packets: int
@@ -189,11 +190,11 @@ class DirectionStats:
     missed_bytes: int
     """Bytes of this side's sequence space the capture never showed (holes never filled)."""
     history: tuple[tuple[int, str], ...] = ()
-    """(frame, Zeek history letter, upper case) of each kind of segment, first occurrence."""
+    """(frame, Zeek history letters, upper case) where this side first sent each kind of
+    segment (one frame can be the first of two kinds: data with a FIN is "DF")."""
 
 
-@dataclass(frozen=True, slots=True)
-class ConnectionStats:
+class ConnectionStats(NamedTuple):
     """Per-connection statistics: each direction, and the duration."""
 
     duration: float

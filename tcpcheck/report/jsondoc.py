@@ -163,16 +163,17 @@ def _stats(stats: ConnectionStats) -> dict[str, Any]:
             "client": _direction(stats.client), "server": _direction(stats.server)}
 
 
+_DIRECTION_FIELDS = DirectionStats._fields[:-1]  # all but the history (Zeek's letters)
+_DIRECTION_FLOATS = ("throughput", "rtt_min", "rtt_mean", "rtt_max", "zero_window")
+
+
 def _direction(d: DirectionStats) -> dict[str, Any]:
-    return {
-        "packets": d.packets, "bytes": d.bytes, "throughput": _seconds(d.throughput),
-        "retransmitted_segments": d.retransmitted_segments,
-        "retransmitted_bytes": d.retransmitted_bytes,
-        "rtt_samples": d.rtt_samples, "rtt_min": _seconds(d.rtt_min),
-        "rtt_mean": _seconds(d.rtt_mean), "rtt_max": _seconds(d.rtt_max),
-        "max_window": d.max_window, "zero_window": _seconds(d.zero_window),
-        "missed_bytes": d.missed_bytes,
-    }
+    """One side's figures, named as ``DirectionStats`` names them (one line per connection
+    of a big capture: built by zip, not field by field)."""
+    out = dict(zip(_DIRECTION_FIELDS, d, strict=False))
+    for key in _DIRECTION_FLOATS:
+        out[key] = _seconds(out[key])
+    return out
 
 
 def _finding(finding: Finding) -> dict[str, Any]:
