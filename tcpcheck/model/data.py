@@ -192,6 +192,8 @@ class DataSteps:
             a.flow.resent(pos, 0, seg.frame)
         b.rcv.fin_frame = seg.frame
         if b.state in SYNCHRONIZED:
+            if a.snd.fin_frame == seg.frame:
+                self._owe_fin_ack(seg, a, b, pos)
             self._step(b, Input.RECV_FIN, seg)
         self._check_done(seg.ts)
 
