@@ -11,6 +11,7 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
+import pytest
 from pcap_edit import records, write_pcap
 
 from tcpcheck.engine import analyze_files
@@ -79,7 +80,7 @@ def test_unique_bytes_count_holes_the_retransmissions_filled() -> None:
     assert stats.client.bytes == 1_000_000
     assert stats.server.bytes == 17
     assert stats.client.missed_bytes == 0
-    assert stats.client.throughput == stats.client.bytes / stats.duration
+    assert stats.client.throughput == pytest.approx(stats.client.bytes / stats.duration)
 
 
 def test_retransmissions_are_those_the_model_classified() -> None:

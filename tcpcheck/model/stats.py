@@ -149,19 +149,21 @@ class Flow:
 
     def summary(self, sent: int, peak_window: int | None, gap_bytes: int, end_ts: int,
                 duration_ns: int) -> DirectionStats:
-        """The finished figures of this side, at the end of the capture (``end_ts``)."""
-        zero = self.zero_ns + (end_ts - self.zero_since if self.zero_since is not None else 0)
+        """The finished figures of this side, at the end of the capture (``end_ts``).
+        Positional and flat: it runs once per side of every connection listed."""
+        zero = self.zero_ns
+        if self.zero_since is not None:
+            zero += end_ts - self.zero_since
+        n = self.rtt_n
+        if n:
+            rtt_min, rtt_mean, rtt_max = self.rtt_min / 1e9, self.rtt_sum / n / 1e9, \
+                self.rtt_max / 1e9
+        else:
+            rtt_min = rtt_mean = rtt_max = None
         return DirectionStats(
-            packets=self.packets, bytes=sent,
-            throughput=sent / (duration_ns / 1e9) if duration_ns > 0 else None,
-            retransmitted_segments=self.resent_segments,
-            retransmitted_bytes=self.resent_bytes,
-            rtt_samples=self.rtt_n,
-            rtt_min=self.rtt_min / 1e9 if self.rtt_n else None,
-            rtt_mean=self.rtt_sum / self.rtt_n / 1e9 if self.rtt_n else None,
-            rtt_max=self.rtt_max / 1e9 if self.rtt_n else None,
-            max_window=peak_window, zero_window=zero / 1e9, missed_bytes=gap_bytes,
-            history=tuple([(frame, _LETTERS[bits]) for frame, bits in self.marks]))
+            self.packets, sent, sent * 1e9 / duration_ns if duration_ns > 0 else None,
+            self.resent_segments, self.resent_bytes, n, rtt_min, rtt_mean, rtt_max,
+            peak_window, zero / 1e9, gap_bytes, self.marks)
 
 
 class DirectionStats(NamedTuple):
@@ -189,9 +191,15 @@ class DirectionStats(NamedTuple):
     """Seconds during which this side's advertised window was zero."""
     missed_bytes: int
     """Bytes of this side's sequence space the capture never showed (holes never filled)."""
-    history: tuple[tuple[int, str], ...] = ()
-    """(frame, Zeek history letters, upper case) where this side first sent each kind of
-    segment (one frame can be the first of two kinds: data with a FIN is "DF")."""
+    marks: tuple[tuple[int, int], ...] = ()
+    """(frame, history bits) where this side first sent each kind of segment; ``history``
+    names them."""
+
+    @property
+    def history(self) -> tuple[tuple[int, str], ...]:
+        """(frame, Zeek history letters, upper case) where this side first sent each kind of
+        segment (one frame can be the first of two kinds: data with a FIN is "DF")."""
+        return tuple([(frame, _LETTERS[bits]) for frame, bits in self.marks])
 
 
 class ConnectionStats(NamedTuple):
@@ -209,24 +217,25 @@ def measure(client: Endpoint, server: Endpoint, start_ts: int, end_ts: int,
             timestamps: bool) -> ConnectionStats:
     """The statistics of a connection whose replay ran from ``start_ts`` to ``end_ts``."""
     duration = end_ts - start_ts
+    return ConnectionStats(duration / 1e9, _side(client, end_ts, duration),
+                           _side(server, end_ts, duration), timestamps)
 
-    def side(e: Endpoint) -> DirectionStats:
-        snd = e.snd
-        peak = e.wnd.peak or None
-        missed = sum(stop - start for start, stop in snd.gaps)
-        sent = 0
-        if snd.max is not None:
-            # The sequence space the payload covered, holes filled later included (tcptrace's
-            # "unique bytes"), without the SYN and FIN, which occupy one position each.
-            sent = (snd.max - snd.base - missed - (snd.isn is not None)
-                    - (snd.fin is not None and snd.fin < snd.max))
-        return e.flow.summary(max(sent, 0), peak, missed, end_ts, duration)
 
-    return ConnectionStats(duration / 1e9, side(client), side(server), timestamps)
+def _side(e: Endpoint, end_ts: int, duration: int) -> DirectionStats:
+    snd = e.snd
+    missed = sum([stop - start for start, stop in snd.gaps]) if snd.gaps else 0
+    sent = 0
+    if snd.max is not None:
+        # The sequence space the payload covered, holes filled later included (tcptrace's
+        # "unique bytes"), without the SYN and FIN, which occupy one position each.
+        sent = (snd.max - snd.base - missed - (snd.isn is not None)
+                - (snd.fin is not None and snd.fin < snd.max))
+    return e.flow.summary(sent if sent > 0 else 0, e.wnd.peak or None, missed, end_ts,
+                          duration)
 
 
 def lone_syn(frame: int) -> ConnectionStats:
     """The statistics of a connection that is one SYN (``frame``) and nothing else."""
     silent = DirectionStats(0, 0, None, 0, 0, 0, None, None, None, None, 0.0, 0)
     return ConnectionStats(0.0, DirectionStats(1, 0, None, 0, 0, 0, None, None, None, None, 0.0,
-                                               0, ((frame, "S"),)), silent, False)
+                                               0, ((frame, _BIT["S"]),)), silent, False)
