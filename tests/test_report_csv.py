@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tcpcheck.engine import analyze_files
+from tcpcheck.pipeline import analyze_files
 from tcpcheck.profiles import load_profile
 from tcpcheck.report.csvdoc import COLUMNS, render_csv
 

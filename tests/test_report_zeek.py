@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from pcap_edit import without_frames
 
-from tcpcheck.engine import analyze_files
+from tcpcheck.pipeline import analyze_files
 from tcpcheck.profiles import load_profile
 from tcpcheck.report.zeek import conn_state, history, render_zeek
 

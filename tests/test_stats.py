@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from pcap_edit import records, write_pcap
 
-from tcpcheck.engine import analyze_files
 from tcpcheck.model.stats import ConnectionStats
+from tcpcheck.pipeline import analyze_files
 from tcpcheck.profiles import load_profile
 
 LINUX_CAPTURES = Path(__file__).resolve().parent.parent / "captures" / "linux"

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tcpcheck.engine import analyze_files
 from tcpcheck.model.stats import DirectionStats
+from tcpcheck.pipeline import analyze_files
 from tcpcheck.profiles import load_profile
 from tcpcheck.result import ConnectionSummary
 
