@@ -92,8 +92,8 @@ class AckSteps:
             wnd.last = edge
             if edge > wnd.edge:
                 wnd.edge, wnd.edge_frame, wnd.edge_win = edge, seg.frame, window
-            if window > wnd.peak:
-                wnd.peak = window
+                if window > wnd.peak:  # a larger window moves the edge, but for an old ACK
+                    wnd.peak = window
             wnd.last_ack = ack
             wnd.last_ts = seg.ts
         snd = b.snd

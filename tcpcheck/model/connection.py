@@ -165,7 +165,7 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         flow = a.flow
         flow.packets += 1
         kinds = KINDS[flags | 0x100 if plen else flags]
-        if kinds & ~flow.seen:
+        if kinds & flow.unseen:
             flow.mark(kinds, frame)
         rtx = a.rtx
         rtx.probe = False

@@ -62,33 +62,30 @@ KINDS = tuple(_kinds(flags & 0xFF, bool(flags & 0x100)) for flags in range(0x200
 
 
 class Flow:
-    """What one endpoint sent, measured while the model replays it (mutable, per endpoint).
+    """What one endpoint sent, measured while the model replays it (mutable, per endpoint)."""
 
-    The starting values are the class's: a connection creates two Flows, and most
-    connections are short, so creating one stores nothing until a value changes.
-    """
+    __slots__ = ("packets", "unseen", "marks", "timed_end", "timed_ts", "timed_opts",
+                 "timed_resent", "rtt_n", "rtt_sum", "rtt_min", "rtt_max", "resent_segments",
+                 "resent_bytes", "zero_since", "zero_ns")
 
-    packets = 0
-    seen = 0  # history bits seen so far
-    # (frame, history bits new at it), in capture order: letters only at the end (``summary``)
-    marks: tuple[tuple[int, int], ...] = ()
-    timed_end = IDLE  # end of the segment being timed (unwrapped), IDLE: none
-    timed_ts = 0
-    timed_opts = b""  # its TCP options, parsed only if a retransmission needs them
-    timed_resent = False
-    rtt_n = 0
-    rtt_sum = 0
-    rtt_min = 0
-    rtt_max = 0
-    resent_segments = 0
-    resent_bytes = 0
-    zero_since: int | None = None  # when its advertised window closed
-    zero_ns = 0
+    def __init__(self) -> None:
+        self.packets = 0
+        self.unseen = (1 << len(HISTORY)) - 1  # history bits not seen yet: one AND per segment
+        # (frame, history bits new at it), in capture order; letters only when asked
+        self.marks: tuple[tuple[int, int], ...] = ()
+        self.timed_end = IDLE  # end of the segment being timed (unwrapped), IDLE: none
+        self.timed_ts = 0
+        self.timed_opts = b""  # its TCP options, parsed only if a retransmission needs them
+        self.timed_resent = False
+        self.rtt_n = self.rtt_sum = self.rtt_min = self.rtt_max = 0
+        self.resent_segments = self.resent_bytes = 0
+        self.zero_since: int | None = None  # when its advertised window closed
+        self.zero_ns = 0
 
     def mark(self, bits: int, frame: int) -> None:
         """Kinds of segment this side sends for the first time (Zeek's history letters)."""
-        self.marks += ((frame, bits & ~self.seen),)
-        self.seen |= bits
+        self.marks += ((frame, bits & self.unseen),)
+        self.unseen &= ~bits
 
     def time(self, end: int, seg: Segment) -> None:
         """New sequence space up to ``end`` (unwrapped): time it if nothing is timed."""
@@ -110,7 +107,7 @@ class Flow:
         if data:
             self.resent_segments += 1
             self.resent_bytes += data
-            if not self.seen & _BIT["T"]:
+            if self.unseen & _BIT["T"]:
                 self.mark(_BIT["T"], frame)
         if seq < self.timed_end:
             # Below the timed segment's end: it, or an earlier segment its ACK also covers,
@@ -138,7 +135,7 @@ class Flow:
         """This side advertises a zero window."""
         if self.zero_since is None:
             self.zero_since = ts
-            if not self.seen & _BIT["W"]:
+            if self.unseen & _BIT["W"]:
                 self.mark(_BIT["W"], frame)
 
     def window_opened(self, ts: int) -> None:
