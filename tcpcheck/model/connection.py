@@ -30,7 +30,7 @@ from tcpcheck.model.reset import ResetSteps
 from tcpcheck.model.senders import EarlyText, SenderSteps
 from tcpcheck.model.seqnum import HALF, MASK
 from tcpcheck.model.states import SYNCHRONIZED, Input, State
-from tcpcheck.model.stats import KINDS, ConnectionStats, measure
+from tcpcheck.model.stats import FIRST_KINDS, KIND_RST, KINDS, ConnectionStats, measure
 from tcpcheck.profiles import Profile
 from tcpcheck.segment import ACK, CSUM_BAD, CSUM_OFFLOAD, FIN, RST, SYN, Segment
 
@@ -164,9 +164,10 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         a.sent_any = True
         flow = a.flow
         flow.packets += 1
-        kinds = KINDS[flags | 0x100 if plen else flags]
-        if kinds & flow.unseen:
-            flow.mark(kinds, frame)
+        if flow.unseen & FIRST_KINDS:
+            kinds = KINDS[flags | 0x100 if plen else flags]
+            if kinds & flow.unseen:
+                flow.mark(kinds, frame)
         rtx = a.rtx
         rtx.probe = False
         idle = ts - rtx.last_ts
@@ -193,6 +194,7 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
             self._syn(seg, a, b)
             return
         if flags & RST:
+            flow.mark(KIND_RST, frame)
             self._rst(seg, a, b)
             return
         if a.snd.isn is None and not self.midstream and b.state not in SYNCHRONIZED:

@@ -10,7 +10,7 @@ from tcpcheck.model.endpoint import Endpoint
 from tcpcheck.model.events.replies import ReplyKind
 from tcpcheck.model.seqnum import unwrap
 from tcpcheck.model.states import SYNCHRONIZED, Input, State
-from tcpcheck.model.stats import IDLE
+from tcpcheck.model.stats import IDLE, KIND_FIN
 from tcpcheck.segment import ACK, FIN, Segment
 
 # Holes remembered per side: enough for bursty loss, bounded so memory stays per-connection.
@@ -179,6 +179,7 @@ class DataSteps:
             a.snd.fin_frame = seg.frame
             a.snd.max = max(a.snd.max, pos + 1)
             a.flow.time(pos + 1, seg)
+            a.flow.mark(KIND_FIN, seg.frame)
             if (a.state is State.CLOSE_WAIT and b.snd.fin is not None and seg.flags & ACK
                     and unwrap(seg.ack, b.snd.max) <= b.snd.fin):
                 self._fins_crossed(a, b, seg)

@@ -57,6 +57,13 @@ _LETTERS = tuple("".join(letter for letter, bit in _BIT.items() if bits & bit)
                  for bits in range(1 << len(HISTORY)))
 """The letters of each combination of history bits, in ``HISTORY``'s order."""
 
+KIND_FIN = _BIT["F"]
+KIND_RST = _BIT["R"]
+FIRST_KINDS = _BIT["A"] | _BIT["D"]
+"""Kinds the model looks up per segment until the side has sent both: after them, the rest
+(SYN and SYN-ACK come first anyway; FIN, RST, retransmission and zero window) are marked on
+the paths the model takes for them."""
+
 KINDS = tuple(_kinds(flags & 0xFF, bool(flags & 0x100)) for flags in range(0x200))
 """History bits by ``flags | 0x100 if payload``: precomputed, the model looks them up."""
 
@@ -84,8 +91,10 @@ class Flow:
 
     def mark(self, bits: int, frame: int) -> None:
         """Kinds of segment this side sends for the first time (Zeek's history letters)."""
-        self.marks += ((frame, bits & self.unseen),)
-        self.unseen &= ~bits
+        new = bits & self.unseen
+        if new:
+            self.marks += ((frame, new),)
+            self.unseen &= ~bits
 
     def time(self, end: int, seg: Segment) -> None:
         """New sequence space up to ``end`` (unwrapped): time it if nothing is timed."""
