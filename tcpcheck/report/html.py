@@ -485,9 +485,11 @@ def _section(timeline: Timeline, findings: list[Finding], conn: ConnectionSummar
         f"<code>{escape(timeline.client)}</code> → <code>{escape(timeline.server)}</code> "
         f"<span class=\"facts\">{escape(' · '.join(facts))}{where}</span> {badges}"
         "</summary>\n"
-        f"{_stats_table(conn)}"
         f"<div class=\"ladder\" style=\"min-height:{height}px\"></div>\n"
-        "<div class=\"seqgraphs\"></div>\n<div class=\"cards\"></div>\n</details>\n")
+        "<div class=\"seqgraphs\"></div>\n"
+        # After the pictures: a deep link (#conn-…) opens on the ladder, as it did.
+        f"{_stats_table(conn)}"
+        "<div class=\"cards\"></div>\n</details>\n")
     return html, f"{anchor}\t{_json(data)}\n", {finding_index[id(f)] for f in drawn}
 
 
