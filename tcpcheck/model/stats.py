@@ -33,8 +33,10 @@ model's one comparison ``ack >= timed_end`` is False without a None test."""
 # Zeek's history letters (conn.log ``history``), the originator's; the responder's are the
 # lower-case ones. One bit each, so a segment's kinds are one table look-up and the
 # first-occurrence test one AND.
-HISTORY = "SHADFRTWG"
+HISTORY = "SHADFRTW"
 _BIT = {letter: 1 << i for i, letter in enumerate(HISTORY)}
+_SHIFT = len(HISTORY)
+_MASK = (1 << _SHIFT) - 1
 
 
 def _kinds(flags: int, data: bool) -> int:
@@ -79,7 +81,9 @@ class Flow:
         self.packets = 0
         self.unseen = (1 << len(HISTORY)) - 1  # history bits not seen yet: one AND per segment
         # (frame, history bits new at it), in capture order; letters only when asked
-        self.marks: tuple[tuple[int, int], ...] = ()
+        # frame << len(HISTORY) | history bits new at it, in capture order: one int per kind,
+        # not a pair (every listed connection keeps them); letters only when asked
+        self.marks: tuple[int, ...] = ()
         self.timed_end = IDLE  # end of the segment being timed (unwrapped), IDLE: none
         self.timed_ts = 0
         self.timed_opts = b""  # its TCP options, parsed only if a retransmission needs them
@@ -93,7 +97,7 @@ class Flow:
         """Kinds of segment this side sends for the first time (Zeek's history letters)."""
         new = bits & self.unseen
         if new:
-            self.marks += ((frame, new),)
+            self.marks += (frame << _SHIFT | new,)
             self.unseen &= ~bits
 
     def time(self, end: int, seg: Segment) -> None:
@@ -197,15 +201,15 @@ class DirectionStats(NamedTuple):
     """Seconds during which this side's advertised window was zero."""
     missed_bytes: int
     """Bytes of this side's sequence space the capture never showed (holes never filled)."""
-    marks: tuple[tuple[int, int], ...] = ()
-    """(frame, history bits) where this side first sent each kind of segment; ``history``
-    names them."""
+    marks: tuple[int, ...] = ()
+    """Where this side first sent each kind of segment, packed (frame, history bits):
+    ``history`` unpacks and names them."""
 
     @property
     def history(self) -> tuple[tuple[int, str], ...]:
         """(frame, Zeek history letters, upper case) where this side first sent each kind of
         segment (one frame can be the first of two kinds: data with a FIN is "DF")."""
-        return tuple([(frame, _LETTERS[bits]) for frame, bits in self.marks])
+        return tuple([(mark >> _SHIFT, _LETTERS[mark & _MASK]) for mark in self.marks])
 
 
 class ConnectionStats(NamedTuple):
@@ -244,4 +248,4 @@ def lone_syn(frame: int) -> ConnectionStats:
     """The statistics of a connection that is one SYN (``frame``) and nothing else."""
     silent = DirectionStats(0, 0, None, 0, 0, 0, None, None, None, None, 0.0, 0)
     return ConnectionStats(0.0, DirectionStats(1, 0, None, 0, 0, 0, None, None, None, None, 0.0,
-                                               0, ((frame, _BIT["S"]),)), silent, False)
+                                               0, (frame << _SHIFT | _BIT["S"],)), silent, False)
