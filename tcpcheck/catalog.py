@@ -67,6 +67,10 @@ class RuleMeta:
     """A bundled capture that shows it (path from the project root), or empty."""
     parameters: tuple[RuleParameter, ...] = ()
     """What the configuration may tune, with defaults (``[parameters.NAME]`` in the TOML)."""
+    artefact: bool = False
+    """A capture artefact (``artefact = true``), not a protocol finding: what the capture
+    point did to the packets (checksum or segmentation offload, copies). Reports fold its
+    findings into one per capture and host (``tcpcheck.artefacts``)."""
 
     def defaults(self) -> dict[str, ParamValue]:
         """Every parameter at its default value."""
@@ -90,6 +94,10 @@ class Catalog:
     def __iter__(self):
         return iter(self.rules)
 
+    def artefacts(self) -> frozenset[str]:
+        """The slugs of the rules that report capture artefacts."""
+        return frozenset(rule.slug for rule in self.rules if rule.artefact)
+
 
 def _parse(name: str, text: str) -> RuleMeta:
     try:
@@ -105,7 +113,14 @@ def _parse(name: str, text: str) -> RuleMeta:
         what=data["what"].strip(), why=data["why"].strip(), causes=data["causes"].strip(),
         example=data["example"],
         parameters=_parameters(name, data.get("parameters", {})),
+        artefact=_artefact(name, data.get("artefact", False)),
     )
+
+
+def _artefact(name: str, value: object) -> bool:
+    if type(value) is not bool:
+        raise CatalogError(f"rules/catalog/{name}: artefact must be true or false, not {value!r}")
+    return value
 
 
 def _parameters(name: str, table: dict) -> tuple[RuleParameter, ...]:

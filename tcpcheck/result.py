@@ -35,6 +35,22 @@ class Severity(IntEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Fold:
+    """The findings of one capture artefact rule on one host that a report shows as one
+    (``tcpcheck.artefacts``): the first of them stands for all."""
+
+    host: str
+    """The address of the host the artefact is about (the sender of the offloaded or copied
+    segments), without a port; empty when the findings name no endpoint."""
+    count: int
+    """How many findings were folded, the first included."""
+    connections: int
+    """How many connections they come from."""
+    frames: tuple[int, ...]
+    """The frames of the first ones (at most ``tcpcheck.artefacts.FRAMES_SHOWN``)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     """One rule violation or diagnostic, anchored to a frame of one connection."""
 
@@ -66,6 +82,14 @@ class Finding:
     """16 hex digits naming the finding across captures of the same traffic: a hash of rule,
     side, service port and position; never of frame numbers, times, addresses or ports the OS
     chose. Baselines and SARIF's partialFingerprints use it."""
+    fold: Fold | None = None
+    """Set when this finding stands for every finding of its artefact rule on its host in its
+    capture (its message says so); None for a finding that stands for itself."""
+
+    @property
+    def count(self) -> int:
+        """How many findings this one stands for."""
+        return 1 if self.fold is None else self.fold.count
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from dataclasses import asdict
 from typing import Any, TextIO
 
 from tcpcheck.model.stats import ConnectionStats, DirectionStats
+from tcpcheck.report.nextstep import NextStep, NextSteps
 from tcpcheck.result import (
     AnalysisResult,
     BaselineReport,
@@ -70,8 +71,10 @@ def write_json(result: AnalysisResult, fp: TextIO) -> None:
     fp.write(text[:-2])  # reopen the object: drop the closing "\n}"
     encode = json.JSONEncoder(ensure_ascii=True, allow_nan=False,
                               separators=(", ", ": ")).encode
+    steps = NextSteps(result.connections)
+    findings = (_finding(f, steps.of(f)) for f in result.findings)
     for key, rows in (("connections", map(_connection, result.connections)),
-                      ("findings", map(_finding, result.findings))):
+                      ("findings", findings)):
         fp.write(f',\n  "{key}": [')
         sep = "\n    "
         for row in rows:
@@ -176,8 +179,8 @@ def _direction(d: DirectionStats) -> dict[str, Any]:
     return out
 
 
-def _finding(finding: Finding) -> dict[str, Any]:
-    return {
+def _finding(finding: Finding, step: NextStep) -> dict[str, Any]:
+    out = {
         "rule": finding.rule,
         "code": finding.code,
         "severity": finding.severity.label,
@@ -192,4 +195,10 @@ def _finding(finding: Finding) -> dict[str, Any]:
         "side": finding.side,
         "position": finding.position,
         "fingerprint": finding.fingerprint,
+        "display_filter": step.display_filter,
+        "show_command": step.show,
     }
+    if finding.fold is not None:
+        # Only on a folded artefact finding: other findings stay as they were.
+        out["fold"] = asdict(finding.fold)
+    return out
