@@ -6,7 +6,9 @@ rule lives in ``tcpcheck.checks``; the text a user reads lives here, as data.
 
 from __future__ import annotations
 
+import difflib
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
@@ -84,12 +86,24 @@ class Catalog:
     rules: tuple[RuleMeta, ...]
 
     def get(self, name: str) -> RuleMeta:
-        """A rule by slug (``syn-isn-changed``) or code (``HS001``), case-insensitive."""
+        """A rule by slug (``syn-isn-changed``) or code (``HS001``), case-insensitive.
+
+        Raises CatalogError naming the closest rule when the name is a slip of one.
+        """
         key = name.strip().lower()
         for rule in self.rules:
             if rule.slug == key or rule.code.lower() == key:
                 return rule
-        raise CatalogError(f"unknown rule {name!r} (see `tcpcheck rules`)")
+        close = self.suggest(key)
+        hint = f"did you mean {close!r}? " if close else ""
+        raise CatalogError(f"unknown rule {name!r} ({hint}see `tcpcheck rules`)")
+
+    def suggest(self, name: str) -> str | None:
+        """The slug or code closest to ``name``, as the catalog spells it; None when none is
+        close."""
+        names = {rule.slug: rule.slug for rule in self.rules}
+        names.update((rule.code.lower(), rule.code) for rule in self.rules)
+        return closest(name, names)
 
     def __iter__(self):
         return iter(self.rules)
@@ -97,6 +111,17 @@ class Catalog:
     def artefacts(self) -> frozenset[str]:
         """The slugs of the rules that report capture artefacts."""
         return frozenset(rule.slug for rule in self.rules if rule.artefact)
+
+
+def closest(text: str, names: Mapping[str, str]) -> str | None:
+    """The value of the key of ``names`` (lower-case keys) closest to ``text``, for a "did you
+    mean"; None when none is close.
+
+    The cutoff is lower than difflib's default so that a one-letter slip in a two-letter area
+    ("HZ" for "HS") still gets a suggestion.
+    """
+    close = difflib.get_close_matches(text.strip().lower(), names, n=1, cutoff=0.5)
+    return names[close[0]] if close else None
 
 
 def _parse(name: str, text: str) -> RuleMeta:

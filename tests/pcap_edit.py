@@ -106,6 +106,21 @@ def with_frame_moved(src: Path, out: Path, frame: int, after: int) -> Path:
     return write_pcap(out, head, kept)
 
 
+def with_times(src: Path, out: Path, offsets: dict[int, float]) -> Path:
+    """``src`` with each frame of ``offsets`` (1-based) recorded that many seconds after the
+    first frame, microsecond pcap: the same packets sent on another timer's schedule."""
+    head, recs = records(src)
+    sec, usec = struct.unpack_from("<II", recs[0][0])
+    start = sec * 1_000_000 + usec
+    retimed = []
+    for number, (rec, frame) in enumerate(recs, start=1):
+        if number in offsets:
+            at = start + round(offsets[number] * 1_000_000)
+            rec = struct.pack("<II", *divmod(at, 1_000_000)) + rec[8:]
+        retimed.append((rec, frame))
+    return write_pcap(out, head, retimed)
+
+
 def with_connection_copies(src: Path, out: Path, copies: int, *, gap: int = 1) -> Path:
     """``src`` (one IPv4 connection, its first frame from the client) recorded ``copies``
     times: copy ``k`` from client port + ``k``, with both ISNs moved by ``k * 1000000``, ``k *

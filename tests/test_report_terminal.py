@@ -174,10 +174,10 @@ def test_a_hundred_errors_of_a_rule_are_all_shown() -> None:
     assert "more (use --format json for all)" not in text
 
 
-def test_hiding_info_findings_still_counts_them() -> None:
+def test_hiding_info_findings_still_counts_them_and_says_how_to_list_them() -> None:
     text = render(sample_result(), show_info=False)
     assert "SQ010" not in text and "data segment retransmitted" not in text
-    assert "2 info findings not shown" in text
+    assert "2 info findings not shown (--no-info): run without --no-info to list them\n" in text
     assert text.endswith("✗ 2 errors, 1 warning, 2 info in 3 connections\n")
 
 

@@ -68,7 +68,8 @@ def analyze(paths: tuple[str, ...], config_path: str | None, isolated: bool,
     """Analyse capture files (pcap or pcapng, optionally gzip-compressed).
 
     PATH is a capture file, a folder (searched recursively for captures, recognised by their
-    content), or a quoted glob pattern such as 'artifacts/**/*.pcap*'.
+    content), a quoted glob pattern such as 'artifacts/**/*.pcap*', or - for standard input
+    (tcpdump -w - | tcpcheck analyze -).
     """
     started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if timestamp else None
     recorded: str | None = None

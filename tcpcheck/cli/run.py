@@ -60,8 +60,12 @@ def exit_code(result: AnalysisResult, fail_on: str) -> ExitCode:
 
 
 def waiting_for_writer(name: str) -> None:
-    """Say on stderr that a FIFO input has no writer yet."""
-    click.echo(f"tcpcheck: {name}: waiting for a writer on this FIFO (Ctrl-C to stop)",
+    """Say on stderr that a FIFO input (standard input from a pipe too) has sent nothing yet.
+
+    Worded for both: a named FIFO may have no writer at all, a pipe's writer (tcpdump
+    buffering its output) may not have written yet.
+    """
+    click.echo(f"tcpcheck: {name}: waiting for a writer to send the capture (Ctrl-C to stop)",
                err=True)
 
 

@@ -12,6 +12,7 @@ from tcpcheck.pipeline import analyze_jobs, skip_reason
 from tcpcheck.report.ladder import build_ladder
 from tcpcheck.report.ladder_view import render_ladder
 from tcpcheck.result import AnalysisResult
+from tcpcheck.sources import STDIN
 from tcpcheck.timeline import Recording
 from tcpcheck.wording import counted
 
@@ -36,9 +37,9 @@ def show(path: str, connection_id: int | None, frame: int | None, full: bool,
     between client and server, each endpoint's state where it changes, the segments with
     findings highlighted, then the findings explained.
 
-    Give the connection with --connection N, or any of its frames with --frame F. The
-    configuration, profile and rule selection apply as for analyze, so the findings are
-    analyze's. The exit status is 0 whatever the findings.
+    Give the connection with --connection N, or any of its frames with --frame F. FILE may be
+    - for standard input. The configuration, profile and rule selection apply as for analyze,
+    so the findings are analyze's. The exit status is 0 whatever the findings.
     """
     if (connection_id is None) == (frame is None):
         raise click.UsageError("give one of --connection N and --frame F")
@@ -90,5 +91,7 @@ def _not_found(result: AnalysisResult, path: str, connection_id: int | None,
         frames = counted(capture.packets, "readable frame" if capture.damage else "frame")
         damage = f" ({capture.damage})" if capture.damage else ""
         return f"{path}: frame {frame}: the capture has {frames}{damage}"
-    kind = _NOT_TCP.get(skip_reason(path, frame) or "", "is not a TCP segment of any connection")
+    # Standard input is gone once analysed: what the frame is cannot be read again.
+    reason = None if path == STDIN else skip_reason(path, frame)
+    kind = _NOT_TCP.get(reason or "", "is not a TCP segment of any connection")
     return f"{path}: frame {frame} {kind}"

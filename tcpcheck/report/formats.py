@@ -76,7 +76,8 @@ def _terminal(result: AnalysisResult, sink: Sink, settings: ReportSettings) -> N
 
 
 def _json(result: AnalysisResult, sink: Sink, settings: ReportSettings) -> None:
-    write_json(result, sink.file)  # streamed: a big capture's document is tens of megabytes
+    # Streamed: a big capture's document is tens of megabytes.
+    write_json(result, sink.file, timestamp=settings.timestamp)
 
 
 def _junit(result: AnalysisResult, sink: Sink, settings: ReportSettings) -> None:
@@ -111,7 +112,7 @@ def _zeek(result: AnalysisResult, sink: Sink, settings: ReportSettings) -> None:
 
 REGISTRY: dict[str, ReportFormat] = {f.name: f for f in (
     ReportFormat("terminal", _terminal, "txt"),
-    ReportFormat("json", _json, "json"),
+    ReportFormat("json", _json, "json", timestamp=True),
     ReportFormat("junit", _junit, "xml", timestamp=True),
     ReportFormat("sarif", _sarif, "sarif", timestamp=True),
     ReportFormat("github", _github, "txt"),

@@ -3,7 +3,8 @@
 The document is public API. Within one schema version fields are only ever added, never
 removed or renamed; a breaking change bumps ``SCHEMA_VERSION``. The output is a pure function
 of the result: the same result gives byte-identical text (fixed field order, floats rounded to
-``FLOAT_DIGITS`` decimals, nothing about the run itself such as the wall-clock time).
+``FLOAT_DIGITS`` decimals, nothing about the run itself such as the wall-clock time, unless a
+``timestamp`` is given: ``--timestamp`` dates this report as it dates junit, sarif and html).
 """
 
 from __future__ import annotations
@@ -31,14 +32,18 @@ FLOAT_DIGITS = 6
 """Decimals kept for every float (times in seconds: microsecond resolution)."""
 
 
-def render_json(result: AnalysisResult) -> str:
-    """The whole result as a JSON document: indented by 2, ASCII only, ending in a newline."""
+def render_json(result: AnalysisResult, *, timestamp: str | None = None) -> str:
+    """The whole result as a JSON document: indented by 2, ASCII only, ending in a newline.
+
+    ``timestamp`` (ISO 8601 UTC, e.g. 2026-11-21T10:00:00Z), when given, is the run's start
+    time, written as the top-level ``timestamp`` field; without it there is no such field.
+    """
     out = io.StringIO()
-    write_json(result, out)
+    write_json(result, out, timestamp=timestamp)
     return out.getvalue()
 
 
-def write_json(result: AnalysisResult, fp: TextIO) -> None:
+def write_json(result: AnalysisResult, fp: TextIO, *, timestamp: str | None = None) -> None:
     """Write the document of ``render_json`` to ``fp``.
 
     The small head is indented; each connection and finding is one line. That keeps the file
@@ -50,6 +55,11 @@ def write_json(result: AnalysisResult, fp: TextIO) -> None:
         "tool": "tcpcheck",
         "version": result.tool_version,
         "schema": SCHEMA_VERSION,
+    }
+    if timestamp is not None:
+        # Only when asked: without it, the same input gives byte-identical reports.
+        head["timestamp"] = timestamp
+    head |= {
         "input": _input_field(result.captures),
         "profile": result.profile,
         "summary": {

@@ -345,7 +345,10 @@ def _print_findings(result: AnalysisResult, console: Console, show_info: bool,
         return
     console.print()
     if not show_info:
-        console.print(Text(f"{counted(len(info), 'info finding')} not shown", style="dim"))
+        # Say how to get them back: the flag that hid them may be set in a CI script the
+        # reader of this output never saw.
+        console.print(Text(f"{counted(len(info), 'info finding')} not shown (--no-info): "
+                           "run without --no-info to list them", style="dim"))
         return
     _heading(console, "info")
     for input_path, same_input in groupby(info, key=lambda f: f.input):
