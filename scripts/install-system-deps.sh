@@ -5,6 +5,8 @@ set -e
 missing=""
 command -v tshark  >/dev/null 2>&1 || missing="$missing tshark"
 command -v tcpdump >/dev/null 2>&1 || missing="$missing tcpdump"
+# tcptrace: the statistics agreement test (tests/test_tcptrace_agreement.py).
+command -v tcptrace >/dev/null 2>&1 || missing="$missing tcptrace"
 command -v nft     >/dev/null 2>&1 || missing="$missing nftables"
 command -v ethtool >/dev/null 2>&1 || missing="$missing ethtool"
 command -v ip      >/dev/null 2>&1 || missing="$missing iproute2"

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import TYPE_CHECKING
 
+from tcpcheck.model.stats import ConnectionStats
+
 if TYPE_CHECKING:
     from tcpcheck.timeline import Timeline
 
@@ -115,6 +117,9 @@ class ConnectionSummary:
     midstream: bool
     """True when the handshake was not in the capture and the connection was picked up later."""
     input: str = ""
+    stats: ConnectionStats | None = None
+    """What the model measured while replaying it: RTT, throughput, retransmissions, windows
+    (``tcpcheck.model.stats``)."""
 
 
 @dataclass(frozen=True, slots=True)

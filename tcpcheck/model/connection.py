@@ -32,6 +32,7 @@ from tcpcheck.model.reset import ResetSteps
 from tcpcheck.model.senders import EarlyText, SenderSteps
 from tcpcheck.model.seqnum import HALF, MASK
 from tcpcheck.model.states import SYNCHRONIZED, Input, State
+from tcpcheck.model.stats import FIRST_KINDS, KIND_RST, KINDS, ConnectionStats, measure
 from tcpcheck.profiles import Profile
 from tcpcheck.segment import ACK, CSUM_BAD, CSUM_OFFLOAD, FIN, RST, SYN, Segment
 
@@ -167,6 +168,12 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         prev_win = a.wnd.win
         a.wnd.win = win
         a.sent_any = True
+        flow = a.flow
+        flow.packets += 1
+        if flow.unseen & FIRST_KINDS:
+            kinds = KINDS[flags | 0x100 if plen else flags]
+            if kinds & flow.unseen:
+                flow.mark(kinds, frame)
         rtx = a.rtx
         rtx.probe = False
         idle = ts - rtx.last_ts
@@ -193,6 +200,7 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
             self._syn(seg, a, b)
             return
         if flags & RST:
+            flow.mark(KIND_RST, frame)
             self._rst(seg, a, b)
             return
         if a.snd.isn is None and not self.midstream and b.state not in SYNCHRONIZED:
@@ -232,6 +240,9 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
             self._pure_out_of_sequence(seg, a, b, idle)
         if not win and not flags & FIN:
             self.events.append(ev.ZeroWindow(frame, ts, a.role, b.rel(a.rcv.ack or 0)))
+            flow.window_closed(frame, ts)
+        elif not prev_win and win:
+            flow.window_opened(ts)
 
     # ------------------------------------------------------------------ capture artefacts
 
@@ -395,6 +406,11 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
                 and c.state is not State.CLOSED):
             self.events.append(ev.CaptureEndedMidstream(self.last_frame, self.end_ts, "client",
                                                         c.state.value, s.state.value, idle))
+
+    def statistics(self) -> ConnectionStats:
+        """What the replay measured of this connection (``tcpcheck.model.stats``)."""
+        return measure(self.client, self.server, self.start_ts, self.end_ts,
+                       bool(self.negotiated and self.negotiated[2]))
 
     def close_kind(self) -> str:
         """How the connection ended, for the connections table."""

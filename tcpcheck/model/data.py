@@ -10,6 +10,7 @@ from tcpcheck.model.endpoint import Endpoint
 from tcpcheck.model.events.replies import ReplyKind
 from tcpcheck.model.seqnum import unwrap
 from tcpcheck.model.states import SYNCHRONIZED, Input, State
+from tcpcheck.model.stats import IDLE, KIND_FIN
 from tcpcheck.segment import ACK, FIN, Segment
 
 # Holes remembered per side: enough for bursty loss, bounded so memory stays per-connection.
@@ -88,6 +89,8 @@ class DataSteps:
             snd.bytes += end - max(seq, snd_max)
             snd.max = end
             snd.max_ts = seg.ts
+            if a.flow.timed_end == IDLE:
+                a.flow.time(end, seg)
         if plen and a.state is State.CLOSE_WAIT:
             clocks = a.ending()
             clocks.cw_since, clocks.cw_frame = seg.ts, seg.frame
@@ -136,7 +139,9 @@ class DataSteps:
             # Filling a hole promptly is reordering: the sender cannot know of a loss yet.
             self.events.append(ev.OutOfOrder(seg.frame, seg.ts, a.role, a.rel(seq), seg.plen,
                                              seg.ts - a.snd.max_ts))
+            a.flow.resent(seq, 0, seg.frame)
             return
+        a.flow.resent(seq, min(end, a.snd.max) - seq, seg.frame)
         if fast:
             # The receiver asked for exactly this byte with duplicate ACKs (RFC 5681 §3.2).
             self.events.append(ev.FastRetransmission(seg.frame, seg.ts, a.role, a.rel(seq),
@@ -183,6 +188,8 @@ class DataSteps:
             a.snd.fin = pos
             a.snd.fin_frame = seg.frame
             a.snd.max = max(a.snd.max, pos + 1)
+            a.flow.time(pos + 1, seg)
+            a.flow.mark(KIND_FIN, seg.frame)
             if (a.state is State.CLOSE_WAIT and b.snd.fin is not None and seg.flags & ACK
                     and unwrap(seg.ack, b.snd.max) <= b.snd.fin):
                 self._fins_crossed(a, b, seg)
@@ -193,6 +200,7 @@ class DataSteps:
             return
         elif not seg.plen:
             self.events.append(ev.Retransmission(seg.frame, seg.ts, a.role, "FIN", a.rel(pos), 0))
+            a.flow.resent(pos, 0, seg.frame)
         b.rcv.fin_frame = seg.frame
         if b.state in SYNCHRONIZED:
             if a.snd.fin_frame == seg.frame:

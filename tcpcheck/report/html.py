@@ -117,6 +117,7 @@ from importlib.resources import files
 from typing import Any
 
 from tcpcheck.catalog import Catalog, CatalogError, RuleMeta, paragraphs
+from tcpcheck.model.stats import DirectionStats
 from tcpcheck.report.ladder import (
     Collapsed,
     Ladder,
@@ -492,8 +493,51 @@ def _section(timeline: Timeline, findings: list[Finding], conn: ConnectionSummar
         f"<span class=\"facts\">{escape(' · '.join(facts))}{where}</span> {badges}"
         "</summary>\n"
         f"<div class=\"ladder\" style=\"min-height:{height}px\"></div>\n"
-        "<div class=\"seqgraphs\"></div>\n<div class=\"cards\"></div>\n</details>\n")
+        "<div class=\"seqgraphs\"></div>\n"
+        # After the pictures: a deep link (#conn-…) opens on the ladder, as it did.
+        f"{_stats_table(conn)}"
+        "<div class=\"cards\"></div>\n</details>\n")
     return html, f"{anchor}\t{_json(data)}\n", {finding_index[id(f)] for f in drawn}
+
+
+def _stats_table(conn: ConnectionSummary | None) -> str:
+    """What the model measured of the connection, one column per side (tcptrace -l's
+    figures: see ``tcpcheck.model.stats``)."""
+    if conn is None or conn.stats is None:
+        return ""
+    sides = (conn.stats.client, conn.stats.server)
+
+    def rtt(d: DirectionStats) -> str:
+        if d.rtt_min is None:
+            return _NONE
+        return (f"{_ms(d.rtt_min)} / {_ms(d.rtt_mean)} / {_ms(d.rtt_max)} "
+                f"({counted(d.rtt_samples, 'sample')})")
+
+    rows = (
+        ("packets", [f"{d.packets:,}" for d in sides]),
+        ("bytes (unique)", [f"{d.bytes:,}" for d in sides]),
+        ("throughput", [_NONE if d.throughput is None else f"{d.throughput:,.0f} B/s"
+                        for d in sides]),
+        ("retransmitted", [f"{counted(d.retransmitted_segments, 'segment')}, "
+                           f"{d.retransmitted_bytes:,} bytes" for d in sides]),
+        ("RTT min / mean / max", [rtt(d) for d in sides]),
+        ("max window advertised", [_NONE if d.max_window is None else f"{d.max_window:,}"
+                                   for d in sides]),
+        ("time in zero window", [format_duration(d.zero_window) for d in sides]),
+    )
+    body = "".join(f"<tr><th>{escape(name)}</th>" + "".join(f"<td class=\"num\">{v}</td>"
+                                                             for v in values) + "</tr>"
+                   for name, values in rows)
+    how = "timestamp echoes" if conn.stats.timestamps else "Karn's rule"
+    return ("<table class=\"data stats\"><thead><tr><th></th><th class=\"num\">client → "
+            "server</th><th class=\"num\">server → client</th></tr></thead>"
+            f"<tbody>{body}</tbody><caption>statistics over "
+            f"{escape(format_duration(conn.stats.duration))}; RTT samples matched by "
+            f"{how}</caption></table>\n")
+
+
+def _ms(seconds: float | None) -> str:
+    return _NONE if seconds is None else f"{seconds * 1000:.3f} ms"
 
 
 def _item(item: LadderRow | Collapsed, finding_index: dict[int, int]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import json
 from dataclasses import asdict
 from typing import Any, TextIO
 
+from tcpcheck.model.stats import ConnectionStats, DirectionStats
 from tcpcheck.report.nextstep import NextStep, NextSteps
 from tcpcheck.result import (
     AnalysisResult,
@@ -147,7 +148,7 @@ def _baseline(baseline: BaselineReport) -> dict[str, Any]:
 
 
 def _connection(conn: ConnectionSummary) -> dict[str, Any]:
-    return {
+    out = {
         "id": conn.id,
         "input": conn.input,
         "client": conn.client,
@@ -164,6 +165,28 @@ def _connection(conn: ConnectionSummary) -> dict[str, Any]:
         "close": conn.close,
         "midstream": conn.midstream,
     }
+    if conn.stats is not None:
+        out["stats"] = _stats(conn.stats)
+    return out
+
+
+def _stats(stats: ConnectionStats) -> dict[str, Any]:
+    """The model's statistics of a connection (README: "Per-connection statistics")."""
+    return {"duration": _seconds(stats.duration), "timestamps": stats.timestamps,
+            "client": _direction(stats.client), "server": _direction(stats.server)}
+
+
+_DIRECTION_FIELDS = DirectionStats._fields[:-1]  # all but the history (Zeek's letters)
+_DIRECTION_FLOATS = ("throughput", "rtt_min", "rtt_mean", "rtt_max", "zero_window")
+
+
+def _direction(d: DirectionStats) -> dict[str, Any]:
+    """One side's figures, named as ``DirectionStats`` names them (one line per connection
+    of a big capture: built by zip, not field by field)."""
+    out = dict(zip(_DIRECTION_FIELDS, d, strict=False))
+    for key in _DIRECTION_FLOATS:
+        out[key] = _seconds(out[key])
+    return out
 
 
 def _finding(finding: Finding, step: NextStep) -> dict[str, Any]:

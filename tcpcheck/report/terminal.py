@@ -56,6 +56,9 @@ _Tally = dict[Severity, int]
 """Findings of one connection, counted by severity."""
 
 
+STATS_WIDTH = 110
+"""Console columns from which the connections table shows per-side statistics."""
+
 def render_terminal(
     result: AnalysisResult,
     console: Console,
@@ -194,8 +197,13 @@ def _print_connections(result: AnalysisResult, console: Console, max_connections
     tallies = _tallies_by_connection(result.findings)
     others_left = max_connections
     one_line = is_plain(console)
+    # The statistics columns only on a terminal that leaves the addresses room (an 80-column
+    # one, and a pipe's one-line records, keep the table they had; --format json/csv have
+    # every figure).
+    stats = (not one_line and console.width >= STATS_WIDTH
+             and any(c.stats is not None for c in result.connections))
     for input_path, group in groupby(result.connections, key=lambda c: c.input):
-        table = _connections_table()
+        table = _connections_table(stats)
         hidden = 0
         for conn in group:
             tally = tallies.get((conn.input, conn.id), {})
@@ -204,7 +212,7 @@ def _print_connections(result: AnalysisResult, console: Console, max_connections
                     hidden += 1
                     continue
                 others_left -= 1
-            table.add_row(*_connection_row(conn, tally, one_line))
+            table.add_row(*_connection_row(conn, tally, one_line, stats))
         if multiple_inputs:
             console.print(Text(input_path, style="bold"))
         if table.row_count:
@@ -222,8 +230,9 @@ def _print_connections(result: AnalysisResult, console: Console, max_connections
         console.print(Text(f"… {folded_note(folded)}", style="dim"))
 
 
-def _connections_table() -> Table:
-    """Two lines per connection: the client and its state above, the server and its below."""
+def _connections_table(stats: bool) -> Table:
+    """Two lines per connection: the client and its state above, the server and its below;
+    with ``stats``, what each side sent (a compact subset of the JSON's statistics)."""
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1, 0, 0))
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("client → server", overflow="fold")
@@ -231,12 +240,34 @@ def _connections_table() -> Table:
     table.add_column("frames", no_wrap=True)
     table.add_column("pkts", justify="right", no_wrap=True)
     table.add_column("duration", justify="right", no_wrap=True)
+    if stats:
+        table.add_column("bytes", justify="right", no_wrap=True)
+        table.add_column("rtt", justify="right", no_wrap=True)
+        table.add_column("retx", justify="right", no_wrap=True)
     table.add_column("close", no_wrap=True)
     table.add_column("findings", no_wrap=True)
     return table
 
 
-def _connection_row(conn: ConnectionSummary, tally: _Tally, one_line: bool) -> list[Text]:
+def _stats_cells(conn: ConnectionSummary) -> list[Text]:
+    """Bytes, mean RTT and retransmitted segments, the client's above the server's."""
+    if conn.stats is None:
+        return [Text(""), Text(""), Text("")]
+    sides = (conn.stats.client, conn.stats.server)
+    return [
+        Text("\n".join(f"{d.bytes:,}" for d in sides)),
+        Text("\n".join("-" if d.rtt_mean is None else _rtt(d.rtt_mean) for d in sides)),
+        Text("\n".join(f"{d.retransmitted_segments:,}" for d in sides)),
+    ]
+
+
+def _rtt(seconds: float) -> str:
+    """A round trip: two decimals of a millisecond below one (loopback RTTs are µs)."""
+    return f"{seconds * 1000:.2f} ms" if seconds < 0.001 else format_duration(seconds)
+
+
+def _connection_row(conn: ConnectionSummary, tally: _Tally, one_line: bool,
+                    stats: bool) -> list[Text]:
     """The cells of one connection: on two lines (client above server), or on one line for a
     pipe, where every record is one line that grep and awk can take."""
     sep = " " if one_line else "\n"
@@ -250,6 +281,7 @@ def _connection_row(conn: ConnectionSummary, tally: _Tally, one_line: bool) -> l
         Text(f"{conn.first_frame}-{conn.last_frame}"),
         Text(f"{conn.packets:,}"),
         Text(format_duration(conn.end - conn.start)),
+        *(_stats_cells(conn) if stats else ()),
         close,
         _tally_cell(tally),
     ]
