@@ -338,6 +338,26 @@ def test_healthy_connections_give_no_error_finding_exit_0_and_appear_in_the_repo
     assert all(c["server"] == "192.0.2.2:8000" for c in doc["connections"])
 
 
+def test_checksum_offload_is_folded_once_per_host_in_the_final_report(bed, tmp_path):
+    out = tmp_path / "offload.json"
+    bed.server.ns.offloads_on("veth-s")
+    try:
+        sniff = Sniff(bed.server.ns, ("-i", "veth-s", "--duration", "2",
+                                      "--format", f"json:{out}"))
+        sniff.wait_capturing()
+        exchange(bed, 8000, 3)
+        code, lines, stderr = sniff.finish()
+    finally:
+        bed.server.ns.offloads_off("veth-s")
+    assert code == 0, (lines, stderr)
+    offload = [f for f in report(out)["findings"] if f["rule"] == "checksum-offload"]
+    # The server's three connections each leave checksums to the NIC: one finding stands for
+    # them all, as analyze reports it.
+    assert len(offload) == 1, offload
+    assert offload[0]["fold"]["host"] == "192.0.2.2"
+    assert offload[0]["fold"]["connections"] == 3
+
+
 @dataclass(frozen=True)
 class LiveRun:
     """The run with injected violations: what came out while it ran, and its files."""

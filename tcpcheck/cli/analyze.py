@@ -53,18 +53,14 @@ _DATED = [f.name for f in REGISTRY.values() if f.timestamp]
 @click.option("--statistics", is_flag=True,
               help="Print only the number of findings per rule, one line each (reports given "
                    "a path are still written).")
-@click.option("--each-artefact", is_flag=True,
-              help="Report capture artefacts (checksum and segmentation offload, duplicate "
-                   "frames) one by one instead of once per capture and host, and draw their "
-                   "connections in the html report.")
 def analyze(paths: tuple[str, ...], config_path: str | None, isolated: bool,
             profile_name: str | None, select: tuple[str, ...], extend_select: tuple[str, ...],
             ignore: tuple[str, ...], ignore_checksums: bool, fail_on: str | None,
             baseline_path: str | None, write_baseline: str | None,
             formats: tuple[str, ...], output: str | None,
             quiet: bool, color: str, no_color: bool, no_info: bool, html_all: bool,
-            timestamp: bool, max_connections: int, statistics: bool,
-            each_artefact: bool) -> None:
+            each_artefact: bool, timestamp: bool, max_connections: int,
+            statistics: bool) -> None:
     """Analyse capture files (pcap or pcapng, optionally gzip-compressed).
 
     PATH is a capture file, a folder (searched recursively for captures, recognised by their

@@ -67,6 +67,10 @@ def report_options(func: Command) -> Command:
         click.option("--html-all", is_flag=True,
                      help="Draw every connection in the html report, not only those with "
                           "findings (costs memory and file size on big captures)."),
+        click.option("--each-artefact", is_flag=True,
+                     help="Report capture artefacts (checksum and segmentation offload, "
+                          "duplicate frames) one by one instead of once per capture and host, "
+                          "and draw their connections in the html report."),
     ]
     return _apply(options, func)
 

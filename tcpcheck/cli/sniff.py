@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from tcpcheck.artefacts import fold_artefacts
 from tcpcheck.cli.console import stdout_console
 from tcpcheck.cli.options import report_options, rule_options
 from tcpcheck.cli.run import USER_ERRORS, Run, exit_code, fail, prepare, report, targets
@@ -46,7 +47,7 @@ def sniff(interfaces: tuple[str, ...], bpf: str | None, duration: float | None,
           select: tuple[str, ...], extend_select: tuple[str, ...], ignore: tuple[str, ...],
           ignore_checksums: bool, fail_on: str | None, formats: tuple[str, ...],
           output: str | None, quiet: bool, color: str, no_color: bool, no_info: bool,
-          html_all: bool) -> None:
+          html_all: bool, each_artefact: bool) -> None:
     """Capture on network interfaces with dumpcap (Wireshark) and analyse the TCP as it
     happens, with the rules and reports of analyze.
 
@@ -88,6 +89,9 @@ def sniff(interfaces: tuple[str, ...], bpf: str | None, duration: float | None,
     except USER_ERRORS as exc:
         fail(str(exc))
     result = combine([(live.summary, live.analyzer)])
+    if not each_artefact:
+        # Findings already printed live stay as they were; the final reports fold them.
+        result = fold_artefacts(result, run.catalog.artefacts(), keep_timelines=html_all)
     _capture_notes(live, write_path, quiet)
     settings = ReportSettings(run.catalog, run.threshold, html_all=html_all, quiet=quiet,
                               no_info=no_info)
