@@ -1,0 +1,224 @@
+"""--filter: a tcpdump expression keeps exactly the frames ``tcpdump -r FILE -w - EXPR`` keeps.
+
+Every comparison runs the real tcpdump and the real libpcap on real captures (the bundled Linux
+ones, and the same packets re-framed for each link layer tcpcheck reads): the frames tcpdump
+writes out are mapped back to their frame numbers in the input, and must be the frames the read
+filter yields, numbered as in the whole file.
+"""
+
+from __future__ import annotations
+
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+import formats as F
+import pytest
+from pcap_edit import records
+
+from tcpcheck.readfilter import FilterError, ReadFilter
+from tcpcheck.sources import open_capture
+
+ROOT = Path(__file__).resolve().parent.parent
+LINUX = sorted((ROOT / "captures" / "linux").glob("*.pcap"))
+IPV4 = ROOT / "captures" / "linux" / "ci-run-1.pcap"  # six connections, two server ports
+IPV6 = ROOT / "captures" / "linux" / "close-client-first-ipv6.pcap"
+
+pytestmark = pytest.mark.skipif(shutil.which("tcpdump") is None, reason="tcpdump is missing")
+
+EXPRESSIONS = [
+    "port 8000",
+    "port 8081",
+    "host 192.0.2.1 and tcp[tcpflags] & tcp-syn != 0",
+    "ip6",
+    "ip6 and src port 8000",
+    "tcp[tcpflags] & (tcp-fin|tcp-rst) != 0",
+    "src host 192.0.2.2 and greater 200",
+    "net 198.51.100.0/28 and not port 8080",
+]
+
+
+def tcpdump_frames(path: Path, expression: str) -> set[int]:
+    """The frame numbers (in ``path``) of the records ``tcpdump -r path -w - expression``
+    writes: its output is a subsequence of the input, matched record by record."""
+    out = subprocess.run(["tcpdump", "-r", str(path), "-w", "-", expression],
+                         capture_output=True, check=True).stdout
+    kept = _keys(out)
+    frames, i = set(), 0
+    for number, key in enumerate(_keys(path.read_bytes()), start=1):
+        if i < len(kept) and kept[i] == key:
+            frames.add(number)
+            i += 1
+    assert i == len(kept), "tcpdump wrote a record that is not in its input"
+    return frames
+
+
+def _keys(pcap: bytes) -> list[bytes]:
+    """Each record's timestamp and bytes (little-endian classic pcap, as tcpdump writes here):
+    the identity of a record across two files."""
+    pos, keys = 24, []
+    while pos < len(pcap):
+        caplen = struct.unpack_from("<I", pcap, pos + 8)[0]
+        keys.append(pcap[pos:pos + 8] + pcap[pos + 16:pos + 16 + caplen])
+        pos += 16 + caplen
+    return keys
+
+
+def filtered_frames(path: Path, expression: str) -> set[int]:
+    with ReadFilter(expression) as read_filter, open_capture(path) as capture:
+        return {frame for frame, _, _, _ in read_filter.apply(capture)}
+
+
+@pytest.mark.parametrize("expression", EXPRESSIONS)
+@pytest.mark.parametrize("path", LINUX, ids=lambda p: p.stem)
+def test_the_filter_keeps_the_frames_tcpdump_keeps_in_every_bundled_capture(path, expression):
+    assert filtered_frames(path, expression) == tcpdump_frames(path, expression)
+
+
+def test_the_comparison_can_tell_filters_apart():
+    """The expressions above select different, non-empty sets somewhere: the agreement
+    above is not two empty sets."""
+    assert filtered_frames(IPV4, "port 8081") == {31, 32}
+    assert 0 < len(filtered_frames(IPV4, EXPRESSIONS[2])) < len(records(IPV4)[1])
+    assert filtered_frames(IPV6, "ip6") == set(range(1, len(records(IPV6)[1]) + 1))
+    assert filtered_frames(IPV4, "ip6") == set()
+
+
+def reframed(src: Path, link: str, out: Path) -> Path:
+    """The packets of a real Ethernet capture, same timestamps, framed for another link layer
+    (``formats.LINKS``: raw IP, Linux cooked v1/v2, BSD loopback, VLAN tags...)."""
+    linktype, frame = F.LINKS[link]
+    _, recs = records(src)
+    packets = []
+    for rec, eth in recs:
+        sec, usec = int.from_bytes(rec[:4], "little"), int.from_bytes(rec[4:8], "little")
+        packets.append((sec * 1_000_000_000 + usec * 1000, frame(eth[14:])))
+    out.write_bytes(F.pcap(packets, linktype))
+    return out
+
+
+# libpcap on Linux does not know link type 14 (OpenBSD's DLT_RAW), so tcpdump cannot read it.
+LINKS = [link for link in F.LINKS if link != "raw-dlt14"]
+PORTABLE = ["port 8000", "host 192.0.2.1 and tcp[tcpflags] & tcp-syn != 0", "ip6",
+            "ip and src port 8080"]
+
+
+@pytest.mark.parametrize("expression", PORTABLE)
+@pytest.mark.parametrize("link", LINKS)
+@pytest.mark.parametrize("src", [IPV4, IPV6], ids=["ipv4", "ipv6"])
+def test_the_filter_keeps_the_frames_tcpdump_keeps_on_every_link_type(tmp_path, src, link,
+                                                                       expression):
+    path = reframed(src, link, tmp_path / f"{link}.pcap")
+    assert filtered_frames(path, expression) == tcpdump_frames(path, expression)
+
+
+@pytest.mark.parametrize(("link", "expression"), [
+    ("vlan", "vlan"), ("vlan", "vlan 100 and port 8080"), ("vlan", "vlan 101"),
+    ("vlan", "port 8080"), ("qinq", "vlan 100 and vlan 101 and port 8081"),
+    ("qinq", "vlan and ip"), ("ethernet", "vlan"),
+])
+def test_vlan_expressions_keep_the_frames_tcpdump_keeps(tmp_path, link, expression):
+    path = reframed(IPV4, link, tmp_path / f"{link}.pcap")
+    assert filtered_frames(path, expression) == tcpdump_frames(path, expression)
+
+
+def test_vlan_tagged_frames_are_selected_by_their_tag(tmp_path):
+    path = reframed(IPV4, "qinq", tmp_path / "qinq.pcap")
+    assert filtered_frames(path, "vlan 100 and vlan 101 and port 8081") == {31, 32}
+
+
+def test_raw_ip_on_openbsd_link_type_14_is_filtered_as_raw_ip(tmp_path):
+    """Link type 14 is DLT_RAW on OpenBSD; the decoder reads it as raw IP and so does the
+    filter, although Linux's libpcap (and tcpdump) do not know the number."""
+    openbsd = reframed(IPV4, "raw-dlt14", tmp_path / "raw14.pcap")
+    raw = reframed(IPV4, "raw", tmp_path / "raw.pcap")
+    for expression in PORTABLE:
+        assert filtered_frames(openbsd, expression) == tcpdump_frames(raw, expression)
+
+
+def test_each_interface_of_a_pcapng_is_filtered_by_its_own_link_type(tmp_path):
+    """An Ethernet interface and a Linux cooked one in one pcapng (tcpdump refuses such a file):
+    each record is matched by the program compiled for its interface, and frame numbers run
+    over the whole file."""
+    ether, sll = reframed(IPV4, "ethernet", tmp_path / "e.pcap"), \
+        reframed(IPV4, "sll", tmp_path / "s.pcap")
+    _, recs = records(ether)
+    _, sll_recs = records(sll)
+    blocks = [F.shb(), F.idb(1), F.idb(113)]
+    for iface, these in ((0, recs), (1, sll_recs)):
+        for rec, frame in these:
+            units = int.from_bytes(rec[:4], "little") * 1_000_000 + \
+                int.from_bytes(rec[4:8], "little")
+            blocks.append(F.epb(iface, units, frame))
+    both = tmp_path / "both.pcapng"
+    both.write_bytes(b"".join(blocks))
+    expression = "host 192.0.2.1 and tcp[tcpflags] & tcp-syn != 0"
+    n = len(recs)
+    expected = tcpdump_frames(ether, expression) | {
+        n + frame for frame in tcpdump_frames(sll, expression)}
+    assert filtered_frames(both, expression) == expected
+    assert any(frame > n for frame in expected)
+
+
+def tcpdump_error(path: Path, expression: str) -> str:
+    proc = subprocess.run(["tcpdump", "-r", str(path), "-w", "/dev/null", expression],
+                          capture_output=True, text=True)
+    assert proc.returncode != 0
+    return proc.stderr
+
+
+def test_a_bad_expression_is_refused_with_libpcaps_message_as_tcpdump_prints_it():
+    with pytest.raises(FilterError) as refused:
+        ReadFilter("port 8000 and")
+    message = str(refused.value)
+    assert message == "invalid filter 'port 8000 and': can't parse filter expression: " \
+                      "syntax error"
+    assert message.split(": ", 1)[1] in tcpdump_error(IPV4, "port 8000 and")
+
+
+def test_an_unknown_port_name_is_refused():
+    with pytest.raises(FilterError, match="unknown port 'no-such-service'"):
+        ReadFilter("port no-such-service")
+
+
+def test_an_expression_with_a_nul_is_refused_rather_than_cut_short():
+    with pytest.raises(FilterError, match="NUL"):
+        ReadFilter("port 8000\0 or port 80")
+
+
+def test_an_expression_the_link_type_cannot_answer_names_the_capture_and_link_type(tmp_path):
+    """'vlan' is valid on Ethernet but not on Linux cooked captures: refused when the capture
+    is opened, before any record is read, with libpcap's reason (tcpdump's too)."""
+    sll = reframed(IPV4, "sll", tmp_path / "cooked.pcap")
+    read_filter = ReadFilter("vlan")
+    with open_capture(sll) as capture, pytest.raises(FilterError) as refused:
+        read_filter.apply(capture)
+    message = str(refused.value)
+    assert message.startswith(f"{sll}: filter 'vlan' does not apply to link type 113 "
+                              "(LINUX_SLL): ")
+    assert message.rsplit(": ", 1)[1] in tcpdump_error(sll, "vlan")
+
+
+def test_inbound_is_refused_on_a_file_as_tcpdump_r_refuses_it():
+    with open_capture(IPV4) as capture, pytest.raises(FilterError, match="savefiles"):
+        ReadFilter("inbound").apply(capture)
+
+
+def test_records_of_a_link_type_tcpcheck_does_not_decode_pass_to_the_decoder(tmp_path):
+    """DLT_USER0 (147) is not decoded, and libpcap cannot compile a port for it either: its
+    records pass unfiltered, for the decoder to count as skipped as it does without a filter."""
+    _, recs = records(IPV4)
+    data = F.shb() + F.idb(1) + F.idb(147) + F.epb(0, 1, recs[0][1]) + \
+        F.epb(1, 2, recs[1][1]) + F.epb(0, 3, recs[2][1])
+    path = tmp_path / "mixed.pcapng"
+    path.write_bytes(data)
+    assert filtered_frames(path, "port 8080") == {1, 2, 3}
+    assert filtered_frames(path, "port 9") == {2}
+
+
+def test_a_closed_filter_cannot_be_applied():
+    read_filter = ReadFilter("tcp")
+    read_filter.close()
+    with open_capture(IPV4) as capture, pytest.raises(ValueError, match="closed"):
+        read_filter.apply(capture)
