@@ -120,8 +120,12 @@ class ReadFilter:
         if not self._code:
             raise FilterError(f"invalid filter {expression!r}: {compiled[1]}")
 
-    def apply(self, capture: Capture) -> Iterator[Record]:
+    def apply(self, capture: Capture, records: Iterable[Record] | None = None,
+              ) -> Iterator[Record]:
         """The records of ``capture`` the expression matches, their frame numbers unchanged.
+
+        ``records`` are the capture's records when some have already been taken from
+        ``capture.records()`` (and put back); by default, ``capture.records()``.
 
         Raises ``FilterError`` now when the expression does not apply to the link type of one
         of the capture's interfaces (``vlan`` on Linux cooked captures), or later, while
@@ -131,7 +135,7 @@ class ReadFilter:
             raise ValueError("apply() on a closed ReadFilter")
         for linktype in sorted(capture.link_types):
             self._check(linktype, capture.name)
-        return self._filtered(capture.records(), capture.name)
+        return self._filtered(capture.records() if records is None else records, capture.name)
 
     def _filtered(self, records: Iterable[Record], name: str) -> Iterator[Record]:
         matches = self._lib.bpf_filter

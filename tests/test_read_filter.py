@@ -17,7 +17,10 @@ import formats as F
 import pytest
 from pcap_edit import records
 
+from tcpcheck.engine import Job, analyze_jobs
+from tcpcheck.profiles import load_profile
 from tcpcheck.readfilter import FilterError, ReadFilter
+from tcpcheck.result import AnalysisResult, ConnectionSummary, Finding
 from tcpcheck.sources import open_capture
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -222,3 +225,60 @@ def test_a_closed_filter_cannot_be_applied():
     read_filter.close()
     with open_capture(IPV4) as capture, pytest.raises(ValueError, match="closed"):
         read_filter.apply(capture)
+
+
+def tcpdump_kept(path: Path, expression: str, out: Path) -> tuple[Path, list[int]]:
+    """tcpdump's filtered copy of ``path``, and the frame number in ``path`` of each of its
+    frames (index 0 is its frame 1)."""
+    subprocess.run(["tcpdump", "-r", str(path), "-w", str(out), expression],
+                   capture_output=True, check=True)
+    return out, sorted(tcpdump_frames(path, expression))
+
+
+def analysis(path: Path, expression: str | None = None) -> AnalysisResult:
+    job = Job(str(path), load_profile("linux"))
+    if expression is None:
+        return analyze_jobs([job])
+    with ReadFilter(expression) as read_filter:
+        return analyze_jobs([job], read_filter=read_filter)
+
+
+@pytest.mark.parametrize(("name", "expression"), [
+    ("ci-run-1", "port 8081"),
+    ("ci-run-2", "host 192.0.2.1 and port 8080"),
+    ("syn-flood", "net 198.51.100.0/28"),
+    ("time-wait-reuse", "port 8000"),
+    ("bulk-loss", "tcp"),
+])
+def test_analysing_with_a_filter_is_analysing_tcpdumps_output_with_the_files_frame_numbers(
+        tmp_path, name, expression):
+    """Connections and findings are those of an analysis of ``tcpdump -r F -w - EXPR``'s
+    output, with every frame number that of the whole file and every time measured from the
+    file's first frame, as Wireshark shows them."""
+    path = ROOT / "captures" / "linux" / f"{name}.pcap"
+    kept, original = tcpdump_kept(path, expression, tmp_path / "kept.pcap")
+    ours, theirs = analysis(path, expression), analysis(kept)
+    shift = theirs.captures[0].capture_start - ours.captures[0].capture_start
+    assert ours.captures[0].packets == theirs.captures[0].packets == len(original)
+
+    def connection(c: ConnectionSummary, frames: list[int] | None, offset: float) -> tuple:
+        number = (lambda f: f) if frames is None else (lambda f: frames[f - 1])
+        return (c.id, c.client, c.server, number(c.first_frame), number(c.last_frame),
+                round(c.start + offset, 6), c.packets, c.client_bytes, c.server_bytes,
+                c.client_state, c.server_state, c.close)
+
+    def finding(f: Finding, frames: list[int] | None, offset: float) -> tuple:
+        number = (lambda n: n) if frames is None else (lambda n: frames[n - 1])
+        return (f.rule, f.severity, f.connection, number(f.frame), round(f.time + offset, 6),
+                f.side, f.expected, f.observed)
+
+    assert [connection(c, None, 0) for c in ours.connections] == \
+        [connection(c, original, shift) for c in theirs.connections]
+    assert [finding(f, None, 0) for f in ours.findings] == \
+        [finding(f, original, shift) for f in theirs.findings]
+    assert ours.connections
+
+
+def test_a_filter_that_keeps_nothing_gives_an_empty_analysis():
+    result = analysis(IPV4, "ip6")
+    assert (result.captures[0].packets, result.connections, result.findings) == (0, (), ())
