@@ -18,10 +18,11 @@ import pytest
 from pcap_edit import records
 
 from tcpcheck.engine import Job, analyze_jobs
+from tcpcheck.inputs import is_capture
 from tcpcheck.profiles import load_profile
 from tcpcheck.readfilter import FilterError, ReadFilter
 from tcpcheck.result import AnalysisResult, ConnectionSummary, Finding
-from tcpcheck.sources import open_capture
+from tcpcheck.sources import CaptureError, open_capture
 
 ROOT = Path(__file__).resolve().parent.parent
 LINUX = sorted((ROOT / "captures" / "linux").glob("*.pcap"))
@@ -44,28 +45,29 @@ EXPRESSIONS = [
 
 def tcpdump_frames(path: Path, expression: str) -> set[int]:
     """The frame numbers (in ``path``) of the records ``tcpdump -r path -w - expression``
-    writes: its output is a subsequence of the input, matched record by record."""
+    writes: its output is a subsequence of the input, matched record by record on their bytes
+    (a filter decides on the bytes alone, so equal records are kept or dropped together)."""
     out = subprocess.run(["tcpdump", "-r", str(path), "-w", "-", expression],
                          capture_output=True, check=True).stdout
-    kept = _keys(out)
+    kept = _frames(out)
     frames, i = set(), 0
-    for number, key in enumerate(_keys(path.read_bytes()), start=1):
-        if i < len(kept) and kept[i] == key:
-            frames.add(number)
-            i += 1
+    with open_capture(path) as capture:
+        for number, _, _, data in capture.records():
+            if i < len(kept) and kept[i] == data:
+                frames.add(number)
+                i += 1
     assert i == len(kept), "tcpdump wrote a record that is not in its input"
     return frames
 
 
-def _keys(pcap: bytes) -> list[bytes]:
-    """Each record's timestamp and bytes (little-endian classic pcap, as tcpdump writes here):
-    the identity of a record across two files."""
-    pos, keys = 24, []
+def _frames(pcap: bytes) -> list[bytes]:
+    """Each record's bytes, from a little-endian classic pcap as tcpdump writes it here."""
+    pos, frames = 24, []
     while pos < len(pcap):
         caplen = struct.unpack_from("<I", pcap, pos + 8)[0]
-        keys.append(pcap[pos:pos + 8] + pcap[pos + 16:pos + 16 + caplen])
+        frames.append(pcap[pos + 16:pos + 16 + caplen])
         pos += 16 + caplen
-    return keys
+    return frames
 
 
 def filtered_frames(path: Path, expression: str) -> set[int]:
@@ -77,6 +79,44 @@ def filtered_frames(path: Path, expression: str) -> set[int]:
 @pytest.mark.parametrize("path", LINUX, ids=lambda p: p.stem)
 def test_the_filter_keeps_the_frames_tcpdump_keeps_in_every_bundled_capture(path, expression):
     assert filtered_frames(path, expression) == tcpdump_frames(path, expression)
+
+
+SHARED = ROOT.parent / "shared"
+WILD = sorted(path for folder in ("wild/dev", "oracle/dev") for path in (SHARED / folder).glob("*")
+              if not path.name.endswith((".json", ".md")) and is_capture(str(path)))
+WILD_EXPRESSIONS = ["tcp[tcpflags] & tcp-syn != 0", "port 80", "ip6", "vlan and tcp",
+                    "net 10.0.0.0/8 or net 192.168.0.0/16"]
+REFUSED = "refused"
+
+
+def tcpdump_outcome(path: Path, expression: str) -> set[int] | str:
+    """tcpdump's frames, or REFUSED when tcpdump refuses the expression for this file."""
+    check = subprocess.run(["tcpdump", "-r", str(path), "-c", "1", "-w", "/dev/null",
+                            expression], capture_output=True)
+    return REFUSED if check.returncode else tcpdump_frames(path, expression)
+
+
+def filtered_outcome(path: Path, expression: str) -> set[int] | str:
+    try:
+        return filtered_frames(path, expression)
+    except FilterError:
+        return REFUSED
+
+
+@pytest.mark.skipif(not WILD, reason="../shared/wild/dev and ../shared/oracle/dev not present")
+@pytest.mark.parametrize("path", WILD, ids=lambda p: p.name)
+def test_the_filter_keeps_the_frames_tcpdump_keeps_in_captures_from_the_wild(path):
+    """pcapng files, Linux cooked and raw IP captures, VLANs, from many tools: wherever both
+    tcpcheck and tcpdump read the file, they keep the same frames, or both refuse the
+    expression for the file's link type ('vlan' on a Linux cooked capture)."""
+    try:
+        with open_capture(path):
+            pass
+    except CaptureError:  # a link type tcpcheck does not decode: nothing to compare
+        pytest.skip("tcpcheck does not read this capture")
+    for expression in WILD_EXPRESSIONS:
+        assert filtered_outcome(path, expression) == tcpdump_outcome(path, expression), \
+            expression
 
 
 def test_the_comparison_can_tell_filters_apart():
