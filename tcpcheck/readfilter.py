@@ -85,12 +85,12 @@ def _typed(func: ctypes._CFuncPtr, restype: object, argtypes: list[object]) -> c
 def _libpcap() -> _Libpcap:
     """The system's libpcap, loaded once per process; FilterError when it is missing."""
     name = ctypes.util.find_library("pcap")
+    if name is None:
+        raise FilterError(f"--filter needs libpcap, which is not installed: {INSTALL_HINT}")
     try:
-        if name is None:
-            raise OSError("not found")
         return _Libpcap(ctypes.CDLL(name), ctypes.CDLL(None))
-    except (OSError, AttributeError):
-        raise FilterError(f"--filter needs libpcap, which is not installed: "
+    except (OSError, AttributeError) as exc:
+        raise FilterError(f"--filter needs libpcap, which cannot be loaded ({exc}): "
                           f"{INSTALL_HINT}") from None
 
 
