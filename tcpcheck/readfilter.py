@@ -108,15 +108,15 @@ class ReadFilter:
             raise FilterError(f"invalid filter {expression!r}: it contains a NUL character")
         self.expression = expression
         self._lib = _libpcap()
-        # The compiled programs, to free; their instructions by link type, None for a link
-        # type whose records pass unfiltered.
+        # The compiled programs, to free; their instructions by (link type, big-endian file),
+        # None for a link type whose records pass unfiltered.
         self._programs: list[_Program] = []
-        self._code: dict[int, ctypes.c_void_p | None] = {}
+        self._code: dict[tuple[int, bool], ctypes.c_void_p | None] = {}
         self._finalizer = weakref.finalize(self, _free, self._lib, self._programs, self._code)
-        compiled = {lt: self._compile(lt) for lt in SUPPORTED_LINKTYPES}
+        compiled = {lt: self._compile(lt, False) for lt in SUPPORTED_LINKTYPES}
         for linktype, program in compiled.items():
             if isinstance(program, _Program):
-                self._keep(linktype, program)
+                self._keep((linktype, False), program)
         if not self._code:
             raise FilterError(f"invalid filter {expression!r}: {compiled[1]}")
 
@@ -134,16 +134,16 @@ class ReadFilter:
         if not self._finalizer.alive:
             raise ValueError("apply() on a closed ReadFilter")
         for linktype in sorted(capture.link_types):
-            self._check(linktype, capture.name)
-        return self._filtered(capture.records() if records is None else records, capture.name)
+            self._instructions(linktype, capture)
+        return self._filtered(capture.records() if records is None else records, capture)
 
-    def _filtered(self, records: Iterable[Record], name: str) -> Iterator[Record]:
+    def _filtered(self, records: Iterable[Record], capture: Capture) -> Iterator[Record]:
         matches = self._lib.bpf_filter
-        code = self._code
+        code: dict[int, ctypes.c_void_p | None] = {}  # this capture's, by link type
         for record in records:
             linktype = record[2]
             if linktype not in code:
-                self._check(linktype, name)
+                code[linktype] = self._instructions(linktype, capture)
             insns = code[linktype]
             if insns is None:
                 yield record
@@ -153,29 +153,36 @@ class ReadFilter:
             if matches(insns, data, size, size):
                 yield record
 
-    def _check(self, linktype: int, name: str) -> None:
-        """Compile for ``linktype`` unless done; FilterError when it does not apply."""
-        if linktype in self._code:
-            return
-        compiled = self._compile(linktype)
+    def _instructions(self, linktype: int, capture: Capture) -> ctypes.c_void_p | None:
+        """The program for ``linktype`` in a file of ``capture``'s byte order, compiled once
+        (None: records pass unfiltered); FilterError when the expression does not apply.
+
+        The byte order matters to BSD loopback captures, whose AF value is in the writer's
+        order: libpcap compares it byte-swapped in a file of the other order, as tcpdump does.
+        """
+        key = (linktype, capture.big_endian)
+        if key in self._code:
+            return self._code[key]
+        compiled = self._compile(*key)
         if isinstance(compiled, _Program):
-            self._keep(linktype, compiled)
+            self._keep(key, compiled)
         elif linktype in SUPPORTED_LINKTYPES:
-            raise FilterError(f"{name}: filter {self.expression!r} does not apply to link type "
-                              f"{linktype} ({linktype_name(linktype)}): {compiled}")
+            raise FilterError(f"{capture.name}: filter {self.expression!r} does not apply to "
+                              f"link type {linktype} ({linktype_name(linktype)}): {compiled}")
         else:  # records the decoder would only count as skipped: it still counts them
-            self._code[linktype] = None
+            self._code[key] = None
+        return self._code[key]
 
-    def _keep(self, linktype: int, program: _Program) -> None:
+    def _keep(self, key: tuple[int, bool], program: _Program) -> None:
         self._programs.append(program)
-        self._code[linktype] = ctypes.c_void_p(program.bf_insns)
+        self._code[key] = ctypes.c_void_p(program.bf_insns)
 
-    def _compile(self, linktype: int) -> _Program | str:
+    def _compile(self, linktype: int, big_endian: bool) -> _Program | str:
         """The expression compiled for ``linktype``, or libpcap's reason why it cannot be."""
         lib = self._lib
         # A pcap file header, as tcpdump -r reads it, for libpcap's savefile reader.
-        head = struct.pack("=IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, MAX_CAPLEN,
-                           _AS_LIBPCAP.get(linktype, linktype))
+        head = struct.pack(">IHHiIII" if big_endian else "<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0,
+                           MAX_CAPLEN, _AS_LIBPCAP.get(linktype, linktype))
         stream = lib.fmemopen(head, len(head), b"rb")
         if not stream:
             raise FilterError("cannot compile the filter: out of memory")
@@ -203,7 +210,7 @@ class ReadFilter:
 
 
 def _free(lib: _Libpcap, programs: list[_Program],
-          code: dict[int, ctypes.c_void_p | None]) -> None:
+          code: dict[tuple[int, bool], ctypes.c_void_p | None]) -> None:
     code.clear()  # first: no instruction pointer may outlive its program
     for program in programs:
         lib.freecode(ctypes.byref(program))
