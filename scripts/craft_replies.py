@@ -217,6 +217,58 @@ def reset_not_sent() -> Crafted:
     )
 
 
+def _no_connection(name: str, what: str) -> Crafted:
+    # reply-closed-port / reply-ack-to-listener: scapy sends an ACK-bearing segment on a tuple
+    # the server has no connection on (1), Linux resets (2); again 1 s later (3, 4); then a
+    # genuine connection from the same client host to the server host's listener (5-).
+    frames = without(real_frames(f"reply-{name}"), 4)
+    return Crafted(
+        frames,
+        f"reply-{name} without Linux's second reset: {what} goes unanswered while the host "
+        "goes on serving the client's host",
+        f"Real Linux traffic (captures/linux/reply-{name}.pcap) with one frame removed: the "
+        f"server answered {what} in frame 1 with <SEQ=SEG.ACK><CTL=RST> (frame 2), so it has "
+        "no connection on that four-tuple; the same segment again (frame 3) is owed the same "
+        "reset (RFC 9293 §3.10.7.1: 'An incoming segment not containing a RST causes a RST to "
+        "be sent in response'; §3.10.7.2 for a listener). Linux sent it (frame 4 of the "
+        "original); here none comes, while the server's host answers the client's host on "
+        "another connection a second later (frame 5 on).",
+        "RFC 9293 §3.10.7.1, §3.10.7.2",
+        (("reset-not-sent", 3),),
+    )
+
+
+def reset_not_sent_closed_port() -> Crafted:
+    return _no_connection("closed-port", "a data segment to a port nothing listens on")
+
+
+def reset_not_sent_listener() -> Crafted:
+    return _no_connection("ack-to-listener", "a bare ACK to a listening port")
+
+
+def ack_withheld() -> Crafted:
+    # reply-fin-zero-window: the client's FIN (10), Linux's ACK of it (11, 44 ms later), the
+    # server's response data (12, 1 s later) and its FIN (13), both acknowledging the FIN.
+    original = without(real_frames("reply-fin-zero-window"), 11)
+    fin_end = tcp_field(original, 11, "ack")
+    frames = with_tcp(original, 11, ack=(fin_end - 1) & 0xFFFFFFFF)
+    return Crafted(
+        frames,
+        "reply-fin-zero-window without Linux's ACK of the client's FIN, and the server's data "
+        "a second later acknowledging everything but the FIN",
+        "Real Linux traffic (captures/linux/reply-fin-zero-window.pcap) with one frame removed "
+        "and one number changed (TCP checksum recomputed): the server's ACK of the client's FIN "
+        "(frame 10) is gone, and its data 1 s later (frame 11) acknowledges one less, leaving "
+        "the FIN out; its FIN right after (frame 12) acknowledges it. The server had the FIN "
+        "all along (nothing was sent again) and withheld its ACK far past Linux's 200 ms "
+        "delayed-ACK maximum (RFC 9293 §3.10.7.4, eighth; §3.8.6.3). The FIN went into a zero "
+        "window, so the server also owed a pure ACK for it as an unacceptable segment, and "
+        "sent none: unacceptable-segment-not-acked at the same frame.",
+        "RFC 9293 §3.10.7.4, §3.8.6.3",
+        (("ack-withheld", 10), ("unacceptable-segment-not-acked", 10)),
+    )
+
+
 SCENARIOS: dict[str, Callable[[], Crafted]] = {
     "challenge-ack-missing": challenge_ack_missing,
     "challenge-ack-missing-syn": challenge_ack_missing_syn,
@@ -226,5 +278,8 @@ SCENARIOS: dict[str, Callable[[], Crafted]] = {
     "unacceptable-segment-accepted": unacceptable_segment_accepted,
     "wrong-reply": wrong_reply,
     "reset-not-sent": reset_not_sent,
+    "reset-not-sent-closed-port": reset_not_sent_closed_port,
+    "reset-not-sent-listener": reset_not_sent_listener,
+    "ack-withheld": ack_withheld,
 }
 """Name -> builder, in the README table's order."""

@@ -79,6 +79,10 @@ class Profile:
     """Challenge ACKs a host sends per second, over all its connections (Linux
     tcp_challenge_ack_limit); 0 for no limit. One capture cannot count a host-wide budget, so
     with a limit a missing challenge ACK is excused."""
+    delayed_ack_max: float = 0.5
+    """Seconds a receiver may delay an ACK (RFC 9293 §3.8.6.3: "MUST be less than 0.5
+    seconds"; Linux TCP_DELACK_MAX 200 ms): with the round trip, how long a FIN may go
+    unacknowledged before a segment that does not cover it shows the ACK withheld."""
     zero_window_fin: str = "drop"
     """What the stack does with a bare FIN at RCV.NXT into its zero window, which RFC 9293
     §3.10.7.4 makes unacceptable (SEG.LEN 1, RCV.WND 0): ``drop`` it (the RFC), or ``accept``
@@ -206,6 +210,7 @@ PROFILE_FIELDS: dict[str, Field] = {
     "paws_window": Field(Kind.COUNT, 0, 2**31 - 1),
     "invalid_ratelimit": Field(Kind.SECONDS, 0, 3600),
     "challenge_ack_limit": Field(Kind.COUNT, 0, 2**31 - 1),
+    "delayed_ack_max": Field(Kind.SECONDS, 0, 3600),
     "zero_window_fin": Field(Kind.CHOICE, choices=("drop", "accept")),
     "fin_timeout": Field(Kind.SECONDS, 0, 3600, infinite=True),
     # tcpcheck's own threshold, not a stack timer: a day of CLOSE_WAIT is surely a stall.

@@ -143,6 +143,9 @@ class Tracker:
         # A new instance's id -> the instance it replaced on its tuple while that one is not
         # settled yet (see ``_hold``).
         self._held: dict[int, Connection] = {}
+        # (host, peer host) -> connections where that host owes the peer a reset on a tuple it
+        # has no connection on (``Connection.host_spoke``); empty but for those rare moments.
+        self._silent: dict[tuple[bytes, bytes], list[Connection]] = {}
         # Capture time of the next idle sweep (the first segment sets the schedule).
         if idle_timeout is None:
             self._idle_ns = self._sweep_every = self._sweep_at = _NEVER
@@ -208,6 +211,8 @@ class Tracker:
                 from_client = True
         conn.apply(seg, from_client)
         self._now = ts
+        if self._silent:
+            self._host_spoke(conn, seg)
         if self._copies:
             self._end_copies(conn)
         if flags & SYN:
@@ -296,6 +301,7 @@ class Tracker:
             conn_id = self._next_id
             self._next_id += 1
         conn = Connection(conn_id, self.profile, client_key, midstream, seg, self.timing)
+        conn.watch_hosts = self._watch
         if previous is not None:
             self._check_reuse(previous, conn, seg)
             if self._retried(previous, seg):
@@ -424,6 +430,31 @@ class Tracker:
             self._forget(conn)
             self._finalise(conn, now, self._idle_ns / 1e9)
 
+    def _watch(self, conn: Connection, seg: Segment) -> None:
+        """``seg``'s receiver owes a reset on a four-tuple it has no connection on: what its
+        host sends to the sender's host on other connections shows whether it is silent."""
+        waiting = self._silent.setdefault((seg.dst, seg.src), [])
+        if conn not in waiting:
+            waiting.append(conn)
+
+    def _host_spoke(self, conn: Connection, seg: Segment) -> None:
+        key = (seg.src, seg.dst)
+        waiting = self._silent.get(key)
+        if waiting is None:
+            return
+        still = [other for other in waiting if other is conn or other.host_spoke(seg)]
+        if still:
+            self._silent[key] = still
+        else:
+            del self._silent[key]
+
+    def _unwatch(self, conn: Connection) -> None:
+        for key, waiting in list(self._silent.items()):
+            if conn in waiting:
+                waiting.remove(conn)
+                if not waiting:
+                    del self._silent[key]
+
     def _forget(self, conn: Connection | LoneSyn) -> None:
         for key in conn.keys:
             hit = self._table.get(key)
@@ -440,6 +471,8 @@ class Tracker:
         copies = self._copies.pop(conn.id, None)
         if copies is not None:
             conn.events.append(copies.event())
+        if self._silent:
+            self._unwatch(conn)
         conn.finish(now, idle)
         self.on_finished(conn)
 

@@ -78,7 +78,7 @@ def test_inexact_rst_without_a_challenge_ack_is_challenge_ack_missing_at_the_rst
     assert rules_at(found.findings) == [("challenge-ack-missing", 6)]
     (finding,) = [f for f in found.findings if f.rule == "challenge-ack-missing"]
     assert finding.expected == "<SEQ=1><ACK=101><CTL=ACK>"
-    assert "invalid_ratelimit of 0.5 s" in finding.message
+    assert "invalid_ratelimit of 0.5 s was considered" in finding.message
 
 
 def test_data_within_the_allowance_may_predate_the_rst_so_the_challenge_ack_may_follow_it():
@@ -284,3 +284,132 @@ def test_an_ack_of_data_the_capture_missed_owes_nothing():
     lad.data("s", 10, seq=lad.nxt["s"] + 1000, gap=1.0)  # 7: starts at the ACK: capture loss
     events, _ = replay(lad)
     assert settled(events) == []
+
+
+# ---------------------------------------------------------------------- no connection
+
+
+def _on_another_port(lad: Ladder, sport: int) -> None:
+    """Move the ladder's latest segment to another client port (another four-tuple)."""
+    seg = lad.segments[-1]
+    if seg.src == lad.segments[0].src:
+        lad.segments[-1] = seg._replace(sport=sport)
+    else:
+        lad.segments[-1] = seg._replace(dport=sport)
+
+
+def no_connection_then_a_new_one(answered: bool) -> Ladder:
+    """The server resets a request on a tuple it has no connection on, gets it again, and
+    (``answered``) resets it again; then the client's host opens another connection to it."""
+    lad = established()
+    lad.raw("s", RST, lad.nxt["s"], 0)  # 6: <SEQ=SEG.ACK><CTL=RST>: it has no connection
+    lad.data("c", 100, seq=lad.nxt["c"] - 100, gap=1.0)  # 7: the request again
+    if answered:
+        lad.raw("s", RST, lad.nxt["s"], 0)  # 8
+    new = Ladder(client_isn=70_000, server_isn=90_000)
+    new.ts = lad.ts
+    for step, gap in ((new.syn, 0.5), (new.synack, 0.0001), (new.ack, 0.0001)):
+        step(gap=gap)
+        lad.segments.append(new.segments[-1]._replace(frame=len(lad.segments) + 1))
+        _on_another_port(lad, 40001)
+    return lad
+
+
+def test_a_host_without_a_connection_answering_again_with_a_reset_is_healthy():
+    found = run_segments(no_connection_then_a_new_one(answered=True).segments)
+    assert rules_at(found.findings) == []
+
+
+def test_a_host_without_a_connection_that_serves_the_peer_elsewhere_owes_the_reset():
+    found = run_segments(no_connection_then_a_new_one(answered=False).segments)
+    assert rules_at(found.findings) == [("reset-not-sent", 7)]
+    (finding,) = [f for f in found.findings if f.rule == "reset-not-sent"]
+    assert "on another connection" in finding.observed
+
+
+def test_a_host_that_sends_again_on_the_four_tuple_had_a_connection_after_all():
+    lad = established()
+    lad.raw("s", RST, lad.nxt["s"], 0)  # 6: a reset in its name (a middlebox)
+    lad.data("c", 100, seq=lad.nxt["c"] - 100, gap=1.0)  # 7
+    lad.data("s", 10, gap=0.001)  # 8: the server goes on on this four-tuple
+    events, _ = replay(lad)
+    assert settled(events) == [("reset-closed", "unjudged", 7, 8)]
+
+
+# -------------------------------------------------------- what the capture cannot tell
+
+
+def test_a_provoking_segment_captured_beside_its_rewritten_twin_owes_nothing():
+    # Both sides of a sequence-randomising firewall in one capture (packet-c.cap in the wild
+    # set): each segment twice at the same instant, one with other numbers. The receiver only
+    # ever saw one of them.
+    lad = established()
+    lad.ack("c", ack=lad.nxt["s"] + 1000, gap=0.2)  # 6: an ACK of unsent data...
+    lad.ack("c", gap=0)  # 7: ...and the same ACK, rewritten, at the same instant
+    lad.data("s", 10, gap=1.0)  # 8: new data below the ACK
+    events, states = replay(lad)
+    assert settled(events) == [("ack-unacceptable", "unjudged", 6, None)]
+    assert "both sides of a middlebox" in events[0].observed
+    assert states == [*OPENING, EST, EST, EST]
+    assert "unacceptable-segment-not-acked" not in {r for r, _ in rules_at(
+        run_segments(lad.segments).findings)}
+
+
+def test_a_reset_from_a_host_that_still_had_state_is_not_judged_against_seg_ack():
+    lad = established()
+    lad.raw("s", RST, lad.nxt["s"], 0)  # 6
+    lad.data("c", 100, seq=lad.nxt["c"] - 100, gap=1.0)  # 7
+    lad.raw("s", RST, lad.nxt["s"] - 1, 0)  # 8: not SEG.ACK: built from a TCB it still had
+    events, _ = replay(lad)
+    assert settled(events) == [("reset-closed", "unjudged", 7, 8)]
+
+
+# ---------------------------------------------------------------------- ordinary ACKs: FIN
+
+
+def fin_then_server_data(ack_covers_fin: bool, fin_again: bool = False) -> Ladder:
+    """The client closes (6); the server answers its request 1 s later (7), acknowledging the
+    FIN or not; (``fin_again``: the client retransmits its FIN first); then the server's FIN
+    acknowledges it."""
+    lad = established()
+    lad.fin("c")  # 6
+    if fin_again:
+        lad.fin("c", seq=lad.nxt["c"] - 1, gap=0.5)
+    lad._emit("s", ACK, lad.nxt["s"], lad.nxt["c"] - (0 if ack_covers_fin else 1), plen=10,
+              gap=1.0)
+    lad.nxt["s"] += 10
+    lad.fin("s", gap=0.001)
+    return lad
+
+
+def test_a_fin_acknowledged_by_the_receivers_next_segment_owes_nothing_more():
+    events, states = replay(fin_then_server_data(ack_covers_fin=True))
+    assert settled(events) == []
+    assert states == [*OPENING, ("FIN_WAIT_1", "CLOSE_WAIT"), ("FIN_WAIT_2", "CLOSE_WAIT"),
+                      ("TIME_WAIT", "LAST_ACK")]
+
+
+def test_a_segment_past_the_delayed_ack_limit_leaving_out_a_fin_it_had_is_ack_withheld():
+    lad = fin_then_server_data(ack_covers_fin=False)
+    events, states = replay(lad)
+    assert settled(events) == [("ack-fin", "missing", 6, 8)]
+    assert states[5:] == [("FIN_WAIT_1", "CLOSE_WAIT"), ("FIN_WAIT_1", "CLOSE_WAIT"),
+                          ("TIME_WAIT", "LAST_ACK")]
+    assert rules_at(run_segments(lad.segments).findings) == [("ack-withheld", 6)]
+
+
+def test_a_fin_sent_again_may_have_been_lost_after_the_tap_so_nothing_is_withheld():
+    events, _ = replay(fin_then_server_data(ack_covers_fin=False, fin_again=True))
+    assert settled(events) == []
+
+
+def test_linux_never_rate_limits_its_ack_for_a_segment_with_data():
+    lad = established()
+    lad.data("c", 100, seq=lad.nxt["c"] + 70_000, advance=False)  # 6
+    lad.ack("s")  # 7: answered
+    lad.data("c", 100, seq=lad.nxt["c"] + 80_000, advance=False, gap=0.1)  # 8: within 0.5 s
+    lad.data("s", 10, gap=1.0)  # 9: no ACK for 8
+    events, states = replay(lad)
+    assert settled(events) == [("ack-unacceptable", "answered", 6, 7),
+                               ("ack-unacceptable", "missing", 8, None)]
+    assert states == [*OPENING, EST, EST, EST, EST]

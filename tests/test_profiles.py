@@ -256,3 +256,20 @@ def test_a_chain_of_base_files_is_bounded(tmp_path):
     (tmp_path / f"p{MAX_BASES + 1}.toml").write_text('base = "linux"\n')
     with pytest.raises(ProfileError, match=f"more than {MAX_BASES} profile files"):
         load_profile(str(tmp_path / "p0.toml"))
+
+
+def test_linux_throttles_out_of_window_acks_per_socket_and_accepts_a_fin_into_a_zero_window():
+    linux = load_profile("linux")
+    assert (linux.invalid_ratelimit, linux.challenge_ack_limit, linux.zero_window_fin) == (
+        0.5, 0, "accept")
+    rfc = load_profile("rfc9293")
+    assert (rfc.invalid_ratelimit, rfc.challenge_ack_limit, rfc.zero_window_fin) == (
+        0.0, 0, "drop")
+    assert load_profile("linux-legacy").challenge_ack_limit == 100
+
+
+def test_a_profile_file_with_a_bad_zero_window_fin_is_an_error(tmp_path):
+    path = tmp_path / "p.toml"
+    path.write_text('zero_window_fin = "sometimes"\n')
+    with pytest.raises(ProfileError, match="zero_window_fin"):
+        load_profile(str(path))

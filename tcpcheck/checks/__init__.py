@@ -73,6 +73,7 @@ CHECKS: tuple[Check, ...] = (
     Check("reset-not-sent", ev.ReplyOwed, replies.reset_not_sent),
     Check("unacceptable-segment-accepted", ev.ReplyOwed, replies.unacceptable_segment_accepted),
     Check("wrong-reply", ev.ReplyOwed, replies.wrong_reply),
+    Check("ack-withheld", ev.ReplyOwed, replies.ack_withheld),
     Check("retransmission-data-mismatch", ev.RetransmissionDataMismatch,
           sequence.retransmission_data_mismatch),
     Check("close-wait-stall", ev.CloseWaitStall, close.close_wait_stall),

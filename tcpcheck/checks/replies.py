@@ -25,6 +25,7 @@ _WHAT = {
 _CHALLENGES = frozenset({ReplyKind.CHALLENGE_RST, ReplyKind.CHALLENGE_SYN})
 _RESETS = frozenset({ReplyKind.RESET_CLOSED, ReplyKind.RESET_LISTEN,
                      ReplyKind.RESET_SYN_RECEIVED})
+_ORDINARY = frozenset({ReplyKind.ACK_FIN, ReplyKind.ACK_HOLE, ReplyKind.ACK_DATA})
 
 
 def _missing(e: ev.ReplyOwed, ctx: Context, kinds: frozenset[ReplyKind]) -> Explanation | None:
@@ -48,8 +49,9 @@ def _rate_limit(e: ev.ReplyOwed, ctx: Context) -> str:
     if e.kind in _CHALLENGES and profile.challenge_ack_limit:
         return ""  # such a profile excuses every missing challenge ACK
     if profile.invalid_ratelimit:
-        return (f" (no earlier reply within the {profile.name} profile's "
-                f"invalid_ratelimit of {profile.invalid_ratelimit:g} s excuses it)")
+        return (f" (the {profile.name} profile's invalid_ratelimit of "
+                f"{profile.invalid_ratelimit:g} s was considered: no earlier reply within it "
+                f"excuses this one, and a segment with text or FIN is never excused)")
     return f" (the {profile.name} profile has no rate limit for such replies)"
 
 
@@ -63,6 +65,20 @@ def unacceptable_segment_not_acked(e: ev.ReplyOwed, ctx: Context) -> Explanation
 
 def reset_not_sent(e: ev.ReplyOwed, ctx: Context) -> Explanation | None:
     return _missing(e, ctx, _RESETS)
+
+
+def ack_withheld(e: ev.ReplyOwed, ctx: Context) -> Explanation | None:
+    if e.outcome is not ReplyOutcome.MISSING or e.kind not in _ORDINARY:
+        return None
+    return Explanation(
+        f"{ctx.name(e.side)} received the {ctx.peer(e.side)}'s {e.reason} (frame {e.frame}) "
+        f"but sent a segment past the {ctx.profile.name} profile's delayed-ACK maximum "
+        f"({ctx.profile.delayed_ack_max:g} s, plus the round trip) that did not acknowledge "
+        f"it; its later ACK shows it had it, and the FIN was never sent again",
+        f"{_WHAT[e.kind]} ({e.expected}) within {ctx.profile.delayed_ack_max:g} s",
+        e.observed,
+        e.reference,
+    )
 
 
 def wrong_reply(e: ev.ReplyOwed, ctx: Context) -> Explanation | None:

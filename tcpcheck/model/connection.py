@@ -12,6 +12,7 @@ capture point, so where the two readings differ the model keeps the one a health
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import replace
 from typing import NamedTuple
 
@@ -63,7 +64,7 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         "first_frame", "last_frame", "start_ts", "end_ts", "packets", "done_at",
         "close", "finished", "lingering", "keys", "reorder_ns", "negotiated", "timers",
         "timing", "revised", "unsettled", "rst_in_flight", "syn_to_older", "early", "held",
-        "unusable", "owed", "oow_ts", "answers", "tentative",
+        "unusable", "owed", "oow_ts", "answers", "tentative", "watch_hosts",
     )
 
     def __init__(self, conn_id: int, profile: Profile, client_key: tuple, midstream: bool,
@@ -121,6 +122,9 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         # profile's rate limit; (frame, provoking frame) of the latest reply that answered one.
         self.owed: tuple[Owed, ...] = ()
         self.tentative: tuple[ev.ReplyOwed, ...] = ()  # settled, if the over-ACK was unsent
+        # Told when a host without a connection here owes a reset, so its traffic on other
+        # connections can show it silent (the tracker's ``_watch``; None: nobody watches).
+        self.watch_hosts: Callable[[Connection, Segment], None] | None = None
         self.oow_ts = (0, 0)
         self.answers = (0, 0)
 
@@ -152,6 +156,8 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         if a.teardown is not None and a.teardown.rst_frame and not flags & RST:
             self._sent_after_reset(seg, a, b)
             return
+        if self.close and not flags & RST:
+            self._to_no_connection(seg, a, b)
         prev_win = a.wnd.win
         a.wnd.win = win
         a.sent_any = True

@@ -185,6 +185,8 @@ class DataSteps:
             self.events.append(ev.Retransmission(seg.frame, seg.ts, a.role, "FIN", a.rel(pos), 0))
         b.rcv.fin_frame = seg.frame
         if b.state in SYNCHRONIZED:
+            if a.snd.fin_frame == seg.frame:
+                self._owe_fin_ack(seg, a, b, pos)
             self._step(b, Input.RECV_FIN, seg)
         self._check_done(seg.ts)
 

@@ -1,14 +1,20 @@
 """Connection steps for the replies a receiver owes (RFC 9293 §3.10.7, RFC 5961), and their
 settlement on the receiver's later segments.
 
-Where RFC 9293 §3.10.7 makes a receiver answer a segment it drops, the model notes an ``Owed``
-reply: a challenge ACK for an in-window inexact RST (RFC 5961 §3.2) or a SYN in a synchronized
-state (§4.2); "<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>" for a segment that fails the acceptability
-test or PAWS (RFC 9293 §3.10.7.4, first; RFC 7323 §5.3); "<SEQ=SEG.ACK><CTL=RST>" for an
-unacceptable ACK in SYN-RECEIVED (§3.10.7.4, fifth). Each is owed only where the capture shows
-the segment surely unacceptable (the model's conservative arrival steps decide that).
+Where RFC 9293 §3.10.7 makes a receiver answer a segment, the model notes an ``Owed`` reply:
 
-The receiver's later segments settle it (``ReplySteps._answer``):
+- a challenge ACK for an in-window inexact RST (RFC 5961 §3.2) or a SYN in a synchronized
+  state (§4.2);
+- "<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>" for a segment that fails the acceptability test or
+  PAWS (RFC 9293 §3.10.7.4, first; RFC 7323 §5.3), or acknowledges what was never sent
+  (§3.10.7.4, fifth; held until the sender's next data proves it unsent);
+- "<SEQ=SEG.ACK><CTL=RST>" for an unacceptable ACK in SYN-RECEIVED (§3.10.7.4, fifth) and for
+  an ACK-bearing segment on a four-tuple the receiver reset (§3.10.7.1-2);
+- an ACK of a FIN (§3.10.7.4, eighth), within the profile's delayed-ACK maximum.
+
+Each is owed only where the capture shows the segment surely unacceptable (the model's
+conservative arrival steps decide that). The receiver's later segments settle it
+(``ReplySteps._answer``):
 
 - its first candidate (a pure ACK for an ACK, an RST for a reset) is the reply: ANSWERED when
   its numbers fall within what the capture allows for SND.NXT and RCV.NXT, WRONG otherwise;
@@ -19,10 +25,12 @@ The receiver's later segments settle it (``ReplySteps._answer``):
 
 A dropped segment with sequence space (data, FIN) stays watched after its reply: a later ACK of
 the receiver covering that space, which the sender never sent again, shows the receiver took it
-anyway (ACCEPTED; ``Profile.fin_zero_window`` names Linux's deliberate tolerance).
+anyway (ACCEPTED; ``Profile.zero_window_fin`` names Linux's deliberate tolerance). A FIN's ACK
+is recorded only when withheld (``_settle_fin_ack``): answered, it makes no event.
 
-Only the connections that owe something pay for this: ``Connection.apply`` calls ``_answer``
-while ``owed`` is not empty.
+A connection pays for this only while it owes something (``Connection.apply`` calls
+``_answer`` while ``owed`` is not empty): after a FIN until its ACK, and around the rare
+segments that make a receiver owe a reply.
 """
 
 from __future__ import annotations
@@ -34,7 +42,7 @@ from tcpcheck.model.arrival import receive_next
 from tcpcheck.model.endpoint import Endpoint
 from tcpcheck.model.events.replies import ReplyKind, ReplyOutcome
 from tcpcheck.model.seqnum import unwrap
-from tcpcheck.model.states import SYNCHRONIZED
+from tcpcheck.model.states import SYNCHRONIZED, State
 from tcpcheck.segment import ACK, FIN, RST, SYN, Segment
 
 SLACK_NS = 200_000_000
@@ -51,11 +59,10 @@ _RATE_LIMITED = frozenset({ReplyKind.CHALLENGE_RST, ReplyKind.CHALLENGE_SYN,
 _CHALLENGES = frozenset({ReplyKind.CHALLENGE_RST, ReplyKind.CHALLENGE_SYN})
 _RESETS = frozenset({ReplyKind.RESET_CLOSED, ReplyKind.RESET_LISTEN,
                      ReplyKind.RESET_SYN_RECEIVED})
-_NOT_AN_ACK = SYN | RST | FIN
 
 
 class Owed(NamedTuple):
-    """A reply ``client`` (the receiver, True for the client) owes to the segment at ``frame``.
+    """A reply ``client`` (the receiver, True for the client) owes to ``segment``.
 
     Positions are unwrapped: ``seq`` bounds the reply's sequence number in the receiver's
     space (SND.NXT: from its SND.UNA to everything it sent; a reset's is exactly SEG.ACK),
@@ -66,8 +73,7 @@ class Owed(NamedTuple):
     (``answered``: the reply itself has come)."""
 
     kind: ReplyKind
-    frame: int
-    ts: int
+    segment: Segment
     client: bool
     seq: tuple[int, int]
     ack: tuple[int, int] | None
@@ -79,6 +85,9 @@ class Owed(NamedTuple):
     unsent: bool = False
     """For an ACK above everything the capture showed sent: owed only if the sender's next
     data proves it unsent, not unseen (``_unsent_settled``); its outcome waits till then."""
+    late: Segment | None = None
+    """For an ordinary ACK (``ACK_FIN``): the receiver's first segment past the allowance that
+    did not cover it, kept until a later ACK proves it had the FIN all along."""
 
 
 class ReplySteps:
@@ -103,7 +112,7 @@ class ReplySteps:
         snd = (b.snd.max if b.snd.una is None else b.snd.una, b.snd.max)
         if dropped is not None and dropped[0] < rcv[0]:
             dropped = None  # old sequence space: any later ACK covers it anyway
-        self._owe(Owed(kind, seg.frame, seg.ts, b is self.client, snd, rcv,
+        self._owe(Owed(kind, seg, b is self.client, snd, rcv,
                        reason, reference, dropped, tolerated=tolerated))
 
     def _owe_reset(self, kind: ReplyKind, seg: Segment, a: Endpoint, b: Endpoint, reason: str,
@@ -112,7 +121,7 @@ class ReplySteps:
         if b.snd.max is None:
             return
         ack = unwrap(seg.ack, b.snd.max)
-        self._owe(Owed(kind, seg.frame, seg.ts, b is self.client, (ack, ack), None, reason,
+        self._owe(Owed(kind, seg, b is self.client, (ack, ack), None, reason,
                        reference))
 
     def _owe_zero_window_fin(self, seg: Segment, a: Endpoint, b: Endpoint, fin: int) -> None:
@@ -138,7 +147,7 @@ class ReplySteps:
         self._owe_ack(ReplyKind.ACK_UNACCEPTABLE, seg, a, b,
                       f"ACK {b.rel(ack)} above SND.NXT {b.rel(b.snd.max)}",
                       "RFC 9293 §3.10.7.4 (fifth); RFC 5961 §5.2")
-        if self.owed and self.owed[-1].frame == seg.frame:
+        if self.owed and self.owed[-1].segment is seg:
             self.owed = (*self.owed[:-1], self.owed[-1]._replace(unsent=True))
 
     def _unsent_settled(self, proven: bool) -> None:
@@ -150,6 +159,77 @@ class ReplySteps:
         self.tentative = ()
         self.owed = tuple(owed._replace(unsent=False) if owed.unsent else owed
                           for owed in self.owed if proven or not owed.unsent)
+
+    def _to_no_connection(self, seg: Segment, a: Endpoint, b: Endpoint) -> None:
+        """``a`` sends on a four-tuple ``b`` reset: ``b`` has no connection there (RFC 9293
+        §3.10.7.1, CLOSED: "An incoming segment not containing a RST causes a RST to be sent in
+        response"; a listener on the port answers an ACK the same way, §3.10.7.2): "If the ACK
+        bit is on, <SEQ=SEG.ACK><CTL=RST>". Only an ACK-bearing segment is judged (a listener
+        drops one without ACK), one at a time, and only ``b``'s host speaking to ``a``'s on
+        another connection shows it silent (``host_spoke``): ``b`` sends nothing on this one."""
+        clocks = b.teardown
+        if (b.state is not State.CLOSED or clocks is None or not clocks.rst_frame
+                or not seg.flags & ACK or b.snd.max is None
+                or any(owed.kind is ReplyKind.RESET_CLOSED for owed in self.owed)):
+            return
+        ack = unwrap(seg.ack, b.snd.max)
+        self._owe(Owed(ReplyKind.RESET_CLOSED, seg, b is self.client, (ack, ack),
+                       None, f"a segment on the four-tuple it reset at frame {clocks.rst_frame}",
+                       "RFC 9293 §3.10.7.1, §3.10.7.2"))
+        if self.watch_hosts is not None:
+            self.watch_hosts(self, seg)
+
+    def host_spoke(self, seg: Segment) -> bool:
+        """The host that owes a reset here sent ``seg`` to the peer's host on another
+        connection: past the allowance, the reset it owes is missing. True while one is still
+        owed."""
+        kept: list[Owed] = []
+        for owed in self.owed:
+            waited = seg.ts - owed.segment.ts
+            if owed.kind is ReplyKind.RESET_CLOSED and waited > self._allowance():
+                self._record(owed, ReplyOutcome.MISSING, None,
+                             f"no reset in {waited / 1e9:.3f} s, while its host sent frame "
+                             f"{seg.frame} to the peer's host on another connection")
+            else:
+                kept.append(owed)
+        self.owed = tuple(kept)
+        return any(owed.kind is ReplyKind.RESET_CLOSED for owed in kept)
+
+    def _owe_fin_ack(self, seg: Segment, a: Endpoint, b: Endpoint, fin: int) -> None:
+        """``b`` received ``a``'s FIN: "advance RCV.NXT over the FIN" and acknowledge it (RFC
+        9293 §3.10.7.4, eighth), within the profile's delayed-ACK maximum (§3.8.6.3). Settled
+        without an event when answered: only a FIN ``b`` demonstrably received and left
+        unacknowledged past the allowance is recorded (``_settle_fin_ack``)."""
+        snd = b.snd.max or 0
+        # One per FIN of every connection: its texts are written only if it is ever recorded.
+        self.owed = (*self.owed, Owed(ReplyKind.ACK_FIN, seg, b is self.client,
+                                      (snd if b.snd.una is None else b.snd.una, snd),
+                                      (fin + 1, fin + 1), "", ""))
+
+    def _settle_fin_ack(self, owed: Owed, seg: Segment) -> Owed | None:
+        """The FIN's receiver sent ``seg``. Covering the FIN, it settles the obligation: in
+        time (no event), or after a segment past the allowance that did not cover it although
+        no retransmission of the FIN came in between (the FIN had arrived: MISSING, the ACK
+        withheld). An ACK lost between the receiver and the tap is common, so a late covering
+        ACK alone proves nothing, and a segment without ACK or a reset ends the watch."""
+        flags = seg.flags
+        if flags & (RST | SYN) or not flags & ACK:
+            return None
+        fin_end = owed.ack[0]
+        if unwrap(seg.ack, fin_end) >= fin_end:
+            if owed.late is not None:
+                late = owed.late
+                sender = self._sides(owed)[1]
+                self._record(owed, ReplyOutcome.MISSING, seg,
+                             f"frame {late.frame}, {(late.ts - owed.segment.ts) / 1e9:.3f} s "
+                             f"after the FIN, acknowledged only "
+                             f"{sender.rel(unwrap(late.ack, fin_end))}; its first ACK of the "
+                             f"FIN is frame {seg.frame}, with no retransmission of the FIN "
+                             "between")
+            return None
+        if owed.late is None and seg.ts - owed.segment.ts > self._allowance(ordinary=True):
+            return owed._replace(late=seg)
+        return owed
 
     def challenged(self, syn: Segment, from_client: bool) -> None:
         """A SYN with a new ISN reached this connection's synchronized peer of its sender
@@ -165,7 +245,7 @@ class ReplySteps:
         if len(owed_now) >= MAX_OWED:
             # A flood of unacceptable segments: the oldest is settled now, to bound memory.
             oldest, owed_now = owed_now[0], owed_now[1:]
-            if not oldest.answered:
+            if not oldest.answered and oldest.kind is not ReplyKind.ACK_FIN:
                 self._record(oldest, ReplyOutcome.UNJUDGED, None,
                              f"not followed past {MAX_OWED} later obligations")
         self.owed = (*owed_now, owed)
@@ -180,11 +260,27 @@ class ReplySteps:
         for owed in self.owed:
             if owed.client is from_client:
                 owed = self._judge(owed, seg)
+            elif owed.kind is ReplyKind.ACK_FIN:
+                if seg.flags & (FIN | RST | SYN):
+                    owed = None  # the FIN again: the first may have been lost after the tap
+            elif self._twin(owed.segment, seg):
+                owed = self._record(owed, ReplyOutcome.UNJUDGED, None, f"frame {seg.frame} "
+                                    "is the same segment with other numbers: the capture shows "
+                                    "both sides of a middlebox that rewrites them")
             elif owed.dropped is not None and self._resends(seg, owed.dropped):
                 owed = None if owed.answered else owed._replace(dropped=None)
             if owed is not None:
                 kept.append(owed)
         self.owed = tuple(kept)
+
+    def _twin(self, provoking: Segment, seg: Segment) -> bool:
+        """Is ``seg`` the provoking segment again, captured with it, with other sequence or
+        acknowledgment numbers? A sequence-randomising firewall between two capture points
+        makes such pairs: the receiver only ever saw the rewritten one."""
+        return (seg.ts - provoking.ts <= self.reorder_ns and seg.flags == provoking.flags
+                and seg.plen == provoking.plen and seg.win == provoking.win
+                and seg.payload == provoking.payload
+                and (seg.seq, seg.ack) != (provoking.seq, provoking.ack))
 
     @staticmethod
     def _resends(seg: Segment, dropped: tuple[int, int]) -> bool:
@@ -196,6 +292,8 @@ class ReplySteps:
     def _judge(self, owed: Owed, seg: Segment) -> Owed | None:
         """The receiver sent ``seg``: its acceptance of a dropped segment, the reply, a wrong
         one, or a sign it went on without replying. The obligation, if still open."""
+        if owed.kind is ReplyKind.ACK_FIN:
+            return self._settle_fin_ack(owed, seg)
         flags = seg.flags
         dropped = owed.dropped
         if (dropped is not None and flags & ACK and not flags & RST
@@ -206,13 +304,18 @@ class ReplySteps:
         if owed.kind in _RESETS:
             if flags & RST:
                 return self._settle_reset(owed, seg)
+            if owed.kind is ReplyKind.RESET_CLOSED:
+                # It still sends on the four-tuple: it has a connection there after all (the
+                # reset came from a middlebox in its name).
+                return self._record(owed, ReplyOutcome.UNJUDGED, seg,
+                                    f"frame {seg.frame} on the same four-tuple")
         elif flags & (SYN | RST):
             # It aborts or reopens: what it owed the old exchange can no longer be judged.
             return self._record(owed, ReplyOutcome.UNJUDGED, seg, "it sent "
                                 + ("an RST" if flags & RST else "a SYN") + " instead")
         elif flags & ACK and not seg.plen and not flags & FIN:
             return self._settle_ack(owed, seg)
-        if seg.ts - owed.ts <= self._allowance():
+        if seg.ts - owed.segment.ts <= self._allowance():
             return owed  # sent before the segment reached it, perhaps
         if owed.kind in _RATE_LIMITED and self._rate_limited(owed):
             return self._record(owed, ReplyOutcome.RATE_LIMITED, None, self._silence(owed, seg))
@@ -239,7 +342,7 @@ class ReplySteps:
             return self._record(owed, ReplyOutcome.WRONG, seg,
                                 f"frame {seg.frame}: <{wrong}> in a pure ACK")
         self.oow_ts = (seg.ts, self.oow_ts[1]) if owed.client else (self.oow_ts[0], seg.ts)
-        self.answers = (seg.frame, owed.frame)
+        self.answers = (seg.frame, owed.segment.frame)
         self._record(owed, ReplyOutcome.ANSWERED, seg, f"frame {seg.frame}: "
                      f"<SEQ={receiver.rel(seq)}><ACK={sender.rel(ack)}><CTL=ACK>")
         return None if owed.dropped is None else owed._replace(answered=True)
@@ -248,8 +351,12 @@ class ReplySteps:
         seq = unwrap(seg.seq, owed.seq[0])
         observed = f"frame {seg.frame}: <SEQ={self._sides(owed)[0].rel(seq)}><CTL=RST>"
         outcome = ReplyOutcome.ANSWERED if seq == owed.seq[0] else ReplyOutcome.WRONG
+        if outcome is ReplyOutcome.WRONG and owed.kind is ReplyKind.RESET_CLOSED:
+            # A host without a connection has only SEG.ACK to build its reset from: another
+            # number comes from state the capture does not show (it still had the connection).
+            outcome = ReplyOutcome.UNJUDGED
         if outcome is ReplyOutcome.ANSWERED:
-            self.answers = (seg.frame, owed.frame)
+            self.answers = (seg.frame, owed.segment.frame)
         self._record(owed, outcome, seg, observed)
 
     def _accepted(self, owed: Owed, seg: Segment) -> None:
@@ -263,9 +370,11 @@ class ReplySteps:
                      f"{start}..{end} dropped: no ACK reaching {end} until its sender sends "
                      "it again")
 
-    def _allowance(self) -> int:
-        """How long after the provocation the receiver's reply may reach the tap."""
-        return 2 * self.reorder_ns + SLACK_NS
+    def _allowance(self, ordinary: bool = False) -> int:
+        """How long after the provocation the receiver's reply may reach the tap; for an
+        ordinary ACK, plus the profile's delayed-ACK maximum."""
+        delay = int(self.profile.delayed_ack_max * 1e9) if ordinary else 0
+        return 2 * self.reorder_ns + SLACK_NS + delay
 
     def _rate_limited(self, owed: Owed) -> bool:
         """Does the profile's rate limit excuse the missing reply? Linux sends at most one
@@ -276,20 +385,30 @@ class ReplySteps:
         profile = self.profile
         if owed.kind in _CHALLENGES and profile.challenge_ack_limit:
             return True
-        if owed.kind is ReplyKind.ACK_UNACCEPTABLE and owed.dropped is not None:
-            return False  # a segment with sequence space is never rate-limited
+        provoking = owed.segment
+        if owed.kind is ReplyKind.ACK_UNACCEPTABLE and (provoking.plen
+                                                       or provoking.flags & FIN):
+            # tcp_oow_rate_limited: "Data packets without SYNs are not likely part of an ACK
+            # loop" (SEQ != END_SEQ: text or FIN).
+            return False
         last = self.oow_ts[0] if owed.client else self.oow_ts[1]
-        return bool(last) and owed.ts - last < profile.invalid_ratelimit * 1e9
+        return bool(last) and owed.segment.ts - last < profile.invalid_ratelimit * 1e9
 
     def _silence(self, owed: Owed, seg: Segment) -> str:
-        return (f"no reply in {(seg.ts - owed.ts) / 1e9:.3f} s, while it sent frame "
+        return (f"no reply in {(seg.ts - owed.segment.ts) / 1e9:.3f} s, while it sent frame "
                 f"{seg.frame}")
 
     def _record(self, owed: Owed, outcome: ReplyOutcome, reply: Segment | None,
                 observed: str, expected: str = "") -> None:
         side = "client" if owed.client else "server"
+        if owed.kind is ReplyKind.ACK_FIN:
+            sender = self._sides(owed)[1]
+            owed = owed._replace(
+                reason=f"FIN at seq {sender.rel(owed.ack[0] - 1)}",
+                reference=f"RFC 9293 §3.10.7.4 (eighth), §3.8.6.3; the {self.profile.name} "
+                          f"profile's delayed_ack_max {self.profile.delayed_ack_max:g} s")
         event = ev.ReplyOwed(
-            owed.frame, owed.ts, side, owed.kind, outcome,
+            owed.segment.frame, owed.segment.ts, side, owed.kind, outcome,
             None if reply is None else reply.frame, expected or self._expected(owed), observed,
             owed.reason, owed.reference)
         if owed.unsent:
@@ -318,7 +437,7 @@ class ReplySteps:
     def _unjudged(self) -> None:
         """The capture is over: what is still owed was never shown either way."""
         for owed in self.owed:
-            if not owed.answered and not owed.unsent:
+            if not owed.answered and not owed.unsent and owed.kind is not ReplyKind.ACK_FIN:
                 self._record(owed, ReplyOutcome.UNJUDGED, None,
                              "nothing of it captured afterwards")
         self.owed = ()
