@@ -44,7 +44,7 @@ from rich.console import Console
 
 from tcpcheck.catalog import load_catalog
 from tcpcheck.cli import main as cli_main
-from tcpcheck.engine import Job, analyze_jobs
+from tcpcheck.pipeline import Job, analyze_jobs
 from tcpcheck.profiles import load_profile
 from tcpcheck.report import (
     render_github,

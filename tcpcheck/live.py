@@ -30,7 +30,8 @@ from typing import BinaryIO
 
 from tcpcheck.capture import CHUNK
 from tcpcheck.decode import Decoder
-from tcpcheck.engine import Analyzer, RuleSetup, analyze_records
+from tcpcheck.engine import Analyzer, RuleSetup
+from tcpcheck.pipeline import analyze_records
 from tcpcheck.profiles import Profile
 from tcpcheck.result import CaptureSummary, Finding
 from tcpcheck.sources import CaptureError, open_stream

@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from tcpcheck.engine import Job, analyze_jobs
 from tcpcheck.model.events import ReplyKind, ReplyOutcome, ReplyOwed
+from tcpcheck.pipeline import Job, analyze_jobs
 from tcpcheck.profiles import load_profile
 from tcpcheck.result import AnalysisResult
 from tcpcheck.timeline import Recording

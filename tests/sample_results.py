@@ -20,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from tcpcheck.catalog import Catalog, RuleMeta, RuleParameter
-from tcpcheck.engine import analyze_files
+from tcpcheck.pipeline import analyze_files
 from tcpcheck.profiles import load_profile
 from tcpcheck.result import (
     AnalysisResult,

@@ -1,7 +1,7 @@
 """The analysis loop's speed measures change no result and leave the process as they found it.
 
 ``analyze_records`` feeds segments with ``Analyzer.feed_all`` and lets full garbage
-collections come rarely while it runs (``engine._rare_full_collections``).
+collections come rarely while it runs (``pipeline._rare_full_collections``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from tcpcheck.decode import Decoder
-from tcpcheck.engine import FULL_COLLECTION_EVERY, Analyzer, analyze_records
+from tcpcheck.engine import Analyzer
+from tcpcheck.pipeline import FULL_COLLECTION_EVERY, analyze_records
 from tcpcheck.profiles import load_profile
 from tcpcheck.result import Finding
 from tcpcheck.sources import open_capture

@@ -20,8 +20,8 @@ from tcpcheck.baseline import (
     render_baseline,
     service_port,
 )
-from tcpcheck.engine import analyze_files
 from tcpcheck.model import events as ev
+from tcpcheck.pipeline import analyze_files
 from tcpcheck.profiles import load_profile
 from tcpcheck.result import AnalysisResult, BaselineEntry
 

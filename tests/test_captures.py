@@ -10,7 +10,7 @@ import pytest
 from conftest import rules_at
 from pcap_edit import records, without_frames
 
-from tcpcheck.engine import analyze_files
+from tcpcheck.pipeline import analyze_files
 from tcpcheck.profiles import load_profile
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -196,6 +196,17 @@ def test_offload_capture_names_its_artefacts_and_nothing_else():
     assert "bad-checksum" not in by_rule
     assert all(f.severity.label == "info" for f in result.findings)
     assert by_rule["oversized-segment"].message.startswith("39 segments")
+
+
+def test_one_offloaded_segment_is_counted_in_the_singular(tmp_path):
+    # Without the closing frames (82-86) the client's SYN is its only checked segment: offload
+    # left its checksum partial, as it did the FIN's.
+    path = without_frames(ROOT / "captures" / "linux" / "offload.pcap",
+                          tmp_path / "offload-open.pcap", set(range(82, 87)))
+    [offload] = [f for f in analyze(path).findings
+                 if f.rule == "checksum-offload" and f.side == "client"]
+    assert offload.message.startswith("1 checked segment (SYN, FIN, RST) from the client ")
+    assert " carries only the pseudo-header sum in its checksum" in offload.message
 
 
 def test_real_rto_backoff_doubles_as_the_profile_says():

@@ -15,6 +15,7 @@ from click.testing import CliRunner, Result
 from tcpcheck import cli
 from tcpcheck.catalog import load_catalog
 from tcpcheck.profiles import profile_names
+from tcpcheck.report import catalog_view
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = ("What it checks", "Why it matters", "Usual causes", "Example")
@@ -114,7 +115,7 @@ def test_explain_gives_an_absolute_command_path_outside_the_project(monkeypatch,
 
 
 def test_explain_says_when_the_example_capture_is_not_installed(monkeypatch, tmp_path):
-    monkeypatch.setattr(cli, "PROJECT_ROOT", tmp_path)
+    monkeypatch.setattr(catalog_view, "PROJECT_ROOT", tmp_path)
     text = run("explain", "syn-isn-changed").stdout
     assert "no bundled capture (captures/crafted/syn-isn-changed.pcap is not in this" in text
     assert "tcpcheck analyze" not in text

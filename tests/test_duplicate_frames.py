@@ -14,7 +14,7 @@ import pytest
 
 from tcpcheck.decode import Decoder
 from tcpcheck.duplicates import RECENT, RecentFrames
-from tcpcheck.engine import analyze_files
+from tcpcheck.pipeline import analyze_files
 from tcpcheck.profiles import load_profile
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 import pytest
 
-from tcpcheck.exits import ExitCode, Group, Terminated
+from tcpcheck.cli.exits import ExitCode, Group, Terminated
 
 ROOT = Path(__file__).resolve().parent.parent
 CAPTURE = ROOT / "captures" / "linux" / "close-client-first.pcap"

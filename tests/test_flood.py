@@ -13,7 +13,8 @@ import pytest
 from segments import Ladder
 
 from tcpcheck.decode import Decoder
-from tcpcheck.engine import Analyzer, RuleSetup, analyze_capture
+from tcpcheck.engine import Analyzer, RuleSetup
+from tcpcheck.pipeline import analyze_capture
 from tcpcheck.profiles import load_profile
 from tcpcheck.sources import open_capture
 

@@ -8,7 +8,7 @@ import dpkt
 import pytest
 from formats import LINKS, gz, pcap, pcapng
 
-from tcpcheck.engine import analyze_files
+from tcpcheck.pipeline import analyze_files
 from tcpcheck.profiles import load_profile
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -17,8 +17,8 @@ from pcap_edit import records, without_frames
 from rich.console import Console
 from test_show import ROOT, rows, run_show, stripped
 
-from tcpcheck.engine import Job, analyze_jobs
 from tcpcheck.model.events import ReplyKind, ReplyOutcome, ReplyOwed
+from tcpcheck.pipeline import Job, analyze_jobs
 from tcpcheck.profiles import load_profile
 from tcpcheck.report import ladder as ladder_module
 from tcpcheck.report.ladder import Collapsed, build_ladder

@@ -24,7 +24,7 @@ from formats import ethernet, ipv4, pcapng, tcp, with_checksum
 from rich.console import Console
 from segments import Ladder
 
-from tcpcheck.engine import Analyzer, analyze_capture, combine
+from tcpcheck.engine import Analyzer, combine
 from tcpcheck.live import (
     INSTALL_HINT,
     CaptureRequest,
@@ -37,6 +37,7 @@ from tcpcheck.live import (
     parse_statistics,
 )
 from tcpcheck.model.connection import Connection
+from tcpcheck.pipeline import analyze_capture
 from tcpcheck.profiles import load_profile
 from tcpcheck.report.live_view import FindingLines, LiveView
 from tcpcheck.report.terminal import render_failures

@@ -20,9 +20,10 @@ from conftest import rules_at, run_segments
 from pcap_edit import with_frame_moved, without_frames
 from segments import CLIENT, Ladder
 
-from tcpcheck.engine import Analyzer, Job, analyze_jobs
+from tcpcheck.engine import Analyzer
 from tcpcheck.model.connection import Connection
 from tcpcheck.model.endpoint import ACKED_DIGESTS
+from tcpcheck.pipeline import Job, analyze_jobs
 from tcpcheck.profiles import load_profile
 from tcpcheck.result import AnalysisResult
 from tcpcheck.timeline import Recording

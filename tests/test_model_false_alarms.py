@@ -26,7 +26,8 @@ from conftest import rules_at, run_segments
 from pcap_edit import with_duplicates, with_zero_checksums
 from segments import Ladder
 
-from tcpcheck.engine import Analyzer, Job, analyze_jobs
+from tcpcheck.engine import Analyzer
+from tcpcheck.pipeline import Job, analyze_jobs
 from tcpcheck.profiles import load_profile
 from tcpcheck.result import AnalysisResult
 from tcpcheck.segment import ACK, RST, SYN, Segment

@@ -15,7 +15,8 @@ from conftest import CAPTURE_EDGES, rules_at, run_segments
 from pcap_edit import records, write_pcap
 from segments import Ladder
 
-from tcpcheck.engine import Analyzer, Job, analyze_jobs
+from tcpcheck.engine import Analyzer
+from tcpcheck.pipeline import Job, analyze_jobs
 from tcpcheck.profiles import load_profile
 from tcpcheck.result import AnalysisResult
 from tcpcheck.segment import ACK, SYN

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tcpcheck.engine import analyze_files
+from tcpcheck.pipeline import analyze_files
 from tcpcheck.profiles import load_profile
 
 ORACLE = Path(__file__).resolve().parent.parent.parent / "shared" / "oracle" / "dev"

@@ -17,8 +17,8 @@ import formats as F
 import pytest
 from pcap_edit import records
 
-from tcpcheck.engine import Job, analyze_jobs
 from tcpcheck.inputs import is_capture
+from tcpcheck.pipeline import Job, analyze_jobs
 from tcpcheck.profiles import load_profile
 from tcpcheck.readfilter import FilterError, ReadFilter
 from tcpcheck.result import AnalysisResult, ConnectionSummary, Finding

@@ -24,7 +24,7 @@ from sample_results import truncated_copy
 
 from tcpcheck.baseline import apply_baseline, baseline_entries
 from tcpcheck.catalog import load_catalog
-from tcpcheck.engine import Job, analyze_jobs
+from tcpcheck.pipeline import Job, analyze_jobs
 from tcpcheck.profiles import load_profile
 from tcpcheck.report import html as html_report
 from tcpcheck.report.html import render_html

@@ -39,8 +39,8 @@ from pcap_edit import without_frames
 from playwright.sync_api import Browser, Locator, expect
 
 from tcpcheck.catalog import load_catalog
-from tcpcheck.engine import Job, analyze_jobs
 from tcpcheck.model.events import ReplyKind, ReplyOutcome, ReplyOwed
+from tcpcheck.pipeline import Job, analyze_jobs
 from tcpcheck.profiles import load_profile
 from tcpcheck.report import ladder as ladder_module
 from tcpcheck.report.html import render_html

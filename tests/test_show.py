@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.text import Text
 from sample_results import assert_golden
 
-from tcpcheck.engine import Job, analyze_jobs
+from tcpcheck.pipeline import Job, analyze_jobs
 from tcpcheck.profiles import load_profile
 from tcpcheck.report.ladder import build_ladder
 from tcpcheck.report.ladder_view import render_ladder, wireshark_filter

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tcpcheck.engine import Job, analyze_jobs
+from tcpcheck.pipeline import Job, analyze_jobs
 from tcpcheck.profiles import load_profile
 from tcpcheck.report.ladder import Collapsed, LadderRow, build_ladder, segment_label
 from tcpcheck.report.seqgraph import sequence_graphs

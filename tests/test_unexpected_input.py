@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from segments import Ladder
 
-from tcpcheck.engine import Analyzer, Job, analyze_jobs
+from tcpcheck.engine import Analyzer
+from tcpcheck.pipeline import Job, analyze_jobs
 from tcpcheck.profiles import load_profile
 from tcpcheck.timeline import Recording
 

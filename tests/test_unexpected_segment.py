@@ -9,7 +9,8 @@ from conftest import rules_at, run_segments
 from pcap_edit import with_frame_moved
 from segments import Ladder
 
-from tcpcheck.engine import Analyzer, Job, analyze_jobs
+from tcpcheck.engine import Analyzer
+from tcpcheck.pipeline import Job, analyze_jobs
 from tcpcheck.profiles import load_profile
 from tcpcheck.segment import ACK, RST, SYN, Segment
 from tcpcheck.timeline import Recording

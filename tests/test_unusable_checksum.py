@@ -10,7 +10,7 @@ from pathlib import Path
 from conftest import rules_at
 from pcap_edit import with_corrupt_checksums, with_rewritten_addresses, with_zero_checksums
 
-from tcpcheck.engine import Job, analyze_jobs
+from tcpcheck.pipeline import Job, analyze_jobs
 from tcpcheck.profiles import load_profile
 from tcpcheck.result import AnalysisResult
 from tcpcheck.timeline import Recording

@@ -26,7 +26,7 @@ import formats as F
 import pytest
 from pcap_edit import with_frame_moved, without_frames
 
-from tcpcheck.engine import analyze_files
+from tcpcheck.pipeline import analyze_files
 from tcpcheck.profiles import load_profile
 
 pyshark = pytest.importorskip("pyshark")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tcpcheck.checks.base import Context, Explanation
 from tcpcheck.model import events as ev
+from tcpcheck.wording import plural_noun
 
 
 def oversized_segment(e: ev.OversizedSegment, ctx: Context) -> Explanation:
@@ -19,9 +20,10 @@ def oversized_segment(e: ev.OversizedSegment, ctx: Context) -> Explanation:
 
 def checksum_offload(e: ev.ChecksumOffload, ctx: Context) -> Explanation:
     return Explanation(
-        f"{e.count} checked segments (SYN, FIN, RST) from the {ctx.name(e.side)} carry only "
-        f"the pseudo-header sum in their checksum: checksum offload, the NIC fills it in after "
-        f"the capture point; a capture artefact of the sending host",
+        f"{e.count} {plural_noun(e.count, 'checked segment')} (SYN, FIN, RST) from the "
+        f"{ctx.name(e.side)} {plural_noun(e.count, 'carries', 'carry')} only the pseudo-header "
+        f"sum in {plural_noun(e.count, 'its', 'their')} checksum: checksum offload, the NIC "
+        f"fills it in after the capture point; a capture artefact of the sending host",
         "a complete TCP checksum",
         "the partial (pseudo-header) checksum",
     )
@@ -66,7 +68,7 @@ def unusable_checksum(e: ev.UnusableChecksum, ctx: Context) -> Explanation:
 
 
 def duplicate_frames(e: ev.DuplicateFrames, ctx: Context) -> Explanation:
-    frames = "frame was" if e.count == 1 else "frames were"
+    frames = plural_noun(e.count, "frame was", "frames were")
     return Explanation(
         f"{e.count} {frames} captured twice, byte for byte (client {e.client}, server "
         f"{e.server}; the first copy is this frame): a capture artefact of a SPAN or mirror "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tcpcheck.checks.base import Context, Explanation
 from tcpcheck.model import events as ev
+from tcpcheck.wording import plural_noun
 
 
 def syn_isn_changed(e: ev.SynIsnChanged, ctx: Context) -> Explanation:
@@ -48,16 +49,16 @@ def handshake_bad_ack(e: ev.HandshakeBadAck, ctx: Context) -> Explanation:
 def half_open(e: ev.HalfOpen, ctx: Context) -> Explanation:
     over = f" over {e.duration:.1f} s" if e.syns > 1 else ""
     return Explanation(
-        f"{ctx.name(e.side)} sent {e.syns} SYN{'s' if e.syns > 1 else ''}{over} to "
+        f"{ctx.name(e.side)} sent {e.syns} {plural_noun(e.syns, 'SYN')}{over} to "
         f"{ctx.server}; none was answered with a SYN-ACK or RST",
         "a SYN-ACK (or a RST if nothing listens)",
-        f"no answer to {e.syns} SYN{'s' if e.syns > 1 else ''}",
+        f"no answer to {e.syns} {plural_noun(e.syns, 'SYN')}",
     )
 
 
 def handshake_incomplete(e: ev.HandshakeIncomplete, ctx: Context) -> Explanation:
     return Explanation(
-        f"{ctx.name(e.side)} answered with {e.synacks} SYN-ACK{'s' if e.synacks > 1 else ''} "
+        f"{ctx.name(e.side)} answered with {e.synacks} {plural_noun(e.synacks, 'SYN-ACK')} "
         f"but the {ctx.peer(e.side)} never sent the ACK that completes the handshake",
         "an ACK of the SYN-ACK, moving the server to ESTABLISHED",
         "no ACK before the capture ended; the server stays in SYN_RCVD",
@@ -90,8 +91,9 @@ def syn_flood(e: ev.SynFlood, ctx: Context) -> Explanation:
     return Explanation(
         f"{e.target} received {e.handshakes:,} handshakes that never completed "
         f"({e.syns:,} SYNs) over {e.duration:.3f} s ({rate}{e.peak:,} in the busiest second) "
-        f"from {at_least}{e.sources:,} source address{'es' if e.sources != 1 else ''} and "
-        f"{e.ports:,} source port{'s' if e.ports != 1 else ''}; busiest sources: {top}. "
+        f"from {at_least}{e.sources:,} "
+        f"{plural_noun(e.sources, 'source address', 'source addresses')} and "
+        f"{e.ports:,} {plural_noun(e.ports, 'source port')}; busiest sources: {top}. "
         f"Of them, {'; '.join(kinds)}. Their individual findings are folded into this one",
         f"fewer than {e.threshold:,} unfinished handshakes to one target within "
         f"{e.window:g} s",

@@ -1,6 +1,7 @@
 """Report renderers: pure functions of a finished ``AnalysisResult``.
 
-Each output format is one module with one public renderer. Renderers only format; no analysis
+Each output format is one module with one public renderer, registered by name in ``formats``
+(what ``--format`` accepts, and what each format supports). Renderers only format; no analysis
 happens here. Machine formats return the document as text for the caller to write; the human
 format prints on the rich ``Console`` it is given, which decides colour and width.
 
@@ -12,6 +13,10 @@ format prints on the rich ``Console`` it is given, which decides colour and widt
 - ``render_markdown`` (``markdown``): a summary for a pull-request comment or job summary.
 - ``render_html`` (``html``): one self-contained page with tables, ladder diagrams and
   time-sequence graphs drawn from the recorded timelines.
+
+Beside the reports: ``catalog_view`` and ``profile_view`` render the rule catalog and the stack
+profiles (``tcpcheck rules``/``explain``/``profiles``), ``ladder_view`` one connection
+(``tcpcheck show``), ``live_view`` the live capture (``tcpcheck sniff``).
 """
 
 from tcpcheck.report.github import render_github

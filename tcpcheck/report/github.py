@@ -23,6 +23,7 @@ from tcpcheck.result import (
     Finding,
     Severity,
 )
+from tcpcheck.wording import counted
 
 COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
@@ -106,24 +107,23 @@ def _info_line(findings: list[Finding],
                connections: dict[_ConnectionKey, ConnectionSummary]) -> str:
     first = findings[0]
     count = len(findings)
-    noun = "finding" if count == 1 else "findings"
-    message = (f"{count:,} info {noun}; first at {_where(first, connections)}: {first.message} "
+    message = (f"{counted(count, 'info finding')}; first at {_where(first, connections)}: "
+               f"{first.message} "
                f"({first.reference})")
     return command("notice", {"file": first.input, "title": _title(first)}, message)
 
 
 def _baseline_line(baseline: BaselineReport) -> str:
-    noun = "finding" if baseline.suppressed == 1 else "findings"
-    message = f"baseline {baseline.path} suppressed {baseline.suppressed:,} {noun}"
+    message = f"baseline {baseline.path} suppressed {counted(baseline.suppressed, 'finding')}"
     if baseline.stale:
         stale = sum(entry.count for entry in baseline.stale)
         entries = "; ".join(_stale(entry) for entry in baseline.stale[:STALE_SHOWN])
         more = len(baseline.stale) - STALE_SHOWN
         if more > 0:
             entries += f"; … and {more:,} more"
-        accepted = "accepted finding no longer occurs" if stale == 1 else \
-            "accepted findings no longer occur"
-        message += f"; {stale:,} {accepted} (regenerate it with --write-baseline): {entries}"
+        accepted = counted(stale, "accepted finding no longer occurs",
+                           "accepted findings no longer occur")
+        message += f"; {accepted} (regenerate it with --write-baseline): {entries}"
     return command("notice", {"file": baseline.path, "title": "tcpcheck baseline"}, message)
 
 

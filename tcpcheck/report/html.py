@@ -115,7 +115,7 @@ from tcpcheck.report.ladder import (
 )
 from tcpcheck.report.seqgraph import SequenceGraph, sequence_graphs
 from tcpcheck.report.terminal import format_duration, verdict
-from tcpcheck.report.wording import counted, folded_note
+from tcpcheck.report.wording import folded_note
 from tcpcheck.result import (
     AnalysisResult,
     BaselineReport,
@@ -125,6 +125,7 @@ from tcpcheck.result import (
     Severity,
 )
 from tcpcheck.timeline import Timeline
+from tcpcheck.wording import counted, plural_noun
 
 PAGE_ROWS = 500
 """Table rows drawn at first and added by each "show more"."""
@@ -300,7 +301,7 @@ def _baseline(baseline: BaselineReport) -> str:
     if not baseline.stale:
         return head + "; no stale entries.</p>\n</div>\n"
     gone = sum(entry.count for entry in baseline.stale)
-    verb = "occurs" if gone == 1 else "occur"
+    verb = plural_noun(gone, "occurs", "occur")
     rows = "".join(
         f"<tr><td><code>{escape(e.input)}</code></td>"
         f"<td class=\"rule\">{escape(e.code)} {escape(e.rule)}</td>"

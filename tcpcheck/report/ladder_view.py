@@ -43,8 +43,8 @@ from rich.text import Text
 
 from tcpcheck.report.ladder import Collapsed, Ladder, LadderRow, OwedReply, segment_label
 from tcpcheck.report.terminal import SEVERITY_STYLE, format_duration, print_rule_groups
-from tcpcheck.report.wording import counted, plural_noun
 from tcpcheck.result import ConnectionSummary, Finding, Severity
+from tcpcheck.wording import counted, plural_noun
 
 SEVERITY_MARK = {
     Severity.ERROR: "✗",

@@ -20,8 +20,8 @@ from rich.text import Text
 
 from tcpcheck.live import LiveStatus
 from tcpcheck.report.terminal import SEVERITY_STYLE, finding_line
-from tcpcheck.report.wording import counted
 from tcpcheck.result import Finding, Severity
+from tcpcheck.wording import counted
 
 RECENT_FINDINGS = 10
 """Findings listed under the counters, newest last."""

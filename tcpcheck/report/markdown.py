@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from tcpcheck.report.wording import counted, folded_note
+from tcpcheck.report.wording import folded_note
 from tcpcheck.result import (
     AnalysisResult,
     BaselineReport,
@@ -25,6 +25,7 @@ from tcpcheck.result import (
     Finding,
     Severity,
 )
+from tcpcheck.wording import counted, plural_noun
 
 ROWS_PER_CAPTURE = 50
 """Findings listed per capture before the rest are counted."""
@@ -133,7 +134,7 @@ def _baseline(baseline: BaselineReport) -> list[str]:
         return [head + "; no stale entries.\n"]
     gone = sum(entry.count for entry in baseline.stale)
     entries = counted(len(baseline.stale), "stale entry", "stale entries")
-    verb = "occurs" if gone == 1 else "occur"
+    verb = plural_noun(gone, "occurs", "occur")
     blocks = [f"{head}; {entries}: {counted(gone, 'accepted finding')} no longer {verb} "
               "(regenerate the baseline with `--write-baseline`).\n\n"
               "| capture | rule | side | position | count |\n"

@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-FORMATS = ("terminal", "json", "junit", "sarif", "github", "markdown", "html")
-"""Report formats, in the order ``--help`` lists them."""
+from tcpcheck.report.formats import FORMATS
 
 
 class OutputError(ValueError):

@@ -18,8 +18,9 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from tcpcheck.report.wording import counted, folded_note, plural_noun
+from tcpcheck.report.wording import folded_note
 from tcpcheck.result import AnalysisResult, CaptureSummary, ConnectionSummary, Finding, Severity
+from tcpcheck.wording import counted, plural_noun
 
 DEFAULT_MAX_CONNECTIONS = 20
 """Connections without error or warning findings listed before the rest are summed up."""
@@ -364,8 +365,8 @@ def _print_baseline(result: AnalysisResult, console: Console) -> None:
         return
     console.print()
     stale = len(baseline.stale)
-    gone = ("" if not stale else "; 1 baseline entry no longer occurs" if stale == 1
-            else f"; {stale:,} baseline entries no longer occur")
+    gone = ("" if not stale else "; " + counted(stale, "baseline entry no longer occurs",
+                                                "baseline entries no longer occur"))
     console.print(Text.assemble(("baseline ", "bold"), (baseline.path, "bold"), ": ",
                                 f"{counted(baseline.suppressed, 'finding')} suppressed{gone}"),
                   soft_wrap=True)

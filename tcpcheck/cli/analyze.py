@@ -1,0 +1,101 @@
+"""``tcpcheck analyze FILE...``: analyse capture files, write the reports, gate CI."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from datetime import UTC, datetime
+
+import click
+
+from tcpcheck.baseline import apply_baseline, load_baseline, render_baseline
+from tcpcheck.cli.exits import ExitCode
+from tcpcheck.cli.options import report_options, rule_options
+from tcpcheck.cli.run import (
+    USER_ERRORS,
+    exit_code,
+    fail,
+    folder_of,
+    prepare,
+    report,
+    targets,
+    waiting_for_writer,
+)
+from tcpcheck.fold import DEFAULT_MAX_CONNECTIONS
+from tcpcheck.inputs import expand_inputs
+from tcpcheck.pipeline import analyze_jobs
+from tcpcheck.report.formats import REGISTRY, ReportSettings
+from tcpcheck.wording import counted
+from tcpcheck.writing import StagedWrites, Target, refuse_overwrites
+
+_DATED = [f.name for f in REGISTRY.values() if f.timestamp]
+"""The formats ``--timestamp`` dates."""
+
+
+@click.command(short_help="Analyse capture files.")
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@rule_options
+@click.option("--baseline", "baseline_path", metavar="FILE",
+              help="Report and fail only on findings this baseline does not accept.")
+@click.option("--write-baseline", type=click.Path(), metavar="FILE",
+              help="Record every finding of this run in FILE, to accept them (exits 0).")
+@report_options
+@click.option("--timestamp", is_flag=True,
+              help=f"Put the run's start time into the {', '.join(_DATED[:-1])} and "
+                   f"{_DATED[-1]} reports (they are byte-identical between runs without it).")
+@click.option("--max-connections", type=click.IntRange(min=0), default=DEFAULT_MAX_CONNECTIONS,
+              show_default=True, metavar="N",
+              help="List at most N connections without a finding per capture; the rest are "
+                   "counted in the report, not listed.")
+def analyze(paths: tuple[str, ...], config_path: str | None, isolated: bool,
+            profile_name: str | None, select: tuple[str, ...], extend_select: tuple[str, ...],
+            ignore: tuple[str, ...], ignore_checksums: bool, fail_on: str | None,
+            baseline_path: str | None, write_baseline: str | None,
+            formats: tuple[str, ...], output: str | None,
+            quiet: bool, color: str, no_color: bool, no_info: bool, html_all: bool,
+            timestamp: bool, max_connections: int) -> None:
+    """Analyse capture files (pcap or pcapng, optionally gzip-compressed).
+
+    PATH is a capture file, a folder (searched recursively for captures, recognised by their
+    content), or a quoted glob pattern such as 'artifacts/**/*.pcap*'.
+    """
+    started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if timestamp else None
+    recorded: str | None = None
+    try:
+        run = prepare(config_path=config_path, isolated=isolated, profile_name=profile_name,
+                      select=select, extend_select=extend_select, ignore=ignore,
+                      ignore_checksums=ignore_checksums,
+                      fail_on=fail_on, formats=formats, output=output, quiet=quiet)
+        baseline_target = [] if write_baseline is None else [
+            Target(f"--write-baseline {shlex.quote(write_baseline)}", write_baseline)]
+        written = targets(run.outputs, output, *baseline_target)
+        baseline = baseline_path or (None if write_baseline else run.config.baseline)
+        # Checked before the captures are read: a broken baseline must not cost an analysis.
+        entries = load_baseline(baseline) if baseline is not None else []
+        inputs = expand_inputs(paths)
+        refuse_overwrites(written, inputs)
+        result = analyze_jobs(run.jobs(inputs), run.recording(html_all), max_connections,
+                              on_wait=waiting_for_writer)
+        if write_baseline is not None:
+            recorded = render_baseline(result, folder_of(write_baseline))
+            recorded_count = len(result.findings)  # before the old baseline takes some out
+        if baseline is not None:
+            result = apply_baseline(result, entries, baseline, folder_of(baseline))
+    except USER_ERRORS as exc:
+        fail(str(exc))
+    settings = ReportSettings(run.catalog, run.threshold, started, html_all=html_all,
+                              quiet=quiet, no_info=no_info)
+    with StagedWrites() as staged:
+        if recorded is not None:
+            try:
+                with staged.open(write_baseline) as fh:
+                    fh.write(recorded)
+            except OSError as exc:
+                fail(f"cannot write {write_baseline}: {exc.strerror or exc}")
+        report(result, run.outputs, settings, staged, color="never" if no_color else color)
+        if write_baseline is not None:
+            if not quiet:
+                click.echo(f"tcpcheck: recorded {counted(recorded_count, 'finding')} in "
+                           f"{write_baseline}", err=True)
+            sys.exit(ExitCode.OK)
+        sys.exit(exit_code(result, run.level))

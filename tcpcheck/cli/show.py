@@ -1,0 +1,94 @@
+"""``tcpcheck show FILE --connection N | --frame F``: one connection as a ladder diagram."""
+
+from __future__ import annotations
+
+import click
+
+from tcpcheck.cli.console import stdout_console
+from tcpcheck.cli.exits import writing_stdout
+from tcpcheck.cli.options import color_option, no_color_option, selection_options
+from tcpcheck.cli.run import USER_ERRORS, fail, prepare
+from tcpcheck.pipeline import analyze_jobs, skip_reason
+from tcpcheck.report.ladder import build_ladder
+from tcpcheck.report.ladder_view import render_ladder
+from tcpcheck.result import AnalysisResult
+from tcpcheck.timeline import Recording
+from tcpcheck.wording import counted
+
+
+@click.command(short_help="Draw one connection as a ladder diagram.")
+@click.argument("path", metavar="FILE")
+@click.option("--connection", "connection_id", type=click.IntRange(min=0), metavar="N",
+              help="The connection to draw: its id in analyze's report (numbered like "
+                   "Wireshark's tcp.stream).")
+@click.option("--frame", type=click.IntRange(min=1), metavar="F",
+              help="Draw the connection frame F belongs to, with the frame marked.")
+@click.option("--all", "full", is_flag=True,
+              help="Draw every segment (long uneventful stretches are collapsed otherwise).")
+@selection_options
+@color_option
+@no_color_option
+def show(path: str, connection_id: int | None, frame: int | None, full: bool,
+         config_path: str | None, isolated: bool, profile_name: str | None,
+         select: tuple[str, ...], extend_select: tuple[str, ...], ignore: tuple[str, ...],
+         ignore_checksums: bool, color: str, no_color: bool) -> None:
+    """Draw one connection of a capture file as a ladder diagram: each segment an arrow
+    between client and server, each endpoint's state where it changes, the segments with
+    findings highlighted, then the findings explained.
+
+    Give the connection with --connection N, or any of its frames with --frame F. The
+    configuration, profile and rule selection apply as for analyze, so the findings are
+    analyze's. The exit status is 0 whatever the findings.
+    """
+    if (connection_id is None) == (frame is None):
+        raise click.UsageError("give one of --connection N and --frame F")
+    recording = Recording(connection=connection_id, frame=frame)
+    try:
+        run = prepare(config_path=config_path, isolated=isolated, profile_name=profile_name,
+                      select=select, extend_select=extend_select, ignore=ignore,
+                      ignore_checksums=ignore_checksums,
+                      fail_on=None, formats=(), output=None, quiet=False)
+        result = analyze_jobs(run.jobs([path]), recording)
+        if not result.timelines:
+            fail(_not_found(result, path, connection_id, frame))
+    except USER_ERRORS as exc:
+        fail(str(exc))
+    [capture] = result.captures
+    if capture.damage:
+        click.echo(f"tcpcheck: warning: {path}: {capture.damage} (analysed up to there)",
+                   err=True)
+    [timeline] = result.timelines
+    [summary] = [c for c in result.connections if c.id == timeline.connection]
+    ladder = build_ladder(timeline, result.findings, full=full,
+                          frames=() if frame is None else (frame,))
+    with writing_stdout("the diagram"):
+        render_ladder(ladder, summary,
+                      stdout_console("never" if no_color else color), frame=frame)
+
+
+_NOT_TCP = {
+    "non-ip": "is not an IP packet (ARP, LLDP or another link-layer protocol)",
+    "non-tcp": "is an IP packet but not TCP (UDP, ICMP or another protocol)",
+    "ip-fragment": "is TCP inside an IP fragment, which tcpcheck does not reassemble",
+    "truncated": "is cut short by the capture: its headers are incomplete",
+    "malformed": "has malformed headers",
+}
+"""What a frame that is no TCP segment is, by the decoder's reason for skipping it."""
+
+
+def _not_found(result: AnalysisResult, path: str, connection_id: int | None,
+               frame: int | None) -> str:
+    """Why ``show`` has nothing to draw: the connection or frame asked for is not there."""
+    if frame is None:
+        ids = sorted(c.id for c in result.connections)
+        if not ids:
+            return f"{path}: no connection {connection_id}: the capture has no TCP connections"
+        has = f"connection {ids[0]}" if len(ids) == 1 else f"connections {ids[0]}-{ids[-1]}"
+        return f"{path}: no connection {connection_id}: the capture has {has}"
+    [capture] = result.captures
+    if frame > capture.packets:
+        frames = counted(capture.packets, "readable frame" if capture.damage else "frame")
+        damage = f" ({capture.damage})" if capture.damage else ""
+        return f"{path}: frame {frame}: the capture has {frames}{damage}"
+    kind = _NOT_TCP.get(skip_reason(path, frame) or "", "is not a TCP segment of any connection")
+    return f"{path}: frame {frame} {kind}"

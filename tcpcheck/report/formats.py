@@ -1,0 +1,114 @@
+"""The registry of report formats: each name with its renderer and what it supports.
+
+``--format`` accepts exactly these names, ``--help`` and the README list them, and a run asks
+the registry whether a format needs the recorded timelines or takes ``--timestamp``: a new
+format is one entry here and one renderer module, nothing else to dispatch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TextIO
+
+from rich.console import Console
+
+from tcpcheck.catalog import Catalog
+from tcpcheck.report.github import render_github
+from tcpcheck.report.html import render_html
+from tcpcheck.report.jsondoc import write_json
+from tcpcheck.report.junit import render_junit
+from tcpcheck.report.markdown import render_markdown
+from tcpcheck.report.sarif import render_sarif
+from tcpcheck.report.terminal import render_failures, render_terminal
+from tcpcheck.result import AnalysisResult, Severity
+
+
+@dataclass(frozen=True, slots=True)
+class ReportSettings:
+    """What the command line decides about every report of a run."""
+
+    catalog: Catalog
+    fail_on: Severity | None
+    """The gate's level (None: ``--fail-on never``)."""
+    timestamp: str | None = None
+    """The run's start time (ISO 8601 UTC) with ``--timestamp``; None keeps reports
+    byte-identical between runs."""
+    html_all: bool = False
+    """``--html-all``: draw every connection, not only those with findings."""
+    quiet: bool = False
+    """``-q``: only the findings that fail the run."""
+    no_info: bool = False
+    """``--no-info``: info findings left out of the terminal report."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sink:
+    """Where one report goes: the file (or stdout) for text, and a console on the same file
+    for a format drawn with rich (colour and width already chosen for it)."""
+
+    file: TextIO
+    console: Console
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFormat:
+    """One ``--format`` value."""
+
+    name: str
+    write: Callable[[AnalysisResult, Sink, ReportSettings], None]
+    extension: str
+    """The usual file name extension, without the dot."""
+    timestamp: bool = False
+    """Dated by ``--timestamp``."""
+    timelines: bool = False
+    """Draws per-segment timelines, which the analysis records only when asked."""
+
+
+def _terminal(result: AnalysisResult, sink: Sink, settings: ReportSettings) -> None:
+    if settings.quiet:
+        render_failures(result, sink.console, settings.fail_on)
+    else:
+        render_terminal(result, sink.console, show_info=not settings.no_info,
+                        fail_on=settings.fail_on)
+
+
+def _json(result: AnalysisResult, sink: Sink, settings: ReportSettings) -> None:
+    write_json(result, sink.file)  # streamed: a big capture's document is tens of megabytes
+
+
+def _junit(result: AnalysisResult, sink: Sink, settings: ReportSettings) -> None:
+    sink.file.write(render_junit(result, settings.fail_on, timestamp=settings.timestamp))
+
+
+def _sarif(result: AnalysisResult, sink: Sink, settings: ReportSettings) -> None:
+    sink.file.write(render_sarif(result, settings.catalog, timestamp=settings.timestamp))
+
+
+def _github(result: AnalysisResult, sink: Sink, settings: ReportSettings) -> None:
+    sink.file.write(render_github(result))
+
+
+def _markdown(result: AnalysisResult, sink: Sink, settings: ReportSettings) -> None:
+    sink.file.write(render_markdown(result, settings.fail_on))
+
+
+def _html(result: AnalysisResult, sink: Sink, settings: ReportSettings) -> None:
+    sink.file.write(render_html(result, settings.catalog, settings.fail_on,
+                                all_connections=settings.html_all,
+                                timestamp=settings.timestamp))
+
+
+REGISTRY: dict[str, ReportFormat] = {f.name: f for f in (
+    ReportFormat("terminal", _terminal, "txt"),
+    ReportFormat("json", _json, "json"),
+    ReportFormat("junit", _junit, "xml", timestamp=True),
+    ReportFormat("sarif", _sarif, "sarif", timestamp=True),
+    ReportFormat("github", _github, "txt"),
+    ReportFormat("markdown", _markdown, "md"),
+    ReportFormat("html", _html, "html", timestamp=True, timelines=True),
+)}
+"""Every report format by name, in the order ``--help`` lists them."""
+
+FORMATS = tuple(REGISTRY)
+"""The format names, in the registry's order."""
