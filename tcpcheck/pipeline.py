@@ -147,3 +147,13 @@ def skip_reason(path: str, frame: int) -> str | None:
                 decoder.decode(record)
                 break
     return next(iter(decoder.counters.skipped()), None)
+
+
+def kept_by(read_filter: ReadFilter, path: str, frame: int) -> bool | None:
+    """Whether ``read_filter`` keeps frame ``frame`` of a capture file, read again from the
+    file; None when the file has no such frame."""
+    with open_capture(path) as capture:
+        for record in capture.records():
+            if record[0] == frame:
+                return any(True for _ in read_filter.apply(capture, (record,)))
+    return None
