@@ -57,14 +57,14 @@ class _Libpcap:
     """The few libpcap (and C library) functions a read filter needs, typed."""
 
     def __init__(self, pcap: ctypes.CDLL, libc: ctypes.CDLL):
-        ptr, errbuf = ctypes.c_void_p, ctypes.c_char_p
-        self.fmemopen = _typed(libc.fmemopen, ptr, [ctypes.c_char_p, ctypes.c_size_t,
-                                                    ctypes.c_char_p])
-        self.fopen_offline = _typed(pcap.pcap_fopen_offline, ptr, [ptr, errbuf])
+        ptr, text = ctypes.c_void_p, ctypes.c_char_p
+        # The header is read through a FILE: fmemopen makes one of bytes, no file on disk.
+        self.fmemopen = _typed(libc.fmemopen, ptr, [text, ctypes.c_size_t, text])
+        self.fopen_offline = _typed(pcap.pcap_fopen_offline, ptr, [ptr, text])
         self.compile = _typed(pcap.pcap_compile, ctypes.c_int,
-                              [ptr, ctypes.POINTER(_Program), ctypes.c_char_p, ctypes.c_int,
+                              [ptr, ctypes.POINTER(_Program), text, ctypes.c_int,
                                ctypes.c_uint32])
-        self.geterr = _typed(pcap.pcap_geterr, ctypes.c_char_p, [ptr])
+        self.geterr = _typed(pcap.pcap_geterr, text, [ptr])
         self.close = _typed(pcap.pcap_close, None, [ptr])
         self.freecode = _typed(pcap.pcap_freecode, None, [ctypes.POINTER(_Program)])
         # bpf_filter(insns, packet, wire length, captured length) is what pcap_offline_filter
@@ -113,12 +113,17 @@ class ReadFilter:
         self._programs: list[_Program] = []
         self._code: dict[tuple[int, bool], ctypes.c_void_p | None] = {}
         self._finalizer = weakref.finalize(self, _free, self._lib, self._programs, self._code)
-        compiled = {lt: self._compile(lt, False) for lt in SUPPORTED_LINKTYPES}
-        for linktype, program in compiled.items():
-            if isinstance(program, _Program):
-                self._keep((linktype, False), program)
-        if not self._code:
-            raise FilterError(f"invalid filter {expression!r}: {compiled[1]}")
+        # Valid when it compiles for one link type we decode, Ethernet first: each compile
+        # may look host names up, so stop at the first that succeeds.
+        errors = []
+        for linktype in sorted(SUPPORTED_LINKTYPES, key=lambda lt: lt != 1):
+            compiled = self._compile(linktype, False)
+            if isinstance(compiled, _Program):
+                self._keep((linktype, False), compiled)
+                break
+            errors.append(compiled)
+        else:
+            raise FilterError(f"invalid filter {expression!r}: {errors[0]}")
 
     def apply(self, capture: Capture, records: Iterable[Record] | None = None,
               ) -> Iterator[Record]:

@@ -259,6 +259,15 @@ def test_an_expression_the_link_type_cannot_answer_names_the_capture_and_link_ty
     assert message.rsplit(": ", 1)[1] in tcpdump_error(sll, "vlan")
 
 
+@pytest.mark.parametrize("expression", ["inbound", "outbound and port 8080"])
+def test_an_expression_only_some_link_types_answer_filters_captures_of_those(tmp_path,
+                                                                            expression):
+    """'inbound' means something on a Linux cooked capture (the packet type) and nothing on
+    Ethernet read from a file: the expression is accepted, and applies where it can."""
+    sll = reframed(IPV4, "sll", tmp_path / "cooked.pcap")
+    assert filtered_frames(sll, expression) == tcpdump_frames(sll, expression)
+
+
 def test_inbound_is_refused_on_a_file_as_tcpdump_r_refuses_it():
     with open_capture(IPV4) as capture, pytest.raises(FilterError, match="savefiles"):
         ReadFilter("inbound").apply(capture)
