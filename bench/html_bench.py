@@ -10,7 +10,7 @@
    child process: wall time (start-up included) and the report's size.
 3. Headless Chromium (Debian's ``chromium``, driven by Playwright, with ``--headless
    --no-sandbox --disable-gpu``) opens each report from disk in a fresh tab. Measured: the
-   wall time from ``goto`` to the ``load`` event (the tables are drawn by then: report.js
+   wall time from ``goto`` to the ``load`` event (the tables are drawn by then: the script
    runs at the end of the body, before DOMContentLoaded) and until the page has been painted
    after that (``READY``); the page's own Navigation Timing (``domContentLoadedEventEnd``,
    first contentful paint); its JS heap, elements and diagram sections. Then two things a

@@ -20,6 +20,9 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import struct
+import subprocess
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,3 +129,70 @@ def report_page(browser: Browser, *, width: int = 1400, height: int = 900) -> It
         yield ReportPage(page, log)
     finally:
         context.close()
+
+
+def command_line_screenshot(url: str, out: Path) -> Path:
+    """``chromium --headless --screenshot=OUT URL``, as a user types it (plus the flags a root
+    CI needs), with Chromium's own window size; skip when no Chromium is installed."""
+    path = chromium_path()
+    if path is None:
+        pytest.skip("Chromium is not installed")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([path, *CHROMIUM_FLAGS, f"--screenshot={out}", url], capture_output=True,
+                   timeout=120, check=True)
+    return out
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A decoded 8-bit RGB or RGBA PNG: ``rows`` of (r, g, b) pixels."""
+
+    width: int
+    height: int
+    rows: list[list[tuple[int, int, int]]]
+
+    def count(self, colour: tuple[int, int, int], tolerance: int = 24) -> int:
+        """Pixels within ``tolerance`` of ``colour`` on each channel."""
+        return sum(1 for row in self.rows for pixel in row
+                   if all(abs(a - b) <= tolerance for a, b in zip(pixel, colour, strict=True)))
+
+
+def read_png(path: Path) -> Picture:
+    """Decode a PNG as Chromium writes it (8-bit RGB or RGBA, not interlaced) with zlib: the
+    tests need no imaging library."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    chunks: dict[bytes, list[bytes]] = {}
+    at = 8
+    while at < len(data):
+        (length,) = struct.unpack(">I", data[at:at + 4])
+        chunks.setdefault(data[at + 4:at + 8], []).append(data[at + 8:at + 8 + length])
+        at += 12 + length
+    width, height, depth, kind, _, _, interlace = struct.unpack(">IIBBBBB", chunks[b"IHDR"][0])
+    assert depth == 8 and kind in (2, 6) and not interlace, "only 8-bit RGB(A) PNGs"
+    size = 4 if kind == 6 else 3
+    raw = zlib.decompress(b"".join(chunks[b"IDAT"]))
+    stride = width * size
+    previous = bytearray(stride)
+    rows = []
+    for y in range(height):
+        kind_of_filter = raw[y * (stride + 1)]
+        line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for x in range(stride):
+            left = line[x - size] if x >= size else 0
+            up = previous[x]
+            corner = previous[x - size] if x >= size else 0
+            if kind_of_filter == 1:
+                line[x] = (line[x] + left) & 0xFF
+            elif kind_of_filter == 2:
+                line[x] = (line[x] + up) & 0xFF
+            elif kind_of_filter == 3:
+                line[x] = (line[x] + (left + up) // 2) & 0xFF
+            elif kind_of_filter == 4:
+                p = left + up - corner
+                pa, pb, pc = abs(p - left), abs(p - up), abs(p - corner)
+                line[x] = (line[x] + (left if pa <= pb and pa <= pc else up if pb <= pc
+                                      else corner)) & 0xFF
+        rows.append([tuple(line[x:x + 3]) for x in range(0, stride, size)])
+        previous = line
+    return Picture(width, height, rows)

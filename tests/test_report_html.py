@@ -27,7 +27,7 @@ from tcpcheck.catalog import load_catalog
 from tcpcheck.pipeline import Job, analyze_jobs
 from tcpcheck.profiles import load_profile
 from tcpcheck.report import html as html_report
-from tcpcheck.report.html import render_html
+from tcpcheck.report.html import SCRIPTS, render_html
 from tcpcheck.report.ladder import build_ladder
 from tcpcheck.report.seqgraph import sequence_graphs
 from tcpcheck.result import AnalysisResult, Severity
@@ -177,8 +177,10 @@ def test_stylesheet_and_script_are_inlined_from_the_package_assets() -> None:
     assets = files("tcpcheck.report") / "assets"
     assert [css.strip() for css in page.styles] == [
         (assets / "report.css").read_text(encoding="utf-8").strip()]
-    assert [js.strip() for js in page.scripts] == [
-        (assets / "report.js").read_text(encoding="utf-8").strip()]
+    (script,) = page.scripts
+    parts = [(assets / name).read_text(encoding="utf-8") for name in SCRIPTS]
+    assert script.strip() == f'(function () {{\n  "use strict";\n{"".join(parts)}}})();'
+    assert all("})();" not in part for part in parts)
 
 
 def test_same_result_renders_byte_identical_html() -> None:

@@ -17,7 +17,11 @@ Screenshots for people to look at are kept in ``test-artifacts/`` at the reposit
 - ``html-seqgraph-syn-isn-changed.png``: the graphs of captures/crafted/syn-isn-changed.pcap,
   whose time axis starts at the handshake a second into the capture;
 - ``html-ladder-owed-replies.png``: the ladder of captures/linux/keepalive.pcap carrying the
-  replies the server owed its keepalives (tests/owed_replies.py), each linked to its answer.
+  replies the server owed its keepalives (tests/owed_replies.py), each linked to its answer;
+- ``html-ladder-900.png``: the ladder of captures/linux/bulk-loss.pcap in a 900 px window;
+- ``html-seqgraph-zoomed.png``: bulk-loss's upload graph zoomed in by the mouse wheel;
+- ``html-deep-link-conn.png``, ``html-deep-link-frame.png``: what ``chromium --headless
+  --screenshot`` makes of a link to a connection and to a frame.
 """
 
 from __future__ import annotations
@@ -33,7 +37,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from browser import ReportPage, launch_chromium, report_page
+from browser import (
+    ARTIFACTS,
+    ReportPage,
+    command_line_screenshot,
+    launch_chromium,
+    read_png,
+    report_page,
+)
 from owed_replies import EXPECTED, keepalive_with_replies, probe_reply
 from pcap_edit import without_frames
 from playwright.sync_api import Browser, Locator, expect
@@ -43,7 +54,7 @@ from tcpcheck.model.events import ReplyKind, ReplyOutcome, ReplyOwed
 from tcpcheck.pipeline import Job, analyze_jobs
 from tcpcheck.profiles import load_profile
 from tcpcheck.report import ladder as ladder_module
-from tcpcheck.report.html import render_html
+from tcpcheck.report.html import OPEN_SECTIONS, render_html
 from tcpcheck.result import AnalysisResult, Severity
 from tcpcheck.timeline import Recording, Timeline
 
@@ -603,4 +614,305 @@ def test_report_of_300_real_connections_opens_with_a_diagram_for_each_with_html_
     page.open(html_report(tmp_path / "all.html", many_connections, html_all=True))
     assert page.page.locator("details.conn").count() == 300
     draw_every_section(page)
+    assert page.log.problems() == []
+
+
+# ---------------------------------------------------------------- fitting the window
+
+FITS = """svg => {
+  const box = svg.parentElement, lines = [...svg.querySelectorAll("line.lifeline")];
+  const client = lines[0].getBoundingClientRect().x, server = lines[1].getBoundingClientRect().x;
+  const boxes = selector => [...svg.querySelectorAll(selector)].map(e => {
+    const r = e.getBoundingClientRect();
+    return {left: r.left, right: r.right, side: e.dataset.side || null,
+            text: e.textContent};
+  });
+  return {clientWidth: box.clientWidth, scrollWidth: box.scrollWidth,
+          pageScrolls: document.documentElement.scrollWidth > innerWidth,
+          window: innerWidth, client, server,
+          texts: boxes("text.role, text.state, text.code, text.label, .gap text.summary"),
+          states: boxes("text.state:not(.initial):not(.final)"),
+          between: boxes("text.label, .gap text.summary, g.owed text, a.answers text")};
+}"""
+"""Where a ladder's text lies (window pixels) beside its endpoint lines and its box."""
+
+CROSSINGS = """svg => {
+  const summaries = [...svg.querySelectorAll(".gap text.summary")];
+  const lines = [...svg.querySelectorAll("line.lifeline")].map(l => l.getBoundingClientRect());
+  return [summaries.length, summaries.flatMap(t => {
+    const r = t.getBoundingClientRect();
+    return lines.filter(l => l.right >= r.left && l.left <= r.right && l.bottom >= r.top
+                             && l.top <= r.bottom).map(() => t.textContent);
+  })];
+}"""
+"""How many collapsed stretches a ladder has, and the summary of each one a lifeline crosses."""
+
+
+def ladder_geometry(tab: ReportPage, anchor: str) -> dict:
+    return drawn_section(tab, anchor).locator("svg.ladder-svg").evaluate(FITS)
+
+
+def test_ladder_fits_a_900_px_window_with_both_sides_and_their_states(
+        chromium: Browser, tmp_path: Path) -> None:
+    """bulk-loss: long labels, state changes on both sides, finding codes right of the
+    server. In a 900 px window the ladder fits its box (nothing scrolls) and every label,
+    state and code is inside the window, each state beside its own endpoint's line."""
+    report = html_report(tmp_path / "report.html", BULK_LOSS, html_all=True)
+    with report_page(chromium, width=900) as tab:
+        tab.open(report)
+        fit = ladder_geometry(tab, "conn-0-0")
+        assert fit["scrollWidth"] <= fit["clientWidth"] and not fit["pageScrolls"]
+        assert [t["text"] for t in fit["texts"]
+                if t["left"] < 0 or t["right"] > fit["window"]] == []
+        assert {t["side"] for t in fit["states"]} == {"client", "server"}
+        for state in fit["states"]:
+            if state["side"] == "client":
+                assert state["right"] < fit["client"]
+            else:
+                assert state["left"] > fit["server"]
+        assert [t["text"] for t in fit["between"]
+                if not fit["client"] < t["left"] < t["right"] < fit["server"]] == []
+        assert tab.log.problems() == []
+        tab.screenshot("html-ladder-900.png", "#conn-0-0 .ladder")
+
+
+def test_state_changes_take_one_line_when_the_window_has_room(
+        page: ReportPage, tmp_path: Path) -> None:
+    page.open(html_report(tmp_path / "report.html", BULK_LOSS, html_all=True))
+    ladder = drawn_section(page, "conn-0-0").locator("svg.ladder-svg")
+    assert ladder.get_attribute("data-split") is None
+    assert ladder.locator("text.state tspan").count() == 0
+    fit = ladder.evaluate(FITS)
+    assert fit["scrollWidth"] <= fit["clientWidth"]
+
+
+def test_a_ladder_wider_than_its_window_scrolls_rather_than_overlap_its_labels(
+        chromium: Browser, tmp_path: Path) -> None:
+    """In a 520 px window bulk-loss's labels need more room than there is: the ladder's box
+    scrolls sideways, and the labels stay between the endpoint lines, the states outside."""
+    report = html_report(tmp_path / "report.html", BULK_LOSS, html_all=True)
+    with report_page(chromium, width=520) as tab:
+        tab.open(report)
+        fit = ladder_geometry(tab, "conn-0-0")
+        assert fit["scrollWidth"] > fit["clientWidth"]
+        assert not fit["pageScrolls"]
+        assert [t["text"] for t in fit["between"]
+                if not fit["client"] < t["left"] < t["right"] < fit["server"]] == []
+        for state in fit["states"]:
+            assert (state["right"] < fit["client"] if state["side"] == "client"
+                    else state["left"] > fit["server"])
+        assert tab.log.problems() == []
+
+
+@pytest.mark.parametrize("width", [1400, 900])
+def test_collapsed_stretches_are_summarised_clear_of_the_lifelines(
+        chromium: Browser, tmp_path: Path, width: int) -> None:
+    report = html_report(tmp_path / "report.html", BULK_LOSS, html_all=True)
+    with report_page(chromium, width=width) as tab:
+        tab.open(report)
+        ladder = drawn_section(tab, "conn-0-0").locator("svg.ladder-svg")
+        stretches, crossed = ladder.evaluate(CROSSINGS)
+        assert stretches > 5
+        assert crossed == []
+        assert tab.log.problems() == []
+
+
+def test_owed_reply_notes_wrap_between_the_lines_of_a_narrow_ladder(
+        chromium: Browser, tmp_path: Path) -> None:
+    """The notes html.py wraps for a wide ladder are wrapped again, shorter, in a 900 px
+    window: every line stays between the endpoint lines, and the words are the same."""
+    result = keepalive_with_replies(
+        probe_reply(8), probe_reply(10, ReplyOutcome.RATE_LIMITED,
+                                    observed="within the linux profile's 0.5 s limit"),
+        probe_reply(12, ReplyOutcome.MISSING, observed="no reply"))
+    report = tmp_path / "replies.html"
+    report.write_text(render_html(result, load_catalog(), Severity.ERROR,
+                                  all_connections=True), encoding="utf-8")
+    with report_page(chromium, width=900) as tab:
+        tab.open(report)
+        ladder = drawn_section(tab, "conn-0-0").locator("svg.ladder-svg")
+        fit = ladder.evaluate(FITS)
+        owed = [t for t in fit["between"] if t["text"].startswith(("⚑", "→", "  "))]
+        assert len(owed) > 6
+        assert [t["text"] for t in fit["between"]
+                if not fit["client"] < t["left"] < t["right"] < fit["server"]] == []
+        note = " ".join(" ".join(ladder.locator('g.owed[data-frame="8"] text')
+                                 .all_text_contents()).split())
+        assert note == (f"⚑ server owes an ACK {EXPECTED} (RFC 9293 §3.10.7.4) → answered "
+                        "by frame 9")
+        assert tab.log.problems() == []
+
+
+def test_a_resized_window_lays_the_ladder_out_again(chromium: Browser, tmp_path: Path) -> None:
+    """Narrowed from 1400 to 900 px, an open ladder takes two-line states and fits; widened
+    again while its section is closed, it is laid out wide when reopened."""
+    report = html_report(tmp_path / "report.html", BULK_LOSS, html_all=True)
+    with report_page(chromium, width=1400) as tab:
+        tab.open(report)
+        ladder = drawn_section(tab, "conn-0-0").locator("svg.ladder-svg")
+        wide = float(ladder.get_attribute("width"))
+        tab.page.set_viewport_size({"width": 900, "height": 900})
+        tab.page.wait_for_function("""() => document.querySelector(
+            "#conn-0-0 svg.ladder-svg").getAttribute("data-split") === "1" """)
+        fit = tab.page.locator("#conn-0-0 svg.ladder-svg").evaluate(FITS)
+        assert fit["scrollWidth"] <= fit["clientWidth"] < wide
+
+        # Widened while closed: laid out again when opened.
+        tab.page.evaluate('document.querySelector("#conn-0-0").open = false')
+        tab.page.set_viewport_size({"width": 1400, "height": 900})
+        # Past the resize handler's debounce (150 ms), which leaves closed sections alone.
+        tab.page.wait_for_timeout(600)
+        tab.page.evaluate('document.querySelector("#conn-0-0").open = true')
+        tab.page.wait_for_function("""() => !document.querySelector(
+            "#conn-0-0 svg.ladder-svg").hasAttribute("data-split")""")
+        assert float(tab.page.locator("#conn-0-0 svg.ladder-svg").get_attribute("width")) == wide
+        assert tab.log.problems() == []
+
+
+# ---------------------------------------------------------------- zooming a graph
+
+
+def domain(graph: Locator) -> tuple[float, float, float, float]:
+    """The graph's shown domain: (first second, last second, lowest byte, highest byte)."""
+    t0, t1, lo, hi = (float(v) for v in graph.get_attribute("data-domain").split())
+    return t0, t1, lo, hi
+
+
+def plot_point(graph: Locator, fx: float, fy: float) -> tuple[float, float]:
+    """Window coordinates of the point at fractions (fx, fy) of the graph's plot area."""
+    d = graph.locator("g.axes > path.axis").get_attribute("d")
+    (left, top), = starts(d)
+    (bottom,) = (float(v) for v in re.findall(r"V(-?[\d.]+)", d))
+    (right,) = (float(v) for v in re.findall(r"H(-?[\d.]+)", d))
+    box = graph.bounding_box()
+    return (box["x"] + left + fx * (right - left), box["y"] + top + fy * (bottom - top))
+
+
+def test_wheel_zooms_a_graph_around_the_pointer_drag_pans_and_reset_shows_it_all(
+        page: ReportPage, tmp_path: Path) -> None:
+    """bulk-loss's upload: a wheel turn over the plot narrows both axes, keeping the time and
+    sequence number under the pointer where they were; a drag moves the domain with the
+    pointer; the reset button and the 0 key bring back the whole graph; + and the arrow keys
+    zoom and pan a focused graph."""
+    page.open(html_report(tmp_path / "report.html", BULK_LOSS))
+    graph = drawn_section(page, "conn-0-0").locator('svg.seqgraph[data-direction="client"]')
+    graph.scroll_into_view_if_needed()
+    reset = page.page.locator("#conn-0-0 button.graph-reset").first
+    expect(reset).to_be_disabled()
+    whole = domain(graph)
+    bars = graph.locator("path.bars:not(.rtx)").get_attribute("d").count("M")
+
+    x, y = plot_point(graph, 0.6, 0.4)
+    under = (whole[0] + 0.6 * (whole[1] - whole[0]), whole[3] - 0.4 * (whole[3] - whole[2]))
+    page.page.mouse.move(x, y)
+    page.page.mouse.wheel(0, -400)
+    page.page.wait_for_function(f"""() => document.querySelector('#conn-0-0 svg.seqgraph')
+        .getAttribute('data-domain') !== {' '.join(map(str, whole))!r}""")
+    zoomed = domain(graph)
+    assert zoomed[1] - zoomed[0] < 0.6 * (whole[1] - whole[0])
+    assert zoomed[3] - zoomed[2] < 0.6 * (whole[3] - whole[2])
+    t_span, v_span = zoomed[1] - zoomed[0], zoomed[3] - zoomed[2]
+    assert abs(zoomed[0] + 0.6 * t_span - under[0]) < 0.01 * t_span  # a pixel or two
+    assert abs(zoomed[3] - 0.4 * v_span - under[1]) < 0.01 * v_span
+    assert 0 < graph.locator("path.bars:not(.rtx)").get_attribute("d").count("M") < bars
+    expect(reset).to_be_enabled()
+    page.screenshot("html-seqgraph-zoomed.png", "#conn-0-0 .seqgraph-wrap")
+
+    # Dragging a quarter of the plot to the left shows later times, by a quarter of the span.
+    start_x, start_y = plot_point(graph, 0.5, 0.5)
+    end_x, _ = plot_point(graph, 0.25, 0.5)
+    page.page.mouse.move(start_x, start_y)
+    page.page.mouse.down()
+    page.page.mouse.move(end_x, start_y, steps=4)
+    page.page.mouse.up()
+    page.page.wait_for_function(f"""() => document.querySelector('#conn-0-0 svg.seqgraph')
+        .getAttribute('data-domain') !== {' '.join(map(str, zoomed))!r}""")
+    panned = domain(graph)
+    assert abs((panned[0] - zoomed[0]) - 0.25 * t_span) < 0.02 * t_span
+    assert abs(panned[2] - zoomed[2]) < 1e-6 * v_span
+
+    reset.click()
+    page.page.wait_for_function("""() => document.querySelector(
+        '#conn-0-0 button.graph-reset').disabled""")
+    assert domain(graph) == whole
+
+    graph.focus()
+    page.page.keyboard.press("+")
+    page.page.keyboard.press("ArrowLeft")
+    expect(reset).to_be_enabled()
+    keyed = domain(graph)
+    assert keyed[1] - keyed[0] < whole[1] - whole[0]
+    page.page.keyboard.press("0")
+    expect(reset).to_be_disabled()
+    assert domain(graph) == whole
+    assert page.log.problems() == []
+
+
+def test_a_graph_is_as_tall_as_its_data_needs(page: ReportPage, tmp_path: Path) -> None:
+    """close-server-first: each direction carries one data segment; bulk-loss's upload
+    carries hundreds. The one-segment graphs are short, the upload's full height."""
+    page.open(html_report(tmp_path / "report.html", CLOSE_SERVER_FIRST, BULK_LOSS,
+                          html_all=True))
+    small = drawn_section(page, "conn-0-0").locator("svg.seqgraph")
+    expect(small).to_have_count(2)
+    big = drawn_section(page, "conn-1-0").locator('svg.seqgraph[data-direction="client"]')
+    heights = [float(g.get_attribute("height")) for g in small.all()]
+    assert all(h < 200 for h in heights)
+    assert float(big.get_attribute("height")) >= 2 * max(heights)
+    assert page.log.problems() == []
+
+
+# ---------------------------------------------------------------- deep links
+
+
+@pytest.mark.parametrize(("fragment", "name"), [("conn-1-0", "html-deep-link-conn.png"),
+                                                ("frame-1-1307", "html-deep-link-frame.png")])
+def test_command_line_screenshot_of_a_deep_link_shows_its_ladder(
+        tmp_path: Path, fragment: str, name: str) -> None:
+    """``chromium --headless --screenshot=out.png file:///…/r.html#conn-1-0`` (and a link to
+    bulk-loss's frame 1307): the target is drawn as the page loads, so the picture is its
+    ladder — arrows in the client's and the server's colours — not a white page. The first
+    section (close-server-first) keeps the linked one far below the top of the page."""
+    report = html_report(tmp_path / "r.html", CLOSE_SERVER_FIRST, BULK_LOSS, html_all=True)
+    picture = read_png(command_line_screenshot(f"{report.resolve().as_uri()}#{fragment}",
+                                               ARTIFACTS / name))
+    pixels = picture.width * picture.height
+    white = picture.count((255, 255, 255), tolerance=0)
+    assert pixels - white > 0.05 * pixels
+    assert picture.count((0x05, 0x50, 0xAE), tolerance=12) > 300  # --client
+    assert picture.count((0x95, 0x38, 0x00), tolerance=12) > 300  # --server
+
+
+def test_command_line_screenshot_of_a_link_to_a_closed_section_far_down_the_page(
+        bundled_report: Path, tmp_path: Path) -> None:
+    """Every bundled capture with ``--html-all``: hundreds of sections, more than
+    ``OPEN_SECTIONS``, so each starts closed. A link to zero-window's connection, thousands
+    of pixels down, opens and draws it before the screenshot is taken."""
+    assert bundled_report.read_text(encoding="utf-8").count("<details class=\"conn\"") \
+        > OPEN_SECTIONS
+    zero_window = BUNDLED.index(ROOT / "captures/linux/zero-window.pcap")
+    picture = read_png(command_line_screenshot(
+        f"{bundled_report.resolve().as_uri()}#conn-{zero_window}-0",
+        tmp_path / "closed-section.png"))
+    assert picture.count((0x05, 0x50, 0xAE), tolerance=12) > 300  # --client
+    assert picture.count((0x95, 0x38, 0x00), tolerance=12) > 300  # --server
+
+
+def test_a_section_not_yet_drawn_is_as_tall_as_its_ladder_in_a_wide_window(
+        page: ReportPage, tmp_path: Path) -> None:
+    """html.py reserves each ladder's height before the script draws it, so that a link
+    scrolls to the right place; in a wide window (one-line stretch summaries, notes as html.py
+    wrapped them) the drawn ladder takes exactly that height."""
+    result = keepalive_with_replies(probe_reply(8), probe_reply(10))
+    report = tmp_path / "replies.html"
+    report.write_text(render_html(result, load_catalog(), Severity.ERROR,
+                                  all_connections=True), encoding="utf-8")
+    for path in (report, html_report(tmp_path / "bulk.html", BULK_LOSS)):
+        page.open(path)
+        box = page.page.locator("#conn-0-0 .ladder")
+        reserved = page.page.evaluate(
+            'parseFloat(document.querySelector("#conn-0-0 .ladder").style.minHeight)')
+        ladder = drawn_section(page, "conn-0-0").locator("svg.ladder-svg")
+        assert float(ladder.get_attribute("height")) == reserved
+        assert box.locator("g.gap").count() + box.locator("g.owed").count() > 0
     assert page.log.problems() == []

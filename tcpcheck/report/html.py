@@ -1,14 +1,15 @@
 """The HTML report: one self-contained page with the summary, the tables and the pictures.
 
-Everything is in the one file (CSS and JavaScript inlined from ``tcpcheck/report/assets/``, no
-fonts, images or scripts fetched from anywhere), so it opens from disk with no server and no
-network; the only links leaving the page are those to the RFCs' text on rfc-editor.org.
+Everything is in the one file (CSS and JavaScript inlined from ``tcpcheck/report/assets/``,
+the script's parts, ``SCRIPTS``, joined in one; no fonts, images or scripts fetched from
+anywhere), so it opens from disk with no server and no network; the only links leaving the
+page are those to the RFCs' text on rfc-editor.org.
 
 What is static and what JavaScript draws:
 
 - The header, the verdict and the captures summary (and the baseline) are HTML written here:
   readable with JavaScript off.
-- The findings and connections tables are drawn by ``report.js`` from the JSON block
+- The findings and connections tables are drawn by the page's script from the JSON block
   ``#tcpcheck-data``, a page of rows at a time (``PAGE_ROWS``; a "show more" button adds the
   next page), so 50,000 findings or 10,000 connections open in a few seconds.
 - Each connection with a diagram gets a section whose ladder diagram, time-sequence graphs and
@@ -26,7 +27,7 @@ A connection gets a section when ``result.timelines`` holds its timeline and it 
 Stable hooks for tests and links (``C`` is the capture's index in ``result.captures``, ``I``
 a connection id, ``F`` a frame number, ``N`` a finding's index in ``result.findings``):
 
-- ``html[data-ready="1"]`` once report.js has set up the tables and handled the URL hash.
+- ``html[data-ready="1"]`` once the script has set up the tables and handled the URL hash.
 - ``#verdict`` (class ``verdict pass`` or ``verdict fail``), ``#counts`` (``li.sev-error``,
   ``li.sev-warning``, ``li.sev-info`` with ``data-count``), ``#captures-table`` (one
   ``tr[data-capture=C]`` per capture), ``#baseline`` when a baseline was used.
@@ -43,7 +44,9 @@ a connection id, ``F`` a frame number, ``N`` a finding's index in ``result.findi
 - ``details.conn#conn-C-I`` (``data-capture``, ``data-connection``, ``data-rendered="1"``
   once drawn) holding ``div.ladder`` with ``svg.ladder-svg``, ``div.seqgraphs`` with one
   ``svg.seqgraph`` per data direction (``data-direction="client"|"server"``) and
-  ``div.cards`` with one ``div.card.sev-*#finding-N`` per finding drawn on a row.
+  ``div.cards`` with one ``div.card.sev-*#finding-N`` per finding drawn on a row. Pictures
+  are laid out to the width of their box (``div.ladder[data-room]``: the width laid out for)
+  and again when the window is resized.
 - In a ladder: each arrow ``g.seg`` with ``data-frame`` and ``id="frame-C-F"`` (classes
   ``from-client`` or ``from-server``, ``hl sev-error|sev-warning|sev-info`` when findings are
   anchored there, ``rtx`` for a retransmission); a highlighted row's body is an
@@ -52,7 +55,9 @@ a connection id, ``F`` a frame number, ``N`` a finding's index in ``result.findi
   ``data-frame``, its text ``BEFORE → AFTER`` (e.g. ``CLOSE_WAIT → LAST_ACK``); the states
   before the first segment ``text.state.initial`` and at the end ``text.state.final`` (with
   ``data-side``); a collapsed stretch ``g.gap#gap-C-FIRST`` with ``data-first`` and
-  ``data-last``; ``p.undrawn`` when findings were left off the rows, ``p.unseen-replies``
+  ``data-last``, its summary a ``text.summary`` wrapped between the endpoint lines; a ladder
+  too narrow for one-line state changes has ``data-split="1"`` and writes each on two
+  ``tspan`` lines; ``p.undrawn`` when findings were left off the rows, ``p.unseen-replies``
   when owed replies without a finding were. A card links back to its
   row with ``a.back``. A reply the segment's receiver owed is told under the arrow in a
   ``g.owed`` (``data-frame`` the provoking frame, ``data-reply-frame``, ``data-kind``,
@@ -67,7 +72,9 @@ a connection id, ``F`` a frame number, ``N`` a finding's index in ``result.findi
   (retransmitted data, one ``M`` per segment), ``path.rtx-marks`` (an "R" of fixed size over
   each retransmission, one ``M`` each), ``path.acks``, ``path.windows``; finding marks are
   ``circle.mark.sev-*`` with ``data-frame`` inside an ``a`` (the first ``MARK_LINKS``; the
-  rest are one path).
+  rest are one path). A graph is as wide as its box, as tall as its data needs, and zooms
+  and pans (wheel, drag, keys): ``data-domain`` on ``svg.seqgraph`` is the domain shown,
+  ``t0 t1 lo hi``, and ``button.graph-reset`` (disabled when everything is shown) resets it.
 - URL hashes ``#conn-C-I``, ``#frame-C-F`` and ``#finding-N`` open, draw and scroll to
   their target (a frame inside a collapsed stretch scrolls to the stretch).
 
@@ -86,7 +93,7 @@ and ``settled`` the note already wrapped to ``NOTE_CHARS``; ``kind`` and ``outco
 is: ``{frame, text, outcome}``); or ``{collapsed: {count, firstFrame, lastFrame, start, end,
 clientBytes, serverBytes, retransmissions}}``), ``undrawn``, ``unseenReplies``, ``cards``
 and ``graphs``. One block rather than one per section: a browser parses a page of 10,000
-sections twice as fast, and report.js parses a section's line only when it draws it.
+sections twice as fast, and the script parses a section's line only when it draws it.
 
 Every ``<``, ``>`` and ``&`` in the JSON is written ``\\u003c``, ``\\u003e``, ``\\u0026``, so no
 text from a capture can end its ``<script>`` element (and JSON escapes newlines and tabs, so
@@ -142,12 +149,16 @@ STALE_SHOWN = 200
 """Stale baseline entries listed before the rest are counted."""
 
 LADDER_GEOMETRY = {"top": 92, "row": 36, "gap": 46, "bottom": 64, "note": 16}
-"""Heights in pixels of a ladder's parts (``note``: one line of an owed reply's note under its
-row), shared with report.js so that a section not yet drawn already takes its final height
-(a URL hash then scrolls to the right place)."""
+"""Heights in pixels of a ladder's parts (``gap``: a collapsed stretch with a one-line summary;
+``note``: one more line of an owed reply's note or of a summary), shared with the script so
+that a section not yet drawn already takes about its final height."""
 
 NOTE_CHARS = 68
-"""Characters per line of an owed reply's note: what fits between the endpoint lines."""
+"""Characters per line of an owed reply's note when the ladder has room for them (ladder.js
+wraps them again, shorter, in a narrow one)."""
+
+SCRIPTS = ("base.js", "tables.js", "ladder.js", "seqgraph.js", "report.js")
+"""The parts of the page's script in ``assets/``, in the order they are inlined."""
 
 RFC_URL = "https://www.rfc-editor.org/rfc/rfc{number}"
 
@@ -220,7 +231,7 @@ def render_html(result: AnalysisResult, catalog: Catalog, fail_on: Severity | No
         f"<script type=\"application/json\" id=\"tcpcheck-data\">{_json(data)}</script>\n",
         "<script type=\"application/x-ndjson\" id=\"tcpcheck-diagrams\">\n",
         *diagrams, "</script>\n",
-        "<script>\n", _asset("report.js"), "</script>\n</body>\n</html>\n",
+        "<script>\n", _script(), "</script>\n</body>\n</html>\n",
     ]
     return "".join(parts)
 
@@ -319,7 +330,7 @@ def _baseline(baseline: BaselineReport) -> str:
             f"{rows}</tbody>\n</table></div>\n{tail}</div>\n")
 
 
-# -- tables (drawn by report.js) -----------------------------------------------------------
+# -- tables (drawn by tables.js) -----------------------------------------------------------
 
 
 def _findings_section(result: AnalysisResult, captures: list[CaptureSummary],
@@ -488,7 +499,7 @@ def _item(item: LadderRow | Collapsed, finding_index: dict[int, int]) -> dict[st
     step = item.step
     row: dict[str, Any] = {"frame": step.frame, "time": _time(step.time),
                            "fromClient": step.from_client, "label": segment_label(step)}
-    # Most rows are plain segments: what they lack is left out (report.js reads a missing
+    # Most rows are plain segments: what they lack is left out (ladder.js reads a missing
     # key as false, empty or none), which makes an --html-all report a third smaller.
     if step.retransmission:
         row["retransmission"] = True
@@ -512,7 +523,7 @@ def _item(item: LadderRow | Collapsed, finding_index: dict[int, int]) -> dict[st
 
 def _owes(owed: OwedReply, at_frame: int) -> dict[str, Any]:
     """An owed reply's note, wrapped to the ladder (``NOTE_CHARS``) here so that the page's
-    height is known before report.js draws it."""
+    height is known before ladder.js draws it."""
     reply = owed.reply
     note: dict[str, Any] = {
         "frame": reply.frame, "replyFrame": reply.reply_frame, "side": reply.side,
@@ -579,6 +590,8 @@ def _ladder_height(ladder: Ladder) -> int:
     notes = sum(len(note["lines"]) + len(note["settled"])
                 for row in rows for note in (_owes(o, row.step.frame) for o in row.owed))
     g = LADDER_GEOMETRY
+    # Exact for a wide window, where a stretch's summary takes one line and notes keep their
+    # NOTE_CHARS lines; a narrow one wraps both longer, and the drawn ladder grows.
     return (g["top"] + len(rows) * g["row"] + gaps * g["gap"] + notes * g["note"]
             + g["bottom"])
 
@@ -618,6 +631,7 @@ def _data(result: AnalysisResult, captures: list[CaptureSummary],
         "connections": connections,
         "pageRows": PAGE_ROWS,
         "ladder": LADDER_GEOMETRY,
+        "noteChars": NOTE_CHARS,
     }
 
 
@@ -644,6 +658,12 @@ def _json(value: object) -> str:
 
 def _asset(name: str) -> str:
     return (files("tcpcheck.report") / "assets" / name).read_text(encoding="utf-8")
+
+
+def _script() -> str:
+    """The page's one script: the ``SCRIPTS`` parts in one function scope, which they share."""
+    return ("(function () {\n  \"use strict\";\n"
+            + "".join(_asset(name) for name in SCRIPTS) + "})();\n")
 
 
 # -- small pieces --------------------------------------------------------------------------
