@@ -13,11 +13,11 @@ from tcpcheck.cli.exits import ExitCode
 from tcpcheck.cli.options import filter_option, report_options, rule_options
 from tcpcheck.cli.run import (
     USER_ERRORS,
+    compile_filter,
     exit_code,
     fail,
     folder_of,
     prepare,
-    read_filter,
     report,
     targets,
     waiting_for_writer,
@@ -69,7 +69,7 @@ def analyze(paths: tuple[str, ...], config_path: str | None, isolated: bool,
                       ignore_checksums=ignore_checksums,
                       fail_on=fail_on, formats=formats, output=output, quiet=quiet)
         # Compiled before the captures are read: a bad expression must not cost an analysis.
-        kept = read_filter(filter_expression)
+        read_filter = compile_filter(filter_expression)
         baseline_target = [] if write_baseline is None else [
             Target(f"--write-baseline {shlex.quote(write_baseline)}", write_baseline)]
         written = targets(run.outputs, output, *baseline_target)
@@ -79,7 +79,7 @@ def analyze(paths: tuple[str, ...], config_path: str | None, isolated: bool,
         inputs = expand_inputs(paths)
         refuse_overwrites(written, inputs)
         result = analyze_jobs(run.jobs(inputs), run.recording(html_all), max_connections,
-                              on_wait=waiting_for_writer, read_filter=kept)
+                              on_wait=waiting_for_writer, read_filter=read_filter)
         if write_baseline is not None:
             recorded = render_baseline(result, folder_of(write_baseline))
             recorded_count = len(result.findings)  # before the old baseline takes some out

@@ -70,7 +70,7 @@ def waiting_for_writer(name: str) -> None:
                err=True)
 
 
-def read_filter(expression: str | None) -> ReadFilter | None:
+def compile_filter(expression: str | None) -> ReadFilter | None:
     """``--filter EXPR`` compiled (FilterError when libpcap refuses it), or None without it.
 
     Called before any capture is opened, so that a bad expression costs no reading.

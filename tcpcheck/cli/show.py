@@ -7,7 +7,7 @@ import click
 from tcpcheck.cli.console import stdout_console
 from tcpcheck.cli.exits import writing_stdout
 from tcpcheck.cli.options import color_option, filter_option, no_color_option, selection_options
-from tcpcheck.cli.run import USER_ERRORS, fail, prepare, read_filter
+from tcpcheck.cli.run import USER_ERRORS, compile_filter, fail, prepare
 from tcpcheck.pipeline import analyze_jobs, kept_by, skip_reason
 from tcpcheck.readfilter import ReadFilter
 from tcpcheck.report.ladder import build_ladder
@@ -51,10 +51,10 @@ def show(path: str, connection_id: int | None, frame: int | None, full: bool,
                       select=select, extend_select=extend_select, ignore=ignore,
                       ignore_checksums=ignore_checksums,
                       fail_on=None, formats=(), output=None, quiet=False)
-        kept = read_filter(filter_expression)
-        result = analyze_jobs(run.jobs([path]), recording, read_filter=kept)
+        read_filter = compile_filter(filter_expression)
+        result = analyze_jobs(run.jobs([path]), recording, read_filter=read_filter)
         if not result.timelines:
-            fail(_not_found(result, path, connection_id, frame, kept))
+            fail(_not_found(result, path, connection_id, frame, read_filter))
     except USER_ERRORS as exc:
         fail(str(exc))
     [capture] = result.captures
@@ -81,23 +81,24 @@ _NOT_TCP = {
 
 
 def _not_found(result: AnalysisResult, path: str, connection_id: int | None,
-               frame: int | None, kept: ReadFilter | None) -> str:
+               frame: int | None, read_filter: ReadFilter | None) -> str:
     """Why ``show`` has nothing to draw: the connection or frame asked for is not there (or
-    not among the frames ``kept`` keeps)."""
+    not among the frames ``read_filter`` keeps)."""
     if frame is None:
         ids = sorted(c.id for c in result.connections)
-        where = "the capture" if kept is None else f"what --filter {kept.expression!r} keeps"
+        where = "the capture" if read_filter is None else \
+            f"what --filter {read_filter.expression!r} keeps"
         if not ids:
             return f"{path}: no connection {connection_id}: {where} has no TCP connections"
         has = f"connection {ids[0]}" if len(ids) == 1 else f"connections {ids[0]}-{ids[-1]}"
         return f"{path}: no connection {connection_id}: {where} has {has}"
     [capture] = result.captures
-    if kept is not None:  # the summary counts the kept frames only: ask the file
-        verdict = kept_by(kept, path, frame)
+    if read_filter is not None:  # the summary counts the kept frames only: ask the file
+        verdict = kept_by(read_filter, path, frame)
         if verdict is None:
             return f"{path}: frame {frame}: the capture has fewer than {frame} frames"
         if not verdict:
-            return f"{path}: frame {frame} is not kept by --filter {kept.expression!r}"
+            return f"{path}: frame {frame} is not kept by --filter {read_filter.expression!r}"
     elif frame > capture.packets:
         frames = counted(capture.packets, "readable frame" if capture.damage else "frame")
         damage = f" ({capture.damage})" if capture.damage else ""
