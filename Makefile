@@ -27,8 +27,8 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# tshark (the Wireshark agreement test), tcpdump, nftables, ethtool: only what is missing
-# is installed.
+# tshark (the Wireshark agreement test), tcptrace (the statistics agreement test), tcpdump,
+# nftables, ethtool: only what is missing is installed.
 system-deps:
 	@sh scripts/install-system-deps.sh
 

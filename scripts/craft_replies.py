@@ -269,17 +269,63 @@ def ack_withheld() -> Crafted:
     )
 
 
+def ack_withheld_data() -> Crafted:
+    # ci-run-1, its fifth connection: the client's request (36), the server's response (38,
+    # TSval 3253879888, above every earlier one), the client's ACK of it (39, at once), its
+    # keepalive a second later (40, TSecr 3253879888). Both ACK fields go back to the request's.
+    original = real_frames("ci-run-1")
+    before = tcp_field(original, 36, "ack")
+    frames = with_tcp(with_tcp(original, 39, ack=before), 40, ack=before)
+    return Crafted(
+        frames,
+        "ci-run-1 with the client's ACKs of the server's response set back, their TSecr "
+        "showing the response had arrived",
+        "Real Linux traffic (captures/linux/ci-run-1.pcap) with two numbers changed (TCP "
+        "checksums recomputed): the client's ACK right after the server's response (frame 38) "
+        "and its keepalive a second later (frame 40) acknowledge only what they did before "
+        "the response. The keepalive's TSecr echoes the response's TSval, above every earlier "
+        "one of the server: the client's TS.Recent moved to it, which RFC 7323 §4.3 allows "
+        "only for SEG.SEQ =< Last.ACK.sent, so the client had the response in order, and the "
+        "server never sent it again. Its ACK was withheld far past Linux's 200 ms delayed-ACK "
+        "maximum (RFC 9293 §3.8.6.3). The stale ACK at frame 39 reads as a duplicate ACK "
+        "(info).",
+        "RFC 9293 §3.8.6.3; RFC 7323 §4.3",
+        (("ack-withheld", 38),),
+        (("duplicate-ack", 39),),
+    )
+
+
+def unacceptable_segment_not_acked_old_duplicate() -> Crafted:
+    frames = without(real_frames("reply-old-duplicate"), ANSWER)
+    return Crafted(
+        frames,
+        "reply-old-duplicate without Linux's ACK for the old duplicate",
+        f"Real Linux traffic (captures/linux/reply-old-duplicate.pcap) with one frame removed: "
+        f"frame {PROVOKING} sends the client's first request again, wholly below the server's "
+        "RCV.NXT (it acknowledged it at frame 5), so it fails the acceptability test and the "
+        "server owes <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> (RFC 9293 §3.10.7.4, first). Linux "
+        "sent it at once, with a D-SACK (frame 9 of the original); here the server's next "
+        "segment is its ACK of the client's next request a second later, which acknowledges "
+        "new data, not the copy. The copy itself stays spurious-retransmission (info).",
+        "RFC 9293 §3.10.7.4",
+        (("unacceptable-segment-not-acked", PROVOKING),),
+        (("spurious-retransmission", PROVOKING),),
+    )
+
+
 SCENARIOS: dict[str, Callable[[], Crafted]] = {
     "challenge-ack-missing": challenge_ack_missing,
     "challenge-ack-missing-syn": challenge_ack_missing_syn,
     "unacceptable-segment-not-acked": unacceptable_segment_not_acked,
     "unacceptable-segment-not-acked-paws": unacceptable_segment_not_acked_paws,
     "unacceptable-segment-not-acked-unsent": unacceptable_segment_not_acked_unsent,
+    "unacceptable-segment-not-acked-old-duplicate": unacceptable_segment_not_acked_old_duplicate,
     "unacceptable-segment-accepted": unacceptable_segment_accepted,
     "wrong-reply": wrong_reply,
     "reset-not-sent": reset_not_sent,
     "reset-not-sent-closed-port": reset_not_sent_closed_port,
     "reset-not-sent-listener": reset_not_sent_listener,
     "ack-withheld": ack_withheld,
+    "ack-withheld-data": ack_withheld_data,
 }
 """Name -> builder, in the README table's order."""

@@ -8,6 +8,8 @@ command -v tcpdump >/dev/null 2>&1 || missing="$missing tcpdump"
 # libpcap compiles analyze --filter expressions (tcpdump depends on it; checked on its own in
 # case only tcpdump's binary is around).
 { ldconfig -p || /sbin/ldconfig -p; } 2>/dev/null | grep -q 'libpcap\.so' || missing="$missing libpcap0.8"
+# tcptrace: the statistics agreement test (tests/test_tcptrace_agreement.py).
+command -v tcptrace >/dev/null 2>&1 || missing="$missing tcptrace"
 command -v nft     >/dev/null 2>&1 || missing="$missing nftables"
 command -v ethtool >/dev/null 2>&1 || missing="$missing ethtool"
 command -v ip      >/dev/null 2>&1 || missing="$missing iproute2"

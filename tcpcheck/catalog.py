@@ -6,7 +6,9 @@ rule lives in ``tcpcheck.checks``; the text a user reads lives here, as data.
 
 from __future__ import annotations
 
+import difflib
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
@@ -67,6 +69,10 @@ class RuleMeta:
     """A bundled capture that shows it (path from the project root), or empty."""
     parameters: tuple[RuleParameter, ...] = ()
     """What the configuration may tune, with defaults (``[parameters.NAME]`` in the TOML)."""
+    artefact: bool = False
+    """A capture artefact (``artefact = true``), not a protocol finding: what the capture
+    point did to the packets (checksum or segmentation offload, copies). Reports fold its
+    findings into one per capture and host (``tcpcheck.artefacts``)."""
 
     def defaults(self) -> dict[str, ParamValue]:
         """Every parameter at its default value."""
@@ -80,15 +86,42 @@ class Catalog:
     rules: tuple[RuleMeta, ...]
 
     def get(self, name: str) -> RuleMeta:
-        """A rule by slug (``syn-isn-changed``) or code (``HS001``), case-insensitive."""
+        """A rule by slug (``syn-isn-changed``) or code (``HS001``), case-insensitive.
+
+        Raises CatalogError naming the closest rule when the name is a slip of one.
+        """
         key = name.strip().lower()
         for rule in self.rules:
             if rule.slug == key or rule.code.lower() == key:
                 return rule
-        raise CatalogError(f"unknown rule {name!r} (see `tcpcheck rules`)")
+        close = self.suggest(key)
+        hint = f"did you mean {close!r}? " if close else ""
+        raise CatalogError(f"unknown rule {name!r} ({hint}see `tcpcheck rules`)")
+
+    def suggest(self, name: str) -> str | None:
+        """The slug or code closest to ``name``, as the catalog spells it; None when none is
+        close."""
+        names = {rule.slug: rule.slug for rule in self.rules}
+        names.update((rule.code.lower(), rule.code) for rule in self.rules)
+        return closest(name, names)
 
     def __iter__(self):
         return iter(self.rules)
+
+    def artefacts(self) -> frozenset[str]:
+        """The slugs of the rules that report capture artefacts."""
+        return frozenset(rule.slug for rule in self.rules if rule.artefact)
+
+
+def closest(text: str, names: Mapping[str, str]) -> str | None:
+    """The value of the key of ``names`` (lower-case keys) closest to ``text``, for a "did you
+    mean"; None when none is close.
+
+    The cutoff is lower than difflib's default so that a one-letter slip in a two-letter area
+    ("HZ" for "HS") still gets a suggestion.
+    """
+    close = difflib.get_close_matches(text.strip().lower(), names, n=1, cutoff=0.5)
+    return names[close[0]] if close else None
 
 
 def _parse(name: str, text: str) -> RuleMeta:
@@ -105,7 +138,14 @@ def _parse(name: str, text: str) -> RuleMeta:
         what=data["what"].strip(), why=data["why"].strip(), causes=data["causes"].strip(),
         example=data["example"],
         parameters=_parameters(name, data.get("parameters", {})),
+        artefact=_artefact(name, data.get("artefact", False)),
     )
+
+
+def _artefact(name: str, value: object) -> bool:
+    if type(value) is not bool:
+        raise CatalogError(f"rules/catalog/{name}: artefact must be true or false, not {value!r}")
+    return value
 
 
 def _parameters(name: str, table: dict) -> tuple[RuleParameter, ...]:

@@ -357,8 +357,7 @@ class _Reader:
         try:
             validate_selector(name, self.catalog)
         except SelectionError:
-            names = {r.code: r for r in self.catalog} | {r.slug: r for r in self.catalog}
-            close = _suggest(name, list(names)) or _suggest(name.upper(), list(names))
+            close = self.catalog.suggest(name)
             hint = f"did you mean {close!r}? " if close else ""
             raise self.fail(f"unknown rule {name!r} in [{dotted(table)}] "
                             f"({hint}see `tcpcheck rules`)") from None

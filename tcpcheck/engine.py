@@ -302,7 +302,8 @@ class Analyzer:
             end=(conn.end_ts - start) / 1e9, packets=conn.packets,
             client_bytes=conn.client.bytes, server_bytes=conn.server.bytes,
             client_state=conn.client.state.value, server_state=conn.server.state.value,
-            close=conn.close_kind(), midstream=conn.midstream, input=self.input_name)
+            close=conn.close_kind(), midstream=conn.midstream, input=self.input_name,
+            stats=conn.statistics())
 
 
 _UNFINISHED = (HalfOpen, HandshakeIncomplete)

@@ -3,7 +3,7 @@
 Capture files are recognised by their first bytes (pcap, pcapng, either gzip-compressed), never
 by their names: CI artefact folders hold ``traffic``, ``run-3.cap`` and ``report.xml`` side by
 side. A file named on the command line is always read, so that a file that is not a capture is
-reported as such instead of silently skipped.
+reported as such instead of silently skipped. ``-`` is standard input, as for ``tcpdump -r -``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from tcpcheck.capture import CaptureError
+from tcpcheck.sources import STDIN
 
 _MAGICS = (
     b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4",  # pcap, microseconds
@@ -53,11 +54,13 @@ def expand_inputs(args: Sequence[str]) -> list[str]:
 
     Raises ``CaptureError`` for a folder without captures, a folder (or one below it) that
     cannot be read, or a pattern that matches none; a path that does not exist is passed on,
-    for the reader to report.
+    for the reader to report. ``-`` stays ``-`` (standard input), even beside a file named so.
     """
     out: dict[str, None] = {}
     for arg in args:
-        if os.path.isdir(arg):
+        if arg == STDIN:
+            found = [arg]
+        elif os.path.isdir(arg):
             found = list(_captures_under(arg))
             if not found:
                 raise CaptureError(f"{arg}: no capture files (pcap or pcapng) in this folder")

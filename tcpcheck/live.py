@@ -165,7 +165,6 @@ class LiveStatus:
     """Wall-clock seconds since the capture started."""
     packets: int
     tcp_packets: int
-    open_connections: int
 
 
 # -- dumpcap ---------------------------------------------------------------------------------
@@ -478,11 +477,11 @@ class LiveSession:
         """Current counters; safe to call from another thread while ``run`` runs."""
         counters = self.decoder.counters
         return LiveStatus(elapsed=time.monotonic() - self._started if self._started else 0.0,
-                          packets=counters.packets, tcp_packets=counters.tcp,
-                          open_connections=self.analyzer.tracker.open_connections)
+                          packets=counters.packets, tcp_packets=counters.tcp)
 
     def state_counts(self) -> dict[str, int]:
-        """Open connections by state; safe to call from another thread while ``run`` runs."""
+        """Tracked connections by state (TIME_WAIT and CLOSED ones too, until they expire);
+        safe to call from another thread while ``run`` runs."""
         return self.analyzer.tracker.state_counts()
 
     # ------------------------------------------------------------------ internals

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import TYPE_CHECKING
 
+from tcpcheck.model.stats import ConnectionStats
+
 if TYPE_CHECKING:
     from tcpcheck.timeline import Timeline
 
@@ -30,6 +32,22 @@ class Severity(IntEnum):
             return cls[text.upper()]
         except KeyError:
             raise ValueError(f"unknown severity {text!r} (use error, warning or info)") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Fold:
+    """The findings of one capture artefact rule on one host that a report shows as one
+    (``tcpcheck.artefacts``): the first of them stands for all."""
+
+    host: str
+    """The address of the host the artefact is about (the sender of the offloaded or copied
+    segments), without a port; empty when the findings name no endpoint."""
+    count: int
+    """How many findings were folded, the first included."""
+    connections: int
+    """How many connections they come from."""
+    frames: tuple[int, ...]
+    """The frames of the first ones (at most ``tcpcheck.artefacts.FRAMES_SHOWN``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +82,14 @@ class Finding:
     """16 hex digits naming the finding across captures of the same traffic: a hash of rule,
     side, service port and position; never of frame numbers, times, addresses or ports the OS
     chose. Baselines and SARIF's partialFingerprints use it."""
+    fold: Fold | None = None
+    """Set when this finding stands for every finding of its artefact rule on its host in its
+    capture (its message says so); None for a finding that stands for itself."""
+
+    @property
+    def count(self) -> int:
+        """How many findings this one stands for."""
+        return 1 if self.fold is None else self.fold.count
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +117,9 @@ class ConnectionSummary:
     midstream: bool
     """True when the handshake was not in the capture and the connection was picked up later."""
     input: str = ""
+    stats: ConnectionStats | None = None
+    """What the model measured while replaying it: RTT, throughput, retransmissions, windows
+    (``tcpcheck.model.stats``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,11 +14,10 @@ Pure: no files, no terminal; the configuration loader and the CLI wrap the error
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from tcpcheck.catalog import Catalog
+from tcpcheck.catalog import Catalog, closest
 
 SPECIFICITY_ALL = 0
 SPECIFICITY_CATEGORY = 2
@@ -136,8 +135,6 @@ def _unknown(text: str, catalog: Catalog) -> str:
         names[rule.code.lower()] = rule.code
         names[rule.slug] = rule.slug
         names[rule.category] = rule.category
-    # The cutoff is lower than difflib's default so a one-letter slip in a two-letter area
-    # ("HZ" for "HS") still gets a suggestion.
-    close = difflib.get_close_matches(text.lower(), names, n=1, cutoff=0.5)
-    hint = f"did you mean {names[close[0]]!r}? " if close else ""
+    close = closest(text, names)
+    hint = f"did you mean {close!r}? " if close else ""
     return f"unknown rule selector {text!r} ({hint}see `tcpcheck rules`)"

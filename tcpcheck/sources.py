@@ -16,6 +16,7 @@ import os
 import select
 import stat
 import struct
+import sys
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
@@ -33,7 +34,10 @@ from tcpcheck.capture import (
 from tcpcheck.pcapng import PcapngCapture
 from tcpcheck.segment import Record
 
-__all__ = ["Capture", "CaptureError", "open_capture", "open_stream"]
+__all__ = ["STDIN", "Capture", "CaptureError", "open_capture", "open_stream"]
+
+STDIN = "-"
+"""The path that names standard input, as in ``tcpdump -r -`` (a file named ``-`` is ``./-``)."""
 
 
 _PCAP_MAGICS = {
@@ -176,16 +180,20 @@ FIFO_PATIENCE_MS = 1000
 
 def open_capture(path: str | os.PathLike[str], *,
                  on_wait: Callable[[str], None] | None = None) -> Capture:
-    """Open a pcap or pcapng file, gzip-compressed or not, read-only.
+    """Open a pcap or pcapng file, gzip-compressed or not, read-only; ``-`` (``STDIN``) is
+    standard input, read as a pipe is (``tcpdump -w - | tcpcheck analyze -``).
 
-    A FIFO (``mkfifo``, or ``/dev/stdin`` from a pipe) is waited on until its writer sends
-    something; when that takes longer than ``FIFO_PATIENCE_MS``, ``on_wait`` is called once
-    with the input's name, so that a user is told why nothing happens.
+    A FIFO (``mkfifo``, a pipe on standard input, or ``/dev/stdin`` from a pipe) is waited on
+    until its writer sends something; when that takes longer than ``FIFO_PATIENCE_MS``,
+    ``on_wait`` is called once with the input's name, so that a user is told why nothing
+    happens.
 
     Raises ``CaptureError`` (one user-facing line) when the file cannot be read as a capture.
     """
     name = os.fspath(path)
     name = name if isinstance(name, str) else name.decode(errors="replace")
+    if name == STDIN:
+        return _open_stdin(on_wait)
     try:
         f = _open_binary(path, name, on_wait)
     except FileNotFoundError:
@@ -201,6 +209,36 @@ def open_capture(path: str | os.PathLike[str], *,
     except BaseException:
         f.close()
         raise
+
+
+_STDIN_NAME = "standard input"
+"""How messages name ``-``: "-: empty file" would read as a typo."""
+
+
+def _open_stdin(on_wait: Callable[[str], None] | None) -> Capture:
+    """Standard input as a capture, left open when the capture is closed (it is not ours).
+
+    A terminal is refused at once: nobody types a capture, and reading would wait silently.
+    """
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        raise CaptureError(f"{_STDIN_NAME}: is closed, there is no capture to read")
+    try:
+        fd = stream.fileno()
+    except (OSError, ValueError):  # a stream without a descriptor (an embedding program's)
+        fd = None
+    if fd is not None:
+        try:
+            mode = os.fstat(fd).st_mode
+        except OSError as exc:
+            raise CaptureError(f"{_STDIN_NAME}: cannot read ({exc.strerror or exc})") from None
+        if os.isatty(fd):
+            raise CaptureError(f"{_STDIN_NAME}: is a terminal, not a capture: pipe one in "
+                               "(tcpdump -w - | tcpcheck analyze -) or redirect a file "
+                               "(tcpcheck analyze - < capture.pcap)")
+        if stat.S_ISFIFO(mode):
+            _wait_for_writer(fd, _STDIN_NAME, on_wait)
+    return _open(stream, _STDIN_NAME, [])
 
 
 def _open_binary(path: str | os.PathLike[str], name: str,
@@ -220,17 +258,23 @@ def _open_binary(path: str | os.PathLike[str], name: str,
     # signal raised inside fdopen() closed it twice, and EBADF hid the signal.
     f = open(path, "rb", opener=_open_nonblocking)  # noqa: SIM115 (returned open)
     try:
-        poller = select.poll()
-        poller.register(f, select.POLLIN | select.POLLHUP)
-        if not poller.poll(FIFO_PATIENCE_MS):
-            if on_wait is not None:
-                on_wait(name)
-            poller.poll()
+        _wait_for_writer(f.fileno(), name, on_wait)
         os.set_blocking(f.fileno(), True)
     except BaseException:
         f.close()
         raise
     return f
+
+
+def _wait_for_writer(fd: int, name: str, on_wait: Callable[[str], None] | None) -> None:
+    """Return once the FIFO ``fd`` has data or its writer has gone; call ``on_wait`` once
+    if that takes longer than ``FIFO_PATIENCE_MS``."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLHUP)
+    if not poller.poll(FIFO_PATIENCE_MS):
+        if on_wait is not None:
+            on_wait(name)
+        poller.poll()
 
 
 def _open_nonblocking(path: str, flags: int) -> int:

@@ -33,6 +33,7 @@ from tcpcheck.model import events as ev
 from tcpcheck.model.connection import Connection
 from tcpcheck.model.seqnum import MASK, seq_gt
 from tcpcheck.model.states import SYNCHRONIZED, State
+from tcpcheck.model.stats import ConnectionStats, lone_syn
 from tcpcheck.options import parse_options
 from tcpcheck.profiles import Profile
 from tcpcheck.segment import ACK, CSUM_OFFLOAD, FIN, RST, SYN, Segment
@@ -105,6 +106,10 @@ class LoneSyn:
     @staticmethod
     def close_kind() -> str:
         return "half-open"
+
+    def statistics(self) -> ConnectionStats:
+        """As ``Connection.statistics``: one SYN, nothing timed, nothing answered."""
+        return lone_syn(self.first_frame)
 
 
 class Tracker:

@@ -72,6 +72,10 @@ def read_text(path: str | os.PathLike[str], *, limit: int, what: str) -> str:
     try:
         # O_NONBLOCK: opening a FIFO for reading otherwise waits for a writer, forever.
         fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        # Worded as for a capture: "cannot read: No such file or directory" reads as a
+        # permission problem at a glance.
+        raise UserFileError(f"{name}: no such file") from None
     except OSError as exc:
         raise UserFileError(f"{name}: cannot read: {exc.strerror or exc}") from None
     try:

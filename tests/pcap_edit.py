@@ -104,3 +104,73 @@ def with_frame_moved(src: Path, out: Path, frame: int, after: int) -> Path:
     kept = [rec for number, rec in enumerate(recs, start=1) if number != frame]
     kept.insert(after - 1, moved)
     return write_pcap(out, head, kept)
+
+
+def with_times(src: Path, out: Path, offsets: dict[int, float]) -> Path:
+    """``src`` with each frame of ``offsets`` (1-based) recorded that many seconds after the
+    first frame, microsecond pcap: the same packets sent on another timer's schedule."""
+    head, recs = records(src)
+    sec, usec = struct.unpack_from("<II", recs[0][0])
+    start = sec * 1_000_000 + usec
+    retimed = []
+    for number, (rec, frame) in enumerate(recs, start=1):
+        if number in offsets:
+            at = start + round(offsets[number] * 1_000_000)
+            rec = struct.pack("<II", *divmod(at, 1_000_000)) + rec[8:]
+        retimed.append((rec, frame))
+    return write_pcap(out, head, retimed)
+
+
+def with_connection_copies(src: Path, out: Path, copies: int, *, gap: int = 1) -> Path:
+    """``src`` (one IPv4 connection, its first frame from the client) recorded ``copies``
+    times: copy ``k`` from client port + ``k``, with both ISNs moved by ``k * 1000000``, ``k *
+    gap`` seconds later: the same hosts opening one connection after another, as a loopback
+    capture of a test suite shows.
+
+    A checksum the capture holds complete is updated for the new header (RFC 1624, eqn. 3);
+    one that holds only the pseudo-header sum (checksum offload) stays as it is, as the
+    pseudo-header has neither ports nor sequence numbers.
+    """
+    head, recs = records(src)
+    client_port = struct.unpack_from("!H", recs[0][1], 34)[0]
+    edited = []
+    for k in range(copies):
+        for rec, frame in recs:
+            sec, usec, incl, orig = struct.unpack("<IIII", rec)
+            edited.append((struct.pack("<IIII", sec + k * gap, usec, incl, orig),
+                           _moved(frame, client_port, k)))
+    return write_pcap(out, head, edited)
+
+
+def _moved(frame: bytes, client_port: int, k: int) -> bytes:
+    """``frame`` of copy ``k``: client port + ``k``, sequence and acknowledgment numbers
+    + ``k * 1000000`` (the acknowledgment only when ACK is set)."""
+    old = frame[34:54]
+    tcp = bytearray(old)
+    sport, dport, seq, ack = struct.unpack_from("!HHII", tcp, 0)
+    shift = k * 1_000_000
+    struct.pack_into("!HHI", tcp, 0, sport + k if sport == client_port else sport,
+                     dport + k if dport == client_port else dport, (seq + shift) % 2**32)
+    if tcp[13] & 0x10:
+        struct.pack_into("!I", tcp, 8, (ack + shift) % 2**32)
+    if _complete_checksum(frame):
+        checksum = struct.unpack_from("!H", tcp, 16)[0]
+        total = ~checksum & 0xFFFF
+        for before, after in zip(struct.unpack("!8H", old[:16]), struct.unpack("!8H", tcp[:16]),
+                                 strict=True):
+            total += (~before & 0xFFFF) + after
+        while total > 0xFFFF:
+            total = (total & 0xFFFF) + (total >> 16)
+        struct.pack_into("!H", tcp, 16, ~total & 0xFFFF)
+    return frame[:34] + bytes(tcp) + frame[54:]
+
+
+def _complete_checksum(frame: bytes) -> bool:
+    """Does the TCP checksum of this Ethernet + IPv4 frame (fully captured) check out?"""
+    segment = frame[34:14 + struct.unpack_from("!H", frame, 16)[0]]
+    pseudo = frame[26:34] + struct.pack("!HH", 6, len(segment))
+    data = pseudo + segment + b"\0" * (len(segment) % 2)
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total > 0xFFFF:
+        total = (total & 0xFFFF) + (total >> 16)
+    return total == 0xFFFF

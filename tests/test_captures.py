@@ -125,6 +125,14 @@ def test_provoked_receiver_answers_at_once_and_still_sends_later_without_that_an
     assert any(src == SERVER and ts - start > 0.5 + 0.2 for ts, src in copy.values())
 
 
+def test_the_old_duplicate_without_linuxs_dsack_ack_is_not_acked_at_the_copy(tmp_path):
+    # Frame 9 of reply-old-duplicate is Linux's ACK (with a D-SACK) for the copy at frame 8;
+    # without it the server's next segment, a second later, acknowledges only newer data.
+    path = without_frames(ROOT / "captures" / "linux" / "reply-old-duplicate.pcap",
+                          tmp_path / "copy.pcap", {9})
+    assert rules_at(analyze(path).findings) == [("unacceptable-segment-not-acked", 8)]
+
+
 def test_time_wait_reuse_capture_holds_two_connections_and_an_info_finding():
     result = analyze(ROOT / "captures" / "linux" / "time-wait-reuse.pcap")
     assert len(result.connections) == 2

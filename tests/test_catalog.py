@@ -114,3 +114,21 @@ def test_readme_lists_every_rule_with_its_code_and_severity():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for rule in load_catalog():
         assert f"| {rule.code} | `{rule.slug}` | {rule.severity.label} |" in readme, rule.slug
+
+
+@pytest.mark.parametrize(("name", "suggestion"), [
+    ("data-beyond-windw", "data-beyond-window"),
+    ("syn-isn-chnaged", "syn-isn-changed"),
+    ("hs01", "HS001"),
+])
+def test_an_unknown_rule_name_that_is_a_slip_suggests_the_rule_meant(name, suggestion):
+    with pytest.raises(CatalogError) as error:
+        load_catalog().get(name)
+    assert str(error.value) == (f"unknown rule {name!r} (did you mean {suggestion!r}? "
+                                "see `tcpcheck rules`)")
+
+
+def test_an_unknown_rule_name_far_from_every_rule_suggests_nothing():
+    with pytest.raises(CatalogError) as error:
+        load_catalog().get("zzzzzz")
+    assert str(error.value) == "unknown rule 'zzzzzz' (see `tcpcheck rules`)"

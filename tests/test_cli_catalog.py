@@ -48,7 +48,7 @@ def test_rules_json_lists_every_catalog_rule_with_all_its_metadata():
     doc = strict_json(result.stdout)
     assert [r["slug"] for r in doc] == [r.slug for r in load_catalog()]
     fields = {"code", "slug", "severity", "category", "summary", "reference", "what", "why",
-              "causes", "example", "parameters"}
+              "causes", "example", "parameters", "artefact"}
     assert all(set(r) == fields for r in doc)
     backoff = next(r for r in doc if r["slug"] == "rto-backoff-violation")
     assert [(p["name"], p["default"]) for p in backoff["parameters"]] == [

@@ -91,6 +91,16 @@ def test_show_says_what_the_filter_left_out(where, says):
 
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("dumpcap") is None,
                     reason="a live capture needs root and dumpcap")
+def test_show_on_standard_input_says_the_frame_is_in_no_connection_the_filter_keeps():
+    """Standard input cannot be read again to tell a dropped frame from a non-TCP one."""
+    proc = subprocess.run([sys.executable, "-m", "tcpcheck", "show", "-", "--frame", "1",
+                           "--filter", "port 8081"], stdin=CI_RUN.open("rb"),
+                          capture_output=True, text=True, timeout=120, env=ENV)
+    line = one_error_line(proc)
+    assert line == ("tcpcheck: error: -: frame 1 is in no connection --filter 'port 8081' "
+                    "keeps")
+
+
 def test_sniff_takes_filter_as_another_name_for_its_capture_filter():
     """Live, the expression goes to dumpcap, which compiles it with libpcap for the kernel
     (--bpf): a bad one is dumpcap's one line, as for --bpf."""

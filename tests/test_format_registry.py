@@ -39,7 +39,7 @@ def test_analyze_help_lists_every_format():
 
 
 def test_an_unregistered_format_is_refused_with_the_registered_ones():
-    result = run("analyze", "--format", "csv", REFUSED)
+    result = run("analyze", "--format", "xml", REFUSED)
     assert result.exit_code == 2
     assert f"(formats: {', '.join(REGISTRY)})" in result.stderr
 

@@ -476,8 +476,7 @@ class Counters:
     """A capture's counters as a running session reports them."""
 
     def status(self) -> LiveStatus:
-        return LiveStatus(elapsed=75.0, packets=612_345, tcp_packets=600_000,
-                          open_connections=16)
+        return LiveStatus(elapsed=75.0, packets=612_345, tcp_packets=600_000)
 
     def state_counts(self) -> dict[str, int]:
         return {"ESTABLISHED": 12, "TIME_WAIT": 3, "SYN_SENT": 1}
@@ -493,8 +492,25 @@ def test_the_live_view_shows_counters_states_tallies_and_the_last_findings():
     text = out.getvalue()
     assert "capturing on live:veth0 · 01:15" in text
     assert "packets 612,345" in text and "TCP 600,000" in text
-    assert "open connections 16" in text
+    assert "open connections 13 (not counting 3 in TIME_WAIT or CLOSED)" in text
     assert "ESTABLISHED 12 · TIME_WAIT 3 · SYN_SENT 1" in text
     assert "findings 12 errors · 0 warnings · 0 info" in text
     assert "frame 1,001" not in text and "frame 1,002" in text  # the last ten
     assert "HS001 syn-isn-changed" in text and "conn 3 192.0.2.1:40000 → 192.0.2.2:80" in text
+
+
+class Closing(Counters):
+    """A capture where most tracked connections are over: TIME_WAIT after a burst of
+    short-lived connections, CLOSED after resets."""
+
+    def state_counts(self) -> dict[str, int]:
+        return {"TIME_WAIT": 60, "CLOSED": 4, "ESTABLISHED": 2, "FIN_WAIT_2": 1}
+
+
+def test_the_live_view_counts_as_open_only_connections_not_in_time_wait_or_closed():
+    out = io.StringIO()
+    Console(file=out, no_color=True, width=160).print(
+        LiveView(Console(file=io.StringIO()), Closing(), "live:veth0"))
+    text = out.getvalue()
+    assert "open connections 3 (not counting 64 in TIME_WAIT or CLOSED)" in text
+    assert "TIME_WAIT 60 · CLOSED 4 · ESTABLISHED 2 · FIN_WAIT_2 1" in text

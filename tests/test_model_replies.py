@@ -21,7 +21,7 @@ from segments import Ladder
 from tcpcheck.model.connection import Connection
 from tcpcheck.model.events import ReplyOwed
 from tcpcheck.profiles import load_profile
-from tcpcheck.segment import ACK, RST
+from tcpcheck.segment import ACK, FIN, RST
 
 EST = ("ESTABLISHED", "ESTABLISHED")
 
@@ -201,6 +201,61 @@ def test_data_beyond_the_window_never_acked_is_unacceptable_segment_not_acked():
                                         ("unacceptable-segment-not-acked", 6)]
 
 
+def old_duplicate() -> Ladder:
+    """Frames 1-5, then the client's request again (6), wholly below the server's RCV.NXT."""
+    lad = established()
+    lad.data("c", 100, seq=lad.isn["c"] + 1, gap=0.25)
+    return lad
+
+
+def test_an_old_duplicate_answered_by_an_ack_at_rcv_nxt_is_settled_without_a_finding():
+    lad = old_duplicate()
+    lad.ack("s")  # 7: <SEQ=SND.NXT><ACK=RCV.NXT 1101><CTL=ACK> (Linux adds a D-SACK)
+    lad.data("c", 10, gap=1.0)
+    events, states = replay(lad)
+    assert settled(events) == [("ack-unacceptable", "answered", 6, 7)]
+    assert states == [*OPENING, EST, EST, EST]
+    assert rules_at(run_segments(lad.segments).findings) == []
+
+
+def test_an_ack_at_rcv_nxt_piggybacked_on_data_answers_an_old_duplicate():
+    lad = old_duplicate()
+    lad.data("s", 10)  # 7: data carrying ACK 1101
+    events, states = replay(lad)
+    assert settled(events) == [("ack-unacceptable", "answered", 6, 7)]
+    assert states == [*OPENING, EST, EST]
+
+
+def test_an_old_duplicate_whose_receiver_next_acks_only_later_data_is_not_acked():
+    lad = old_duplicate()
+    lad.data("c", 10, gap=1.0)  # 7: new data
+    lad.ack("s")  # 8: ACK 1111, a second after the copy: the ACK of frame 7, no reply to 6
+    events, states = replay(lad)
+    assert settled(events) == [("ack-unacceptable", "missing", 6, None)]
+    assert states == [*OPENING, EST, EST, EST]
+    assert rules_at(run_segments(lad.segments).findings) == [
+        ("unacceptable-segment-not-acked", 6)]
+
+
+def test_an_exchange_that_repeats_itself_leaves_the_old_duplicate_unjudged():
+    # A trace joined to itself: after the client's request again, the server's own reply
+    # comes again too, with the ACK it carried the first time, below the one it already sent.
+    lad = established()
+    lad.data("s", 50)  # 6: the answer, ACK 1101
+    lad.ack("c")  # 7
+    lad.data("c", 100, seq=lad.isn["c"] + 1, gap=0.25)  # 8: the request again
+    lad.raw("s", ACK, lad.isn["s"] + 1, lad.isn["c"] + 1, plen=50, gap=0.1)  # 9: ACK 1001
+    lad.fin("s", gap=0.2)  # 10: past the allowance, no ACK for 8 came
+    events, states = replay(lad)
+    # The server's copy (9) is an old duplicate for the client in turn: the capture ends first.
+    assert settled(events) == [("ack-unacceptable", "unjudged", 8, 9),
+                               ("ack-unacceptable", "unjudged", 9, None)]
+    assert "below the receiver's own earlier ACK 101" in events[0].observed
+    assert states == [*OPENING, EST, EST, EST, EST, ("CLOSE_WAIT", "FIN_WAIT_1")]
+    assert "unacceptable-segment-not-acked" not in {
+        rule for rule, _ in rules_at(run_segments(lad.segments).findings)}
+
+
 def test_a_bare_fin_into_a_zero_window_acked_is_accepted_and_linux_names_its_tolerance():
     lad = established()
     lad._emit("s", ACK, lad.nxt["s"], lad.nxt["c"], win=0)  # 6: zero window at RCV.NXT 101
@@ -230,6 +285,23 @@ def test_the_reset_for_a_bad_third_ack_leaves_the_listener_in_syn_received():
     assert settled(events) == [("reset-syn-received", "answered", 3, 4)]
     assert states == [("SYN_SENT", "SYN_RCVD"), ("ESTABLISHED", "SYN_RCVD"),
                       ("ESTABLISHED", "SYN_RCVD"), ("ESTABLISHED", "SYN_RCVD")]
+
+
+def test_the_reset_for_a_bad_third_ack_is_explained_as_its_reply_not_an_abort():
+    lad = Ladder()
+    lad.syn("c")
+    lad.synack("s")
+    lad.ack("c", ack=lad.nxt["s"] + 500)  # 3
+    lad.raw("s", RST, lad.nxt["s"] + 500, 0)  # 4: <SEQ=SEG.ACK><CTL=RST>
+    lad.ack("c", gap=1.0)  # 5: the client goes on, acknowledging the SYN-ACK this time
+    _, states = replay(lad)
+    assert states == [("SYN_SENT", "SYN_RCVD"), ("ESTABLISHED", "SYN_RCVD"),
+                      ("ESTABLISHED", "SYN_RCVD"), ("ESTABLISHED", "SYN_RCVD"), EST]
+    (reset,) = [f for f in run_segments(lad.segments).findings if f.rule == "connection-reset"]
+    assert reset.frame == 4
+    assert "answered the client's unacceptable ACK at frame 3" in reset.message
+    assert "stays in SYN-RECEIVED: not an abort" in reset.message
+    assert "went on without it" in reset.message
 
 
 def test_a_reset_at_another_sequence_number_is_a_wrong_reply():
@@ -334,6 +406,45 @@ def test_a_host_that_sends_again_on_the_four_tuple_had_a_connection_after_all():
     lad.data("s", 10, gap=0.001)  # 8: the server goes on on this four-tuple
     events, _ = replay(lad)
     assert settled(events) == [("reset-closed", "unjudged", 7, 8)]
+
+
+def reset_then_a_segment_without_ack(reply_seq: int, reply_ack: int | None) -> Ladder:
+    """The server resets the connection (6); the client sends a bare FIN without ACK on the
+    tuple (7), and the server answers with a reset (8) carrying ``reply_seq`` and, when not
+    None, ACK ``reply_ack``."""
+    lad = established()
+    lad.raw("s", RST | ACK, lad.nxt["s"], lad.nxt["c"])  # 6: at RCV.NXT: the client takes it
+    lad.raw("c", FIN, lad.nxt["c"], 0, gap=1.0)  # 7: SEG.SEQ 1101, SEG.LEN 1
+    flags = RST if reply_ack is None else RST | ACK
+    lad.raw("s", flags, reply_seq, reply_ack or 0, gap=0.001)  # 8
+    return lad
+
+
+RESET_STATES = [*OPENING, ("CLOSED", "CLOSED"), ("CLOSED", "CLOSED"), ("CLOSED", "CLOSED")]
+
+
+def test_the_reset_for_a_segment_without_ack_is_seq_zero_ack_seg_seq_plus_seg_len():
+    lad = reset_then_a_segment_without_ack(0, 1000 + 101 + 1)
+    events, states = replay(lad)
+    assert settled(events) == [("reset-closed", "answered", 7, 8)]
+    assert events[0].expected == "<SEQ=0><ACK=102><CTL=RST,ACK>"
+    assert states == RESET_STATES
+
+
+def test_a_reset_for_a_segment_without_ack_with_other_numbers_is_a_wrong_reply():
+    for reply_seq, reply_ack in ((5000 + 1, 1000 + 101 + 1), (0, 1000 + 101), (0, None)):
+        lad = reset_then_a_segment_without_ack(reply_seq, reply_ack)
+        events, states = replay(lad)
+        assert settled(events) == [("reset-closed", "wrong", 7, 8)], (reply_seq, reply_ack)
+        assert states == RESET_STATES
+        assert ("wrong-reply", 7) in rules_at(run_segments(lad.segments).findings)
+
+
+def test_a_segment_without_ack_left_unanswered_is_not_judged_a_listener_drops_it():
+    lad = reset_then_a_segment_without_ack(0, 1102)
+    lad.segments.pop()
+    events, _ = replay(lad)
+    assert settled(events) == [("reset-closed", "unjudged", 7, None)]
 
 
 # -------------------------------------------------------- what the capture cannot tell

@@ -95,13 +95,17 @@ def test_each_error_and_warning_finding_is_one_annotation_on_its_capture_file() 
     ]
 
 
-def test_annotation_message_has_frame_connection_expected_observed_and_reference() -> None:
+def test_annotation_message_has_frame_connection_expected_observed_reference_and_next_step():
     _, _, message = next(c for c in commands(sample_result())
                          if c[1]["title"] == "RS002 rst-out-of-window")
     assert message == (
         "RST with a sequence number outside the receive window was accepted (frame 1204, "
         "connection 1 [2001:db8::1]:40000 → [2001:db8::2]:443; expected RCV.NXT 518 <= seq < "
-        "518 + RCV.WND 65535; observed seq 99999999 [RST, ACK]; RFC 9293 §3.10.7.4)")
+        "518 + RCV.WND 65535; observed seq 99999999 [RST, ACK]; RFC 9293 §3.10.7.4)\n"
+        "look: tshark -r captures/linux/bulk-loss.pcap -Y 'ipv6.addr == 2001:db8::1 && "
+        "tcp.port == 40000 && ipv6.addr == 2001:db8::2 && tcp.port == 443 && "
+        "frame.number == 1204'\n"
+        "show: tcpcheck show captures/linux/bulk-loss.pcap --frame 1204")
 
 
 def test_info_findings_are_one_notice_per_capture_and_rule_with_count_and_first_frame() -> None:

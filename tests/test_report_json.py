@@ -41,6 +41,14 @@ def test_header_names_tool_version_schema_and_profile() -> None:
     assert doc["profile"] == "linux"
 
 
+def test_timestamp_dates_the_document_right_after_the_schema_only_when_given() -> None:
+    stamped = json.loads(render_json(sample_result(), timestamp="2026-11-21T10:00:00Z"))
+    assert list(stamped)[:5] == ["tool", "version", "schema", "timestamp", "input"]
+    assert stamped["timestamp"] == "2026-11-21T10:00:00Z"
+    assert "timestamp" not in _document()
+    assert {k: v for k, v in stamped.items() if k != "timestamp"} == _document()
+
+
 def test_input_is_a_list_of_paths_for_several_captures() -> None:
     assert _document()["input"] == [BULK, CRAFTED]
 

@@ -93,7 +93,7 @@ def test_junitparser_reads_a_suite_per_capture_and_a_case_per_connection(tmp_pat
         (2, 1, 0, 0), (2, 1, 1, 0)]
 
 
-def test_failure_lists_every_finding_at_or_above_fail_on(tmp_path: Path) -> None:
+def test_failure_lists_every_finding_at_or_above_fail_on_with_its_next_step(tmp_path: Path) -> None:
     xml = read_back(render_junit(sample_result(), Severity.WARNING), tmp_path)
     ipv6 = list(next(iter(xml)))[1]
     [failure] = ipv6.result
@@ -109,13 +109,21 @@ def test_failure_lists_every_finding_at_or_above_fail_on(tmp_path: Path) -> None
         "expected:  right edge >= 70144 (SND.UNA 4097 + SND.WND 66047)\n"
         "observed:  right edge 65537 (ack 4097, window 61440)\n"
         "reference: RFC 9293 §3.8.6\n"
+        "look:      tshark -r captures/linux/bulk-loss.pcap -Y 'ipv6.addr == 2001:db8::1 && "
+        "tcp.port == 40000 && ipv6.addr == 2001:db8::2 && tcp.port == 443 && "
+        "frame.number == 700'\n"
+        "show:      tcpcheck show captures/linux/bulk-loss.pcap --frame 700\n"
         "\n"
         "frame 1204 · RS002 rst-out-of-window · error\n"
         "RST with a sequence number outside the receive window was accepted\n"
         "where:     client, seq=99999482\n"
         "expected:  RCV.NXT 518 <= seq < 518 + RCV.WND 65535\n"
         "observed:  seq 99999999 [RST, ACK]\n"
-        "reference: RFC 9293 §3.10.7.4\n")
+        "reference: RFC 9293 §3.10.7.4\n"
+        "look:      tshark -r captures/linux/bulk-loss.pcap -Y 'ipv6.addr == 2001:db8::1 && "
+        "tcp.port == 40000 && ipv6.addr == 2001:db8::2 && tcp.port == 443 && "
+        "frame.number == 1204'\n"
+        "show:      tcpcheck show captures/linux/bulk-loss.pcap --frame 1204\n")
     assert ipv6.system_out is None
 
 

@@ -195,10 +195,13 @@ def test_findings_table_lists_the_findings_at_or_above_fail_on() -> None:
     markdown = render(sample_result())
     bulk = assert_well_formed(_section(markdown, BULK))[0]
     assert bulk == [
-        ["severity", "rule", "frame", "connection", "message"],
+        ["severity", "rule", "frame", "connection", "message", "next step"],
         ["error", "RS002 rst-out-of-window", "1204",
          "1 [2001:db8::1]:40000 → [2001:db8::2]:443",
-         "RST with a sequence number outside the receive window was accepted"],
+         "RST with a sequence number outside the receive window was accepted",
+         "tcpcheck show captures/linux/bulk-loss.pcap --frame 1204 · Wireshark: "
+         "ipv6.addr == 2001:db8::1 && tcp.port == 40000 && ipv6.addr == 2001:db8::2 && "
+         "tcp.port == 443 && frame.number == 1204"],
     ]
 
 

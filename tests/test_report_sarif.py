@@ -332,6 +332,9 @@ def test_result_properties_carry_frame_connection_endpoints_time_side_and_positi
         "expected": "right edge >= 70144 (SND.UNA 4097 + SND.WND 66047)",
         "observed": "right edge 65537 (ack 4097, window 61440)",
         "reference": "RFC 9293 §3.8.6",
+        "display_filter": "ipv6.addr == 2001:db8::1 && tcp.port == 40000 && "
+                          "ipv6.addr == 2001:db8::2 && tcp.port == 443 && frame.number == 700",
+        "show_command": "tcpcheck show captures/linux/bulk-loss.pcap --frame 700",
     }
 
 

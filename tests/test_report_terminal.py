@@ -23,14 +23,13 @@ from sample_results import (
 )
 
 from tcpcheck.report.terminal import (
-    INFO_SHOWN_PER_RULE,
     SHOWN_PER_RULE,
     format_duration,
     render_failures,
     render_terminal,
     verdict,
 )
-from tcpcheck.result import AnalysisResult, CaptureSummary, Finding, Severity
+from tcpcheck.result import AnalysisResult, CaptureSummary, Finding, Fold, Severity
 
 
 @pytest.fixture(autouse=True)
@@ -123,33 +122,49 @@ def test_finding_shows_frame_time_connection_message_expected_observed_and_refer
 
 
 def test_findings_come_in_a_section_per_capture_with_rules_errors_first_then_by_code() -> None:
-    text = render(sample_result()).split("findings ─")[1].split("\n", 1)[1]
+    text = render(sample_result()).split("findings ─")[1].split("info ─")[0].split("\n", 1)[1]
     sections = text.split(f"{CRAFTED}\n")
     assert sections[0].lstrip().startswith(f"{BULK}\n")
     codes = [re.findall(r"^([A-Z]{2}\d{3}) [a-z-]+ · ", part, re.MULTILINE) for part in sections]
-    assert codes == [["RS002", "WN003", "SQ010"], ["HS001"]]
+    assert codes == [["RS002", "WN003"], ["HS001"]]
+
+
+def test_errors_and_warnings_lead_then_info_then_connections() -> None:
+    text = render(sample_result())
+    order = [text.index(heading) for heading in ("findings ─", "info ─", "connections ─")]
+    assert order == sorted(order)
+    assert text.index("RS002 rst-out-of-window · error") < text.index("SQ010 retransmission")
 
 
 def test_input_headings_are_left_out_for_a_single_capture() -> None:
     text = render(one_capture(2, (error(1, 12),)))
-    assert BULK not in text.split("connections ─")[1]
+    # A heading is the path on a line of its own; the next-step commands name it too.
+    assert BULK not in [line.strip() for line in text.split("connections ─")[1].splitlines()]
 
 
-def test_info_findings_collapse_after_five_per_rule() -> None:
+def test_info_findings_are_one_line_per_rule_with_count_and_first_frames() -> None:
     findings = tuple(retransmission(BULK, 0, frame) for frame in range(1, 501))
     text = render(one_capture(1, findings))
-    assert INFO_SHOWN_PER_RULE == 5
-    assert "SQ010 retransmission · info · 500" in text
-    assert text.count("data segment retransmitted") == 5
-    assert "frame 5 · " in text and "frame 6 · " not in text
-    assert "  … and 495 more (use --format json for all)" in text
+    assert "\nSQ010 retransmission · info · 500 · frames 1, 2, 3, 4, 5, …\n" in text
+    assert "data segment retransmitted" not in text
+    assert ("each in full: --format json or html; one in its connection: tcpcheck show "
+            "FILE --frame N") in text
 
 
-def test_five_info_findings_of_a_rule_are_all_shown() -> None:
-    findings = tuple(retransmission(BULK, 0, frame) for frame in range(1, 6))
-    text = render(one_capture(1, findings))
-    assert text.count("data segment retransmitted") == 5
-    assert "more (use --format json for all)" not in text
+def test_an_info_rule_with_a_few_findings_lists_them_all_without_ellipsis() -> None:
+    findings = tuple(retransmission(BULK, 0, frame) for frame in (7, 9))
+    assert "\nSQ010 retransmission · info · 2 · frames 7, 9\n" in render(one_capture(1, findings))
+
+
+def test_a_folded_artefact_counts_what_it_stands_for_and_names_its_host() -> None:
+    fold = Fold("192.0.2.1", 603, 302, (1, 2, 12, 13, 22))
+    offload = Finding(rule="checksum-offload", code="CQ003", severity=Severity.INFO,
+                      connection=0, frame=1, time=0.0, message="3 times on host …",
+                      expected="a complete TCP checksum", observed="the partial checksum",
+                      reference="Capture artefact", input=BULK, side="client", fold=fold)
+    text = render(one_capture(1, (offload,)))
+    assert ("\nCQ003 checksum-offload · info · 603 · host 192.0.2.1 · frames 1, 2, 12, 13, 22, "
+            "…\n") in text
 
 
 def test_a_hundred_errors_of_a_rule_are_all_shown() -> None:
@@ -159,10 +174,10 @@ def test_a_hundred_errors_of_a_rule_are_all_shown() -> None:
     assert "more (use --format json for all)" not in text
 
 
-def test_hiding_info_findings_still_counts_them() -> None:
+def test_hiding_info_findings_still_counts_them_and_says_how_to_list_them() -> None:
     text = render(sample_result(), show_info=False)
     assert "SQ010" not in text and "data segment retransmitted" not in text
-    assert "2 info findings not shown" in text
+    assert "2 info findings not shown (--no-info): run without --no-info to list them\n" in text
     assert text.endswith("✗ 2 errors, 1 warning, 2 info in 3 connections\n")
 
 

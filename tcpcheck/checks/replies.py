@@ -70,12 +70,20 @@ def reset_not_sent(e: ev.ReplyOwed, ctx: Context) -> Explanation | None:
 def ack_withheld(e: ev.ReplyOwed, ctx: Context) -> Explanation | None:
     if e.outcome is not ReplyOutcome.MISSING or e.kind not in _ORDINARY:
         return None
+    delay = ctx.profile.delayed_ack_max
+    if e.kind is ReplyKind.ACK_HOLE:
+        limit, within = "past the round trip (it owed the ACK at once)", "at once"
+    else:
+        limit = (f"past the {ctx.profile.name} profile's delayed-ACK maximum ({delay:g} s, "
+                 "plus the round trip)")
+        within = f"within {delay:g} s"
+    proof = ("its later ACK shows it had it, and the FIN was never sent again"
+             if e.kind is ReplyKind.ACK_FIN else
+             "that segment's own TSecr shows it had the data, which was never sent again")
     return Explanation(
         f"{ctx.name(e.side)} received the {ctx.peer(e.side)}'s {e.reason} (frame {e.frame}) "
-        f"but sent a segment past the {ctx.profile.name} profile's delayed-ACK maximum "
-        f"({ctx.profile.delayed_ack_max:g} s, plus the round trip) that did not acknowledge "
-        f"it; its later ACK shows it had it, and the FIN was never sent again",
-        f"{_WHAT[e.kind]} ({e.expected}) within {ctx.profile.delayed_ack_max:g} s",
+        f"but sent a segment {limit} that did not acknowledge it; {proof}",
+        f"{_WHAT[e.kind]} ({e.expected}) {within}",
         e.observed,
         e.reference,
     )

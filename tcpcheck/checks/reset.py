@@ -32,6 +32,16 @@ def connection_reset(e: ev.ConnectionReset, ctx: Context) -> Explanation:
             "the connection kept until it is closed",
             "RST from a host with no connection",
         )
+    if e.answers:
+        return Explanation(
+            f"{ctx.name(e.side)}, in SYN-RECEIVED, answered the {peer}'s unacceptable ACK at "
+            f"frame {e.answers} with <SEQ=SEG.ACK><CTL=RST>, the reply RFC 9293 §3.10.7.4 "
+            f"(fifth) asks for, and stays in SYN-RECEIVED: not an abort. The {peer} "
+            + ("went on without it: its sequence number, the bad SEG.ACK, is not the "
+               f"{peer}'s RCV.NXT" if e.went_on else "accepts it (it is at its RCV.NXT)"),
+            "<SEQ=SEG.ACK><CTL=RST> for an unacceptable ACK in SYN-RECEIVED",
+            f"RST answering frame {e.answers} ({peer} in {e.state})",
+        )
     verdict = ("the receiver accepts it" if e.accepted else
                "the receiver went on as if it never arrived (ignored, or lost after the "
                "capture point)" if e.went_on else

@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 
 import click
 
+from tcpcheck.artefacts import fold_artefacts
 from tcpcheck.baseline import apply_baseline, load_baseline, render_baseline
-from tcpcheck.cli.exits import ExitCode
+from tcpcheck.cli.exits import ExitCode, writing_stdout
 from tcpcheck.cli.options import filter_option, report_options, rule_options
 from tcpcheck.cli.run import (
     USER_ERRORS,
@@ -26,6 +27,8 @@ from tcpcheck.fold import DEFAULT_MAX_CONNECTIONS
 from tcpcheck.inputs import expand_inputs
 from tcpcheck.pipeline import analyze_jobs
 from tcpcheck.report.formats import REGISTRY, ReportSettings
+from tcpcheck.report.outputs import Output, OutputError
+from tcpcheck.report.statistics import render_statistics
 from tcpcheck.wording import counted
 from tcpcheck.writing import StagedWrites, Target, refuse_overwrites
 
@@ -49,17 +52,26 @@ _DATED = [f.name for f in REGISTRY.values() if f.timestamp]
               show_default=True, metavar="N",
               help="List at most N connections without a finding per capture; the rest are "
                    "counted in the report, not listed.")
+@click.option("--statistics", is_flag=True,
+              help="Print only the number of findings per rule, one line each (reports given "
+                   "a path are still written).")
+@click.option("--each-artefact", is_flag=True,
+              help="Report capture artefacts (checksum and segmentation offload, duplicate "
+                   "frames) one by one instead of once per capture and host, and draw their "
+                   "connections in the html report.")
 def analyze(paths: tuple[str, ...], config_path: str | None, isolated: bool,
             profile_name: str | None, select: tuple[str, ...], extend_select: tuple[str, ...],
             ignore: tuple[str, ...], ignore_checksums: bool, fail_on: str | None,
             baseline_path: str | None, write_baseline: str | None,
             formats: tuple[str, ...], output: str | None,
             quiet: bool, color: str, no_color: bool, no_info: bool, html_all: bool,
-            timestamp: bool, max_connections: int, filter_expression: str | None) -> None:
+            timestamp: bool, max_connections: int, statistics: bool,
+            each_artefact: bool, filter_expression: str | None) -> None:
     """Analyse capture files (pcap or pcapng, optionally gzip-compressed).
 
     PATH is a capture file, a folder (searched recursively for captures, recognised by their
-    content), or a quoted glob pattern such as 'artifacts/**/*.pcap*'.
+    content), a quoted glob pattern such as 'artifacts/**/*.pcap*', or - for standard input
+    (tcpdump -w - | tcpcheck analyze -).
     """
     started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if timestamp else None
     recorded: str | None = None
@@ -85,8 +97,12 @@ def analyze(paths: tuple[str, ...], config_path: str | None, isolated: bool,
             recorded_count = len(result.findings)  # before the old baseline takes some out
         if baseline is not None:
             result = apply_baseline(result, entries, baseline, folder_of(baseline))
+        outputs = _without_stdout(run.outputs) if statistics else run.outputs
     except USER_ERRORS as exc:
         fail(str(exc))
+    if not each_artefact:
+        # After the baseline is recorded and applied: baselines keep every finding.
+        result = fold_artefacts(result, run.catalog.artefacts(), keep_timelines=html_all)
     settings = ReportSettings(run.catalog, run.threshold, started, html_all=html_all,
                               quiet=quiet, no_info=no_info)
     with StagedWrites() as staged:
@@ -96,10 +112,23 @@ def analyze(paths: tuple[str, ...], config_path: str | None, isolated: bool,
                     fh.write(recorded)
             except OSError as exc:
                 fail(f"cannot write {write_baseline}: {exc.strerror or exc}")
-        report(result, run.outputs, settings, staged, color="never" if no_color else color)
+        report(result, outputs, settings, staged, color="never" if no_color else color)
+        if statistics:
+            with writing_stdout("the statistics"):
+                sys.stdout.write(render_statistics(result))
         if write_baseline is not None:
             if not quiet:
                 click.echo(f"tcpcheck: recorded {counted(recorded_count, 'finding')} in "
                            f"{write_baseline}", err=True)
             sys.exit(ExitCode.OK)
         sys.exit(exit_code(result, run.level))
+
+
+def _without_stdout(outputs: list[Output]) -> list[Output]:
+    """The reports of a ``--statistics`` run: the statistics take the place of the terminal
+    report on stdout. Raises OutputError for another format on stdout."""
+    for out in outputs:
+        if out.path is None and out.format != "terminal":
+            raise OutputError(f"--statistics prints to stdout: give --format {out.format} a "
+                              f"path, as in --format {out.format}:report.{out.format}")
+    return [out for out in outputs if out.path is not None]

@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 
 from rich.console import Console
 
 from tcpcheck.cli.exits import writing_stdout
+from tcpcheck.report.plain import plain_console
 
 WIDE_OUTPUT = 160
 """Width of tables written to a pipe or file, so that one rule or one value stays on one line."""
 
 Command = Callable[..., None]
+
+
+def report_console(color: str) -> Console:
+    """The console of a report on stdout: laid out for the terminal, or plain (nothing
+    wrapped, no trailing spaces) for a pipe, a file or a CI log."""
+    if sys.stdout.isatty():
+        return stdout_console(color)
+    return plain_console(sys.stdout, color=color == "always")
 
 
 def stdout_console(color: str, min_width: int = 0, *, stderr: bool = False) -> Console:

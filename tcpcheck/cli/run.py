@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import NoReturn
 
 import click
-from rich.console import Console
 
 from tcpcheck.baseline import BaselineError
 from tcpcheck.catalog import Catalog, CatalogError, load_catalog
-from tcpcheck.cli.console import stdout_console
+from tcpcheck.cli.console import report_console
 from tcpcheck.cli.exits import ExitCode, one_line, writing_stdout
 from tcpcheck.config import (
     Config,
@@ -33,6 +32,7 @@ from tcpcheck.profiles import DEFAULT_PROFILE, Profile, ProfileError, load_profi
 from tcpcheck.readfilter import FilterError, ReadFilter
 from tcpcheck.report.formats import REGISTRY, ReportSettings, Sink
 from tcpcheck.report.outputs import Output, OutputError, plan_outputs
+from tcpcheck.report.plain import plain_console
 from tcpcheck.report.sarif import GITHUB_RESULT_LIMIT
 from tcpcheck.result import AnalysisResult, Severity
 from tcpcheck.selection import RuleSelection, SelectionError, split_selectors
@@ -43,10 +43,6 @@ from tcpcheck.writing import StagedWrites, Target, WriteError, check_target
 USER_ERRORS = (CaptureError, ProfileError, CatalogError, ConfigError, SelectionError,
                BaselineError, OutputError, LiveError, WriteError, FilterError)
 """Errors that are the input's or the user's, reported as one line with exit status 2."""
-
-FILE_REPORT_WIDTH = 120
-"""Width of a terminal report written to a file."""
-
 
 def fail(message: str) -> NoReturn:
     """End the run with ``message`` as one line on stderr and exit status 2."""
@@ -65,8 +61,12 @@ def exit_code(result: AnalysisResult, fail_on: str) -> ExitCode:
 
 
 def waiting_for_writer(name: str) -> None:
-    """Say on stderr that a FIFO input has no writer yet."""
-    click.echo(f"tcpcheck: {name}: waiting for a writer on this FIFO (Ctrl-C to stop)",
+    """Say on stderr that a FIFO input (standard input from a pipe too) has sent nothing yet.
+
+    Worded for both: a named FIFO may have no writer at all, a pipe's writer (tcpdump
+    buffering its output) may not have written yet.
+    """
+    click.echo(f"tcpcheck: {name}: waiting for a writer to send the capture (Ctrl-C to stop)",
                err=True)
 
 
@@ -198,11 +198,11 @@ def _emit(out: Output, result: AnalysisResult, settings: ReportSettings,
     write = REGISTRY[out.format].write
     if out.path is None:
         with writing_stdout("the report"):
-            write(result, Sink(sys.stdout, stdout_console(color)), settings)
+            write(result, Sink(sys.stdout, report_console(color)), settings)
         return
     try:
         with staged.open(out.path) as fh:
-            write(result, Sink(fh, Console(file=fh, no_color=True, width=FILE_REPORT_WIDTH)),
-                  settings)
+            # A file is not a terminal: plain lines, nothing wrapped at a width.
+            write(result, Sink(fh, plain_console(fh)), settings)
     except OSError as exc:
         fail(f"cannot write {out.path}: {exc.strerror or exc}")

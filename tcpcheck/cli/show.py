@@ -13,6 +13,7 @@ from tcpcheck.readfilter import ReadFilter
 from tcpcheck.report.ladder import build_ladder
 from tcpcheck.report.ladder_view import render_ladder
 from tcpcheck.result import AnalysisResult
+from tcpcheck.sources import STDIN
 from tcpcheck.timeline import Recording
 from tcpcheck.wording import counted
 
@@ -39,9 +40,9 @@ def show(path: str, connection_id: int | None, frame: int | None, full: bool,
     between client and server, each endpoint's state where it changes, the segments with
     findings highlighted, then the findings explained.
 
-    Give the connection with --connection N, or any of its frames with --frame F. The
-    configuration, profile, rule selection and --filter apply as for analyze, so the
-    findings are analyze's. The exit status is 0 whatever the findings.
+    Give the connection with --connection N, or any of its frames with --frame F. FILE may be
+    - for standard input. The configuration, profile, rule selection and --filter apply as
+    for analyze, so the findings are analyze's. The exit status is 0 whatever the findings.
     """
     if (connection_id is None) == (frame is None):
         raise click.UsageError("give one of --connection N and --frame F")
@@ -94,14 +95,19 @@ def _not_found(result: AnalysisResult, path: str, connection_id: int | None,
         return f"{path}: no connection {connection_id}: {where} has {has}"
     [capture] = result.captures
     if read_filter is not None:  # the summary counts the kept frames only: ask the file
+        expression = read_filter.expression
+        if path == STDIN:  # gone once analysed: whether the filter kept it cannot be asked
+            return f"{path}: frame {frame} is in no connection --filter {expression!r} keeps"
         verdict = kept_by(read_filter, path, frame)
         if verdict is None:
             return f"{path}: frame {frame}: the capture has fewer than {frame} frames"
         if not verdict:
-            return f"{path}: frame {frame} is not kept by --filter {read_filter.expression!r}"
+            return f"{path}: frame {frame} is not kept by --filter {expression!r}"
     elif frame > capture.packets:
         frames = counted(capture.packets, "readable frame" if capture.damage else "frame")
         damage = f" ({capture.damage})" if capture.damage else ""
         return f"{path}: frame {frame}: the capture has {frames}{damage}"
-    kind = _NOT_TCP.get(skip_reason(path, frame) or "", "is not a TCP segment of any connection")
+    # Standard input is gone once analysed: what the frame is cannot be read again.
+    reason = None if path == STDIN else skip_reason(path, frame)
+    kind = _NOT_TCP.get(reason or "", "is not a TCP segment of any connection")
     return f"{path}: frame {frame} {kind}"

@@ -92,6 +92,8 @@ class AckSteps:
             wnd.last = edge
             if edge > wnd.edge:
                 wnd.edge, wnd.edge_frame, wnd.edge_win = edge, seg.frame, window
+                if window > wnd.peak:  # a larger window moves the edge, but for an old ACK
+                    wnd.peak = window
             wnd.last_ack = ack
             wnd.last_ts = seg.ts
         snd = b.snd
@@ -111,6 +113,8 @@ class AckSteps:
                 # segment): the FIN is not acknowledged by it, and b's state stays.
                 return
             snd.una = ack
+            if ack >= b.flow.timed_end:
+                b.flow.acked(seg, bool(self.negotiated and self.negotiated[2]))
             if snd.sent:
                 b.forget_acked(ack)
             if fin_acked:

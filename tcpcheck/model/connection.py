@@ -22,14 +22,17 @@ from tcpcheck.model.acks import AckSteps
 from tcpcheck.model.arrival import syn_challenged
 from tcpcheck.model.checksums import ChecksumSteps, Held, Unusable
 from tcpcheck.model.data import DataSteps
+from tcpcheck.model.data_acks import AckSample, DataAckSteps
 from tcpcheck.model.endpoint import Endpoint, Tally
 from tcpcheck.model.handshake import HandshakeSteps
 from tcpcheck.model.peer_options import TS_LAYOUT, OptionSteps
 from tcpcheck.model.replies import Owed, ReplySteps
+from tcpcheck.model.reply_resets import ResetReplySteps
 from tcpcheck.model.reset import ResetSteps
 from tcpcheck.model.senders import EarlyText, SenderSteps
 from tcpcheck.model.seqnum import HALF, MASK
 from tcpcheck.model.states import SYNCHRONIZED, Input, State
+from tcpcheck.model.stats import FIRST_KINDS, KIND_RST, KINDS, ConnectionStats, measure
 from tcpcheck.profiles import Profile
 from tcpcheck.segment import ACK, CSUM_BAD, CSUM_OFFLOAD, FIN, RST, SYN, Segment
 
@@ -56,7 +59,7 @@ class Moment(NamedTuple):
 
 
 class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, SenderSteps,
-                 ChecksumSteps, ReplySteps):
+                 ChecksumSteps, ReplySteps, ResetReplySteps, DataAckSteps):
     """One connection instance (an incarnation of a four-tuple) and its two endpoints."""
 
     __slots__ = (
@@ -64,7 +67,7 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         "first_frame", "last_frame", "start_ts", "end_ts", "packets", "done_at",
         "close", "finished", "lingering", "keys", "reorder_ns", "negotiated", "timers",
         "timing", "revised", "unsettled", "rst_in_flight", "syn_to_older", "early", "held",
-        "unusable", "owed", "oow_ts", "answers", "tentative", "watch_hosts",
+        "unusable", "owed", "oow_ts", "answers", "tentative", "watch_hosts", "ack_wait",
     )
 
     def __init__(self, conn_id: int, profile: Profile, client_key: tuple, midstream: bool,
@@ -127,6 +130,8 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         self.watch_hosts: Callable[[Connection, Segment], None] | None = None
         self.oow_ts = (0, 0)
         self.answers = (0, 0)
+        # The data of (client, server) whose ACK the peer owes (``DataAckSteps``); None: none.
+        self.ack_wait: tuple[AckSample | None, AckSample | None] | None = None
 
     # ------------------------------------------------------------------ replay
 
@@ -147,6 +152,8 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
             return
         if self.owed:
             self._answer(seg, from_client)
+        if self.ack_wait is not None:
+            self._ack_waited(seg, from_client)
         if self.early is not None:
             self._settle_early(seg, from_client)
         if self.timers:
@@ -161,6 +168,12 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         prev_win = a.wnd.win
         a.wnd.win = win
         a.sent_any = True
+        flow = a.flow
+        flow.packets += 1
+        if flow.unseen & FIRST_KINDS:
+            kinds = KINDS[flags | 0x100 if plen else flags]
+            if kinds & flow.unseen:
+                flow.mark(kinds, frame)
         rtx = a.rtx
         rtx.probe = False
         idle = ts - rtx.last_ts
@@ -187,6 +200,7 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
             self._syn(seg, a, b)
             return
         if flags & RST:
+            flow.mark(KIND_RST, frame)
             self._rst(seg, a, b)
             return
         if a.snd.isn is None and not self.midstream and b.state not in SYNCHRONIZED:
@@ -226,6 +240,9 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
             self._pure_out_of_sequence(seg, a, b, idle)
         if not win and not flags & FIN:
             self.events.append(ev.ZeroWindow(frame, ts, a.role, b.rel(a.rcv.ack or 0)))
+            flow.window_closed(frame, ts)
+        elif not prev_win and win:
+            flow.window_opened(ts)
 
     # ------------------------------------------------------------------ capture artefacts
 
@@ -389,6 +406,11 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
                 and c.state is not State.CLOSED):
             self.events.append(ev.CaptureEndedMidstream(self.last_frame, self.end_ts, "client",
                                                         c.state.value, s.state.value, idle))
+
+    def statistics(self) -> ConnectionStats:
+        """What the replay measured of this connection (``tcpcheck.model.stats``)."""
+        return measure(self.client, self.server, self.start_ts, self.end_ts,
+                       bool(self.negotiated and self.negotiated[2]))
 
     def close_kind(self) -> str:
         """How the connection ended, for the connections table."""

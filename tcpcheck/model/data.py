@@ -10,6 +10,7 @@ from tcpcheck.model.endpoint import Endpoint
 from tcpcheck.model.events.replies import ReplyKind
 from tcpcheck.model.seqnum import unwrap
 from tcpcheck.model.states import SYNCHRONIZED, Input, State
+from tcpcheck.model.stats import IDLE, KIND_FIN
 from tcpcheck.segment import ACK, FIN, Segment
 
 # Holes remembered per side: enough for bursty loss, bounded so memory stays per-connection.
@@ -80,11 +81,16 @@ class DataSteps:
                     snd.captured_from = seq
                 if seq > reported:
                     self._add_gap(a, reported, seq)
+            if a.opts.ts_max_frame == seg.frame and plen and seq == snd_max and not snd.gaps:
+                # Only a segment that raised its side's TSval can be a sample (cheap test first).
+                self._sample_ack(seg, a, b, end, ReplyKind.ACK_DATA)
             if plen and len(seg.payload) == plen:
                 a.remember(seq, seg.payload, seg.frame, seg.ts)
             snd.bytes += end - max(seq, snd_max)
             snd.max = end
             snd.max_ts = seg.ts
+            if a.flow.timed_end == IDLE:
+                a.flow.time(end, seg)
         if plen and a.state is State.CLOSE_WAIT:
             clocks = a.ending()
             clocks.cw_since, clocks.cw_frame = seg.ts, seg.frame
@@ -124,11 +130,18 @@ class DataSteps:
         prompt = seg.ts - a.snd.max_ts < self.reorder_ns
         # A hole the peer's ACK already covered: filled promptly, the capture saw it late.
         late = bool(a.snd.unseen) and self._unseen_filled(a, seq, end, prompt)
-        if (self._fill_gap(a, seq, end) or late) and prompt and not fast:
+        filled = self._fill_gap(a, seq, end)
+        self._drop_sample(a)
+        if filled and seq == b.rcv.ack:
+            # It fills the hole the receiver's ACK points at: RFC 5681 §4.2, ACK at once.
+            self._sample_ack(seg, a, b, end, ReplyKind.ACK_HOLE)
+        if (filled or late) and prompt and not fast:
             # Filling a hole promptly is reordering: the sender cannot know of a loss yet.
             self.events.append(ev.OutOfOrder(seg.frame, seg.ts, a.role, a.rel(seq), seg.plen,
                                              seg.ts - a.snd.max_ts))
+            a.flow.resent(seq, 0, seg.frame)
             return
+        a.flow.resent(seq, min(end, a.snd.max) - seq, seg.frame)
         if fast:
             # The receiver asked for exactly this byte with duplicate ACKs (RFC 5681 §3.2).
             self.events.append(ev.FastRetransmission(seg.frame, seg.ts, a.role, a.rel(seq),
@@ -136,6 +149,7 @@ class DataSteps:
         elif b.rcv.ack is not None and end <= b.rcv.ack:
             self.events.append(ev.SpuriousRetransmission(seg.frame, seg.ts, a.role, a.rel(seq),
                                                          seg.plen, a.rel(b.rcv.ack)))
+            self._owe_old_copy(seg, a, b, seq)
         else:
             self.events.append(ev.Retransmission(seg.frame, seg.ts, a.role, "data", a.rel(seq),
                                                  seg.plen))
@@ -153,6 +167,7 @@ class DataSteps:
                idle: int) -> None:
         """SND.NXT - 1 with at most one byte: a keepalive, or a probe of a zero window."""
         a.rtx.probe = True
+        self._drop_sample(a)
         if b.wnd.win == 0:
             self.events.append(ev.ZeroWindowProbe(seg.frame, seg.ts, a.role, a.rel(seq), plen))
         else:
@@ -173,6 +188,8 @@ class DataSteps:
             a.snd.fin = pos
             a.snd.fin_frame = seg.frame
             a.snd.max = max(a.snd.max, pos + 1)
+            a.flow.time(pos + 1, seg)
+            a.flow.mark(KIND_FIN, seg.frame)
             if (a.state is State.CLOSE_WAIT and b.snd.fin is not None and seg.flags & ACK
                     and unwrap(seg.ack, b.snd.max) <= b.snd.fin):
                 self._fins_crossed(a, b, seg)
@@ -183,6 +200,7 @@ class DataSteps:
             return
         elif not seg.plen:
             self.events.append(ev.Retransmission(seg.frame, seg.ts, a.role, "FIN", a.rel(pos), 0))
+            a.flow.resent(pos, 0, seg.frame)
         b.rcv.fin_frame = seg.frame
         if b.state in SYNCHRONIZED:
             if a.snd.fin_frame == seg.frame:

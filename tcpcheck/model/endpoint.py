@@ -6,6 +6,7 @@ from collections import deque
 
 from tcpcheck.model.seqnum import unwrap
 from tcpcheck.model.states import Input, State, step
+from tcpcheck.model.stats import Flow
 from tcpcheck.options import Options
 
 # Unacknowledged payload remembered per side, to compare retransmissions with the first copy.
@@ -113,7 +114,7 @@ class NegotiatedOptions:
 class WindowEdge:
     """The receive window this side advertised for the peer's data (RFC 9293 §3.8.6)."""
 
-    __slots__ = ("win", "edge", "edge_frame", "edge_win", "last", "last_ack", "last_ts")
+    __slots__ = ("win", "edge", "edge_frame", "edge_win", "last", "last_ack", "last_ts", "peak")
 
     def __init__(self) -> None:
         self.win = 0  # raw window field of our latest segment
@@ -123,6 +124,7 @@ class WindowEdge:
         self.last: int | None = None  # right edge of our previous advertisement
         self.last_ack = 0
         self.last_ts = 0
+        self.peak = 0  # largest window advertised after the handshake, scaled
 
 
 class RetransmissionClocks:
@@ -179,7 +181,7 @@ class Endpoint:
     """One side: its RFC 9293 state and its TCB, grouped as the RFC groups it."""
 
     __slots__ = ("role", "state", "snd", "rcv", "opts", "wnd", "rtx", "teardown", "sent_any",
-                 "oversized", "offloaded")
+                 "oversized", "offloaded", "flow")
 
     def __init__(self, role: str, state: State) -> None:
         self.role = role
@@ -194,6 +196,7 @@ class Endpoint:
         self.sent_any = False
         self.oversized: Tally | None = None  # larger than the peer's MSS (TSO/GSO/GRO)
         self.offloaded: Tally | None = None  # checksums holding only the pseudo-header sum
+        self.flow = Flow()  # what it sent, measured for the statistics
 
     # What a connection's summary reads of a side (``tcpcheck.track.LoneSide`` has the same).
 

@@ -40,6 +40,7 @@ class HandshakeSteps:
             a.rtx.syn_ts = seg.ts
             a.snd.syn_data = seg.plen
             a.snd.max_ts = seg.ts
+            a.flow.retime(a.snd.max, seg)
         elif has_ack and not a.rtx.synacks:
             # Simultaneous open: the SYN-ACK repeats this side's own SYN.
             if seg.seq != a.snd.isn:
@@ -72,6 +73,7 @@ class HandshakeSteps:
                     b.wnd.edge = b.wnd.last = None  # the peer's window was for the old space
         else:
             self.events.append(ev.Retransmission(seg.frame, seg.ts, a.role, what, 0, seg.plen))
+            a.flow.resent(a.snd.base, 0, seg.frame)
             if has_ack:
                 self.events.extend(timers.synack_retransmitted(
                     self.profile, self.timing, a, b.rtx.last_syn_ts,
@@ -194,6 +196,8 @@ class HandshakeSteps:
                                                b.snd.isn, (b.snd.isn + 1) & MASK, ack))
             return
         b.snd.una = a.rcv.ack = unwrap(ack, b.snd.max)
+        if b.snd.una >= b.flow.timed_end:
+            b.flow.acked(seg, bool(self.negotiated and self.negotiated[2]))
         if self.negotiated is not None:
             # The windows of both SYNs are unscaled (RFC 7323 §2.2): each side's first right
             # edge is known once the SYN-ACK tells where the peer's sequence space starts.

@@ -9,7 +9,9 @@ Where RFC 9293 §3.10.7 makes a receiver answer a segment, the model notes an ``
   PAWS (RFC 9293 §3.10.7.4, first; RFC 7323 §5.3), or acknowledges what was never sent
   (§3.10.7.4, fifth; held until the sender's next data proves it unsent);
 - "<SEQ=SEG.ACK><CTL=RST>" for an unacceptable ACK in SYN-RECEIVED (§3.10.7.4, fifth) and for
-  an ACK-bearing segment on a four-tuple the receiver reset (§3.10.7.1-2);
+  an ACK-bearing segment on a four-tuple the receiver reset (§3.10.7.1-2), and
+  "<SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>" for one without ACK there (§3.10.7.1): these in
+  ``tcpcheck.model.reply_resets``;
 - an ACK of a FIN (§3.10.7.4, eighth), within the profile's delayed-ACK maximum.
 
 Each is owed only where the capture shows the segment surely unacceptable (the model's
@@ -42,7 +44,7 @@ from tcpcheck.model.arrival import receive_next
 from tcpcheck.model.endpoint import Endpoint
 from tcpcheck.model.events.replies import ReplyKind, ReplyOutcome
 from tcpcheck.model.seqnum import unwrap
-from tcpcheck.model.states import SYNCHRONIZED, State
+from tcpcheck.model.states import SYNCHRONIZED
 from tcpcheck.segment import ACK, FIN, RST, SYN, Segment
 
 SLACK_NS = 200_000_000
@@ -85,6 +87,10 @@ class Owed(NamedTuple):
     unsent: bool = False
     """For an ACK above everything the capture showed sent: owed only if the sender's next
     data proves it unsent, not unseen (``_unsent_settled``); its outcome waits till then."""
+    old_copy: bool = False
+    """For an old duplicate (wholly below RCV.NXT): data of the receiver carrying ACK =
+    RCV.NXT within the allowance answers it too (stacks piggyback the ACK), and an ACK past
+    the allowance that acknowledges what the sender sent after it is no reply."""
     late: Segment | None = None
     """For an ordinary ACK (``ACK_FIN``): the receiver's first segment past the allowance that
     did not cover it, kept until a later ACK proves it had the FIN all along."""
@@ -115,15 +121,6 @@ class ReplySteps:
         self._owe(Owed(kind, seg, b is self.client, snd, rcv,
                        reason, reference, dropped, tolerated=tolerated))
 
-    def _owe_reset(self, kind: ReplyKind, seg: Segment, a: Endpoint, b: Endpoint, reason: str,
-                   reference: str) -> None:
-        """``b`` owes "<SEQ=SEG.ACK><CTL=RST>" for ``a``'s segment ``seg`` (it carries ACK)."""
-        if b.snd.max is None:
-            return
-        ack = unwrap(seg.ack, b.snd.max)
-        self._owe(Owed(kind, seg, b is self.client, (ack, ack), None, reason,
-                       reference))
-
     def _owe_zero_window_fin(self, seg: Segment, a: Endpoint, b: Endpoint, fin: int) -> None:
         """A bare FIN at RCV.NXT into ``b``'s zero window: SEG.LEN 1 with RCV.WND 0 is "not
         acceptable" (RFC 9293 §3.10.7.4, first), so ``b`` owes an ACK and drops it. The model
@@ -136,6 +133,20 @@ class ReplySteps:
         self._owe_ack(ReplyKind.ACK_UNACCEPTABLE, seg, a, b,
                       f"FIN at seq {a.rel(fin)} into a zero window", "RFC 9293 §3.10.7.4 (first)",
                       (fin, fin + 1), tolerated)
+
+    def _owe_old_copy(self, seg: Segment, a: Endpoint, b: Endpoint, seq: int) -> None:
+        """``a``'s data lies wholly below the ACK ``b`` already sent, so below its RCV.NXT:
+        it fails the acceptability test (RFC 9293 §3.10.7.4, first: "If an incoming segment is
+        not acceptable, an acknowledgment should be sent in reply (unless the RST bit is set
+        [...]): <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>"). Linux sends it at once, with a D-SACK
+        (RFC 2883) naming the copy."""
+        if b.state not in SYNCHRONIZED:
+            return
+        self._owe_ack(ReplyKind.ACK_UNACCEPTABLE, seg, a, b,
+                      f"{seg.plen} bytes at seq {a.rel(seq)}, an old duplicate wholly below "
+                      f"RCV.NXT {a.rel(b.rcv.ack)}", "RFC 9293 §3.10.7.4 (first)")
+        if self.owed and self.owed[-1].segment is seg:
+            self.owed = (*self.owed[:-1], self.owed[-1]._replace(old_copy=True))
 
     def _owe_unsent(self, seg: Segment, a: Endpoint, b: Endpoint, ack: int) -> None:
         """``a``'s ACK is above everything the capture showed ``b`` send. If ``b`` never sent
@@ -159,41 +170,6 @@ class ReplySteps:
         self.tentative = ()
         self.owed = tuple(owed._replace(unsent=False) if owed.unsent else owed
                           for owed in self.owed if proven or not owed.unsent)
-
-    def _to_no_connection(self, seg: Segment, a: Endpoint, b: Endpoint) -> None:
-        """``a`` sends on a four-tuple ``b`` reset: ``b`` has no connection there (RFC 9293
-        §3.10.7.1, CLOSED: "An incoming segment not containing a RST causes a RST to be sent in
-        response"; a listener on the port answers an ACK the same way, §3.10.7.2): "If the ACK
-        bit is on, <SEQ=SEG.ACK><CTL=RST>". Only an ACK-bearing segment is judged (a listener
-        drops one without ACK), one at a time, and only ``b``'s host speaking to ``a``'s on
-        another connection shows it silent (``host_spoke``): ``b`` sends nothing on this one."""
-        clocks = b.teardown
-        if (b.state is not State.CLOSED or clocks is None or not clocks.rst_frame
-                or not seg.flags & ACK or b.snd.max is None
-                or any(owed.kind is ReplyKind.RESET_CLOSED for owed in self.owed)):
-            return
-        ack = unwrap(seg.ack, b.snd.max)
-        self._owe(Owed(ReplyKind.RESET_CLOSED, seg, b is self.client, (ack, ack),
-                       None, f"a segment on the four-tuple it reset at frame {clocks.rst_frame}",
-                       "RFC 9293 §3.10.7.1, §3.10.7.2"))
-        if self.watch_hosts is not None:
-            self.watch_hosts(self, seg)
-
-    def host_spoke(self, seg: Segment) -> bool:
-        """The host that owes a reset here sent ``seg`` to the peer's host on another
-        connection: past the allowance, the reset it owes is missing. True while one is still
-        owed."""
-        kept: list[Owed] = []
-        for owed in self.owed:
-            waited = seg.ts - owed.segment.ts
-            if owed.kind is ReplyKind.RESET_CLOSED and waited > self._allowance():
-                self._record(owed, ReplyOutcome.MISSING, None,
-                             f"no reset in {waited / 1e9:.3f} s, while its host sent frame "
-                             f"{seg.frame} to the peer's host on another connection")
-            else:
-                kept.append(owed)
-        self.owed = tuple(kept)
-        return any(owed.kind is ReplyKind.RESET_CLOSED for owed in kept)
 
     def _owe_fin_ack(self, seg: Segment, a: Endpoint, b: Endpoint, fin: int) -> None:
         """``b`` received ``a``'s FIN: "advance RCV.NXT over the FIN" and acknowledge it (RFC
@@ -301,6 +277,8 @@ class ReplySteps:
             return self._accepted(owed, seg)
         if owed.answered:
             return owed  # its reply came: only the watch over the dropped space is left
+        if owed.old_copy and flags & ACK and unwrap(seg.ack, owed.ack[0]) < owed.ack[0]:
+            return self._replayed(owed, seg)
         if owed.kind in _RESETS:
             if flags & RST:
                 return self._settle_reset(owed, seg)
@@ -314,7 +292,10 @@ class ReplySteps:
             return self._record(owed, ReplyOutcome.UNJUDGED, seg, "it sent "
                                 + ("an RST" if flags & RST else "a SYN") + " instead")
         elif flags & ACK and not seg.plen and not flags & FIN:
-            return self._settle_ack(owed, seg)
+            if not (owed.old_copy and self._acks_later_data(owed, seg)):
+                return self._settle_ack(owed, seg)
+        elif owed.old_copy and flags & ACK and seg.ts - owed.segment.ts <= self._allowance():
+            return self._piggybacked(owed, seg)
         if seg.ts - owed.segment.ts <= self._allowance():
             return owed  # sent before the segment reached it, perhaps
         if owed.kind in _RATE_LIMITED and self._rate_limited(owed):
@@ -347,17 +328,32 @@ class ReplySteps:
                      f"<SEQ={receiver.rel(seq)}><ACK={sender.rel(ack)}><CTL=ACK>")
         return None if owed.dropped is None else owed._replace(answered=True)
 
-    def _settle_reset(self, owed: Owed, seg: Segment) -> None:
-        seq = unwrap(seg.seq, owed.seq[0])
-        observed = f"frame {seg.frame}: <SEQ={self._sides(owed)[0].rel(seq)}><CTL=RST>"
-        outcome = ReplyOutcome.ANSWERED if seq == owed.seq[0] else ReplyOutcome.WRONG
-        if outcome is ReplyOutcome.WRONG and owed.kind is ReplyKind.RESET_CLOSED:
-            # A host without a connection has only SEG.ACK to build its reset from: another
-            # number comes from state the capture does not show (it still had the connection).
-            outcome = ReplyOutcome.UNJUDGED
-        if outcome is ReplyOutcome.ANSWERED:
-            self.answers = (seg.frame, owed.segment.frame)
-        self._record(owed, outcome, seg, observed)
+    def _acks_later_data(self, owed: Owed, seg: Segment) -> bool:
+        """Is the receiver's pure ACK, past the allowance, an ACK of what the sender sent
+        after the provocation (above everything it had sent then) rather than the reply?"""
+        return (seg.ts - owed.segment.ts > self._allowance()
+                and unwrap(seg.ack, owed.ack[1]) > owed.ack[1])
+
+    def _replayed(self, owed: Owed, seg: Segment) -> None:
+        """The receiver of an old duplicate sends an ACK below the one it had already sent:
+        a copy of its own older traffic, not a segment sent after the duplicate arrived (ACK
+        fields do not go back). The exchange repeats (a trace joined to itself, a duplicating
+        path), the old duplicate with it: its reply cannot be told from the copies."""
+        sender = self._sides(owed)[1]
+        self._record(owed, ReplyOutcome.UNJUDGED, seg,
+                     f"frame {seg.frame} carries ACK {sender.rel(unwrap(seg.ack, owed.ack[0]))}, "
+                     f"below the receiver's own earlier ACK {sender.rel(owed.ack[0])}: a copy of "
+                     "its older traffic, so the exchange repeats")
+
+    def _piggybacked(self, owed: Owed, seg: Segment) -> None:
+        """Data of the receiver within the allowance, its ACK field at RCV.NXT or above
+        (``_replayed`` took older ones): the RFC's reply to an old duplicate, carried on
+        data."""
+        sender = self._sides(owed)[1]
+        ack = unwrap(seg.ack, owed.ack[0])
+        self.answers = (seg.frame, owed.segment.frame)
+        return self._record(owed, ReplyOutcome.ANSWERED, seg, f"frame {seg.frame}: "
+                            f"<ACK={sender.rel(ack)}> on {seg.plen} bytes of data")
 
     def _accepted(self, owed: Owed, seg: Segment) -> None:
         """The receiver's ACK covers the dropped space, which its sender never sent again."""
@@ -419,6 +415,8 @@ class ReplySteps:
     def _expected(self, owed: Owed) -> str:
         """The reply in the RFC's notation, with the bounds the capture allows for it."""
         receiver, sender = self._sides(owed)
+        if owed.kind is ReplyKind.RESET_CLOSED and owed.ack is not None:
+            return f"<SEQ=0><ACK={sender.rel(owed.ack[0])}><CTL=RST,ACK>"
         seq = self._bounds(receiver, *owed.seq)
         if owed.ack is None:
             return f"<SEQ={seq}><CTL=RST>"

@@ -87,7 +87,8 @@ class ResetSteps:
             accepted and self._no_connection(seg, a, b),
             # Sent from a SYN-SENT TCB, though this connection's sender is past it: the
             # sender's new attempt on the tuple (the tracker routes it here).
-            new_attempt=a.rtx.syn_rst_ts == seg.ts and before_sender is not State.SYN_SENT)
+            new_attempt=a.rtx.syn_rst_ts == seg.ts and before_sender is not State.SYN_SENT,
+            answers=self.answers[1] if reply else 0)
         if accepted and (a.state is State.SYN_SENT or reply) and before is not State.SYN_SENT:
             # From SYN-SENT (or SYN-RECEIVED) a reset only answers a segment its sender found
             # unacceptable (RFC 9293 §3.10.7.3, §3.10.7.4: "<SEQ=SEG.ACK><CTL=RST>"), maybe one

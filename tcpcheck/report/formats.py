@@ -14,6 +14,7 @@ from typing import TextIO
 from rich.console import Console
 
 from tcpcheck.catalog import Catalog
+from tcpcheck.report.csvdoc import render_csv
 from tcpcheck.report.github import render_github
 from tcpcheck.report.html import render_html
 from tcpcheck.report.jsondoc import write_json
@@ -21,6 +22,7 @@ from tcpcheck.report.junit import render_junit
 from tcpcheck.report.markdown import render_markdown
 from tcpcheck.report.sarif import render_sarif
 from tcpcheck.report.terminal import render_failures, render_terminal
+from tcpcheck.report.zeek import render_zeek
 from tcpcheck.result import AnalysisResult, Severity
 
 
@@ -74,7 +76,8 @@ def _terminal(result: AnalysisResult, sink: Sink, settings: ReportSettings) -> N
 
 
 def _json(result: AnalysisResult, sink: Sink, settings: ReportSettings) -> None:
-    write_json(result, sink.file)  # streamed: a big capture's document is tens of megabytes
+    # Streamed: a big capture's document is tens of megabytes.
+    write_json(result, sink.file, timestamp=settings.timestamp)
 
 
 def _junit(result: AnalysisResult, sink: Sink, settings: ReportSettings) -> None:
@@ -99,14 +102,24 @@ def _html(result: AnalysisResult, sink: Sink, settings: ReportSettings) -> None:
                                 timestamp=settings.timestamp))
 
 
+def _csv(result: AnalysisResult, sink: Sink, settings: ReportSettings) -> None:
+    sink.file.write(render_csv(result))
+
+
+def _zeek(result: AnalysisResult, sink: Sink, settings: ReportSettings) -> None:
+    sink.file.write(render_zeek(result))
+
+
 REGISTRY: dict[str, ReportFormat] = {f.name: f for f in (
     ReportFormat("terminal", _terminal, "txt"),
-    ReportFormat("json", _json, "json"),
+    ReportFormat("json", _json, "json", timestamp=True),
     ReportFormat("junit", _junit, "xml", timestamp=True),
     ReportFormat("sarif", _sarif, "sarif", timestamp=True),
     ReportFormat("github", _github, "txt"),
     ReportFormat("markdown", _markdown, "md"),
     ReportFormat("html", _html, "html", timestamp=True, timelines=True),
+    ReportFormat("csv", _csv, "csv"),
+    ReportFormat("zeek", _zeek, "log"),
 )}
 """Every report format by name, in the order ``--help`` lists them."""
 

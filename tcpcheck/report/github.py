@@ -4,8 +4,11 @@ Printed in a workflow step, each line becomes an annotation on the run's summary
 the pull request's files, for files it changed). Errors and warnings get one line each. Info
 findings do not: a lossy capture has tens of thousands of duplicate ACKs, and GitHub shows only
 a few annotations per step anyway, so they are summed up as one ``::notice`` per capture and
-rule with the count and the first frame. A damaged capture is a ``::warning``; a baseline adds
-one ``::notice`` (attached to the baseline file) with what it suppressed and what went stale.
+rule with the count and the first frame. An error or warning's message ends with its next
+step, on lines of their own: the ``tshark`` command whose display filter selects its frame and
+the ``tcpcheck show`` command that draws its connection. A damaged capture is a
+``::warning``; a baseline adds one ``::notice`` (attached to the baseline file) with what it
+suppressed and what went stale.
 
 Escaping is exactly @actions/core's (``toolkit/packages/core/src/command.ts``): in the message
 ``%``, CR and LF become ``%25``, ``%0D``, ``%0A``; in property values also ``:`` and ``,``
@@ -15,6 +18,7 @@ end the command early and a path with a comma would cut the properties short.
 
 from __future__ import annotations
 
+from tcpcheck.report.nextstep import NextSteps
 from tcpcheck.result import (
     AnalysisResult,
     BaselineEntry,
@@ -40,6 +44,7 @@ def render_github(result: AnalysisResult) -> str:
     then one notice per rule of its info findings (in rule-code order); the baseline last.
     """
     connections = {(c.input, c.id): c for c in result.connections}
+    steps = NextSteps(result.connections)
     by_input: dict[str, list[Finding]] = {}
     for finding in result.findings:
         by_input.setdefault(finding.input, []).append(finding)
@@ -55,7 +60,7 @@ def render_github(result: AnalysisResult) -> str:
             if finding.severity is Severity.INFO:
                 info.setdefault((finding.code, finding.rule), []).append(finding)
             else:
-                lines.append(_finding_line(finding, connections))
+                lines.append(_finding_line(finding, connections, steps))
         for key in sorted(info):
             lines.append(_info_line(info[key], connections))
     if result.baseline is not None:
@@ -96,17 +101,19 @@ def _where(finding: Finding, connections: dict[_ConnectionKey, ConnectionSummary
     return where
 
 
-def _finding_line(finding: Finding, connections: dict[_ConnectionKey, ConnectionSummary]) -> str:
+def _finding_line(finding: Finding, connections: dict[_ConnectionKey, ConnectionSummary],
+                  steps: NextSteps) -> str:
     details = (f"{_where(finding, connections)}; expected {finding.expected}; "
                f"observed {finding.observed}; {finding.reference}")
+    next_step = "".join(f"\n{label}: {value}" for label, value in steps.of(finding).lines())
     return command(COMMAND[finding.severity], {"file": finding.input, "title": _title(finding)},
-                   f"{finding.message} ({details})")
+                   f"{finding.message} ({details}){next_step}")
 
 
 def _info_line(findings: list[Finding],
                connections: dict[_ConnectionKey, ConnectionSummary]) -> str:
     first = findings[0]
-    count = len(findings)
+    count = sum(f.count for f in findings)  # a folded artefact counts all it stands for
     message = (f"{counted(count, 'info finding')}; first at {_where(first, connections)}: "
                f"{first.message} "
                f"({first.reference})")

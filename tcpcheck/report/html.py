@@ -33,7 +33,10 @@ a connection id, ``F`` a frame number, ``N`` a finding's index in ``result.findi
   ``tr[data-capture=C]`` per capture), ``#baseline`` when a baseline was used.
 - ``#findings-table`` (``tbody`` rows ``tr.finding.sev-*`` with ``data-index=N``,
   ``data-capture``, ``data-connection``, ``data-frame``, the rule in ``td.rule``, kept on one
-  line), sortable by clicking the ``th``
+  line, and ``td.next`` holding two ``button.copy`` whose ``data-copy`` is the finding's
+  Wireshark display filter and its ``tcpcheck show`` command; a button with nothing to copy
+  is disabled and its title says why), opening sorted by severity (errors first), then
+  capture, then frame, sortable by clicking the ``th``
   buttons (``th[data-key]``), filtered by ``#filter-severity-error|warning|info``
   (checkboxes), ``#filter-rule`` (select of rule slugs), ``#filter-connection`` (number),
   ``#filter-capture`` (select, several captures only) and ``#filter-text``;
@@ -44,9 +47,10 @@ a connection id, ``F`` a frame number, ``N`` a finding's index in ``result.findi
 - ``details.conn#conn-C-I`` (``data-capture``, ``data-connection``, ``data-rendered="1"``
   once drawn) holding ``div.ladder`` with ``svg.ladder-svg``, ``div.seqgraphs`` with one
   ``svg.seqgraph`` per data direction (``data-direction="client"|"server"``) and
-  ``div.cards`` with one ``div.card.sev-*#finding-N`` per finding drawn on a row. Pictures
-  are laid out to the width of their box (``div.ladder[data-room]``: the width laid out for)
-  and again when the window is resized.
+  ``div.cards`` with one ``div.card.sev-*#finding-N`` per finding drawn on a row (its
+  ``dd.next`` has the display filter and the show command as ``code.cmd``, each with a
+  ``button.copy``). Pictures are laid out to the width of their box (``div.ladder[data-room]``:
+  the width laid out for) and again when the window is resized.
 - In a ladder: each arrow ``g.seg`` with ``data-frame`` and ``id="frame-C-F"`` (classes
   ``from-client`` or ``from-server``, ``hl sev-error|sev-warning|sev-info`` when findings are
   anchored there, ``rtx`` for a retransmission); a highlighted row's body is an
@@ -81,7 +85,8 @@ a connection id, ``F`` a frame number, ``N`` a finding's index in ``result.findi
 The data: ``<script type="application/json" id="tcpcheck-data">`` holds the captures, the
 rules the findings name (code, slug, catalog summary), the findings and the connections as
 rows of the fields ``findingFields`` and ``connectionFields`` name (see ``FINDING_FIELDS``,
-``CONNECTION_FIELDS``). ``<script type="application/x-ndjson" id="tcpcheck-diagrams">`` has
+``CONNECTION_FIELDS``), and ``nextStep``, the parts of each finding's next step
+(``_next_step_parts``). ``<script type="application/x-ndjson" id="tcpcheck-diagrams">`` has
 one line per section, ``conn-C-I``, a tab, then its JSON: ``initial``/``final``/
 ``finalChange`` states by side, ``items`` (a ladder row ``{frame, time, fromClient, label}``
 plus, only when they apply, ``retransmission``, ``observations``, ``clientChange``/
@@ -112,6 +117,7 @@ from importlib.resources import files
 from typing import Any
 
 from tcpcheck.catalog import Catalog, CatalogError, RuleMeta, paragraphs
+from tcpcheck.model.stats import DirectionStats
 from tcpcheck.report.ladder import (
     Collapsed,
     Ladder,
@@ -120,6 +126,7 @@ from tcpcheck.report.ladder import (
     build_ladder,
     segment_label,
 )
+from tcpcheck.report.nextstep import connection_filter, show_prefix, unreadable
 from tcpcheck.report.seqgraph import SequenceGraph, sequence_graphs
 from tcpcheck.report.terminal import format_duration, verdict
 from tcpcheck.report.wording import folded_note
@@ -363,7 +370,8 @@ def _findings_section(result: AnalysisResult, captures: list[CaptureSummary],
         f"<thead><tr>{_th('severity', 'severity', 'num')}{_th('rule', 'rule', 'text')}"
         f"{capture_th}{_th('connection', 'connection', 'num')}{_th('frame', 'frame', 'num')}"
         f"{_th('time', 'time (s)', 'num')}{_th('side', 'side', 'text')}"
-        f"{_th('message', 'message', 'text')}</tr></thead>\n<tbody></tbody>\n</table></div>\n"
+        f"{_th('message', 'message', 'text')}<th>next step</th></tr></thead>\n<tbody></tbody>\n"
+        "</table></div>\n"
         "<button type=\"button\" class=\"more\" id=\"findings-more\" hidden>show more"
         "</button>\n<noscript><p>The findings table needs JavaScript; "
         "<code>tcpcheck analyze --format json</code> lists them without.</p></noscript>\n"
@@ -485,8 +493,51 @@ def _section(timeline: Timeline, findings: list[Finding], conn: ConnectionSummar
         f"<span class=\"facts\">{escape(' · '.join(facts))}{where}</span> {badges}"
         "</summary>\n"
         f"<div class=\"ladder\" style=\"min-height:{height}px\"></div>\n"
-        "<div class=\"seqgraphs\"></div>\n<div class=\"cards\"></div>\n</details>\n")
+        "<div class=\"seqgraphs\"></div>\n"
+        # After the pictures: a deep link (#conn-…) opens on the ladder, as it did.
+        f"{_stats_table(conn)}"
+        "<div class=\"cards\"></div>\n</details>\n")
     return html, f"{anchor}\t{_json(data)}\n", {finding_index[id(f)] for f in drawn}
+
+
+def _stats_table(conn: ConnectionSummary | None) -> str:
+    """What the model measured of the connection, one column per side (tcptrace -l's
+    figures: see ``tcpcheck.model.stats``)."""
+    if conn is None or conn.stats is None:
+        return ""
+    sides = (conn.stats.client, conn.stats.server)
+
+    def rtt(d: DirectionStats) -> str:
+        if d.rtt_min is None:
+            return _NONE
+        return (f"{_ms(d.rtt_min)} / {_ms(d.rtt_mean)} / {_ms(d.rtt_max)} "
+                f"({counted(d.rtt_samples, 'sample')})")
+
+    rows = (
+        ("packets", [f"{d.packets:,}" for d in sides]),
+        ("bytes (unique)", [f"{d.bytes:,}" for d in sides]),
+        ("throughput", [_NONE if d.throughput is None else f"{d.throughput:,.0f} B/s"
+                        for d in sides]),
+        ("retransmitted", [f"{counted(d.retransmitted_segments, 'segment')}, "
+                           f"{d.retransmitted_bytes:,} bytes" for d in sides]),
+        ("RTT min / mean / max", [rtt(d) for d in sides]),
+        ("max window advertised", [_NONE if d.max_window is None else f"{d.max_window:,}"
+                                   for d in sides]),
+        ("time in zero window", [format_duration(d.zero_window) for d in sides]),
+    )
+    body = "".join(f"<tr><th>{escape(name)}</th>" + "".join(f"<td class=\"num\">{v}</td>"
+                                                             for v in values) + "</tr>"
+                   for name, values in rows)
+    how = "timestamp echoes" if conn.stats.timestamps else "Karn's rule"
+    return ("<table class=\"data stats\"><thead><tr><th></th><th class=\"num\">client → "
+            "server</th><th class=\"num\">server → client</th></tr></thead>"
+            f"<tbody>{body}</tbody><caption>statistics over "
+            f"{escape(format_duration(conn.stats.duration))}; RTT samples matched by "
+            f"{how}</caption></table>\n")
+
+
+def _ms(seconds: float | None) -> str:
+    return _NONE if seconds is None else f"{seconds * 1000:.3f} ms"
 
 
 def _item(item: LadderRow | Collapsed, finding_index: dict[int, int]) -> dict[str, Any]:
@@ -629,9 +680,28 @@ def _data(result: AnalysisResult, captures: list[CaptureSummary],
         "findings": findings,
         "connectionFields": list(CONNECTION_FIELDS),
         "connections": connections,
+        "nextStep": _next_step_parts(result, captures, capture_index, tallies),
         "pageRows": PAGE_ROWS,
         "ladder": LADDER_GEOMETRY,
         "noteChars": NOTE_CHARS,
+    }
+
+
+def _next_step_parts(result: AnalysisResult, captures: list[CaptureSummary],
+                     capture_index: dict[str, int],
+                     with_findings: Iterable[_ConnectionKey]) -> dict[str, Any]:
+    """What report.js makes each finding's next step from, as ``tcpcheck.report.nextstep``
+    does (whole commands per finding would add a third to a big report): per capture the
+    show command without its ``--frame F`` (None: no file to show) and why not; per
+    connection with findings, by ``C-I``, its four-tuple filter, to which ``&& frame.number
+    == F`` is added."""
+    keys = set(with_findings)
+    return {
+        "show": [None if unreadable(c.input) else show_prefix(c.input) for c in captures],
+        "unavailable": [unreadable(c.input) for c in captures],
+        "filters": {f"{capture_index.get(c.input, 0)}-{c.id}":
+                    connection_filter(c.client, c.server)
+                    for c in result.connections if (c.input, c.id) in keys},
     }
 
 

@@ -3,7 +3,8 @@
 The document is public API. Within one schema version fields are only ever added, never
 removed or renamed; a breaking change bumps ``SCHEMA_VERSION``. The output is a pure function
 of the result: the same result gives byte-identical text (fixed field order, floats rounded to
-``FLOAT_DIGITS`` decimals, nothing about the run itself such as the wall-clock time).
+``FLOAT_DIGITS`` decimals, nothing about the run itself such as the wall-clock time, unless a
+``timestamp`` is given: ``--timestamp`` dates this report as it dates junit, sarif and html).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import json
 from dataclasses import asdict
 from typing import Any, TextIO
 
+from tcpcheck.model.stats import ConnectionStats, DirectionStats
+from tcpcheck.report.nextstep import NextStep, NextSteps
 from tcpcheck.result import (
     AnalysisResult,
     BaselineReport,
@@ -29,14 +32,18 @@ FLOAT_DIGITS = 6
 """Decimals kept for every float (times in seconds: microsecond resolution)."""
 
 
-def render_json(result: AnalysisResult) -> str:
-    """The whole result as a JSON document: indented by 2, ASCII only, ending in a newline."""
+def render_json(result: AnalysisResult, *, timestamp: str | None = None) -> str:
+    """The whole result as a JSON document: indented by 2, ASCII only, ending in a newline.
+
+    ``timestamp`` (ISO 8601 UTC, e.g. 2026-11-21T10:00:00Z), when given, is the run's start
+    time, written as the top-level ``timestamp`` field; without it there is no such field.
+    """
     out = io.StringIO()
-    write_json(result, out)
+    write_json(result, out, timestamp=timestamp)
     return out.getvalue()
 
 
-def write_json(result: AnalysisResult, fp: TextIO) -> None:
+def write_json(result: AnalysisResult, fp: TextIO, *, timestamp: str | None = None) -> None:
     """Write the document of ``render_json`` to ``fp``.
 
     The small head is indented; each connection and finding is one line. That keeps the file
@@ -48,6 +55,11 @@ def write_json(result: AnalysisResult, fp: TextIO) -> None:
         "tool": "tcpcheck",
         "version": result.tool_version,
         "schema": SCHEMA_VERSION,
+    }
+    if timestamp is not None:
+        # Only when asked: without it, the same input gives byte-identical reports.
+        head["timestamp"] = timestamp
+    head |= {
         "input": _input_field(result.captures),
         "profile": result.profile,
         "summary": {
@@ -69,8 +81,10 @@ def write_json(result: AnalysisResult, fp: TextIO) -> None:
     fp.write(text[:-2])  # reopen the object: drop the closing "\n}"
     encode = json.JSONEncoder(ensure_ascii=True, allow_nan=False,
                               separators=(", ", ": ")).encode
+    steps = NextSteps(result.connections)
+    findings = (_finding(f, steps.of(f)) for f in result.findings)
     for key, rows in (("connections", map(_connection, result.connections)),
-                      ("findings", map(_finding, result.findings))):
+                      ("findings", findings)):
         fp.write(f',\n  "{key}": [')
         sep = "\n    "
         for row in rows:
@@ -134,7 +148,7 @@ def _baseline(baseline: BaselineReport) -> dict[str, Any]:
 
 
 def _connection(conn: ConnectionSummary) -> dict[str, Any]:
-    return {
+    out = {
         "id": conn.id,
         "input": conn.input,
         "client": conn.client,
@@ -151,10 +165,32 @@ def _connection(conn: ConnectionSummary) -> dict[str, Any]:
         "close": conn.close,
         "midstream": conn.midstream,
     }
+    if conn.stats is not None:
+        out["stats"] = _stats(conn.stats)
+    return out
 
 
-def _finding(finding: Finding) -> dict[str, Any]:
-    return {
+def _stats(stats: ConnectionStats) -> dict[str, Any]:
+    """The model's statistics of a connection (README: "Per-connection statistics")."""
+    return {"duration": _seconds(stats.duration), "timestamps": stats.timestamps,
+            "client": _direction(stats.client), "server": _direction(stats.server)}
+
+
+_DIRECTION_FIELDS = DirectionStats._fields[:-1]  # all but the history (Zeek's letters)
+_DIRECTION_FLOATS = ("throughput", "rtt_min", "rtt_mean", "rtt_max", "zero_window")
+
+
+def _direction(d: DirectionStats) -> dict[str, Any]:
+    """One side's figures, named as ``DirectionStats`` names them (one line per connection
+    of a big capture: built by zip, not field by field)."""
+    out = dict(zip(_DIRECTION_FIELDS, d, strict=False))
+    for key in _DIRECTION_FLOATS:
+        out[key] = _seconds(out[key])
+    return out
+
+
+def _finding(finding: Finding, step: NextStep) -> dict[str, Any]:
+    out = {
         "rule": finding.rule,
         "code": finding.code,
         "severity": finding.severity.label,
@@ -169,4 +205,10 @@ def _finding(finding: Finding) -> dict[str, Any]:
         "side": finding.side,
         "position": finding.position,
         "fingerprint": finding.fingerprint,
+        "display_filter": step.display_filter,
+        "show_command": step.show,
     }
+    if finding.fold is not None:
+        # Only on a folded artefact finding: other findings stay as they were.
+        out["fold"] = asdict(finding.fold)
+    return out

@@ -6,7 +6,9 @@ case fails when its connection has findings at or above ``fail_on``: one ``<fail
 them all; findings below the gate go to the test case's ``<system-out>``. A damaged capture
 file adds a test case ``capture file`` with an ``<error>`` (the capture could not be read to
 the end, which is not a finding about any connection). Connections counted but not listed
-(``--max-connections``) are the suite's ``folded.*`` properties, not test cases.
+(``--max-connections``) are the suite's ``folded.*`` properties, not test cases. Each
+finding ends with its next step: the ``tshark`` command whose display filter selects its
+frame and the ``tcpcheck show`` command (``tcpcheck.report.nextstep``).
 
 ``classname`` is ``tcpcheck.`` and the input path with ``.`` turned into ``_`` and path
 separators into ``.``: Jenkins splits a classname at its last dot into package and class, so
@@ -22,6 +24,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
+from tcpcheck.report.nextstep import NextSteps
 from tcpcheck.result import AnalysisResult, CaptureSummary, ConnectionSummary, Finding, Severity
 
 CAPTURE_FILE_CASE = "capture file"
@@ -49,8 +52,9 @@ def render_junit(result: AnalysisResult, fail_on: Severity | None, *,
     findings: dict[_ConnectionKey, list[Finding]] = {}
     for finding in result.findings:
         findings.setdefault((finding.input, finding.connection), []).append(finding)
+    steps = NextSteps(result.connections)
     suites = [_suite(capture, conns_by_input.get(capture.input, []), findings, result,
-                     fail_on, timestamp)
+                     fail_on, timestamp, steps)
               for capture in result.captures]
     root = ET.Element("testsuites", name="tcpcheck")
     for key in ("tests", "failures", "errors"):
@@ -71,13 +75,13 @@ def classname(input_path: str) -> str:
 
 def _suite(capture: CaptureSummary, conns: list[ConnectionSummary],
            findings: dict[_ConnectionKey, list[Finding]], result: AnalysisResult,
-           fail_on: Severity | None, timestamp: str | None) -> ET.Element:
+           fail_on: Severity | None, timestamp: str | None, steps: NextSteps) -> ET.Element:
     cls = classname(capture.input)
     cases = []
     for conn in conns:
         case = ET.Element("testcase", classname=cls, name=_clean(_case_name(conn)),
                           time=_seconds(conn.end - conn.start))
-        _add_findings(case, findings.pop((conn.input, conn.id), []), fail_on)
+        _add_findings(case, findings.pop((conn.input, conn.id), []), fail_on, steps)
         cases.append(case)
     if capture.damage:
         case = ET.Element("testcase", classname=cls, name=CAPTURE_FILE_CASE,
@@ -94,7 +98,7 @@ def _suite(capture: CaptureSummary, conns: list[ConnectionSummary],
     if orphans:
         case = ET.Element("testcase", classname=cls, name=OUTSIDE_CONNECTIONS_CASE,
                           time=_seconds(0.0))
-        _add_findings(case, orphans, fail_on)
+        _add_findings(case, orphans, fail_on, steps)
         cases.append(case)
     suite = ET.Element("testsuite", name=_clean(capture.input), tests=str(len(cases)),
                        failures=str(sum(case.find("failure") is not None for case in cases)),
@@ -130,7 +134,8 @@ def _folded(capture: CaptureSummary) -> list[tuple[str, str]]:
             *((f"folded.close.{kind}", str(count)) for kind, count in folded.close.items())]
 
 
-def _add_findings(case: ET.Element, findings: list[Finding], fail_on: Severity | None) -> None:
+def _add_findings(case: ET.Element, findings: list[Finding], fail_on: Severity | None,
+                  steps: NextSteps) -> None:
     """A ``<failure>`` listing the findings at or above ``fail_on``, the rest in
     ``<system-out>``."""
     failing: list[Finding] = []
@@ -142,9 +147,9 @@ def _add_findings(case: ET.Element, findings: list[Finding], fail_on: Severity |
         failure = ET.SubElement(case, "failure",
                                 message=_clean(_failure_message(failing, fail_on)),
                                 type=_clean(_failure_type(failing)))
-        failure.text = _clean(_blocks(failing))
+        failure.text = _clean(_blocks(failing, steps))
     if passing:
-        ET.SubElement(case, "system-out").text = _clean(_blocks(passing))
+        ET.SubElement(case, "system-out").text = _clean(_blocks(passing, steps))
 
 
 def _case_name(conn: ConnectionSummary) -> str:
@@ -172,18 +177,20 @@ def _failure_type(failing: list[Finding]) -> str:
     return ", ".join(dict.fromkeys(f"{f.code} {f.rule}" for f in ranked))
 
 
-def _blocks(findings: list[Finding]) -> str:
+def _blocks(findings: list[Finding], steps: NextSteps) -> str:
     """One block per finding, blank-line separated, for a human reading the CI page."""
-    return "\n\n".join(_block(f) for f in findings) + "\n"
+    return "\n\n".join(_block(f, steps) for f in findings) + "\n"
 
 
-def _block(f: Finding) -> str:
+def _block(f: Finding, steps: NextSteps) -> str:
     lines = [f"frame {f.frame} · {f.code} {f.rule} · {f.severity.label}", f.message]
     where = ", ".join(part for part in (f.side, f.position) if part)
     if where:
         lines.append(f"where:     {where}")
     lines += [f"expected:  {f.expected}", f"observed:  {f.observed}",
               f"reference: {f.reference}"]
+    lines += [f"{label}:{' ' * (10 - len(label))}{value}"
+              for label, value in steps.of(f).lines()]
     return "\n".join(lines)
 
 

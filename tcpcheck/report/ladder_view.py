@@ -42,6 +42,7 @@ from rich.console import Console
 from rich.text import Text
 
 from tcpcheck.report.ladder import Collapsed, Ladder, LadderRow, OwedReply, segment_label
+from tcpcheck.report.nextstep import connection_filter
 from tcpcheck.report.terminal import SEVERITY_STYLE, format_duration, print_rule_groups
 from tcpcheck.result import ConnectionSummary, Finding, Severity
 from tcpcheck.wording import counted, plural_noun
@@ -419,12 +420,5 @@ def wireshark_filter(summary: ConnectionSummary) -> str:
     numbers where RFC 9293 sees a new instance and Wireshark does not (README, "Frame numbers
     and connection ids").
     """
-    terms = [_endpoint_filter(text) for text in (summary.client, summary.server)]
-    return " && ".join([*terms, f"frame.number in {{{summary.first_frame}..{summary.last_frame}}}"])
-
-
-def _endpoint_filter(endpoint: str) -> str:
-    address, _, port = endpoint.rpartition(":")
-    if address.startswith("["):
-        return f"ipv6.addr == {address[1:-1]} && tcp.port == {port}"
-    return f"ip.addr == {address} && tcp.port == {port}"
+    return (f"{connection_filter(summary.client, summary.server)} && "
+            f"frame.number in {{{summary.first_frame}..{summary.last_frame}}}")

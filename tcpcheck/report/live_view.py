@@ -29,6 +29,9 @@ REFRESH_PER_SECOND = 4
 STATES_EVERY = 1.0
 """Seconds between two counts of the open connections by state: the count visits every open
 connection, so it is kept off most refreshes."""
+ENDED_STATES = frozenset({"TIME_WAIT", "CLOSED"})
+"""States of connections that are over: still tracked (TIME_WAIT lasts up to 2 MSL, and a
+reused tuple is checked against it), but not counted as open."""
 RATE_WINDOW = 2.0
 """Seconds of history the packets/s figure averages over."""
 
@@ -106,7 +109,7 @@ class LiveView:
             Text.assemble(("packets ", "dim"), f"{status.packets:,}",
                           (" · ", "dim"), f"{self._rate(now, status.packets):,.0f}/s",
                           (" · TCP ", "dim"), f"{status.tcp_packets:,}",
-                          (" · open connections ", "dim"), f"{status.open_connections:,}"),
+                          *_open_connections(self._states)),
         ]
         if self._states:
             states = Text("  ")
@@ -157,6 +160,17 @@ def _recent_table(recent: list[tuple[Finding, tuple[str, str] | None]]) -> Table
                       Text(finding.rule), Text(f"frame {finding.frame:,}"), Text(where),
                       Text(finding.message))
     return table
+
+
+def _open_connections(states: dict[str, int]) -> tuple[str | tuple[str, str], ...]:
+    """`` · open connections 12 (not counting 3 in TIME_WAIT or CLOSED)``: the connections
+    that are not over, and how many tracked ones were left out of that count."""
+    ended = sum(count for state, count in states.items() if state in ENDED_STATES)
+    parts: tuple[str | tuple[str, str], ...] = (
+        (" · open connections ", "dim"), f"{sum(states.values()) - ended:,}")
+    if ended:
+        parts += ((f" (not counting {ended:,} in TIME_WAIT or CLOSED)", "dim"),)
+    return parts
 
 
 def _clock(seconds: float) -> str:

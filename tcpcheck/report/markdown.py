@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 
+from tcpcheck.report.nextstep import NextSteps
 from tcpcheck.report.wording import folded_note
 from tcpcheck.result import (
     AnalysisResult,
@@ -51,12 +52,13 @@ def render_markdown(result: AnalysisResult, fail_on: Severity | None) -> str:
     if result.baseline is not None:
         blocks += _baseline(result.baseline)
     connections = {(c.input, c.id): c for c in result.connections}
+    steps = NextSteps(result.connections)
     by_input: dict[str, list[Finding]] = {}
     for finding in result.findings:
         by_input.setdefault(finding.input, []).append(finding)
     for capture in result.distinct_captures():
         blocks += _capture_section(capture, by_input.get(capture.input, []), connections,
-                                   fail_on)
+                                   steps, fail_on)
     return _fit(blocks)
 
 
@@ -152,7 +154,7 @@ def _baseline(baseline: BaselineReport) -> list[str]:
 
 
 def _capture_section(capture: CaptureSummary, findings: list[Finding],
-                     connections: dict[_ConnectionKey, ConnectionSummary],
+                     connections: dict[_ConnectionKey, ConnectionSummary], steps: NextSteps,
                      fail_on: Severity | None) -> list[str]:
     threshold = fail_on if fail_on is not None else Severity.WARNING
     listed = [f for f in findings if f.severity >= threshold]
@@ -164,9 +166,9 @@ def _capture_section(capture: CaptureSummary, findings: list[Finding],
         return [head + "\nNo findings.\n"]
     blocks = [head]
     if listed:
-        blocks.append("\n| severity | rule | frame | connection | message |\n"
-                      "| --- | --- | ---: | --- | --- |\n")
-        blocks += [_finding_row(f, connections) for f in listed[:ROWS_PER_CAPTURE]]
+        blocks.append("\n| severity | rule | frame | connection | message | next step |\n"
+                      "| --- | --- | ---: | --- | --- | --- |\n")
+        blocks += [_finding_row(f, connections, steps) for f in listed[:ROWS_PER_CAPTURE]]
         if len(listed) > ROWS_PER_CAPTURE:
             blocks.append(f"\n_… and {len(listed) - ROWS_PER_CAPTURE:,} more._\n")
     if others:
@@ -174,13 +176,22 @@ def _capture_section(capture: CaptureSummary, findings: list[Finding],
     return blocks
 
 
-def _finding_row(finding: Finding, connections: dict[_ConnectionKey, ConnectionSummary]) -> str:
+def _finding_row(finding: Finding, connections: dict[_ConnectionKey, ConnectionSummary],
+                 steps: NextSteps) -> str:
     conn = connections.get((finding.input, finding.connection))
     where = str(finding.connection)
     if conn is not None:
         where += " " + code(f"{conn.client} → {conn.server}")
     return (f"| {finding.severity.label} | {text(finding.code)} {text(finding.rule)} | "
-            f"{finding.frame} | {where} | {text(finding.message)} |\n")
+            f"{finding.frame} | {where} | {text(finding.message)} | "
+            f"{_next_step(finding, steps)} |\n")
+
+
+def _next_step(finding: Finding, steps: NextSteps) -> str:
+    """The show command, then the Wireshark filter (no ``<br>``: a cell stays plain text)."""
+    step = steps.of(finding)
+    show = text(step.unavailable) if step.show is None else code(step.show)
+    return f"{show} · Wireshark: {code(step.display_filter)}"
 
 
 def _others(findings: list[Finding], fail_on: Severity | None) -> str:
@@ -193,7 +204,9 @@ def _others(findings: list[Finding], fail_on: Severity | None) -> str:
     else:
         summary = (f"{counted(len(findings), 'finding')} below "
                    f"<code>--fail-on {fail_on.label}</code>")
-    rows = [f"| {text(code_)} {text(rule)} | {severity.label} | {len(fs):,} | {fs[0].frame} |"
+    # A folded artefact counts every finding it stands for: 603 offloaded segments, not 1.
+    rows = [f"| {text(code_)} {text(rule)} | {severity.label} | {sum(f.count for f in fs):,} | "
+            f"{fs[0].frame} |"
             for (code_, rule, severity), fs in sorted(groups.items(),
                                                       key=lambda kv: (-kv[0][2], kv[0][0]))]
     return ("\n<details><summary>" + summary + "</summary>\n\n"

@@ -6,6 +6,8 @@ artifact; each finding a result located in its capture file (``physicalLocation`
 ``region``: a capture has no lines, and inventing ``startLine: 1`` would be a lie) and in its
 connection and frame (``logicalLocations``). The finding's fingerprint, stable across
 re-captures of the same traffic, is the result's ``partialFingerprints["tcpcheck/v1"]``.
+Its next step (the Wireshark display filter selecting its frame and the ``tcpcheck show``
+command) is in the result's ``properties``, named as in the JSON report.
 
 What GitHub code scanning takes from the file (docs.github.com, "SARIF support for code
 scanning"), and what this module does about it:
@@ -34,6 +36,7 @@ from typing import Any
 from urllib.parse import quote
 
 from tcpcheck.catalog import Catalog, ParamValue, RuleMeta, paragraphs
+from tcpcheck.report.nextstep import NextStep, NextSteps
 from tcpcheck.result import (
     AnalysisResult,
     CaptureSummary,
@@ -102,7 +105,9 @@ def render_sarif(result: AnalysisResult, catalog: Catalog, *,
             "stale": [asdict(entry) for entry in result.baseline.stale],
         }}
     log = {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
-    results = (_result(f, rule_index, artifact_index, connections, result.baseline is not None)
+    steps = NextSteps(result.connections)
+    results = (_result(f, steps.of(f), rule_index, artifact_index, connections,
+                       result.baseline is not None)
                for f in result.findings)
     return _dumps(log, results)
 
@@ -278,8 +283,8 @@ def _physical(path: str, artifact_index: dict[str, int]) -> dict[str, Any]:
 # -- results -------------------------------------------------------------------------------
 
 
-def _result(finding: Finding, rule_index: dict[str, int], artifact_index: dict[str, int],
-            connections: dict[_ConnectionKey, ConnectionSummary],
+def _result(finding: Finding, step: NextStep, rule_index: dict[str, int],
+            artifact_index: dict[str, int], connections: dict[_ConnectionKey, ConnectionSummary],
             baselined: bool) -> dict[str, Any]:
     conn = connections.get((finding.input, finding.connection))
     where = f"connection {finding.connection}"
@@ -294,6 +299,10 @@ def _result(finding: Finding, rule_index: dict[str, int], artifact_index: dict[s
     out["level"] = LEVEL[finding.severity]
     out["message"] = {"text": _message_text(finding)}
     out["locations"] = [location]
+    if finding.fold is not None:
+        # SARIF §3.27.25: "the number of times this result was observed"; the properties
+        # below name the host and the first frames.
+        out["occurrenceCount"] = finding.fold.count
     if finding.fingerprint:
         out["partialFingerprints"] = {FINGERPRINT_KEY: finding.fingerprint}
     if baselined:
@@ -311,7 +320,13 @@ def _result(finding: Finding, rule_index: dict[str, int], artifact_index: dict[s
         "expected": finding.expected,
         "observed": finding.observed,
         "reference": finding.reference,
+        # SARIF has no place for "how to look at it" in a capture, which has no lines: the
+        # property bag carries the JSON report's next-step fields under the same names.
+        "display_filter": step.display_filter,
+        "show_command": step.show,
     }
+    if finding.fold is not None:
+        out["properties"]["fold"] = asdict(finding.fold)
     return out
 
 

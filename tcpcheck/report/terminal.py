@@ -1,10 +1,11 @@
 """The terminal report: what an SRE wants at a glance, rendered with rich.
 
-Four parts, in order: a summary of the captures and counters, a table of connections, the
-findings grouped by rule, and a one-line verdict. Every piece of text taken from the result is
-passed to rich as a ``Text`` (never as markup), so brackets in IPv6 endpoints or messages are
-printed as they are. Colour is left to the console: with ``no_color`` or when the output is not
-a terminal, the same report comes out as plain text.
+Five parts, in order: a summary of the captures and counters, the errors and warnings grouped
+by rule, the info findings one line per rule, a table of connections, and a one-line verdict.
+Every piece of text taken from the result is passed to rich as a ``Text`` (never as markup), so
+brackets in IPv6 endpoints or messages are printed as they are. Colour is left to the console:
+with ``no_color`` the same report comes out as plain text; on a ``PlainConsole`` (a pipe or a
+file) nothing wraps and each connection is one line (``tcpcheck.report.plain``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from tcpcheck.report.nextstep import NextSteps
+from tcpcheck.report.plain import is_plain
 from tcpcheck.report.wording import folded_note
 from tcpcheck.result import AnalysisResult, CaptureSummary, ConnectionSummary, Finding, Severity
 from tcpcheck.wording import counted, plural_noun
@@ -29,7 +32,11 @@ STALE_SHOWN = 20
 """Baseline entries that no longer occur, listed before the rest are summed up."""
 
 INFO_SHOWN_PER_RULE = 5
-"""Info findings shown per rule and capture before the rest are summed up."""
+"""Info findings shown per rule and capture before the rest are summed up, where info is
+shown in full (``tcpcheck show``); the report of ``analyze`` gives each rule one line."""
+
+FRAMES_LISTED = 5
+"""Frames (and hosts) named on the one line of an info rule."""
 
 SHOWN_PER_RULE = 100
 """Error and warning findings shown per rule and capture before the rest are summed up: a
@@ -49,6 +56,9 @@ _Tally = dict[Severity, int]
 """Findings of one connection, counted by severity."""
 
 
+STATS_WIDTH = 110
+"""Console columns from which the connections table shows per-side statistics."""
+
 def render_terminal(
     result: AnalysisResult,
     console: Console,
@@ -66,8 +76,8 @@ def render_terminal(
     """
     multiple_inputs = len(result.captures) > 1
     _print_summary(result, console)
-    _print_connections(result, console, max_connections, multiple_inputs)
     _print_findings(result, console, show_info, multiple_inputs)
+    _print_connections(result, console, max_connections, multiple_inputs)
     _print_baseline(result, console)
     console.print()
     console.print(verdict(result, fail_on))
@@ -179,15 +189,21 @@ def _print_connections(result: AnalysisResult, console: Console, max_connections
                        multiple_inputs: bool) -> None:
     """One table per capture; past ``max_connections`` only flagged connections are listed."""
     console.print()
-    console.rule(Text("connections", style="bold"), align="left")
+    _heading(console, "connections")
     folds = {c.input: c.folded for c in result.captures if c.folded is not None}
     if not result.connections and not folds:
         console.print(Text("no TCP connections in the capture", style="dim"))
         return
     tallies = _tallies_by_connection(result.findings)
     others_left = max_connections
+    one_line = is_plain(console)
+    # The statistics columns only on a terminal that leaves the addresses room (an 80-column
+    # one, and a pipe's one-line records, keep the table they had; --format json/csv have
+    # every figure).
+    stats = (not one_line and console.width >= STATS_WIDTH
+             and any(c.stats is not None for c in result.connections))
     for input_path, group in groupby(result.connections, key=lambda c: c.input):
-        table = _connections_table()
+        table = _connections_table(stats)
         hidden = 0
         for conn in group:
             tally = tallies.get((conn.input, conn.id), {})
@@ -196,7 +212,7 @@ def _print_connections(result: AnalysisResult, console: Console, max_connections
                     hidden += 1
                     continue
                 others_left -= 1
-            table.add_row(*_connection_row(conn, tally))
+            table.add_row(*_connection_row(conn, tally, one_line, stats))
         if multiple_inputs:
             console.print(Text(input_path, style="bold"))
         if table.row_count:
@@ -214,8 +230,9 @@ def _print_connections(result: AnalysisResult, console: Console, max_connections
         console.print(Text(f"… {folded_note(folded)}", style="dim"))
 
 
-def _connections_table() -> Table:
-    """Two lines per connection: the client and its state above, the server and its below."""
+def _connections_table(stats: bool) -> Table:
+    """Two lines per connection: the client and its state above, the server and its below;
+    with ``stats``, what each side sent (a compact subset of the JSON's statistics)."""
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1, 0, 0))
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("client → server", overflow="fold")
@@ -223,22 +240,48 @@ def _connections_table() -> Table:
     table.add_column("frames", no_wrap=True)
     table.add_column("pkts", justify="right", no_wrap=True)
     table.add_column("duration", justify="right", no_wrap=True)
+    if stats:
+        table.add_column("bytes", justify="right", no_wrap=True)
+        table.add_column("rtt", justify="right", no_wrap=True)
+        table.add_column("retx", justify="right", no_wrap=True)
     table.add_column("close", no_wrap=True)
     table.add_column("findings", no_wrap=True)
     return table
 
 
-def _connection_row(conn: ConnectionSummary, tally: _Tally) -> list[Text]:
+def _stats_cells(conn: ConnectionSummary) -> list[Text]:
+    """Bytes, mean RTT and retransmitted segments, the client's above the server's."""
+    if conn.stats is None:
+        return [Text(""), Text(""), Text("")]
+    sides = (conn.stats.client, conn.stats.server)
+    return [
+        Text("\n".join(f"{d.bytes:,}" for d in sides)),
+        Text("\n".join("-" if d.rtt_mean is None else _rtt(d.rtt_mean) for d in sides)),
+        Text("\n".join(f"{d.retransmitted_segments:,}" for d in sides)),
+    ]
+
+
+def _rtt(seconds: float) -> str:
+    """A round trip: two decimals of a millisecond below one (loopback RTTs are µs)."""
+    return f"{seconds * 1000:.2f} ms" if seconds < 0.001 else format_duration(seconds)
+
+
+def _connection_row(conn: ConnectionSummary, tally: _Tally, one_line: bool,
+                    stats: bool) -> list[Text]:
+    """The cells of one connection: on two lines (client above server), or on one line for a
+    pipe, where every record is one line that grep and awk can take."""
+    sep = " " if one_line else "\n"
     close = Text(conn.close, style="red" if conn.close in ("reset", "refused") else "")
     if conn.midstream:
-        close.append("\nmidstream", style="dim")
+        close.append(f"{',' if one_line else ''}{sep}midstream", style="dim")
     return [
         Text(str(conn.id), style=_worst_style(tally)),
-        Text(f"{conn.client}\n→ {conn.server}"),
-        Text(f"{conn.client_state}\n{conn.server_state}"),
+        Text(f"{conn.client}{sep}→ {conn.server}"),
+        Text(f"{conn.client_state}{'/' if one_line else sep}{conn.server_state}"),
         Text(f"{conn.first_frame}-{conn.last_frame}"),
         Text(f"{conn.packets:,}"),
         Text(format_duration(conn.end - conn.start)),
+        *(_stats_cells(conn) if stats else ()),
         close,
         _tally_cell(tally),
     ]
@@ -284,60 +327,110 @@ def format_duration(seconds: float) -> str:
 
 def _print_findings(result: AnalysisResult, console: Console, show_info: bool,
                     multiple_inputs: bool) -> None:
-    if not result.findings:
+    """Errors and warnings in full, grouped by rule; then info, one line per rule."""
+    serious = [f for f in result.findings if f.severity > Severity.INFO]
+    info = [f for f in result.findings if f.severity is Severity.INFO]
+    if serious:
+        console.print()
+        _heading(console, "findings")
+        connections = {(c.input, c.id): c for c in result.connections}
+        steps = NextSteps(result.connections)
+        # One section per capture file, in input order (findings are sorted by capture).
+        for input_path, same_input in groupby(serious, key=lambda f: f.input):
+            if multiple_inputs:
+                console.print()
+                console.print(Text(input_path, style="bold underline"))
+            print_rule_groups(list(same_input), connections, console, steps=steps)
+    if not info:
         return
     console.print()
-    console.rule(Text("findings", style="bold"), align="left")
-    connections = {(c.input, c.id): c for c in result.connections}
-    hidden_info = 0
-    # One section per capture file, in input order (findings are sorted by capture already).
-    for input_path, same_input in groupby(result.findings, key=lambda f: f.input):
+    if not show_info:
+        # Say how to get them back: the flag that hid them may be set in a CI script the
+        # reader of this output never saw.
+        console.print(Text(f"{counted(len(info), 'info finding')} not shown (--no-info): "
+                           "run without --no-info to list them", style="dim"))
+        return
+    _heading(console, "info")
+    for input_path, same_input in groupby(info, key=lambda f: f.input):
         if multiple_inputs:
-            console.print()
             console.print(Text(input_path, style="bold underline"))
-        hidden_info += print_rule_groups(list(same_input), connections, console,
-                                         show_info=show_info)
-    if hidden_info:
-        console.print()
-        console.print(Text(f"{counted(hidden_info, 'info finding')} not shown", style="dim"))
+        for group in _by_rule(same_input):
+            console.print(_info_line(group), soft_wrap=True)
+    console.print(Text("each in full: --format json or html; one in its connection: "
+                       "tcpcheck show FILE --frame N", style="dim"), soft_wrap=True)
+
+
+def _heading(console: Console, title: str) -> None:
+    """A section heading: a rule across a terminal; a plain line of the title in a pipe, where
+    a rule as wide as the widest line would be noise."""
+    if is_plain(console):
+        console.print(Text(f"── {title} ──", style="bold"))
+    else:
+        console.rule(Text(title, style="bold"), align="left")
+
+
+def _by_rule(findings: Iterable[Finding]) -> list[list[Finding]]:
+    """Findings grouped by rule, the most severe rules first, then by code."""
+    groups: dict[tuple[str, str], list[Finding]] = {}
+    for finding in findings:
+        groups.setdefault((finding.code, finding.rule), []).append(finding)
+    return sorted(groups.values(),
+                  key=lambda fs: (-max(f.severity for f in fs), fs[0].code, fs[0].rule))
+
+
+def _info_line(findings: list[Finding]) -> Text:
+    """``CQ003 checksum-offload · info · 603 · host 127.0.0.1 · frames 1, 2, 12, 13, 22, …``:
+    a rule's info findings on one line, with the hosts of folded artefacts."""
+    first = findings[0]
+    count = sum(f.count for f in findings)
+    frames = [frame for f in findings for frame in (f.fold.frames if f.fold else (f.frame,))]
+    line = Text.assemble((first.code, SEVERITY_STYLE[Severity.INFO]), " ", (first.rule, "bold"),
+                         f" · info · {count:,}")
+    hosts = sorted({f.fold.host for f in findings if f.fold is not None and f.fold.host})
+    if hosts:
+        line.append(f" · {plural_noun(len(hosts), 'host')} {', '.join(hosts[:FRAMES_LISTED])}"
+                    + (", …" if len(hosts) > FRAMES_LISTED else ""))
+    shown = ", ".join(str(frame) for frame in frames[:FRAMES_LISTED])
+    more = ", …" if count > FRAMES_LISTED else ""
+    line.append(f" · {plural_noun(count, 'frame')} {shown}{more}", style="dim")
+    return line
 
 
 def print_rule_groups(findings: list[Finding],
                       connections: dict[_ConnectionKey, ConnectionSummary], console: Console, *,
-                      show_info: bool = True) -> int:
+                      show_info: bool = True, steps: NextSteps | None = None) -> int:
     """Findings grouped by rule, the most severe rules first, each finding explained (frame,
-    message, expected, observed, reference). ``connections`` name the endpoints of each
-    finding's connection (those missing are not named). Returns the info findings left out
-    when not ``show_info``."""
-    groups: dict[tuple[str, str], list[Finding]] = {}
-    for finding in findings:
-        groups.setdefault((finding.code, finding.rule), []).append(finding)
-    ordered = sorted(groups.values(),
-                     key=lambda fs: (-max(f.severity for f in fs), fs[0].code, fs[0].rule))
+    message, expected, observed, reference) and, with ``steps``, followed by the commands
+    that show its frame. ``connections`` name the endpoints of each finding's connection
+    (those missing are not named). Returns the info findings left out when not
+    ``show_info``."""
     hidden = 0
-    for group in ordered:
+    for group in _by_rule(findings):
         severity = max(f.severity for f in group)
         if severity is Severity.INFO and not show_info:
             hidden += len(group)
             continue
-        _print_rule_group(group, severity, connections, console)
+        _print_rule_group(group, severity, connections, console, steps)
     return hidden
 
 
 def _print_rule_group(findings: list[Finding], severity: Severity,
                       connections: dict[_ConnectionKey, ConnectionSummary],
-                      console: Console) -> None:
+                      console: Console, steps: NextSteps | None) -> None:
     first = findings[0]
     style = SEVERITY_STYLE[severity]
     console.print()
     console.print(Text.assemble((first.code, style), " ", (first.rule, "bold"), " · ",
-                                (severity.label, style), f" · {len(findings):,}"))
+                                (severity.label, style),
+                                f" · {sum(f.count for f in findings):,}"))
     shown = findings
     limit = INFO_SHOWN_PER_RULE if severity is Severity.INFO else SHOWN_PER_RULE
     if len(findings) > limit:
         shown = findings[:limit]
     for finding in shown:
         _print_finding(finding, connections.get((finding.input, finding.connection)), console)
+        if steps is not None:
+            _print_next_step(finding, steps, console)
     if len(shown) < len(findings):
         more = len(findings) - len(shown)
         console.print(Text(f"  … and {more:,} more (use --format json for all)", style="dim"))
@@ -357,6 +450,13 @@ def _print_finding(finding: Finding, conn: ConnectionSummary | None, console: Co
     console.print(_indent(where, 2))
     console.print(_indent(Text(finding.message), 4))
     console.print(_indent(details, 4))
+
+
+def _print_next_step(finding: Finding, steps: NextSteps, console: Console) -> None:
+    """``look: tshark …`` and ``show: tcpcheck show …``, each on one line however long (a
+    command is copied whole), or the filter and why there is no file to run them on."""
+    for label, value in steps.of(finding).lines():
+        console.print(Text.assemble(" " * 4, (f"{label}: ", "dim"), value), soft_wrap=True)
 
 
 def _print_baseline(result: AnalysisResult, console: Console) -> None:

@@ -222,6 +222,10 @@ class ConnectionReset(Event):
     new_attempt: bool = False
     """The RST is <SEQ=SEG.ACK><CTL=RST> from the sender's new attempt on the four-tuple, in
     SYN-SENT, answering the ACK this connection's receiver sent to its SYN (§3.10.7.3)."""
+    answers: int = 0
+    """The frame of the unacceptable ACK this RST answers: the <SEQ=SEG.ACK><CTL=RST> a
+    SYN-RECEIVED sender owes (§3.10.7.4, fifth), after which it stays in SYN-RECEIVED; 0 when
+    it answers nothing."""
 
 
 # ---------------------------------------------------------------------- flow control

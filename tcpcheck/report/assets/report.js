@@ -28,10 +28,22 @@
           el("dt", null, "observed"), el("dd", null, card.observed),
           where ? el("dt", null, "where") : null, where ? el("dd", null, where) : null,
           el("dt", null, "time"), el("dd", null, seconds(card.time) + " s"),
-          el("dt", null, "reference"), reference]),
+          el("dt", null, "reference"), reference,
+          el("dt", null, "next step"), nextStepItem(card.index)]),
         about,
         link(frameHref, "\u2191 back to the segment in the ladder", { "class": "back" })]));
     });
+  }
+
+  /* The filter and the show command as text to select, each with a copy button. */
+  function nextStepItem(index) {
+    var step = nextStep(data.findings[index]);
+    var show = step.show === null ? el("span", null, step.unavailable)
+      : el("code", { "class": "cmd" }, step.show);
+    return el("dd", { "class": "next" }, [
+      el("div", null, [el("code", { "class": "cmd" }, step.filter), " ",
+        copyButton("copy", step.filter)]),
+      el("div", null, [show, " ", step.show === null ? null : copyButton("copy", step.show)])]);
   }
 
   // ---------------------------------------------------------------- sections

@@ -51,10 +51,7 @@
       var keys = new Map();
       matching.forEach(function (i) { keys.set(i, value(rows[i])); });
       matching.sort(function (a, b) {
-        var ka = keys.get(a), kb = keys.get(b);
-        if (ka < kb) return -dir;
-        if (ka > kb) return dir;
-        return a - b;
+        return dir * compareKeys(keys.get(a), keys.get(b)) || a - b;
       });
     }
     this.matching = matching;
@@ -82,6 +79,18 @@
       + " not shown)";
   };
 
+  /* Sort keys are numbers, strings, or arrays of them compared item by item. */
+  function compareKeys(a, b) {
+    if (Array.isArray(a)) {
+      for (var i = 0; i < a.length; i++) {
+        var order = compareKeys(a[i], b[i]);
+        if (order) return order;
+      }
+      return 0;
+    }
+    return a < b ? -1 : a > b ? 1 : 0;
+  }
+
   function debounce(fn) {
     var timer = null;
     return function () {
@@ -92,6 +101,50 @@
 
   function cell(content, className) {
     return el("td", className ? { "class": className } : null, content);
+  }
+
+  // ---------------------------------------------------------------- next steps
+
+  /* A finding's Wireshark display filter and tcpcheck show command, put together as
+   * tcpcheck/report/nextstep.py does (show null when the capture is no file to open). */
+  function nextStep(f) {
+    var parts = data.nextStep, cap = f[F.capture], frame = f[F.frame];
+    var conn = parts.filters[cap + "-" + f[F.connection]];
+    var term = "frame.number == " + frame;
+    var prefix = parts.show[cap];
+    return { filter: conn ? conn + " && " + term : term,
+      show: prefix === null ? null : prefix + " --frame " + frame,
+      unavailable: parts.unavailable[cap] };
+  }
+
+  /* A button that copies text; disabled, saying why, when there is none. */
+  function copyButton(label, text, why) {
+    var button = el("button", { type: "button", "class": "copy", title: text || why,
+      "data-copy": text, disabled: text ? null : "disabled" }, label);
+    button.addEventListener("click", function () { copyText(text, button); });
+    return button;
+  }
+
+  function copyText(text, button) {
+    var done = function () {
+      button.classList.add("copied");
+      setTimeout(function () { button.classList.remove("copied"); }, 1200);
+    };
+    // A page opened from disk may not get the asynchronous clipboard: select and copy.
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, function () { selectAndCopy(text, done); });
+    } else {
+      selectAndCopy(text, done);
+    }
+  }
+
+  function selectAndCopy(text, done) {
+    var area = el("textarea", { readonly: "readonly", "class": "copy-buffer" });
+    area.value = text;
+    document.body.appendChild(area);
+    area.select();
+    if (document.execCommand("copy")) done();
+    area.remove();
   }
 
   // ---------------------------------------------------------------- findings table
@@ -137,7 +190,8 @@
       table: "findings-table", count: "findings-count", more: "findings-more",
       noun: "finding", rows: data.findings, filter: filter,
       columns: {
-        severity: function (f) { return -f[F.severity]; },
+        // Errors first, then warnings, then info; each by capture, then frame.
+        severity: function (f) { return [-f[F.severity], f[F.capture], f[F.frame]]; },
         rule: function (f) { return data.rules[f[F.rule]].code; },
         capture: function (f) { return f[F.capture]; },
         connection: function (f) { return f[F.connection] * 1e4 + f[F.capture]; },
@@ -167,6 +221,9 @@
         tr.appendChild(cell(f[F.side]));
         tr.appendChild(cell(f[F.card] ? link("#finding-" + index, f[F.message])
           : f[F.message], "msg"));
+        var step = nextStep(f);
+        tr.appendChild(cell([copyButton("filter", step.filter),
+          copyButton("show", step.show, step.unavailable)], "next"));
         return tr;
       }
     });
@@ -176,7 +233,7 @@
     if (capture) capture.addEventListener("change", update);
     connection.addEventListener("input", debounce(update));
     search.addEventListener("input", debounce(update));
-    update();
+    findingsTable.sortBy("severity");
   }
 
   /* "list this connection's findings": the findings table filtered to one connection. */
