@@ -5,6 +5,9 @@ set -e
 missing=""
 command -v tshark  >/dev/null 2>&1 || missing="$missing tshark"
 command -v tcpdump >/dev/null 2>&1 || missing="$missing tcpdump"
+# libpcap compiles analyze --filter expressions (tcpdump depends on it; checked on its own in
+# case only tcpdump's binary is around).
+{ ldconfig -p || /sbin/ldconfig -p; } 2>/dev/null | grep -q 'libpcap\.so' || missing="$missing libpcap0.8"
 # tcptrace: the statistics agreement test (tests/test_tcptrace_agreement.py).
 command -v tcptrace >/dev/null 2>&1 || missing="$missing tcptrace"
 command -v nft     >/dev/null 2>&1 || missing="$missing nftables"

@@ -32,16 +32,20 @@ class Capture:
 
     ``format`` is ``pcap`` or ``pcapng`` (``+gzip`` when compressed); ``link_types`` holds the
     link type of every interface seen so far (complete once ``records()`` is exhausted).
+    ``big_endian`` is the byte order of the file (of the current section of a pcapng): that of
+    the host that wrote it, which is also the order of a BSD loopback header's AF value.
     """
 
     format: str
     link_types: set[int]
     damage: str | None
+    big_endian: bool
 
     def __init__(self, name: str, inp: Input, compressed: bool, closers: list[BinaryIO]):
         self.name = name
         self.damage = None
         self.link_types = set()
+        self.big_endian = False
         self._in = inp
         self._closers = closers
         self._started = False

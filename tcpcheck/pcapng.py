@@ -92,6 +92,7 @@ class PcapngCapture(Capture):
         if not order:
             return False
         self._order = order
+        self.big_endian = order == ">"
         self._head = struct.Struct(order + "II")
         self._epb = struct.Struct(order + "IIII")
         self._u32 = struct.Struct(order + "I")

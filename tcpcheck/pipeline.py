@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from tcpcheck.decode import Decoder
 from tcpcheck.engine import Analyzer, RuleSetup, combine
 from tcpcheck.profiles import Profile
+from tcpcheck.readfilter import ReadFilter
 from tcpcheck.result import AnalysisResult, CaptureSummary
 from tcpcheck.segment import Record
 from tcpcheck.sources import Capture, open_capture
@@ -36,10 +37,12 @@ def analyze_capture(path: str, profile: Profile, setup: RuleSetup | None = None,
                     recording: Recording | None = None,
                     max_connections: int | None = None, *,
                     on_wait: Callable[[str], None] | None = None,
+                    read_filter: ReadFilter | None = None,
                     ) -> tuple[CaptureSummary, Analyzer]:
     """Run one capture file through the whole pipeline (recording the timelines
     ``recording`` chooses; listing at most ``max_connections`` connections without a
-    finding). ``on_wait`` is told when a FIFO input has no writer yet (``open_capture``).
+    finding). ``on_wait`` is told when a FIFO input has no writer yet (``open_capture``);
+    with a ``read_filter``, only the records it matches are decoded.
 
     Raises ``tcpcheck.sources.CaptureError`` when the file cannot be read as a capture at all;
     a file damaged part-way is analysed up to the damage, which the summary reports.
@@ -48,18 +51,23 @@ def analyze_capture(path: str, profile: Profile, setup: RuleSetup | None = None,
         analyzer = Analyzer(profile, input_name=path, setup=setup, recording=recording,
                             max_connections=max_connections)
         decoder = Decoder(verify_checksums=setup is None or setup.verify_checksums)
-        return analyze_records(capture, analyzer, decoder), analyzer
+        return analyze_records(capture, analyzer, decoder, read_filter), analyzer
 
 
-def analyze_records(capture: Capture, analyzer: Analyzer, decoder: Decoder) -> CaptureSummary:
+def analyze_records(capture: Capture, analyzer: Analyzer, decoder: Decoder,
+                    read_filter: ReadFilter | None = None) -> CaptureSummary:
     """Feed every record of an open capture (a file, or a live capture's pipe) through
-    ``decoder`` into ``analyzer``, finish it, and summarise the capture.
+    ``decoder`` into ``analyzer``, finish it, and summarise the capture. With a
+    ``read_filter``, only the records it matches go to the decoder (and are counted).
 
-    The analyzer's time origin is set from the first record. ``decoder.counters`` are current
+    The analyzer's time origin is set from the first record, filtered or not, so that times
+    are those of the whole file, as frame numbers are. ``decoder.counters`` are current
     while this runs, for a live view to read.
     """
     start_ts, records = _first_and_rest(capture.records())
     analyzer.start_ts = start_ts or 0
+    if read_filter is not None:  # once per capture: the unfiltered loop stays as it was
+        records = read_filter.apply(capture, records)
     with _rare_full_collections():
         analyzer.feed_all(decoder.segments(records))
         analyzer.finish()
@@ -106,17 +114,20 @@ def _first_and_rest(records: Iterator[Record]) -> tuple[int | None, Iterable[Rec
 
 def analyze_jobs(jobs: Sequence[Job], recording: Recording | None = None,
                  max_connections: int | None = None, *,
-                 on_wait: Callable[[str], None] | None = None) -> AnalysisResult:
+                 on_wait: Callable[[str], None] | None = None,
+                 read_filter: ReadFilter | None = None) -> AnalysisResult:
     """Analyse capture files in order; one combined, deterministically ordered result.
 
     The result's ``profile`` is the profile every file was checked against, or the names of
     all of them when per-path configuration chose several. With a ``recording``, the result
     carries the timelines it chooses. ``max_connections`` bounds the connections without a
     finding listed per capture (None: all); the others are counted in each capture's
-    ``folded``. ``on_wait`` is told when a FIFO input has no writer yet.
+    ``folded``. ``on_wait`` is told when a FIFO input has no writer yet. A ``read_filter``
+    (``--filter``) keeps the records of every file it matches.
     """
     return combine([analyze_capture(job.path, job.profile, job.setup, recording,
-                                    max_connections, on_wait=on_wait) for job in jobs])
+                                    max_connections, on_wait=on_wait, read_filter=read_filter)
+                    for job in jobs])
 
 
 def analyze_files(paths: Sequence[str], profile: Profile,
@@ -136,3 +147,13 @@ def skip_reason(path: str, frame: int) -> str | None:
                 decoder.decode(record)
                 break
     return next(iter(decoder.counters.skipped()), None)
+
+
+def kept_by(read_filter: ReadFilter, path: str, frame: int) -> bool | None:
+    """Whether ``read_filter`` keeps frame ``frame`` of a capture file, read again from the
+    file; None when the file has no such frame."""
+    with open_capture(path) as capture:
+        for record in capture.records():
+            if record[0] == frame:
+                return any(True for _ in read_filter.apply(capture, (record,)))
+    return None

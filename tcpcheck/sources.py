@@ -63,6 +63,7 @@ class _PcapCapture(Capture):
     def __init__(self, name: str, inp: Input, compressed: bool, closers: list[BinaryIO]):
         super().__init__(name, inp, compressed, closers)
         order, self._mul = _PCAP_MAGICS[inp.buf[:4]]
+        self.big_endian = order == ">"
         fill_header(name, inp, 24, "the pcap file header")
         _, major, minor, _, _, snaplen, network = struct.unpack_from(order + "IHHiIII", inp.buf)
         if major != 2:

@@ -11,9 +11,10 @@ import click
 from tcpcheck.artefacts import fold_artefacts
 from tcpcheck.baseline import apply_baseline, load_baseline, render_baseline
 from tcpcheck.cli.exits import ExitCode, writing_stdout
-from tcpcheck.cli.options import report_options, rule_options
+from tcpcheck.cli.options import filter_option, report_options, rule_options
 from tcpcheck.cli.run import (
     USER_ERRORS,
+    compile_filter,
     exit_code,
     fail,
     folder_of,
@@ -38,6 +39,7 @@ _DATED = [f.name for f in REGISTRY.values() if f.timestamp]
 @click.command(short_help="Analyse capture files.")
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @rule_options
+@filter_option
 @click.option("--baseline", "baseline_path", metavar="FILE",
               help="Report and fail only on findings this baseline does not accept.")
 @click.option("--write-baseline", type=click.Path(), metavar="FILE",
@@ -60,7 +62,7 @@ def analyze(paths: tuple[str, ...], config_path: str | None, isolated: bool,
             formats: tuple[str, ...], output: str | None,
             quiet: bool, color: str, no_color: bool, no_info: bool, html_all: bool,
             each_artefact: bool, timestamp: bool, max_connections: int,
-            statistics: bool) -> None:
+            statistics: bool, filter_expression: str | None) -> None:
     """Analyse capture files (pcap or pcapng, optionally gzip-compressed).
 
     PATH is a capture file, a folder (searched recursively for captures, recognised by their
@@ -74,6 +76,8 @@ def analyze(paths: tuple[str, ...], config_path: str | None, isolated: bool,
                       select=select, extend_select=extend_select, ignore=ignore,
                       ignore_checksums=ignore_checksums,
                       fail_on=fail_on, formats=formats, output=output, quiet=quiet)
+        # Compiled before the captures are read: a bad expression must not cost an analysis.
+        read_filter = compile_filter(filter_expression)
         baseline_target = [] if write_baseline is None else [
             Target(f"--write-baseline {shlex.quote(write_baseline)}", write_baseline)]
         written = targets(run.outputs, output, *baseline_target)
@@ -83,7 +87,7 @@ def analyze(paths: tuple[str, ...], config_path: str | None, isolated: bool,
         inputs = expand_inputs(paths)
         refuse_overwrites(written, inputs)
         result = analyze_jobs(run.jobs(inputs), run.recording(html_all), max_connections,
-                              on_wait=waiting_for_writer)
+                              on_wait=waiting_for_writer, read_filter=read_filter)
         if write_baseline is not None:
             recorded = render_baseline(result, folder_of(write_baseline))
             recorded_count = len(result.findings)  # before the old baseline takes some out

@@ -92,6 +92,14 @@ def color_option(func: Command) -> Command:
 no_color_option = click.option("--no-color", is_flag=True, help="Same as --color never.")
 
 
+def filter_option(func: Command) -> Command:
+    """``--filter EXPR``, the read filter of ``analyze`` and ``show``."""
+    return click.option("--filter", "filter_expression", metavar="EXPR",
+                        help="Analyse only the frames this tcpdump filter expression keeps, "
+                             "as tcpdump -r FILE EXPR does (libpcap syntax, e.g. 'port 8000'); "
+                             "frame numbers stay those of the whole file.")(func)
+
+
 def text_or_json_option(func: Command) -> Command:
     """``--format terminal|json`` of the catalog commands (``rules``, ``profiles``)."""
     return click.option("--format", "fmt", type=click.Choice(["terminal", "json"]),

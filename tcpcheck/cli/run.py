@@ -29,6 +29,7 @@ from tcpcheck.engine import RuleSetup
 from tcpcheck.live import LiveError
 from tcpcheck.pipeline import Job
 from tcpcheck.profiles import DEFAULT_PROFILE, Profile, ProfileError, load_profile
+from tcpcheck.readfilter import FilterError, ReadFilter
 from tcpcheck.report.formats import REGISTRY, ReportSettings, Sink
 from tcpcheck.report.outputs import Output, OutputError, plan_outputs
 from tcpcheck.report.plain import plain_console
@@ -40,7 +41,7 @@ from tcpcheck.timeline import Recording
 from tcpcheck.writing import StagedWrites, Target, WriteError, check_target
 
 USER_ERRORS = (CaptureError, ProfileError, CatalogError, ConfigError, SelectionError,
-               BaselineError, OutputError, LiveError, WriteError)
+               BaselineError, OutputError, LiveError, WriteError, FilterError)
 """Errors that are the input's or the user's, reported as one line with exit status 2."""
 
 def fail(message: str) -> NoReturn:
@@ -67,6 +68,14 @@ def waiting_for_writer(name: str) -> None:
     """
     click.echo(f"tcpcheck: {name}: waiting for a writer to send the capture (Ctrl-C to stop)",
                err=True)
+
+
+def compile_filter(expression: str | None) -> ReadFilter | None:
+    """``--filter EXPR`` compiled (FilterError when libpcap refuses it), or None without it.
+
+    Called before any capture is opened, so that a bad expression costs no reading.
+    """
+    return None if expression is None else ReadFilter(expression)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -6,9 +6,10 @@ import click
 
 from tcpcheck.cli.console import stdout_console
 from tcpcheck.cli.exits import writing_stdout
-from tcpcheck.cli.options import color_option, no_color_option, selection_options
-from tcpcheck.cli.run import USER_ERRORS, fail, prepare
-from tcpcheck.pipeline import analyze_jobs, skip_reason
+from tcpcheck.cli.options import color_option, filter_option, no_color_option, selection_options
+from tcpcheck.cli.run import USER_ERRORS, compile_filter, fail, prepare
+from tcpcheck.pipeline import analyze_jobs, kept_by, skip_reason
+from tcpcheck.readfilter import ReadFilter
 from tcpcheck.report.ladder import build_ladder
 from tcpcheck.report.ladder_view import render_ladder
 from tcpcheck.result import AnalysisResult
@@ -27,19 +28,21 @@ from tcpcheck.wording import counted
 @click.option("--all", "full", is_flag=True,
               help="Draw every segment (long uneventful stretches are collapsed otherwise).")
 @selection_options
+@filter_option
 @color_option
 @no_color_option
 def show(path: str, connection_id: int | None, frame: int | None, full: bool,
          config_path: str | None, isolated: bool, profile_name: str | None,
          select: tuple[str, ...], extend_select: tuple[str, ...], ignore: tuple[str, ...],
-         ignore_checksums: bool, color: str, no_color: bool) -> None:
+         ignore_checksums: bool, filter_expression: str | None, color: str,
+         no_color: bool) -> None:
     """Draw one connection of a capture file as a ladder diagram: each segment an arrow
     between client and server, each endpoint's state where it changes, the segments with
     findings highlighted, then the findings explained.
 
     Give the connection with --connection N, or any of its frames with --frame F. FILE may be
-    - for standard input. The configuration, profile and rule selection apply as for analyze,
-    so the findings are analyze's. The exit status is 0 whatever the findings.
+    - for standard input. The configuration, profile, rule selection and --filter apply as
+    for analyze, so the findings are analyze's. The exit status is 0 whatever the findings.
     """
     if (connection_id is None) == (frame is None):
         raise click.UsageError("give one of --connection N and --frame F")
@@ -49,9 +52,10 @@ def show(path: str, connection_id: int | None, frame: int | None, full: bool,
                       select=select, extend_select=extend_select, ignore=ignore,
                       ignore_checksums=ignore_checksums,
                       fail_on=None, formats=(), output=None, quiet=False)
-        result = analyze_jobs(run.jobs([path]), recording)
+        read_filter = compile_filter(filter_expression)
+        result = analyze_jobs(run.jobs([path]), recording, read_filter=read_filter)
         if not result.timelines:
-            fail(_not_found(result, path, connection_id, frame))
+            fail(_not_found(result, path, connection_id, frame, read_filter))
     except USER_ERRORS as exc:
         fail(str(exc))
     [capture] = result.captures
@@ -78,16 +82,28 @@ _NOT_TCP = {
 
 
 def _not_found(result: AnalysisResult, path: str, connection_id: int | None,
-               frame: int | None) -> str:
-    """Why ``show`` has nothing to draw: the connection or frame asked for is not there."""
+               frame: int | None, read_filter: ReadFilter | None) -> str:
+    """Why ``show`` has nothing to draw: the connection or frame asked for is not there (or
+    not among the frames ``read_filter`` keeps)."""
     if frame is None:
         ids = sorted(c.id for c in result.connections)
+        where = "the capture" if read_filter is None else \
+            f"what --filter {read_filter.expression!r} keeps"
         if not ids:
-            return f"{path}: no connection {connection_id}: the capture has no TCP connections"
+            return f"{path}: no connection {connection_id}: {where} has no TCP connections"
         has = f"connection {ids[0]}" if len(ids) == 1 else f"connections {ids[0]}-{ids[-1]}"
-        return f"{path}: no connection {connection_id}: the capture has {has}"
+        return f"{path}: no connection {connection_id}: {where} has {has}"
     [capture] = result.captures
-    if frame > capture.packets:
+    if read_filter is not None:  # the summary counts the kept frames only: ask the file
+        expression = read_filter.expression
+        if path == STDIN:  # gone once analysed: whether the filter kept it cannot be asked
+            return f"{path}: frame {frame} is in no connection --filter {expression!r} keeps"
+        verdict = kept_by(read_filter, path, frame)
+        if verdict is None:
+            return f"{path}: frame {frame}: the capture has fewer than {frame} frames"
+        if not verdict:
+            return f"{path}: frame {frame} is not kept by --filter {expression!r}"
+    elif frame > capture.packets:
         frames = counted(capture.packets, "readable frame" if capture.damage else "frame")
         damage = f" ({capture.damage})" if capture.damage else ""
         return f"{path}: frame {frame}: the capture has {frames}{damage}"

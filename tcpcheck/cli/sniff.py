@@ -25,9 +25,9 @@ from tcpcheck.writing import StagedWrites, Target, refuse_overwrites
 @click.option("-i", "--interface", "interfaces", multiple=True, required=True, metavar="IFACE",
               help="Interface to capture on; repeat for several (tcpcheck interfaces lists "
                    "them).")
-@click.option("--bpf", metavar="FILTER",
+@click.option("--bpf", "--filter", "bpf", metavar="FILTER",
               help="Capture filter in libpcap syntax, applied in the kernel, e.g. "
-                   "'tcp port 443'.")
+                   "'tcp port 443' (--filter: the same language as analyze's).")
 @click.option("--duration", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
               help="Stop after this many seconds. [default: until Ctrl-C]")
 @click.option("--count", type=click.IntRange(min=1), metavar="N",
