@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+
 from tcpcheck.segment import ACK, FIN, RST, SYN, Segment
 
 CLIENT = (bytes([192, 0, 2, 10]), 40000)
@@ -86,3 +88,20 @@ class Ladder:
         self.fin(second)
         self.ack(first)
         return self
+
+
+def stamped(lad: Ladder, echoes: dict[int, int] | None = None) -> list[Segment]:
+    """The ladder's segments with timestamps as Linux lays them out (NOP, NOP, TS; the SYNs
+    offer them the same way): each
+    side's TSval is its frame number plus 100 (so every segment's is new), and its TSecr the
+    peer's latest TSval, or ``echoes[frame]``'s TSval where given."""
+    latest: dict[bytes, int] = {}
+    out = []
+    for seg in lad.segments:
+        tsval = 100 + seg.frame
+        tsecr = 100 + echoes[seg.frame] if echoes and seg.frame in echoes else latest.get(
+            seg.dst, 0)
+        options = b"\x01\x01" + struct.pack("!BBII", 8, 10, tsval, tsecr)
+        latest[seg.src] = tsval
+        out.append(seg._replace(options=options))
+    return out

@@ -9,10 +9,8 @@ segment. The real-traffic counterpart is captures/crafted/ack-withheld-data.pcap
 
 from __future__ import annotations
 
-import struct
-
 from conftest import rules_at, run_segments
-from segments import Ladder
+from segments import Ladder, stamped
 
 from tcpcheck.model.connection import Connection
 from tcpcheck.model.events import ReplyOwed
@@ -21,23 +19,6 @@ from tcpcheck.segment import Segment
 
 EST = ("ESTABLISHED", "ESTABLISHED")
 OPENING = [("SYN_SENT", "SYN_RCVD"), ("ESTABLISHED", "SYN_RCVD"), EST]
-
-
-def stamped(lad: Ladder, echoes: dict[int, int] | None = None) -> list[Segment]:
-    """The ladder's segments with timestamps as Linux lays them out (NOP, NOP, TS; the SYNs
-    offer them the same way): each
-    side's TSval is its frame number plus 100 (so every segment's is new), and its TSecr the
-    peer's latest TSval, or ``echoes[frame]``'s TSval where given."""
-    latest: dict[bytes, int] = {}
-    out = []
-    for seg in lad.segments:
-        tsval = 100 + seg.frame
-        tsecr = 100 + echoes[seg.frame] if echoes and seg.frame in echoes else latest.get(
-            seg.dst, 0)
-        options = b"\x01\x01" + struct.pack("!BBII", 8, 10, tsval, tsecr)
-        latest[seg.src] = tsval
-        out.append(seg._replace(options=options))
-    return out
 
 
 def replay(segs: list[Segment]) -> tuple[list[ReplyOwed], list[tuple[str, str]]]:

@@ -16,20 +16,26 @@ crafted copies (captures/crafted, tests/test_captures.py).
 from __future__ import annotations
 
 from conftest import rules_at, run_segments
-from segments import Ladder
+from segments import Ladder, stamped
 
 from tcpcheck.model.connection import Connection
 from tcpcheck.model.events import ReplyOwed
 from tcpcheck.profiles import load_profile
-from tcpcheck.segment import ACK, FIN, RST
+from tcpcheck.segment import ACK, FIN, RST, Segment
 
 EST = ("ESTABLISHED", "ESTABLISHED")
 
 
-def replay(lad: Ladder, profile: str = "linux") -> tuple[list[ReplyOwed], list[tuple[str, str]]]:
+def replay(lad: Ladder, profile: str = "linux", *,
+           stamp: bool = False) -> tuple[list[ReplyOwed], list[tuple[str, str]]]:
     """The ReplyOwed events of the ladder's one connection, and (client, server) states after
-    every segment."""
-    segs = lad.segments
+    every segment; with ``stamp``, every segment carries timestamps (``segments.stamped``)."""
+    return replay_segments(stamped(lad) if stamp else lad.segments, profile)
+
+
+def replay_segments(segs: list[Segment], profile: str = "linux",
+                    ) -> tuple[list[ReplyOwed], list[tuple[str, str]]]:
+    """``replay`` for segments built by hand."""
     conn = Connection(0, load_profile(profile), (segs[0].src, segs[0].sport), False, segs[0])
     states = []
     for seg in segs:
@@ -202,7 +208,9 @@ def test_data_beyond_the_window_never_acked_is_unacceptable_segment_not_acked():
 
 
 def old_duplicate() -> Ladder:
-    """Frames 1-5, then the client's request again (6), wholly below the server's RCV.NXT."""
+    """Frames 1-5, then the client's request again (6), wholly below the server's RCV.NXT
+    (replayed with timestamps: only a copy carrying its sender's newest TSval is a
+    retransmission the receiver got)."""
     lad = established()
     lad.data("c", 100, seq=lad.isn["c"] + 1, gap=0.25)
     return lad
@@ -212,16 +220,16 @@ def test_an_old_duplicate_answered_by_an_ack_at_rcv_nxt_is_settled_without_a_fin
     lad = old_duplicate()
     lad.ack("s")  # 7: <SEQ=SND.NXT><ACK=RCV.NXT 1101><CTL=ACK> (Linux adds a D-SACK)
     lad.data("c", 10, gap=1.0)
-    events, states = replay(lad)
+    events, states = replay(lad, stamp=True)
     assert settled(events) == [("ack-unacceptable", "answered", 6, 7)]
     assert states == [*OPENING, EST, EST, EST]
-    assert rules_at(run_segments(lad.segments).findings) == []
+    assert rules_at(run_segments(stamped(lad)).findings) == []
 
 
 def test_an_ack_at_rcv_nxt_piggybacked_on_data_answers_an_old_duplicate():
     lad = old_duplicate()
     lad.data("s", 10)  # 7: data carrying ACK 1101
-    events, states = replay(lad)
+    events, states = replay(lad, stamp=True)
     assert settled(events) == [("ack-unacceptable", "answered", 6, 7)]
     assert states == [*OPENING, EST, EST]
 
@@ -230,10 +238,10 @@ def test_an_old_duplicate_whose_receiver_next_acks_only_later_data_is_not_acked(
     lad = old_duplicate()
     lad.data("c", 10, gap=1.0)  # 7: new data
     lad.ack("s")  # 8: ACK 1111, a second after the copy: the ACK of frame 7, no reply to 6
-    events, states = replay(lad)
+    events, states = replay(lad, stamp=True)
     assert settled(events) == [("ack-unacceptable", "missing", 6, None)]
     assert states == [*OPENING, EST, EST, EST]
-    assert rules_at(run_segments(lad.segments).findings) == [
+    assert rules_at(run_segments(stamped(lad)).findings) == [
         ("unacceptable-segment-not-acked", 6)]
 
 
@@ -246,14 +254,33 @@ def test_an_exchange_that_repeats_itself_leaves_the_old_duplicate_unjudged():
     lad.data("c", 100, seq=lad.isn["c"] + 1, gap=0.25)  # 8: the request again
     lad.raw("s", ACK, lad.isn["s"] + 1, lad.isn["c"] + 1, plen=50, gap=0.1)  # 9: ACK 1001
     lad.fin("s", gap=0.2)  # 10: past the allowance, no ACK for 8 came
-    events, states = replay(lad)
+    events, states = replay(lad, stamp=True)
     # The server's copy (9) is an old duplicate for the client in turn: the capture ends first.
     assert settled(events) == [("ack-unacceptable", "unjudged", 8, 9),
                                ("ack-unacceptable", "unjudged", 9, None)]
     assert "below the receiver's own earlier ACK 101" in events[0].observed
     assert states == [*OPENING, EST, EST, EST, EST, ("CLOSE_WAIT", "FIN_WAIT_1")]
     assert "unacceptable-segment-not-acked" not in {
-        rule for rule, _ in rules_at(run_segments(lad.segments).findings)}
+        rule for rule, _ in rules_at(run_segments(stamped(lad)).findings)}
+
+
+def test_a_copy_with_the_originals_timestamp_is_owed_nothing():
+    # A mirror port repeats frame 4 into the capture 0.25 s later, TSval and all: no stack
+    # sent it, so the server never got it and owes no reply (RFC 7323 §3: a retransmission
+    # carries its sender's current clock).
+    lad = established()
+    lad.data("c", 10, gap=1.0)  # 6: new data
+    lad.ack("s")  # 7
+    segs = stamped(lad)
+    copy = segs[3]._replace(frame=8, ts=segs[-1].ts + 250_000_000)
+    lad.segments.append(copy)
+    lad.data("s", 10, gap=1.0)  # 9: the server goes on, past the allowance
+    segs = [*segs, copy, stamped(lad, {9: 6})[-1]]
+    events, states = replay_segments(segs)
+    assert settled(events) == []
+    assert states == [*OPENING, EST, EST, EST, EST]
+    assert "unacceptable-segment-not-acked" not in {
+        rule for rule, _ in rules_at(run_segments(segs).findings)}
 
 
 def test_a_bare_fin_into_a_zero_window_acked_is_accepted_and_linux_names_its_tolerance():

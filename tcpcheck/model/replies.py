@@ -139,8 +139,13 @@ class ReplySteps:
         it fails the acceptability test (RFC 9293 §3.10.7.4, first: "If an incoming segment is
         not acceptable, an acknowledgment should be sent in reply (unless the RST bit is set
         [...]): <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>"). Linux sends it at once, with a D-SACK
-        (RFC 2883) naming the copy."""
-        if b.state not in SYNCHRONIZED:
+        (RFC 2883) naming the copy.
+
+        Owed only for a copy whose TSval is the newest its sender has sent: a real
+        retransmission carries the sender's current clock (RFC 7323 §3), while a segment a
+        mirror port or a bridge repeated into the capture later carries the original's, and
+        never reached the receiver. Without timestamps the two look the same: nothing owed."""
+        if b.state not in SYNCHRONIZED or a.opts.ts_max_frame != seg.frame:
             return
         self._owe_ack(ReplyKind.ACK_UNACCEPTABLE, seg, a, b,
                       f"{seg.plen} bytes at seq {a.rel(seq)}, an old duplicate wholly below "
