@@ -216,7 +216,9 @@ def test_a_flood_report_stays_small(tmp_path):
     doc = json.loads(out.read_text())
     assert [f["rule"] for f in doc["findings"]] == ["syn-flood", "syn-flood"]
     assert len(doc["connections"]) == 1002
-    assert out.stat().st_size < 500_000  # a row and a finding per SYN were 18 MB on main
+    # Bounded by the listed rows (each ~860 bytes with its statistics), not by the SYNs: a row
+    # and a finding per SYN were 18 MB.
+    assert out.stat().st_size < 1_000_000
 
 
 def test_memory_held_per_open_half_open_connection_is_bounded(tmp_path):

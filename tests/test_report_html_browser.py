@@ -49,6 +49,7 @@ from owed_replies import EXPECTED, keepalive_with_replies, probe_reply
 from pcap_edit import without_frames
 from playwright.sync_api import Browser, Locator, expect
 
+from tcpcheck.artefacts import fold_artefacts
 from tcpcheck.catalog import load_catalog
 from tcpcheck.model.events import ReplyKind, ReplyOutcome, ReplyOwed
 from tcpcheck.pipeline import Job, analyze_jobs
@@ -117,10 +118,12 @@ def html_report(out: Path, *captures: Path, html_all: bool = False) -> Path:
 
 
 def analysis(*captures: Path, html_all: bool = False) -> AnalysisResult:
-    """The same analysis in this process, for the numbers the page must show."""
+    """The same analysis in this process, for the numbers the page must show (artefacts
+    folded per capture and host, as ``analyze`` reports them)."""
     profile = load_profile("linux")
-    return analyze_jobs([Job(str(path), profile) for path in captures],
-                        Recording(all=html_all))
+    result = analyze_jobs([Job(str(path), profile) for path in captures],
+                          Recording(all=html_all))
+    return fold_artefacts(result, load_catalog().artefacts(), keep_timelines=html_all)
 
 
 def state_changes(timeline: Timeline) -> list[tuple[str, int, str]]:
