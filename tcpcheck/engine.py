@@ -16,6 +16,7 @@ from tcpcheck.baseline import fingerprint, service_port
 from tcpcheck.catalog import Catalog, ParamValue, load_catalog
 from tcpcheck.checks import CHECKS, Check, Context
 from tcpcheck.fold import ConnectionPool, FloodWatch, Handshake, Target
+from tcpcheck.lone_syn import LoneSyn
 from tcpcheck.model.connection import Connection
 from tcpcheck.model.events import Event, HalfOpen, HandshakeIncomplete
 from tcpcheck.profiles import Profile
@@ -30,7 +31,7 @@ from tcpcheck.result import (
 from tcpcheck.segment import Segment, format_endpoint
 from tcpcheck.timeline import Recorder, Recording, Timeline
 from tcpcheck.timers import Timing, Tolerance
-from tcpcheck.track import LoneSyn, Tracker
+from tcpcheck.track import Tracker
 
 
 @dataclass(frozen=True, slots=True)

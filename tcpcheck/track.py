@@ -13,7 +13,8 @@ A SYN that opens a connection and is all the connection has sent so far (a flood
 millions of them, never answered) is kept packed in a few dozen bytes instead of as a model:
 it becomes a full ``Connection``, replayed from that SYN, when anything else arrives on its
 four-tuple or when it is finalised. Memory per open connection is then about 0.2 KB for such
-a lone SYN (bench/README.md has the measurements).
+a lone SYN (bench/README.md has the measurements); ``tcpcheck.lone_syn`` holds the packing
+and ``LoneSyn``, what such a connection is once finished.
 
 A live capture runs for hours, and connections whose end it never sees (closed while the capture
 was not looking, a host gone silent) would stay forever: with an idle timeout, a sweep every few
@@ -23,17 +24,15 @@ seconds of capture time finalises and drops those silent for that long.
 from __future__ import annotations
 
 import heapq
-import struct
 from collections import deque
 from collections.abc import Callable, Iterator
-from typing import NamedTuple
 
 from tcpcheck.duplicates import Copies
+from tcpcheck.lone_syn import LONE, PORTS, LoneSyn, unpack_lone
 from tcpcheck.model import events as ev
 from tcpcheck.model.connection import Connection
 from tcpcheck.model.seqnum import MASK, seq_gt
 from tcpcheck.model.states import SYNCHRONIZED, State
-from tcpcheck.model.stats import ConnectionStats, lone_syn
 from tcpcheck.options import parse_options
 from tcpcheck.profiles import Profile
 from tcpcheck.segment import ACK, CSUM_OFFLOAD, FIN, RST, SYN, Segment
@@ -42,10 +41,6 @@ from tcpcheck.timers import DEFAULT_TIMING, Timing
 _SYN_ONLY = SYN
 _SYN_ACK = SYN | ACK
 _OPENING = SYN | ACK | RST | FIN
-# A lone SYN, packed: its connection id, frame, ts, seq, ack, flags, window and checksum
-# state, then its option bytes. Its addresses and ports are in its key, addresses then ports.
-_LONE = struct.Struct("<QQqIIBHB")
-_PORTS = struct.Struct("!HH")
 # ISNs remembered for isn-weak: a repeat among this many is unlikely by chance (~1 in 65,000
 # per new connection with random 32-bit ISNs), so a repeat says more about the stack.
 MAX_ISNS = 65_536
@@ -63,53 +58,6 @@ _SHOWN_RANK = {state: rank for rank, state in enumerate((
     State.LISTEN, State.ESTABLISHED, State.SYN_RCVD, State.SYN_SENT, State.CLOSE_WAIT,
     State.FIN_WAIT_1, State.FIN_WAIT_2, State.LAST_ACK, State.CLOSING, State.CLOSED,
     State.TIME_WAIT))}
-
-
-class LoneSide(NamedTuple):
-    """What is known of one side of a ``LoneSyn``."""
-
-    state: State
-    bytes: int
-    syns: int
-
-
-class LoneSyn:
-    """A finished connection that saw nothing but the SYN that opened it: what a
-    ``Connection`` holds after replaying that SYN and ``finish()`` (half-open, one ``HalfOpen``
-    event), without building two endpoints, since a SYN flood finishes millions of them.
-    Only for the SYNs ``Tracker`` keeps lone (anything else makes the model note more);
-    tests/test_track.py checks that it agrees with the model."""
-
-    __slots__ = ("id", "keys", "client_key", "first_frame", "last_frame", "start_ts",
-                 "end_ts", "events", "finished")
-    packets = 1
-    midstream = False
-    client = LoneSide(State.SYN_SENT, 0, 1)
-    # Nothing came back, so nothing shows the SYN ever reached the server (as ``finish``).
-    server = LoneSide(State.LISTEN, 0, 0)
-
-    def __init__(self, conn_id: int, syn: Segment) -> None:
-        self.id = conn_id
-        self.keys = ((syn.src, syn.sport, syn.dst, syn.dport),
-                     (syn.dst, syn.dport, syn.src, syn.sport))
-        self.client_key = (syn.src, syn.sport)
-        self.first_frame = self.last_frame = syn.frame
-        self.start_ts = self.end_ts = syn.ts
-        self.events: list[ev.Event] = []
-        self.finished = False
-
-    def finish(self, now: int | None = None, idle: float | None = None) -> None:
-        """As ``Connection.finish``: a SYN nothing answered is a half-open connection."""
-        self.finished = True
-        self.events.append(ev.HalfOpen(self.first_frame, self.start_ts, "client", 1, 0.0))
-
-    @staticmethod
-    def close_kind() -> str:
-        return "half-open"
-
-    def statistics(self) -> ConnectionStats:
-        """As ``Connection.statistics``: one SYN, nothing timed, nothing answered."""
-        return lone_syn(self.first_frame)
 
 
 class Tracker:
@@ -429,7 +377,7 @@ class Tracker:
         idle = [conn for conn, sent_by_client in self._table.values()
                 if sent_by_client and conn.end_ts < oldest]
         lone = self._lone
-        quiet = [key for key, packed in lone.items() if _LONE.unpack_from(packed)[2] < oldest]
+        quiet = [key for key, packed in lone.items() if LONE.unpack_from(packed)[2] < oldest]
         for conn in heapq.merge(sorted(idle, key=_by_id), self._finished_lone(lone, quiet),
                                 key=_by_id):
             self._forget(conn)
@@ -514,7 +462,7 @@ class Tracker:
         conn_id = self._next_id
         self._next_id += 1
         self._remember_isn(seg, conn_id)
-        self._lone[seg.src + seg.dst + _PORTS.pack(seg.sport, seg.dport)] = _LONE.pack(
+        self._lone[seg.src + seg.dst + PORTS.pack(seg.sport, seg.dport)] = LONE.pack(
             conn_id, seg.frame, seg.ts, seg.seq, seg.ack, seg.flags, seg.win,
             seg.csum) + seg.options
         return True
@@ -523,10 +471,10 @@ class Tracker:
         """The connection of a lone SYN that ``seg`` continues (either direction), now a
         full model replayed from that SYN; None when ``seg`` continues none."""
         lone = self._lone
-        key = seg.src + seg.dst + _PORTS.pack(seg.sport, seg.dport)
+        key = seg.src + seg.dst + PORTS.pack(seg.sport, seg.dport)
         packed = lone.pop(key, None)
         if packed is None:
-            key = seg.dst + seg.src + _PORTS.pack(seg.dport, seg.sport)
+            key = seg.dst + seg.src + PORTS.pack(seg.dport, seg.sport)
             packed = lone.pop(key, None)
             if packed is None:
                 return None
@@ -535,9 +483,9 @@ class Tracker:
 
     def _replay(self, key: bytes, packed: bytes) -> Connection:
         """The full model of a lone SYN: the connection it opened, with the SYN applied."""
-        syn = _unpack_lone(key, packed)
+        syn = unpack_lone(key, packed)
         conn = self._open(syn, (syn.src, syn.sport, syn.dst, syn.dport), None,
-                          _LONE.unpack_from(packed)[0])
+                          LONE.unpack_from(packed)[0])
         conn.apply(syn, True)
         return conn
 
@@ -546,17 +494,8 @@ class Tracker:
         time, each taken out of ``lone``: they are being finalised."""
         for key in keys:
             packed = lone.pop(key)
-            yield LoneSyn(_LONE.unpack_from(packed)[0], _unpack_lone(key, packed))
+            yield LoneSyn(LONE.unpack_from(packed)[0], unpack_lone(key, packed))
 
 
 def _by_id(conn: Connection | LoneSyn) -> int:
     return conn.id
-
-
-def _unpack_lone(key: bytes, packed: bytes) -> Segment:
-    """The SYN a lone entry keeps, exactly as it was decoded."""
-    half = (len(key) - 4) // 2
-    sport, dport = _PORTS.unpack_from(key, 2 * half)
-    _, frame, ts, seq, ack, flags, win, csum = _LONE.unpack_from(packed)
-    return Segment(frame, ts, key[:half], sport, key[half:2 * half], dport, seq, ack, flags,
-                   win, 0, packed[_LONE.size:], b"", csum)

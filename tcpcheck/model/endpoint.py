@@ -198,7 +198,7 @@ class Endpoint:
         self.offloaded: Tally | None = None  # checksums holding only the pseudo-header sum
         self.flow = Flow()  # what it sent, measured for the statistics
 
-    # What a connection's summary reads of a side (``tcpcheck.track.LoneSide`` has the same).
+    # What a connection's summary reads of a side (``tcpcheck.lone_syn.LoneSide`` has the same).
 
     @property
     def bytes(self) -> int:
