@@ -1,5 +1,6 @@
 """Live capture: dumpcap as a child process, its pcapng stream through the reader and pipeline
-that files go through, and what dumpcap's exit says (capture statistics, errors).
+that files go through, and what dumpcap's exit says (errors here; its capture statistics, the
+finished capture and a running one's counters are in ``tcpcheck.live_status``).
 
 dumpcap, Wireshark's capture engine, writes pcapng to a pipe. ``Tee`` hands every byte read
 from it to ``tcpcheck.sources.open_stream`` and, with ``--write``, to a file: the saved file is
@@ -31,9 +32,10 @@ from typing import BinaryIO
 from tcpcheck.capture import CHUNK
 from tcpcheck.decode import Decoder
 from tcpcheck.engine import Analyzer, RuleSetup
+from tcpcheck.live_status import LiveResult, LiveStatus, parse_statistics
 from tcpcheck.pipeline import analyze_records
 from tcpcheck.profiles import Profile
-from tcpcheck.result import CaptureSummary, Finding
+from tcpcheck.result import Finding
 from tcpcheck.sources import CaptureError, open_stream
 from tcpcheck.timeline import Recording
 from tcpcheck.writing import Replacement
@@ -54,12 +56,6 @@ PIPE_BYTES = 1 << 20
 """The pipe from dumpcap, enlarged from 64 KiB: Linux's limit for unprivileged users."""
 INTERFACES_SHOWN = 8
 """Interfaces named in the error for an unknown one; ``tcpcheck interfaces`` lists them all."""
-
-_STATS = re.compile(
-    r"Packets received/dropped on interface '(?P<name>.*)': (?P<received>\d+)/\d+ "
-    r"\(pcap:(?P<pcap>\d+)/dumpcap:(?P<dumpcap>\d+)/flushed:(?P<flushed>\d+)"
-    r"/ps_ifdrop:(?P<ifdrop>\d+)\)")
-
 
 class LiveError(Exception):
     """The capture cannot start or run; the message is one user-facing line."""
@@ -106,65 +102,6 @@ class CaptureRequest:
         if self.count is not None:
             argv += ["-c", str(self.count)]
         return argv
-
-
-@dataclass(frozen=True, slots=True)
-class InterfaceStats:
-    """dumpcap's closing statistics for one interface."""
-
-    interface: str
-    """As dumpcap names it, e.g. ``Loopback: lo``."""
-    received: int
-    kernel_dropped: int
-    """Dropped because the kernel's capture buffer was full: dumpcap did not read fast enough
-    (because tcpcheck did not)."""
-    dumpcap_dropped: int
-    """Dropped by dumpcap (a write failed)."""
-    flushed: int
-    """Arrived after the capture was told to stop: not loss."""
-    interface_dropped: int
-    """Dropped by the interface or its driver, before the capture could see them."""
-
-    @property
-    def lost(self) -> int:
-        """Packets that passed the interface but are missing from the capture."""
-        return self.kernel_dropped + self.dumpcap_dropped
-
-
-def parse_statistics(stderr: str) -> list[InterfaceStats]:
-    """The ``Packets received/dropped on interface ...`` lines dumpcap prints when it ends
-    (with and without -q), one per interface."""
-    return [InterfaceStats(m["name"], int(m["received"]), int(m["pcap"]), int(m["dumpcap"]),
-                           int(m["flushed"]), int(m["ifdrop"]))
-            for m in _STATS.finditer(stderr)]
-
-
-@dataclass(frozen=True, slots=True)
-class LiveResult:
-    """A finished live capture: its summary (capture loss under ``skipped["dropped"]``), the
-    analyzer holding its connections and findings, and dumpcap's statistics."""
-
-    summary: CaptureSummary
-    analyzer: Analyzer
-    stats: tuple[InterfaceStats, ...]
-    elapsed: float
-    """Wall-clock seconds from the start of the capture to its end."""
-    write_error: str | None = None
-    """Why the ``--write`` file ends before the capture did (a full disk), if it does."""
-
-    @property
-    def lost(self) -> int:
-        return sum(s.lost for s in self.stats)
-
-
-@dataclass(frozen=True, slots=True)
-class LiveStatus:
-    """Counters of a running capture, for a live view."""
-
-    elapsed: float
-    """Wall-clock seconds since the capture started."""
-    packets: int
-    tcp_packets: int
 
 
 # -- dumpcap ---------------------------------------------------------------------------------

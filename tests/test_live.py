@@ -30,12 +30,11 @@ from tcpcheck.live import (
     CaptureRequest,
     LiveError,
     LiveSession,
-    LiveStatus,
     Tee,
     failure_message,
     list_interfaces,
-    parse_statistics,
 )
+from tcpcheck.live_status import LiveStatus, parse_statistics
 from tcpcheck.model.connection import Connection
 from tcpcheck.pipeline import analyze_capture
 from tcpcheck.profiles import load_profile

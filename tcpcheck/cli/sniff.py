@@ -12,7 +12,8 @@ from tcpcheck.cli.console import stdout_console
 from tcpcheck.cli.options import report_options, rule_options
 from tcpcheck.cli.run import USER_ERRORS, Run, exit_code, fail, prepare, report, targets
 from tcpcheck.engine import combine
-from tcpcheck.live import DEFAULT_IDLE_TIMEOUT, CaptureRequest, LiveResult, LiveSession
+from tcpcheck.live import DEFAULT_IDLE_TIMEOUT, CaptureRequest, LiveSession
+from tcpcheck.live_status import LiveResult
 from tcpcheck.report.formats import ReportSettings
 from tcpcheck.report.live_view import FindingLines, LiveView
 from tcpcheck.report.outputs import Output

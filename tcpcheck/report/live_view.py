@@ -18,7 +18,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from tcpcheck.live import LiveStatus
+from tcpcheck.live_status import LiveStatus
 from tcpcheck.report.terminal import SEVERITY_STYLE, finding_line
 from tcpcheck.result import Finding, Severity
 from tcpcheck.wording import counted
