@@ -22,7 +22,10 @@ What is static and what JavaScript draws:
 A connection gets a section when ``result.timelines`` holds its timeline and it has findings
 (every recorded connection with ``all_connections``). What a ladder shows is decided by
 ``tcpcheck.report.ladder.build_ladder`` (collapsed middles included) and a graph's layout by
-``tcpcheck.report.seqgraph.sequence_graphs``; this module only formats them.
+``tcpcheck.report.seqgraph.sequence_graphs``; the report only formats them. This module
+assembles the page (header, summary, tables, the inlined assets);
+``tcpcheck.report.html_sections`` writes the connection sections and their diagrams' data,
+``tcpcheck.report.html_data`` the embedded ``#tcpcheck-data`` block.
 
 Stable hooks for tests and links (``C`` is the capture's index in ``result.captures``, ``I``
 a connection id, ``F`` a frame number, ``N`` a finding's index in ``result.findings``):
@@ -86,8 +89,9 @@ The data: ``<script type="application/json" id="tcpcheck-data">`` holds the capt
 rules the findings name (code, slug, catalog summary), the findings and the connections as
 rows of the fields ``findingFields`` and ``connectionFields`` name (see ``FINDING_FIELDS``,
 ``CONNECTION_FIELDS``), and ``nextStep``, the parts of each finding's next step
-(``_next_step_parts``). ``<script type="application/x-ndjson" id="tcpcheck-diagrams">`` has
-one line per section, ``conn-C-I``, a tab, then its JSON: ``initial``/``final``/
+(``next_step_parts``), all in ``tcpcheck.report.html_data``.
+``<script type="application/x-ndjson" id="tcpcheck-diagrams">`` has one line per section,
+``conn-C-I``, a tab, then its JSON (``tcpcheck.report.html_sections``): ``initial``/``final``/
 ``finalChange`` states by side, ``items`` (a ladder row ``{frame, time, fromClient, label}``
 plus, only when they apply, ``retransmission``, ``observations``, ``clientChange``/
 ``serverChange`` as ``[before, after]``, ``severity``, ``findings`` as ``[N, code,
@@ -108,86 +112,33 @@ byte-identical output; a time of generation only appears when ``timestamp`` is g
 
 from __future__ import annotations
 
-import json
-import re
-import textwrap
-from collections.abc import Iterable
 from html import escape
 from importlib.resources import files
-from typing import Any
 
-from tcpcheck.catalog import Catalog, CatalogError, RuleMeta, paragraphs
-from tcpcheck.model.stats import DirectionStats
-from tcpcheck.report.ladder import (
-    Collapsed,
-    Ladder,
-    LadderRow,
-    OwedReply,
-    build_ladder,
-    segment_label,
-)
-from tcpcheck.report.nextstep import connection_filter, show_prefix, unreadable
-from tcpcheck.report.seqgraph import SequenceGraph, sequence_graphs
-from tcpcheck.report.terminal import format_duration, verdict
+from tcpcheck.catalog import Catalog, RuleMeta
+from tcpcheck.report.html_data import ConnectionKey, named_rules, page_data, script_json
+from tcpcheck.report.html_sections import EMPTY_CELL, connection_section, diagrams_section
+from tcpcheck.report.terminal import verdict
 from tcpcheck.report.wording import folded_note
 from tcpcheck.result import (
     AnalysisResult,
     BaselineReport,
     CaptureSummary,
-    ConnectionSummary,
     Finding,
     Severity,
 )
 from tcpcheck.timeline import Timeline
 from tcpcheck.wording import counted, plural_noun
 
-PAGE_ROWS = 500
-"""Table rows drawn at first and added by each "show more"."""
-
 OPEN_SECTIONS = 50
 """Connection sections open (drawn as they scroll into view) when there are at most this
 many; past it they start closed and draw when opened, so the page stays short."""
 
-MARK_LINKS = 1000
-"""Finding marks of one graph drawn as links to their explanation; the rest (thousands of
-duplicate ACKs on a lossy transfer) are drawn as one path, which a browser draws at once."""
-
 STALE_SHOWN = 200
 """Stale baseline entries listed before the rest are counted."""
 
-LADDER_GEOMETRY = {"top": 92, "row": 36, "gap": 46, "bottom": 64, "note": 16}
-"""Heights in pixels of a ladder's parts (``gap``: a collapsed stretch with a one-line summary;
-``note``: one more line of an owed reply's note or of a summary), shared with the script so
-that a section not yet drawn already takes about its final height."""
-
-NOTE_CHARS = 68
-"""Characters per line of an owed reply's note when the ladder has room for them (ladder.js
-wraps them again, shorter, in a narrow one)."""
-
 SCRIPTS = ("base.js", "tables.js", "ladder.js", "seqgraph.js", "report.js")
 """The parts of the page's script in ``assets/``, in the order they are inlined."""
-
-RFC_URL = "https://www.rfc-editor.org/rfc/rfc{number}"
-
-FINDING_FIELDS = ("severity", "rule", "capture", "connection", "frame", "time", "side",
-                  "message", "card")
-"""Columns of the embedded findings rows: severity 3/2/1 (error/warning/info), rule an index
-into ``rules``, capture an index into ``captures``, card 1 when the finding's explanation card
-is drawn in its connection's section (0 when it has no section or its row is collapsed)."""
-
-CONNECTION_FIELDS = ("capture", "id", "client", "server", "first_frame", "last_frame",
-                     "packets", "client_bytes", "server_bytes", "client_state",
-                     "server_state", "close", "midstream", "errors", "warnings", "info",
-                     "start", "duration", "diagram")
-"""Columns of the embedded connections rows; diagram 1 when the connection has a section."""
-
-_NONE = "&ndash;"
-"""What an empty summary cell shows."""
-
-_REFERENCE_TOKEN = re.compile(r"RFC\s?(\d+)|§(\d+(?:\.\d+)*)")
-
-_ConnectionKey = tuple[str, int]
-
 
 def render_html(result: AnalysisResult, catalog: Catalog, fail_on: Severity | None, *,
                 all_connections: bool = False, timestamp: str | None = None) -> str:
@@ -200,7 +151,7 @@ def render_html(result: AnalysisResult, catalog: Catalog, fail_on: Severity | No
     captures = result.distinct_captures()
     capture_index = {capture.input: index for index, capture in enumerate(captures)}
     finding_index = {id(finding): index for index, finding in enumerate(result.findings)}
-    by_connection: dict[_ConnectionKey, list[Finding]] = {}
+    by_connection: dict[ConnectionKey, list[Finding]] = {}
     for finding in result.findings:
         by_connection.setdefault((finding.input, finding.connection), []).append(finding)
     timelines = [t for t in result.timelines
@@ -211,16 +162,15 @@ def render_html(result: AnalysisResult, catalog: Catalog, fail_on: Severity | No
     diagrams: list[str] = []
     cards: set[int] = set()
     for timeline in timelines:
-        section, diagram, shown = _section(timeline, by_connection.get(_key(timeline), []),
-                                           connections.get(_key(timeline)),
-                                           capture_index[timeline.input], finding_index,
-                                           open_=len(timelines) <= OPEN_SECTIONS,
-                                           name_capture=len(captures) > 1)
+        section, diagram, shown = connection_section(
+            timeline, by_connection.get(_key(timeline), []), connections.get(_key(timeline)),
+            capture_index[timeline.input], finding_index,
+            open_=len(timelines) <= OPEN_SECTIONS, name_capture=len(captures) > 1)
         sections.append(section)
         diagrams.append(diagram)
         cards |= shown
-    rules = _rules(result.findings, catalog)
-    data = _data(result, captures, capture_index, rules, drawn, cards)
+    rules = named_rules(result.findings, catalog)
+    data = page_data(result, captures, capture_index, rules, drawn, cards)
     title = "tcpcheck report" + (f": {captures[0].input}" if len(captures) == 1 else "")
     parts = [
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n",
@@ -233,9 +183,9 @@ def render_html(result: AnalysisResult, catalog: Catalog, fail_on: Severity | No
         _summary(result, captures),
         _findings_section(result, captures, rules),
         _connections_section(result, captures),
-        _diagrams_section(sections, all_connections),
+        diagrams_section(sections, all_connections),
         "</main>\n",
-        f"<script type=\"application/json\" id=\"tcpcheck-data\">{_json(data)}</script>\n",
+        f"<script type=\"application/json\" id=\"tcpcheck-data\">{script_json(data)}</script>\n",
         "<script type=\"application/x-ndjson\" id=\"tcpcheck-diagrams\">\n",
         *diagrams, "</script>\n",
         "<script>\n", _script(), "</script>\n</body>\n</html>\n",
@@ -291,9 +241,9 @@ def _summary(result: AnalysisResult, captures: list[CaptureSummary]) -> str:
         for index, capture in enumerate(captures):
             tally = tallies.get(capture.input, {})
             skipped = ", ".join(f"{escape(reason)} {count:,}"
-                                for reason, count in sorted(capture.skipped.items())) or _NONE
+                                for reason, count in sorted(capture.skipped.items())) or EMPTY_CELL
             damage = (f"<span class=\"damage\">{escape(capture.damage)} (analysed up to "
-                      "there)</span>" if capture.damage else _NONE)
+                      "there)</span>" if capture.damage else EMPTY_CELL)
             damaged = " class=\"damaged\"" if capture.damage else ""
             out.append(
                 f"<tr data-capture=\"{index}\"{damaged}>"
@@ -435,295 +385,7 @@ def _capture_select(element_id: str, captures: list[CaptureSummary]) -> str:
             f"</option>{options}</select></label>\n")
 
 
-# -- connection sections -------------------------------------------------------------------
-
-
-def _diagrams_section(sections: list[str], all_connections: bool) -> str:
-    if not sections:
-        return ""
-    what = ("every connection" if all_connections
-            else "each connection with findings (<code>--html-all</code> draws every one)")
-    return ("<section id=\"diagrams\">\n<h2>Diagrams</h2>\n"
-            f"<p class=\"hint\">A ladder diagram and time-sequence graphs for {what}. "
-            "Highlighted segments link to their finding's explanation.</p>\n"
-            "<noscript><p>The diagrams are drawn by JavaScript.</p></noscript>\n"
-            + "".join(sections) + "</section>\n")
-
-
-def _section(timeline: Timeline, findings: list[Finding], conn: ConnectionSummary | None,
-             capture: int, finding_index: dict[int, int], *,
-             open_: bool, name_capture: bool) -> tuple[str, str, set[int]]:
-    """One connection's section (``findings`` are its own), its line of the diagrams block,
-    and the indexes of the findings it has cards for. ``name_capture``: the summary line
-    names the capture (a report of one capture names it once, in the summary table)."""
-    ladder = build_ladder(timeline, findings)
-    graphs = sequence_graphs(timeline, findings)
-    drawn = [f for row in ladder.rows for f in row.findings]
-    data = {
-        "capture": capture,
-        "connection": timeline.connection,
-        "client": timeline.client,
-        "server": timeline.server,
-        "initial": {"client": timeline.client_state, "server": timeline.server_state},
-        "final": {"client": timeline.final_client_state, "server": timeline.final_server_state},
-        "finalChange": {"client": _pair(ladder.final_client_change),
-                        "server": _pair(ladder.final_server_change)},
-        "items": [_item(item, finding_index) for item in ladder.items],
-        "undrawn": ladder.undrawn,
-        "unseenReplies": ladder.unseen_replies,
-        "findings": len(ladder.findings),
-        "cards": [_card(f, finding_index[id(f)]) for f in drawn],
-        "graphs": [_graph(graph, ladder, finding_index) for graph in graphs],
-    }
-    anchor = f"conn-{capture}-{timeline.connection}"
-    tally = _tally(ladder.findings)
-    facts = [f"{counted(len(timeline.steps), 'segment')}"]
-    if conn is not None:
-        facts.append(f"{conn.close} close")
-        facts.append(format_duration(conn.end - conn.start))
-    badges = "".join(f"<span class=\"badge sev-{label}\">{counted(count, label)}</span>"
-                     for label, count in tally if count)
-    height = _ladder_height(ladder)
-    where = f" · <code>{escape(timeline.input)}</code>" if name_capture else ""
-    html = (
-        f"<details class=\"conn\" id=\"{anchor}\" data-capture=\"{capture}\" "
-        f"data-connection=\"{timeline.connection}\"{' open' if open_ else ''}>\n"
-        f"<summary><span class=\"conn-id\">connection {timeline.connection}</span> "
-        f"<code>{escape(timeline.client)}</code> → <code>{escape(timeline.server)}</code> "
-        f"<span class=\"facts\">{escape(' · '.join(facts))}{where}</span> {badges}"
-        "</summary>\n"
-        f"<div class=\"ladder\" style=\"min-height:{height}px\"></div>\n"
-        "<div class=\"seqgraphs\"></div>\n"
-        # After the pictures: a deep link (#conn-…) opens on the ladder, as it did.
-        f"{_stats_table(conn)}"
-        "<div class=\"cards\"></div>\n</details>\n")
-    return html, f"{anchor}\t{_json(data)}\n", {finding_index[id(f)] for f in drawn}
-
-
-def _stats_table(conn: ConnectionSummary | None) -> str:
-    """What the model measured of the connection, one column per side (tcptrace -l's
-    figures: see ``tcpcheck.model.stats``)."""
-    if conn is None or conn.stats is None:
-        return ""
-    sides = (conn.stats.client, conn.stats.server)
-
-    def rtt(d: DirectionStats) -> str:
-        if d.rtt_min is None:
-            return _NONE
-        return (f"{_ms(d.rtt_min)} / {_ms(d.rtt_mean)} / {_ms(d.rtt_max)} "
-                f"({counted(d.rtt_samples, 'sample')})")
-
-    rows = (
-        ("packets", [f"{d.packets:,}" for d in sides]),
-        ("bytes (unique)", [f"{d.bytes:,}" for d in sides]),
-        ("throughput", [_NONE if d.throughput is None else f"{d.throughput:,.0f} B/s"
-                        for d in sides]),
-        ("retransmitted", [f"{counted(d.retransmitted_segments, 'segment')}, "
-                           f"{d.retransmitted_bytes:,} bytes" for d in sides]),
-        ("RTT min / mean / max", [rtt(d) for d in sides]),
-        ("max window advertised", [_NONE if d.max_window is None else f"{d.max_window:,}"
-                                   for d in sides]),
-        ("time in zero window", [format_duration(d.zero_window) for d in sides]),
-    )
-    body = "".join(f"<tr><th>{escape(name)}</th>" + "".join(f"<td class=\"num\">{v}</td>"
-                                                             for v in values) + "</tr>"
-                   for name, values in rows)
-    how = "timestamp echoes" if conn.stats.timestamps else "Karn's rule"
-    return ("<table class=\"data stats\"><thead><tr><th></th><th class=\"num\">client → "
-            "server</th><th class=\"num\">server → client</th></tr></thead>"
-            f"<tbody>{body}</tbody><caption>statistics over "
-            f"{escape(format_duration(conn.stats.duration))}; RTT samples matched by "
-            f"{how}</caption></table>\n")
-
-
-def _ms(seconds: float | None) -> str:
-    return _NONE if seconds is None else f"{seconds * 1000:.3f} ms"
-
-
-def _item(item: LadderRow | Collapsed, finding_index: dict[int, int]) -> dict[str, Any]:
-    if isinstance(item, Collapsed):
-        return {"collapsed": {
-            "count": item.count, "firstFrame": item.first_frame, "lastFrame": item.last_frame,
-            "start": _time(item.start), "end": _time(item.end),
-            "clientBytes": item.client_bytes, "serverBytes": item.server_bytes,
-            "retransmissions": item.retransmissions}}
-    step = item.step
-    row: dict[str, Any] = {"frame": step.frame, "time": _time(step.time),
-                           "fromClient": step.from_client, "label": segment_label(step)}
-    # Most rows are plain segments: what they lack is left out (ladder.js reads a missing
-    # key as false, empty or none), which makes an --html-all report a third smaller.
-    if step.retransmission:
-        row["retransmission"] = True
-    if step.observations:
-        row["observations"] = list(step.observations)
-    if item.client_change:
-        row["clientChange"] = list(item.client_change)
-    if item.server_change:
-        row["serverChange"] = list(item.server_change)
-    if item.findings:
-        row["severity"] = max(f.severity for f in item.findings).label
-        row["findings"] = [[finding_index[id(f)], f.code, f.severity.label]
-                           for f in item.findings]
-    if item.owed:
-        row["owes"] = [_owes(owed, step.frame) for owed in item.owed]
-    if item.answering:
-        row["answers"] = [{"frame": owed.reply.frame, "text": owed.answer(),
-                           "outcome": owed.reply.outcome.value} for owed in item.answering]
-    return row
-
-
-def _owes(owed: OwedReply, at_frame: int) -> dict[str, Any]:
-    """An owed reply's note, wrapped to the ladder (``NOTE_CHARS``) here so that the page's
-    height is known before ladder.js draws it."""
-    reply = owed.reply
-    note: dict[str, Any] = {
-        "frame": reply.frame, "replyFrame": reply.reply_frame, "side": reply.side,
-        "kind": reply.kind.value, "outcome": reply.outcome.value,
-        "lines": textwrap.wrap(f"⚑ {owed.owes(at_frame)}", NOTE_CHARS,
-                               subsequent_indent="  ", break_on_hyphens=False),
-        "settled": textwrap.wrap(f"→ {owed.settled()}", NOTE_CHARS,
-                                 subsequent_indent="  ", break_on_hyphens=False),
-        "reason": reply.reason,
-    }
-    if owed.severity is not None:
-        note["severity"] = owed.severity.label
-    return note
-
-
-def _card(finding: Finding, index: int) -> dict[str, Any]:
-    return {
-        "index": index, "code": finding.code, "rule": finding.rule,
-        "severity": finding.severity.label, "frame": finding.frame,
-        "time": _time(finding.time), "side": finding.side, "position": finding.position,
-        "message": finding.message, "expected": finding.expected,
-        "observed": finding.observed, "reference": _reference_parts(finding.reference),
-    }
-
-
-def _graph(graph: SequenceGraph, ladder: Ladder, finding_index: dict[int, int]) -> dict:
-    """A graph's series as flat number arrays (a binned graph still has thousands), its x
-    range that of its own points (``_time_range``)."""
-    # Marks link to the explanation card when the finding has one, else to its frame.
-    drawn = {(f.frame, f.code): finding_index[id(f)] for row in ladder.rows
-             for f in row.findings}
-    marks = sorted(graph.marks, key=lambda m: -Severity.parse(m.severity))
-    start, end = _time_range(graph)
-    return {
-        "direction": "client" if graph.from_client else "server",
-        "sender": graph.sender,
-        "receiver": graph.receiver,
-        "binned": graph.binned,
-        "segments": graph.segments,
-        "retransmissions": graph.retransmissions,
-        "start": _time(start),
-        "end": _time(end),
-        "bars": [v for bar in graph.bars
-                 for v in (_time(bar.time), bar.start, bar.end, int(bar.retransmission))],
-        "acks": [v for point in graph.acks for v in (_time(point.time), point.value)],
-        "windows": [v for point in graph.windows for v in (_time(point.time), point.value)],
-        "marks": [[_time(m.time), m.value, m.frame, m.code, m.severity,
-                   drawn.get((m.frame, m.code), -1), int(index < MARK_LINKS)]
-                  for index, m in enumerate(marks)],
-    }
-
-
-def _time_range(graph: SequenceGraph) -> tuple[float, float]:
-    """From the first to the last time the graph draws something (a segment, an ACK, a
-    finding's mark), not the connection's: a handshake a second after the first SYN, or a
-    direction whose data comes late, would otherwise be a sliver at one side of the graph."""
-    times = [item.time for series in (graph.bars, graph.acks, graph.marks) for item in series]
-    return min(times), max(times)
-
-
-def _ladder_height(ladder: Ladder) -> int:
-    rows = ladder.rows
-    gaps = len(ladder.items) - len(rows)
-    notes = sum(len(note["lines"]) + len(note["settled"])
-                for row in rows for note in (_owes(o, row.step.frame) for o in row.owed))
-    g = LADDER_GEOMETRY
-    # Exact for a wide window, where a stretch's summary takes one line and notes keep their
-    # NOTE_CHARS lines; a narrow one wraps both longer, and the drawn ladder grows.
-    return (g["top"] + len(rows) * g["row"] + gaps * g["gap"] + notes * g["note"]
-            + g["bottom"])
-
-
-# -- embedded data -------------------------------------------------------------------------
-
-
-def _data(result: AnalysisResult, captures: list[CaptureSummary],
-          capture_index: dict[str, int], rules: list[RuleMeta],
-          drawn: set[_ConnectionKey], cards: set[int]) -> dict[str, Any]:
-    rule_index = {rule.slug: index for index, rule in enumerate(rules)}
-    findings = [[int(f.severity), rule_index[f.rule], capture_index.get(f.input, 0),
-                 f.connection, f.frame, _time(f.time), f.side, f.message,
-                 int(index in cards)]
-                for index, f in enumerate(result.findings)]
-    tallies: dict[_ConnectionKey, dict[Severity, int]] = {}
-    for finding in result.findings:
-        tally = tallies.setdefault((finding.input, finding.connection), {})
-        tally[finding.severity] = tally.get(finding.severity, 0) + 1
-    connections = []
-    for c in result.connections:
-        tally = tallies.get((c.input, c.id), {})
-        connections.append([
-            capture_index.get(c.input, 0), c.id, c.client, c.server, c.first_frame,
-            c.last_frame, c.packets, c.client_bytes, c.server_bytes, c.client_state,
-            c.server_state, c.close, int(c.midstream), tally.get(Severity.ERROR, 0),
-            tally.get(Severity.WARNING, 0), tally.get(Severity.INFO, 0), _time(c.start),
-            _time(c.end - c.start), int((c.input, c.id) in drawn)])
-    return {
-        "captures": [capture.input for capture in captures],
-        "rules": [{"code": rule.code, "slug": rule.slug, "summary": rule.summary,
-                   "what": paragraphs(rule.what), "why": paragraphs(rule.why)}
-                  for rule in rules],
-        "findingFields": list(FINDING_FIELDS),
-        "findings": findings,
-        "connectionFields": list(CONNECTION_FIELDS),
-        "connections": connections,
-        "nextStep": _next_step_parts(result, captures, capture_index, tallies),
-        "pageRows": PAGE_ROWS,
-        "ladder": LADDER_GEOMETRY,
-        "noteChars": NOTE_CHARS,
-    }
-
-
-def _next_step_parts(result: AnalysisResult, captures: list[CaptureSummary],
-                     capture_index: dict[str, int],
-                     with_findings: Iterable[_ConnectionKey]) -> dict[str, Any]:
-    """What report.js makes each finding's next step from, as ``tcpcheck.report.nextstep``
-    does (whole commands per finding would add a third to a big report): per capture the
-    show command without its ``--frame F`` (None: no file to show) and why not; per
-    connection with findings, by ``C-I``, its four-tuple filter, to which ``&& frame.number
-    == F`` is added."""
-    keys = set(with_findings)
-    return {
-        "show": [None if unreadable(c.input) else show_prefix(c.input) for c in captures],
-        "unavailable": [unreadable(c.input) for c in captures],
-        "filters": {f"{capture_index.get(c.input, 0)}-{c.id}":
-                    connection_filter(c.client, c.server)
-                    for c in result.connections if (c.input, c.id) in keys},
-    }
-
-
-def _rules(findings: Iterable[Finding], catalog: Catalog) -> list[RuleMeta]:
-    """The rules the findings name, by code; one the catalog lacks keeps its slug and code."""
-    seen: dict[str, RuleMeta] = {}
-    for finding in findings:
-        if finding.rule in seen:
-            continue
-        try:
-            seen[finding.rule] = catalog.get(finding.rule)
-        except CatalogError:
-            seen[finding.rule] = RuleMeta(finding.code, finding.rule, finding.severity, "",
-                                          "", finding.reference, "", "", "", "")
-    return sorted(seen.values(), key=lambda rule: (rule.code, rule.slug))
-
-
-def _json(value: object) -> str:
-    """``value`` as JSON on one line that no text inside it can end its ``<script>`` early
-    (json.dumps escapes every control character, so no newline or tab either)."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+# -- assets --------------------------------------------------------------------------------
 
 
 def _asset(name: str) -> str:
@@ -739,46 +401,7 @@ def _script() -> str:
 # -- small pieces --------------------------------------------------------------------------
 
 
-def _reference_parts(reference: str) -> list[list[str | None]]:
-    """``reference`` cut into ``[text, url]`` pieces, the RFCs and their sections linked to
-    rfc-editor.org (``url`` None for plain text such as a profile value)."""
-    parts: list[list[str | None]] = []
-    rfc: str | None = None
-    last = 0
-    for match in _REFERENCE_TOKEN.finditer(reference):
-        if match.start() > last:
-            parts.append([reference[last:match.start()], None])
-        if match.group(1):
-            rfc = match.group(1)
-            parts.append([match.group(0), RFC_URL.format(number=rfc)])
-        elif rfc is not None:
-            parts.append([match.group(0),
-                          RFC_URL.format(number=rfc) + f"#section-{match.group(2)}"])
-        else:
-            parts.append([match.group(0), None])
-        last = match.end()
-    if last < len(reference):
-        parts.append([reference[last:], None])
-    return parts
-
-
-def _key(timeline: Timeline) -> _ConnectionKey:
+def _key(timeline: Timeline) -> ConnectionKey:
     return timeline.input, timeline.connection
-
-
-def _tally(findings: Iterable[Finding]) -> list[tuple[str, int]]:
-    counts = {s: 0 for s in sorted(Severity, reverse=True)}
-    for finding in findings:
-        counts[finding.severity] += 1
-    return [(s.label, n) for s, n in counts.items()]
-
-
-def _pair(change: tuple[str, str] | None) -> list[str] | None:
-    return list(change) if change is not None else None
-
-
-def _time(seconds: float) -> float:
-    """Capture times to the microsecond: what pcap records hold, and shorter JSON."""
-    return round(seconds, 6)
 
 
