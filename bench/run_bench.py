@@ -1,4 +1,4 @@
-"""Time tcpcheck beside tshark on the benchmark capture (``make bench``).
+"""Time tcpcheck beside tshark and tcptrace on the benchmark capture (``make bench``).
 
 Runs each tool as a child process on the same file and reports wall time, packets per
 second and the child's peak resident set size (ru_maxrss from wait4(2), the figure
@@ -8,6 +8,8 @@ second and the child's peak resident set size (ru_maxrss from wait4(2), the figu
 2. ``tshark -r FILE -n -Y tcp.analysis.flags -T fields -e frame.number``
                                                                Wireshark's TCP analysis
 3. ``tshark -r FILE -q -z conv,tcp``                            conversation table only
+4. ``tcptrace -n -l FILE``                                      tcptrace's per-connection
+                                                               statistics (no TCP checks)
 
 Output goes to /dev/null, so printing costs little. Nothing here asserts on time: the
 numbers are for reading (bench/README.md explains them).
@@ -94,6 +96,7 @@ def commands(path: Path, skip_tshark: bool) -> list[tuple[str, list[str]]]:
             ("tshark analysis", [tshark, "-r", str(path), "-n", "-Y", "tcp.analysis.flags",
                                  "-T", "fields", "-e", "frame.number"]),
             ("tshark conv,tcp", [tshark, "-r", str(path), "-q", "-z", "conv,tcp"]),
+            ("tcptrace -l", [shutil.which("tcptrace") or "tcptrace", "-n", "-l", str(path)]),
         ]
     return cmds
 
@@ -107,9 +110,10 @@ def report(results: list[Result], packets: int) -> None:
         print(f"{r.tool:<18} {r.seconds:>9.2f} {packets / r.seconds:>11,.0f} "
               f"{r.peak_rss_mb:>12.0f}" + (f"   (then failed: {r.error})" if r.error else ""))
     by_tool = {r.tool: r for r in results if r.runs}
-    if "tcpcheck" in by_tool and "tshark analysis" in by_tool:
-        ratio = by_tool["tshark analysis"].seconds / by_tool["tcpcheck"].seconds
-        print(f"tcpcheck packets/s / tshark analysis packets/s = {ratio:.2f}")
+    for other in ("tshark analysis", "tcptrace -l"):
+        if "tcpcheck" in by_tool and other in by_tool:
+            ratio = by_tool[other].seconds / by_tool["tcpcheck"].seconds
+            print(f"tcpcheck packets/s / {other} packets/s = {ratio:.2f}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--file", type=Path, default=make_capture.DEFAULT_OUT,
                         help="capture to benchmark (default: the generated bench.pcap)")
     parser.add_argument("--runs", type=int, default=1, help="runs per tool; the median counts")
-    parser.add_argument("--skip-tshark", action="store_true", help="time tcpcheck only")
+    parser.add_argument("--skip-tshark", action="store_true",
+                        help="time tcpcheck only (no tshark, no tcptrace)")
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
