@@ -5,6 +5,7 @@ Renderers take these values and only format them; no analysis happens after this
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import TYPE_CHECKING
@@ -253,3 +254,16 @@ class AnalysisResult:
     @property
     def tcp_packets(self) -> int:
         return sum(c.tcp_packets for c in self.captures)
+
+
+ConnectionKey = tuple[str, int]
+"""A connection is identified by its capture file and its id within that file."""
+
+
+def tallies_by_connection(findings: Iterable[Finding]) -> dict[ConnectionKey, dict[Severity, int]]:
+    """Each connection's findings counted by severity (connections without one are absent)."""
+    tallies: dict[ConnectionKey, dict[Severity, int]] = {}
+    for finding in findings:
+        tally = tallies.setdefault((finding.input, finding.connection), {})
+        tally[finding.severity] = tally.get(finding.severity, 0) + 1
+    return tallies

@@ -14,7 +14,7 @@ import csv
 import io
 
 from tcpcheck.model.stats import DirectionStats
-from tcpcheck.result import AnalysisResult, ConnectionSummary, Severity
+from tcpcheck.result import AnalysisResult, ConnectionSummary, Severity, tallies_by_connection
 
 DIRECTION_FIELDS = ("packets", "bytes", "throughput", "retransmitted_segments",
                     "retransmitted_bytes", "rtt_samples", "rtt_min", "rtt_mean", "rtt_max",
@@ -31,10 +31,7 @@ COLUMNS = ("input", "connection", "client", "server", "first_frame", "last_frame
 
 def render_csv(result: AnalysisResult) -> str:
     """Every listed connection as one CSV row, under the header row ``COLUMNS``."""
-    tallies: dict[tuple[str, int], dict[Severity, int]] = {}
-    for finding in result.findings:
-        tally = tallies.setdefault((finding.input, finding.connection), {})
-        tally[finding.severity] = tally.get(finding.severity, 0) + 1
+    tallies = tallies_by_connection(result.findings)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)

@@ -23,6 +23,7 @@ from tcpcheck.result import (
     AnalysisResult,
     BaselineEntry,
     BaselineReport,
+    ConnectionKey,
     ConnectionSummary,
     Finding,
     Severity,
@@ -33,9 +34,6 @@ COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: 
 
 STALE_SHOWN = 10
 """Stale baseline entries named in the baseline notice before the rest are counted."""
-
-_ConnectionKey = tuple[str, int]
-
 
 def render_github(result: AnalysisResult) -> str:
     """The workflow commands for ``result``, one per line (empty when there is nothing to say).
@@ -92,7 +90,7 @@ def _title(finding: Finding) -> str:
     return f"{finding.code} {finding.rule}"
 
 
-def _where(finding: Finding, connections: dict[_ConnectionKey, ConnectionSummary]) -> str:
+def _where(finding: Finding, connections: dict[ConnectionKey, ConnectionSummary]) -> str:
     """``frame F, connection N client → server``."""
     conn = connections.get((finding.input, finding.connection))
     where = f"frame {finding.frame}, connection {finding.connection}"
@@ -101,7 +99,7 @@ def _where(finding: Finding, connections: dict[_ConnectionKey, ConnectionSummary
     return where
 
 
-def _finding_line(finding: Finding, connections: dict[_ConnectionKey, ConnectionSummary],
+def _finding_line(finding: Finding, connections: dict[ConnectionKey, ConnectionSummary],
                   steps: NextSteps) -> str:
     details = (f"{_where(finding, connections)}; expected {finding.expected}; "
                f"observed {finding.observed}; {finding.reference}")
@@ -111,7 +109,7 @@ def _finding_line(finding: Finding, connections: dict[_ConnectionKey, Connection
 
 
 def _info_line(findings: list[Finding],
-               connections: dict[_ConnectionKey, ConnectionSummary]) -> str:
+               connections: dict[ConnectionKey, ConnectionSummary]) -> str:
     first = findings[0]
     count = sum(f.count for f in findings)  # a folded artefact counts all it stands for
     message = (f"{counted(count, 'info finding')}; first at {_where(first, connections)}: "

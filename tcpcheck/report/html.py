@@ -116,7 +116,7 @@ from html import escape
 from importlib.resources import files
 
 from tcpcheck.catalog import Catalog, RuleMeta
-from tcpcheck.report.html_data import ConnectionKey, named_rules, page_data, script_json
+from tcpcheck.report.html_data import named_rules, page_data, script_json
 from tcpcheck.report.html_sections import EMPTY_CELL, connection_section, diagrams_section
 from tcpcheck.report.terminal import verdict
 from tcpcheck.report.wording import folded_note
@@ -124,6 +124,7 @@ from tcpcheck.result import (
     AnalysisResult,
     BaselineReport,
     CaptureSummary,
+    ConnectionKey,
     Finding,
     Severity,
 )

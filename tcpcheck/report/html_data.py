@@ -17,8 +17,10 @@ from tcpcheck.report.nextstep import connection_filter, show_prefix, unreadable
 from tcpcheck.result import (
     AnalysisResult,
     CaptureSummary,
+    ConnectionKey,
     Finding,
     Severity,
+    tallies_by_connection,
 )
 
 PAGE_ROWS = 500
@@ -49,7 +51,6 @@ CONNECTION_FIELDS = ("capture", "id", "client", "server", "first_frame", "last_f
 
 _REFERENCE_TOKEN = re.compile(r"RFC\s?(\d+)|§(\d+(?:\.\d+)*)")
 
-ConnectionKey = tuple[str, int]
 
 
 def page_data(result: AnalysisResult, captures: list[CaptureSummary],
@@ -62,10 +63,7 @@ def page_data(result: AnalysisResult, captures: list[CaptureSummary],
                  f.connection, f.frame, json_time(f.time), f.side, f.message,
                  int(index in cards)]
                 for index, f in enumerate(result.findings)]
-    tallies: dict[ConnectionKey, dict[Severity, int]] = {}
-    for finding in result.findings:
-        tally = tallies.setdefault((finding.input, finding.connection), {})
-        tally[finding.severity] = tally.get(finding.severity, 0) + 1
+    tallies = tallies_by_connection(result.findings)
     connections = []
     for c in result.connections:
         tally = tallies.get((c.input, c.id), {})

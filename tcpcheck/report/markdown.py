@@ -22,6 +22,7 @@ from tcpcheck.result import (
     AnalysisResult,
     BaselineReport,
     CaptureSummary,
+    ConnectionKey,
     ConnectionSummary,
     Finding,
     Severity,
@@ -42,9 +43,6 @@ TRUNCATED = ("\n_… cut here to keep this comment under GitHub's size limit; th
 
 _ESCAPED = re.compile(r"([\\`*_\[\]<>|~&$])")
 """Characters that could start Markdown, HTML or GitHub math inline: backslash-escaped."""
-
-_ConnectionKey = tuple[str, int]
-
 
 def render_markdown(result: AnalysisResult, fail_on: Severity | None) -> str:
     """The Markdown summary of ``result`` judged at ``fail_on`` (None: ``--fail-on never``)."""
@@ -154,7 +152,7 @@ def _baseline(baseline: BaselineReport) -> list[str]:
 
 
 def _capture_section(capture: CaptureSummary, findings: list[Finding],
-                     connections: dict[_ConnectionKey, ConnectionSummary], steps: NextSteps,
+                     connections: dict[ConnectionKey, ConnectionSummary], steps: NextSteps,
                      fail_on: Severity | None) -> list[str]:
     threshold = fail_on if fail_on is not None else Severity.WARNING
     listed = [f for f in findings if f.severity >= threshold]
@@ -176,7 +174,7 @@ def _capture_section(capture: CaptureSummary, findings: list[Finding],
     return blocks
 
 
-def _finding_row(finding: Finding, connections: dict[_ConnectionKey, ConnectionSummary],
+def _finding_row(finding: Finding, connections: dict[ConnectionKey, ConnectionSummary],
                  steps: NextSteps) -> str:
     conn = connections.get((finding.input, finding.connection))
     where = str(finding.connection)

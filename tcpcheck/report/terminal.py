@@ -22,7 +22,15 @@ from rich.text import Text
 from tcpcheck.report.nextstep import NextSteps
 from tcpcheck.report.plain import is_plain
 from tcpcheck.report.wording import folded_note
-from tcpcheck.result import AnalysisResult, CaptureSummary, ConnectionSummary, Finding, Severity
+from tcpcheck.result import (
+    AnalysisResult,
+    CaptureSummary,
+    ConnectionKey,
+    ConnectionSummary,
+    Finding,
+    Severity,
+    tallies_by_connection,
+)
 from tcpcheck.wording import counted, plural_noun
 
 DEFAULT_MAX_CONNECTIONS = 20
@@ -48,9 +56,6 @@ SEVERITY_STYLE = {
     Severity.WARNING: "yellow",
     Severity.INFO: "blue",
 }
-
-_ConnectionKey = tuple[str, int]
-"""A connection is identified by its capture file and its id within that file."""
 
 _Tally = dict[Severity, int]
 """Findings of one connection, counted by severity."""
@@ -194,7 +199,7 @@ def _print_connections(result: AnalysisResult, console: Console, max_connections
     if not result.connections and not folds:
         console.print(Text("no TCP connections in the capture", style="dim"))
         return
-    tallies = _tallies_by_connection(result.findings)
+    tallies = tallies_by_connection(result.findings)
     others_left = max_connections
     one_line = is_plain(console)
     # The statistics columns only on a terminal that leaves the addresses room (an 80-column
@@ -297,14 +302,6 @@ def _tally_cell(tally: _Tally) -> Text:
     return cell
 
 
-def _tallies_by_connection(findings: Iterable[Finding]) -> dict[_ConnectionKey, _Tally]:
-    tallies: dict[_ConnectionKey, _Tally] = {}
-    for finding in findings:
-        tally = tallies.setdefault((finding.input, finding.connection), {})
-        tally[finding.severity] = tally.get(finding.severity, 0) + 1
-    return tallies
-
-
 def _worst_style(tally: _Tally) -> str:
     return SEVERITY_STYLE[max(tally)] if tally else ""
 
@@ -397,7 +394,7 @@ def _info_line(findings: list[Finding]) -> Text:
 
 
 def print_rule_groups(findings: list[Finding],
-                      connections: dict[_ConnectionKey, ConnectionSummary], console: Console, *,
+                      connections: dict[ConnectionKey, ConnectionSummary], console: Console, *,
                       show_info: bool = True, steps: NextSteps | None = None) -> int:
     """Findings grouped by rule, the most severe rules first, each finding explained (frame,
     message, expected, observed, reference) and, with ``steps``, followed by the commands
@@ -415,7 +412,7 @@ def print_rule_groups(findings: list[Finding],
 
 
 def _print_rule_group(findings: list[Finding], severity: Severity,
-                      connections: dict[_ConnectionKey, ConnectionSummary],
+                      connections: dict[ConnectionKey, ConnectionSummary],
                       console: Console, steps: NextSteps | None) -> None:
     first = findings[0]
     style = SEVERITY_STYLE[severity]
