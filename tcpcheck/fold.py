@@ -66,6 +66,15 @@ class ConnectionPool:
         self._server_bytes += server_bytes
         self._close[close] = self._close.get(close, 0) + 1
 
+    def absorb(self, folded: FoldedConnections) -> None:
+        """Count connections another pool folded (``--jobs``: each process folds its own)."""
+        self._connections += folded.connections
+        self._packets += folded.packets
+        self._client_bytes += folded.client_bytes
+        self._server_bytes += folded.server_bytes
+        for close, count in folded.close.items():
+            self._close[close] = self._close.get(close, 0) + count
+
     def rows(self) -> list[ConnectionSummary]:
         return [row for _, row in self._heap]
 

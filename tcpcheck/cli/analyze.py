@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 from datetime import UTC, datetime
@@ -23,8 +24,10 @@ from tcpcheck.cli.run import (
     targets,
     waiting_for_writer,
 )
+from tcpcheck.engine import combine
 from tcpcheck.fold import DEFAULT_MAX_CONNECTIONS
 from tcpcheck.inputs import expand_inputs
+from tcpcheck.parallel import MIN_SHARD_BYTES, analyze_in_processes
 from tcpcheck.pipeline import analyze_jobs
 from tcpcheck.report.formats import REGISTRY, ReportSettings
 from tcpcheck.report.outputs import Output, OutputError
@@ -52,6 +55,10 @@ _DATED = [f.name for f in REGISTRY.values() if f.timestamp]
               show_default=True, metavar="N",
               help="List at most N connections without a finding per capture; the rest are "
                    "counted in the report, not listed.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), metavar="N",
+              help="Analyse in N processes (default: one per core): a capture is split "
+                   "among them by connection, several captures are spread over them. The "
+                   "reports are those of --jobs 1.")
 @click.option("--statistics", is_flag=True,
               help="Print only the number of findings per rule, one line each (reports given "
                    "a path are still written).")
@@ -62,7 +69,7 @@ def analyze(paths: tuple[str, ...], config_path: str | None, isolated: bool,
             formats: tuple[str, ...], output: str | None,
             quiet: bool, color: str, no_color: bool, no_info: bool, html_all: bool,
             each_artefact: bool, timestamp: bool, max_connections: int,
-            statistics: bool, filter_expression: str | None) -> None:
+            statistics: bool, filter_expression: str | None, jobs: int | None) -> None:
     """Analyse capture files (pcap or pcapng, optionally gzip-compressed).
 
     PATH is a capture file, a folder (searched recursively for captures, recognised by their
@@ -86,8 +93,16 @@ def analyze(paths: tuple[str, ...], config_path: str | None, isolated: bool,
         entries = load_baseline(baseline) if baseline is not None else []
         inputs = expand_inputs(paths)
         refuse_overwrites(written, inputs)
-        result = analyze_jobs(run.jobs(inputs), run.recording(html_all), max_connections,
-                              on_wait=waiting_for_writer, read_filter=read_filter)
+        workers = jobs or os.cpu_count() or 1
+        if workers == 1:
+            result = analyze_jobs(run.jobs(inputs), run.recording(html_all), max_connections,
+                                  on_wait=waiting_for_writer, read_filter=read_filter)
+        else:
+            # The default splits only captures big enough to gain from it.
+            result = combine(analyze_in_processes(
+                run.jobs(inputs), workers, recording=run.recording(html_all),
+                max_connections=max_connections, read_filter=read_filter,
+                min_shard_bytes=0 if jobs else MIN_SHARD_BYTES, on_wait=waiting_for_writer))
         if write_baseline is not None:
             recorded = render_baseline(result, folder_of(write_baseline))
             recorded_count = len(result.findings)  # before the old baseline takes some out

@@ -27,6 +27,7 @@ from tcpcheck.config import (
 )
 from tcpcheck.engine import RuleSetup
 from tcpcheck.live import LiveError
+from tcpcheck.parallel import WorkerError
 from tcpcheck.pipeline import Job
 from tcpcheck.profiles import DEFAULT_PROFILE, Profile, ProfileError, load_profile
 from tcpcheck.readfilter import FilterError, ReadFilter
@@ -41,7 +42,7 @@ from tcpcheck.timeline import Recording
 from tcpcheck.writing import StagedWrites, Target, WriteError, check_target
 
 USER_ERRORS = (CaptureError, ProfileError, CatalogError, ConfigError, SelectionError,
-               BaselineError, OutputError, LiveError, WriteError, FilterError)
+               BaselineError, OutputError, LiveError, WriteError, FilterError, WorkerError)
 """Errors that are the input's or the user's, reported as one line with exit status 2."""
 
 def fail(message: str) -> NoReturn:

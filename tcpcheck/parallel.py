@@ -1,0 +1,126 @@
+"""``--jobs N``: captures analysed in N processes, with the report of one.
+
+Several captures are spread over the processes; fewer captures than processes are each split
+into shards by connection (``tcpcheck.shards``), whose results ``tcpcheck.merge`` puts back
+together. What cannot be read twice (standard input, a FIFO) and captures too small to be
+worth a process (with the default ``--jobs``) are analysed in this process, as ``--jobs 1``
+does. A capture whose shards turn out to be tied together is analysed again in one process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import stat
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from itertools import islice
+
+from tcpcheck.engine import Analyzer
+from tcpcheck.merge import merge
+from tcpcheck.pipeline import Job, analyze_capture
+from tcpcheck.readfilter import ReadFilter
+from tcpcheck.result import CaptureSummary
+from tcpcheck.shards import ShardResult, ShardTask, run_shard
+from tcpcheck.sources import STDIN
+from tcpcheck.timeline import Recording
+
+MIN_SHARD_BYTES = 4_000_000
+"""Bytes of capture per shard at least with the default ``--jobs`` (about 40,000 packets,
+half a second in one process): below that, starting a process and reading the file again
+costs more than it saves."""
+
+Run = tuple[CaptureSummary, Analyzer]
+
+
+class WorkerError(Exception):
+    """A worker process died (killed, out of memory): one user-facing line."""
+
+
+def analyze_in_processes(jobs: Sequence[Job], workers: int, *,
+                         recording: Recording | None = None,
+                         max_connections: int | None = None,
+                         read_filter: ReadFilter | None = None,
+                         min_shard_bytes: int = 0,
+                         on_wait: Callable[[str], None] | None = None) -> list[Run]:
+    """Each job's summary and finished analyzer, in the order of ``jobs``, as
+    ``analyze_capture`` gives them, computed by up to ``workers`` processes.
+
+    ``min_shard_bytes`` keeps a capture whole when its shards would be smaller. Errors of a
+    capture are raised as ``analyze_capture`` raises them.
+    """
+    expression = None if read_filter is None else read_filter.expression
+    counts = _shard_counts(jobs, workers, min_shard_bytes)
+    tasks = [ShardTask(job, index, count, recording, max_connections, expression)
+             for job, count in zip(jobs, counts, strict=True) for index in range(count)]
+    if len(tasks) < 2:
+        counts = [0] * len(jobs)
+        tasks = []
+
+    def here(job: Job) -> Run:
+        return analyze_capture(job.path, job.profile, job.setup, recording, max_connections,
+                               on_wait=on_wait, read_filter=read_filter)
+
+    if not tasks:
+        return [here(job) for job in jobs]
+    try:
+        with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=_context()) as pool:
+            futures = iter([pool.submit(run_shard, task) for task in tasks])
+            runs: list[Run | None] = []
+            for job, count in zip(jobs, counts, strict=True):
+                if not count:
+                    runs.append(here(job))
+                    continue
+                runs.append(merge([future.result() for future in islice(futures, count)]))
+            again = {i: pool.submit(run_shard, ShardTask(job, 0, 1, recording,
+                                                         max_connections, expression))
+                     for i, (job, run) in enumerate(zip(jobs, runs, strict=True))
+                     if run is None}
+            return [run if run is not None else _merged(again[i])
+                    for i, run in enumerate(runs)]
+    except BrokenProcessPool:
+        raise WorkerError("a worker process of --jobs died (killed, or out of memory?): "
+                          "try --jobs 1") from None
+
+
+def _merged(future: Future[ShardResult]) -> Run:
+    run = merge([future.result()])
+    assert run is not None  # a whole capture always merges
+    return run
+
+
+def _shard_counts(jobs: Sequence[Job], workers: int, min_shard_bytes: int) -> list[int]:
+    """How many shards each job is split into: 0 for one analysed in this process."""
+    sizes = [_file_size(job.path) for job in jobs]
+    shardable = sum(size is not None for size in sizes)
+    per_file = max(1, workers // max(1, shardable))
+    counts = []
+    for size in sizes:
+        if size is None:
+            counts.append(0)
+        elif min_shard_bytes:
+            counts.append(min(per_file, size // min_shard_bytes))
+        else:
+            counts.append(per_file)
+    return counts
+
+
+def _file_size(path: str) -> int | None:
+    """The size of a regular file that can be read again; None for anything else
+    (standard input, a FIFO, a missing file: this process reports it as ``--jobs 1``)."""
+    if path == STDIN:
+        return None
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """Fork where there is fork (Linux): a worker starts in milliseconds, with the catalog
+    already loaded; elsewhere the platform's default."""
+    if "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context()

@@ -1,0 +1,158 @@
+"""One shard of a capture: the connections of one hash bucket, analysed in one process.
+
+``tcpcheck analyze --jobs N`` splits a capture among N processes by a hash of each segment's
+normalised four-tuple (the same for both directions, and the same in every process: CRC-32,
+not Python's per-process ``hash``). Every process reads the whole file, so frame numbers,
+times and damage stay those of the file; it decides each record's shard from the raw bytes
+where the link and IP layout allow (Ethernet, IPv4 without options: a slice and a CRC),
+decodes only its own shard's records, and lets another shard's segments only move its clock
+on (``Tracker.pass_by``), so that connections end at the capture times they end at in one
+process. A record the cheap test cannot place is decoded to find its four-tuple; a record
+that is not TCP is counted by shard 0 only.
+
+``run_shard`` returns a ``ShardResult``: a picklable partial result that
+``tcpcheck.merge`` turns, with the other shards', into what one process reports.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from array import array
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from tcpcheck.checks import Context
+from tcpcheck.decode import Decoder
+from tcpcheck.engine import Analyzer
+from tcpcheck.fold import Handshake, Target
+from tcpcheck.model.events import Event
+from tcpcheck.pipeline import Job, analyze_records
+from tcpcheck.readfilter import ReadFilter
+from tcpcheck.result import CaptureSummary, ConnectionSummary, Finding, FoldedConnections
+from tcpcheck.segment import Record
+from tcpcheck.sources import open_capture
+from tcpcheck.timeline import Recording, Timeline
+from tcpcheck.track import Tracker
+
+# What the decoder's fast path reads (tcpcheck.decode._FAST): Ethernet + IPv4 (IHL 5) + TCP,
+# from the EtherType on: ethertype, version/IHL, total length, flags/fragment offset,
+# protocol, then the TCP data offset. Addresses and ports are sliced, not unpacked.
+_PLACE = struct.Struct("!HBxHxxHxB")
+_OFFSET = 46  # TCP data offset byte: Ethernet 14 + IPv4 20 + 12
+_FAST_END = 54
+_PORT = struct.Struct("!H")
+
+
+@dataclass(frozen=True, slots=True)
+class ShardTask:
+    """One shard of one capture to analyse: what a worker process is given."""
+
+    job: Job
+    index: int
+    count: int
+    """Shards the capture is split into; 1: the whole capture, analysed as one process does."""
+    recording: Recording | None = None
+    max_connections: int | None = None
+    filter_expression: str | None = None
+    """``--filter``, compiled again in the worker (a compiled filter is not picklable)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ShardResult:
+    """What one shard found, with its connections numbered within the shard."""
+
+    task: ShardTask
+    summary: CaptureSummary
+    """This shard's counters: the records it decoded (shard 0 also the non-TCP ones)."""
+    start_ts: int
+    findings: tuple[Finding, ...]
+    connections: tuple[ConnectionSummary, ...]
+    """The rows listed: with a finding (all of them when nothing is folded)."""
+    pooled: tuple[ConnectionSummary, ...]
+    """Rows without a finding, the shard's lowest ids (``--max-connections``)."""
+    folded: FoldedConnections | None
+    handshakes: tuple[tuple[Target, Handshake], ...]
+    """Handshakes that never completed, for the flood watch (``Analyzer.handshakes``)."""
+    timelines: tuple[Timeline, ...]
+    first_frames: array
+    """Each connection's first frame, by its id in the shard."""
+    isn_keys: frozenset[tuple[bytes, int]]
+    """Every (host, ISN) the shard remembered for isn-weak."""
+    linked: bool
+    """Connections were tied together across the capture (``Tracker.linked``)."""
+    naming: dict[Finding, tuple[Event, Context]]
+    """Findings whose message names another connection (``Analyzer.naming``)."""
+
+
+def run_shard(task: ShardTask) -> ShardResult:
+    """Analyse one shard of a capture (raises ``CaptureError`` as ``analyze_capture``)."""
+    job = task.job
+    read_filter = None if task.filter_expression is None else ReadFilter(task.filter_expression)
+    sharded = task.count > 1
+    with open_capture(job.path) as capture:
+        analyzer = Analyzer(job.profile, input_name=job.path, setup=job.setup,
+                            recording=task.recording, max_connections=task.max_connections,
+                            sharded=sharded)
+        decoder = Decoder(verify_checksums=job.setup.verify_checksums)
+        tracker = analyzer.tracker
+        if sharded:
+            tracker.isn_keys = set()
+        shard = None if not sharded else (
+            lambda records: shard_records(records, task.index, task.count, tracker))
+        summary = analyze_records(capture, analyzer, decoder, read_filter, shard=shard)
+    pooled, folded = analyzer.pooled() if sharded else ([], None)
+    first_frames = analyzer.first_frames or {}
+    return ShardResult(
+        task, summary, analyzer.start_ts, tuple(analyzer.findings),
+        tuple(analyzer.connections), tuple(pooled), folded,
+        tuple(analyzer.handshakes or ()), tuple(analyzer.timelines),
+        array("q", (first_frames[i] for i in range(len(first_frames)))),
+        frozenset(tracker.isn_keys or ()), tracker.linked, analyzer.naming)
+
+
+def shard_records(records: Iterable[Record], index: int, count: int,
+                  tracker: Tracker) -> Iterator[Record]:
+    """The records of shard ``index`` of ``count``; the other shards' TCP segments move
+    ``tracker``'s clock on instead (``Tracker.pass_by``), as feeding them would.
+
+    The clock moves only when a lingering connection is due, and once at the end (to the
+    last segment's time, which ends the capture for every connection): the records are
+    pulled one at a time, so the tracker has taken every earlier segment of this shard when
+    another shard's segment is seen.
+    """
+    place = _PLACE.unpack_from
+    probe = Decoder(verify_checksums=False).decode  # its counters are thrown away
+    crc = zlib.crc32
+    pack = _PORT.pack
+    due = tracker.next_expiry
+    last = None
+    for record in records:
+        buf = record[3]
+        key = None
+        if record[2] == 1 and len(buf) >= _FAST_END:
+            et, vihl, tot, frag, proto = place(buf, 12)
+            if et == 0x0800 and vihl == 0x45 and proto == 6 and not frag & 0x3FFF:
+                hl = (buf[_OFFSET] >> 2) & 0x3C
+                # The decoder's own conditions for its fast path: what passes is a segment.
+                if hl >= 20 and tot - 20 - hl >= 0 and len(buf) >= 34 + hl:
+                    a, b = buf[26:30] + buf[34:36], buf[30:34] + buf[36:38]
+                    key = a + b if a < b else b + a
+        if key is None:
+            seg = probe(record)
+            if seg is None:  # not a TCP segment: counted once, by shard 0
+                if index == 0:
+                    yield record
+                continue
+            a, b = seg.src + pack(seg.sport), seg.dst + pack(seg.dport)
+            key = a + b if a < b else b + a
+        ts = record[1]
+        last = ts
+        if crc(key) % count == index:
+            yield record
+            due = tracker.next_expiry
+        elif ts >= due:
+            tracker.pass_by(ts)
+            due = tracker.next_expiry
+    if last is not None:
+        tracker.pass_by(last)
