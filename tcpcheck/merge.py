@@ -22,8 +22,10 @@ from dataclasses import replace
 from tcpcheck.decode import DecodeCounters
 from tcpcheck.engine import Analyzer
 from tcpcheck.fold import Handshake
-from tcpcheck.result import CaptureSummary
-from tcpcheck.shards import ShardResult
+from tcpcheck.result import CaptureSummary, Finding
+from tcpcheck.shards import FINDING_FIELDS, ShardResult
+
+_CONNECTION = FINDING_FIELDS.index("connection")
 
 
 def merge(parts: Sequence[ShardResult]) -> tuple[CaptureSummary, Analyzer] | None:
@@ -35,7 +37,7 @@ def merge(parts: Sequence[ShardResult]) -> tuple[CaptureSummary, Analyzer] | Non
                       max_connections=task.max_connections)
     if task.count == 1:  # the whole capture, finished as one process finishes it
         whole = parts[0]
-        merged.findings.extend(whole.findings)
+        merged.findings.extend(Finding(*fields) for fields in whole.findings)
         merged.connections.extend(whole.connections)
         merged.timelines.extend(whole.timelines)
         return whole.summary, merged
@@ -45,8 +47,10 @@ def merge(parts: Sequence[ShardResult]) -> tuple[CaptureSummary, Analyzer] | Non
     for part, ids in zip(parts, _numbering(parts), strict=True):
         naming = part.naming
         merged.findings.extend(
-            merged.renumbered(f, *naming[f], ids) if f in naming
-            else replace(f, connection=ids[f.connection]) for f in part.findings)
+            merged.renumbered(Finding(*fields), *naming[i], ids) if i in naming
+            else Finding(*fields[:_CONNECTION], ids[fields[_CONNECTION]],
+                         *fields[_CONNECTION + 1:])
+            for i, fields in enumerate(part.findings))
         merged.connections.extend(replace(c, id=ids[c.id]) for c in part.connections)
         merged.timelines.extend(replace(t, connection=ids[t.connection])
                                 for t in part.timelines)

@@ -64,24 +64,34 @@ def analyze_in_processes(jobs: Sequence[Job], workers: int, *,
 
     if not tasks:
         return [here(job) for job in jobs]
+    # This process analyses the first shard itself: one process fewer to start, and one
+    # result fewer to pickle and unpickle.
+    pool = ProcessPoolExecutor(min(workers, len(tasks)) - 1 or 1, mp_context=_context())
     try:
-        with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=_context()) as pool:
-            futures = iter([pool.submit(run_shard, task) for task in tasks])
-            runs: list[Run | None] = []
-            for job, count in zip(jobs, counts, strict=True):
-                if not count:
-                    runs.append(here(job))
-                    continue
-                runs.append(merge([future.result() for future in islice(futures, count)]))
-            again = {i: pool.submit(run_shard, ShardTask(job, 0, 1, recording,
-                                                         max_connections, expression))
-                     for i, (job, run) in enumerate(zip(jobs, runs, strict=True))
-                     if run is None}
-            return [run if run is not None else _merged(again[i])
-                    for i, run in enumerate(runs)]
+        futures = [pool.submit(run_shard, task) for task in tasks[1:]]
+        first = run_shard(tasks[0])
+        results = iter([first, *futures])
+        runs: list[Run | None] = []
+        for job, count in zip(jobs, counts, strict=True):
+            if not count:
+                runs.append(here(job))
+                continue
+            runs.append(merge([_result(item) for item in islice(results, count)]))
+        again = {i: pool.submit(run_shard, ShardTask(job, 0, 1, recording,
+                                                     max_connections, expression))
+                 for i, (job, run) in enumerate(zip(jobs, runs, strict=True))
+                 if run is None}
+        return [run if run is not None else _merged(again[i]) for i, run in enumerate(runs)]
     except BrokenProcessPool:
         raise WorkerError("a worker process of --jobs died (killed, or out of memory?): "
                           "try --jobs 1") from None
+    finally:
+        # After an error, the shards not started yet are not worth starting.
+        pool.shutdown(cancel_futures=True)
+
+
+def _result(item: ShardResult | Future[ShardResult]) -> ShardResult:
+    return item.result() if isinstance(item, Future) else item
 
 
 def _merged(future: Future[ShardResult]) -> Run:

@@ -20,7 +20,8 @@ import struct
 import zlib
 from array import array
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from operator import attrgetter
 
 from tcpcheck.checks import Context
 from tcpcheck.decode import Decoder
@@ -42,6 +43,8 @@ _PLACE = struct.Struct("!HBxHxxHxB")
 _OFFSET = 46  # TCP data offset byte: Ethernet 14 + IPv4 20 + 12
 _FAST_END = 54
 _PORT = struct.Struct("!H")
+FINDING_FIELDS = tuple(f.name for f in fields(Finding))
+_finding_fields = attrgetter(*FINDING_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +69,9 @@ class ShardResult:
     summary: CaptureSummary
     """This shard's counters: the records it decoded (shard 0 also the non-TCP ones)."""
     start_ts: int
-    findings: tuple[Finding, ...]
+    findings: tuple[tuple, ...]
+    """Each finding as the tuple of its fields (``FINDING_FIELDS``): tuples pickle several
+    times faster than frozen dataclasses, and a shard of a busy capture has 100,000s."""
     connections: tuple[ConnectionSummary, ...]
     """The rows listed: with a finding (all of them when nothing is folded)."""
     pooled: tuple[ConnectionSummary, ...]
@@ -81,8 +86,9 @@ class ShardResult:
     """Every (host, ISN) the shard remembered for isn-weak."""
     linked: bool
     """Connections were tied together across the capture (``Tracker.linked``)."""
-    naming: dict[Finding, tuple[Event, Context]]
-    """Findings whose message names another connection (``Analyzer.naming``)."""
+    naming: dict[int, tuple[Event, Context]]
+    """Findings whose message names another connection, by position in ``findings``
+    (``Analyzer.naming``)."""
 
 
 def run_shard(task: ShardTask) -> ShardResult:
@@ -104,11 +110,12 @@ def run_shard(task: ShardTask) -> ShardResult:
     pooled, folded = analyzer.pooled() if sharded else ([], None)
     first_frames = analyzer.first_frames or {}
     return ShardResult(
-        task, summary, analyzer.start_ts, tuple(analyzer.findings),
+        task, summary, analyzer.start_ts, tuple(map(_finding_fields, analyzer.findings)),
         tuple(analyzer.connections), tuple(pooled), folded,
         tuple(analyzer.handshakes or ()), tuple(analyzer.timelines),
         array("q", (first_frames[i] for i in range(len(first_frames)))),
-        frozenset(tracker.isn_keys or ()), tracker.linked, analyzer.naming)
+        frozenset(tracker.isn_keys or ()), tracker.linked,
+        {i: analyzer.naming[f] for i, f in enumerate(analyzer.findings) if f in analyzer.naming})
 
 
 def shard_records(records: Iterable[Record], index: int, count: int,
