@@ -43,6 +43,8 @@ _PLACE = struct.Struct("!HBxHxxHxB")
 _OFFSET = 46  # TCP data offset byte: Ethernet 14 + IPv4 20 + 12
 _FAST_END = 54
 _PORT = struct.Struct("!H")
+_KNOWN = 1 << 18
+"""Directed four-tuples whose shard ``shard_records`` remembers at most (~25 MB)."""
 FINDING_FIELDS = tuple(f.name for f in fields(Finding))
 _finding_fields = attrgetter(*FINDING_FIELDS)
 
@@ -118,6 +120,13 @@ def run_shard(task: ShardTask) -> ShardResult:
         {i: analyzer.naming[f] for i, f in enumerate(analyzer.findings) if f in analyzer.naming})
 
 
+def shard_of(a: bytes, b: bytes, count: int) -> int:
+    """The shard of the connection between endpoints ``a`` and ``b`` (packed address and
+    port), whichever sent the segment: CRC-32 of the two in byte order, the same in every
+    process and on every machine."""
+    return zlib.crc32(a + b if a < b else b + a) % count
+
+
 def shard_records(records: Iterable[Record], index: int, count: int,
                   tracker: Tracker) -> Iterator[Record]:
     """The records of shard ``index`` of ``count``; the other shards' TCP segments move
@@ -130,32 +139,39 @@ def shard_records(records: Iterable[Record], index: int, count: int,
     """
     place = _PLACE.unpack_from
     probe = Decoder(verify_checksums=False).decode  # its counters are thrown away
-    crc = zlib.crc32
     pack = _PORT.pack
+    # The shard of each directed four-tuple seen (source and destination address, ports,
+    # as the IPv4 header and TCP ports lie in a frame): one slice and one lookup per record.
+    known: dict[bytes, int] = {}
     due = tracker.next_expiry
     last = None
     for record in records:
         buf = record[3]
-        key = None
+        shard = None
         if record[2] == 1 and len(buf) >= _FAST_END:
             et, vihl, tot, frag, proto = place(buf, 12)
             if et == 0x0800 and vihl == 0x45 and proto == 6 and not frag & 0x3FFF:
                 hl = (buf[_OFFSET] >> 2) & 0x3C
                 # The decoder's own conditions for its fast path: what passes is a segment.
                 if hl >= 20 and tot - 20 - hl >= 0 and len(buf) >= 34 + hl:
-                    a, b = buf[26:30] + buf[34:36], buf[30:34] + buf[36:38]
-                    key = a + b if a < b else b + a
-        if key is None:
+                    directed = buf[26:38]
+                    shard = known.get(directed)
+                    if shard is None:
+                        if len(known) >= _KNOWN:  # a scan or a flood: millions of tuples
+                            known.clear()
+                        shard = known[directed] = shard_of(
+                            directed[:4] + directed[8:10], directed[4:8] + directed[10:12],
+                            count)
+        if shard is None:
             seg = probe(record)
             if seg is None:  # not a TCP segment: counted once, by shard 0
                 if index == 0:
                     yield record
                 continue
-            a, b = seg.src + pack(seg.sport), seg.dst + pack(seg.dport)
-            key = a + b if a < b else b + a
+            shard = shard_of(seg.src + pack(seg.sport), seg.dst + pack(seg.dport), count)
         ts = record[1]
         last = ts
-        if crc(key) % count == index:
+        if shard == index:
             yield record
             due = tracker.next_expiry
         elif ts >= due:
