@@ -4,7 +4,9 @@ Runs each tool as a child process on the same file and reports wall time, packet
 second and the child's peak resident set size (ru_maxrss from wait4(2), the figure
 ``/usr/bin/time -v`` prints as "Maximum resident set size"):
 
-1. ``tcpcheck analyze FILE --format json``                      the full analysis
+1. ``tcpcheck analyze FILE --format json --jobs 1``             the full analysis, one process
+   ``tcpcheck analyze FILE --format json --jobs N``             the same split among N
+                                                               processes (N: the cores here)
 2. ``tshark -r FILE -n -Y tcp.analysis.flags -T fields -e frame.number``
                                                                Wireshark's TCP analysis
 3. ``tshark -r FILE -q -z conv,tcp``                            conversation table only
@@ -35,6 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TCPCHECK = ROOT / ".venv" / "bin" / "tcpcheck"
 # tcpcheck exits 1 when it reports error findings; that is a result, not a failure.
 OK_EXIT = {"tcpcheck": {0, 1}}
+# (row, --jobs) of the tcpcheck rows: one process, and one per core when there are several.
+TCPCHECK_ROWS = {"tcpcheck": 1, f"tcpcheck --jobs {os.cpu_count()}": os.cpu_count() or 1}
 
 
 @dataclass
@@ -81,7 +85,7 @@ def bench(tool: str, argv: list[str], runs: int) -> Result:
     result = Result(tool, [])
     for _ in range(runs):
         try:
-            result.runs.append(measure(argv, OK_EXIT.get(tool, {0})))
+            result.runs.append(measure(argv, OK_EXIT.get(tool.split()[0], {0})))
         except (OSError, RuntimeError) as exc:
             result.error = str(exc)
             break
@@ -89,7 +93,8 @@ def bench(tool: str, argv: list[str], runs: int) -> Result:
 
 
 def commands(path: Path, skip_tshark: bool) -> list[tuple[str, list[str]]]:
-    cmds = [("tcpcheck", [str(TCPCHECK), "analyze", str(path), "--format", "json"])]
+    cmds = [(row, [str(TCPCHECK), "analyze", str(path), "--format", "json", "--jobs", str(jobs)])
+            for row, jobs in TCPCHECK_ROWS.items() if jobs > 1 or row == "tcpcheck"]
     if not skip_tshark:
         tshark = shutil.which("tshark") or "tshark"
         cmds += [
@@ -110,6 +115,10 @@ def report(results: list[Result], packets: int) -> None:
         print(f"{r.tool:<18} {r.seconds:>9.2f} {packets / r.seconds:>11,.0f} "
               f"{r.peak_rss_mb:>12.0f}" + (f"   (then failed: {r.error})" if r.error else ""))
     by_tool = {r.tool: r for r in results if r.runs}
+    for row in list(TCPCHECK_ROWS)[1:]:
+        if "tcpcheck" in by_tool and row in by_tool:
+            print(f"{row} packets/s / tcpcheck --jobs 1 packets/s = "
+                  f"{by_tool['tcpcheck'].seconds / by_tool[row].seconds:.2f}")
     for other in ("tshark analysis", "tcptrace -l"):
         if "tcpcheck" in by_tool and other in by_tool:
             ratio = by_tool[other].seconds / by_tool["tcpcheck"].seconds
