@@ -176,6 +176,6 @@ def test_jobs_must_be_a_positive_count():
 
 
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: the default is one process")
-def test_the_default_splits_only_captures_worth_a_process(tmp_path):
+def test_the_default_jobs_give_the_report_of_one_process(tmp_path):
     path = str(LINUX / "bulk-loss.pcap")
     assert reports(tmp_path, "default", path) == reports(tmp_path, "one", path, "--jobs", "1")
