@@ -13,9 +13,11 @@ import multiprocessing
 import os
 import stat
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, replace
 from itertools import islice
+from typing import Protocol
 
 from tcpcheck.engine import Analyzer
 from tcpcheck.merge import merge
@@ -38,6 +40,16 @@ class WorkerError(Exception):
     """A worker process died (killed, out of memory): one user-facing line."""
 
 
+class Pending(Protocol):
+    """A shard being analysed elsewhere: a ``concurrent.futures`` or a Dask future."""
+
+    def result(self) -> ShardResult: ...
+
+
+Submit = Callable[[Callable[[ShardTask], ShardResult], ShardTask], Pending]
+"""Start ``run_shard`` on a task elsewhere (a process pool's or a Dask client's ``submit``)."""
+
+
 def analyze_in_processes(jobs: Sequence[Job], workers: int, *,
                          recording: Recording | None = None,
                          max_connections: int | None = None,
@@ -50,38 +62,15 @@ def analyze_in_processes(jobs: Sequence[Job], workers: int, *,
     ``min_shard_bytes`` keeps a capture whole when its shards would be smaller. Errors of a
     capture are raised as ``analyze_capture`` raises them.
     """
-    expression = None if read_filter is None else read_filter.expression
-    counts = _shard_counts(jobs, workers, min_shard_bytes)
-    tasks = [ShardTask(job, index, count, recording, max_connections, expression)
-             for job, count in zip(jobs, counts, strict=True) for index in range(count)]
-    if len(tasks) < 2:
-        counts = [0] * len(jobs)
-        tasks = []
-
-    def here(job: Job) -> Run:
-        return analyze_capture(job.path, job.profile, job.setup, recording, max_connections,
-                               on_wait=on_wait, read_filter=read_filter)
-
-    if not tasks:
-        return [here(job) for job in jobs]
-    # This process analyses the first shard itself: one process fewer to start, and one
-    # result fewer to pickle and unpickle.
-    pool = ProcessPoolExecutor(min(workers, len(tasks)) - 1 or 1, mp_context=_context())
+    plan = Plan(jobs, _shard_counts(jobs, workers, min_shard_bytes), recording,
+                max_connections, read_filter, on_wait)
+    if len(plan.tasks) < 2:
+        return plan.without_tasks().run(_unused, first_here=False)
+    pool = ProcessPoolExecutor(min(workers, len(plan.tasks)) - 1 or 1, mp_context=_context())
     try:
-        futures = [pool.submit(run_shard, task) for task in tasks[1:]]
-        first = run_shard(tasks[0])
-        results = iter([first, *futures])
-        runs: list[Run | None] = []
-        for job, count in zip(jobs, counts, strict=True):
-            if not count:
-                runs.append(here(job))
-                continue
-            runs.append(merge([_result(item) for item in islice(results, count)]))
-        again = {i: pool.submit(run_shard, ShardTask(job, 0, 1, recording,
-                                                     max_connections, expression))
-                 for i, (job, run) in enumerate(zip(jobs, runs, strict=True))
-                 if run is None}
-        return [run if run is not None else _merged(again[i]) for i, run in enumerate(runs)]
+        # This process analyses the first shard itself: one process fewer to start, and one
+        # result fewer to pickle and unpickle.
+        return plan.run(pool.submit, first_here=True)
     except BrokenProcessPool:
         raise WorkerError("a worker process of --jobs died (killed, or out of memory?): "
                           "try --jobs 1") from None
@@ -90,12 +79,68 @@ def analyze_in_processes(jobs: Sequence[Job], workers: int, *,
         pool.shutdown(cancel_futures=True)
 
 
-def _result(item: ShardResult | Future[ShardResult]) -> ShardResult:
-    return item.result() if isinstance(item, Future) else item
+@dataclass(frozen=True)
+class Plan:
+    """Which captures are split into how many shards (0: analysed whole in this process)."""
+
+    jobs: Sequence[Job]
+    counts: Sequence[int]
+    recording: Recording | None = None
+    max_connections: int | None = None
+    read_filter: ReadFilter | None = None
+    on_wait: Callable[[str], None] | None = None
+
+    @property
+    def tasks(self) -> list[ShardTask]:
+        return [self._task(job, index, count)
+                for job, count in zip(self.jobs, self.counts, strict=True)
+                for index in range(count)]
+
+    def without_tasks(self) -> Plan:
+        """Every capture analysed in this process."""
+        return replace(self, counts=[0] * len(self.jobs))
+
+    def run(self, submit: Submit, *, first_here: bool) -> list[Run]:
+        """Each job's summary and analyzer, in order: shards started with ``submit`` (the
+        first one analysed here with ``first_here``), merged; a capture whose shards are tied
+        together is analysed again whole."""
+        tasks = self.tasks
+        pending: list[ShardResult | Pending] = [submit(run_shard, task)
+                                                for task in tasks[first_here:]]
+        if first_here and tasks:
+            pending.insert(0, run_shard(tasks[0]))
+        results = iter(pending)
+        runs: list[Run | None] = []
+        for job, count in zip(self.jobs, self.counts, strict=True):
+            if not count:
+                runs.append(self._here(job))
+                continue
+            runs.append(merge([_result(item) for item in islice(results, count)]))
+        again = {i: submit(run_shard, self._task(job, 0, 1))
+                 for i, (job, run) in enumerate(zip(self.jobs, runs, strict=True))
+                 if run is None}
+        return [run if run is not None else _whole(again[i]) for i, run in enumerate(runs)]
+
+    def _task(self, job: Job, index: int, count: int) -> ShardTask:
+        expression = None if self.read_filter is None else self.read_filter.expression
+        return ShardTask(job, index, count, self.recording, self.max_connections, expression)
+
+    def _here(self, job: Job) -> Run:
+        return analyze_capture(job.path, job.profile, job.setup, self.recording,
+                               self.max_connections, on_wait=self.on_wait,
+                               read_filter=self.read_filter)
 
 
-def _merged(future: Future[ShardResult]) -> Run:
-    run = merge([future.result()])
+def _unused(function: Callable[[ShardTask], ShardResult], task: ShardTask) -> Pending:
+    raise AssertionError("a plan without tasks submits nothing")
+
+
+def _result(item: ShardResult | Pending) -> ShardResult:
+    return item if isinstance(item, ShardResult) else item.result()
+
+
+def _whole(pending: Pending) -> Run:
+    run = merge([pending.result()])
     assert run is not None  # a whole capture always merges
     return run
 
