@@ -147,7 +147,7 @@ def _whole(pending: Pending) -> Run:
 
 def _shard_counts(jobs: Sequence[Job], workers: int, min_shard_bytes: int) -> list[int]:
     """How many shards each job is split into: 0 for one analysed in this process."""
-    sizes = [_file_size(job.path) for job in jobs]
+    sizes = [file_size(job.path) for job in jobs]
     shardable = sum(size is not None for size in sizes)
     per_file = max(1, workers // max(1, shardable))
     counts = []
@@ -161,7 +161,7 @@ def _shard_counts(jobs: Sequence[Job], workers: int, min_shard_bytes: int) -> li
     return counts
 
 
-def _file_size(path: str) -> int | None:
+def file_size(path: str) -> int | None:
     """The size of a regular file that can be read again; None for anything else
     (standard input, a FIFO, a missing file: this process reports it as ``--jobs 1``)."""
     if path == STDIN:

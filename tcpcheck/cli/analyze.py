@@ -24,6 +24,7 @@ from tcpcheck.cli.run import (
     targets,
     waiting_for_writer,
 )
+from tcpcheck.cluster import ClusterError, analyze_on_cluster
 from tcpcheck.engine import combine
 from tcpcheck.fold import DEFAULT_MAX_CONNECTIONS
 from tcpcheck.inputs import expand_inputs
@@ -59,6 +60,10 @@ _DATED = [f.name for f in REGISTRY.values() if f.timestamp]
               help="Analyse in N processes (default: one per core): a capture is split "
                    "among them by connection, several captures are spread over them. The "
                    "reports are those of --jobs 1.")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Run the shards on a Dask cluster: its scheduler's address "
+                   "(tcp://HOST:8786), or local[:N] for a local cluster of N workers. Needs "
+                   "pip install 'tcpcheck[dask]'.")
 @click.option("--statistics", is_flag=True,
               help="Print only the number of findings per rule, one line each (reports given "
                    "a path are still written).")
@@ -69,7 +74,8 @@ def analyze(paths: tuple[str, ...], config_path: str | None, isolated: bool,
             formats: tuple[str, ...], output: str | None,
             quiet: bool, color: str, no_color: bool, no_info: bool, html_all: bool,
             each_artefact: bool, timestamp: bool, max_connections: int,
-            statistics: bool, filter_expression: str | None, jobs: int | None) -> None:
+            statistics: bool, filter_expression: str | None, jobs: int | None,
+            scheduler: str | None) -> None:
     """Analyse capture files (pcap or pcapng, optionally gzip-compressed).
 
     PATH is a capture file, a folder (searched recursively for captures, recognised by their
@@ -94,7 +100,15 @@ def analyze(paths: tuple[str, ...], config_path: str | None, isolated: bool,
         inputs = expand_inputs(paths)
         refuse_overwrites(written, inputs)
         workers = jobs or os.cpu_count() or 1
-        if workers == 1:
+        if scheduler is not None:
+            if jobs is not None:
+                raise ClusterError("give --jobs or --scheduler, not both: the cluster's "
+                                   "workers are the jobs")
+            result = combine(analyze_on_cluster(
+                run.jobs(inputs), scheduler, recording=run.recording(html_all),
+                max_connections=max_connections, read_filter=read_filter,
+                on_wait=waiting_for_writer))
+        elif workers == 1:
             result = analyze_jobs(run.jobs(inputs), run.recording(html_all), max_connections,
                                   on_wait=waiting_for_writer, read_filter=read_filter)
         else:
