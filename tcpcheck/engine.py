@@ -79,7 +79,8 @@ class Analyzer:
     ``connections``; the rest are counted in ``folded`` (see ``tcpcheck.fold``). When the
     ``syn-flood`` rule runs, the ``half-open`` and ``handshake-incomplete`` findings of a
     flooded target give way to one ``syn-flood`` finding, so those findings, and the list of
-    connections, are complete only after ``finish``.
+    connections, are complete only after ``finish``. ``fast_path=False`` replays without
+    header prediction (``tcpcheck.model.prediction``), for tests that show it changes nothing.
     """
 
     def __init__(self, profile: Profile, *, input_name: str = "", start_ts: int = 0,
@@ -87,7 +88,7 @@ class Analyzer:
                  on_finding: Callable[[Finding], None] | None = None,
                  idle_timeout: float | None = None,
                  recording: Recording | None = None,
-                 max_connections: int | None = None) -> None:
+                 max_connections: int | None = None, fast_path: bool = True) -> None:
         self.profile = profile
         self.input_name = input_name
         self.start_ts = start_ts
@@ -114,7 +115,8 @@ class Analyzer:
                                      float(setup.param(catalog, "syn-flood", "window")))
         # A recorder sees every segment applied to its connection's model: no lone SYNs.
         self.tracker = Tracker(profile, self._finished, setup.timing(catalog),
-                               idle_timeout=idle_timeout, lone_syns=recording is None)
+                               idle_timeout=idle_timeout, lone_syns=recording is None,
+                               fast_path=fast_path)
         self.timelines: list[Timeline] = []
         self._recording = recording
         self._recorders: dict[int, Recorder] = {}

@@ -67,14 +67,16 @@ class Tracker:
     ``idle_timeout`` (seconds of capture time; None: never) drops connections that have sent
     nothing for that long, finalised as if the capture had ended for them. ``lone_syns=False``
     gives every connection its model from its first segment (a caller that records each
-    segment's effect on the model needs that).
+    segment's effect on the model needs that). ``fast_path=False`` gives the connections
+    no header prediction (``tcpcheck.model.prediction``).
     """
 
     def __init__(self, profile: Profile,
                  on_finished: Callable[[Connection | LoneSyn], None],
                  timing: Timing = DEFAULT_TIMING, *, idle_timeout: float | None = None,
-                 lone_syns: bool = True) -> None:
+                 lone_syns: bool = True, fast_path: bool = True) -> None:
         self.profile = profile
+        self._fast_path = fast_path
         self.timing = timing
         self.on_finished = on_finished
         # (src, sport, dst, dport) -> (connection, sent by its client?); both directions.
@@ -253,7 +255,8 @@ class Tracker:
         if conn_id is None:
             conn_id = self._next_id
             self._next_id += 1
-        conn = Connection(conn_id, self.profile, client_key, midstream, seg, self.timing)
+        conn = Connection(conn_id, self.profile, client_key, midstream, seg, self.timing,
+                          fast_path=self._fast_path)
         conn.watch_hosts = self._watch
         if previous is not None:
             self._check_reuse(previous, conn, seg)
