@@ -135,18 +135,18 @@ class Tracker:
     def feed(self, seg: Segment) -> Connection | None:
         """Apply one segment to its connection (creating one if needed); return it, or None
         when the segment is a lone SYN kept packed (the model would have noted nothing)."""
-        ts = seg.ts  # read once: each field of a Segment is a descriptor call
-        flags = seg.flags
+        # One unpacking: each field of a Segment read by name is a descriptor call.
+        _, ts, src, sport, dst, dport, _, _, flags, _, _, _, _, _, _, copy = seg
         lingering = self._lingering
         if lingering and lingering[0][0] <= ts:
             self._expire(ts)
         if ts >= self._sweep_at:
             self._sweep(ts)
-        key = (seg.src, seg.sport, seg.dst, seg.dport)
+        key = (src, sport, dst, dport)
         hit = self._table.get(key)
         if hit is None and self._lone:
             hit = self._adopt(seg)
-        if seg.copy and hit is not None:
+        if copy and hit is not None:
             return self._copy(seg, *hit)
         if hit is None:
             if (flags & _OPENING == SYN and not seg.plen and self._lone_syns
@@ -154,7 +154,7 @@ class Tracker:
                 self._now = ts
                 return None
             conn = self._open(seg, key, None)
-            from_client = conn.client_key == (seg.src, seg.sport)
+            from_client = conn.client_key == (src, sport)
         else:
             conn, from_client = hit
             if self._held and conn.id in self._held:

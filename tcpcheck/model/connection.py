@@ -151,8 +151,9 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
             a, b = self.client, self.server
         else:
             a, b = self.server, self.client
-        # One unpacking instead of a descriptor call per field read.
-        frame, ts, _, _, _, _, seq, ack32, flags, win, plen, raw, _, csum, *_ = seg
+        # One unpacking instead of a descriptor call per field read; every field named, as a
+        # starred target builds a list per segment.
+        frame, ts, _, _, _, _, seq, ack32, flags, win, plen, raw, _, csum, _, _ = seg
         self.packets += 1
         self.last_frame = frame
         self.end_ts = ts
