@@ -79,7 +79,8 @@ class Analyzer:
     ``connections``; the rest are counted in ``folded`` (see ``tcpcheck.fold``). When the
     ``syn-flood`` rule runs, the ``half-open`` and ``handshake-incomplete`` findings of a
     flooded target give way to one ``syn-flood`` finding, so those findings, and the list of
-    connections, are complete only after ``finish``.
+    connections, are complete only after ``finish``. ``fast_path=False`` replays without
+    header prediction (``tcpcheck.model.prediction``), for tests that show it changes nothing.
 
     ``sharded`` (``--jobs``: this analyzer sees some of a capture's connections, another
     process the rest) leaves what needs every connection to the merge (``tcpcheck.merge``):
@@ -93,7 +94,8 @@ class Analyzer:
                  on_finding: Callable[[Finding], None] | None = None,
                  idle_timeout: float | None = None,
                  recording: Recording | None = None,
-                 max_connections: int | None = None, sharded: bool = False) -> None:
+                 max_connections: int | None = None, fast_path: bool = True,
+                 sharded: bool = False) -> None:
         self.profile = profile
         self.input_name = input_name
         self.start_ts = start_ts
@@ -120,7 +122,8 @@ class Analyzer:
                                      float(setup.param(catalog, "syn-flood", "window")))
         # A recorder sees every segment applied to its connection's model: no lone SYNs.
         self.tracker = Tracker(profile, self._finished, setup.timing(catalog),
-                               idle_timeout=idle_timeout, lone_syns=recording is None)
+                               idle_timeout=idle_timeout, lone_syns=recording is None,
+                               fast_path=fast_path)
         self.timelines: list[Timeline] = []
         self._sharded = sharded
         self.handshakes: list[tuple[Target, Handshake]] | None = (

@@ -179,3 +179,16 @@ def test_jobs_must_be_a_positive_count():
 def test_the_default_jobs_give_the_report_of_one_process(tmp_path):
     path = str(LINUX / "bulk-loss.pcap")
     assert reports(tmp_path, "default", path) == reports(tmp_path, "one", path, "--jobs", "1")
+
+
+def test_make_bench_times_one_process_and_one_per_core():
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import run_bench
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    commands = dict(run_bench.commands(Path("x.pcap"), skip_tshark=True))
+    assert commands["tcpcheck"][-2:] == ["--jobs", "1"]
+    cores = os.cpu_count() or 1
+    if cores > 1:
+        assert commands[f"tcpcheck --jobs {cores}"][-2:] == ["--jobs", str(cores)]
