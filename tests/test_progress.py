@@ -160,3 +160,14 @@ def test_no_bar_on_a_terminal_with_quiet_or_in_ci(args, env):
     _, shown = run_on_pty(str(CAPTURE.relative_to(ROOT)), "--format", "json", *args,
                           env=env)
     assert b"packets/s" not in shown
+
+
+def test_several_files_get_a_bar_each(monkeypatch):
+    monkeypatch.delenv("CI", raising=False)
+    other = CAPTURE.with_name("bulk-loss.pcap")
+    console = Console(file=io.StringIO(), force_terminal=True, width=160)
+    with reading_progress(False, console) as progress:
+        analyze_jobs([Job(str(path), load_profile("linux")) for path in (CAPTURE, other)],
+                     progress=progress)
+    drawn = console.file.getvalue()
+    assert str(CAPTURE) in drawn and str(other) in drawn

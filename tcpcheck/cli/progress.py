@@ -31,6 +31,9 @@ from tcpcheck.progress import ReadProgress
 REFRESHES_PER_SECOND = 4
 """How often the bar is redrawn: often enough to look alive, rarely enough to cost nothing."""
 
+BARS_SHOWN = 5
+"""The bars of the latest captures that stay on screen while several files are read."""
+
 
 def wants_progress(quiet: bool, stderr_is_terminal: bool, environ: Mapping[str, str]) -> bool:
     """Whether to draw the bar: not with ``-q``, not when stderr is no terminal, not in CI
@@ -66,6 +69,11 @@ class _Bars:
         task = self._tasks.get(name)
         if task is None:
             task = self._tasks[name] = self._progress.add_task(name, total=total, records=0)
+            if len(self._tasks) > BARS_SHOWN:
+                # Only the latest files' bars: a folder of a thousand captures would
+                # otherwise outgrow the terminal.
+                oldest = list(self._tasks.values())[-BARS_SHOWN - 1]
+                self._progress.update(oldest, visible=False)
         self._progress.update(task, completed=done, records=records)
 
 
