@@ -9,6 +9,9 @@ each file's ``capture_start`` plus a time is the frame's clock time.
 A row's ``last_frame`` counts on from its own file through the files after it: a connection
 that crosses into the next file ends past its file's last frame, and ``first_frame ..
 last_frame`` still spans it (the next file's frame ``n`` is its file's last frame + ``n``).
+Timelines (the html report's and ``tcpcheck show``'s ladders) are named by the file of their
+connection's first frame but keep the set's frame numbers and times: renumbering their
+steps is not done yet.
 """
 
 from __future__ import annotations
