@@ -17,9 +17,12 @@ from typing import Any
 
 import pytest
 
+from tcpcheck.sources import open_capture
+
 ROOT = Path(__file__).resolve().parent.parent
 REAL = ROOT / "captures" / "linux"
 ENV = {"PATH": "/usr/bin:/bin", "NO_COLOR": "1"}
+ETHERNET = 1
 GUARD = 120
 """Seconds after which a hung run fails the test (a guard, not an assertion on time)."""
 
@@ -192,3 +195,17 @@ def test_standard_input_is_no_file_of_a_set(tmp_path):
     proc = analyze("--stitch", REAL / "bulk-loss.pcap", "-")
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "standard input" in proc.stderr
+
+
+def test_parts_of_different_link_types_mix(tmp_path):
+    parts = split(REAL / "bulk-loss.pcap", tmp_path / "parts", "-c", "500")
+    # The middle part as raw IP: its Ethernet headers cut off, its link type changed.
+    subprocess.run(["editcap", "-C", "14", "-T", "rawip", str(parts[1]), str(tmp_path / "ip")],
+                   check=True)
+    shutil.move(tmp_path / "ip", parts[1])
+    with open_capture(str(parts[1])) as raw:
+        assert ETHERNET not in raw.link_types
+    stitched = report("--stitch", *parts)
+    whole = report(REAL / "bulk-loss.pcap")
+    assert whole_findings(stitched, offsets(stitched)) == whole_findings(whole)
+    assert whole_connections(stitched, offsets(stitched)) == whole_connections(whole)
