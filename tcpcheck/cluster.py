@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from tcpcheck.parallel import Plan, Run, file_size
+from tcpcheck.parallel import Plan, Run, capture_size
 from tcpcheck.pipeline import Job
 from tcpcheck.readfilter import ReadFilter
 from tcpcheck.timeline import Recording
@@ -37,11 +37,11 @@ def analyze_on_cluster(jobs: Sequence[Job], scheduler: str, *,
                        read_filter: ReadFilter | None = None,
                        on_wait: Callable[[str], None] | None = None) -> list[Run]:
     """Each job's summary and finished analyzer, in order, as ``analyze_capture`` gives
-    them, the shards computed by the cluster ``scheduler`` names. Standard input and FIFOs,
-    which a worker cannot open, are analysed in this process."""
+    them, the shards computed by the cluster ``scheduler`` names. Standard input, FIFOs and
+    stitched sets (``--stitch``) are analysed in this process."""
     with _client(scheduler) as client:
         threads = sum(client.nthreads().values()) or 1
-        readable = [file_size(job.path) is not None for job in jobs]
+        readable = [capture_size(job) is not None for job in jobs]
         per_file = max(1, threads // max(1, sum(readable)))
         plan = Plan(jobs, [per_file if ok else 0 for ok in readable], recording,
                     max_connections, read_filter, on_wait)

@@ -21,9 +21,11 @@ from typing import Protocol
 
 from tcpcheck.engine import Analyzer
 from tcpcheck.merge import merge
-from tcpcheck.pipeline import Job, analyze_capture
+from tcpcheck.pipeline import Job, analyze_capture, analyze_set
+from tcpcheck.progress import ReadProgress
 from tcpcheck.readfilter import ReadFilter
 from tcpcheck.result import CaptureSummary
+from tcpcheck.set_results import FileResult
 from tcpcheck.shards import ShardResult, ShardTask, run_shard
 from tcpcheck.sources import STDIN
 from tcpcheck.timeline import Recording
@@ -33,7 +35,7 @@ MIN_SHARD_BYTES = 4_000_000
 half a second in one process): below that, starting a process and reading the file again
 costs more than it saves."""
 
-Run = tuple[CaptureSummary, Analyzer]
+Run = tuple[CaptureSummary, Analyzer | FileResult]
 
 
 class WorkerError(Exception):
@@ -55,15 +57,18 @@ def analyze_in_processes(jobs: Sequence[Job], workers: int, *,
                          max_connections: int | None = None,
                          read_filter: ReadFilter | None = None,
                          min_shard_bytes: int = 0,
-                         on_wait: Callable[[str], None] | None = None) -> list[Run]:
+                         on_wait: Callable[[str], None] | None = None,
+                         progress: ReadProgress | None = None) -> list[Run]:
     """Each job's summary and finished analyzer, in the order of ``jobs``, as
     ``analyze_capture`` gives them, computed by up to ``workers`` processes.
 
     ``min_shard_bytes`` keeps a capture whole when its shards would be smaller. Errors of a
-    capture are raised as ``analyze_capture`` raises them.
+    capture are raised as ``analyze_capture`` raises them. ``progress`` is told how far this
+    process reads: the captures it analyses whole, and the first shard's file (every process
+    reads the whole file, at about the same pace).
     """
     plan = Plan(jobs, _shard_counts(jobs, workers, min_shard_bytes), recording,
-                max_connections, read_filter, on_wait)
+                max_connections, read_filter, on_wait, progress)
     if len(plan.tasks) < 2:
         return plan.without_tasks().run(_unused, first_here=False)
     pool = ProcessPoolExecutor(min(workers, len(plan.tasks)) - 1 or 1, mp_context=_context())
@@ -89,6 +94,7 @@ class Plan:
     max_connections: int | None = None
     read_filter: ReadFilter | None = None
     on_wait: Callable[[str], None] | None = None
+    progress: ReadProgress | None = None
 
     @property
     def tasks(self) -> list[ShardTask]:
@@ -108,27 +114,33 @@ class Plan:
         pending: list[ShardResult | Pending] = [submit(run_shard, task)
                                                 for task in tasks[first_here:]]
         if first_here and tasks:
-            pending.insert(0, run_shard(tasks[0]))
+            pending.insert(0, run_shard(tasks[0], self.progress))
         results = iter(pending)
-        runs: list[Run | None] = []
+        runs: list[list[Run] | None] = []
         for job, count in zip(self.jobs, self.counts, strict=True):
             if not count:
                 runs.append(self._here(job))
                 continue
-            runs.append(merge([_result(item) for item in islice(results, count)]))
+            merged = merge([_result(item) for item in islice(results, count)])
+            runs.append(None if merged is None else [merged])
         again = {i: submit(run_shard, self._task(job, 0, 1))
                  for i, (job, run) in enumerate(zip(self.jobs, runs, strict=True))
                  if run is None}
-        return [run if run is not None else _whole(again[i]) for i, run in enumerate(runs)]
+        return [item for i, run in enumerate(runs)
+                for item in (run if run is not None else [_whole(again[i])])]
 
     def _task(self, job: Job, index: int, count: int) -> ShardTask:
         expression = None if self.read_filter is None else self.read_filter.expression
         return ShardTask(job, index, count, self.recording, self.max_connections, expression)
 
-    def _here(self, job: Job) -> Run:
-        return analyze_capture(job.path, job.profile, job.setup, self.recording,
-                               self.max_connections, on_wait=self.on_wait,
-                               read_filter=self.read_filter)
+    def _here(self, job: Job) -> list[Run]:
+        if job.stitch is not None:  # one result per file of the set
+            return list(analyze_set(job.stitch, job.profile, job.setup, self.recording,
+                                    self.max_connections, read_filter=self.read_filter,
+                                    progress=self.progress))
+        return [analyze_capture(job.path, job.profile, job.setup, self.recording,
+                                self.max_connections, on_wait=self.on_wait,
+                                read_filter=self.read_filter, progress=self.progress)]
 
 
 def _unused(function: Callable[[ShardTask], ShardResult], task: ShardTask) -> Pending:
@@ -147,7 +159,7 @@ def _whole(pending: Pending) -> Run:
 
 def _shard_counts(jobs: Sequence[Job], workers: int, min_shard_bytes: int) -> list[int]:
     """How many shards each job is split into: 0 for one analysed in this process."""
-    sizes = [file_size(job.path) for job in jobs]
+    sizes = [capture_size(job) for job in jobs]
     shardable = sum(size is not None for size in sizes)
     per_file = max(1, workers // max(1, shardable))
     counts = []
@@ -159,6 +171,13 @@ def _shard_counts(jobs: Sequence[Job], workers: int, min_shard_bytes: int) -> li
         else:
             counts.append(per_file)
     return counts
+
+
+def capture_size(job: Job) -> int | None:
+    """The size of a capture that can be split: a file, read again by each process; None for
+    a stitched set (``--stitch``: analysed in this process, as one capture) and what
+    ``file_size`` refuses."""
+    return None if job.stitch is not None else file_size(job.path)
 
 
 def file_size(path: str) -> int | None:

@@ -29,6 +29,7 @@ from tcpcheck.engine import Analyzer
 from tcpcheck.fold import Handshake, Target
 from tcpcheck.model.events import Event
 from tcpcheck.pipeline import Job, analyze_records
+from tcpcheck.progress import ReadProgress
 from tcpcheck.readfilter import ReadFilter
 from tcpcheck.result import CaptureSummary, ConnectionSummary, Finding, FoldedConnections
 from tcpcheck.segment import Record
@@ -93,12 +94,14 @@ class ShardResult:
     (``Analyzer.naming``)."""
 
 
-def run_shard(task: ShardTask) -> ShardResult:
-    """Analyse one shard of a capture (raises ``CaptureError`` as ``analyze_capture``)."""
+def run_shard(task: ShardTask, progress: ReadProgress | None = None) -> ShardResult:
+    """Analyse one shard of a capture (raises ``CaptureError`` as ``analyze_capture``),
+    telling ``progress`` how far the file is read."""
     job = task.job
     read_filter = None if task.filter_expression is None else ReadFilter(task.filter_expression)
     sharded = task.count > 1
     with open_capture(job.path) as capture:
+        capture.progress = progress
         analyzer = Analyzer(job.profile, input_name=job.path, setup=job.setup,
                             recording=task.recording, max_connections=task.max_connections,
                             sharded=sharded)

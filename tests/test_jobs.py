@@ -4,6 +4,7 @@ process reports, byte for byte, in every format."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -192,3 +193,23 @@ def test_make_bench_times_one_process_and_one_per_core():
     cores = os.cpu_count() or 1
     if cores > 1:
         assert commands[f"tcpcheck --jobs {cores}"][-2:] == ["--jobs", str(cores)]
+
+
+@pytest.mark.skipif(shutil.which("editcap") is None, reason="editcap is not installed")
+def test_a_stitched_set_gives_the_same_reports_with_jobs_two(tmp_path):
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    subprocess.run(["editcap", "-F", "pcap", "-c", "300", str(LINUX / "bulk-loss.pcap"),
+                    str(parts / "cut.pcap")], check=True)
+    args = ["--stitch", *sorted(str(path) for path in parts.iterdir())]
+    assert reports(tmp_path, "two", *args, "--jobs", "2") == reports(
+        tmp_path, "one", *args, "--jobs", "1")
+
+
+def test_the_first_shard_tells_the_progress_hook_how_far_the_file_is_read():
+    path = LINUX / "bulk-loss.pcap"
+    told: list[tuple[str, int, int | None]] = []
+    job = Job(str(path), load_profile("linux"), RuleSetup())
+    run_shard(ShardTask(job, 0, 2), lambda name, done, total, records: told.append(
+        (name, done, total)))
+    assert told[-1] == (str(path), path.stat().st_size, path.stat().st_size)

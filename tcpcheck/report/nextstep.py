@@ -24,7 +24,7 @@ import shlex
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from tcpcheck.result import ConnectionSummary, Finding
+from tcpcheck.result import ConnectionKey, ConnectionSummary, Finding
 
 STDIN_NAMES = frozenset({"-", "/dev/stdin"})
 """Input names that mean standard input."""
@@ -112,19 +112,21 @@ class NextSteps:
     def __init__(self, connections: Iterable[ConnectionSummary]) -> None:
         self._filters = {(c.input, c.id): connection_filter(c.client, c.server)
                          for c in connections}
-        self._heads: dict[tuple[str, int], _Heads] = {}
+        self._heads: dict[tuple[str, ConnectionKey], _Heads] = {}
 
     def of(self, finding: Finding) -> NextStep:
-        """The next step of ``finding`` (of one of the connections given)."""
-        key = (finding.input, finding.connection)
+        """The next step of ``finding`` (of one of the connections given), on the file and
+        frame number the finding names."""
+        # The connection's row may name another file of a stitched set than the finding.
+        key = (finding.input, finding.connection_key)
         heads = self._heads.get(key) or self._heads.setdefault(key, self._make_heads(*key))
         frame = str(finding.frame)
         if heads.unavailable:
             return NextStep(heads.filter + frame, None, None, heads.unavailable)
         return NextStep(heads.filter + frame, f"{heads.tshark}{frame}'", heads.show + frame)
 
-    def _make_heads(self, path: str, connection: int) -> _Heads:
-        head = _filter_head(self._filters.get((path, connection), ""))
+    def _make_heads(self, path: str, connection: ConnectionKey) -> _Heads:
+        head = _filter_head(self._filters.get(connection, ""))
         # Single quotes quote the filter exactly: it is addresses, ports, numbers and
         # operators, never a quote.
         return _Heads(head, f"tshark -r {_shell_path(path)} -Y '{head}",
