@@ -4,6 +4,8 @@ what it says of each format holds when the format is written."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -55,3 +57,23 @@ def test_a_format_changes_with_timestamp_exactly_when_the_registry_says_it_takes
     plain, dated = (Path(f"{stem}.{ext}").read_text() for stem in ("plain", "dated"))
     assert (plain != dated) == REGISTRY[name].timestamp
 
+
+
+def test_a_json_run_imports_no_renderer_of_a_file_format_it_does_not_write():
+    # In a fresh interpreter: this one has imported every renderer already. The terminal
+    # and sarif modules are not in the list: other commands' views and options use them.
+    script = (
+        "import runpy, sys\n"
+        f"sys.argv = ['tcpcheck', 'analyze', {str(REFUSED)!r}, '--format', 'json', "
+        "'-o', '/dev/null']\n"
+        "try:\n"
+        "    runpy.run_module('tcpcheck', run_name='__main__')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(' '.join(m for m in sys.modules if m.startswith('tcpcheck.report.')))\n")
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                         text=True, check=True).stdout.split()
+    renderers = {f"tcpcheck.report.{name}" for name in (
+        "csvdoc", "github", "html", "junit", "markdown", "zeek")}
+    assert "tcpcheck.report.jsondoc" in out
+    assert renderers.isdisjoint(out)
