@@ -7,6 +7,7 @@ and tuple construction is several times cheaper than a frozen dataclass ``__init
 from __future__ import annotations
 
 import ipaddress
+import socket
 from typing import NamedTuple
 
 FIN = 0x01
@@ -72,6 +73,11 @@ def flag_names(flags: int) -> str:
 
 def format_address(addr: bytes) -> str:
     """Packed IPv4/IPv6 address to its text form."""
+    if len(addr) == 4:
+        # The same dotted quad as ``ipaddress``, in a sixth of the time: every connection's
+        # row and findings name both endpoints. IPv6 keeps ``ipaddress``, whose text of
+        # IPv4-mapped addresses differs from inet_ntop's.
+        return socket.inet_ntop(socket.AF_INET, addr)
     return str(ipaddress.ip_address(addr))
 
 
