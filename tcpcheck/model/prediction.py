@@ -5,9 +5,9 @@ ESTABLISHED, the next sequence number, only ACK (and PSH) set, the usual options
 unusual pending -- and if so takes its fast path, leaving the full RFC 9293 §3.10.7 order to
 everything else. ``Connection.apply`` does the same for the receiver's ACK and text steps
 (``AckSteps._ack``, ``DataSteps._data``): ``_predicted`` is what those steps do for such a
-segment when no branch of theirs that notes anything, or changes more than the sequence
-variables, the window edge and the statistics, can be taken. Whenever one could be, it
-returns False before changing anything, and the full steps run as before.
+segment when no branch of theirs that notes anything but a duplicate ACK, or changes more
+than the sequence variables, the window edge and the statistics, can be taken. Whenever one
+could be, it returns False before changing anything, and the full steps run as before.
 
 So the fast path is an optimisation, never a second model: it must leave every endpoint,
 every event and every statistic exactly as the full steps would (``tests/test_prediction.py``
@@ -17,6 +17,7 @@ replays the bundled captures both ways and compares the reports byte for byte), 
 
 from __future__ import annotations
 
+from tcpcheck.model import events as ev
 from tcpcheck.model.endpoint import Endpoint
 from tcpcheck.model.events.replies import ReplyKind
 from tcpcheck.model.seqnum import HALF, MASK
@@ -51,11 +52,8 @@ class PredictionSteps:
         if b_max is None or a_max is None or seq32 != a_max & MASK:
             return False  # a side to anchor mid-stream; not the next sequence number
         ack = b_max + ((ack32 - b_max + HALF) & MASK) - HALF  # seqnum.unwrap, inline
-        rcv = a.rcv
-        if (ack == rcv.ack and not plen and win == prev_win and not b.rtx.probe) or (
-                ack > b_max or snd_b.fin is not None
-                or (snd_b.gaps and ack > snd_b.gaps[0][0])):
-            return False  # a duplicate ACK; an ACK of unsent data, of a FIN, of holes
+        if ack > b_max or snd_b.fin is not None or (snd_b.gaps and ack > snd_b.gaps[0][0]):
+            return False  # an ACK of unsent data, of a FIN, of holes
         wnd = a.wnd
         edge = None
         if wnd.edge is not None:
@@ -69,8 +67,19 @@ class PredictionSteps:
                      or (b.wnd.edge is not None and end > b.wnd.edge)):
             return False  # an over-ACK settled; data after a FIN; before the ISN; beyond
         # _ack: the ACK field and the window.
-        rcv.dupacks = 0
-        rcv.ack_frame = frame = seg.frame
+        rcv = a.rcv
+        frame = seg.frame
+        if ack == rcv.ack and not plen and win == prev_win and not b.rtx.probe:
+            # Wireshark's duplicate ACK (the rest of _ack's test holds here already): a
+            # receiver beyond a hole sends them by the hundred during a lossy transfer.
+            rcv.dupacks += 1
+            answered, provoked = self.answers
+            self.events.append(ev.DuplicateAck(frame, seg.ts, a.role, b.rel(ack), rcv.dupacks,
+                                               rcv.ack_frame,
+                                               provoked if answered == frame else None))
+        else:
+            rcv.dupacks = 0
+            rcv.ack_frame = frame
         rcv.ack = ack
         if edge is not None:
             wnd.last = edge
