@@ -9,6 +9,7 @@ that holds them.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -64,10 +65,39 @@ def offsets(doc: dict[str, Any]) -> dict[str, int]:
     return out
 
 
+FRAME_REF = re.compile(
+    r"(?P<lead>frames? |(?<=\d) and )(?P<number>\d+)(?: of (?P<file>\S+?\.pcap))?")
+"""A frame a finding's text names: ``frame 3``, ``frame 3 of dump-02.pcap`` (another file of
+the set), and the second of ``frames 3 and 5``."""
+
+
+def frame_refs(finding: dict[str, Any]) -> list[tuple[str, int]]:
+    """``(file, frame of that file)`` of every frame the finding's texts name."""
+    return [(ref["file"] or finding["input"], int(ref["number"]))
+            for field in ("message", "expected", "observed")
+            for ref in FRAME_REF.finditer(finding[field])]
+
+
+def as_whole(text: str, own: str, mapped: dict[str, int]) -> str:
+    """``text`` with the frames it names numbered as in the whole capture (``own``: the
+    file of the finding it is from)."""
+    return FRAME_REF.sub(lambda ref: ref["lead"] + str(
+        mapped[ref["file"] or own] + int(ref["number"])), text) if mapped else text
+
+
 def whole_findings(doc: dict[str, Any], mapped: dict[str, int] | None = None) -> list[tuple]:
-    """The findings as frames of the whole capture: set frames mapped back with ``mapped``."""
-    return sorted((f["connection"], (mapped or {}).get(f["input"], 0) + f["frame"], f["rule"],
-                   f["message"], f["position"], f["fingerprint"]) for f in doc["findings"])
+    """The findings as frames of the whole capture: set frames mapped back with ``mapped``,
+    in the findings' places and in their texts."""
+    mapped = mapped or {}
+    return sorted((f["connection"], mapped.get(f["input"], 0) + f["frame"], f["rule"],
+                   *(as_whole(f[field], f["input"], mapped)
+                     for field in ("message", "expected", "observed")),
+                   f["position"], f["fingerprint"]) for f in doc["findings"])
+
+
+def frames_of(path: str | Path) -> list[bytes]:
+    with open_capture(str(path)) as capture:
+        return [data for _, _, _, data in capture.records()]
 
 
 def whole_connections(doc: dict[str, Any], mapped: dict[str, int] | None = None) -> list[tuple]:
@@ -93,6 +123,31 @@ def test_a_capture_cut_by_editcap_gives_the_whole_captures_connections_and_findi
     assert whole_connections(stitched, mapped) == whole_connections(whole)
     assert whole_findings(stitched, mapped) == whole_findings(whole)
     assert stitched["summary"]["packets"] == whole["summary"]["packets"]
+
+
+@pytest.mark.parametrize(("name", "records"), [
+    ("bulk-loss.pcap", 50), ("ipv6-bulk-loss.pcap", 100), ("bulk-heavy-loss.pcap", 100),
+    ("no-wscale.pcap", 100)])
+def test_every_frame_a_findings_text_names_is_that_frame_of_the_file_it_names(
+        tmp_path, name, records):
+    parts = split(REAL / name, tmp_path / "parts", "-c", str(records))
+    stitched = report("--stitch", *parts)
+    whole = frames_of(REAL / name)
+    files = {str(part): frames_of(part) for part in parts}
+    mapped = offsets(stitched)
+    named = [(f, ref) for f in stitched["findings"] for ref in frame_refs(f)]
+    assert any(path != f["input"] for f, (path, _) in named), "no text names another file"
+    for finding, (path, frame) in named:
+        assert files[path][frame - 1] == whole[mapped[path] + frame - 1], (finding, path)
+
+
+def test_a_findings_text_names_frames_of_its_own_file_by_number_alone(tmp_path):
+    parts = split(REAL / "bulk-heavy-loss.pcap", tmp_path / "parts", "-c", "100")
+    stitched = report("--stitch", *parts)
+    refs = [(f["input"], ref["file"]) for f in stitched["findings"]
+            for ref in FRAME_REF.finditer(f["message"])]
+    assert any(named is None and own != str(parts[0]) for own, named in refs)
+    assert not [(own, named) for own, named in refs if named == own]
 
 
 def test_no_connection_is_picked_up_mid_stream_or_cut_off_at_a_cut(tmp_path):
