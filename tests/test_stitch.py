@@ -18,7 +18,11 @@ from typing import Any
 
 import pytest
 
-from tcpcheck.sources import open_capture
+from tcpcheck.pipeline import Job, analyze_jobs
+from tcpcheck.profiles import load_profile
+from tcpcheck.report.ladder import FileChange, build_ladder
+from tcpcheck.sources import CaptureSet, open_capture
+from tcpcheck.timeline import Recording
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL = ROOT / "captures" / "linux"
@@ -38,8 +42,14 @@ every cut, a flood of handshakes, several short connections, timers, windows, IP
 
 
 def analyze(*args: str | Path, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tcpcheck", "analyze", *map(str, args)],
-                          capture_output=True, text=True, timeout=GUARD, env=ENV, cwd=cwd)
+    return tcpcheck("analyze", *args, cwd=cwd)
+
+
+def tcpcheck(*args: str | Path, cwd: Path = ROOT,
+             columns: int = 80) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "tcpcheck", *map(str, args)],
+                          capture_output=True, text=True, timeout=GUARD,
+                          env={**ENV, "COLUMNS": str(columns)}, cwd=cwd)
 
 
 def report(*args: str | Path) -> dict[str, Any]:
@@ -264,3 +274,64 @@ def test_parts_of_different_link_types_mix(tmp_path):
     whole = report(REAL / "bulk-loss.pcap")
     assert whole_findings(stitched, offsets(stitched)) == whole_findings(whole)
     assert whole_connections(stitched, offsets(stitched)) == whole_connections(whole)
+
+
+def test_a_ladder_numbers_every_segment_by_its_own_files_frame_and_shows_every_finding(
+        tmp_path):
+    parts = split(REAL / "bulk-loss.pcap", tmp_path / "parts", "-c", "200")
+    job = Job(str(parts[0]), load_profile("linux"), stitch=CaptureSet(tuple(map(str, parts))))
+    result = analyze_jobs([job], Recording(all=True))
+    (timeline,) = result.timelines
+    ladder = build_ladder(timeline, result.findings, full=True)
+    whole = frames_of(REAL / "bulk-loss.pcap")
+    files = {str(part): frames_of(part) for part in parts}
+    starts = {c.input: sum(x.packets for x in result.captures[:i])
+              for i, c in enumerate(result.captures)}
+    assert [item.path for item in ladder.items if isinstance(item, FileChange)] == [
+        str(part) for part in parts[1:]]
+    current = str(parts[0])
+    for item in ladder.items:
+        if isinstance(item, FileChange):
+            current = item.path
+            continue
+        path, frame = timeline.locate(item.step.frame)
+        assert path == current and ladder.label(item.step.frame) == str(frame)
+        assert files[path][frame - 1] == whole[starts[path] + frame - 1]
+    drawn = {id(f) for row in ladder.rows for f in row.findings}
+    assert len(drawn) == len(result.findings)
+    assert {f.input for f in result.findings} > {str(parts[0])}
+
+
+def test_show_with_stitch_draws_the_connection_across_its_files(tmp_path):
+    parts = split(REAL / "bulk-loss.pcap", tmp_path / "parts", "-c", "200")
+    proc = tcpcheck("show", "--stitch", *parts, "--connection", "0", "--no-color",
+                    columns=200)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == str(parts[0])
+    dividers = [line.strip(" ═") for line in lines if "═" in line]
+    assert dividers == [str(part) for part in parts[1:]]
+    assert "end of capture" in proc.stdout
+    for code in {f["code"] for f in report("--stitch", *parts)["findings"]}:
+        assert code in proc.stdout
+
+
+def test_show_takes_one_file_unless_stitched_and_no_frame_of_a_set(tmp_path):
+    parts = split(REAL / "ci-run-1.pcap", tmp_path / "parts", "-c", "10")
+    apart = tcpcheck("show", *parts, "--connection", "0")
+    assert apart.returncode == 2 and "--stitch" in apart.stderr
+    framed = tcpcheck("show", "--stitch", *parts, "--frame", "3")
+    assert framed.returncode == 2 and "--connection N" in framed.stderr
+
+
+def test_the_show_command_of_a_finding_in_a_later_file_runs_and_draws_its_connection(
+        tmp_path):
+    parts = split(REAL / "bulk-loss.pcap", tmp_path / "parts", "-c", "200")
+    stitched = report("--stitch", *parts)
+    finding = next(f for f in stitched["findings"] if f["input"] != str(parts[0]))
+    command = finding["show_command"].split()
+    assert command[:2] == ["tcpcheck", "show"]
+    proc = tcpcheck(*command[1:], "--no-color")
+    assert proc.returncode == 0, proc.stderr
+    (row,) = stitched["connections"]
+    assert f"client {row['client']} → server {row['server']}" in proc.stdout
