@@ -165,7 +165,7 @@ def render_html(result: AnalysisResult, catalog: Catalog, fail_on: Severity | No
     for timeline in timelines:
         section, diagram, shown = connection_section(
             timeline, by_connection.get(_key(timeline), []), connections.get(_key(timeline)),
-            capture_index[timeline.input], finding_index,
+            capture_index, finding_index,
             open_=len(timelines) <= OPEN_SECTIONS, name_capture=len(captures) > 1)
         sections.append(section)
         diagrams.append(diagram)
