@@ -21,6 +21,7 @@ import pytest
 from tcpcheck.pipeline import Job, analyze_jobs
 from tcpcheck.profiles import load_profile
 from tcpcheck.report.ladder import FileChange, build_ladder
+from tcpcheck.report.seqgraph import sequence_graphs
 from tcpcheck.sources import CaptureSet, open_capture
 from tcpcheck.timeline import Recording
 
@@ -300,6 +301,21 @@ def test_a_ladder_numbers_every_segment_by_its_own_files_frame_and_shows_every_f
     drawn = {id(f) for row in ladder.rows for f in row.findings}
     assert len(drawn) == len(result.findings)
     assert {f.input for f in result.findings} > {str(parts[0])}
+
+
+def test_the_sequence_graphs_mark_the_findings_of_every_file_as_the_whole_captures_do(
+        tmp_path):
+    parts = split(REAL / "bulk-loss.pcap", tmp_path / "parts", "-c", "200")
+    profile = load_profile("linux")
+    job = Job(str(parts[0]), profile, stitch=CaptureSet(tuple(map(str, parts))))
+    stitched = analyze_jobs([job], Recording(all=True))
+    whole = analyze_jobs([Job(str(REAL / "bulk-loss.pcap"), profile)], Recording(all=True))
+
+    def marks(result):
+        (timeline,) = result.timelines
+        return [[(m.time, m.value, m.frame, m.code) for m in graph.marks]
+                for graph in sequence_graphs(timeline, result.findings)]
+    assert marks(stitched) == marks(whole)
 
 
 def test_show_with_stitch_draws_the_connection_across_its_files(tmp_path):

@@ -230,8 +230,8 @@ def _graph(graph: SequenceGraph, ladder: Ladder, finding_index: dict[int, int]) 
     """A graph's series as flat number arrays (a binned graph still has thousands), its x
     range that of its own points (``_time_range``)."""
     # Marks link to the explanation card when the finding has one, else to its frame.
-    drawn = {(f.frame, f.code): finding_index[id(f)] for row in ladder.rows
-             for f in row.findings}
+    drawn = {(ladder.timeline.frame_of(f.input, f.frame), f.code): finding_index[id(f)]
+             for row in ladder.rows for f in row.findings}
     marks = sorted(graph.marks, key=lambda m: -Severity.parse(m.severity))
     start, end = _time_range(graph)
     return {
