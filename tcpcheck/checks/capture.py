@@ -58,8 +58,7 @@ def unusable_checksum(e: ev.UnusableChecksum, ctx: Context) -> Explanation:
                     f"{ctx.frame(e.evidence_frame, e.frame)} acknowledges")
     else:
         proof = (f"and frame {ctx.frame(e.evidence_frame, e.frame)}'s is wrong by exactly the "
-                 f"same amount: "
-                 f"systematic, not a link's random corruption")
+                 f"same amount: systematic, not a link's random corruption")
         observed = (f"checksums wrong by the same amount in frames {ctx.frame(e.frame, e.frame)} "
                     f"and {ctx.frame(e.evidence_frame, e.frame)}")
     return Explanation(

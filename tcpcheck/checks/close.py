@@ -29,8 +29,7 @@ def reset_in_time_wait(e: ev.ResetInTimeWait, ctx: Context) -> Explanation:
     return Explanation(
         f"{ctx.name(e.side)} answered the {ctx.peer(e.side)}'s retransmitted FIN (frame "
         f"{ctx.frame(e.fin_frame, e.frame)}) with RST {e.time_wait_since:.3f} s into TIME_WAIT; "
-        f"the "
-        f"{ctx.profile.name} profile keeps TIME_WAIT for {e.time_wait:g} s to re-ACK it",
+        f"the {ctx.profile.name} profile keeps TIME_WAIT for {e.time_wait:g} s to re-ACK it",
         "an ACK of the retransmitted FIN (TIME_WAIT restarts its 2*MSL timer)",
         "RST",
         f"RFC 9293 §3.6.1, §3.10.7.4; profile {ctx.profile.name} time_wait = {e.time_wait:g} s",

@@ -11,8 +11,7 @@ def syn_isn_changed(e: ev.SynIsnChanged, ctx: Context) -> Explanation:
     return Explanation(
         f"{ctx.name(e.side)} retransmitted its SYN {e.elapsed:.3f} s after frame "
         f"{ctx.frame(e.first_frame, e.frame)} with ISN {e.new_isn} instead of {e.original_isn}; "
-        f"the attempt was "
-        f"still live (no reset, within the {ctx.profile.name} profile's "
+        f"the attempt was still live (no reset, within the {ctx.profile.name} profile's "
         f"{ctx.profile.syn_give_up:g} s SYN give-up time)",
         f"seq {e.original_isn} (the ISN of the SYN in frame {ctx.frame(e.first_frame, e.frame)})",
         f"seq {e.new_isn}",
@@ -32,8 +31,7 @@ def synack_bad_ack(e: ev.SynAckBadAck, ctx: Context) -> Explanation:
     return Explanation(
         f"{ctx.name(e.side)}'s SYN-ACK acknowledges {e.observed_ack}, but the "
         f"{ctx.peer(e.side)}'s SYN (frame {ctx.frame(e.syn_frame, e.frame)}) had ISN "
-        f"{e.peer_isn}: a SYN-ACK must "
-        f"acknowledge ISN+1",
+        f"{e.peer_isn}: a SYN-ACK must acknowledge ISN+1",
         f"ack {e.expected_ack} (ISN {e.peer_isn} + 1)",
         f"ack {e.observed_ack}",
     )
@@ -111,11 +109,9 @@ def unexpected_segment(e: ev.UnexpectedSegment, ctx: Context) -> Explanation:
         return Explanation(
             f"{ctx.name(e.side)} sent a SYN-ACK answering the {peer}'s SYN after refusing that "
             f"very SYN with a reset (frame {ctx.frame(e.evidence_frame, e.frame)}): in {e.state} "
-            f"it has no "
-            f"connection and no SYN to acknowledge, and a CLOSED TCP sends only resets",
+            f"it has no connection and no SYN to acknowledge, and a CLOSED TCP sends only resets",
             f"nothing but a reset from {e.state} (the refusal in frame "
-            f"{ctx.frame(e.evidence_frame, e.frame)} ended "
-            f"the attempt)",
+            f"{ctx.frame(e.evidence_frame, e.frame)} ended the attempt)",
             f"a SYN-ACK from {e.state}",
             "RFC 9293 §3.10.7.1, §3.3.2",
         )

@@ -64,8 +64,7 @@ def synack_options_unsolicited(e: ev.SynAckOptionsUnsolicited, ctx: Context) -> 
     return Explanation(
         f"{ctx.name(e.side)}'s SYN-ACK carries {names}, which the {ctx.peer(e.side)}'s SYN "
         f"(frame {ctx.frame(e.syn_frame, e.frame)}) did not offer; a SYN-ACK may only answer "
-        f"options the SYN "
-        f"carried",
+        f"options the SYN carried",
         f"no {names} on the SYN-ACK",
         f"{names} present",
     )

@@ -96,8 +96,7 @@ def wrong_reply(e: ev.ReplyOwed, ctx: Context) -> Explanation | None:
     return Explanation(
         f"{ctx.name(e.side)} owed {_WHAT[e.kind]} to the {ctx.peer(e.side)}'s segment at "
         f"frame {ctx.frame(e.frame, e.frame)} ({e.reason}); its reply at frame "
-        f"{ctx.frame(e.reply_frame, e.frame)} is not in the "
-        f"RFC's form",
+        f"{ctx.frame(e.reply_frame, e.frame)} is not in the RFC's form",
         e.expected,
         e.observed,
         e.reference,
@@ -111,8 +110,7 @@ def unacceptable_segment_accepted(e: ev.ReplyOwed, ctx: Context) -> Explanation 
         f"{ctx.name(e.side)} had to drop the {ctx.peer(e.side)}'s segment at frame "
         f"{ctx.frame(e.frame, e.frame)} "
         f"({e.reason}), yet its ACK at frame {ctx.frame(e.reply_frame, e.frame)} covers that "
-        f"sequence space, which "
-        f"the {ctx.peer(e.side)} never sent again: it took the segment",
+        f"sequence space, which the {ctx.peer(e.side)} never sent again: it took the segment",
         e.expected,
         e.observed,
         e.reference,

@@ -78,8 +78,7 @@ def rto_backoff_violation(e: ev.RtoBackoffViolation, ctx: Context) -> Explanatio
     return Explanation(
         f"{ctx.name(e.side)} sent {e.what} retransmission {e.nth} {e.observed:.3f} s after "
         f"the previous one (frame {ctx.frame(e.previous_frame, e.frame)}); the {p.name} "
-        f"profile's schedule says "
-        f"{e.expected:g} s{hint}",
+        f"profile's schedule says {e.expected:g} s{hint}",
         f"{e.expected:g} s (within 25% + 50 ms)",
         f"{e.observed:.3f} s",
         f"RFC 6298 §5.5; profile {p.name} initial_rto = {p.initial_rto:g} s, "
