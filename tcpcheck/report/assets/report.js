@@ -192,10 +192,11 @@
     if (m) {
       var f = data.findings[Number(m[1])];
       if (!f) return;
-      openSection(connectionCapture(Number(m[1])), f[F.connection]);
-      // A finding whose row is collapsed has no card: show where its frame is instead.
+      var home = openSection(connectionCapture(Number(m[1])), f[F.connection]);
+      // A finding whose row is collapsed has no card: show where its frame is instead (a
+      // stitched set's later file is no capture of its section's: the section, then).
       var card = document.getElementById("finding-" + m[1])
-        || frameTarget(f[F.capture], f[F.frame]);
+        || frameTarget(f[F.capture], f[F.frame]) || home;
       if (card) reveal(card, card.tagName === "DETAILS" ? "start" : "center");
     }
   }
