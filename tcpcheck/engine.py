@@ -15,6 +15,7 @@ from tcpcheck import __version__
 from tcpcheck.baseline import fingerprint, service_port
 from tcpcheck.catalog import Catalog, ParamValue, load_catalog
 from tcpcheck.checks import CHECKS, Check, Context
+from tcpcheck.checks.base import FrameNamer
 from tcpcheck.fold import ConnectionPool, FloodWatch, Handshake, Target
 from tcpcheck.lone_syn import LoneSyn
 from tcpcheck.model.connection import Connection
@@ -87,6 +88,8 @@ class Analyzer:
     ``finish`` decides no flood (the handshakes are kept in ``handshakes``) and lists no
     connection without a finding (they stay in ``pooled()``), and ``first_frames`` keeps
     each connection's first frame, from which the merge numbers connections over the capture.
+    ``frame_names`` words the frames findings' messages name (``Context.frame``; a stitched
+    set's, ``tcpcheck.stitched.FrameNames``).
     """
 
     def __init__(self, profile: Profile, *, input_name: str = "", start_ts: int = 0,
@@ -95,8 +98,9 @@ class Analyzer:
                  idle_timeout: float | None = None,
                  recording: Recording | None = None,
                  max_connections: int | None = None, fast_path: bool = True,
-                 sharded: bool = False) -> None:
+                 sharded: bool = False, frame_names: FrameNamer | None = None) -> None:
         self.profile = profile
+        self._frame_names = frame_names
         self.input_name = input_name
         self.start_ts = start_ts
         catalog = catalog or load_catalog()
@@ -187,8 +191,9 @@ class Analyzer:
                     self._list(h.row, h.finding is not None)
             for anchor, target, event in self._flood.floods():
                 row = anchor.row
-                for finding in self._findings_of(event, anchor.conn_id, Context(
-                        row.client, row.server, self.profile), service_port(target[1])):
+                ctx = Context(row.client, row.server, self.profile, self._frame_names)
+                for finding in self._findings_of(event, anchor.conn_id, ctx,
+                                                 service_port(target[1])):
                     self._report(finding)
                 if not anchor.listed:
                     self.connections.append(row)
@@ -239,7 +244,8 @@ class Analyzer:
             client, server = _endpoints(conn)
             service = service_port(conn.keys[0][3] if conn.keys[0][:2] == conn.client_key
                                    else conn.keys[0][1])
-            known = self._contexts[conn.id] = (Context(client, server, self.profile), service)
+            ctx = Context(client, server, self.profile, self._frame_names)
+            known = self._contexts[conn.id] = (ctx, service)
         return known
 
     def _drain(self, conn: Connection | LoneSyn) -> Event | None:

@@ -72,7 +72,8 @@ def analyze_set(files: CaptureSet, profile: Profile, setup: RuleSetup | None = N
     with open_capture(files) as capture:
         capture.progress = progress
         analyzer = Analyzer(profile, input_name=files.paths[0], setup=setup,
-                            recording=recording, max_connections=max_connections)
+                            recording=recording, max_connections=max_connections,
+                            frame_names=capture.frame_names.number)
         decoder = Decoder(verify_checksums=setup is None or setup.verify_checksums)
         counters: list[DecodeCounters] = []
         capture.on_part = lambda _: counters.append(copy.copy(decoder.counters))

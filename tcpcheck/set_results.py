@@ -9,9 +9,10 @@ each file's ``capture_start`` plus a time is the frame's clock time.
 A row's ``last_frame`` counts on from its own file through the files after it: a connection
 that crosses into the next file ends past its file's last frame, and ``first_frame ..
 last_frame`` still spans it (the next file's frame ``n`` is its file's last frame + ``n``).
-Timelines (the html report's and ``tcpcheck show``'s ladders) are named by the file of their
-connection's first frame but keep the set's frame numbers and times: renumbering their
-steps is not done yet.
+A timeline (the html report's and ``tcpcheck show``'s ladders) goes with its connection's
+row: named by the file of its first frame, its frames and times counted as the row's are,
+and its ``files`` say where each later file it reaches starts, so that a ladder names every
+segment by its own file's frame number and finds the findings of the later files.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from tcpcheck.decode import DecodeCounters
 from tcpcheck.result import CaptureSummary, ConnectionSummary, Finding
 from tcpcheck.stitched import FrameMap, Part
-from tcpcheck.timeline import Timeline
+from tcpcheck.timeline import FileStart, Timeline
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,10 +68,24 @@ def split_by_file(parts: Sequence[Part], counters: Sequence[DecodeCounters],
     for timeline in timelines:
         path = frames.part_of(timeline.steps[0].frame).path if len(timeline.steps) else \
             parts[0].path
-        results[path].timelines.append(dataclasses.replace(timeline, input=path))
+        results[path].timelines.append(_rebased(timeline, path, parts, shift[path]))
     summaries = _summaries(parts, counters, whole)
     return [(summary, results[part.path]) for summary, part in zip(summaries, parts,
                                                                     strict=True)]
+
+
+def _rebased(timeline: Timeline, path: str, parts: Sequence[Part], seconds: float) -> Timeline:
+    """``timeline`` numbered from the file ``path`` on, its times from that file's start."""
+    [start] = [part.offset for part in parts if part.path == path]
+    last = timeline.steps[-1].frame if len(timeline.steps) else start
+    files = tuple(FileStart(part.path, part.offset - start) for part in parts
+                  if part.records and start <= part.offset < last)
+    replies = tuple(dataclasses.replace(
+        reply, frame=reply.frame - start,
+        reply_frame=None if reply.reply_frame is None else reply.reply_frame - start)
+        for reply in timeline.replies)
+    return dataclasses.replace(timeline, input=path, steps=timeline.steps.rebased(
+        start, seconds), replies=replies, files=files)
 
 
 def _summaries(parts: Sequence[Part], counters: Sequence[DecodeCounters],

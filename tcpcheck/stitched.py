@@ -92,6 +92,7 @@ class StitchedCapture(Capture):
         self._closers = []
         self.parts: list[Part] = []
         self.on_part: Callable[[Part], None] | None = None
+        self.frame_names = FrameNames()
         self.size = _total_size(files.paths)
 
     @property
@@ -110,6 +111,7 @@ class StitchedCapture(Capture):
         previous = ""
         for path in self._files.paths:
             member = self._current = self._opener(path)
+            self.frame_names.add(path, offset)
             self.link_types |= member.link_types
             member.progress = self._relay(done_bytes, offset)
             records = member.records()
@@ -189,3 +191,32 @@ class FrameMap:
         """``(file, frame number in that file)`` of the set's frame ``frame``."""
         part = self.part_of(frame)
         return part.path, frame - part.offset
+
+
+class FrameNames:
+    """Frame numbers of a stitched set named as the user finds them, while the set is read:
+    a finding's message is worded as soon as it is found, before its file has been read to
+    the end (``FrameMap`` needs every ``Part``). ``add`` each file as it is opened."""
+
+    def __init__(self) -> None:
+        self._paths: list[str] = []
+        self._offsets: list[int] = []
+
+    def add(self, path: str, offset: int) -> None:
+        """The file ``path`` starts after the set's frame ``offset``."""
+        self._paths.append(path)
+        self._offsets.append(offset)
+
+    def number(self, frame: int, here: int) -> str:
+        """The set's frame ``frame`` as a message of a finding at the set's frame ``here``
+        names it: ``3`` (its file's number), or ``3 of dump-02.pcap`` when ``frame`` is in
+        another file than ``here``."""
+        index = self._index(frame)
+        local = frame - self._offsets[index]
+        return str(local) if index == self._index(here) else \
+            f"{local} of {self._paths[index]}"
+
+    def _index(self, frame: int) -> int:
+        # An empty file shares its offset with the next one: the last file starting before
+        # ``frame`` holds it.
+        return max(bisect.bisect_left(self._offsets, frame) - 1, 0)

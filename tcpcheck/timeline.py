@@ -13,6 +13,7 @@ html``, ``tcpcheck show``), and ``Recording`` decides which connections keep the
 
 from __future__ import annotations
 
+import copy
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
@@ -153,6 +154,14 @@ class Steps(Sequence[Step]):
 
     __hash__ = None  # type: ignore[assignment]
 
+    def rebased(self, frames: int, seconds: float) -> Steps:
+        """These steps with ``frames`` taken off every frame number and ``seconds`` off every
+        time (a stitched set's steps numbered from one of its files, ``FileStart``)."""
+        out = copy.copy(self)
+        out._frames = array("q", [frame - frames for frame in self._frames])
+        out._times = array("d", [time - seconds for time in self._times])
+        return out
+
     def _step(self, i: int) -> Step:
         meta = self._meta[i]
         flags = meta & 0xFF
@@ -162,6 +171,14 @@ class Steps(Sequence[Step]):
                     self._lengths[i], self._windows[i], self._raw_seqs[i], self._raw_acks[i],
                     _STATES[states >> 4], _STATES[states & 15],
                     self._observations.get(i, ()))
+
+
+class FileStart(NamedTuple):
+    """Where a file of a stitched set starts among a timeline's frame numbers: its frame
+    ``n`` is the timeline's frame ``after + n``."""
+
+    path: str
+    after: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +202,24 @@ class Timeline:
     replies: tuple[ReplyOwed, ...] = ()
     """The replies the endpoints owed, in the order the model settled them. Few per
     connection: ordinary ACKs answered in time are not recorded (``ReplyOwed``)."""
+    files: tuple[FileStart, ...] = ()
+    """A stitched set's (``tcpcheck.set_results``): ``input``, where the connection's first
+    frame is, then the files after it the connection reaches. Its frames and times count on
+    from ``input``'s, as its connection's row does. Empty: one capture file."""
+
+    def locate(self, frame: int) -> tuple[str, int]:
+        """``(file, frame number in that file)`` of the timeline's frame ``frame``."""
+        for path, after in reversed(self.files):
+            if frame > after:
+                return path, frame - after
+        return self.input, frame
+
+    def frame_of(self, input_name: str, frame: int) -> int | None:
+        """The timeline's number of frame ``frame`` of the file ``input_name`` (None: a
+        file this timeline does not reach)."""
+        if not self.files:
+            return frame if input_name == self.input else None
+        return next((after + frame for path, after in self.files if path == input_name), None)
 
     def step_at(self, frame: int) -> Step | None:
         """The step of ``frame``, or None when the frame is not part of this connection."""

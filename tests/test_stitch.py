@@ -9,6 +9,7 @@ that holds them.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -17,7 +18,12 @@ from typing import Any
 
 import pytest
 
-from tcpcheck.sources import open_capture
+from tcpcheck.pipeline import Job, analyze_jobs
+from tcpcheck.profiles import load_profile
+from tcpcheck.report.ladder import FileChange, build_ladder
+from tcpcheck.report.seqgraph import sequence_graphs
+from tcpcheck.sources import CaptureSet, open_capture
+from tcpcheck.timeline import Recording
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL = ROOT / "captures" / "linux"
@@ -37,8 +43,14 @@ every cut, a flood of handshakes, several short connections, timers, windows, IP
 
 
 def analyze(*args: str | Path, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tcpcheck", "analyze", *map(str, args)],
-                          capture_output=True, text=True, timeout=GUARD, env=ENV, cwd=cwd)
+    return tcpcheck("analyze", *args, cwd=cwd)
+
+
+def tcpcheck(*args: str | Path, cwd: Path = ROOT,
+             columns: int = 80) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "tcpcheck", *map(str, args)],
+                          capture_output=True, text=True, timeout=GUARD,
+                          env={**ENV, "COLUMNS": str(columns)}, cwd=cwd)
 
 
 def report(*args: str | Path) -> dict[str, Any]:
@@ -64,10 +76,39 @@ def offsets(doc: dict[str, Any]) -> dict[str, int]:
     return out
 
 
+FRAME_REF = re.compile(
+    r"(?P<lead>frames? |(?<=\d) and )(?P<number>\d+)(?: of (?P<file>\S+?\.pcap))?")
+"""A frame a finding's text names: ``frame 3``, ``frame 3 of dump-02.pcap`` (another file of
+the set), and the second of ``frames 3 and 5``."""
+
+
+def frame_refs(finding: dict[str, Any]) -> list[tuple[str, int]]:
+    """``(file, frame of that file)`` of every frame the finding's texts name."""
+    return [(ref["file"] or finding["input"], int(ref["number"]))
+            for field in ("message", "expected", "observed")
+            for ref in FRAME_REF.finditer(finding[field])]
+
+
+def as_whole(text: str, own: str, mapped: dict[str, int]) -> str:
+    """``text`` with the frames it names numbered as in the whole capture (``own``: the
+    file of the finding it is from)."""
+    return FRAME_REF.sub(lambda ref: ref["lead"] + str(
+        mapped[ref["file"] or own] + int(ref["number"])), text) if mapped else text
+
+
 def whole_findings(doc: dict[str, Any], mapped: dict[str, int] | None = None) -> list[tuple]:
-    """The findings as frames of the whole capture: set frames mapped back with ``mapped``."""
-    return sorted((f["connection"], (mapped or {}).get(f["input"], 0) + f["frame"], f["rule"],
-                   f["message"], f["position"], f["fingerprint"]) for f in doc["findings"])
+    """The findings as frames of the whole capture: set frames mapped back with ``mapped``,
+    in the findings' places and in their texts."""
+    mapped = mapped or {}
+    return sorted((f["connection"], mapped.get(f["input"], 0) + f["frame"], f["rule"],
+                   *(as_whole(f[field], f["input"], mapped)
+                     for field in ("message", "expected", "observed")),
+                   f["position"], f["fingerprint"]) for f in doc["findings"])
+
+
+def frames_of(path: str | Path) -> list[bytes]:
+    with open_capture(str(path)) as capture:
+        return [data for _, _, _, data in capture.records()]
 
 
 def whole_connections(doc: dict[str, Any], mapped: dict[str, int] | None = None) -> list[tuple]:
@@ -93,6 +134,31 @@ def test_a_capture_cut_by_editcap_gives_the_whole_captures_connections_and_findi
     assert whole_connections(stitched, mapped) == whole_connections(whole)
     assert whole_findings(stitched, mapped) == whole_findings(whole)
     assert stitched["summary"]["packets"] == whole["summary"]["packets"]
+
+
+@pytest.mark.parametrize(("name", "records"), [
+    ("bulk-loss.pcap", 50), ("ipv6-bulk-loss.pcap", 100), ("bulk-heavy-loss.pcap", 100),
+    ("no-wscale.pcap", 100)])
+def test_every_frame_a_findings_text_names_is_that_frame_of_the_file_it_names(
+        tmp_path, name, records):
+    parts = split(REAL / name, tmp_path / "parts", "-c", str(records))
+    stitched = report("--stitch", *parts)
+    whole = frames_of(REAL / name)
+    files = {str(part): frames_of(part) for part in parts}
+    mapped = offsets(stitched)
+    named = [(f, ref) for f in stitched["findings"] for ref in frame_refs(f)]
+    assert any(path != f["input"] for f, (path, _) in named), "no text names another file"
+    for finding, (path, frame) in named:
+        assert files[path][frame - 1] == whole[mapped[path] + frame - 1], (finding, path)
+
+
+def test_a_findings_text_names_frames_of_its_own_file_by_number_alone(tmp_path):
+    parts = split(REAL / "bulk-heavy-loss.pcap", tmp_path / "parts", "-c", "100")
+    stitched = report("--stitch", *parts)
+    refs = [(f["input"], ref["file"]) for f in stitched["findings"]
+            for ref in FRAME_REF.finditer(f["message"])]
+    assert any(named is None and own != str(parts[0]) for own, named in refs)
+    assert not [(own, named) for own, named in refs if named == own]
 
 
 def test_no_connection_is_picked_up_mid_stream_or_cut_off_at_a_cut(tmp_path):
@@ -209,3 +275,79 @@ def test_parts_of_different_link_types_mix(tmp_path):
     whole = report(REAL / "bulk-loss.pcap")
     assert whole_findings(stitched, offsets(stitched)) == whole_findings(whole)
     assert whole_connections(stitched, offsets(stitched)) == whole_connections(whole)
+
+
+def test_a_ladder_numbers_every_segment_by_its_own_files_frame_and_shows_every_finding(
+        tmp_path):
+    parts = split(REAL / "bulk-loss.pcap", tmp_path / "parts", "-c", "200")
+    job = Job(str(parts[0]), load_profile("linux"), stitch=CaptureSet(tuple(map(str, parts))))
+    result = analyze_jobs([job], Recording(all=True))
+    (timeline,) = result.timelines
+    ladder = build_ladder(timeline, result.findings, full=True)
+    whole = frames_of(REAL / "bulk-loss.pcap")
+    files = {str(part): frames_of(part) for part in parts}
+    starts = {c.input: sum(x.packets for x in result.captures[:i])
+              for i, c in enumerate(result.captures)}
+    assert [item.path for item in ladder.items if isinstance(item, FileChange)] == [
+        str(part) for part in parts[1:]]
+    current = str(parts[0])
+    for item in ladder.items:
+        if isinstance(item, FileChange):
+            current = item.path
+            continue
+        path, frame = timeline.locate(item.step.frame)
+        assert path == current and ladder.label(item.step.frame) == str(frame)
+        assert files[path][frame - 1] == whole[starts[path] + frame - 1]
+    drawn = {id(f) for row in ladder.rows for f in row.findings}
+    assert len(drawn) == len(result.findings)
+    assert {f.input for f in result.findings} > {str(parts[0])}
+
+
+def test_the_sequence_graphs_mark_the_findings_of_every_file_as_the_whole_captures_do(
+        tmp_path):
+    parts = split(REAL / "bulk-loss.pcap", tmp_path / "parts", "-c", "200")
+    profile = load_profile("linux")
+    job = Job(str(parts[0]), profile, stitch=CaptureSet(tuple(map(str, parts))))
+    stitched = analyze_jobs([job], Recording(all=True))
+    whole = analyze_jobs([Job(str(REAL / "bulk-loss.pcap"), profile)], Recording(all=True))
+
+    def marks(result):
+        (timeline,) = result.timelines
+        return [[(m.time, m.value, m.frame, m.code) for m in graph.marks]
+                for graph in sequence_graphs(timeline, result.findings)]
+    assert marks(stitched) == marks(whole)
+
+
+def test_show_with_stitch_draws_the_connection_across_its_files(tmp_path):
+    parts = split(REAL / "bulk-loss.pcap", tmp_path / "parts", "-c", "200")
+    proc = tcpcheck("show", "--stitch", *parts, "--connection", "0", "--no-color",
+                    columns=200)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == str(parts[0])
+    dividers = [line.strip(" ═") for line in lines if "═" in line]
+    assert dividers == [str(part) for part in parts[1:]]
+    assert "end of capture" in proc.stdout
+    for code in {f["code"] for f in report("--stitch", *parts)["findings"]}:
+        assert code in proc.stdout
+
+
+def test_show_takes_one_file_unless_stitched_and_no_frame_of_a_set(tmp_path):
+    parts = split(REAL / "ci-run-1.pcap", tmp_path / "parts", "-c", "10")
+    apart = tcpcheck("show", *parts, "--connection", "0")
+    assert apart.returncode == 2 and "--stitch" in apart.stderr
+    framed = tcpcheck("show", "--stitch", *parts, "--frame", "3")
+    assert framed.returncode == 2 and "--connection N" in framed.stderr
+
+
+def test_the_show_command_of_a_finding_in_a_later_file_runs_and_draws_its_connection(
+        tmp_path):
+    parts = split(REAL / "bulk-loss.pcap", tmp_path / "parts", "-c", "200")
+    stitched = report("--stitch", *parts)
+    finding = next(f for f in stitched["findings"] if f["input"] != str(parts[0]))
+    command = finding["show_command"].split()
+    assert command[:2] == ["tcpcheck", "show"]
+    proc = tcpcheck(*command[1:], "--no-color")
+    assert proc.returncode == 0, proc.stderr
+    (row,) = stitched["connections"]
+    assert f"client {row['client']} → server {row['server']}" in proc.stdout

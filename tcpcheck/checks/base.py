@@ -2,22 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tcpcheck.profiles import Profile
 
+FrameNamer = Callable[[int, int], str]
+"""``(frame, finding's frame) -> text``: how a message numbers a frame of a stitched set
+(``tcpcheck.stitched.FrameNames.number``)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """The connection a finding belongs to, for messages that name its endpoints."""
+    """The connection a finding belongs to, for messages that name its endpoints and frames."""
 
     client: str
     server: str
     profile: Profile
+    frames: FrameNamer | None = None
+    """None: frames are numbered as read (one capture file); set for a stitched set."""
 
     def name(self, side: str) -> str:
         """``client 192.0.2.10:40000``."""
         return f"{side} {self.client if side == 'client' else self.server}"
+
+    def frame(self, number: int, here: int) -> str:
+        """How a message of a finding at frame ``here`` numbers frame ``number``: ``3``. In
+        a stitched set, as the user finds it: its own file's number, with that file when it is
+        not the finding's own (``3 of dump-02.pcap``)."""
+        return str(number) if self.frames is None else self.frames(number, here)
 
     @staticmethod
     def peer(side: str) -> str:

@@ -50,14 +50,17 @@ def unusable_checksum(e: ev.UnusableChecksum, ctx: Context) -> Explanation:
             "a checksum field of 0",
         )
     if e.evidence == "reply":
-        proof = (f"yet the {ctx.peer(e.side)}'s reply in frame {e.evidence_frame} "
+        proof = (f"yet the {ctx.peer(e.side)}'s reply in frame "
+                 f"{ctx.frame(e.evidence_frame, e.frame)} "
                  f"acknowledges it: the receiver accepted it, so the checksum on the wire was "
                  f"right")
-        observed = f"a wrong checksum on a segment frame {e.evidence_frame} acknowledges"
+        observed = (f"a wrong checksum on a segment frame "
+                    f"{ctx.frame(e.evidence_frame, e.frame)} acknowledges")
     else:
-        proof = (f"and frame {e.evidence_frame}'s is wrong by exactly the same amount: "
-                 f"systematic, not a link's random corruption")
-        observed = f"checksums wrong by the same amount in frames {e.frame} and {e.evidence_frame}"
+        proof = (f"and frame {ctx.frame(e.evidence_frame, e.frame)}'s is wrong by exactly the "
+                 f"same amount: systematic, not a link's random corruption")
+        observed = (f"checksums wrong by the same amount in frames {ctx.frame(e.frame, e.frame)} "
+                    f"and {ctx.frame(e.evidence_frame, e.frame)}")
     return Explanation(
         f"the segment from the {ctx.name(e.side)} has a TCP checksum that is wrong for these "
         f"addresses, {proof}; the capture's checksums are stale (the trace's addresses were "

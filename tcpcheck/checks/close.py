@@ -9,7 +9,8 @@ from tcpcheck.model import events as ev
 def data_after_fin(e: ev.DataAfterFin, ctx: Context) -> Explanation:
     return Explanation(
         f"{ctx.name(e.side)} sent {e.length} bytes at seq {e.seq} after its FIN at seq "
-        f"{e.fin_seq} (frame {e.fin_frame}); a side's FIN is the last sequence number it sends",
+        f"{e.fin_seq} (frame {ctx.frame(e.fin_frame, e.frame)}); a side's FIN is the last "
+        f"sequence number it sends",
         f"no payload at or beyond seq {e.fin_seq}",
         f"{e.length} bytes at seq {e.seq}",
     )
@@ -18,7 +19,7 @@ def data_after_fin(e: ev.DataAfterFin, ctx: Context) -> Explanation:
 def fin_seq_changed(e: ev.FinSeqChanged, ctx: Context) -> Explanation:
     return Explanation(
         f"{ctx.name(e.side)} sent a FIN at seq {e.new_fin_seq}, but its FIN in frame "
-        f"{e.first_frame} was at seq {e.original_fin_seq}",
+        f"{ctx.frame(e.first_frame, e.frame)} was at seq {e.original_fin_seq}",
         f"FIN at seq {e.original_fin_seq}",
         f"FIN at seq {e.new_fin_seq}",
     )
@@ -27,8 +28,8 @@ def fin_seq_changed(e: ev.FinSeqChanged, ctx: Context) -> Explanation:
 def reset_in_time_wait(e: ev.ResetInTimeWait, ctx: Context) -> Explanation:
     return Explanation(
         f"{ctx.name(e.side)} answered the {ctx.peer(e.side)}'s retransmitted FIN (frame "
-        f"{e.fin_frame}) with RST {e.time_wait_since:.3f} s into TIME_WAIT; the "
-        f"{ctx.profile.name} profile keeps TIME_WAIT for {e.time_wait:g} s to re-ACK it",
+        f"{ctx.frame(e.fin_frame, e.frame)}) with RST {e.time_wait_since:.3f} s into TIME_WAIT; "
+        f"the {ctx.profile.name} profile keeps TIME_WAIT for {e.time_wait:g} s to re-ACK it",
         "an ACK of the retransmitted FIN (TIME_WAIT restarts its 2*MSL timer)",
         "RST",
         f"RFC 9293 §3.6.1, §3.10.7.4; profile {ctx.profile.name} time_wait = {e.time_wait:g} s",
@@ -64,7 +65,8 @@ def time_wait_reuse(e: ev.TupleReopened, ctx: Context) -> Explanation | None:
 
 def close_wait_stall(e: ev.CloseWaitStall, ctx: Context) -> Explanation:
     peer = ctx.peer(e.side)
-    end = (f"its FIN came only in frame {e.fin_frame}" if e.fin_frame is not None
+    end = (f"its FIN came only in frame {ctx.frame(e.fin_frame, e.frame)}"
+           if e.fin_frame is not None
            else "it had not closed when the capture ended")
     return Explanation(
         f"{ctx.name(e.side)} was in CLOSE_WAIT: it received the {peer}'s FIN and then sent "

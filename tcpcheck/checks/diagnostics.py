@@ -10,16 +10,17 @@ def duplicate_ack(e: ev.DuplicateAck, ctx: Context) -> Explanation:
     if e.answers is not None:
         return Explanation(
             f"{ctx.name(e.side)} repeated ACK {e.ack} (duplicate #{e.count} of frame "
-            f"{e.original_frame}) in reply to the {ctx.peer(e.side)}'s segment at frame "
-            f"{e.answers}, which it had to drop and answer (RFC 9293 §3.10.7.4, RFC 5961): "
-            f"not a hole in the data",
+            f"{ctx.frame(e.original_frame, e.frame)}) in reply to the {ctx.peer(e.side)}'s "
+            f"segment at frame {ctx.frame(e.answers, e.frame)}, which it had to drop and answer "
+            f"(RFC 9293 §3.10.7.4, RFC 5961): not a hole in the data",
             "<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> for the dropped segment",
             f"ACK {e.ack} again, same window, no data",
             "RFC 9293 §3.10.7.4; RFC 5961 §3.2, §4.2; RFC 7323 §5.3",
         )
     return Explanation(
         f"{ctx.name(e.side)} repeated ACK {e.ack} (duplicate #{e.count} of frame "
-        f"{e.original_frame}): it received a segment beyond a hole and asks for {e.ack} again",
+        f"{ctx.frame(e.original_frame, e.frame)}): it received a segment beyond a hole and asks "
+        f"for {e.ack} again",
         "a new ACK, or a window update",
         f"ACK {e.ack} again, same window, no data",
     )

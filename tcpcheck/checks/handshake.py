@@ -10,10 +10,10 @@ from tcpcheck.wording import plural_noun
 def syn_isn_changed(e: ev.SynIsnChanged, ctx: Context) -> Explanation:
     return Explanation(
         f"{ctx.name(e.side)} retransmitted its SYN {e.elapsed:.3f} s after frame "
-        f"{e.first_frame} with ISN {e.new_isn} instead of {e.original_isn}; the attempt was "
-        f"still live (no reset, within the {ctx.profile.name} profile's "
+        f"{ctx.frame(e.first_frame, e.frame)} with ISN {e.new_isn} instead of {e.original_isn}; "
+        f"the attempt was still live (no reset, within the {ctx.profile.name} profile's "
         f"{ctx.profile.syn_give_up:g} s SYN give-up time)",
-        f"seq {e.original_isn} (the ISN of the SYN in frame {e.first_frame})",
+        f"seq {e.original_isn} (the ISN of the SYN in frame {ctx.frame(e.first_frame, e.frame)})",
         f"seq {e.new_isn}",
     )
 
@@ -21,8 +21,8 @@ def syn_isn_changed(e: ev.SynIsnChanged, ctx: Context) -> Explanation:
 def synack_isn_changed(e: ev.SynAckIsnChanged, ctx: Context) -> Explanation:
     return Explanation(
         f"{ctx.name(e.side)} sent a SYN-ACK with ISN {e.new_isn}, but its SYN in frame "
-        f"{e.first_frame} used ISN {e.original_isn}",
-        f"seq {e.original_isn} (as in frame {e.first_frame})",
+        f"{ctx.frame(e.first_frame, e.frame)} used ISN {e.original_isn}",
+        f"seq {e.original_isn} (as in frame {ctx.frame(e.first_frame, e.frame)})",
         f"seq {e.new_isn}",
     )
 
@@ -30,8 +30,8 @@ def synack_isn_changed(e: ev.SynAckIsnChanged, ctx: Context) -> Explanation:
 def synack_bad_ack(e: ev.SynAckBadAck, ctx: Context) -> Explanation:
     return Explanation(
         f"{ctx.name(e.side)}'s SYN-ACK acknowledges {e.observed_ack}, but the "
-        f"{ctx.peer(e.side)}'s SYN (frame {e.syn_frame}) had ISN {e.peer_isn}: a SYN-ACK must "
-        f"acknowledge ISN+1",
+        f"{ctx.peer(e.side)}'s SYN (frame {ctx.frame(e.syn_frame, e.frame)}) had ISN "
+        f"{e.peer_isn}: a SYN-ACK must acknowledge ISN+1",
         f"ack {e.expected_ack} (ISN {e.peer_isn} + 1)",
         f"ack {e.observed_ack}",
     )
@@ -40,7 +40,8 @@ def synack_bad_ack(e: ev.SynAckBadAck, ctx: Context) -> Explanation:
 def handshake_bad_ack(e: ev.HandshakeBadAck, ctx: Context) -> Explanation:
     return Explanation(
         f"{ctx.name(e.side)}'s ACK completing the handshake acknowledges {e.observed_ack}, but "
-        f"the {ctx.peer(e.side)}'s SYN-ACK (frame {e.synack_frame}) had ISN {e.peer_isn}",
+        f"the {ctx.peer(e.side)}'s SYN-ACK (frame {ctx.frame(e.synack_frame, e.frame)}) had ISN "
+        f"{e.peer_isn}",
         f"ack {e.expected_ack} (ISN {e.peer_isn} + 1)",
         f"ack {e.observed_ack}",
     )
@@ -68,7 +69,8 @@ def handshake_incomplete(e: ev.HandshakeIncomplete, ctx: Context) -> Explanation
 def concurrent_syn(e: ev.ConcurrentSyn, ctx: Context) -> Explanation:
     return Explanation(
         f"{ctx.name(e.side)} sent a SYN with ISN {e.new_isn} only {e.gap * 1000:.0f} ms after "
-        f"its SYN with ISN {e.previous_isn} (frame {e.previous_frame}) on the same four-tuple, "
+        f"its SYN with ISN {e.previous_isn} (frame {ctx.frame(e.previous_frame, e.frame)}) on "
+        f"the same four-tuple, "
         f"while that handshake was pending: too soon for a retransmission (the "
         f"{ctx.profile.name} profile's first SYN timeout is {ctx.profile.initial_rto:g} s), so "
         f"two openers share the port, as a SYN flood or scanning tool does; the server can "
@@ -106,19 +108,21 @@ def unexpected_segment(e: ev.UnexpectedSegment, ctx: Context) -> Explanation:
     if e.what == "SYN-ACK":
         return Explanation(
             f"{ctx.name(e.side)} sent a SYN-ACK answering the {peer}'s SYN after refusing that "
-            f"very SYN with a reset (frame {e.evidence_frame}): in {e.state} it has no "
-            f"connection and no SYN to acknowledge, and a CLOSED TCP sends only resets",
-            f"nothing but a reset from {e.state} (the refusal in frame {e.evidence_frame} ended "
-            f"the attempt)",
+            f"very SYN with a reset (frame {ctx.frame(e.evidence_frame, e.frame)}): in {e.state} "
+            f"it has no connection and no SYN to acknowledge, and a CLOSED TCP sends only resets",
+            f"nothing but a reset from {e.state} (the refusal in frame "
+            f"{ctx.frame(e.evidence_frame, e.frame)} ended the attempt)",
             f"a SYN-ACK from {e.state}",
             "RFC 9293 §3.10.7.1, §3.3.2",
         )
     return Explanation(
         f"{ctx.name(e.side)} sent {e.what} while still in {e.state}: the {peer}'s ACK completing "
-        f"the handshake (frame {e.evidence_frame}, acknowledging only the SYN-ACK) came after "
+        f"the handshake (frame {ctx.frame(e.evidence_frame, e.frame)}, acknowledging only the "
+        f"SYN-ACK) came after "
         f"it, so no ACK the capture missed explains it; in SYN-RECEIVED a TCP queues data, and "
         f"a FIN behind data, until it is ESTABLISHED",
-        f"{e.what} only once ESTABLISHED (after the final ACK in frame {e.evidence_frame})",
+        f"{e.what} only once ESTABLISHED (after the final ACK in frame "
+        f"{ctx.frame(e.evidence_frame, e.frame)})",
         f"{e.what} in {e.state}, before the handshake completed",
         "RFC 9293 §3.10.2 (SEND), §3.10.4 (CLOSE)",
     )

@@ -49,7 +49,8 @@ def option_not_negotiated(e: ev.OptionNotNegotiated, ctx: Context) -> Explanatio
 def paws_timestamp_regression(e: ev.PawsRegression, ctx: Context) -> Explanation:
     back = (e.previous - e.tsval) & 0xFFFFFFFF
     return Explanation(
-        f"{ctx.name(e.side)}'s TSval went back from {e.previous} (frame {e.previous_frame}) "
+        f"{ctx.name(e.side)}'s TSval went back from {e.previous} (frame "
+        f"{ctx.frame(e.previous_frame, e.frame)}) "
         f"to {e.tsval} ({back} ticks) on a segment carrying new data or a new ACK; a receiver "
         f"applying PAWS drops it as an old duplicate (further regressions on this side are "
         f"not reported)",
@@ -62,8 +63,8 @@ def synack_options_unsolicited(e: ev.SynAckOptionsUnsolicited, ctx: Context) -> 
     names = ", ".join(e.options)
     return Explanation(
         f"{ctx.name(e.side)}'s SYN-ACK carries {names}, which the {ctx.peer(e.side)}'s SYN "
-        f"(frame {e.syn_frame}) did not offer; a SYN-ACK may only answer options the SYN "
-        f"carried",
+        f"(frame {ctx.frame(e.syn_frame, e.frame)}) did not offer; a SYN-ACK may only answer "
+        f"options the SYN carried",
         f"no {names} on the SYN-ACK",
         f"{names} present",
     )

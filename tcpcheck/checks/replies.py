@@ -34,7 +34,7 @@ def _missing(e: ev.ReplyOwed, ctx: Context, kinds: frozenset[ReplyKind]) -> Expl
     limit = _rate_limit(e, ctx)
     return Explanation(
         f"{ctx.name(e.side)} owed {_WHAT[e.kind]} to the {ctx.peer(e.side)}'s segment at "
-        f"frame {e.frame} ({e.reason}), and went on sending without it{limit}",
+        f"frame {ctx.frame(e.frame, e.frame)} ({e.reason}), and went on sending without it{limit}",
         e.expected,
         e.observed,
         e.reference,
@@ -81,7 +81,8 @@ def ack_withheld(e: ev.ReplyOwed, ctx: Context) -> Explanation | None:
              if e.kind is ReplyKind.ACK_FIN else
              "that segment's own TSecr shows it had the data, which was never sent again")
     return Explanation(
-        f"{ctx.name(e.side)} received the {ctx.peer(e.side)}'s {e.reason} (frame {e.frame}) "
+        f"{ctx.name(e.side)} received the {ctx.peer(e.side)}'s {e.reason} (frame "
+        f"{ctx.frame(e.frame, e.frame)}) "
         f"but sent a segment {limit} that did not acknowledge it; {proof}",
         f"{_WHAT[e.kind]} ({e.expected}) {within}",
         e.observed,
@@ -94,8 +95,8 @@ def wrong_reply(e: ev.ReplyOwed, ctx: Context) -> Explanation | None:
         return None
     return Explanation(
         f"{ctx.name(e.side)} owed {_WHAT[e.kind]} to the {ctx.peer(e.side)}'s segment at "
-        f"frame {e.frame} ({e.reason}); its reply at frame {e.reply_frame} is not in the "
-        f"RFC's form",
+        f"frame {ctx.frame(e.frame, e.frame)} ({e.reason}); its reply at frame "
+        f"{ctx.frame(e.reply_frame, e.frame)} is not in the RFC's form",
         e.expected,
         e.observed,
         e.reference,
@@ -106,9 +107,10 @@ def unacceptable_segment_accepted(e: ev.ReplyOwed, ctx: Context) -> Explanation 
     if e.outcome is not ReplyOutcome.ACCEPTED:
         return None
     return Explanation(
-        f"{ctx.name(e.side)} had to drop the {ctx.peer(e.side)}'s segment at frame {e.frame} "
-        f"({e.reason}), yet its ACK at frame {e.reply_frame} covers that sequence space, which "
-        f"the {ctx.peer(e.side)} never sent again: it took the segment",
+        f"{ctx.name(e.side)} had to drop the {ctx.peer(e.side)}'s segment at frame "
+        f"{ctx.frame(e.frame, e.frame)} "
+        f"({e.reason}), yet its ACK at frame {ctx.frame(e.reply_frame, e.frame)} covers that "
+        f"sequence space, which the {ctx.peer(e.side)} never sent again: it took the segment",
         e.expected,
         e.observed,
         e.reference,

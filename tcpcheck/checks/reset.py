@@ -35,12 +35,12 @@ def connection_reset(e: ev.ConnectionReset, ctx: Context) -> Explanation:
     if e.answers:
         return Explanation(
             f"{ctx.name(e.side)}, in SYN-RECEIVED, answered the {peer}'s unacceptable ACK at "
-            f"frame {e.answers} with <SEQ=SEG.ACK><CTL=RST>, the reply RFC 9293 §3.10.7.4 "
-            f"(fifth) asks for, and stays in SYN-RECEIVED: not an abort. The {peer} "
+            f"frame {ctx.frame(e.answers, e.frame)} with <SEQ=SEG.ACK><CTL=RST>, the reply RFC "
+            f"9293 §3.10.7.4 (fifth) asks for, and stays in SYN-RECEIVED: not an abort. The {peer} "
             + ("went on without it: its sequence number, the bad SEG.ACK, is not the "
                f"{peer}'s RCV.NXT" if e.went_on else "accepts it (it is at its RCV.NXT)"),
             "<SEQ=SEG.ACK><CTL=RST> for an unacceptable ACK in SYN-RECEIVED",
-            f"RST answering frame {e.answers} ({peer} in {e.state})",
+            f"RST answering frame {ctx.frame(e.answers, e.frame)} ({peer} in {e.state})",
         )
     verdict = ("the receiver accepts it" if e.accepted else
                "the receiver went on as if it never arrived (ignored, or lost after the "
@@ -78,8 +78,8 @@ def rst_seq_not_exact(e: ev.RstNotExact, ctx: Context) -> Explanation:
 def data_after_rst(e: ev.DataAfterRst, ctx: Context) -> Explanation:
     return Explanation(
         f"{ctx.name(e.side)} sent {e.what} on the connection after its own RST (frame "
-        f"{e.rst_frame}), which the {ctx.peer(e.side)} had accepted; a reset deletes the TCB, "
-        f"so nothing more can follow on it",
+        f"{ctx.frame(e.rst_frame, e.frame)}), which the {ctx.peer(e.side)} had accepted; a reset "
+        f"deletes the TCB, so nothing more can follow on it",
         "nothing after the RST (or another RST)",
         f"{e.what} after the RST",
     )

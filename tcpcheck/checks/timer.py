@@ -62,7 +62,8 @@ def rto_backoff_violation(e: ev.RtoBackoffViolation, ctx: Context) -> Explanatio
     if e.what == "data":
         return Explanation(
             f"{ctx.name(e.side)} retransmitted seq {e.seq} for the {e.nth}th time only "
-            f"{e.observed:.3f} s after the previous copy (frame {e.previous_frame}), while the "
+            f"{e.observed:.3f} s after the previous copy (frame "
+            f"{ctx.frame(e.previous_frame, e.frame)}), while the "
             f"{ctx.peer(e.side)} stayed silent: consecutive timeouts must back off, doubling "
             f"the RTO (up to {p.max_rto:g} s), never below rto_min {p.rto_min:g} s",
             f"about {e.expected:.3f} s or more",
@@ -76,8 +77,8 @@ def rto_backoff_violation(e: ev.RtoBackoffViolation, ctx: Context) -> Explanatio
             if e.what == "SYN" and e.nth >= 2 else "")
     return Explanation(
         f"{ctx.name(e.side)} sent {e.what} retransmission {e.nth} {e.observed:.3f} s after "
-        f"the previous one (frame {e.previous_frame}); the {p.name} profile's schedule says "
-        f"{e.expected:g} s{hint}",
+        f"the previous one (frame {ctx.frame(e.previous_frame, e.frame)}); the {p.name} "
+        f"profile's schedule says {e.expected:g} s{hint}",
         f"{e.expected:g} s (within 25% + 50 ms)",
         f"{e.observed:.3f} s",
         f"RFC 6298 §5.5; profile {p.name} initial_rto = {p.initial_rto:g} s, "

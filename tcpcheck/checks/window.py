@@ -12,8 +12,8 @@ def data_beyond_window(e: ev.DataBeyondWindow, ctx: Context) -> Explanation:
     return Explanation(
         f"{ctx.name(e.side)} sent {e.length} bytes at seq {e.seq}, ending at "
         f"{e.seq + e.length}: {over} bytes past the right edge {e.right_edge} of the window "
-        f"the {peer} advertised (window {e.window} bytes, frame {e.window_frame}, the highest "
-        f"edge it ever offered)",
+        f"the {peer} advertised (window {e.window} bytes, frame "
+        f"{ctx.frame(e.window_frame, e.frame)}, the highest edge it ever offered)",
         f"data up to seq {e.right_edge} (ACK + window, scaled per RFC 7323 when both SYNs "
         f"carried window scale)",
         f"data up to seq {e.seq + e.length} ({over} bytes beyond)",

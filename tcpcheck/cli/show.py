@@ -1,25 +1,37 @@
-"""``tcpcheck show FILE --connection N | --frame F``: one connection as a ladder diagram."""
+"""``tcpcheck show FILE --connection N | --frame F``: one connection as a ladder diagram
+(``tcpcheck show --stitch FILE... --connection N``: of a rotated capture set)."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import click
 
 from tcpcheck.cli.console import stdout_console
 from tcpcheck.cli.exits import writing_stdout
-from tcpcheck.cli.options import color_option, filter_option, no_color_option, selection_options
+from tcpcheck.cli.options import (
+    color_option,
+    filter_option,
+    no_color_option,
+    selection_options,
+    stitch_option,
+)
 from tcpcheck.cli.run import USER_ERRORS, compile_filter, fail, prepare
-from tcpcheck.pipeline import analyze_jobs, kept_by, skip_reason
+from tcpcheck.inputs import expand_inputs
+from tcpcheck.pipeline import Job, analyze_jobs, kept_by, skip_reason
 from tcpcheck.readfilter import ReadFilter
 from tcpcheck.report.ladder import build_ladder
 from tcpcheck.report.ladder_view import render_ladder
 from tcpcheck.result import AnalysisResult
-from tcpcheck.sources import STDIN
+from tcpcheck.sources import STDIN, CaptureError, open_capture
+from tcpcheck.stitched import stitch_order
 from tcpcheck.timeline import Recording
 from tcpcheck.wording import counted
 
 
 @click.command(short_help="Draw one connection as a ladder diagram.")
-@click.argument("path", metavar="FILE")
+@click.argument("paths", metavar="FILE...", nargs=-1, required=True)
+@stitch_option
 @click.option("--connection", "connection_id", type=click.IntRange(min=0), metavar="N",
               help="The connection to draw: its id in analyze's report (numbered like "
                    "Wireshark's tcp.stream).")
@@ -31,7 +43,8 @@ from tcpcheck.wording import counted
 @filter_option
 @color_option
 @no_color_option
-def show(path: str, connection_id: int | None, frame: int | None, full: bool,
+def show(paths: tuple[str, ...], stitch: bool, connection_id: int | None, frame: int | None,
+         full: bool,
          config_path: str | None, isolated: bool, profile_name: str | None,
          select: tuple[str, ...], extend_select: tuple[str, ...], ignore: tuple[str, ...],
          ignore_checksums: bool, filter_expression: str | None, color: str,
@@ -41,11 +54,19 @@ def show(path: str, connection_id: int | None, frame: int | None, full: bool,
     findings highlighted, then the findings explained.
 
     Give the connection with --connection N, or any of its frames with --frame F. FILE may be
-    - for standard input. The configuration, profile, rule selection and --filter apply as
-    for analyze, so the findings are analyze's. The exit status is 0 whatever the findings.
+    - for standard input. With --stitch, the files (or folders) are one rotated capture, as
+    for analyze --stitch, and --connection N is the id analyze's report gives. The
+    configuration, profile, rule selection and --filter apply as for analyze, so the findings
+    are analyze's. The exit status is 0 whatever the findings.
     """
     if (connection_id is None) == (frame is None):
         raise click.UsageError("give one of --connection N and --frame F")
+    if len(paths) > 1 and not stitch:
+        raise click.UsageError("give one FILE, or the files of a rotated capture with --stitch")
+    if stitch and frame is not None:
+        raise click.UsageError("--stitch draws a connection by its id: give --connection N "
+                               "(a frame number of the set would name no file)")
+    path = paths[0]
     recording = Recording(connection=connection_id, frame=frame)
     try:
         run = prepare(config_path=config_path, isolated=isolated, profile_name=profile_name,
@@ -53,15 +74,16 @@ def show(path: str, connection_id: int | None, frame: int | None, full: bool,
                       ignore_checksums=ignore_checksums,
                       fail_on=None, formats=(), output=None, quiet=False)
         read_filter = compile_filter(filter_expression)
-        result = analyze_jobs(run.jobs([path]), recording, read_filter=read_filter)
+        jobs = _stitched(run.jobs(expand_inputs(paths))) if stitch else run.jobs([path])
+        result = analyze_jobs(jobs, recording, read_filter=read_filter)
         if not result.timelines:
             fail(_not_found(result, path, connection_id, frame, read_filter))
     except USER_ERRORS as exc:
         fail(str(exc))
-    [capture] = result.captures
-    if capture.damage:
-        click.echo(f"tcpcheck: warning: {path}: {capture.damage} (analysed up to there)",
-                   err=True)
+    for capture in result.captures:
+        if capture.damage:
+            click.echo(f"tcpcheck: warning: {capture.input}: {capture.damage} (analysed up to "
+                       "there)", err=True)
     [timeline] = result.timelines
     [summary] = [c for c in result.connections if c.id == timeline.connection]
     ladder = build_ladder(timeline, result.findings, full=full,
@@ -69,6 +91,18 @@ def show(path: str, connection_id: int | None, frame: int | None, full: bool,
     with writing_stdout("the diagram"):
         render_ladder(ladder, summary,
                       stdout_console("never" if no_color else color), frame=frame)
+
+
+def _stitched(jobs: list[Job]) -> list[Job]:
+    """The files as one job reading them as one capture, as ``analyze --stitch`` does."""
+    if any(job.path == STDIN for job in jobs):
+        raise CaptureError("--stitch reads rotated capture files: standard input cannot be "
+                           "one of them")
+    if len(jobs) < 2:
+        return jobs
+    files = stitch_order([job.path for job in jobs], open_capture)
+    first = next(job for job in jobs if job.path == files.paths[0])
+    return [dataclasses.replace(first, stitch=files)]
 
 
 _NOT_TCP = {

@@ -84,12 +84,17 @@ a connection id, ``F`` a frame number, ``N`` a finding's index in ``result.findi
   ``t0 t1 lo hi``, and ``button.graph-reset`` (disabled when everything is shown) resets it.
 - URL hashes ``#conn-C-I``, ``#frame-C-F`` and ``#finding-N`` open, draw and scroll to
   their target (a frame inside a collapsed stretch scrolls to the stretch).
+- A stitched set's (``--stitch``) ladder runs across its files: a ``g.file-change`` with
+  ``data-file`` where each next file starts, and the rows after it numbered, and their
+  ``id="frame-C-F"`` named, by that file's index and frame.
 
 The data: ``<script type="application/json" id="tcpcheck-data">`` holds the captures, the
 rules the findings name (code, slug, catalog summary), the findings and the connections as
 rows of the fields ``findingFields`` and ``connectionFields`` name (see ``FINDING_FIELDS``,
 ``CONNECTION_FIELDS``), and ``nextStep``, the parts of each finding's next step
-(``next_step_parts``), all in ``tcpcheck.report.html_data``.
+(``next_step_parts``), all in ``tcpcheck.report.html_data``; a stitched set's report adds
+``connectionCaptures``, for each finding past the file its connection is listed in, that
+file's index.
 ``<script type="application/x-ndjson" id="tcpcheck-diagrams">`` has one line per section,
 ``conn-C-I``, a tab, then its JSON (``tcpcheck.report.html_sections``): ``initial``/``final``/
 ``finalChange`` states by side, ``items`` (a ladder row ``{frame, time, fromClient, label}``
@@ -100,9 +105,12 @@ kind, outcome, lines, settled, reason}`` plus ``severity`` when it became findin
 and ``settled`` the note already wrapped to ``NOTE_CHARS``; ``kind`` and ``outcome`` are
 ``ReplyKind`` and ``ReplyOutcome`` values) and ``answers`` (the owed replies this segment
 is: ``{frame, text, outcome}``); or ``{collapsed: {count, firstFrame, lastFrame, start, end,
-clientBytes, serverBytes, retransmissions}}``), ``undrawn``, ``unseenReplies``, ``cards``
-and ``graphs``. One block rather than one per section: a browser parses a page of 10,000
-sections twice as fast, and the script parses a section's line only when it draws it.
+clientBytes, serverBytes, retransmissions}}``; a stitched set's rows add ``shown`` (the frame
+number written) and ``at`` (``C-F`` of its own file), its stretches ``shown`` (``[first,
+last]``), and ``{file}`` items stand where each next file starts), ``undrawn``,
+``unseenReplies``, ``cards`` and ``graphs``. One block rather than one per section: a
+browser parses a page of 10,000 sections twice as fast, and the script parses a section's
+line only when it draws it.
 
 Every ``<``, ``>`` and ``&`` in the JSON is written ``\\u003c``, ``\\u003e``, ``\\u0026``, so no
 text from a capture can end its ``<script>`` element (and JSON escapes newlines and tabs, so
@@ -165,7 +173,7 @@ def render_html(result: AnalysisResult, catalog: Catalog, fail_on: Severity | No
     for timeline in timelines:
         section, diagram, shown = connection_section(
             timeline, by_connection.get(_key(timeline), []), connections.get(_key(timeline)),
-            capture_index[timeline.input], finding_index,
+            capture_index, finding_index,
             open_=len(timelines) <= OPEN_SECTIONS, name_capture=len(captures) > 1)
         sections.append(section)
         diagrams.append(diagram)

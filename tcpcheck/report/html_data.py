@@ -73,7 +73,7 @@ def page_data(result: AnalysisResult, captures: list[CaptureSummary],
             c.server_state, c.close, int(c.midstream), tally.get(Severity.ERROR, 0),
             tally.get(Severity.WARNING, 0), tally.get(Severity.INFO, 0), json_time(c.start),
             json_time(c.end - c.start), int((c.input, c.id) in drawn)])
-    return {
+    data = {
         "captures": [capture.input for capture in captures],
         "rules": [{"code": rule.code, "slug": rule.slug, "summary": rule.summary,
                    "what": paragraphs(rule.what), "why": paragraphs(rule.why)}
@@ -87,6 +87,14 @@ def page_data(result: AnalysisResult, captures: list[CaptureSummary],
         "ladder": LADDER_GEOMETRY,
         "noteChars": NOTE_CHARS,
     }
+    # A stitched set's findings past the file their connection is listed in: that file's
+    # index, where their connection's diagram is (absent otherwise).
+    elsewhere = {index: capture_index[f.connection_input]
+                 for index, f in enumerate(result.findings)
+                 if f.connection_input in capture_index}
+    if elsewhere:
+        data["connectionCaptures"] = elsewhere
+    return data
 
 
 def next_step_parts(result: AnalysisResult, captures: list[CaptureSummary],

@@ -21,8 +21,9 @@ from tcpcheck.report.html_data import (
 )
 from tcpcheck.report.ladder import (
     Collapsed,
+    FileChange,
+    Item,
     Ladder,
-    LadderRow,
     OwedReply,
     build_ladder,
     segment_label,
@@ -59,12 +60,15 @@ def diagrams_section(sections: list[str], all_connections: bool) -> str:
 
 
 def connection_section(timeline: Timeline, findings: list[Finding],
-                       conn: ConnectionSummary | None, capture: int,
+                       conn: ConnectionSummary | None, capture_index: dict[str, int],
                        finding_index: dict[int, int], *,
                        open_: bool, name_capture: bool) -> tuple[str, str, set[int]]:
     """One connection's section (``findings`` are its own), its line of the diagrams block,
     and the indexes of the findings it has cards for. ``name_capture``: the summary line
-    names the capture (a report of one capture names it once, in the summary table)."""
+    names the capture (a report of one capture names it once, in the summary table).
+    ``capture_index`` numbers the captures; a stitched set's later files number the rows
+    their frames are in (``Timeline.files``)."""
+    capture = capture_index[timeline.input]
     ladder = build_ladder(timeline, findings)
     graphs = sequence_graphs(timeline, findings)
     drawn = [f for row in ladder.rows for f in row.findings]
@@ -77,11 +81,11 @@ def connection_section(timeline: Timeline, findings: list[Finding],
         "final": {"client": timeline.final_client_state, "server": timeline.final_server_state},
         "finalChange": {"client": _pair(ladder.final_client_change),
                         "server": _pair(ladder.final_server_change)},
-        "items": [_item(item, finding_index) for item in ladder.items],
+        "items": [_item(item, ladder, capture_index, finding_index) for item in ladder.items],
         "undrawn": ladder.undrawn,
         "unseenReplies": ladder.unseen_replies,
         "findings": len(ladder.findings),
-        "cards": [_card(f, finding_index[id(f)]) for f in drawn],
+        "cards": [_card(f, finding_index[id(f)], capture_index) for f in drawn],
         "graphs": [_graph(graph, ladder, finding_index) for graph in graphs],
     }
     anchor = f"conn-{capture}-{timeline.connection}"
@@ -149,16 +153,26 @@ def _ms(seconds: float | None) -> str:
     return EMPTY_CELL if seconds is None else f"{seconds * 1000:.3f} ms"
 
 
-def _item(item: LadderRow | Collapsed, finding_index: dict[int, int]) -> dict[str, Any]:
+def _item(item: Item, ladder: Ladder, capture_index: dict[str, int],
+          finding_index: dict[int, int]) -> dict[str, Any]:
+    if isinstance(item, FileChange):
+        return {"file": item.path}
     if isinstance(item, Collapsed):
-        return {"collapsed": {
+        gap = {
             "count": item.count, "firstFrame": item.first_frame, "lastFrame": item.last_frame,
             "start": json_time(item.start), "end": json_time(item.end),
             "clientBytes": item.client_bytes, "serverBytes": item.server_bytes,
-            "retransmissions": item.retransmissions}}
+            "retransmissions": item.retransmissions}
+        if ladder.timeline.files:
+            gap["shown"] = [ladder.label(item.first_frame), ladder.label(item.last_frame)]
+        return {"collapsed": gap}
     step = item.step
     row: dict[str, Any] = {"frame": step.frame, "time": json_time(step.time),
                            "fromClient": step.from_client, "label": segment_label(step)}
+    if ladder.timeline.files:  # a stitched set's: the row's own file and frame number
+        path, frame = ladder.timeline.locate(step.frame)
+        row["shown"] = str(frame)
+        row["at"] = f"{capture_index[path]}-{frame}"
     # Most rows are plain segments: what they lack is left out (ladder.js reads a missing
     # key as false, empty or none), which makes an --html-all report a third smaller.
     if step.retransmission:
@@ -199,22 +213,25 @@ def _owes(owed: OwedReply, at_frame: int) -> dict[str, Any]:
     return note
 
 
-def _card(finding: Finding, index: int) -> dict[str, Any]:
-    return {
+def _card(finding: Finding, index: int, capture_index: dict[str, int]) -> dict[str, Any]:
+    card = {
         "index": index, "code": finding.code, "rule": finding.rule,
         "severity": finding.severity.label, "frame": finding.frame,
         "time": json_time(finding.time), "side": finding.side, "position": finding.position,
         "message": finding.message, "expected": finding.expected,
         "observed": finding.observed, "reference": reference_parts(finding.reference),
     }
+    if finding.connection_input:  # a stitched set's, in a later file than its connection
+        card["at"] = f"{capture_index[finding.input]}-{finding.frame}"
+    return card
 
 
 def _graph(graph: SequenceGraph, ladder: Ladder, finding_index: dict[int, int]) -> dict:
     """A graph's series as flat number arrays (a binned graph still has thousands), its x
     range that of its own points (``_time_range``)."""
     # Marks link to the explanation card when the finding has one, else to its frame.
-    drawn = {(f.frame, f.code): finding_index[id(f)] for row in ladder.rows
-             for f in row.findings}
+    drawn = {(ladder.timeline.frame_of(f.input, f.frame), f.code): finding_index[id(f)]
+             for row in ladder.rows for f in row.findings}
     marks = sorted(graph.marks, key=lambda m: -Severity.parse(m.severity))
     start, end = _time_range(graph)
     return {

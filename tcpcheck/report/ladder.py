@@ -17,7 +17,7 @@ collapses each uneventful stretch between them into one ``Collapsed`` line with 
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import chain
 
@@ -71,6 +71,8 @@ class OwedReply:
     reply: ReplyOwed
     findings: tuple[Finding, ...]
     """The findings the rules made of it (same frame, side and position)."""
+    label: Callable[[int], str] = str
+    """How a frame number is written (``Ladder.label``: its own file's number)."""
 
     @property
     def severity(self) -> Severity | None:
@@ -88,13 +90,14 @@ class OwedReply:
         reply = self.reply
         text = " ".join(filter(None, (f"{reply.side} owes {OWED[reply.kind]}", reply.expected,
                                       f"({reply.reference})" if reply.reference else "")))
-        return text if at_frame == reply.frame else f"{text} to frame {reply.frame}"
+        return text if at_frame == reply.frame else f"{text} to frame {self.label(reply.frame)}"
 
     def settled(self) -> str:
         """How the obligation was settled: ``answered by frame 9``, ``none came:
         challenge-ack-missing``..."""
         reply = self.reply
-        outcome, frame, observed = reply.outcome, reply.reply_frame, reply.observed
+        outcome, observed = reply.outcome, reply.observed
+        frame = None if reply.reply_frame is None else self.label(reply.reply_frame)
         rules = ", ".join(dict.fromkeys(f.rule for f in self.findings))
         if outcome is ReplyOutcome.MISSING:
             return _detailed("none came", rules or observed)
@@ -111,7 +114,7 @@ class OwedReply:
 
     def answer(self) -> str:
         """Written at the reply's own row: ``answers frame 7``."""
-        outcome, frame = self.reply.outcome, self.reply.frame
+        outcome, frame = self.reply.outcome, self.label(self.reply.frame)
         if outcome is ReplyOutcome.WRONG:
             return f"answers frame {frame} wrongly"
         if outcome is ReplyOutcome.ACCEPTED:
@@ -164,11 +167,22 @@ class Collapsed:
 
 
 @dataclass(frozen=True, slots=True)
+class FileChange:
+    """Where a stitched set's next file starts among the rows (``Timeline.files``): the rows
+    after it are numbered by that file's frames."""
+
+    path: str
+
+
+Item = LadderRow | Collapsed | FileChange
+
+
+@dataclass(frozen=True, slots=True)
 class Ladder:
     """What a ladder diagram of one connection shows."""
 
     timeline: Timeline
-    items: tuple[LadderRow | Collapsed, ...]
+    items: tuple[Item, ...]
     findings: tuple[Finding, ...]
     """Every finding of the connection, in frame order."""
     undrawn: int
@@ -184,6 +198,11 @@ class Ladder:
     def rows(self) -> tuple[LadderRow, ...]:
         return tuple(item for item in self.items if isinstance(item, LadderRow))
 
+    def label(self, frame: int) -> str:
+        """How the ladder writes its timeline's frame ``frame``: that frame's number in its
+        own file (a ``FileChange`` before the rows says which file)."""
+        return str(self.timeline.locate(frame)[1])
+
 
 def segment_label(step: Step) -> str:
     """What an arrow says: ``SYN, ACK seq=0 ack=1 len=0 win=65160``."""
@@ -193,10 +212,12 @@ def segment_label(step: Step) -> str:
 
 
 def connection_findings(findings: Iterable[Finding], timeline: Timeline) -> tuple[Finding, ...]:
-    """The findings of the timeline's connection, in frame order."""
-    mine = [f for f in findings
-            if f.connection == timeline.connection and f.input == timeline.input]
-    return tuple(sorted(mine, key=lambda f: (f.frame, f.code)))
+    """The findings of the timeline's connection (in a stitched set, those of the later files
+    its connection reaches too), in frame order."""
+    key = (timeline.input, timeline.connection)
+    mine = [f for f in findings if f.connection == timeline.connection
+            and f.connection_key == key and timeline.frame_of(f.input, f.frame) is not None]
+    return tuple(sorted(mine, key=lambda f: (timeline.frame_of(f.input, f.frame), f.code)))
 
 
 def build_ladder(timeline: Timeline, findings: Iterable[Finding], *, full: bool = False,
@@ -215,23 +236,25 @@ def build_ladder(timeline: Timeline, findings: Iterable[Finding], *, full: bool 
                                                            strict=False)) if before != after]
     by_index: dict[int, list[Finding]] = {}
     for finding in mine:
-        index = steps.index_of(finding.frame)
+        index = steps.index_of(timeline.frame_of(finding.input, finding.frame) or 0)
         if index is not None:
             by_index.setdefault(index, []).append(finding)
     asked = {i for i in map(steps.index_of, frames) if i is not None}
     owed, answering = _replies(timeline, mine)
     keep = _kept(count, full, changes, by_index, asked | _reply_marks(owed, steps))
-    items: list[LadderRow | Collapsed] = []
+    files = _file_starts(timeline, columns)
+    items: list[Item] = []
     previous = -1
     for index in sorted(keep):
         if index > previous + 1:
-            items.append(_collapse(columns, previous + 1, index))
+            _collapse_by_file(items, columns, previous + 1, index, files)
+        _mark_file(items, files, index)
         before = states[index - 1] if index else initial
         items.append(_row(steps[index], before, states[index], tuple(by_index.get(index, ())),
                           tuple(owed.get(index, ())), tuple(answering.get(index, ()))))
         previous = index
     if previous + 1 < count:
-        items.append(_collapse(columns, previous + 1, count))
+        _collapse_by_file(items, columns, previous + 1, count, files)
     last_client, last_server = state_names(states[-1] if count else initial)
     return Ladder(
         timeline, tuple(items), mine, sum(1 for index in by_index if index not in keep),
@@ -257,13 +280,15 @@ def _replies(timeline: Timeline, findings: tuple[Finding, ...]
     steps = timeline.steps
     if not timeline.replies or not len(steps):
         return owed, answering
-    made_of: dict[tuple[int, str, str], list[Finding]] = {}
+    made_of: dict[tuple[int | None, str, str], list[Finding]] = {}
     for finding in findings:
-        made_of.setdefault((finding.frame, finding.side, finding.position), []).append(finding)
+        made_of.setdefault((timeline.frame_of(finding.input, finding.frame), finding.side,
+                            finding.position), []).append(finding)
     frames = steps.columns().frames
+    label = _labeller(timeline)
     for reply in sorted(timeline.replies, key=lambda r: (r.frame, r.reply_frame or 0)):
         item = OwedReply(reply, tuple(made_of.get((reply.frame, reply.side,
-                                                   reply.position()), ())))
+                                                   reply.position()), ())), label)
         answer = None if reply.reply_frame is None else steps.index_of(reply.reply_frame)
         anchor = steps.index_of(reply.frame)
         if anchor is None:
@@ -322,6 +347,42 @@ def _kept(count: int, full: bool, changes: list[int], findings: dict[int, list[F
         if index not in keep and index - 1 in keep and index + 1 in keep:
             keep.add(index)
     return keep
+
+
+def _labeller(timeline: Timeline) -> Callable[[int], str]:
+    """``Ladder.label`` of a ladder of ``timeline`` (``str`` for one capture file)."""
+    if not timeline.files:
+        return str
+    return lambda frame: str(timeline.locate(frame)[1])
+
+
+def _file_starts(timeline: Timeline, columns: Columns) -> dict[int, str]:
+    """The step indexes where a later file of a stitched set starts, and those files."""
+    return {bisect_right(columns.frames, after): path for path, after in timeline.files[1:]}
+
+
+def _mark_file(items: list[Item], files: dict[int, str], index: int) -> None:
+    """A ``FileChange`` before the row of step ``index`` when the file changes since the
+    last item drawn."""
+    if not files:
+        return
+    starts = [start for start in files if start <= index]
+    if not starts:
+        return
+    path = files[max(starts)]
+    shown = next((item.path for item in reversed(items) if isinstance(item, FileChange)), None)
+    if shown != path:
+        items.append(FileChange(path))
+
+
+def _collapse_by_file(items: list[Item], columns: Columns, start: int, stop: int,
+                      files: dict[int, str]) -> None:
+    """Add ``_collapse`` of the steps ``start`` to ``stop`` to ``items``, one stretch per
+    file they are in, each after its ``FileChange``."""
+    cuts = sorted(cut for cut in files if start < cut < stop)
+    for low, high in zip([start, *cuts], [*cuts, stop], strict=True):
+        _mark_file(items, files, low)
+        items.append(_collapse(columns, low, high))
 
 
 def _collapse(columns: Columns, start: int, stop: int) -> Collapsed:

@@ -41,7 +41,14 @@ from dataclasses import dataclass
 from rich.console import Console
 from rich.text import Text
 
-from tcpcheck.report.ladder import Collapsed, Ladder, LadderRow, OwedReply, segment_label
+from tcpcheck.report.ladder import (
+    Collapsed,
+    FileChange,
+    Ladder,
+    LadderRow,
+    OwedReply,
+    segment_label,
+)
 from tcpcheck.report.nextstep import connection_filter
 from tcpcheck.report.terminal import SEVERITY_STYLE, format_duration, print_rule_groups
 from tcpcheck.result import ConnectionSummary, Finding, Severity
@@ -68,6 +75,8 @@ ANSWER_MARK = "↳"
 
 _LINE = "│"
 _DASH = "╌"
+_FILE_RULE = "═"
+"""Across the ladder where a stitched set's next file starts."""
 _HEAD_RIGHT = "▶"
 _HEAD_LEFT = "◀"
 _SHAFT = "─"
@@ -163,7 +172,7 @@ class _Columns:
         """The widest layout that fits ``width``: one-line state changes, else two-line ones,
         else labels wrapped over several lines."""
         rows = ladder.rows
-        frame = max([len("frame"), *(len(str(r.step.frame)) for r in rows)])
+        frame = max([len("frame"), *(len(ladder.label(r.step.frame)) for r in rows)])
         time = max([len("time"), *(len(_time(r.step.time)) for r in rows)])
         label = max((len(_label(r)) for r in rows), default=0)
         fixed = 2 + frame + 2 + time + 2 + 1 + 1  # gutter, gaps, the spaces beside the lines
@@ -223,9 +232,12 @@ def _ladder_lines(ladder: Ladder, columns: _Columns, width: int,
     ]
     for item in ladder.items:
         if isinstance(item, LadderRow):
-            lines.extend(_row_lines(item, columns, selected=item.step.frame == frame))
+            lines.extend(_row_lines(item, columns, ladder.label(item.step.frame),
+                                    selected=item.step.frame == frame))
+        elif isinstance(item, FileChange):
+            lines.append(_file_line(item, width))
         else:
-            lines.extend(_collapsed_lines(item, width))
+            lines.extend(_collapsed_lines(item, ladder, width))
     # The states the connection was left in; a change here is the end of the capture's doing.
     client = _final_state(ladder.final_client_change, timeline.final_client_state, columns)
     server = _final_state(ladder.final_server_change, timeline.final_server_state, columns)
@@ -243,7 +255,7 @@ def _final_state(change: tuple[str, str] | None, state: str, columns: _Columns) 
     return _state_text(change, columns.split_states)
 
 
-def _row_lines(row: LadderRow, columns: _Columns, selected: bool) -> list[Text]:
+def _row_lines(row: LadderRow, columns: _Columns, number: str, selected: bool) -> list[Text]:
     """One segment: its arrow (possibly under wrapped label lines) and both annotations."""
     step = row.step
     style = SEVERITY_STYLE[row.severity] if row.severity is not None else ""
@@ -266,7 +278,7 @@ def _row_lines(row: LadderRow, columns: _Columns, selected: bool) -> list[Text]:
         first = i == 0
         lines.append(_line(
             columns, SELECTED_MARK if selected and first else "",
-            Text(str(step.frame), style=frame_style) if first else Text(),
+            Text(number, style=frame_style) if first else Text(),
             Text(_time(step.time), style=style or "dim") if first else Text(),
             client[i:i + 1], arrows[i], server[i:i + 1]))
     return lines
@@ -319,7 +331,15 @@ def _paragraphs(row: LadderRow) -> list[str]:
     return [paragraph for paragraph, _ in _notes(row)]
 
 
-def _collapsed_lines(item: Collapsed, width: int) -> list[Text]:
+def _file_line(item: FileChange, width: int) -> Text:
+    """Where a stitched set's next file starts: the frame numbers below are that file's."""
+    text = f" {item.path} "
+    spare = max(width - 2 - len(text), 2)
+    return Text("  " + _FILE_RULE * (spare // 2) + text + _FILE_RULE * (spare - spare // 2),
+                style="bold")
+
+
+def _collapsed_lines(item: Collapsed, ladder: Ladder, width: int) -> list[Text]:
     """The stretch's summary as a dashed line across the ladder: the endpoint lines break
     there, as the segments do."""
     retransmissions = counted(item.retransmissions, "retransmission")
@@ -327,7 +347,8 @@ def _collapsed_lines(item: Collapsed, width: int) -> list[Text]:
             for count, direction in ((item.client_bytes, "client→server"),
                                      (item.server_bytes, "server→client")) if count]
     summary = (f"… {counted(item.count, 'segment')} (frames "
-               f"{item.first_frame}-{item.last_frame}, {format_duration(item.end - item.start)}"
+               f"{ladder.label(item.first_frame)}-{ladder.label(item.last_frame)}, "
+               f"{format_duration(item.end - item.start)}"
                f"), {', '.join(data) or 'no data'}, {retransmissions} …")
     room = width - 2  # the gutter stays free
     spare = room - len(summary) - 2

@@ -131,9 +131,11 @@ def sequence_graphs(timeline: Timeline, findings: Iterable[Finding]) -> tuple[Se
         at = values[side]
         marks = []
         for finding in mine:
-            where = at.get(finding.frame)
+            # A stitched set's later files: the timeline numbers their frames on.
+            frame = timeline.frame_of(finding.input, finding.frame)
+            where = at.get(frame)
             if where is not None and where[2] is not _about_ack(finding):
-                marks.append(Mark(where[0], where[1], finding.frame, finding.code,
+                marks.append(Mark(where[0], where[1], frame, finding.code,
                                   finding.severity.label))
         sent = bars[side]
         binned = len(sent) > MAX_SEGMENTS

@@ -95,6 +95,12 @@
   }
 
   function diagramKey(capture, connection) { return capture + "-" + connection; }
+  /* The capture whose section draws finding ``index``'s connection: its own, or in a
+   * stitched set the file its connection is listed in. */
+  function connectionCapture(index) {
+    var elsewhere = (data.connectionCaptures || {})[index];
+    return elsewhere === undefined ? data.findings[index][F.capture] : elsewhere;
+  }
 
   var diagrams = {};
   data.connections.forEach(function (row) {

@@ -117,12 +117,13 @@
         return list.reduce(function (m, s) { return Math.max(m, width(s, size)); }, 0);
       } };
     conn.items.forEach(function (item) {
+      if (item.file) return;
       if (item.collapsed) {
         out.times.push("\u2013 " + seconds(item.collapsed.end));
         return;
       }
       out.rows.push(item);
-      out.frames.push(String(item.frame));
+      out.frames.push(shown(item));
       out.times.push(seconds(item.time));
       out.labels.push(rowLabel(item));
       (item.answers || []).forEach(function (a) { out.answers.push("\u21b3 " + a.text); });
@@ -164,13 +165,17 @@
     return G.row + lines * G.note;
   }
 
+  /* A row's frame number as written: a stitched set's rows give their own file's. */
+  function shown(row) { return row.shown || String(row.frame); }
+
   function gapWords(gap) {
     var bytes = [];
     if (gap.clientBytes) bytes.push(num(gap.clientBytes) + " bytes client\u2192server");
     if (gap.serverBytes) bytes.push(num(gap.serverBytes) + " bytes server\u2192client");
     if (!bytes.length) bytes.push("no data");
-    return "\u2026 " + plural(gap.count, "segment") + ", frames " + gap.firstFrame
-      + "\u2013" + gap.lastFrame + ", " + bytes.join(", ") + ", "
+    var frames = gap.shown || [gap.firstFrame, gap.lastFrame];
+    return "\u2026 " + plural(gap.count, "segment") + ", frames " + frames[0]
+      + "\u2013" + frames[1] + ", " + bytes.join(", ") + ", "
       + plural(gap.retransmissions, "retransmission") + " \u2026";
   }
 
@@ -180,6 +185,7 @@
     var items = conn.items;
     // What each item needs: a row its notes, a collapsed stretch its summary's lines.
     var parts = items.map(function (item) {
+      if (item.file) return [item.file];
       return item.collapsed ? wrap(gapWords(item.collapsed), L.noteChars, "")
         : noteLines(item, L);
     });
@@ -188,7 +194,7 @@
     var height = G.top + G.bottom
       + (Math.max(finals.client.length, finals.server.length) - 1) * 16;
     items.forEach(function (item, i) {
-      height += item.collapsed ? gapHeight(parts[i]) : rowHeight(parts[i]);
+      height += item.collapsed || item.file ? gapHeight(parts[i]) : rowHeight(parts[i]);
     });
     var root = svg("svg", {
       "class": "ladder-svg", width: L.width, height: height,
@@ -219,7 +225,10 @@
       });
     }
     items.forEach(function (item, i) {
-      if (item.collapsed) {
+      if (item.file) {
+        root.appendChild(drawFile(item.file, y, L));
+        y += gapHeight(parts[i]);
+      } else if (item.collapsed) {
         var h = gapHeight(parts[i]);
         lifeline(solidFrom, y + 4, false);
         lifeline(y + 4, y + h - 4, true);
@@ -280,9 +289,9 @@
     var classes = "seg " + (fromClient ? "from-client" : "from-server");
     if (row.severity) classes += " hl sev-" + row.severity;
     if (row.retransmission) classes += " rtx";
-    var g = svg("g", { "class": classes, id: "frame-" + capture + "-" + row.frame,
+    var g = svg("g", { "class": classes, id: "frame-" + (row.at || capture + "-" + row.frame),
       "data-frame": row.frame });
-    var tip = "frame " + row.frame + " \u00b7 " + seconds(row.time) + " s \u00b7 "
+    var tip = "frame " + shown(row) + " \u00b7 " + seconds(row.time) + " s \u00b7 "
       + (fromClient ? "client \u2192 server" : "server \u2192 client") + " \u00b7 " + row.label;
     if (row.observations) tip += " \u00b7 " + row.observations.join(", ");
     findings.forEach(function (f) { tip += "\n" + f[1] + " (" + f[2] + ")"; });
@@ -301,7 +310,7 @@
     }
     // From the top of the row: label, arrow, then the retransmission tag under the arrow.
     var base = y + 24;
-    body.appendChild(text(L.frame, base, String(row.frame), { "text-anchor": "end" }));
+    body.appendChild(text(L.frame, base, shown(row), { "text-anchor": "end" }));
     body.appendChild(text(L.time, base, seconds(row.time),
       { "class": "muted", "text-anchor": "end" }));
     var x1 = fromClient ? L.client : L.server, x2 = fromClient ? L.server : L.client;
@@ -340,6 +349,17 @@
   }
 
   function gapHeight(lines) { return G.gap + (lines.length - 1) * G.note; }
+
+  /* Where a stitched set's next file starts: the frame numbers below are that file's. */
+  function drawFile(path, y, L) {
+    var g = svg("g", { "class": "file-change", "data-file": path });
+    var mid = y + G.gap / 2;
+    g.appendChild(svg("line", { "class": "file-rule", x1: 0, x2: L.width - EDGE,
+      y1: mid, y2: mid }));
+    g.appendChild(text((L.client + L.server) / 2, mid - 6, "\u2014 " + path + " \u2014",
+      { "class": "file-name", "text-anchor": "middle" }));
+    return g;
+  }
 
   /* A collapsed stretch: a band across the ladder, the lines dashed through it, and its
    * summary wrapped between the lines, clear of them. */

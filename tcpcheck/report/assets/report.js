@@ -6,7 +6,7 @@
     box.appendChild(el("h3", null, "Findings on this ladder"));
     conn.cards.forEach(function (card) {
       var rule = rulesBySlug[card.rule] || { summary: "", what: [], why: [] };
-      var frameHref = "#frame-" + conn.capture + "-" + card.frame;
+      var frameHref = "#frame-" + (card.at || conn.capture + "-" + card.frame);
       var reference = el("dd");
       card.reference.forEach(function (part) {
         reference.appendChild(part[1] ? link(part[1], part[0], { rel: "noopener" })
@@ -192,10 +192,11 @@
     if (m) {
       var f = data.findings[Number(m[1])];
       if (!f) return;
-      openSection(f[F.capture], f[F.connection]);
-      // A finding whose row is collapsed has no card: show where its frame is instead.
+      var home = openSection(connectionCapture(Number(m[1])), f[F.connection]);
+      // A finding whose row is collapsed has no card: show where its frame is instead (a
+      // stitched set's later file is no capture of its section's: the section, then).
       var card = document.getElementById("finding-" + m[1])
-        || frameTarget(f[F.capture], f[F.frame]);
+        || frameTarget(f[F.capture], f[F.frame]) || home;
       if (card) reveal(card, card.tagName === "DETAILS" ? "start" : "center");
     }
   }

@@ -204,7 +204,8 @@
         var severity = SEVERITY[f[F.severity]];
         var r = data.rules[f[F.rule]];
         var cap = f[F.capture], conn = f[F.connection], frame = f[F.frame];
-        var hasDiagram = diagrams[diagramKey(cap, conn)] !== undefined;
+        var home = connectionCapture(index);
+        var hasDiagram = diagrams[diagramKey(home, conn)] !== undefined;
         var tr = el("tr", {
           "class": "finding sev-" + severity, "data-index": index, "data-capture": cap,
           "data-connection": conn, "data-frame": frame
@@ -213,10 +214,12 @@
         tr.appendChild(el("td", { "class": "rule", title: r.summary },
           [el("code", null, r.code), " " + r.slug]));
         if (multipleCaptures) tr.appendChild(captureCell(cap));
-        tr.appendChild(cell(hasDiagram ? link("#conn-" + cap + "-" + conn, String(conn))
+        tr.appendChild(cell(hasDiagram ? link("#conn-" + home + "-" + conn, String(conn))
           : String(conn), "num"));
-        tr.appendChild(cell(hasDiagram ? link("#frame-" + cap + "-" + frame, String(frame))
-          : String(frame), "num"));
+        // A frame of another file than its connection's section: found through the finding.
+        var frameHref = home === cap ? "#frame-" + cap + "-" + frame : "#finding-" + index;
+        tr.appendChild(cell(hasDiagram ? link(frameHref, String(frame)) : String(frame),
+          "num"));
         tr.appendChild(cell(seconds(f[F.time]), "num"));
         tr.appendChild(cell(f[F.side]));
         tr.appendChild(cell(f[F.card] ? link("#finding-" + index, f[F.message])
