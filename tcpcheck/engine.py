@@ -8,7 +8,7 @@ is ``tcpcheck.pipeline``'s: nothing here reads a file.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from tcpcheck import __version__
@@ -29,6 +29,7 @@ from tcpcheck.result import (
     Severity,
 )
 from tcpcheck.segment import Segment, format_endpoint
+from tcpcheck.spill import SortedSpill, chained
 from tcpcheck.timeline import Recorder, Recording, Timeline
 from tcpcheck.timers import Timing, Tolerance
 from tcpcheck.track import Tracker
@@ -80,6 +81,12 @@ class Analyzer:
     ``syn-flood`` rule runs, the ``half-open`` and ``handshake-incomplete`` findings of a
     flooded target give way to one ``syn-flood`` finding, so those findings, and the list of
     connections, are complete only after ``finish``.
+
+    With ``spill_after`` (None: never), beyond that many findings or connections they are
+    written to a temporary file in sorted runs (``tcpcheck.spill``), so a capture of any size
+    is analysed in bounded memory; ``findings`` and ``connections`` then hold only those not
+    written out yet. ``sorted_findings`` and ``sorted_connections`` give all of them, in the
+    report's order.
     """
 
     def __init__(self, profile: Profile, *, input_name: str = "", start_ts: int = 0,
@@ -87,7 +94,8 @@ class Analyzer:
                  on_finding: Callable[[Finding], None] | None = None,
                  idle_timeout: float | None = None,
                  recording: Recording | None = None,
-                 max_connections: int | None = None) -> None:
+                 max_connections: int | None = None,
+                 spill_after: int | None = None) -> None:
         self.profile = profile
         self.input_name = input_name
         self.start_ts = start_ts
@@ -104,8 +112,10 @@ class Analyzer:
         # fingerprints.
         self._contexts: dict[int, tuple[Context, int | None]] = {}
         self._on_finding = on_finding
-        self.connections: list[ConnectionSummary] = []
-        self.findings: list[Finding] = []
+        self._connections = SortedSpill(_connection_order, spill_after)
+        self._findings = SortedSpill(_finding_order, spill_after)
+        self.connections: list[ConnectionSummary] = self._connections.held
+        self.findings: list[Finding] = self._findings.held
         self.folded: FoldedConnections | None = None
         self._pool = None if max_connections is None else ConnectionPool(max_connections)
         self._flood = None
@@ -172,10 +182,24 @@ class Analyzer:
                         row.client, row.server, self.profile), service_port(target[1])):
                     self._report(finding)
                 if not anchor.listed:
-                    self.connections.append(row)
+                    self._connections.append(row)
         if self._pool is not None:
-            self.connections.extend(self._pool.rows())
             self.folded = self._pool.folded()
+            evicted = self._pool.evicted
+            if evicted:  # those written out already are left out by sorted_connections
+                self.connections[:] = [row for row in self.connections
+                                       if row.id not in evicted]
+
+    def sorted_findings(self) -> Collection[Finding]:
+        """Every finding by connection, frame and code (after ``finish``): a tuple, or a
+        view of the spill file when some were written out."""
+        return self._findings.rows()
+
+    def sorted_connections(self) -> Collection[ConnectionSummary]:
+        """Every connection listed, by id (after ``finish``): a tuple, or a view of the spill
+        file when some were written out."""
+        evicted = set() if self._pool is None else self._pool.evicted
+        return self._connections.rows((lambda row: row.id in evicted) if evicted else None)
 
     def endpoints(self, connection: int) -> tuple[str, str] | None:
         """``(client, server)`` as ``ip:port`` text of a connection while its findings are
@@ -230,7 +254,7 @@ class Analyzer:
         return out
 
     def _report(self, finding: Finding) -> None:
-        self.findings.append(finding)
+        self._findings.append(finding)
         if self._on_finding is not None:
             self._on_finding(finding)
 
@@ -270,7 +294,7 @@ class Analyzer:
         findings = self._findings_of(event, conn.id, ctx, service)
         row = self._row(conn)
         if found:
-            self.connections.append(row)
+            self._connections.append(row)
         for out in watch.add(target, Handshake(
                 conn.id, conn.start_ts, source, port, syns, incomplete,
                 findings[0] if findings else None, row, found > 0)):
@@ -289,10 +313,8 @@ class Analyzer:
 
     def _list(self, row: ConnectionSummary, has_finding: bool) -> None:
         """List a finished connection's row, or let the pool decide when it has no finding."""
-        if has_finding or self._pool is None:
-            self.connections.append(row)
-        else:
-            self._pool.add(row)
+        if has_finding or self._pool is None or self._pool.add(row):
+            self._connections.append(row)
 
     def _row(self, conn: Connection | LoneSyn) -> ConnectionSummary:
         ctx, _ = self._context(conn)
@@ -305,6 +327,14 @@ class Analyzer:
             client_state=conn.client.state.value, server_state=conn.server.state.value,
             close=conn.close_kind(), midstream=conn.midstream, input=self.input_name,
             stats=conn.statistics())
+
+
+def _finding_order(finding: Finding) -> tuple[int, int, str]:
+    return finding.connection, finding.frame, finding.code
+
+
+def _connection_order(row: ConnectionSummary) -> int:
+    return row.id
 
 
 _UNFINISHED = (HalfOpen, HandshakeIncomplete)
@@ -326,18 +356,21 @@ def _endpoints(conn: Connection | LoneSyn) -> tuple[str, str]:
 
 def combine(runs: Sequence[tuple[CaptureSummary, Analyzer]]) -> AnalysisResult:
     """The result of analysed captures, in the order given: connections by id and findings by
-    connection, frame and code within each capture."""
+    connection, frame and code within each capture.
+
+    The result's connections and findings are tuples when every analyzer kept them in
+    memory, else ``tcpcheck.spill.Chained`` views that read the spill files again on each
+    iteration."""
     captures: list[CaptureSummary] = []
-    connections: list[ConnectionSummary] = []
-    findings: list[Finding] = []
+    connections: list[Collection[ConnectionSummary]] = []
+    findings: list[Collection[Finding]] = []
     timelines: list[Timeline] = []
     for summary, analyzer in runs:
         captures.append(summary)
         timelines.extend(sorted(analyzer.timelines, key=lambda t: t.connection))
-        connections.extend(sorted(analyzer.connections, key=lambda c: c.id))
-        findings.extend(sorted(analyzer.findings,
-                               key=lambda f: (f.connection, f.frame, f.code)))
+        connections.append(analyzer.sorted_connections())
+        findings.append(analyzer.sorted_findings())
     profiles = list(dict.fromkeys(summary.profile for summary in captures))
     return AnalysisResult(tool_version=__version__, profile=", ".join(profiles),
-                          captures=tuple(captures), connections=tuple(connections),
-                          findings=tuple(findings), timelines=tuple(timelines))
+                          captures=tuple(captures), connections=chained(connections),
+                          findings=chained(findings), timelines=tuple(timelines))

@@ -21,6 +21,7 @@ from tcpcheck.readfilter import ReadFilter
 from tcpcheck.result import AnalysisResult, CaptureSummary
 from tcpcheck.segment import Record
 from tcpcheck.sources import Capture, open_capture
+from tcpcheck.spill import DEFAULT_LIMIT
 from tcpcheck.timeline import Recording
 
 
@@ -38,18 +39,21 @@ def analyze_capture(path: str, profile: Profile, setup: RuleSetup | None = None,
                     max_connections: int | None = None, *,
                     on_wait: Callable[[str], None] | None = None,
                     read_filter: ReadFilter | None = None,
+                    spill_after: int | None = DEFAULT_LIMIT,
                     ) -> tuple[CaptureSummary, Analyzer]:
     """Run one capture file through the whole pipeline (recording the timelines
     ``recording`` chooses; listing at most ``max_connections`` connections without a
     finding). ``on_wait`` is told when a FIFO input has no writer yet (``open_capture``);
-    with a ``read_filter``, only the records it matches are decoded.
+    with a ``read_filter``, only the records it matches are decoded. Beyond ``spill_after``
+    findings or connections (None: never) they are kept in a temporary file
+    (``tcpcheck.spill``), so memory does not grow with the file.
 
     Raises ``tcpcheck.sources.CaptureError`` when the file cannot be read as a capture at all;
     a file damaged part-way is analysed up to the damage, which the summary reports.
     """
     with open_capture(path, on_wait=on_wait) as capture:
         analyzer = Analyzer(profile, input_name=path, setup=setup, recording=recording,
-                            max_connections=max_connections)
+                            max_connections=max_connections, spill_after=spill_after)
         decoder = Decoder(verify_checksums=setup is None or setup.verify_checksums)
         return analyze_records(capture, analyzer, decoder, read_filter), analyzer
 
@@ -115,7 +119,8 @@ def _first_and_rest(records: Iterator[Record]) -> tuple[int | None, Iterable[Rec
 def analyze_jobs(jobs: Sequence[Job], recording: Recording | None = None,
                  max_connections: int | None = None, *,
                  on_wait: Callable[[str], None] | None = None,
-                 read_filter: ReadFilter | None = None) -> AnalysisResult:
+                 read_filter: ReadFilter | None = None,
+                 spill_after: int | None = DEFAULT_LIMIT) -> AnalysisResult:
     """Analyse capture files in order; one combined, deterministically ordered result.
 
     The result's ``profile`` is the profile every file was checked against, or the names of
@@ -123,17 +128,20 @@ def analyze_jobs(jobs: Sequence[Job], recording: Recording | None = None,
     carries the timelines it chooses. ``max_connections`` bounds the connections without a
     finding listed per capture (None: all); the others are counted in each capture's
     ``folded``. ``on_wait`` is told when a FIFO input has no writer yet. A ``read_filter``
-    (``--filter``) keeps the records of every file it matches.
+    (``--filter``) keeps the records of every file it matches. ``spill_after`` is
+    ``analyze_capture``'s.
     """
     return combine([analyze_capture(job.path, job.profile, job.setup, recording,
-                                    max_connections, on_wait=on_wait, read_filter=read_filter)
+                                    max_connections, on_wait=on_wait, read_filter=read_filter,
+                                    spill_after=spill_after)
                     for job in jobs])
 
 
-def analyze_files(paths: Sequence[str], profile: Profile,
-                  setup: RuleSetup | None = None) -> AnalysisResult:
+def analyze_files(paths: Sequence[str], profile: Profile, setup: RuleSetup | None = None,
+                  spill_after: int | None = DEFAULT_LIMIT) -> AnalysisResult:
     """Analyse capture files with one profile and one rule setup."""
-    return analyze_jobs([Job(path, profile, setup or RuleSetup()) for path in paths])
+    return analyze_jobs([Job(path, profile, setup or RuleSetup()) for path in paths],
+                        spill_after=spill_after)
 
 
 def skip_reason(path: str, frame: int) -> str | None:

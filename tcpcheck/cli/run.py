@@ -179,8 +179,12 @@ def report(result: AnalysisResult, outputs: list[Output], settings: ReportSettin
         if capture.damage:
             click.echo(f"tcpcheck: warning: {capture.input}: {capture.damage} "
                        f"(analysed up to there)", err=True)
+    held: AnalysisResult | None = None  # made once, for the formats that do not stream
     for out in outputs:
-        _emit(out, result, settings, staged, color=color)
+        given = result
+        if not REGISTRY[out.format].streams:
+            given = held = held or result.in_memory()
+        _emit(out, given, settings, staged, color=color)
     try:
         staged.commit()
     except OSError as exc:

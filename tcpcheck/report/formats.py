@@ -65,6 +65,10 @@ class ReportFormat:
     """Dated by ``--timestamp``."""
     timelines: bool = False
     """Draws per-segment timelines, which the analysis records only when asked."""
+    streams: bool = False
+    """Reads the result's findings and connections in order without holding them, so a big
+    result can stay in its spill file (``tcpcheck.spill``); the other formats are given the
+    result in memory (``AnalysisResult.in_memory``)."""
 
 
 def _terminal(result: AnalysisResult, sink: Sink, settings: ReportSettings) -> None:
@@ -112,7 +116,7 @@ def _zeek(result: AnalysisResult, sink: Sink, settings: ReportSettings) -> None:
 
 REGISTRY: dict[str, ReportFormat] = {f.name: f for f in (
     ReportFormat("terminal", _terminal, "txt"),
-    ReportFormat("json", _json, "json", timestamp=True),
+    ReportFormat("json", _json, "json", timestamp=True, streams=True),
     ReportFormat("junit", _junit, "xml", timestamp=True),
     ReportFormat("sarif", _sarif, "sarif", timestamp=True),
     ReportFormat("github", _github, "txt"),

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
 from tcpcheck.result import ConnectionSummary, Finding
@@ -107,28 +107,52 @@ class NextSteps:
     A JSON report of a lossy capture has tens of thousands of findings, so everything but
     the frame number is made once per connection: the four-tuple filter, the quoted path,
     whether the capture can be read again.
+
+    ``in_order``: the findings will be asked about in the order of ``connections`` (as a
+    result keeps both), so the connections are read along with them, one at a time, and
+    nothing is kept per connection: for a result too big to hold (``tcpcheck.spill``).
     """
 
-    def __init__(self, connections: Iterable[ConnectionSummary]) -> None:
-        self._filters = {(c.input, c.id): connection_filter(c.client, c.server)
-                         for c in connections}
+    def __init__(self, connections: Iterable[ConnectionSummary], *,
+                 in_order: bool = False) -> None:
+        self._rows: Iterator[ConnectionSummary] | None = None
+        self._filters: dict[tuple[str, int], str] = {}
+        if in_order:
+            self._rows = iter(connections)
+        else:
+            self._filters = {(c.input, c.id): connection_filter(c.client, c.server)
+                             for c in connections}
         self._heads: dict[tuple[str, int], _Heads] = {}
 
     def of(self, finding: Finding) -> NextStep:
         """The next step of ``finding`` (of one of the connections given)."""
         key = (finding.input, finding.connection)
-        heads = self._heads.get(key) or self._heads.setdefault(key, self._make_heads(*key))
+        heads = self._heads.get(key)
+        if heads is None:
+            if self._rows is not None:
+                self._heads.clear()  # in order: no finding of an earlier connection follows
+            heads = self._heads[key] = self._make_heads(*key)
         frame = str(finding.frame)
         if heads.unavailable:
             return NextStep(heads.filter + frame, None, None, heads.unavailable)
         return NextStep(heads.filter + frame, f"{heads.tshark}{frame}'", heads.show + frame)
 
     def _make_heads(self, path: str, connection: int) -> _Heads:
-        head = _filter_head(self._filters.get((path, connection), ""))
+        head = _filter_head(self._filter(path, connection))
         # Single quotes quote the filter exactly: it is addresses, ports, numbers and
         # operators, never a quote.
         return _Heads(head, f"tshark -r {_shell_path(path)} -Y '{head}",
                       f"{show_prefix(path)} --frame ", unreadable(path))
+
+
+    def _filter(self, path: str, connection: int) -> str:
+        """The connection's four-tuple filter; "" for a connection not given."""
+        if self._rows is None:
+            return self._filters.get((path, connection), "")
+        for row in self._rows:
+            if row.id == connection and row.input == path:
+                return connection_filter(row.client, row.server)
+        return ""
 
 
 def _filter_head(connection: str) -> str:
