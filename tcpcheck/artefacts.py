@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Collection, Iterable
 
-from tcpcheck.result import AnalysisResult, ConnectionSummary, Finding, Fold
+from tcpcheck.result import RESULT_ROWS, AnalysisResult, ConnectionSummary, Finding, Fold
 from tcpcheck.spill import spooled
 from tcpcheck.wording import counted
 
@@ -53,7 +53,8 @@ def fold_artefacts(result: AnalysisResult, artefacts: Collection[str], *,
     firsts = {group[0][0]: (key[2], [f for _, f in group]) for key, group in groups.items()}
     findings = spooled((_folded(f, *firsts[index]) if index in firsts else f
                         for index, f in enumerate(result.findings)
-                        if f.rule not in artefacts or index in firsts), result.findings)
+                        if f.rule not in artefacts or index in firsts), result.findings,
+                       RESULT_ROWS)
     timelines = result.timelines
     if not keep_timelines:
         quiet = _artefacts_only(result.findings, artefacts)

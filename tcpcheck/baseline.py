@@ -23,7 +23,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from tcpcheck.result import AnalysisResult, BaselineEntry, BaselineReport, Finding
+from tcpcheck.result import (
+    RESULT_ROWS,
+    AnalysisResult,
+    BaselineEntry,
+    BaselineReport,
+    Finding,
+)
 from tcpcheck.spill import spooled
 from tcpcheck.userfiles import (
     BASELINE_LIMIT,
@@ -135,7 +141,8 @@ def apply_baseline(result: AnalysisResult, entries: list[BaselineEntry], path: s
     for e in entries:
         remaining[e.input, e.fingerprint] += e.count
     # Read once, kept as the result keeps its findings (in memory or in a spill file).
-    kept = spooled(_unaccepted(result.findings, remaining, base_dir), result.findings)
+    kept = spooled(_unaccepted(result.findings, remaining, base_dir), result.findings,
+                   RESULT_ROWS)
     analysed = {_relative(c.input, base_dir) for c in result.captures}
     stale: dict[tuple[str, str], BaselineEntry] = {}
     for e in entries:

@@ -21,6 +21,7 @@ from tcpcheck.model.connection import Connection
 from tcpcheck.model.events import Event, HalfOpen, HandshakeIncomplete
 from tcpcheck.profiles import Profile
 from tcpcheck.result import (
+    RESULT_ROWS,
     AnalysisResult,
     CaptureSummary,
     ConnectionSummary,
@@ -29,7 +30,7 @@ from tcpcheck.result import (
     Severity,
 )
 from tcpcheck.segment import Segment, format_endpoint
-from tcpcheck.spill import SortedSpill, chained
+from tcpcheck.spill import SortedSpill, SpillLimits, chained
 from tcpcheck.timeline import Recorder, Recording, Timeline
 from tcpcheck.timers import Timing, Tolerance
 from tcpcheck.track import Tracker
@@ -82,8 +83,8 @@ class Analyzer:
     flooded target give way to one ``syn-flood`` finding, so those findings, and the list of
     connections, are complete only after ``finish``.
 
-    With ``spill_after`` (None: never), beyond that many findings or connections they are
-    written to a temporary file in sorted runs (``tcpcheck.spill``), so a capture of any size
+    With ``spill_after`` (None: never), beyond its numbers of findings or connections they
+    are written to a temporary file in sorted runs (``tcpcheck.spill``), so a capture of any size
     is analysed in bounded memory; ``findings`` and ``connections`` then hold only those not
     written out yet. ``sorted_findings`` and ``sorted_connections`` give all of them, in the
     report's order.
@@ -95,7 +96,7 @@ class Analyzer:
                  idle_timeout: float | None = None,
                  recording: Recording | None = None,
                  max_connections: int | None = None,
-                 spill_after: int | None = None) -> None:
+                 spill_after: SpillLimits | None = None) -> None:
         self.profile = profile
         self.input_name = input_name
         self.start_ts = start_ts
@@ -112,8 +113,11 @@ class Analyzer:
         # fingerprints.
         self._contexts: dict[int, tuple[Context, int | None]] = {}
         self._on_finding = on_finding
-        self._connections = SortedSpill(_connection_order, spill_after)
-        self._findings = SortedSpill(_finding_order, spill_after)
+        self._connections = SortedSpill(
+            _connection_order, None if spill_after is None else spill_after.connections,
+            RESULT_ROWS)
+        self._findings = SortedSpill(
+            _finding_order, None if spill_after is None else spill_after.findings, RESULT_ROWS)
         self.connections: list[ConnectionSummary] = self._connections.held
         self.findings: list[Finding] = self._findings.held
         self.folded: FoldedConnections | None = None

@@ -21,7 +21,7 @@ from tcpcheck.readfilter import ReadFilter
 from tcpcheck.result import AnalysisResult, CaptureSummary
 from tcpcheck.segment import Record
 from tcpcheck.sources import Capture, open_capture
-from tcpcheck.spill import DEFAULT_LIMIT
+from tcpcheck.spill import DEFAULT_LIMITS, SpillLimits
 from tcpcheck.timeline import Recording
 
 
@@ -39,13 +39,13 @@ def analyze_capture(path: str, profile: Profile, setup: RuleSetup | None = None,
                     max_connections: int | None = None, *,
                     on_wait: Callable[[str], None] | None = None,
                     read_filter: ReadFilter | None = None,
-                    spill_after: int | None = DEFAULT_LIMIT,
+                    spill_after: SpillLimits | None = DEFAULT_LIMITS,
                     ) -> tuple[CaptureSummary, Analyzer]:
     """Run one capture file through the whole pipeline (recording the timelines
     ``recording`` chooses; listing at most ``max_connections`` connections without a
     finding). ``on_wait`` is told when a FIFO input has no writer yet (``open_capture``);
-    with a ``read_filter``, only the records it matches are decoded. Beyond ``spill_after``
-    findings or connections (None: never) they are kept in a temporary file
+    with a ``read_filter``, only the records it matches are decoded. Beyond ``spill_after``'s
+    numbers of findings or connections (None: never) they are kept in a temporary file
     (``tcpcheck.spill``), so memory does not grow with the file.
 
     Raises ``tcpcheck.sources.CaptureError`` when the file cannot be read as a capture at all;
@@ -120,7 +120,7 @@ def analyze_jobs(jobs: Sequence[Job], recording: Recording | None = None,
                  max_connections: int | None = None, *,
                  on_wait: Callable[[str], None] | None = None,
                  read_filter: ReadFilter | None = None,
-                 spill_after: int | None = DEFAULT_LIMIT) -> AnalysisResult:
+                 spill_after: SpillLimits | None = DEFAULT_LIMITS) -> AnalysisResult:
     """Analyse capture files in order; one combined, deterministically ordered result.
 
     The result's ``profile`` is the profile every file was checked against, or the names of
@@ -138,7 +138,7 @@ def analyze_jobs(jobs: Sequence[Job], recording: Recording | None = None,
 
 
 def analyze_files(paths: Sequence[str], profile: Profile, setup: RuleSetup | None = None,
-                  spill_after: int | None = DEFAULT_LIMIT) -> AnalysisResult:
+                  spill_after: SpillLimits | None = DEFAULT_LIMITS) -> AnalysisResult:
     """Analyse capture files with one profile and one rule setup."""
     return analyze_jobs([Job(path, profile, setup or RuleSetup()) for path in paths],
                         spill_after=spill_after)

@@ -268,6 +268,10 @@ class AnalysisResult:
         return sum(c.tcp_packets for c in self.captures)
 
 
+RESULT_ROWS = (Finding, Fold, ConnectionSummary)
+"""The dataclasses a result's findings and connections are made of: what a spill file pickles
+by their fields (``tcpcheck.spill.SpillFile``)."""
+
 ConnectionKey = tuple[str, int]
 """A connection is identified by its capture file and its id within that file."""
 

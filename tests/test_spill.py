@@ -26,7 +26,7 @@ from tcpcheck.report.formats import REGISTRY, ReportSettings, Sink
 from tcpcheck.report.jsondoc import render_json
 from tcpcheck.report.plain import plain_console
 from tcpcheck.result import AnalysisResult, Severity
-from tcpcheck.spill import CHUNK, SortedSpill, on_disk
+from tcpcheck.spill import CHUNK, SortedSpill, SpillLimits, on_disk
 from tcpcheck.timeline import Recording
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +38,7 @@ CATALOG = load_catalog()
 def spilled(paths: list[str], **options) -> AnalysisResult:
     """The analysis with at most 3 findings and 3 connections per capture kept in memory."""
     jobs = [Job(path, PROFILE, RuleSetup()) for path in paths]
-    return analyze_jobs(jobs, spill_after=3, **options)
+    return analyze_jobs(jobs, spill_after=SpillLimits(findings=3, connections=3), **options)
 
 
 def in_memory(paths: list[str], **options) -> AnalysisResult:
