@@ -20,7 +20,7 @@ from tcpcheck.report.html import render_html
 from tcpcheck.report.jsondoc import write_json
 from tcpcheck.report.junit import render_junit
 from tcpcheck.report.markdown import render_markdown
-from tcpcheck.report.sarif import render_sarif
+from tcpcheck.report.sarif import write_sarif
 from tcpcheck.report.terminal import render_failures, render_terminal
 from tcpcheck.report.zeek import render_zeek
 from tcpcheck.result import AnalysisResult, Severity
@@ -89,7 +89,7 @@ def _junit(result: AnalysisResult, sink: Sink, settings: ReportSettings) -> None
 
 
 def _sarif(result: AnalysisResult, sink: Sink, settings: ReportSettings) -> None:
-    sink.file.write(render_sarif(result, settings.catalog, timestamp=settings.timestamp))
+    write_sarif(result, settings.catalog, sink.file, timestamp=settings.timestamp)
 
 
 def _github(result: AnalysisResult, sink: Sink, settings: ReportSettings) -> None:
@@ -118,7 +118,7 @@ REGISTRY: dict[str, ReportFormat] = {f.name: f for f in (
     ReportFormat("terminal", _terminal, "txt"),
     ReportFormat("json", _json, "json", timestamp=True, streams=True),
     ReportFormat("junit", _junit, "xml", timestamp=True),
-    ReportFormat("sarif", _sarif, "sarif", timestamp=True),
+    ReportFormat("sarif", _sarif, "sarif", timestamp=True, streams=True),
     ReportFormat("github", _github, "txt"),
     ReportFormat("markdown", _markdown, "md"),
     ReportFormat("html", _html, "html", timestamp=True, timelines=True),

@@ -115,10 +115,10 @@ class NextSteps:
 
     def __init__(self, connections: Iterable[ConnectionSummary], *,
                  in_order: bool = False) -> None:
-        self._rows: Iterator[ConnectionSummary] | None = None
+        self._rows: InOrder | None = None
         self._filters: dict[tuple[str, int], str] = {}
         if in_order:
-            self._rows = iter(connections)
+            self._rows = InOrder(connections)
         else:
             self._filters = {(c.input, c.id): connection_filter(c.client, c.server)
                              for c in connections}
@@ -149,10 +149,30 @@ class NextSteps:
         """The connection's four-tuple filter; "" for a connection not given."""
         if self._rows is None:
             return self._filters.get((path, connection), "")
+        row = self._rows.get(path, connection)
+        return "" if row is None else connection_filter(row.client, row.server)
+
+
+class InOrder:
+    """A result's connections looked up for its findings, in their order: read along with the
+    findings, one at a time, rather than held in a table. Every finding's connection is
+    listed, and both are ordered by capture, then connection id, so each look-up moves
+    forward."""
+
+    def __init__(self, connections: Iterable[ConnectionSummary]) -> None:
+        self._rows: Iterator[ConnectionSummary] = iter(connections)
+        self._last: ConnectionSummary | None = None
+
+    def get(self, path: str, connection: int) -> ConnectionSummary | None:
+        """The connection ``connection`` of capture ``path`` (None: not listed)."""
+        last = self._last
+        if last is not None and last.id == connection and last.input == path:
+            return last
         for row in self._rows:
             if row.id == connection and row.input == path:
-                return connection_filter(row.client, row.server)
-        return ""
+                self._last = row
+                return row
+        return None
 
 
 def _filter_head(connection: str) -> str:
