@@ -52,6 +52,15 @@ Chunk = tuple[int, int]
 """A chunk's offset and length in the file."""
 
 
+class SpillError(Exception):
+    """The temporary file cannot be made or written (TMPDIR missing, read-only or full)."""
+
+
+def _failed(exc: OSError) -> SpillError:
+    return SpillError(f"cannot keep findings in a temporary file in {tempfile.gettempdir()}: "
+                      f"{exc.strerror or exc} (set TMPDIR to a folder with room)")
+
+
 class SpillFile:
     """An unnamed temporary file of pickled chunks, appended to and read at any offset.
 
@@ -62,13 +71,23 @@ class SpillFile:
     """
 
     def __init__(self, plain: tuple[type, ...] = ()) -> None:
-        # Lives as long as the views that read it; no name to remove, so no context manager.
-        self._file: IO[bytes] = tempfile.TemporaryFile(prefix="tcpcheck-")  # noqa: SIM115
+        try:
+            # Lives as long as the views that read it; no name to remove: no context manager.
+            self._file: IO[bytes] = tempfile.TemporaryFile(prefix="tcpcheck-")  # noqa: SIM115
+        except OSError as exc:
+            raise _failed(exc) from None
         self._end = 0
         self._reducers = copyreg.dispatch_table | {cls: _by_fields(cls) for cls in plain}
 
     def write(self, items: list[Any]) -> list[Chunk]:
-        """Append ``items`` in chunks of ``CHUNK``; their places in the file."""
+        """Append ``items`` in chunks of ``CHUNK``; their places in the file. Raises
+        SpillError when the file cannot take them."""
+        try:
+            return self._write(items)
+        except OSError as exc:
+            raise _failed(exc) from None
+
+    def _write(self, items: list[Any]) -> list[Chunk]:
         chunks = []
         for start in range(0, len(items), CHUNK):
             out = io.BytesIO()

@@ -19,6 +19,7 @@ from pcap_edit import with_connection_copies
 from tcpcheck.artefacts import fold_artefacts
 from tcpcheck.baseline import apply_baseline, baseline_entries
 from tcpcheck.catalog import load_catalog
+from tcpcheck.cli.run import USER_ERRORS
 from tcpcheck.engine import RuleSetup
 from tcpcheck.pipeline import Job, analyze_files, analyze_jobs
 from tcpcheck.profiles import load_profile
@@ -26,7 +27,7 @@ from tcpcheck.report.formats import REGISTRY, ReportSettings, Sink
 from tcpcheck.report.jsondoc import render_json
 from tcpcheck.report.plain import plain_console
 from tcpcheck.result import AnalysisResult, Severity
-from tcpcheck.spill import CHUNK, SortedSpill, SpillLimits, on_disk
+from tcpcheck.spill import CHUNK, SortedSpill, SpillError, SpillLimits, on_disk
 from tcpcheck.timeline import Recording
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -126,3 +127,11 @@ def test_a_sorted_spill_gives_what_sorted_gives_equal_keys_in_the_order_added():
     assert list(rows) == list(rows) == sorted(items, key=lambda item: item[0])
     assert list(store.rows(lambda item: item[1] % 2)) == [
         item for item in sorted(items, key=lambda item: item[0]) if not item[1] % 2]
+
+
+def test_a_missing_temporary_folder_is_one_clear_error(tmp_path, monkeypatch):
+    missing = tmp_path / "gone"
+    monkeypatch.setattr(tempfile, "tempdir", str(missing))
+    with pytest.raises(SpillError, match=f"temporary file in {missing}: .*set TMPDIR"):
+        spilled([str(LINUX[0])])
+    assert SpillError in USER_ERRORS  # tcpcheck analyze: one line, exit status 2

@@ -37,11 +37,12 @@ from tcpcheck.report.sarif import GITHUB_RESULT_LIMIT
 from tcpcheck.result import AnalysisResult, Severity
 from tcpcheck.selection import RuleSelection, SelectionError, split_selectors
 from tcpcheck.sources import CaptureError
+from tcpcheck.spill import SpillError
 from tcpcheck.timeline import Recording
 from tcpcheck.writing import StagedWrites, Target, WriteError, check_target
 
 USER_ERRORS = (CaptureError, ProfileError, CatalogError, ConfigError, SelectionError,
-               BaselineError, OutputError, LiveError, WriteError, FilterError)
+               BaselineError, OutputError, LiveError, WriteError, FilterError, SpillError)
 """Errors that are the input's or the user's, reported as one line with exit status 2."""
 
 def fail(message: str) -> NoReturn:
