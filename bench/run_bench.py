@@ -5,11 +5,16 @@ second and the child's peak resident set size (ru_maxrss from wait4(2), the figu
 ``/usr/bin/time -v`` prints as "Maximum resident set size"):
 
 1. ``tcpcheck analyze FILE --format json``                      the full analysis
-2. ``tshark -r FILE -n -Y tcp.analysis.flags -T fields -e frame.number``
+2. ``python bench/bare_loop.py FILE``                            read the records and unpack
+                                                               each header: the floor
+3. ``python bench/bare_loop.py --dpkt FILE``                     the same with dpkt's reader
+4. ``tshark -r FILE -n -Y tcp.analysis.flags -T fields -e frame.number``
                                                                Wireshark's TCP analysis
-3. ``tshark -r FILE -q -z conv,tcp``                            conversation table only
-4. ``tcptrace -n -l FILE``                                      tcptrace's per-connection
+5. ``tshark -r FILE -q -z conv,tcp``                            conversation table only
+6. ``tcptrace -n -l FILE``                                      tcptrace's per-connection
                                                                statistics (no TCP checks)
+
+The rows are the ``ROWS`` table, the ratio lines under them the ``RATIOS`` table.
 
 Output goes to /dev/null, so printing costs little. Nothing here asserts on time: the
 numbers are for reading (bench/README.md explains them).
@@ -25,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,17 +94,39 @@ def bench(tool: str, argv: list[str], runs: int) -> Result:
     return result
 
 
+@dataclass(frozen=True)
+class Row:
+    """One row of the table: a tool, its command for a capture, and whether it is one of
+    the external tools ``--skip-tshark`` leaves out."""
+
+    tool: str
+    argv: Callable[[str], list[str]]
+    external: bool = False
+
+
+def _tshark() -> str:
+    return shutil.which("tshark") or "tshark"
+
+
+BARE_LOOP = [sys.executable, str(Path(__file__).resolve().parent / "bare_loop.py")]
+ROWS = (
+    Row("tcpcheck", lambda f: [str(TCPCHECK), "analyze", f, "--format", "json"]),
+    Row("bare loop", lambda f: [*BARE_LOOP, f]),
+    Row("dpkt + struct", lambda f: [*BARE_LOOP, "--dpkt", f]),
+    Row("tshark analysis", lambda f: [_tshark(), "-r", f, "-n", "-Y", "tcp.analysis.flags",
+                                      "-T", "fields", "-e", "frame.number"], external=True),
+    Row("tshark conv,tcp", lambda f: [_tshark(), "-r", f, "-q", "-z", "conv,tcp"],
+        external=True),
+    Row("tcptrace -l", lambda f: [shutil.which("tcptrace") or "tcptrace", "-n", "-l", f],
+        external=True),
+)
+RATIOS = (("bare loop", "0.5"), ("tshark analysis", "6"), ("tcptrace -l", ""))
+"""tcpcheck's packets/s divided by these rows', with issue 16's target where it set one."""
+
+
 def commands(path: Path, skip_tshark: bool) -> list[tuple[str, list[str]]]:
-    cmds = [("tcpcheck", [str(TCPCHECK), "analyze", str(path), "--format", "json"])]
-    if not skip_tshark:
-        tshark = shutil.which("tshark") or "tshark"
-        cmds += [
-            ("tshark analysis", [tshark, "-r", str(path), "-n", "-Y", "tcp.analysis.flags",
-                                 "-T", "fields", "-e", "frame.number"]),
-            ("tshark conv,tcp", [tshark, "-r", str(path), "-q", "-z", "conv,tcp"]),
-            ("tcptrace -l", [shutil.which("tcptrace") or "tcptrace", "-n", "-l", str(path)]),
-        ]
-    return cmds
+    return [(row.tool, row.argv(str(path))) for row in ROWS
+            if not (skip_tshark and row.external)]
 
 
 def report(results: list[Result], packets: int) -> None:
@@ -110,10 +138,11 @@ def report(results: list[Result], packets: int) -> None:
         print(f"{r.tool:<18} {r.seconds:>9.2f} {packets / r.seconds:>11,.0f} "
               f"{r.peak_rss_mb:>12.0f}" + (f"   (then failed: {r.error})" if r.error else ""))
     by_tool = {r.tool: r for r in results if r.runs}
-    for other in ("tshark analysis", "tcptrace -l"):
+    for other, target in RATIOS:
         if "tcpcheck" in by_tool and other in by_tool:
             ratio = by_tool[other].seconds / by_tool["tcpcheck"].seconds
-            print(f"tcpcheck packets/s / {other} packets/s = {ratio:.2f}")
+            print(f"tcpcheck packets/s / {other} packets/s = {ratio:.2f}"
+                  + (f"   (target >= {target})" if target else ""))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -122,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="capture to benchmark (default: the generated bench.pcap)")
     parser.add_argument("--runs", type=int, default=1, help="runs per tool; the median counts")
     parser.add_argument("--skip-tshark", action="store_true",
-                        help="time tcpcheck only (no tshark, no tcptrace)")
+                        help="leave out tshark and tcptrace (tcpcheck and the Python loops only)")
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")

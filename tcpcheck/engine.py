@@ -81,7 +81,8 @@ class Analyzer:
     ``connections``; the rest are counted in ``folded`` (see ``tcpcheck.fold``). When the
     ``syn-flood`` rule runs, the ``half-open`` and ``handshake-incomplete`` findings of a
     flooded target give way to one ``syn-flood`` finding, so those findings, and the list of
-    connections, are complete only after ``finish``.
+    connections, are complete only after ``finish``. ``fast_path=False`` replays without
+    header prediction (``tcpcheck.model.prediction``), for tests that show it changes nothing.
 
     With ``spill_after`` (None: never), beyond its numbers of findings or connections they
     are written to a temporary file in sorted runs (``tcpcheck.spill``), so a capture of any size
@@ -95,7 +96,7 @@ class Analyzer:
                  on_finding: Callable[[Finding], None] | None = None,
                  idle_timeout: float | None = None,
                  recording: Recording | None = None,
-                 max_connections: int | None = None,
+                 max_connections: int | None = None, fast_path: bool = True,
                  spill_after: SpillLimits | None = None) -> None:
         self.profile = profile
         self.input_name = input_name
@@ -128,7 +129,8 @@ class Analyzer:
                                      float(setup.param(catalog, "syn-flood", "window")))
         # A recorder sees every segment applied to its connection's model: no lone SYNs.
         self.tracker = Tracker(profile, self._finished, setup.timing(catalog),
-                               idle_timeout=idle_timeout, lone_syns=recording is None)
+                               idle_timeout=idle_timeout, lone_syns=recording is None,
+                               fast_path=fast_path)
         self.timelines: list[Timeline] = []
         self._recording = recording
         self._recorders: dict[int, Recorder] = {}

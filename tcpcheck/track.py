@@ -67,14 +67,16 @@ class Tracker:
     ``idle_timeout`` (seconds of capture time; None: never) drops connections that have sent
     nothing for that long, finalised as if the capture had ended for them. ``lone_syns=False``
     gives every connection its model from its first segment (a caller that records each
-    segment's effect on the model needs that).
+    segment's effect on the model needs that). ``fast_path=False`` gives the connections
+    no header prediction (``tcpcheck.model.prediction``).
     """
 
     def __init__(self, profile: Profile,
                  on_finished: Callable[[Connection | LoneSyn], None],
                  timing: Timing = DEFAULT_TIMING, *, idle_timeout: float | None = None,
-                 lone_syns: bool = True) -> None:
+                 lone_syns: bool = True, fast_path: bool = True) -> None:
         self.profile = profile
+        self._fast_path = fast_path
         self.timing = timing
         self.on_finished = on_finished
         # (src, sport, dst, dport) -> (connection, sent by its client?); both directions.
@@ -133,18 +135,18 @@ class Tracker:
     def feed(self, seg: Segment) -> Connection | None:
         """Apply one segment to its connection (creating one if needed); return it, or None
         when the segment is a lone SYN kept packed (the model would have noted nothing)."""
-        ts = seg.ts  # read once: each field of a Segment is a descriptor call
-        flags = seg.flags
+        # One unpacking: each field of a Segment read by name is a descriptor call.
+        _, ts, src, sport, dst, dport, _, _, flags, _, _, _, _, _, _, copy = seg
         lingering = self._lingering
         if lingering and lingering[0][0] <= ts:
             self._expire(ts)
         if ts >= self._sweep_at:
             self._sweep(ts)
-        key = (seg.src, seg.sport, seg.dst, seg.dport)
+        key = (src, sport, dst, dport)
         hit = self._table.get(key)
         if hit is None and self._lone:
             hit = self._adopt(seg)
-        if seg.copy and hit is not None:
+        if copy and hit is not None:
             return self._copy(seg, *hit)
         if hit is None:
             if (flags & _OPENING == SYN and not seg.plen and self._lone_syns
@@ -152,7 +154,7 @@ class Tracker:
                 self._now = ts
                 return None
             conn = self._open(seg, key, None)
-            from_client = conn.client_key == (seg.src, seg.sport)
+            from_client = conn.client_key == (src, sport)
         else:
             conn, from_client = hit
             if self._held and conn.id in self._held:
@@ -253,7 +255,8 @@ class Tracker:
         if conn_id is None:
             conn_id = self._next_id
             self._next_id += 1
-        conn = Connection(conn_id, self.profile, client_key, midstream, seg, self.timing)
+        conn = Connection(conn_id, self.profile, client_key, midstream, seg, self.timing,
+                          fast_path=self._fast_path)
         conn.watch_hosts = self._watch
         if previous is not None:
             self._check_reuse(previous, conn, seg)

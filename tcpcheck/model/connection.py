@@ -26,6 +26,7 @@ from tcpcheck.model.data_acks import AckSample, DataAckSteps
 from tcpcheck.model.endpoint import Endpoint, Tally
 from tcpcheck.model.handshake import HandshakeSteps
 from tcpcheck.model.peer_options import TS_LAYOUT, OptionSteps
+from tcpcheck.model.prediction import PredictionSteps
 from tcpcheck.model.replies import Owed, ReplySteps
 from tcpcheck.model.reply_resets import ResetReplySteps
 from tcpcheck.model.reset import ResetSteps
@@ -59,8 +60,12 @@ class Moment(NamedTuple):
 
 
 class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, SenderSteps,
-                 ChecksumSteps, ReplySteps, ResetReplySteps, DataAckSteps):
-    """One connection instance (an incarnation of a four-tuple) and its two endpoints."""
+                 ChecksumSteps, ReplySteps, ResetReplySteps, DataAckSteps, PredictionSteps):
+    """One connection instance (an incarnation of a four-tuple) and its two endpoints.
+
+    ``fast_path=False`` replays every segment through the full ACK and text steps, without
+    header prediction (``tcpcheck.model.prediction``): the same result, more slowly.
+    """
 
     __slots__ = (
         "id", "profile", "client", "server", "client_key", "midstream", "events",
@@ -68,11 +73,14 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         "close", "finished", "lingering", "keys", "reorder_ns", "negotiated", "timers",
         "timing", "revised", "unsettled", "rst_in_flight", "syn_to_older", "early", "held",
         "unusable", "owed", "oow_ts", "answers", "tentative", "watch_hosts", "ack_wait",
+        "fast_path",
     )
 
     def __init__(self, conn_id: int, profile: Profile, client_key: tuple, midstream: bool,
-                 first: Segment, timing: timers.Timing = timers.DEFAULT_TIMING) -> None:
+                 first: Segment, timing: timers.Timing = timers.DEFAULT_TIMING, *,
+                 fast_path: bool = True) -> None:
         self.id = conn_id
+        self.fast_path = fast_path
         self.profile = profile
         self.timing = timing
         self.client_key = client_key  # (addr, port) of the client
@@ -143,8 +151,9 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
             a, b = self.client, self.server
         else:
             a, b = self.server, self.client
-        # One unpacking instead of a descriptor call per field read.
-        frame, ts, _, _, _, _, seq, _, flags, win, plen, raw, _, csum, *_ = seg
+        # One unpacking instead of a descriptor call per field read; every field named, as a
+        # starred target builds a list per segment.
+        frame, ts, _, _, _, _, seq, ack32, flags, win, plen, raw, _, csum, _, _ = seg
         self.packets += 1
         self.last_frame = frame
         self.end_ts = ts
@@ -230,6 +239,9 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
             if a.oversized is None:
                 a.oversized = Tally(frame, ts)
             a.oversized.add(plen)
+        if self.fast_path and not old and self._predicted(seg, a, b, seq, ack32, flags, win,
+                                                          prev_win, plen):
+            return
         self._ack(seg, a, b, prev_win, old)
         if plen or flags & FIN:
             self._data(seg, a, b, idle)
