@@ -64,7 +64,7 @@ def fold_artefacts(result: AnalysisResult, artefacts: Collection[str], *,
 
 def _host(finding: Finding, connections: dict[tuple[str, int], ConnectionSummary]) -> str:
     """The address of the endpoint ``finding`` is about, without its port ("" if none)."""
-    conn = connections.get((finding.input, finding.connection))
+    conn = connections.get(finding.connection_key)
     if conn is None or finding.side not in ("client", "server"):
         return ""
     endpoint = conn.client if finding.side == "client" else conn.server
@@ -97,6 +97,6 @@ def _artefacts_only(findings: Iterable[Finding], artefacts: Collection[str]
     other: set[tuple[str, int]] = set()
     only: set[tuple[str, int]] = set()
     for finding in findings:
-        key = (finding.input, finding.connection)
+        key = finding.connection_key
         (only if finding.rule in artefacts else other).add(key)
     return only - other

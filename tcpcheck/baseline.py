@@ -90,7 +90,7 @@ def baseline_entries(result: AnalysisResult, base_dir: Path) -> list[BaselineEnt
         first.setdefault(key, f)
     entries = [
         BaselineEntry(input=path, rule=f.rule, code=f.code, side=f.side,
-                      service=services.get((f.input, f.connection)), position=f.position,
+                      service=services.get(f.connection_key), position=f.position,
                       fingerprint=f.fingerprint, count=counts[path, f.fingerprint])
         for (path, _), f in first.items()
     ]

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from tcpcheck.decode import SUPPORTED_LINKTYPES, linktype_name
+from tcpcheck.progress import ReadProgress
 from tcpcheck.segment import Record
 
 CHUNK = 1 << 20
@@ -40,6 +41,13 @@ class Capture:
     link_types: set[int]
     damage: str | None
     big_endian: bool
+    size: int | None = None
+    """The file's size in bytes; None when it is no regular file (a pipe, standard input)."""
+    progress: ReadProgress | None = None
+    """Told how far reading is once per chunk read (``CHUNK``), never per record; set it
+    before iterating ``records()``."""
+    counted: ByteCount | None = None
+    """What counts the bytes read from the file (``bytes_read``)."""
 
     def __init__(self, name: str, inp: Input, compressed: bool, closers: list[BinaryIO]):
         self.name = name
@@ -63,6 +71,11 @@ class Capture:
 
     __iter__ = records
 
+    def bytes_read(self) -> int:
+        """Bytes read from the file so far: compressed bytes for a gzip file, so that they
+        compare with ``size``."""
+        return 0 if self.counted is None else self.counted.done
+
     def close(self) -> None:
         """Close what this capture opened (not a file object given to ``open_stream``)."""
         for f in self._closers:
@@ -81,6 +94,21 @@ class Capture:
     def _damaged(self, message: str) -> None:
         if self.damage is None:
             self.damage = message
+
+
+class ByteCount:
+    """A read function that counts the bytes it returned."""
+
+    __slots__ = ("_read", "done")
+
+    def __init__(self, read: Callable[[int], bytes]):
+        self._read = read
+        self.done = 0
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._read(n)
+        self.done += len(data)
+        return data
 
 
 class Input:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from tcpcheck import __version__
 from tcpcheck.baseline import fingerprint, service_port
@@ -34,6 +35,9 @@ from tcpcheck.spill import SortedSpill, SpillLimits, chained
 from tcpcheck.timeline import Recorder, Recording, Timeline
 from tcpcheck.timers import Timing, Tolerance
 from tcpcheck.track import Tracker
+
+if TYPE_CHECKING:
+    from tcpcheck.set_results import FileResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,7 +364,7 @@ def _endpoints(conn: Connection | LoneSyn) -> tuple[str, str]:
     return format_endpoint(dst, dport), format_endpoint(src, sport)
 
 
-def combine(runs: Sequence[tuple[CaptureSummary, Analyzer]]) -> AnalysisResult:
+def combine(runs: Sequence[tuple[CaptureSummary, Analyzer | FileResult]]) -> AnalysisResult:
     """The result of analysed captures, in the order given: connections by id and findings by
     connection, frame and code within each capture.
 
@@ -374,8 +378,12 @@ def combine(runs: Sequence[tuple[CaptureSummary, Analyzer]]) -> AnalysisResult:
     for summary, analyzer in runs:
         captures.append(summary)
         timelines.extend(sorted(analyzer.timelines, key=lambda t: t.connection))
-        connections.append(analyzer.sorted_connections())
-        findings.append(analyzer.sorted_findings())
+        if isinstance(analyzer, Analyzer):
+            connections.append(analyzer.sorted_connections())
+            findings.append(analyzer.sorted_findings())
+        else:  # one file of a stitched set, in memory
+            connections.append(tuple(sorted(analyzer.connections, key=_connection_order)))
+            findings.append(tuple(sorted(analyzer.findings, key=_finding_order)))
     profiles = list(dict.fromkeys(summary.profile for summary in captures))
     return AnalysisResult(tool_version=__version__, profile=", ".join(profiles),
                           captures=tuple(captures), connections=chained(connections),

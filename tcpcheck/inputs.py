@@ -72,6 +72,16 @@ def expand_inputs(args: Sequence[str]) -> list[str]:
     return list(out)
 
 
+def not_captures(args: Sequence[str]) -> list[str]:
+    """The files below the folders among ``args`` that are not captures (``expand_inputs``
+    leaves them out), sorted by path; hidden folders are not searched."""
+    found = []
+    for arg in args:
+        if arg != STDIN and os.path.isdir(arg):
+            found.extend(path for path in _files_under(arg) if not is_capture(path))
+    return found
+
+
 def _glob(pattern: str) -> list[str]:
     matches = sorted(glob.glob(pattern, recursive=True))
     if not matches:
@@ -90,11 +100,15 @@ def _glob(pattern: str) -> list[str]:
 
 def _captures_under(folder: str) -> list[str]:
     """Capture files below ``folder``, sorted by path; hidden folders (.git, .venv) skipped."""
+    return [path for path in _files_under(folder) if is_capture(path)]
+
+
+def _files_under(folder: str) -> list[str]:
+    """Every file below ``folder``, sorted by path; hidden folders (.git, .venv) skipped."""
     found = []
     for root, dirs, files in os.walk(folder, onerror=_unreadable):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
-        found.extend(path for path in (os.path.join(root, name) for name in files)
-                     if is_capture(path))
+        found.extend(os.path.join(root, name) for name in files)
     # By path components, so that a folder's files stay together: a/b.pcap before a-b.pcap.
     return sorted(found, key=lambda path: path.split(os.sep))
 

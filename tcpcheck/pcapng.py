@@ -157,6 +157,8 @@ class PcapngCapture(Capture):
                 if record is not None:
                     yield record
                 pos = end
+            if self.progress is not None:
+                self.progress(self.name, self.bytes_read(), self.size, frame)
             try:
                 chunk = read(CHUNK)
             except READ_ERRORS as exc:

@@ -8,19 +8,22 @@ its pipe through ``analyze_records`` the same way.
 
 from __future__ import annotations
 
+import copy
 import gc
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from tcpcheck.decode import Decoder
+from tcpcheck.decode import DecodeCounters, Decoder
 from tcpcheck.engine import Analyzer, RuleSetup, combine
 from tcpcheck.profiles import Profile
+from tcpcheck.progress import ReadProgress
 from tcpcheck.readfilter import ReadFilter
 from tcpcheck.result import AnalysisResult, CaptureSummary
 from tcpcheck.segment import Record
-from tcpcheck.sources import Capture, open_capture
+from tcpcheck.set_results import FileResult, split_by_file
+from tcpcheck.sources import Capture, CaptureSet, open_capture
 from tcpcheck.spill import DEFAULT_LIMITS, SpillLimits
 from tcpcheck.timeline import Recording
 
@@ -32,6 +35,9 @@ class Job:
     path: str
     profile: Profile
     setup: RuleSetup = field(default_factory=RuleSetup)
+    stitch: CaptureSet | None = None
+    """The rotated files read as one capture (``--stitch``), ``path`` the first of them;
+    None: ``path`` alone."""
 
 
 def analyze_capture(path: str, profile: Profile, setup: RuleSetup | None = None,
@@ -39,6 +45,7 @@ def analyze_capture(path: str, profile: Profile, setup: RuleSetup | None = None,
                     max_connections: int | None = None, *,
                     on_wait: Callable[[str], None] | None = None,
                     read_filter: ReadFilter | None = None,
+                    progress: ReadProgress | None = None,
                     spill_after: SpillLimits | None = DEFAULT_LIMITS,
                     ) -> tuple[CaptureSummary, Analyzer]:
     """Run one capture file through the whole pipeline (recording the timelines
@@ -52,10 +59,30 @@ def analyze_capture(path: str, profile: Profile, setup: RuleSetup | None = None,
     a file damaged part-way is analysed up to the damage, which the summary reports.
     """
     with open_capture(path, on_wait=on_wait) as capture:
+        capture.progress = progress
         analyzer = Analyzer(profile, input_name=path, setup=setup, recording=recording,
                             max_connections=max_connections, spill_after=spill_after)
         decoder = Decoder(verify_checksums=setup is None or setup.verify_checksums)
         return analyze_records(capture, analyzer, decoder, read_filter), analyzer
+
+
+def analyze_set(files: CaptureSet, profile: Profile, setup: RuleSetup | None = None,
+                recording: Recording | None = None, max_connections: int | None = None, *,
+                read_filter: ReadFilter | None = None, progress: ReadProgress | None = None,
+                ) -> list[tuple[CaptureSummary, FileResult]]:
+    """Run a rotated set of capture files through the pipeline as one capture; what it
+    found is told file by file (``tcpcheck.set_results``), in the order the files were read.
+    """
+    with open_capture(files) as capture:
+        capture.progress = progress
+        analyzer = Analyzer(profile, input_name=files.paths[0], setup=setup,
+                            recording=recording, max_connections=max_connections)
+        decoder = Decoder(verify_checksums=setup is None or setup.verify_checksums)
+        counters: list[DecodeCounters] = []
+        capture.on_part = lambda _: counters.append(copy.copy(decoder.counters))
+        whole = analyze_records(capture, analyzer, decoder, read_filter)
+        return split_by_file(capture.parts, counters, whole, analyzer.findings,
+                             analyzer.connections, analyzer.timelines)
 
 
 def analyze_records(capture: Capture, analyzer: Analyzer, decoder: Decoder,
@@ -120,6 +147,7 @@ def analyze_jobs(jobs: Sequence[Job], recording: Recording | None = None,
                  max_connections: int | None = None, *,
                  on_wait: Callable[[str], None] | None = None,
                  read_filter: ReadFilter | None = None,
+                 progress: ReadProgress | None = None,
                  spill_after: SpillLimits | None = DEFAULT_LIMITS) -> AnalysisResult:
     """Analyse capture files in order; one combined, deterministically ordered result.
 
@@ -128,13 +156,21 @@ def analyze_jobs(jobs: Sequence[Job], recording: Recording | None = None,
     carries the timelines it chooses. ``max_connections`` bounds the connections without a
     finding listed per capture (None: all); the others are counted in each capture's
     ``folded``. ``on_wait`` is told when a FIFO input has no writer yet. A ``read_filter``
-    (``--filter``) keeps the records of every file it matches. ``spill_after`` is
-    ``analyze_capture``'s.
+    (``--filter``) keeps the records of every file it matches. ``progress`` is told how far
+    the reading of each capture is (``tcpcheck.progress``). ``spill_after`` is
+    ``analyze_capture``'s (a stitched set is kept in memory).
     """
-    return combine([analyze_capture(job.path, job.profile, job.setup, recording,
+    runs: list[tuple[CaptureSummary, Analyzer | FileResult]] = []
+    for job in jobs:
+        if job.stitch is not None:
+            runs.extend(analyze_set(job.stitch, job.profile, job.setup, recording,
+                                    max_connections, read_filter=read_filter,
+                                    progress=progress))
+            continue
+        runs.append(analyze_capture(job.path, job.profile, job.setup, recording,
                                     max_connections, on_wait=on_wait, read_filter=read_filter,
-                                    spill_after=spill_after)
-                    for job in jobs])
+                                    progress=progress, spill_after=spill_after))
+    return combine(runs)
 
 
 def analyze_files(paths: Sequence[str], profile: Profile, setup: RuleSetup | None = None,

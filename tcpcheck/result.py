@@ -86,6 +86,15 @@ class Finding:
     fold: Fold | None = None
     """Set when this finding stands for every finding of its artefact rule on its host in its
     capture (its message says so); None for a finding that stands for itself."""
+    connection_input: str = ""
+    """The capture file that names the finding's connection (``ConnectionSummary.input``)
+    when it is not ``input``: in a stitched set (``--stitch``) a connection is named by the
+    file of its first frame, its findings by the files of theirs. Empty otherwise."""
+
+    @property
+    def connection_key(self) -> ConnectionKey:
+        """The finding's connection: its row's capture file and id."""
+        return self.connection_input or self.input, self.connection
 
     @property
     def count(self) -> int:
@@ -280,6 +289,6 @@ def tallies_by_connection(findings: Iterable[Finding]) -> dict[ConnectionKey, di
     """Each connection's findings counted by severity (connections without one are absent)."""
     tallies: dict[ConnectionKey, dict[Severity, int]] = {}
     for finding in findings:
-        tally = tallies.setdefault((finding.input, finding.connection), {})
+        tally = tallies.setdefault(finding.connection_key, {})
         tally[finding.severity] = tally.get(finding.severity, 0) + 1
     return tallies

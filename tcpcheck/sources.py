@@ -24,6 +24,7 @@ from tcpcheck.capture import (
     CHUNK,
     MAX_CAPLEN,
     READ_ERRORS,
+    ByteCount,
     Capture,
     CaptureError,
     Input,
@@ -33,8 +34,9 @@ from tcpcheck.capture import (
 )
 from tcpcheck.pcapng import PcapngCapture
 from tcpcheck.segment import Record
+from tcpcheck.stitched import CaptureSet, StitchedCapture
 
-__all__ = ["STDIN", "Capture", "CaptureError", "open_capture", "open_stream"]
+__all__ = ["STDIN", "Capture", "CaptureError", "CaptureSet", "open_capture", "open_stream"]
 
 STDIN = "-"
 """The path that names standard input, as in ``tcpdump -r -`` (a file named ``-`` is ``./-``)."""
@@ -104,6 +106,8 @@ class _PcapCapture(Capture):
                     self._damaged(f"corrupt record header in {where}: captured length "
                                   f"{caplen} exceeds {limit}")
                     return
+            if self.progress is not None:
+                self.progress(self.name, self.bytes_read(), self.size, frame)
             try:
                 chunk = read(CHUNK)
             except READ_ERRORS as exc:
@@ -135,9 +139,9 @@ class _Prefixed:
     Lets gzip decompress a pipe from its first byte without ever seeking back.
     """
 
-    def __init__(self, prefix: bytes, f: BinaryIO):
+    def __init__(self, prefix: bytes, read: Callable[[int], bytes]):
         self._prefix = prefix
-        self._read = f.read
+        self._read = read
 
     def read(self, n: int = -1) -> bytes:
         if self._prefix:
@@ -178,10 +182,11 @@ FIFO_PATIENCE_MS = 1000
 """How long a FIFO may stay without a writer before ``open_capture`` says it is waiting."""
 
 
-def open_capture(path: str | os.PathLike[str], *,
+def open_capture(path: str | os.PathLike[str] | CaptureSet, *,
                  on_wait: Callable[[str], None] | None = None) -> Capture:
     """Open a pcap or pcapng file, gzip-compressed or not, read-only; ``-`` (``STDIN``) is
-    standard input, read as a pipe is (``tcpdump -w - | tcpcheck analyze -``).
+    standard input, read as a pipe is (``tcpdump -w - | tcpcheck analyze -``). A
+    ``CaptureSet`` opens as one ``StitchedCapture`` of its files (``--stitch``).
 
     A FIFO (``mkfifo``, a pipe on standard input, or ``/dev/stdin`` from a pipe) is waited on
     until its writer sends something; when that takes longer than ``FIFO_PATIENCE_MS``,
@@ -190,6 +195,8 @@ def open_capture(path: str | os.PathLike[str], *,
 
     Raises ``CaptureError`` (one user-facing line) when the file cannot be read as a capture.
     """
+    if isinstance(path, CaptureSet):
+        return StitchedCapture(path, open_capture)
     name = os.fspath(path)
     name = name if isinstance(name, str) else name.decode(errors="replace")
     if name == STDIN:
@@ -282,16 +289,38 @@ def _open_nonblocking(path: str, flags: int) -> int:
 
 
 def _open(f: BinaryIO, name: str, closers: list[BinaryIO]) -> Capture:
+    capture = _open_counted(f, name, closers)
+    capture.size = _regular_size(f)
+    return capture
+
+
+def _regular_size(f: BinaryIO) -> int | None:
+    """The size of the file ``f`` reads, when it is a regular file (what progress compares
+    with)."""
     try:
-        head = _sniff(_reader(f))
+        info = os.fstat(f.fileno())
+    except (OSError, ValueError, AttributeError):
+        return None
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
+
+
+def _open_counted(f: BinaryIO, name: str, closers: list[BinaryIO]) -> Capture:
+    """The capture ``f`` holds, with the bytes read from ``f`` counted (``bytes_read``)."""
+    counted = ByteCount(_reader(f))
+    try:
+        head = _sniff(counted.read)
     except OSError as exc:
         raise CaptureError(f"{name}: cannot read ({exc.strerror or exc})") from None
     if not head:
         raise CaptureError(f"{name}: empty file")
-    read = _reader(f)
+    read = counted.read
     compressed = head[:2] == b"\x1f\x8b"
     if compressed:
-        gz = gzip.GzipFile(fileobj=_Prefixed(head, f), mode="rb")  # type: ignore[arg-type]
+        sniffed = counted.done
+        counted = ByteCount(f.read)
+        counted.done = sniffed
+        gz = gzip.GzipFile(fileobj=_Prefixed(head, counted.read),  # type: ignore[arg-type]
+                           mode="rb")
         closers = [gz, *closers]
         read = gz.read1
         try:
@@ -302,10 +331,14 @@ def _open(f: BinaryIO, name: str, closers: list[BinaryIO]) -> Capture:
             raise CaptureError(f"{name}: empty file (after gzip decompression)")
     magic = head[:4]
     inp = Input(read, head)
+    capture: Capture | None = None
     if magic in _PCAP_MAGICS:
-        return _PcapCapture(name, inp, compressed, closers)
-    if magic == b"\x0a\x0d\x0d\x0a":
-        return PcapngCapture(name, inp, compressed, closers)
+        capture = _PcapCapture(name, inp, compressed, closers)
+    elif magic == b"\x0a\x0d\x0d\x0a":
+        capture = PcapngCapture(name, inp, compressed, closers)
+    if capture is not None:
+        capture.counted = counted
+        return capture
     if magic in _OTHER_MAGICS or head[:3] == b"BZh":
         kind = _OTHER_MAGICS.get(magic, "bzip2-compressed: decompress it first (tcpcheck "
                                         "reads gzip only)")

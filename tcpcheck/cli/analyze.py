@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 import sys
 from datetime import UTC, datetime
@@ -10,8 +11,10 @@ import click
 
 from tcpcheck.artefacts import fold_artefacts
 from tcpcheck.baseline import apply_baseline, load_baseline, render_baseline
+from tcpcheck.capture import CaptureError
 from tcpcheck.cli.exits import ExitCode, writing_stdout
-from tcpcheck.cli.options import filter_option, report_options, rule_options
+from tcpcheck.cli.options import filter_option, report_options, rule_options, stitch_option
+from tcpcheck.cli.progress import reading_progress
 from tcpcheck.cli.run import (
     USER_ERRORS,
     compile_filter,
@@ -24,11 +27,13 @@ from tcpcheck.cli.run import (
     waiting_for_writer,
 )
 from tcpcheck.fold import DEFAULT_MAX_CONNECTIONS
-from tcpcheck.inputs import expand_inputs
-from tcpcheck.pipeline import analyze_jobs
+from tcpcheck.inputs import expand_inputs, not_captures
+from tcpcheck.pipeline import Job, analyze_jobs
 from tcpcheck.report.formats import REGISTRY, ReportSettings
 from tcpcheck.report.outputs import Output, OutputError
 from tcpcheck.report.statistics import render_statistics
+from tcpcheck.sources import STDIN, open_capture
+from tcpcheck.stitched import stitch_order
 from tcpcheck.wording import counted
 from tcpcheck.writing import StagedWrites, Target, refuse_overwrites
 
@@ -38,6 +43,7 @@ _DATED = [f.name for f in REGISTRY.values() if f.timestamp]
 
 @click.command(short_help="Analyse capture files.")
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@stitch_option
 @rule_options
 @filter_option
 @click.option("--baseline", "baseline_path", metavar="FILE",
@@ -55,7 +61,7 @@ _DATED = [f.name for f in REGISTRY.values() if f.timestamp]
 @click.option("--statistics", is_flag=True,
               help="Print only the number of findings per rule, one line each (reports given "
                    "a path are still written).")
-def analyze(paths: tuple[str, ...], config_path: str | None, isolated: bool,
+def analyze(paths: tuple[str, ...], stitch: bool, config_path: str | None, isolated: bool,
             profile_name: str | None, select: tuple[str, ...], extend_select: tuple[str, ...],
             ignore: tuple[str, ...], ignore_checksums: bool, fail_on: str | None,
             baseline_path: str | None, write_baseline: str | None,
@@ -67,7 +73,8 @@ def analyze(paths: tuple[str, ...], config_path: str | None, isolated: bool,
 
     PATH is a capture file, a folder (searched recursively for captures, recognised by their
     content), a quoted glob pattern such as 'artifacts/**/*.pcap*', or - for standard input
-    (tcpdump -w - | tcpcheck analyze -).
+    (tcpdump -w - | tcpcheck analyze -). With --stitch, the files are the parts of one
+    rotated capture (tcpdump -C/-G/-W, dumpcap -b ring buffers, editcap -c splits).
     """
     started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if timestamp else None
     recorded: str | None = None
@@ -86,8 +93,13 @@ def analyze(paths: tuple[str, ...], config_path: str | None, isolated: bool,
         entries = load_baseline(baseline) if baseline is not None else []
         inputs = expand_inputs(paths)
         refuse_overwrites(written, inputs)
-        result = analyze_jobs(run.jobs(inputs), run.recording(html_all), max_connections,
-                              on_wait=waiting_for_writer, read_filter=read_filter)
+        jobs = run.jobs(inputs)
+        if stitch:
+            jobs = _stitched(jobs, paths, quiet)
+        with reading_progress(quiet) as progress:
+            result = analyze_jobs(jobs, run.recording(html_all), max_connections,
+                                  on_wait=waiting_for_writer, read_filter=read_filter,
+                                  progress=progress)
         if write_baseline is not None:
             recorded = render_baseline(result, folder_of(write_baseline))
             recorded_count = len(result.findings)  # before the old baseline takes some out
@@ -128,3 +140,21 @@ def _without_stdout(outputs: list[Output]) -> list[Output]:
             raise OutputError(f"--statistics prints to stdout: give --format {out.format} a "
                               f"path, as in --format {out.format}:report.{out.format}")
     return [out for out in outputs if out.path is not None]
+
+
+def _stitched(jobs: list[Job], paths: tuple[str, ...], quiet: bool) -> list[Job]:
+    """``--stitch``: the inputs as one job reading them as one capture, with the settings of
+    the file read first. Raises CaptureError for standard input, which is no file of a set."""
+    if any(job.path == STDIN for job in jobs):
+        raise CaptureError("--stitch reads rotated capture files: standard input cannot be "
+                           "one of them")
+    skipped = not_captures(paths)
+    if skipped and not quiet:
+        click.echo(f"tcpcheck: --stitch: left out {counted(len(skipped), 'file')} that "
+                   f"{'is' if len(skipped) == 1 else 'are'} not a capture: "
+                   f"{', '.join(skipped[:3])}{' ...' if len(skipped) > 3 else ''}", err=True)
+    if len(jobs) < 2:
+        return jobs
+    files = stitch_order([job.path for job in jobs], open_capture)
+    first = next(job for job in jobs if job.path == files.paths[0])
+    return [dataclasses.replace(first, stitch=files)]

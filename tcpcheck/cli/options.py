@@ -104,3 +104,13 @@ def text_or_json_option(func: Command) -> Command:
     """``--format terminal|json`` of the catalog commands (``rules``, ``profiles``)."""
     return click.option("--format", "fmt", type=click.Choice(["terminal", "json"]),
                         default="terminal", show_default=True, help="Output format.")(func)
+
+
+def stitch_option(func: Command) -> Command:
+    """``--stitch``: the capture files are one rotated capture."""
+    return click.option("--stitch", is_flag=True,
+                        help="The files (or a folder of them) are one rotated capture "
+                             "(tcpdump -C/-G/-W, dumpcap -b, editcap -c): read them in the "
+                             "order of their first timestamps as one capture, so that a "
+                             "connection crossing files is one connection. Findings still "
+                             "name their own file and its frame number.")(func)

@@ -92,7 +92,7 @@ def _title(finding: Finding) -> str:
 
 def _where(finding: Finding, connections: dict[ConnectionKey, ConnectionSummary]) -> str:
     """``frame F, connection N client → server``."""
-    conn = connections.get((finding.input, finding.connection))
+    conn = connections.get(finding.connection_key)
     where = f"frame {finding.frame}, connection {finding.connection}"
     if conn is not None:
         where += f" {conn.client} → {conn.server}"

@@ -154,7 +154,7 @@ def render_html(result: AnalysisResult, catalog: Catalog, fail_on: Severity | No
     finding_index = {id(finding): index for index, finding in enumerate(result.findings)}
     by_connection: dict[ConnectionKey, list[Finding]] = {}
     for finding in result.findings:
-        by_connection.setdefault((finding.input, finding.connection), []).append(finding)
+        by_connection.setdefault(finding.connection_key, []).append(finding)
     timelines = [t for t in result.timelines
                  if t.input in capture_index and (all_connections or _key(t) in by_connection)]
     drawn = {_key(t) for t in timelines}

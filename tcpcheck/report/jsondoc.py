@@ -221,4 +221,7 @@ def _finding(finding: Finding, step: NextStep) -> dict[str, Any]:
     if finding.fold is not None:
         # Only on a folded artefact finding: other findings stay as they were.
         out["fold"] = asdict(finding.fold)
+    if finding.connection_input:
+        # Only in a stitched set, on a finding past the file its connection is listed in.
+        out["connection_input"] = finding.connection_input
     return out

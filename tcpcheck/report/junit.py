@@ -51,7 +51,7 @@ def render_junit(result: AnalysisResult, fail_on: Severity | None, *,
         conns_by_input.setdefault(conn.input, []).append(conn)
     findings: dict[_ConnectionKey, list[Finding]] = {}
     for finding in result.findings:
-        findings.setdefault((finding.input, finding.connection), []).append(finding)
+        findings.setdefault(finding.connection_key, []).append(finding)
     steps = NextSteps(result.connections)
     suites = [_suite(capture, conns_by_input.get(capture.input, []), findings, result,
                      fail_on, timestamp, steps)

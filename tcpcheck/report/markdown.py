@@ -176,7 +176,7 @@ def _capture_section(capture: CaptureSummary, findings: list[Finding],
 
 def _finding_row(finding: Finding, connections: dict[ConnectionKey, ConnectionSummary],
                  steps: NextSteps) -> str:
-    conn = connections.get((finding.input, finding.connection))
+    conn = connections.get(finding.connection_key)
     where = str(finding.connection)
     if conn is not None:
         where += " " + code(f"{conn.client} → {conn.server}")

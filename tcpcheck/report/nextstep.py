@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterator
 from typing import NamedTuple
 
-from tcpcheck.result import ConnectionSummary, Finding
+from tcpcheck.result import ConnectionKey, ConnectionSummary, Finding
 
 STDIN_NAMES = frozenset({"-", "/dev/stdin"})
 """Input names that mean standard input."""
@@ -113,20 +113,22 @@ class NextSteps:
     nothing is kept per connection: for a result too big to hold (``tcpcheck.spill``).
     """
 
-    def __init__(self, connections: Iterable[ConnectionSummary], *,
+    def __init__(self, connections: Collection[ConnectionSummary], *,
                  in_order: bool = False) -> None:
         self._rows: InOrder | None = None
-        self._filters: dict[tuple[str, int], str] = {}
+        self._filters: dict[ConnectionKey, str] = {}
         if in_order:
             self._rows = InOrder(connections)
         else:
             self._filters = {(c.input, c.id): connection_filter(c.client, c.server)
                              for c in connections}
-        self._heads: dict[tuple[str, int], _Heads] = {}
+        self._heads: dict[tuple[str, ConnectionKey], _Heads] = {}
 
     def of(self, finding: Finding) -> NextStep:
-        """The next step of ``finding`` (of one of the connections given)."""
-        key = (finding.input, finding.connection)
+        """The next step of ``finding`` (of one of the connections given), on the file and
+        frame number the finding names."""
+        # The connection's row may name another file of a stitched set than the finding.
+        key = (finding.input, finding.connection_key)
         heads = self._heads.get(key)
         if heads is None:
             if self._rows is not None:
@@ -137,19 +139,19 @@ class NextSteps:
             return NextStep(heads.filter + frame, None, None, heads.unavailable)
         return NextStep(heads.filter + frame, f"{heads.tshark}{frame}'", heads.show + frame)
 
-    def _make_heads(self, path: str, connection: int) -> _Heads:
-        head = _filter_head(self._filter(path, connection))
+    def _make_heads(self, path: str, connection: ConnectionKey) -> _Heads:
+        head = _filter_head(self._filter(connection))
         # Single quotes quote the filter exactly: it is addresses, ports, numbers and
         # operators, never a quote.
         return _Heads(head, f"tshark -r {_shell_path(path)} -Y '{head}",
                       f"{show_prefix(path)} --frame ", unreadable(path))
 
 
-    def _filter(self, path: str, connection: int) -> str:
+    def _filter(self, connection: ConnectionKey) -> str:
         """The connection's four-tuple filter; "" for a connection not given."""
         if self._rows is None:
-            return self._filters.get((path, connection), "")
-        row = self._rows.get(path, connection)
+            return self._filters.get(connection, "")
+        row = self._rows.get(*connection)
         return "" if row is None else connection_filter(row.client, row.server)
 
 
@@ -157,9 +159,11 @@ class InOrder:
     """A result's connections looked up for its findings, in their order: read along with the
     findings, one at a time, rather than held in a table. Every finding's connection is
     listed, and both are ordered by capture, then connection id, so each look-up moves
-    forward."""
+    forward; one that does not (a stitched set's finding whose connection an earlier file
+    names) reads the connections again from the start."""
 
-    def __init__(self, connections: Iterable[ConnectionSummary]) -> None:
+    def __init__(self, connections: Collection[ConnectionSummary]) -> None:
+        self._connections = connections
         self._rows: Iterator[ConnectionSummary] = iter(connections)
         self._last: ConnectionSummary | None = None
 
@@ -168,10 +172,12 @@ class InOrder:
         last = self._last
         if last is not None and last.id == connection and last.input == path:
             return last
-        for row in self._rows:
-            if row.id == connection and row.input == path:
-                self._last = row
-                return row
+        for _ in range(2):
+            for row in self._rows:
+                if row.id == connection and row.input == path:
+                    self._last = row
+                    return row
+            self._rows = iter(self._connections)
         return None
 
 

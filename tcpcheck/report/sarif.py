@@ -307,7 +307,7 @@ def _physical(path: str, artifact_index: dict[str, int]) -> dict[str, Any]:
 def _result(finding: Finding, step: NextStep, rule_index: dict[str, int],
             artifact_index: dict[str, int], connections: ConnectionOf,
             baselined: bool) -> dict[str, Any]:
-    conn = connections(finding.input, finding.connection)
+    conn = connections(*finding.connection_key)
     where = f"connection {finding.connection}"
     if conn is not None:
         where += f" ({conn.client} → {conn.server})"

@@ -97,7 +97,7 @@ def render_failures(result: AnalysisResult, console: Console,
     for f in result.findings:
         if f.severity < fail_on:
             continue
-        conn = connections.get((f.input, f.connection))
+        conn = connections.get(f.connection_key)
         endpoints = None if conn is None else (conn.client, conn.server)
         console.print(finding_line(f, endpoints), soft_wrap=True)
 
@@ -425,7 +425,7 @@ def _print_rule_group(findings: list[Finding], severity: Severity,
     if len(findings) > limit:
         shown = findings[:limit]
     for finding in shown:
-        _print_finding(finding, connections.get((finding.input, finding.connection)), console)
+        _print_finding(finding, connections.get(finding.connection_key), console)
         if steps is not None:
             _print_next_step(finding, steps, console)
     if len(shown) < len(findings):
