@@ -10,6 +10,8 @@ from __future__ import annotations
 import io
 import os
 import random
+import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -27,7 +29,9 @@ from tcpcheck.report.formats import REGISTRY, ReportSettings, Sink
 from tcpcheck.report.jsondoc import render_json
 from tcpcheck.report.plain import plain_console
 from tcpcheck.result import AnalysisResult, Severity
+from tcpcheck.sources import open_capture
 from tcpcheck.spill import CHUNK, SortedSpill, SpillError, SpillLimits, on_disk
+from tcpcheck.stitched import stitch_order
 from tcpcheck.timeline import Recording
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -135,3 +139,21 @@ def test_a_missing_temporary_folder_is_one_clear_error(tmp_path, monkeypatch):
     with pytest.raises(SpillError, match=f"temporary file in {missing}: .*set TMPDIR"):
         spilled([str(LINUX[0])])
     assert SpillError in USER_ERRORS  # tcpcheck analyze: one line, exit status 2
+
+
+@pytest.mark.skipif(shutil.which("editcap") is None,
+                    reason="editcap (Wireshark's, from `make system-deps`) is not installed")
+def test_a_stitched_set_beside_a_spilled_capture_gives_the_same_json_and_sarif(tmp_path):
+    source = ROOT / "captures" / "linux" / "bulk-loss.pcap"
+    subprocess.run(["editcap", "-F", "pcap", "-c", "400", str(source), str(tmp_path / "part")],
+                   check=True)
+    parts = stitch_order([str(p) for p in sorted(tmp_path.glob("part*"))], open_capture)
+    other = str(LINUX[0])
+    jobs = [Job(parts.paths[0], PROFILE, RuleSetup(), stitch=parts),
+            Job(other, PROFILE, RuleSetup())]
+    memory = analyze_jobs(jobs, spill_after=None)
+    disk = analyze_jobs(jobs, spill_after=SpillLimits(findings=3, connections=3))
+    assert on_disk(disk.findings)
+    assert any(f.connection_input for f in disk.findings)  # a connection crosses a cut
+    assert render_json(disk) == render_json(memory)
+    assert report(disk, "sarif") == report(memory, "sarif")
