@@ -22,7 +22,7 @@ help:
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,live]'
+	$(BIN)/pip install --quiet -e '.[dev,live,dask]'
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -4,7 +4,9 @@ Runs each tool as a child process on the same file and reports wall time, packet
 second and the child's peak resident set size (ru_maxrss from wait4(2), the figure
 ``/usr/bin/time -v`` prints as "Maximum resident set size"):
 
-1. ``tcpcheck analyze FILE --format json``                      the full analysis
+1. ``tcpcheck analyze FILE --format json --jobs 1``             the full analysis, one process
+   ``tcpcheck analyze FILE --format json --jobs N``             the same split among N
+                                                               processes (N: the cores here)
 2. ``python bench/bare_loop.py FILE``                            read the records and unpack
                                                                each header: the floor
 3. ``python bench/bare_loop.py --dpkt FILE``                     the same with dpkt's reader
@@ -41,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TCPCHECK = ROOT / ".venv" / "bin" / "tcpcheck"
 # tcpcheck exits 1 when it reports error findings; that is a result, not a failure.
 OK_EXIT = {"tcpcheck": {0, 1}}
+CORES = os.cpu_count() or 1
 
 
 @dataclass
@@ -87,7 +90,7 @@ def bench(tool: str, argv: list[str], runs: int) -> Result:
     result = Result(tool, [])
     for _ in range(runs):
         try:
-            result.runs.append(measure(argv, OK_EXIT.get(tool, {0})))
+            result.runs.append(measure(argv, OK_EXIT.get(tool.split()[0], {0})))
         except (OSError, RuntimeError) as exc:
             result.error = str(exc)
             break
@@ -110,7 +113,11 @@ def _tshark() -> str:
 
 BARE_LOOP = [sys.executable, str(Path(__file__).resolve().parent / "bare_loop.py")]
 ROWS = (
-    Row("tcpcheck", lambda f: [str(TCPCHECK), "analyze", f, "--format", "json"]),
+    Row("tcpcheck", lambda f: [str(TCPCHECK), "analyze", f, "--format", "json", "--jobs", "1"]),
+    # One process per core, when there are several (the ratio line under the table).
+    *([Row(f"tcpcheck --jobs {CORES}", lambda f: [str(TCPCHECK), "analyze", f, "--format",
+                                                   "json", "--jobs", str(CORES)])]
+      if CORES > 1 else []),
     Row("bare loop", lambda f: [*BARE_LOOP, f]),
     Row("dpkt + struct", lambda f: [*BARE_LOOP, "--dpkt", f]),
     Row("tshark analysis", lambda f: [_tshark(), "-r", f, "-n", "-Y", "tcp.analysis.flags",
@@ -138,6 +145,10 @@ def report(results: list[Result], packets: int) -> None:
         print(f"{r.tool:<18} {r.seconds:>9.2f} {packets / r.seconds:>11,.0f} "
               f"{r.peak_rss_mb:>12.0f}" + (f"   (then failed: {r.error})" if r.error else ""))
     by_tool = {r.tool: r for r in results if r.runs}
+    for row in ROWS[1:]:
+        if row.tool.startswith("tcpcheck --jobs") and {"tcpcheck", row.tool} <= set(by_tool):
+            print(f"{row.tool} packets/s / tcpcheck --jobs 1 packets/s = "
+                  f"{by_tool['tcpcheck'].seconds / by_tool[row.tool].seconds:.2f}")
     for other, target in RATIOS:
         if "tcpcheck" in by_tool and other in by_tool:
             ratio = by_tool[other].seconds / by_tool["tcpcheck"].seconds

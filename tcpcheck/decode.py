@@ -14,7 +14,7 @@ import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
 
-from tcpcheck.duplicates import RECENT, RecentFrames
+from tcpcheck.duplicates import RecentFrames
 from tcpcheck.segment import CSUM_BAD, CSUM_OFFLOAD, CSUM_OK, CSUM_UNCHECKED, Record, Segment
 
 # Link types we decode (pcap LINKTYPE_ numbers, https://www.tcpdump.org/linktypes.html).
@@ -116,6 +116,7 @@ class Decoder:
         # that here rather than in a call to ``recent.is_copy`` halves the cost of the
         # duplicate check. Read again whenever ``recent`` may have rotated them.
         fresh, fresh_ts, stale = recent.generations()
+        until = recent.until
         for frame, ts, lt, buf in records:
             if lt == 1 and len(buf) >= _FAST_END:
                 (et, vihl, tot, frag, proto, src, dst, sport, dport, seq, ack, off, flags,
@@ -131,6 +132,10 @@ class Decoder:
                         c.tcp += 1
                         header = buf[14:end]
                         payload = buf[end:end + plen]
+                        if frame >= until:
+                            recent.advance(frame)
+                            fresh, fresh_ts, stale = recent.generations()
+                            until = recent.until
                         seg = new(Segment, (frame, ts, src, sport, dst, dport, seq, ack, flags,
                                             win, plen, buf[54:end], payload,
                                             checksum_state(src, dst, buf[34:end + plen],
@@ -143,9 +148,6 @@ class Decoder:
                         else:  # what ``recent.is_copy`` does with a header it has not seen
                             fresh[header] = payload
                             fresh_ts[header] = ts
-                            if len(fresh) >= RECENT:
-                                recent.rotate()
-                                fresh, fresh_ts, stale = recent.generations()
                         yield seg
                         continue
             seg = slow((frame, ts, lt, buf))
@@ -153,6 +155,7 @@ class Decoder:
                 if recent.is_copy(seg):
                     seg = seg._replace(copy=True)
                 fresh, fresh_ts, stale = recent.generations()
+                until = recent.until
                 yield seg
 
     def decode(self, record: Record) -> Segment | None:

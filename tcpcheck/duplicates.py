@@ -27,9 +27,11 @@ Where that is unclear the repeat goes to the model: a missed copy is at worst a 
 note (and ``timers.DUPLICATE_NS`` keeps it from being a timer finding), while a real segment
 taken for a copy would be lost to every rule.
 
-Memory is bounded: only the last ``RECENT`` segments are remembered, whichever their
-connection (editcap -d compares against the last 5 frames; a mirror's copy follows the
-original within microseconds).
+Memory is bounded: only the segments of the last ``RECENT`` to ``2 * RECENT`` frames are
+remembered, whichever their connection (editcap -d compares against the last 5 frames; a
+mirror's copy follows the original within microseconds). The span is counted in frame numbers,
+not in segments remembered, so what is remembered of one connection does not depend on which
+other connections were decoded: ``--jobs`` decodes each connection in one process only.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ WINDOW_NS = 1_000_000
 """A copy comes within microseconds of its original; 1 ms is far shorter than any
 retransmission timer (Linux's floor is 200 ms, FreeBSD's 30 ms: see ``timers.DUPLICATE_NS``)."""
 RECENT = 256
-"""Segments remembered at least (up to twice as many)."""
+"""Frames whose segments are remembered at least (up to twice as many)."""
 
 
 Direction = tuple[bytes, int, bytes, int]
@@ -58,10 +60,10 @@ _FRAGMENT = 44
 
 
 class RecentFrames:
-    """The last segments captured, by their IP and TCP header bytes, in two generations: when
-    the newer holds ``RECENT`` segments it becomes the older and the older is dropped (cheaper
-    per segment than evicting one at a time; a bytes object caches its hash, so looking in
-    both costs one hash).
+    """The last segments captured, by their IP and TCP header bytes, in two generations, each
+    the segments of ``RECENT`` consecutive frame numbers: when a frame of the next span comes
+    the newer becomes the older and the older is dropped (cheaper per segment than evicting
+    one at a time; a bytes object caches its hash, so looking in both costs one hash).
 
     Only atoms are kept (capture times, payloads), never a ``Segment`` or another tuple: the
     dicts then stay untracked by the garbage collector, while remembered tuples would be
@@ -69,13 +71,16 @@ class RecentFrames:
     cost 10 % of the analysis time when this kept Segments).
     """
 
-    __slots__ = ("_new", "_old", "_new_ts", "_old_ts")
+    __slots__ = ("_new", "_old", "_new_ts", "_old_ts", "until")
 
     def __init__(self) -> None:
         self._new: dict[bytes, bytes] = {}  # header -> payload
         self._old: dict[bytes, bytes] = {}
         self._new_ts: dict[bytes, int] = {}  # header -> capture time
         self._old_ts: dict[bytes, int] = {}
+        self.until = RECENT
+        """The first frame number past the newer generation's span: ``advance`` before
+        remembering a segment of that frame or a later one."""
 
     def __len__(self) -> int:
         return len(self._new) + len(self._old)
@@ -83,13 +88,19 @@ class RecentFrames:
     def generations(self) -> tuple[dict[bytes, bytes], dict[bytes, int], dict[bytes, bytes]]:
         """(newer header -> payload, newer header -> capture time, older header -> payload):
         for the decoder's hot path, which remembers a header not in either generation itself
-        (exactly as ``is_copy`` does) and calls ``rotate`` when the newer one is full."""
+        (exactly as ``is_copy`` does) and calls ``advance`` for a frame past ``until``."""
         return self._new, self._new_ts, self._old
 
-    def rotate(self) -> None:
-        """The newer generation becomes the older; the older is forgotten."""
-        self._old, self._old_ts = self._new, self._new_ts
+    def advance(self, frame: int) -> None:
+        """Make the newer generation the span of ``frame`` (at or past ``until``): the newer
+        becomes the older, or both are forgotten when a whole span passed without a
+        segment."""
+        if frame >= self.until + RECENT:
+            self._old, self._old_ts = {}, {}
+        else:
+            self._old, self._old_ts = self._new, self._new_ts
         self._new, self._new_ts = {}, {}
+        self.until = (frame // RECENT + 1) * RECENT
 
     def is_copy(self, seg: Segment) -> bool:
         """Remember ``seg``; True when it is an exact copy of a recent segment (which stays
@@ -97,6 +108,8 @@ class RecentFrames:
         header = seg.header
         if not header:
             return False  # a segment built, not captured: nothing to compare
+        if seg.frame >= self.until:
+            self.advance(seg.frame)
         new = self._new
         payload = new.get(header)
         if payload is None:
@@ -104,8 +117,6 @@ class RecentFrames:
             if payload is None:
                 new[header] = seg.payload
                 self._new_ts[header] = seg.ts
-                if len(new) >= RECENT:
-                    self.rotate()
                 return False
         first_ts = self._new_ts.get(header)
         if first_ts is None:  # not `or`: a capture time of 0 is a time

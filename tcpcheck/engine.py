@@ -9,7 +9,7 @@ is ``tcpcheck.pipeline``'s: nothing here reads a file.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from tcpcheck import __version__
@@ -93,6 +93,12 @@ class Analyzer:
     is analysed in bounded memory; ``findings`` and ``connections`` then hold only those not
     written out yet. ``sorted_findings`` and ``sorted_connections`` give all of them, in the
     report's order.
+
+    ``sharded`` (``--jobs``: this analyzer sees some of a capture's connections, another
+    process the rest) leaves what needs every connection to the merge (``tcpcheck.merge``):
+    ``finish`` decides no flood (the handshakes are kept in ``handshakes``) and lists no
+    connection without a finding (they stay in ``pooled()``), and ``first_frames`` keeps
+    each connection's first frame, from which the merge numbers connections over the capture.
     """
 
     def __init__(self, profile: Profile, *, input_name: str = "", start_ts: int = 0,
@@ -101,7 +107,7 @@ class Analyzer:
                  idle_timeout: float | None = None,
                  recording: Recording | None = None,
                  max_connections: int | None = None, fast_path: bool = True,
-                 spill_after: SpillLimits | None = None) -> None:
+                 spill_after: SpillLimits | None = None, sharded: bool = False) -> None:
         self.profile = profile
         self.input_name = input_name
         self.start_ts = start_ts
@@ -126,7 +132,8 @@ class Analyzer:
         self.connections: list[ConnectionSummary] = self._connections.held
         self.findings: list[Finding] = self._findings.held
         self.folded: FoldedConnections | None = None
-        self._pool = None if max_connections is None else ConnectionPool(max_connections)
+        self._pool = (None if max_connections is None
+                      else ConnectionPool(max_connections, keep_rows=sharded))
         self._flood = None
         if setup.rules is None or "syn-flood" in setup.rules:
             self._flood = FloodWatch(int(setup.param(catalog, "syn-flood", "min_handshakes")),
@@ -136,6 +143,13 @@ class Analyzer:
                                idle_timeout=idle_timeout, lone_syns=recording is None,
                                fast_path=fast_path)
         self.timelines: list[Timeline] = []
+        self._sharded = sharded
+        self.handshakes: list[tuple[Target, Handshake]] | None = (
+            [] if sharded and self._flood is not None else None)
+        self.first_frames: dict[int, int] | None = {} if sharded else None
+        # Sharded: the findings whose message names another connection, with their event and
+        # context, for the merge to word them again with that connection's final number.
+        self.naming: dict[Finding, tuple[Event, Context]] = {}
         self._recording = recording
         self._recorders: dict[int, Recorder] = {}
         self._found: dict[int, int] = {}  # findings so far per open connection that has any
@@ -178,8 +192,11 @@ class Analyzer:
 
     def finish(self) -> None:
         """End of input: finalise every connection still open, then report the handshakes
-        that never completed, alone or as floods, and list the connections."""
+        that never completed, alone or as floods, and list the connections (sharded: only
+        finalise them)."""
         self.tracker.close()
+        if self._sharded:
+            return
         if self._flood is not None:
             for h in self._flood.unflooded():
                 if h.finding is not None:
@@ -210,6 +227,42 @@ class Analyzer:
         file when some were written out."""
         evicted = set() if self._pool is None else self._pool.evicted
         return self._connections.rows((lambda row: row.id in evicted) if evicted else None)
+
+    @property
+    def flooded(self) -> bool:
+        """Has a target been flooded (so far)?"""
+        return self._flood is not None and bool(self._flood.floods())
+
+    def pooled(self) -> tuple[list[ConnectionSummary], FoldedConnections | None]:
+        """The connections without a finding a sharded analyzer kept (the lowest ids) and
+        those it only counted."""
+        if self._pool is None:
+            return [], None
+        return self._pool.rows(), self._pool.folded()
+
+    def take_pooled(self, rows: Iterable[ConnectionSummary],
+                    folded: FoldedConnections | None) -> None:
+        """Another analyzer's ``pooled()``: list these rows or count them, as if they had
+        finished here."""
+        for row in rows:
+            self._list(row, False)
+        if folded is not None:
+            if self._pool is None:
+                raise ValueError("folded connections for an analyzer that lists all")
+            self._pool.absorb(folded)
+
+    def take_results(self, findings: Iterable[Finding],
+                     connections: Iterable[ConnectionSummary]) -> None:
+        """Findings and listed rows another analyzer made (a shard's, ``tcpcheck.merge``),
+        kept as this one keeps its own: written out beyond ``spill_after``."""
+        self._findings.extend(findings)
+        self._connections.extend(connections)
+
+    def take_handshake(self, target: Target, handshake: Handshake) -> None:
+        """A handshake that never completed, to the flood watch (from ``handshakes``)."""
+        for out in self._flood.add(target, handshake):
+            if not out.listed:
+                self._list(out.row, False)
 
     def endpoints(self, connection: int) -> tuple[str, str] | None:
         """``(client, server)`` as ``ip:port`` text of a connection while its findings are
@@ -261,7 +314,19 @@ class Analyzer:
                 reference=text.reference or meta.reference, input=self.input_name,
                 side=event.side, position=position,
                 fingerprint=fingerprint(meta.slug, event.side, service, position)))
+        if self._sharded and getattr(event, "previous_connection", None) is not None:
+            self.naming.update((finding, (event, ctx)) for finding in out)
         return out
+
+    def renumbered(self, finding: Finding, event: Event, ctx: Context,
+                   numbers: Sequence[int]) -> Finding:
+        """A sharded analyzer's ``finding`` (``naming``) worded again with the connection
+        its event names numbered as ``numbers`` says, and placed in its own connection's."""
+        event = replace(event, previous_connection=numbers[event.previous_connection])
+        text = next(check.explain(event, ctx) for check in self._checks[type(event)]
+                    if check.slug == finding.rule)
+        return replace(finding, connection=numbers[finding.connection], message=text.message,
+                       expected=text.expected, observed=text.observed)
 
     def _report(self, finding: Finding) -> None:
         self._findings.append(finding)
@@ -269,6 +334,8 @@ class Analyzer:
             self._on_finding(finding)
 
     def _finished(self, conn: Connection | LoneSyn) -> None:
+        if self.first_frames is not None:
+            self.first_frames[conn.id] = conn.first_frame
         recorder = self._recorders.pop(conn.id, None)
         if recorder is not None and conn.events:
             # Obligations the end of the connection settles (nothing came afterwards).
@@ -295,7 +362,7 @@ class Analyzer:
         target = _server(conn)
         source, port = conn.client_key
         syns, incomplete = conn.client.syns, type(event) is HandshakeIncomplete
-        anchor = watch.anchor(target)
+        anchor = None if self.handshakes is not None else watch.anchor(target)
         if anchor is not None and conn.id > anchor and not found:
             watch.count(target, conn.start_ts, source, port, syns, incomplete)
             self._keep(conn, 0)
@@ -305,11 +372,12 @@ class Analyzer:
         row = self._row(conn)
         if found:
             self._connections.append(row)
-        for out in watch.add(target, Handshake(
-                conn.id, conn.start_ts, source, port, syns, incomplete,
-                findings[0] if findings else None, row, found > 0)):
-            if not out.listed:
-                self._list(out.row, False)
+        handshake = Handshake(conn.id, conn.start_ts, source, port, syns, incomplete,
+                              findings[0] if findings else None, row, found > 0)
+        if self.handshakes is not None:
+            self.handshakes.append((target, handshake))
+        else:
+            self.take_handshake(target, handshake)
         return len(findings)
 
     def _keep(self, conn: Connection | LoneSyn, found: int) -> None:

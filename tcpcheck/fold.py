@@ -40,11 +40,14 @@ class ConnectionPool:
     The pool keeps no rows, only what folding a listed one needs: its id and counters. The
     caller keeps the rows ``add`` lists and leaves out those ``evicted`` names at the end, so
     a pool of 100,000 rows costs a few megabytes, and the rows can live on disk
-    (``tcpcheck.spill``).
+    (``tcpcheck.spill``). With ``keep_rows`` (a shard of ``--jobs``, whose rows the merge
+    lists or folds with the other shards') the pool keeps the rows it lists itself, in
+    ``rows()``, and ``add`` leaves the caller none to keep.
     """
 
-    def __init__(self, cap: int | None) -> None:
+    def __init__(self, cap: int | None, *, keep_rows: bool = False) -> None:
         self.cap = cap
+        self._rows: dict[int, ConnectionSummary] | None = {} if keep_rows else None
         # (-id, packets, client bytes, server bytes, close) of each listed row: highest id on
         # top.
         self._heap: list[tuple[int, int, int, int, str]] = []
@@ -59,18 +62,25 @@ class ConnectionPool:
         return self.cap is None or len(heap) < self.cap or (heap and conn_id < -heap[0][0])
 
     def add(self, row: ConnectionSummary) -> bool:
-        """Take ``row``: True when it is listed (the highest id listed is folded, and named in
-        ``evicted``, if that makes one too many), False when it is folded at once."""
+        """Take ``row``: True when the caller lists it (the highest id listed is folded, and
+        named in ``evicted``, if that makes one too many), False when it is folded at once or
+        the pool keeps it (``keep_rows``)."""
         if self.cap == 0:
             self.fold(row.packets, row.client_bytes, row.server_bytes, row.close)
             return False
         heapq.heappush(self._heap, (-row.id, row.packets, row.client_bytes, row.server_bytes,
                                     row.close))
+        rows = self._rows
+        if rows is not None:
+            rows[row.id] = row
         if self.cap is not None and len(self._heap) > self.cap:
             out, packets, client_bytes, server_bytes, close = heapq.heappop(self._heap)
             self.fold(packets, client_bytes, server_bytes, close)
-            self.evicted.add(-out)
-        return True
+            if rows is not None:
+                del rows[-out]
+            else:
+                self.evicted.add(-out)
+        return rows is None
 
     def fold(self, packets: int, client_bytes: int, server_bytes: int, close: str) -> None:
         """Count a connection that is not listed."""
@@ -79,6 +89,19 @@ class ConnectionPool:
         self._client_bytes += client_bytes
         self._server_bytes += server_bytes
         self._close[close] = self._close.get(close, 0) + 1
+
+    def absorb(self, folded: FoldedConnections) -> None:
+        """Count connections another pool folded (``--jobs``: each process folds its own)."""
+        self._connections += folded.connections
+        self._packets += folded.packets
+        self._client_bytes += folded.client_bytes
+        self._server_bytes += folded.server_bytes
+        for close, count in folded.close.items():
+            self._close[close] = self._close.get(close, 0) + count
+
+    def rows(self) -> list[ConnectionSummary]:
+        """The rows listed, when the pool keeps them (``keep_rows``)."""
+        return list(self._rows.values()) if self._rows is not None else []
 
     def folded(self) -> FoldedConnections | None:
         if not self._connections:

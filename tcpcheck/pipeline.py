@@ -86,10 +86,13 @@ def analyze_set(files: CaptureSet, profile: Profile, setup: RuleSetup | None = N
 
 
 def analyze_records(capture: Capture, analyzer: Analyzer, decoder: Decoder,
-                    read_filter: ReadFilter | None = None) -> CaptureSummary:
+                    read_filter: ReadFilter | None = None, *,
+                    shard: Callable[[Iterable[Record]], Iterable[Record]] | None = None,
+                    ) -> CaptureSummary:
     """Feed every record of an open capture (a file, or a live capture's pipe) through
     ``decoder`` into ``analyzer``, finish it, and summarise the capture. With a
-    ``read_filter``, only the records it matches go to the decoder (and are counted).
+    ``read_filter``, only the records it matches go to the decoder (and are counted); with a
+    ``shard`` (``tcpcheck.shards``), only the records it keeps of those.
 
     The analyzer's time origin is set from the first record, filtered or not, so that times
     are those of the whole file, as frame numbers are. ``decoder.counters`` are current
@@ -99,6 +102,8 @@ def analyze_records(capture: Capture, analyzer: Analyzer, decoder: Decoder,
     analyzer.start_ts = start_ts or 0
     if read_filter is not None:  # once per capture: the unfiltered loop stays as it was
         records = read_filter.apply(capture, records)
+    if shard is not None:
+        records = shard(records)
     with _rare_full_collections():
         analyzer.feed_all(decoder.segments(records))
         analyzer.finish()

@@ -101,6 +101,13 @@ class Tracker:
         # (host, peer host) -> connections where that host owes the peer a reset on a tuple it
         # has no connection on (``Connection.host_spoke``); empty but for those rare moments.
         self._silent: dict[tuple[bytes, bytes], list[Connection]] = {}
+        self.linked = False
+        """True once something tied connections together: a host whose traffic on other
+        connections shows it silent (``_watch``), or a host's ISN repeated across connections
+        (isn-weak). ``--jobs`` runs each connection in one process and cannot see those."""
+        self.isn_keys: set[tuple[bytes, int]] | None = None
+        """Set to a set to collect every (host, ISN) remembered for isn-weak (``--jobs``
+        compares them across processes)."""
         # Capture time of the next idle sweep (the first segment sets the schedule).
         if idle_timeout is None:
             self._idle_ns = self._sweep_every = self._sweep_at = _NEVER
@@ -176,6 +183,23 @@ class Tracker:
             conn.lingering = True
             lingering.append((ts + self._linger_ns, conn))
         return conn
+
+    def pass_by(self, ts: int) -> None:
+        """A segment this tracker is not fed (another process's, with ``--jobs``) was
+        captured at ``ts``: end what feeding it would have ended, at the same capture time."""
+        lingering = self._lingering
+        if lingering and lingering[0][0] <= ts:
+            self._expire(ts)
+        if ts >= self._sweep_at:
+            self._sweep(ts)
+        self._now = ts
+
+    @property
+    def next_expiry(self) -> int:
+        """The capture time at which a lingering connection ends next (``pass_by`` before then
+        changes nothing but the current time)."""
+        lingering = self._lingering
+        return lingering[0][0] if lingering else _NEVER
 
     def close(self) -> None:
         """End of capture: finalise every connection still tracked, in order of id."""
@@ -389,6 +413,7 @@ class Tracker:
     def _watch(self, conn: Connection, seg: Segment) -> None:
         """``seg``'s receiver owes a reset on a four-tuple it has no connection on: what its
         host sends to the sender's host on other connections shows whether it is silent."""
+        self.linked = True
         waiting = self._silent.setdefault((seg.dst, seg.src), [])
         if conn not in waiting:
             waiting.append(conn)
@@ -446,11 +471,14 @@ class Tracker:
         if first is None:
             self._remember_isn(seg, conn.id)
         elif first != conn.id:
+            self.linked = True
             conn.events.append(ev.IsnWeak(seg.frame, seg.ts, sender.role, seg.seq, first))
 
     def _remember_isn(self, seg: Segment, conn_id: int) -> None:
         key = (seg.src, seg.seq)
         self._isns[key] = conn_id
+        if self.isn_keys is not None:
+            self.isn_keys.add(key)
         self._isn_order.append(key)
         if len(self._isn_order) > MAX_ISNS:
             del self._isns[self._isn_order.popleft()]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import shlex
 import sys
 from datetime import UTC, datetime
@@ -26,14 +27,20 @@ from tcpcheck.cli.run import (
     targets,
     waiting_for_writer,
 )
+from tcpcheck.cluster import ClusterError, analyze_on_cluster
+from tcpcheck.engine import combine
 from tcpcheck.fold import DEFAULT_MAX_CONNECTIONS
 from tcpcheck.inputs import expand_inputs, not_captures
+from tcpcheck.parallel import MIN_SHARD_BYTES, analyze_in_processes
 from tcpcheck.pipeline import Job, analyze_jobs
+from tcpcheck.readfilter import ReadFilter
 from tcpcheck.report.formats import REGISTRY, ReportSettings
 from tcpcheck.report.outputs import Output, OutputError
 from tcpcheck.report.statistics import render_statistics
+from tcpcheck.result import AnalysisResult
 from tcpcheck.sources import STDIN, open_capture
 from tcpcheck.stitched import stitch_order
+from tcpcheck.timeline import Recording
 from tcpcheck.wording import counted
 from tcpcheck.writing import StagedWrites, Target, refuse_overwrites
 
@@ -58,6 +65,14 @@ _DATED = [f.name for f in REGISTRY.values() if f.timestamp]
               show_default=True, metavar="N",
               help="List at most N connections without a finding per capture; the rest are "
                    "counted in the report, not listed.")
+@click.option("--jobs", "-j", "processes", type=click.IntRange(min=1), metavar="N",
+              help="Analyse in N processes (default: one per core): a capture is split "
+                   "among them by connection, several captures are spread over them. The "
+                   "reports are those of --jobs 1.")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Run the shards on a Dask cluster: its scheduler's address "
+                   "(tcp://HOST:8786), or local[:N] for a local cluster of N workers. Needs "
+                   "pip install 'tcpcheck[dask]'.")
 @click.option("--statistics", is_flag=True,
               help="Print only the number of findings per rule, one line each (reports given "
                    "a path are still written).")
@@ -68,7 +83,8 @@ def analyze(paths: tuple[str, ...], stitch: bool, config_path: str | None, isola
             formats: tuple[str, ...], output: str | None,
             quiet: bool, color: str, no_color: bool, no_info: bool, html_all: bool,
             each_artefact: bool, timestamp: bool, max_connections: int,
-            statistics: bool, filter_expression: str | None) -> None:
+            statistics: bool, filter_expression: str | None, processes: int | None,
+            scheduler: str | None) -> None:
     """Analyse capture files (pcap or pcapng, optionally gzip-compressed).
 
     PATH is a capture file, a folder (searched recursively for captures, recognised by their
@@ -96,10 +112,8 @@ def analyze(paths: tuple[str, ...], stitch: bool, config_path: str | None, isola
         jobs = run.jobs(inputs)
         if stitch:
             jobs = _stitched(jobs, paths, quiet)
-        with reading_progress(quiet) as progress:
-            result = analyze_jobs(jobs, run.recording(html_all), max_connections,
-                                  on_wait=waiting_for_writer, read_filter=read_filter,
-                                  progress=progress)
+        result = _analysis(jobs, run.recording(html_all), max_connections, read_filter,
+                           processes, scheduler, quiet)
         if write_baseline is not None:
             recorded = render_baseline(result, folder_of(write_baseline))
             recorded_count = len(result.findings)  # before the old baseline takes some out
@@ -130,6 +144,30 @@ def analyze(paths: tuple[str, ...], stitch: bool, config_path: str | None, isola
                            f"{write_baseline}", err=True)
             sys.exit(ExitCode.OK)
         sys.exit(exit_code(result, run.level))
+
+
+def _analysis(jobs: list[Job], recording: Recording | None, max_connections: int,
+              read_filter: ReadFilter | None, processes: int | None, scheduler: str | None,
+              quiet: bool) -> AnalysisResult:
+    """The captures analysed in one process, in ``processes`` (default: one per core), or on
+    the Dask cluster ``scheduler`` names."""
+    if scheduler is not None:
+        if processes is not None:
+            raise ClusterError("give --jobs or --scheduler, not both: the cluster's workers "
+                               "are the jobs")
+        return combine(analyze_on_cluster(jobs, scheduler, recording=recording,
+                                          max_connections=max_connections,
+                                          read_filter=read_filter, on_wait=waiting_for_writer))
+    workers = processes or os.cpu_count() or 1
+    with reading_progress(quiet) as progress:
+        if workers == 1:
+            return analyze_jobs(jobs, recording, max_connections, on_wait=waiting_for_writer,
+                                read_filter=read_filter, progress=progress)
+        # The default splits only captures big enough to gain from it.
+        return combine(analyze_in_processes(
+            jobs, workers, recording=recording, max_connections=max_connections,
+            read_filter=read_filter, min_shard_bytes=0 if processes else MIN_SHARD_BYTES,
+            on_wait=waiting_for_writer, progress=progress))
 
 
 def _without_stdout(outputs: list[Output]) -> list[Output]:

@@ -17,6 +17,7 @@ from tcpcheck.baseline import BaselineError
 from tcpcheck.catalog import Catalog, CatalogError, load_catalog
 from tcpcheck.cli.console import report_console
 from tcpcheck.cli.exits import ExitCode, one_line, writing_stdout
+from tcpcheck.cluster import ClusterError
 from tcpcheck.config import (
     Config,
     ConfigError,
@@ -27,6 +28,7 @@ from tcpcheck.config import (
 )
 from tcpcheck.engine import RuleSetup
 from tcpcheck.live import LiveError
+from tcpcheck.parallel import WorkerError
 from tcpcheck.pipeline import Job
 from tcpcheck.profiles import DEFAULT_PROFILE, Profile, ProfileError, load_profile
 from tcpcheck.readfilter import FilterError, ReadFilter
@@ -42,7 +44,8 @@ from tcpcheck.timeline import Recording
 from tcpcheck.writing import StagedWrites, Target, WriteError, check_target
 
 USER_ERRORS = (CaptureError, ProfileError, CatalogError, ConfigError, SelectionError,
-               BaselineError, OutputError, LiveError, WriteError, FilterError, SpillError)
+               BaselineError, OutputError, LiveError, WriteError, FilterError, SpillError,
+               WorkerError, ClusterError)
 """Errors that are the input's or the user's, reported as one line with exit status 2."""
 
 def fail(message: str) -> NoReturn:
