@@ -22,6 +22,7 @@ from dataclasses import replace
 from tcpcheck.decode import DecodeCounters
 from tcpcheck.engine import Analyzer
 from tcpcheck.fold import Handshake
+from tcpcheck.handoff import discard
 from tcpcheck.result import CaptureSummary, Finding
 from tcpcheck.shards import FINDING_FIELDS, ShardResult
 
@@ -41,6 +42,9 @@ def merge(parts: Sequence[ShardResult]) -> tuple[CaptureSummary, Analyzer] | Non
         merged.timelines.extend(whole.timelines)
         return whole.summary, merged
     if _linked(parts):
+        for part in parts:
+            discard(part.findings)
+            discard(part.connections)
         return None
     merged.start_ts = parts[0].start_ts
     for part, ids in zip(parts, _numbering(parts), strict=True):

@@ -19,19 +19,27 @@ from __future__ import annotations
 import struct
 import zlib
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, fields
 from operator import attrgetter
+from typing import Any
 
 from tcpcheck.checks import Context
 from tcpcheck.decode import Decoder
 from tcpcheck.engine import Analyzer
 from tcpcheck.fold import Handshake, Target
+from tcpcheck.handoff import Handoff, hand_off
 from tcpcheck.model.events import Event
 from tcpcheck.pipeline import Job, analyze_records
 from tcpcheck.progress import ReadProgress
 from tcpcheck.readfilter import ReadFilter
-from tcpcheck.result import CaptureSummary, ConnectionSummary, Finding, FoldedConnections
+from tcpcheck.result import (
+    RESULT_ROWS,
+    CaptureSummary,
+    ConnectionSummary,
+    Finding,
+    FoldedConnections,
+)
 from tcpcheck.segment import Record
 from tcpcheck.sources import open_capture
 from tcpcheck.spill import DEFAULT_LIMITS, SpillLimits
@@ -66,6 +74,9 @@ class ShardTask:
     spill_after: SpillLimits | None = DEFAULT_LIMITS
     """Findings and rows kept in memory before the rest are written out, in the worker and
     in the merge (``tcpcheck.spill``)."""
+    hand_off: bool = False
+    """The merge runs on this machine: spilled findings and rows are handed over in a file
+    (``tcpcheck.handoff``), not in the result."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,11 +87,12 @@ class ShardResult:
     summary: CaptureSummary
     """This shard's counters: the records it decoded (shard 0 also the non-TCP ones)."""
     start_ts: int
-    findings: tuple[tuple, ...]
-    """Each finding as the tuple of its fields (``FINDING_FIELDS``): tuples pickle several
-    times faster than frozen dataclasses, and a shard of a busy capture has 100,000s."""
-    connections: tuple[ConnectionSummary, ...]
-    """The rows listed: with a finding (all of them when nothing is folded)."""
+    findings: tuple[tuple, ...] | Handoff
+    """Each finding as the tuple of its fields (``FINDING_FIELDS``), in the report's order:
+    tuples pickle several times faster than frozen dataclasses, and a shard of a busy capture
+    has 100,000s (then in a file: ``ShardTask.hand_off``)."""
+    connections: tuple[ConnectionSummary, ...] | Handoff
+    """The rows listed, by id: with a finding (all of them when nothing is folded)."""
     pooled: tuple[ConnectionSummary, ...]
     """Rows without a finding, the shard's lowest ids (``--max-connections``)."""
     folded: FoldedConnections | None
@@ -118,15 +130,22 @@ def run_shard(task: ShardTask, progress: ReadProgress | None = None) -> ShardRes
         summary = analyze_records(capture, analyzer, decoder, read_filter, shard=shard)
     pooled, folded = analyzer.pooled() if sharded else ([], None)
     first_frames = analyzer.first_frames or {}
-    findings = analyzer.sorted_findings()
+    findings, rows = analyzer.sorted_findings(), analyzer.sorted_connections()
     naming = analyzer.naming
     return ShardResult(
-        task, summary, analyzer.start_ts, tuple(map(_finding_fields, findings)),
-        tuple(analyzer.sorted_connections()), tuple(pooled), folded,
+        task, summary, analyzer.start_ts, _shipped(map(_finding_fields, findings), findings, task),
+        _shipped(rows, rows, task, RESULT_ROWS), tuple(pooled), folded,
         tuple(analyzer.handshakes or ()), tuple(analyzer.timelines),
         array("q", (first_frames[i] for i in range(len(first_frames)))),
         frozenset(tracker.isn_keys or ()), tracker.linked,
         {i: naming[f] for i, f in enumerate(findings) if f in naming} if naming else {})
+
+
+def _shipped(items: Iterable[Any], like: Collection[Any], task: ShardTask,
+             plain: tuple[type, ...] = ()) -> tuple[Any, ...] | Handoff:
+    """A shard's findings or rows as its result carries them: in a file when they were
+    spilled and the merge is on this machine, else a tuple."""
+    return hand_off(items, like, plain) if task.hand_off else tuple(items)
 
 
 def shard_of(a: bytes, b: bytes, count: int) -> int:

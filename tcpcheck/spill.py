@@ -56,7 +56,8 @@ class SpillError(Exception):
     """The temporary file cannot be made or written (TMPDIR missing, read-only or full)."""
 
 
-def _failed(exc: OSError) -> SpillError:
+def failed(exc: OSError) -> SpillError:
+    """The ``SpillError`` of a temporary file that cannot be made or written."""
     return SpillError(f"cannot keep findings in a temporary file in {tempfile.gettempdir()}: "
                       f"{exc.strerror or exc} (set TMPDIR to a folder with room)")
 
@@ -75,9 +76,9 @@ class SpillFile:
             # Lives as long as the views that read it; no name to remove: no context manager.
             self._file: IO[bytes] = tempfile.TemporaryFile(prefix="tcpcheck-")  # noqa: SIM115
         except OSError as exc:
-            raise _failed(exc) from None
+            raise failed(exc) from None
         self._end = 0
-        self._reducers = copyreg.dispatch_table | {cls: _by_fields(cls) for cls in plain}
+        self._reducers = copyreg.dispatch_table | {cls: by_fields(cls) for cls in plain}
 
     def write(self, items: list[Any]) -> list[Chunk]:
         """Append ``items`` in chunks of ``CHUNK``; their places in the file. Raises
@@ -85,7 +86,7 @@ class SpillFile:
         try:
             return self._write(items)
         except OSError as exc:
-            raise _failed(exc) from None
+            raise failed(exc) from None
 
     def _write(self, items: list[Any]) -> list[Chunk]:
         chunks = []
@@ -111,7 +112,7 @@ class SpillFile:
         self._file.close()
 
 
-def _by_fields(cls: type) -> Callable[[Any], tuple[type, tuple[Any, ...]]]:
+def by_fields(cls: type) -> Callable[[Any], tuple[type, tuple[Any, ...]]]:
     """A pickle reducer giving a dataclass instance as ``cls(*fields)``."""
     names = [f.name for f in dataclasses.fields(cls)]
     get = operator.attrgetter(*names)
