@@ -131,6 +131,8 @@ class Plan:
                 continue
             merged = merge([_result(item) for item in islice(results, count)])
             runs.append(None if merged is None else [merged])
+        # The shards' results are merged: not held while a capture is analysed again.
+        pending.clear()
         again = {i: submit(run_shard, self._task(job, 0, 1))
                  for i, (job, run) in enumerate(zip(self.jobs, runs, strict=True))
                  if run is None}
