@@ -141,13 +141,8 @@ class Plan:
 
     def _task(self, job: Job, index: int, count: int) -> ShardTask:
         expression = None if self.read_filter is None else self.read_filter.expression
-        spill_after = self.spill_after
-        if count > 1 and spill_after is not None:
-            # A shard also keeps what the merge needs (first frames, ISNs, its pooled rows):
-            # with half the findings and rows of one process in memory, it peaks as one does.
-            spill_after = SpillLimits(spill_after.findings // 2, spill_after.connections // 2)
         return ShardTask(job, index, count, self.recording, self.max_connections, expression,
-                         spill_after, self.hand_off)
+                         self.spill_after, self.hand_off)
 
     def _here(self, job: Job) -> list[Run]:
         if job.stitch is not None:  # one result per file of the set

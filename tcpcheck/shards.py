@@ -73,8 +73,8 @@ class ShardTask:
     filter_expression: str | None = None
     """``--filter``, compiled again in the worker (a compiled filter is not picklable)."""
     spill_after: SpillLimits | None = DEFAULT_LIMITS
-    """Findings and rows kept in memory before the rest are written out, in the worker and
-    in the merge (``tcpcheck.spill``)."""
+    """Findings and rows kept in memory before the rest are written out, in the merge and
+    (half of them when the capture is split) in the worker (``tcpcheck.spill``)."""
     hand_off: bool = False
     """The merge runs on this machine: spilled findings and rows are handed over in a file
     (``tcpcheck.handoff``), not in the result."""
@@ -117,11 +117,16 @@ def run_shard(task: ShardTask, progress: ReadProgress | None = None) -> ShardRes
     job = task.job
     read_filter = None if task.filter_expression is None else ReadFilter(task.filter_expression)
     sharded = task.count > 1
+    spill_after = task.spill_after
+    if sharded and spill_after is not None:
+        # A shard also keeps what the merge needs (first frames, ISNs, its pooled rows): with
+        # half the findings and rows of one process in memory, it peaks as one does.
+        spill_after = SpillLimits(spill_after.findings // 2, spill_after.connections // 2)
     with open_capture(job.path) as capture:
         capture.progress = progress
         analyzer = Analyzer(job.profile, input_name=job.path, setup=job.setup,
                             recording=task.recording, max_connections=task.max_connections,
-                            spill_after=task.spill_after, sharded=sharded)
+                            spill_after=spill_after, sharded=sharded)
         decoder = Decoder(verify_checksums=job.setup.verify_checksums)
         tracker = analyzer.tracker
         if sharded:
