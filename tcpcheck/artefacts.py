@@ -21,7 +21,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Collection, Iterable
 
-from tcpcheck.result import AnalysisResult, ConnectionSummary, Finding, Fold
+from tcpcheck.result import RESULT_ROWS, AnalysisResult, ConnectionSummary, Finding, Fold
+from tcpcheck.spill import spooled
 from tcpcheck.wording import counted
 
 FRAMES_SHOWN = 5
@@ -42,15 +43,18 @@ def fold_artefacts(result: AnalysisResult, artefacts: Collection[str], *,
     if not any(f.rule in artefacts for f in result.findings):
         return result
     connections = {(c.input, c.id): c for c in result.connections}
-    groups: dict[_Key, list[Finding]] = {}
-    for finding in result.findings:
+    # Findings are named by their place in the result, not their identity: a result kept in
+    # a spill file gives new objects on each reading.
+    groups: dict[_Key, list[tuple[int, Finding]]] = {}
+    for index, finding in enumerate(result.findings):
         if finding.rule in artefacts:
             key = (finding.input, finding.rule, _host(finding, connections))
-            groups.setdefault(key, []).append(finding)
-    firsts = {id(group[0]): (key[2], group) for key, group in groups.items()}
-    findings = tuple(_folded(f, *firsts[id(f)]) if id(f) in firsts else f
-                     for f in result.findings
-                     if f.rule not in artefacts or id(f) in firsts)
+            groups.setdefault(key, []).append((index, finding))
+    firsts = {group[0][0]: (key[2], [f for _, f in group]) for key, group in groups.items()}
+    findings = spooled((_folded(f, *firsts[index]) if index in firsts else f
+                        for index, f in enumerate(result.findings)
+                        if f.rule not in artefacts or index in firsts), result.findings,
+                       RESULT_ROWS)
     timelines = result.timelines
     if not keep_timelines:
         quiet = _artefacts_only(result.findings, artefacts)

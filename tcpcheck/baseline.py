@@ -18,11 +18,19 @@ import hashlib
 import json
 import os
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from tcpcheck.result import AnalysisResult, BaselineEntry, BaselineReport, Finding
+from tcpcheck.result import (
+    RESULT_ROWS,
+    AnalysisResult,
+    BaselineEntry,
+    BaselineReport,
+    Finding,
+)
+from tcpcheck.spill import spooled
 from tcpcheck.userfiles import (
     BASELINE_LIMIT,
     Field,
@@ -132,13 +140,9 @@ def apply_baseline(result: AnalysisResult, entries: list[BaselineEntry], path: s
     remaining: Counter[tuple[str, str]] = Counter()
     for e in entries:
         remaining[e.input, e.fingerprint] += e.count
-    kept: list[Finding] = []
-    for f in result.findings:
-        key = (_relative(f.input, base_dir), f.fingerprint)
-        if remaining[key] > 0:
-            remaining[key] -= 1
-        else:
-            kept.append(f)
+    # Read once, kept as the result keeps its findings (in memory or in a spill file).
+    kept = spooled(_unaccepted(result.findings, remaining, base_dir), result.findings,
+                   RESULT_ROWS)
     analysed = {_relative(c.input, base_dir) for c in result.captures}
     stale: dict[tuple[str, str], BaselineEntry] = {}
     for e in entries:
@@ -147,7 +151,18 @@ def apply_baseline(result: AnalysisResult, entries: list[BaselineEntry], path: s
             stale[key] = replace(e, count=remaining[key])
     report = BaselineReport(path=path, suppressed=len(result.findings) - len(kept),
                             stale=tuple(stale.values()))
-    return replace(result, findings=tuple(kept), baseline=report)
+    return replace(result, findings=kept, baseline=report)
+
+
+def _unaccepted(findings: Iterable[Finding], remaining: Counter[tuple[str, str]],
+                base_dir: Path) -> Iterator[Finding]:
+    """The findings the baseline's ``remaining`` counts do not accept, using them up."""
+    for f in findings:
+        key = (_relative(f.input, base_dir), f.fingerprint)
+        if remaining[key] > 0:
+            remaining[key] -= 1
+        else:
+            yield f
 
 
 def _services(result: AnalysisResult) -> dict[tuple[str, int], int | None]:

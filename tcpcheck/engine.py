@@ -8,8 +8,9 @@ is ``tcpcheck.pipeline``'s: nothing here reads a file.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from tcpcheck import __version__
 from tcpcheck.baseline import fingerprint, service_port
@@ -22,6 +23,7 @@ from tcpcheck.model.connection import Connection
 from tcpcheck.model.events import Event, HalfOpen, HandshakeIncomplete
 from tcpcheck.profiles import Profile
 from tcpcheck.result import (
+    RESULT_ROWS,
     AnalysisResult,
     CaptureSummary,
     ConnectionSummary,
@@ -30,9 +32,13 @@ from tcpcheck.result import (
     Severity,
 )
 from tcpcheck.segment import Segment, format_endpoint
+from tcpcheck.spill import SortedSpill, SpillLimits, chained
 from tcpcheck.timeline import Recorder, Recording, Timeline
 from tcpcheck.timers import Timing, Tolerance
 from tcpcheck.track import Tracker
+
+if TYPE_CHECKING:
+    from tcpcheck.set_results import FileResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +89,12 @@ class Analyzer:
     connections, are complete only after ``finish``. ``fast_path=False`` replays without
     header prediction (``tcpcheck.model.prediction``), for tests that show it changes nothing.
 
+    With ``spill_after`` (None: never), beyond its numbers of findings or connections they
+    are written to a temporary file in sorted runs (``tcpcheck.spill``), so a capture of any size
+    is analysed in bounded memory; ``findings`` and ``connections`` then hold only those not
+    written out yet. ``sorted_findings`` and ``sorted_connections`` give all of them, in the
+    report's order.
+
     ``sharded`` (``--jobs``: this analyzer sees some of a capture's connections, another
     process the rest) leaves what needs every connection to the merge (``tcpcheck.merge``):
     ``finish`` decides no flood (the handshakes are kept in ``handshakes``) and lists no
@@ -98,7 +110,8 @@ class Analyzer:
                  idle_timeout: float | None = None,
                  recording: Recording | None = None,
                  max_connections: int | None = None, fast_path: bool = True,
-                 sharded: bool = False, frame_names: FrameNamer | None = None) -> None:
+                 spill_after: SpillLimits | None = None, sharded: bool = False,
+                 frame_names: FrameNamer | None = None) -> None:
         self.profile = profile
         self._frame_names = frame_names
         self.input_name = input_name
@@ -116,10 +129,16 @@ class Analyzer:
         # fingerprints.
         self._contexts: dict[int, tuple[Context, int | None]] = {}
         self._on_finding = on_finding
-        self.connections: list[ConnectionSummary] = []
-        self.findings: list[Finding] = []
+        self._connections = SortedSpill(
+            _connection_order, None if spill_after is None else spill_after.connections,
+            RESULT_ROWS)
+        self._findings = SortedSpill(
+            _finding_order, None if spill_after is None else spill_after.findings, RESULT_ROWS)
+        self.connections: list[ConnectionSummary] = self._connections.held
+        self.findings: list[Finding] = self._findings.held
         self.folded: FoldedConnections | None = None
-        self._pool = None if max_connections is None else ConnectionPool(max_connections)
+        self._pool = (None if max_connections is None
+                      else ConnectionPool(max_connections, keep_rows=sharded))
         self._flood = None
         if setup.rules is None or "syn-flood" in setup.rules:
             self._flood = FloodWatch(int(setup.param(catalog, "syn-flood", "min_handshakes")),
@@ -196,10 +215,24 @@ class Analyzer:
                                                  service_port(target[1])):
                     self._report(finding)
                 if not anchor.listed:
-                    self.connections.append(row)
+                    self._connections.append(row)
         if self._pool is not None:
-            self.connections.extend(self._pool.rows())
             self.folded = self._pool.folded()
+            evicted = self._pool.evicted
+            if evicted:  # those written out already are left out by sorted_connections
+                self.connections[:] = [row for row in self.connections
+                                       if row.id not in evicted]
+
+    def sorted_findings(self) -> Collection[Finding]:
+        """Every finding by connection, frame and code (after ``finish``): a tuple, or a
+        view of the spill file when some were written out."""
+        return self._findings.rows()
+
+    def sorted_connections(self) -> Collection[ConnectionSummary]:
+        """Every connection listed, by id (after ``finish``): a tuple, or a view of the spill
+        file when some were written out."""
+        evicted = set() if self._pool is None else self._pool.evicted
+        return self._connections.rows((lambda row: row.id in evicted) if evicted else None)
 
     @property
     def flooded(self) -> bool:
@@ -223,6 +256,13 @@ class Analyzer:
             if self._pool is None:
                 raise ValueError("folded connections for an analyzer that lists all")
             self._pool.absorb(folded)
+
+    def take_results(self, findings: Iterable[Finding],
+                     connections: Iterable[ConnectionSummary]) -> None:
+        """Findings and listed rows another analyzer made (a shard's, ``tcpcheck.merge``),
+        kept as this one keeps its own: written out beyond ``spill_after``."""
+        self._findings.extend(findings)
+        self._connections.extend(connections)
 
     def take_handshake(self, target: Target, handshake: Handshake) -> None:
         """A handshake that never completed, to the flood watch (from ``handshakes``)."""
@@ -296,7 +336,7 @@ class Analyzer:
                        expected=text.expected, observed=text.observed)
 
     def _report(self, finding: Finding) -> None:
-        self.findings.append(finding)
+        self._findings.append(finding)
         if self._on_finding is not None:
             self._on_finding(finding)
 
@@ -338,7 +378,7 @@ class Analyzer:
         findings = self._findings_of(event, conn.id, ctx, service)
         row = self._row(conn)
         if found:
-            self.connections.append(row)
+            self._connections.append(row)
         handshake = Handshake(conn.id, conn.start_ts, source, port, syns, incomplete,
                               findings[0] if findings else None, row, found > 0)
         if self.handshakes is not None:
@@ -358,10 +398,8 @@ class Analyzer:
 
     def _list(self, row: ConnectionSummary, has_finding: bool) -> None:
         """List a finished connection's row, or let the pool decide when it has no finding."""
-        if has_finding or self._pool is None:
-            self.connections.append(row)
-        else:
-            self._pool.add(row)
+        if has_finding or self._pool is None or self._pool.add(row):
+            self._connections.append(row)
 
     def _row(self, conn: Connection | LoneSyn) -> ConnectionSummary:
         ctx, _ = self._context(conn)
@@ -374,6 +412,14 @@ class Analyzer:
             client_state=conn.client.state.value, server_state=conn.server.state.value,
             close=conn.close_kind(), midstream=conn.midstream, input=self.input_name,
             stats=conn.statistics())
+
+
+def _finding_order(finding: Finding) -> tuple[int, int, str]:
+    return finding.connection, finding.frame, finding.code
+
+
+def _connection_order(row: ConnectionSummary) -> int:
+    return row.id
 
 
 _UNFINISHED = (HalfOpen, HandshakeIncomplete)
@@ -393,20 +439,27 @@ def _endpoints(conn: Connection | LoneSyn) -> tuple[str, str]:
     return format_endpoint(dst, dport), format_endpoint(src, sport)
 
 
-def combine(runs: Sequence[tuple[CaptureSummary, Analyzer]]) -> AnalysisResult:
+def combine(runs: Sequence[tuple[CaptureSummary, Analyzer | FileResult]]) -> AnalysisResult:
     """The result of analysed captures, in the order given: connections by id and findings by
-    connection, frame and code within each capture."""
+    connection, frame and code within each capture.
+
+    The result's connections and findings are tuples when every analyzer kept them in
+    memory, else ``tcpcheck.spill.Chained`` views that read the spill files again on each
+    iteration."""
     captures: list[CaptureSummary] = []
-    connections: list[ConnectionSummary] = []
-    findings: list[Finding] = []
+    connections: list[Collection[ConnectionSummary]] = []
+    findings: list[Collection[Finding]] = []
     timelines: list[Timeline] = []
     for summary, analyzer in runs:
         captures.append(summary)
         timelines.extend(sorted(analyzer.timelines, key=lambda t: t.connection))
-        connections.extend(sorted(analyzer.connections, key=lambda c: c.id))
-        findings.extend(sorted(analyzer.findings,
-                               key=lambda f: (f.connection, f.frame, f.code)))
+        if isinstance(analyzer, Analyzer):
+            connections.append(analyzer.sorted_connections())
+            findings.append(analyzer.sorted_findings())
+        else:  # one file of a stitched set, in memory
+            connections.append(tuple(sorted(analyzer.connections, key=_connection_order)))
+            findings.append(tuple(sorted(analyzer.findings, key=_finding_order)))
     profiles = list(dict.fromkeys(summary.profile for summary in captures))
     return AnalysisResult(tool_version=__version__, profile=", ".join(profiles),
-                          captures=tuple(captures), connections=tuple(connections),
-                          findings=tuple(findings), timelines=tuple(timelines))
+                          captures=tuple(captures), connections=chained(connections),
+                          findings=chained(findings), timelines=tuple(timelines))

@@ -35,28 +35,52 @@ Target = tuple[bytes, int]
 
 class ConnectionPool:
     """The connections without a finding: at most ``cap`` listed (None: all), the rest
-    counted."""
+    counted.
 
-    def __init__(self, cap: int | None) -> None:
+    The pool keeps no rows, only what folding a listed one needs: its id and counters. The
+    caller keeps the rows ``add`` lists and leaves out those ``evicted`` names at the end, so
+    a pool of 100,000 rows costs a few megabytes, and the rows can live on disk
+    (``tcpcheck.spill``). With ``keep_rows`` (a shard of ``--jobs``, whose rows the merge
+    lists or folds with the other shards') the pool keeps the rows it lists itself, in
+    ``rows()``, and ``add`` leaves the caller none to keep.
+    """
+
+    def __init__(self, cap: int | None, *, keep_rows: bool = False) -> None:
         self.cap = cap
-        self._heap: list[tuple[int, ConnectionSummary]] = []  # (-id, row): highest id on top
+        self._rows: dict[int, ConnectionSummary] | None = {} if keep_rows else None
+        # (-id, packets, client bytes, server bytes, close) of each listed row: highest id on
+        # top.
+        self._heap: list[tuple[int, int, int, int, str]] = []
         self._connections = self._packets = self._client_bytes = self._server_bytes = 0
         self._close: dict[str, int] = {}
+        self.evicted: set[int] = set()
+        """Ids of rows ``add`` listed and a lower id later pushed out: folded after all."""
 
     def wants(self, conn_id: int) -> bool:
         """Would a connection with this id be listed (so far)? If not, ``fold`` it."""
         heap = self._heap
         return self.cap is None or len(heap) < self.cap or (heap and conn_id < -heap[0][0])
 
-    def add(self, row: ConnectionSummary) -> None:
-        """List ``row``; the highest id listed is folded if that makes one too many."""
+    def add(self, row: ConnectionSummary) -> bool:
+        """Take ``row``: True when the caller lists it (the highest id listed is folded, and
+        named in ``evicted``, if that makes one too many), False when it is folded at once or
+        the pool keeps it (``keep_rows``)."""
         if self.cap == 0:
             self.fold(row.packets, row.client_bytes, row.server_bytes, row.close)
-            return
-        heapq.heappush(self._heap, (-row.id, row))
+            return False
+        heapq.heappush(self._heap, (-row.id, row.packets, row.client_bytes, row.server_bytes,
+                                    row.close))
+        rows = self._rows
+        if rows is not None:
+            rows[row.id] = row
         if self.cap is not None and len(self._heap) > self.cap:
-            _, out = heapq.heappop(self._heap)
-            self.fold(out.packets, out.client_bytes, out.server_bytes, out.close)
+            out, packets, client_bytes, server_bytes, close = heapq.heappop(self._heap)
+            self.fold(packets, client_bytes, server_bytes, close)
+            if rows is not None:
+                del rows[-out]
+            else:
+                self.evicted.add(-out)
+        return rows is None
 
     def fold(self, packets: int, client_bytes: int, server_bytes: int, close: str) -> None:
         """Count a connection that is not listed."""
@@ -76,7 +100,8 @@ class ConnectionPool:
             self._close[close] = self._close.get(close, 0) + count
 
     def rows(self) -> list[ConnectionSummary]:
-        return [row for _, row in self._heap]
+        """The rows listed, when the pool keeps them (``keep_rows``)."""
+        return list(self._rows.values()) if self._rows is not None else []
 
     def folded(self) -> FoldedConnections | None:
         if not self._connections:

@@ -22,6 +22,7 @@ from dataclasses import replace
 from tcpcheck.decode import DecodeCounters
 from tcpcheck.engine import Analyzer
 from tcpcheck.fold import Handshake
+from tcpcheck.handoff import discard
 from tcpcheck.result import CaptureSummary, Finding
 from tcpcheck.shards import FINDING_FIELDS, ShardResult
 
@@ -34,24 +35,26 @@ def merge(parts: Sequence[ShardResult]) -> tuple[CaptureSummary, Analyzer] | Non
     task = parts[0].task
     job = task.job
     merged = Analyzer(job.profile, input_name=job.path, setup=job.setup,
-                      max_connections=task.max_connections)
+                      max_connections=task.max_connections, spill_after=task.spill_after)
     if task.count == 1:  # the whole capture, finished as one process finishes it
         whole = parts[0]
-        merged.findings.extend(Finding(*fields) for fields in whole.findings)
-        merged.connections.extend(whole.connections)
+        merged.take_results((Finding(*fields) for fields in whole.findings), whole.connections)
         merged.timelines.extend(whole.timelines)
         return whole.summary, merged
     if _linked(parts):
+        for part in parts:
+            discard(part.findings)
+            discard(part.connections)
         return None
     merged.start_ts = parts[0].start_ts
     for part, ids in zip(parts, _numbering(parts), strict=True):
         naming = part.naming
-        merged.findings.extend(
-            merged.renumbered(Finding(*fields), *naming[i], ids) if i in naming
-            else Finding(*fields[:_CONNECTION], ids[fields[_CONNECTION]],
-                         *fields[_CONNECTION + 1:])
-            for i, fields in enumerate(part.findings))
-        merged.connections.extend(replace(c, id=ids[c.id]) for c in part.connections)
+        merged.take_results(
+            (merged.renumbered(Finding(*fields), *naming[i], ids) if i in naming
+             else Finding(*fields[:_CONNECTION], ids[fields[_CONNECTION]],
+                          *fields[_CONNECTION + 1:])
+             for i, fields in enumerate(part.findings)),
+            (replace(c, id=ids[c.id]) for c in part.connections))
         merged.timelines.extend(replace(t, connection=ids[t.connection])
                                 for t in part.timelines)
         merged.take_pooled((replace(c, id=ids[c.id]) for c in part.pooled), part.folded)

@@ -28,6 +28,7 @@ from tcpcheck.result import CaptureSummary
 from tcpcheck.set_results import FileResult
 from tcpcheck.shards import ShardResult, ShardTask, run_shard
 from tcpcheck.sources import STDIN
+from tcpcheck.spill import DEFAULT_LIMITS, SpillLimits
 from tcpcheck.timeline import Recording
 
 MIN_SHARD_BYTES = 4_000_000
@@ -58,17 +59,20 @@ def analyze_in_processes(jobs: Sequence[Job], workers: int, *,
                          read_filter: ReadFilter | None = None,
                          min_shard_bytes: int = 0,
                          on_wait: Callable[[str], None] | None = None,
-                         progress: ReadProgress | None = None) -> list[Run]:
+                         progress: ReadProgress | None = None,
+                         spill_after: SpillLimits | None = DEFAULT_LIMITS) -> list[Run]:
     """Each job's summary and finished analyzer, in the order of ``jobs``, as
     ``analyze_capture`` gives them, computed by up to ``workers`` processes.
 
     ``min_shard_bytes`` keeps a capture whole when its shards would be smaller. Errors of a
     capture are raised as ``analyze_capture`` raises them. ``progress`` is told how far this
     process reads: the captures it analyses whole, and the first shard's file (every process
-    reads the whole file, at about the same pace).
+    reads the whole file, at about the same pace). ``spill_after`` is ``analyze_capture``'s,
+    for every shard and merge; what a worker wrote out comes back in a file
+    (``tcpcheck.handoff``), so that no process holds all of a large capture's findings.
     """
     plan = Plan(jobs, _shard_counts(jobs, workers, min_shard_bytes), recording,
-                max_connections, read_filter, on_wait, progress)
+                max_connections, read_filter, on_wait, progress, spill_after, hand_off=True)
     if len(plan.tasks) < 2:
         return plan.without_tasks().run(_unused, first_here=False)
     pool = ProcessPoolExecutor(min(workers, len(plan.tasks)) - 1 or 1, mp_context=_context())
@@ -95,6 +99,10 @@ class Plan:
     read_filter: ReadFilter | None = None
     on_wait: Callable[[str], None] | None = None
     progress: ReadProgress | None = None
+    spill_after: SpillLimits | None = DEFAULT_LIMITS
+    hand_off: bool = False
+    """The shards run on this machine: spilled findings come back in files
+    (``ShardTask.hand_off``)."""
 
     @property
     def tasks(self) -> list[ShardTask]:
@@ -123,6 +131,8 @@ class Plan:
                 continue
             merged = merge([_result(item) for item in islice(results, count)])
             runs.append(None if merged is None else [merged])
+        # The shards' results are merged: not held while a capture is analysed again.
+        pending.clear()
         again = {i: submit(run_shard, self._task(job, 0, 1))
                  for i, (job, run) in enumerate(zip(self.jobs, runs, strict=True))
                  if run is None}
@@ -131,7 +141,8 @@ class Plan:
 
     def _task(self, job: Job, index: int, count: int) -> ShardTask:
         expression = None if self.read_filter is None else self.read_filter.expression
-        return ShardTask(job, index, count, self.recording, self.max_connections, expression)
+        return ShardTask(job, index, count, self.recording, self.max_connections, expression,
+                         self.spill_after, self.hand_off)
 
     def _here(self, job: Job) -> list[Run]:
         if job.stitch is not None:  # one result per file of the set
@@ -140,7 +151,8 @@ class Plan:
                                     progress=self.progress))
         return [analyze_capture(job.path, job.profile, job.setup, self.recording,
                                 self.max_connections, on_wait=self.on_wait,
-                                read_filter=self.read_filter, progress=self.progress)]
+                                read_filter=self.read_filter, progress=self.progress,
+                                spill_after=self.spill_after)]
 
 
 def _unused(function: Callable[[ShardTask], ShardResult], task: ShardTask) -> Pending:

@@ -24,6 +24,7 @@ from tcpcheck.result import AnalysisResult, CaptureSummary
 from tcpcheck.segment import Record
 from tcpcheck.set_results import FileResult, split_by_file
 from tcpcheck.sources import Capture, CaptureSet, open_capture
+from tcpcheck.spill import DEFAULT_LIMITS, SpillLimits
 from tcpcheck.timeline import Recording
 
 
@@ -45,11 +46,14 @@ def analyze_capture(path: str, profile: Profile, setup: RuleSetup | None = None,
                     on_wait: Callable[[str], None] | None = None,
                     read_filter: ReadFilter | None = None,
                     progress: ReadProgress | None = None,
+                    spill_after: SpillLimits | None = DEFAULT_LIMITS,
                     ) -> tuple[CaptureSummary, Analyzer]:
     """Run one capture file through the whole pipeline (recording the timelines
     ``recording`` chooses; listing at most ``max_connections`` connections without a
     finding). ``on_wait`` is told when a FIFO input has no writer yet (``open_capture``);
-    with a ``read_filter``, only the records it matches are decoded.
+    with a ``read_filter``, only the records it matches are decoded. Beyond ``spill_after``'s
+    numbers of findings or connections (None: never) they are kept in a temporary file
+    (``tcpcheck.spill``), so memory does not grow with the file.
 
     Raises ``tcpcheck.sources.CaptureError`` when the file cannot be read as a capture at all;
     a file damaged part-way is analysed up to the damage, which the summary reports.
@@ -57,7 +61,7 @@ def analyze_capture(path: str, profile: Profile, setup: RuleSetup | None = None,
     with open_capture(path, on_wait=on_wait) as capture:
         capture.progress = progress
         analyzer = Analyzer(profile, input_name=path, setup=setup, recording=recording,
-                            max_connections=max_connections)
+                            max_connections=max_connections, spill_after=spill_after)
         decoder = Decoder(verify_checksums=setup is None or setup.verify_checksums)
         return analyze_records(capture, analyzer, decoder, read_filter), analyzer
 
@@ -149,7 +153,8 @@ def analyze_jobs(jobs: Sequence[Job], recording: Recording | None = None,
                  max_connections: int | None = None, *,
                  on_wait: Callable[[str], None] | None = None,
                  read_filter: ReadFilter | None = None,
-                 progress: ReadProgress | None = None) -> AnalysisResult:
+                 progress: ReadProgress | None = None,
+                 spill_after: SpillLimits | None = DEFAULT_LIMITS) -> AnalysisResult:
     """Analyse capture files in order; one combined, deterministically ordered result.
 
     The result's ``profile`` is the profile every file was checked against, or the names of
@@ -158,7 +163,8 @@ def analyze_jobs(jobs: Sequence[Job], recording: Recording | None = None,
     finding listed per capture (None: all); the others are counted in each capture's
     ``folded``. ``on_wait`` is told when a FIFO input has no writer yet. A ``read_filter``
     (``--filter``) keeps the records of every file it matches. ``progress`` is told how far
-    the reading of each capture is (``tcpcheck.progress``).
+    the reading of each capture is (``tcpcheck.progress``). ``spill_after`` is
+    ``analyze_capture``'s (a stitched set is kept in memory).
     """
     runs: list[tuple[CaptureSummary, Analyzer | FileResult]] = []
     for job in jobs:
@@ -169,14 +175,15 @@ def analyze_jobs(jobs: Sequence[Job], recording: Recording | None = None,
             continue
         runs.append(analyze_capture(job.path, job.profile, job.setup, recording,
                                     max_connections, on_wait=on_wait, read_filter=read_filter,
-                                    progress=progress))
+                                    progress=progress, spill_after=spill_after))
     return combine(runs)
 
 
-def analyze_files(paths: Sequence[str], profile: Profile,
-                  setup: RuleSetup | None = None) -> AnalysisResult:
+def analyze_files(paths: Sequence[str], profile: Profile, setup: RuleSetup | None = None,
+                  spill_after: SpillLimits | None = DEFAULT_LIMITS) -> AnalysisResult:
     """Analyse capture files with one profile and one rule setup."""
-    return analyze_jobs([Job(path, profile, setup or RuleSetup()) for path in paths])
+    return analyze_jobs([Job(path, profile, setup or RuleSetup()) for path in paths],
+                        spill_after=spill_after)
 
 
 def skip_reason(path: str, frame: int) -> str | None:

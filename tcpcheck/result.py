@@ -5,8 +5,8 @@ Renderers take these values and only format them; no analysis happens after this
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from typing import TYPE_CHECKING
 
@@ -202,14 +202,26 @@ class AnalysisResult:
     tool_version: str
     profile: str
     captures: tuple[CaptureSummary, ...]
-    connections: tuple[ConnectionSummary, ...]
-    findings: tuple[Finding, ...]
-    """Sorted by input file, then connection, then frame."""
+    connections: Collection[ConnectionSummary]
+    """In input order, then by id. A tuple, or for a big capture a view that reads them from a
+    temporary file on each iteration (``tcpcheck.spill``): iterate it, take its ``len``,
+    never index it."""
+    findings: Collection[Finding]
+    """Sorted by input file, then connection, then frame; a tuple or a view, as
+    ``connections``."""
     baseline: BaselineReport | None = None
     """Set when a baseline filtered the findings."""
     timelines: tuple[Timeline, ...] = ()
     """Per-connection timelines from the reference model, when the run recorded them (for the
     pictures: ``--format html``, ``tcpcheck show``); in capture order, then by connection."""
+
+    def in_memory(self) -> AnalysisResult:
+        """This result with its connections and findings held as tuples (itself when they
+        are): for a report that looks them up, indexes them or holds all of them anyway."""
+        if isinstance(self.connections, tuple) and isinstance(self.findings, tuple):
+            return self
+        return replace(self, connections=tuple(self.connections),
+                       findings=tuple(self.findings))
 
     def timeline(self, input_name: str, connection: int) -> Timeline | None:
         """The recorded timeline of one connection, or None."""
@@ -264,6 +276,10 @@ class AnalysisResult:
     def tcp_packets(self) -> int:
         return sum(c.tcp_packets for c in self.captures)
 
+
+RESULT_ROWS = (Finding, Fold, ConnectionSummary)
+"""The dataclasses a result's findings and connections are made of: what a spill file pickles
+by their fields (``tcpcheck.spill.SpillFile``)."""
 
 ConnectionKey = tuple[str, int]
 """A connection is identified by its capture file and its id within that file."""

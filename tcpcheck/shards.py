@@ -19,21 +19,30 @@ from __future__ import annotations
 import struct
 import zlib
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, fields
 from operator import attrgetter
+from typing import Any
 
 from tcpcheck.checks import Context
 from tcpcheck.decode import Decoder
 from tcpcheck.engine import Analyzer
 from tcpcheck.fold import Handshake, Target
+from tcpcheck.handoff import Handoff, hand_off
 from tcpcheck.model.events import Event
 from tcpcheck.pipeline import Job, analyze_records
 from tcpcheck.progress import ReadProgress
 from tcpcheck.readfilter import ReadFilter
-from tcpcheck.result import CaptureSummary, ConnectionSummary, Finding, FoldedConnections
+from tcpcheck.result import (
+    RESULT_ROWS,
+    CaptureSummary,
+    ConnectionSummary,
+    Finding,
+    FoldedConnections,
+)
 from tcpcheck.segment import Record
 from tcpcheck.sources import open_capture
+from tcpcheck.spill import DEFAULT_LIMITS, SpillLimits
 from tcpcheck.timeline import Recording, Timeline
 from tcpcheck.track import Tracker
 
@@ -44,8 +53,9 @@ _PLACE = struct.Struct("!HBxHxxHxB")
 _OFFSET = 46  # TCP data offset byte: Ethernet 14 + IPv4 20 + 12
 _FAST_END = 54
 _PORT = struct.Struct("!H")
-_KNOWN = 1 << 18
-"""Directed four-tuples whose shard ``shard_records`` remembers at most (~25 MB)."""
+_KNOWN = 1 << 16
+"""Directed four-tuples whose shard ``shard_records`` remembers at most (~6 MB; the bench
+capture has 24,000): at 1 << 18 this cache was a tenth of a shard's memory on 10 M packets."""
 FINDING_FIELDS = tuple(f.name for f in fields(Finding))
 _finding_fields = attrgetter(*FINDING_FIELDS)
 
@@ -62,6 +72,12 @@ class ShardTask:
     max_connections: int | None = None
     filter_expression: str | None = None
     """``--filter``, compiled again in the worker (a compiled filter is not picklable)."""
+    spill_after: SpillLimits | None = DEFAULT_LIMITS
+    """Findings and rows kept in memory before the rest are written out, in the merge and
+    (half of them when the capture is split) in the worker (``tcpcheck.spill``)."""
+    hand_off: bool = False
+    """The merge runs on this machine: spilled findings and rows are handed over in a file
+    (``tcpcheck.handoff``), not in the result."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,11 +88,12 @@ class ShardResult:
     summary: CaptureSummary
     """This shard's counters: the records it decoded (shard 0 also the non-TCP ones)."""
     start_ts: int
-    findings: tuple[tuple, ...]
-    """Each finding as the tuple of its fields (``FINDING_FIELDS``): tuples pickle several
-    times faster than frozen dataclasses, and a shard of a busy capture has 100,000s."""
-    connections: tuple[ConnectionSummary, ...]
-    """The rows listed: with a finding (all of them when nothing is folded)."""
+    findings: tuple[tuple, ...] | Handoff
+    """Each finding as the tuple of its fields (``FINDING_FIELDS``), in the report's order:
+    tuples pickle several times faster than frozen dataclasses, and a shard of a busy capture
+    has 100,000s (then in a file: ``ShardTask.hand_off``)."""
+    connections: tuple[ConnectionSummary, ...] | Handoff
+    """The rows listed, by id: with a finding (all of them when nothing is folded)."""
     pooled: tuple[ConnectionSummary, ...]
     """Rows without a finding, the shard's lowest ids (``--max-connections``)."""
     folded: FoldedConnections | None
@@ -100,11 +117,16 @@ def run_shard(task: ShardTask, progress: ReadProgress | None = None) -> ShardRes
     job = task.job
     read_filter = None if task.filter_expression is None else ReadFilter(task.filter_expression)
     sharded = task.count > 1
+    spill_after = task.spill_after
+    if sharded and spill_after is not None:
+        # A shard also keeps what the merge needs (first frames, ISNs, its pooled rows): with
+        # half the findings and rows of one process in memory, it peaks as one does.
+        spill_after = SpillLimits(spill_after.findings // 2, spill_after.connections // 2)
     with open_capture(job.path) as capture:
         capture.progress = progress
         analyzer = Analyzer(job.profile, input_name=job.path, setup=job.setup,
                             recording=task.recording, max_connections=task.max_connections,
-                            sharded=sharded)
+                            spill_after=spill_after, sharded=sharded)
         decoder = Decoder(verify_checksums=job.setup.verify_checksums)
         tracker = analyzer.tracker
         if sharded:
@@ -114,13 +136,22 @@ def run_shard(task: ShardTask, progress: ReadProgress | None = None) -> ShardRes
         summary = analyze_records(capture, analyzer, decoder, read_filter, shard=shard)
     pooled, folded = analyzer.pooled() if sharded else ([], None)
     first_frames = analyzer.first_frames or {}
+    findings, rows = analyzer.sorted_findings(), analyzer.sorted_connections()
+    naming = analyzer.naming
     return ShardResult(
-        task, summary, analyzer.start_ts, tuple(map(_finding_fields, analyzer.findings)),
-        tuple(analyzer.connections), tuple(pooled), folded,
+        task, summary, analyzer.start_ts, _shipped(map(_finding_fields, findings), findings, task),
+        _shipped(rows, rows, task, RESULT_ROWS), tuple(pooled), folded,
         tuple(analyzer.handshakes or ()), tuple(analyzer.timelines),
         array("q", (first_frames[i] for i in range(len(first_frames)))),
         frozenset(tracker.isn_keys or ()), tracker.linked,
-        {i: analyzer.naming[f] for i, f in enumerate(analyzer.findings) if f in analyzer.naming})
+        {i: naming[f] for i, f in enumerate(findings) if f in naming} if naming else {})
+
+
+def _shipped(items: Iterable[Any], like: Collection[Any], task: ShardTask,
+             plain: tuple[type, ...] = ()) -> tuple[Any, ...] | Handoff:
+    """A shard's findings or rows as its result carries them: in a file when they were
+    spilled and the merge is on this machine, else a tuple."""
+    return hand_off(items, like, plain) if task.hand_off else tuple(items)
 
 
 def shard_of(a: bytes, b: bytes, count: int) -> int:

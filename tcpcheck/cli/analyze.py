@@ -120,11 +120,11 @@ def analyze(paths: tuple[str, ...], stitch: bool, config_path: str | None, isola
         if baseline is not None:
             result = apply_baseline(result, entries, baseline, folder_of(baseline))
         outputs = _without_stdout(run.outputs) if statistics else run.outputs
+        if not each_artefact:
+            # After the baseline is recorded and applied: baselines keep every finding.
+            result = fold_artefacts(result, run.catalog.artefacts(), keep_timelines=html_all)
     except USER_ERRORS as exc:
         fail(str(exc))
-    if not each_artefact:
-        # After the baseline is recorded and applied: baselines keep every finding.
-        result = fold_artefacts(result, run.catalog.artefacts(), keep_timelines=html_all)
     settings = ReportSettings(run.catalog, run.threshold, started, html_all=html_all,
                               quiet=quiet, no_info=no_info)
     with StagedWrites() as staged:

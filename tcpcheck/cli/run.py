@@ -39,12 +39,13 @@ from tcpcheck.report.sarif import GITHUB_RESULT_LIMIT
 from tcpcheck.result import AnalysisResult, Severity
 from tcpcheck.selection import RuleSelection, SelectionError, split_selectors
 from tcpcheck.sources import CaptureError
+from tcpcheck.spill import SpillError
 from tcpcheck.timeline import Recording
 from tcpcheck.writing import StagedWrites, Target, WriteError, check_target
 
 USER_ERRORS = (CaptureError, ProfileError, CatalogError, ConfigError, SelectionError,
-               BaselineError, OutputError, LiveError, WriteError, FilterError, WorkerError,
-               ClusterError)
+               BaselineError, OutputError, LiveError, WriteError, FilterError, SpillError,
+               WorkerError, ClusterError)
 """Errors that are the input's or the user's, reported as one line with exit status 2."""
 
 def fail(message: str) -> NoReturn:
@@ -182,8 +183,12 @@ def report(result: AnalysisResult, outputs: list[Output], settings: ReportSettin
         if capture.damage:
             click.echo(f"tcpcheck: warning: {capture.input}: {capture.damage} "
                        f"(analysed up to there)", err=True)
+    held: AnalysisResult | None = None  # made once, for the formats that do not stream
     for out in outputs:
-        _emit(out, result, settings, staged, color=color)
+        given = result
+        if not REGISTRY[out.format].streams:
+            given = held = held or result.in_memory()
+        _emit(out, given, settings, staged, color=color)
     try:
         staged.commit()
     except OSError as exc:

@@ -59,6 +59,10 @@ class ReportFormat:
     """Dated by ``--timestamp``."""
     timelines: bool = False
     """Draws per-segment timelines, which the analysis records only when asked."""
+    streams: bool = False
+    """Reads the result's findings and connections in order without holding them, so a big
+    result can stay in its spill file (``tcpcheck.spill``); the other formats are given the
+    result in memory (``AnalysisResult.in_memory``)."""
 
 
 def _terminal(result: AnalysisResult, sink: Sink, settings: ReportSettings) -> None:
@@ -82,8 +86,8 @@ def _junit(result: AnalysisResult, sink: Sink, settings: ReportSettings) -> None
 
 
 def _sarif(result: AnalysisResult, sink: Sink, settings: ReportSettings) -> None:
-    from tcpcheck.report.sarif import render_sarif
-    sink.file.write(render_sarif(result, settings.catalog, timestamp=settings.timestamp))
+    from tcpcheck.report.sarif import write_sarif
+    write_sarif(result, settings.catalog, sink.file, timestamp=settings.timestamp)
 
 
 def _github(result: AnalysisResult, sink: Sink, settings: ReportSettings) -> None:
@@ -115,9 +119,9 @@ def _zeek(result: AnalysisResult, sink: Sink, settings: ReportSettings) -> None:
 
 REGISTRY: dict[str, ReportFormat] = {f.name: f for f in (
     ReportFormat("terminal", _terminal, "txt"),
-    ReportFormat("json", _json, "json", timestamp=True),
+    ReportFormat("json", _json, "json", timestamp=True, streams=True),
     ReportFormat("junit", _junit, "xml", timestamp=True),
-    ReportFormat("sarif", _sarif, "sarif", timestamp=True),
+    ReportFormat("sarif", _sarif, "sarif", timestamp=True, streams=True),
     ReportFormat("github", _github, "txt"),
     ReportFormat("markdown", _markdown, "md"),
     ReportFormat("html", _html, "html", timestamp=True, timelines=True),

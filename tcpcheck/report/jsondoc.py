@@ -24,6 +24,7 @@ from tcpcheck.result import (
     Finding,
     Severity,
 )
+from tcpcheck.spill import on_disk
 
 SCHEMA_VERSION = 1
 """Version of the document's shape; bumped only for a change that is not purely additive."""
@@ -50,7 +51,7 @@ def write_json(result: AnalysisResult, fp: TextIO, *, timestamp: str | None = No
     readable and greppable, and lets the C encoder do the bulk: the indenting encoder is pure
     Python and, on big captures, cost more time and memory than the analysis itself.
     """
-    counts = _counts_by_capture(result)
+    counts = _counts_by_capture(result)  # one reading of the findings for both tallies
     head: dict[str, Any] = {
         "tool": "tcpcheck",
         "version": result.tool_version,
@@ -66,7 +67,7 @@ def write_json(result: AnalysisResult, fp: TextIO, *, timestamp: str | None = No
             "packets": result.packets,
             "tcp_packets": result.tcp_packets,
             "connections": len(result.connections),
-            "findings": result.counts(),
+            "findings": _totals(counts),
             "skipped": _total_skipped(result.captures),
             "captures": [_capture(c, counts) for c in result.captures],
         },
@@ -81,7 +82,7 @@ def write_json(result: AnalysisResult, fp: TextIO, *, timestamp: str | None = No
     fp.write(text[:-2])  # reopen the object: drop the closing "\n}"
     encode = json.JSONEncoder(ensure_ascii=True, allow_nan=False,
                               separators=(", ", ": ")).encode
-    steps = NextSteps(result.connections)
+    steps = NextSteps(result.connections, in_order=on_disk(result.connections))
     findings = (_finding(f, steps.of(f)) for f in result.findings)
     for key, rows in (("connections", map(_connection, result.connections)),
                       ("findings", findings)):
@@ -119,6 +120,15 @@ def _counts_by_capture(result: AnalysisResult) -> dict[str, dict[str, int]]:
     out = {c.input: dict(zero) for c in result.captures}
     for f in result.findings:
         out.setdefault(f.input, dict(zero))[f.severity.label] += 1
+    return out
+
+
+def _totals(counts: dict[str, dict[str, int]]) -> dict[str, int]:
+    """The findings of every capture by severity label (``AnalysisResult.counts``)."""
+    out = {s.label: 0 for s in sorted(Severity, reverse=True)}
+    for tally in counts.values():
+        for label, count in tally.items():
+            out[label] += count
     return out
 
 

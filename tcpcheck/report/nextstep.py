@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Iterable
+from collections.abc import Collection, Iterator
 from typing import NamedTuple
 
 from tcpcheck.result import ConnectionKey, ConnectionSummary, Finding
@@ -107,11 +107,21 @@ class NextSteps:
     A JSON report of a lossy capture has tens of thousands of findings, so everything but
     the frame number is made once per connection: the four-tuple filter, the quoted path,
     whether the capture can be read again.
+
+    ``in_order``: the findings will be asked about in the order of ``connections`` (as a
+    result keeps both), so the connections are read along with them, one at a time, and
+    nothing is kept per connection: for a result too big to hold (``tcpcheck.spill``).
     """
 
-    def __init__(self, connections: Iterable[ConnectionSummary]) -> None:
-        self._filters = {(c.input, c.id): connection_filter(c.client, c.server)
-                         for c in connections}
+    def __init__(self, connections: Collection[ConnectionSummary], *,
+                 in_order: bool = False) -> None:
+        self._rows: InOrder | None = None
+        self._filters: dict[ConnectionKey, str] = {}
+        if in_order:
+            self._rows = InOrder(connections)
+        else:
+            self._filters = {(c.input, c.id): connection_filter(c.client, c.server)
+                             for c in connections}
         self._heads: dict[tuple[str, ConnectionKey], _Heads] = {}
 
     def of(self, finding: Finding) -> NextStep:
@@ -119,18 +129,56 @@ class NextSteps:
         frame number the finding names."""
         # The connection's row may name another file of a stitched set than the finding.
         key = (finding.input, finding.connection_key)
-        heads = self._heads.get(key) or self._heads.setdefault(key, self._make_heads(*key))
+        heads = self._heads.get(key)
+        if heads is None:
+            if self._rows is not None:
+                self._heads.clear()  # in order: no finding of an earlier connection follows
+            heads = self._heads[key] = self._make_heads(*key)
         frame = str(finding.frame)
         if heads.unavailable:
             return NextStep(heads.filter + frame, None, None, heads.unavailable)
         return NextStep(heads.filter + frame, f"{heads.tshark}{frame}'", heads.show + frame)
 
     def _make_heads(self, path: str, connection: ConnectionKey) -> _Heads:
-        head = _filter_head(self._filters.get(connection, ""))
+        head = _filter_head(self._filter(connection))
         # Single quotes quote the filter exactly: it is addresses, ports, numbers and
         # operators, never a quote.
         return _Heads(head, f"tshark -r {_shell_path(path)} -Y '{head}",
                       f"{show_prefix(path)} --frame ", unreadable(path))
+
+
+    def _filter(self, connection: ConnectionKey) -> str:
+        """The connection's four-tuple filter; "" for a connection not given."""
+        if self._rows is None:
+            return self._filters.get(connection, "")
+        row = self._rows.get(*connection)
+        return "" if row is None else connection_filter(row.client, row.server)
+
+
+class InOrder:
+    """A result's connections looked up for its findings, in their order: read along with the
+    findings, one at a time, rather than held in a table. Every finding's connection is
+    listed, and both are ordered by capture, then connection id, so each look-up moves
+    forward; one that does not (a stitched set's finding whose connection an earlier file
+    names) reads the connections again from the start."""
+
+    def __init__(self, connections: Collection[ConnectionSummary]) -> None:
+        self._connections = connections
+        self._rows: Iterator[ConnectionSummary] = iter(connections)
+        self._last: ConnectionSummary | None = None
+
+    def get(self, path: str, connection: int) -> ConnectionSummary | None:
+        """The connection ``connection`` of capture ``path`` (None: not listed)."""
+        last = self._last
+        if last is not None and last.id == connection and last.input == path:
+            return last
+        for _ in range(2):
+            for row in self._rows:
+                if row.id == connection and row.input == path:
+                    self._last = row
+                    return row
+            self._rows = iter(self._connections)
+        return None
 
 
 def _filter_head(connection: str) -> str:

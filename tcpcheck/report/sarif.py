@@ -27,16 +27,17 @@ when ``timestamp`` is given.
 
 from __future__ import annotations
 
+import io
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from pathlib import PurePath
-from typing import Any
+from typing import Any, TextIO
 from urllib.parse import quote
 
 from tcpcheck.catalog import Catalog, ParamValue, RuleMeta, paragraphs
-from tcpcheck.report.nextstep import NextStep, NextSteps
+from tcpcheck.report.nextstep import InOrder, NextStep, NextSteps
 from tcpcheck.result import (
     AnalysisResult,
     CaptureSummary,
@@ -44,6 +45,7 @@ from tcpcheck.result import (
     Finding,
     Severity,
 )
+from tcpcheck.spill import on_disk
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 """The schema URI GitHub's documentation gives for ``$schema``."""
@@ -71,7 +73,8 @@ PROBLEM_SEVERITY = {Severity.ERROR: "error", Severity.WARNING: "warning",
 
 _SEMVER = re.compile(r"\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?")
 
-_ConnectionKey = tuple[str, int]
+ConnectionOf = Callable[[str, int], ConnectionSummary | None]
+"""A listed connection by capture and id."""
 
 
 def render_sarif(result: AnalysisResult, catalog: Catalog, *,
@@ -81,6 +84,15 @@ def render_sarif(result: AnalysisResult, catalog: Catalog, *,
     ``catalog`` supplies the rules; ``timestamp`` (ISO 8601 UTC, e.g. 2026-11-21T10:00:00Z)
     becomes the invocation's ``startTimeUtc``.
     """
+    out = io.StringIO()
+    write_sarif(result, catalog, out, timestamp=timestamp)
+    return out.getvalue()
+
+
+def write_sarif(result: AnalysisResult, catalog: Catalog, fp: TextIO, *,
+                timestamp: str | None = None) -> None:
+    """Write the log of ``render_sarif`` to ``fp``, each result as it is made: a result kept
+    in a spill file (``tcpcheck.spill``) is read once, with its connections alongside."""
     rules = [_rule(rule) for rule in catalog]
     # A code the catalog does not know (a rule from a newer or patched tcpcheck) still gets a
     # descriptor, after the catalog's so that their indexes never move.
@@ -91,7 +103,11 @@ def render_sarif(result: AnalysisResult, catalog: Catalog, *,
     artifact_index: dict[str, int] = {}
     for capture in result.captures:
         artifact_index.setdefault(capture.input, len(artifact_index))
-    connections = {(c.input, c.id): c for c in result.connections}
+    if on_disk(result.connections):
+        connections: ConnectionOf = InOrder(result.connections).get
+    else:
+        table = {(c.input, c.id): c for c in result.connections}
+        connections = lambda path, conn_id: table.get((path, conn_id))  # noqa: E731
     run: dict[str, Any] = {
         "tool": {"driver": _driver(result.tool_version, rules)},
         "invocations": [_invocation(result, artifact_index, timestamp)],
@@ -105,11 +121,11 @@ def render_sarif(result: AnalysisResult, catalog: Catalog, *,
             "stale": [asdict(entry) for entry in result.baseline.stale],
         }}
     log = {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
-    steps = NextSteps(result.connections)
+    steps = NextSteps(result.connections, in_order=on_disk(result.connections))
     results = (_result(f, steps.of(f), rule_index, artifact_index, connections,
                        result.baseline is not None)
                for f in result.findings)
-    return _dumps(log, results)
+    _write(fp, log, results)
 
 
 _RESULTS = "\0results"
@@ -118,8 +134,8 @@ sits inside JSON strings, where its quotes are escaped, so ``"results": "\\u0000
 can only match this key."""
 
 
-def _dumps(log: dict[str, Any], results: Iterable[dict[str, Any]]) -> str:
-    """``log`` indented by 2, with each result on one line of its own.
+def _write(fp: TextIO, log: dict[str, Any], results: Iterable[dict[str, Any]]) -> None:
+    """``log`` indented by 2, with each result on one line of its own, written as made.
 
     The indenting encoder is pure Python: on a capture with 100,000 findings it took longer
     than the analysis and wrote 1.3 kB per result. One line per result lets the C encoder do
@@ -130,9 +146,14 @@ def _dumps(log: dict[str, Any], results: Iterable[dict[str, Any]]) -> str:
     encode = json.JSONEncoder(ensure_ascii=True, allow_nan=False,
                               separators=(", ", ": ")).encode
     indent = " " * 8  # runs[0].results[i]: three objects deep, one array more
-    rows = ",\n".join(indent + encode(row) for row in results)
-    array = f"[\n{rows}\n{indent[:-2]}]" if rows else "[]"
-    return head.replace(placeholder, '"results": ' + array, 1) + "\n"
+    before, _, after = head.partition(placeholder)
+    fp.write(before + '"results": ')
+    sep = "[\n"
+    for row in results:
+        fp.write(sep + indent + encode(row))
+        sep = ",\n"
+    fp.write("[]" if sep == "[\n" else f"\n{indent[:-2]}]")
+    fp.write(after + "\n")
 
 
 def artifact_uri(path: str) -> str:
@@ -284,9 +305,9 @@ def _physical(path: str, artifact_index: dict[str, int]) -> dict[str, Any]:
 
 
 def _result(finding: Finding, step: NextStep, rule_index: dict[str, int],
-            artifact_index: dict[str, int], connections: dict[_ConnectionKey, ConnectionSummary],
+            artifact_index: dict[str, int], connections: ConnectionOf,
             baselined: bool) -> dict[str, Any]:
-    conn = connections.get(finding.connection_key)
+    conn = connections(*finding.connection_key)
     where = f"connection {finding.connection}"
     if conn is not None:
         where += f" ({conn.client} → {conn.server})"
