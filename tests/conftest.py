@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import pytest
 
@@ -39,3 +40,22 @@ def rules_at(findings: Iterable[Finding], min_severity: int = 2, *,
 @pytest.fixture
 def run():
     return run_segments
+
+
+# The browser tests' Chromium and tab (tests/browser.py), imported only when a test asks for
+# them: Playwright is a test dependency the other tests do not need. Module scope, not session:
+# while Playwright's sync API runs, its event loop is the thread's running loop, and pyshark
+# (the Wireshark agreement tests, later in the run) cannot run its own.
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    from browser import launch_chromium
+    with launch_chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def page(chromium: Any) -> Iterator[Any]:
+    """A report tab of 1400 x 900 in the module's Chromium."""
+    from browser import report_page
+    with report_page(chromium) as tab:
+        yield tab

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser import ReportPage, launch_chromium, report_page
+from browser import ReportPage, report_page
 from playwright.sync_api import Browser, expect
 
 from tcpcheck.pipeline import Job, analyze_jobs
@@ -48,12 +48,6 @@ def html_report(out: Path, *names: str, stdin: bytes | None = None) -> Path:
                            "html", "-o", str(out)], cwd=ROOT, input=stdin, capture_output=True)
     assert proc.returncode in (0, 1), proc.stderr
     return out
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    with launch_chromium() as browser:
-        yield browser
 
 
 @pytest.fixture

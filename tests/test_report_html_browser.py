@@ -32,7 +32,6 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -41,7 +40,6 @@ from browser import (
     ARTIFACTS,
     ReportPage,
     command_line_screenshot,
-    launch_chromium,
     read_png,
     report_page,
 )
@@ -138,20 +136,6 @@ def state_changes(timeline: Timeline) -> list[tuple[str, int, str]]:
             changes.append(("server", step.frame, f"{server} → {step.server_state}"))
         client, server = step.client_state, step.server_state
     return changes
-
-
-# Module scope, not session: while Playwright's sync API runs, its event loop is the thread's
-# running loop, and pyshark (the Wireshark agreement tests, later in the run) cannot run its own.
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    with launch_chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def page(chromium: Browser) -> Iterator[ReportPage]:
-    with report_page(chromium) as tab:
-        yield tab
 
 
 @pytest.fixture(scope="module")

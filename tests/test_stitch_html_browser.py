@@ -13,12 +13,9 @@ import json
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser import ReportPage, launch_chromium, report_page
-from playwright.sync_api import Browser
 
 ROOT = Path(__file__).resolve().parent.parent
 BULK_LOSS = ROOT / "captures" / "linux" / "bulk-loss.pcap"
@@ -35,18 +32,6 @@ written in its frame column."""
 
 DRAWN = "() => document.querySelector('details.conn').dataset.rendered === '1'"
 """The section's pictures are drawn (when it scrolls into view)."""
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    with launch_chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def page(chromium: Browser) -> Iterator[ReportPage]:
-    with report_page(chromium) as tab:
-        yield tab
 
 
 def cut(tmp_path: Path) -> list[Path]:
