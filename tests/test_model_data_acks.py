@@ -10,29 +10,13 @@ segment. The real-traffic counterpart is captures/crafted/ack-withheld-data.pcap
 from __future__ import annotations
 
 from conftest import rules_at, run_segments
+from owed_replies import replay_segments, settled
 from segments import Ladder, stamped
-
-from tcpcheck.model.connection import Connection
-from tcpcheck.model.events import ReplyOwed
-from tcpcheck.profiles import load_profile
-from tcpcheck.segment import Segment
 
 EST = ("ESTABLISHED", "ESTABLISHED")
 OPENING = [("SYN_SENT", "SYN_RCVD"), ("ESTABLISHED", "SYN_RCVD"), EST]
 
 
-def replay(segs: list[Segment]) -> tuple[list[ReplyOwed], list[tuple[str, str]]]:
-    conn = Connection(0, load_profile("linux"), (segs[0].src, segs[0].sport), False, segs[0])
-    states = []
-    for seg in segs:
-        conn.apply(seg, (seg.src, seg.sport) == conn.client_key)
-        states.append((conn.client.state.value, conn.server.state.value))
-    conn.finish()
-    return [e for e in conn.events if isinstance(e, ReplyOwed)], states
-
-
-def settled(events: list[ReplyOwed]) -> list[tuple[str, str, int, int | None]]:
-    return [(e.kind.value, e.outcome.value, e.frame, e.reply_frame) for e in events]
 
 
 def request_with_stale_acks(echo: int = 4) -> Ladder:
@@ -46,7 +30,7 @@ def request_with_stale_acks(echo: int = 4) -> Ladder:
 
 
 def test_a_segment_echoing_the_datas_timestamp_without_acking_it_withholds_the_ack():
-    events, states = replay(stamped(request_with_stale_acks(), {6: 4}))
+    events, states = replay_segments(stamped(request_with_stale_acks(), {6: 4}))
     assert settled(events) == [("ack-data", "missing", 4, None)]
     assert "TSecr 104 echoes the data's TSval 104" in events[0].observed
     assert states == [*OPENING, EST, EST, EST]
@@ -56,13 +40,13 @@ def test_a_segment_echoing_the_datas_timestamp_without_acking_it_withholds_the_a
 
 def test_a_stale_ack_whose_tsecr_predates_the_data_proves_nothing():
     # TSecr 103 is the handshake's ACK: the request may not have arrived when it was sent.
-    events, states = replay(stamped(request_with_stale_acks(), {5: 3, 6: 3}))
+    events, states = replay_segments(stamped(request_with_stale_acks(), {5: 3, 6: 3}))
     assert settled(events) == []
     assert states == [*OPENING, EST, EST, EST]
 
 
 def test_without_timestamps_a_late_ack_of_data_is_not_judged():
-    events, states = replay(request_with_stale_acks().segments)
+    events, states = replay_segments(request_with_stale_acks().segments)
     assert settled(events) == []
     assert states == [*OPENING, EST, EST, EST]
 
@@ -72,7 +56,7 @@ def test_data_sent_again_may_be_what_the_tsecr_echoes_so_nothing_is_withheld():
     lad.segments.pop()  # the server's data comes after the client's retransmission
     lad.data("c", 100, seq=lad.isn["c"] + 1, gap=0.3)  # 6: the request again
     lad._emit("s", 0x10, lad.nxt["s"], lad.isn["c"] + 1, plen=10, gap=0.7)  # 7
-    events, states = replay(stamped(lad))
+    events, states = replay_segments(stamped(lad))
     assert settled(events) == []
     assert states == [*OPENING, EST, EST, EST, EST]
 
@@ -82,7 +66,7 @@ def test_an_ack_covering_the_data_in_time_owes_nothing_more():
     lad.data("c", 100)  # 4
     lad.ack("s")  # 5: ACK 1101
     lad.data("s", 10, gap=1.0)  # 6
-    events, states = replay(stamped(lad))
+    events, states = replay_segments(stamped(lad))
     assert settled(events) == []
     assert states == [*OPENING, EST, EST, EST]
 
@@ -94,7 +78,7 @@ def test_data_filling_the_hole_the_ack_points_at_owes_an_immediate_ack():
     lad.ack("s", ack=lad.isn["c"] + 101)  # 6: ACK 1101, pointing at the hole
     lad.data("c", 100, seq=lad.isn["c"] + 101, gap=0.3)  # 7: fills it
     lad._emit("s", 0x10, lad.nxt["s"], lad.isn["c"] + 101, plen=10, gap=0.5)  # 8: ACK 1101
-    events, states = replay(stamped(lad))
+    events, states = replay_segments(stamped(lad))
     assert settled(events) == [("ack-hole", "missing", 7, None)]
     assert states == [*OPENING, EST, EST, EST, EST, EST]
     assert ("ack-withheld", 7) in rules_at(run_segments(stamped(lad)).findings)

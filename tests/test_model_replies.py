@@ -16,12 +16,11 @@ crafted copies (captures/crafted, tests/test_captures.py).
 from __future__ import annotations
 
 from conftest import rules_at, run_segments
+from owed_replies import replay_segments, settled
 from segments import Ladder, stamped
 
-from tcpcheck.model.connection import Connection
 from tcpcheck.model.events import ReplyOwed
-from tcpcheck.profiles import load_profile
-from tcpcheck.segment import ACK, FIN, RST, Segment
+from tcpcheck.segment import ACK, FIN, RST
 
 EST = ("ESTABLISHED", "ESTABLISHED")
 
@@ -33,20 +32,6 @@ def replay(lad: Ladder, profile: str = "linux", *,
     return replay_segments(stamped(lad) if stamp else lad.segments, profile)
 
 
-def replay_segments(segs: list[Segment], profile: str = "linux",
-                    ) -> tuple[list[ReplyOwed], list[tuple[str, str]]]:
-    """``replay`` for segments built by hand."""
-    conn = Connection(0, load_profile(profile), (segs[0].src, segs[0].sport), False, segs[0])
-    states = []
-    for seg in segs:
-        conn.apply(seg, (seg.src, seg.sport) == conn.client_key)
-        states.append((conn.client.state.value, conn.server.state.value))
-    conn.finish()
-    return [e for e in conn.events if isinstance(e, ReplyOwed)], states
-
-
-def settled(events: list[ReplyOwed]) -> list[tuple[str, str, int, int | None]]:
-    return [(e.kind.value, e.outcome.value, e.frame, e.reply_frame) for e in events]
 
 
 def established(client_isn: int = 1000, server_isn: int = 5000) -> Ladder:
