@@ -290,13 +290,10 @@ def test_offending_segment_is_highlighted_and_links_to_its_explanation(
     assert page.log.problems() == []
 
 
-def test_an_owed_reply_is_told_under_its_segment_and_linked_to_the_answer(
-        page: ReportPage, tmp_path: Path) -> None:
-    """keepalive.pcap: each keepalive (8, 10, 12) fails the server's acceptability test, so
-    the server owes an ACK; 9 answers 8, the ACK to 10 is taken as rate-limited and none to
-    12 as missing (tests/owed_replies.py). Under 8 the note says what was owed and links to
-    9; 9 says it answers 8 and links back; a connector joins the two rows on the server's
-    side; clicking either end brings the other into view."""
+
+def replies_report(tmp_path: Path) -> Path:
+    """The HTML report of keepalive.pcap's connection with the server's owed replies to the
+    probes 8 (answered by 9), 10 (rate-limited) and 12 (missing)."""
     result = keepalive_with_replies(
         probe_reply(8), probe_reply(10, ReplyOutcome.RATE_LIMITED,
                                     observed="within the linux profile's 0.5 s limit"),
@@ -304,6 +301,16 @@ def test_an_owed_reply_is_told_under_its_segment_and_linked_to_the_answer(
     report = tmp_path / "replies.html"
     report.write_text(render_html(result, load_catalog(), Severity.ERROR,
                                   all_connections=True), encoding="utf-8")
+    return report
+
+def test_an_owed_reply_is_told_under_its_segment_and_linked_to_the_answer(
+        page: ReportPage, tmp_path: Path) -> None:
+    """keepalive.pcap: each keepalive (8, 10, 12) fails the server's acceptability test, so
+    the server owes an ACK; 9 answers 8, the ACK to 10 is taken as rate-limited and none to
+    12 as missing (tests/owed_replies.py). Under 8 the note says what was owed and links to
+    9; 9 says it answers 8 and links back; a connector joins the two rows on the server's
+    side; clicking either end brings the other into view."""
+    report = replies_report(tmp_path)
     page.open(report)
     ladder = drawn_section(page, "conn-0-0").locator("svg.ladder-svg")
     notes = {int(g.get_attribute("data-frame")):
@@ -707,13 +714,7 @@ def test_owed_reply_notes_wrap_between_the_lines_of_a_narrow_ladder(
         chromium: Browser, tmp_path: Path) -> None:
     """The notes html.py wraps for a wide ladder are wrapped again, shorter, in a 900 px
     window: every line stays between the endpoint lines, and the words are the same."""
-    result = keepalive_with_replies(
-        probe_reply(8), probe_reply(10, ReplyOutcome.RATE_LIMITED,
-                                    observed="within the linux profile's 0.5 s limit"),
-        probe_reply(12, ReplyOutcome.MISSING, observed="no reply"))
-    report = tmp_path / "replies.html"
-    report.write_text(render_html(result, load_catalog(), Severity.ERROR,
-                                  all_connections=True), encoding="utf-8")
+    report = replies_report(tmp_path)
     with report_page(chromium, width=900) as tab:
         tab.open(report)
         ladder = drawn_section(tab, "conn-0-0").locator("svg.ladder-svg")
