@@ -290,7 +290,6 @@ def test_offending_segment_is_highlighted_and_links_to_its_explanation(
     assert page.log.problems() == []
 
 
-
 def replies_report(tmp_path: Path) -> Path:
     """The HTML report of keepalive.pcap's connection with the server's owed replies to the
     probes 8 (answered by 9), 10 (rate-limited) and 12 (missing)."""
@@ -302,6 +301,7 @@ def replies_report(tmp_path: Path) -> Path:
     report.write_text(render_html(result, load_catalog(), Severity.ERROR,
                                   all_connections=True), encoding="utf-8")
     return report
+
 
 def test_an_owed_reply_is_told_under_its_segment_and_linked_to_the_answer(
         page: ReportPage, tmp_path: Path) -> None:
