@@ -2006,6 +2006,48 @@ def duplicate_frame(cap: Capture, n: int) -> Expect:
               ("keepalive", where[40]), ("duplicate-frame", where[-40])),
     )
 
+REFUSED_RETRY = 0.5
+"""Seconds after a refusal at which a Windows client sends the same SYN again: Winsock keeps a
+refused connect() going with the same ISN and port, "will not double the time-out value" and
+retries 3 extra times by default (Microsoft KB 175523, "Winsock TCP Connection Performance to
+Unused Ports"); ../shared/wild/dev/ppa__ppa1e__gnutella.pcap (Windows XP) shows it, port 3684:
+SYN frames 2, 4, 6, 32 at 0.03, 0.50, 1.00, 1.50 s, one ISN, each refused."""
+
+
+@scenario(170)
+def refused_retried_same_isn(cap: Capture, n: int) -> Expect:
+    """captures/linux/refused.pcap, then the same SYN twice more, as a Windows client retries
+    a refused connect(), each refused the way the first was."""
+    with (REAL / "refused.pcap").open("rb") as f:
+        records = [(round(Decimal(str(ts)) * 1_000_000), bytes(buf))
+                   for ts, buf in dpkt.pcap.Reader(f)]
+    origin = records[0][0]
+    for retry in range(3):
+        for t_us, frame in records:
+            cap.now_us = t_us - origin + round(retry * REFUSED_RETRY * 1_000_000)
+            eth = dpkt.ethernet.Ethernet(frame)
+            if eth.data.data.flags & dpkt.tcp.TH_SYN:
+                # A new datagram: its IP ID moves on (Windows counts up), the TCP bytes do not.
+                eth.data.id = (eth.data.id + retry) & 0xFFFF
+                eth.data.sum = 0
+            cap.record(bytes(eth))
+    return Expect(
+        summary="a refused SYN sent again 0.5 s and 1 s later with the same ISN and port, as "
+                "Windows retries a refused connect(): three attempts, not retransmissions",
+        description="Real Linux traffic (captures/linux/refused.pcap: frame 1 SYN to a port "
+                    "nothing listens on, frame 2 RST,ACK with ack = ISN + 1) recorded three "
+                    f"times, {REFUSED_RETRY} s apart; each later SYN keeps the ISN, port and "
+                    "options (only its IP ID moves on, the IP checksum recomputed). The RST "
+                    "ended each attempt (RFC 9293 §3.10.7.3: the SYN-SENT side enters CLOSED "
+                    "and deletes its TCB), so the next SYN opens a new one, whose timers start "
+                    "afresh: three connections, each refused (connection-reset, info), and no "
+                    "rto-backoff-violation (0.5 s is not the 1 s initial RTO), "
+                    "syn-isn-changed, isn-weak or time-wait-reuse. Wireshark keeps the three "
+                    "in one tcp.stream and marks frames 3 and 5 as suspected retransmissions.",
+        reference="RFC 9293 §3.10.7.3; Microsoft KB 175523",
+        info=(("connection-reset", 2), ("connection-reset", 4), ("connection-reset", 6)),
+    )
+
 # --- cut from real captures ------------------------------------------------------------------
 
 def _sibling(name: str) -> ModuleType:

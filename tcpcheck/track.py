@@ -237,7 +237,15 @@ class Tracker:
     # ------------------------------------------------------------------ instances
 
     def _starts_new_instance(self, conn: Connection, seg: Segment, from_client: bool) -> bool:
-        """A SYN on a known tuple: retransmission, simultaneous open, or a new connection?"""
+        """A SYN on a known tuple: retransmission, simultaneous open, or a new connection?
+
+        After an RST ended the instance (a refusal, or a reset of an opening or open
+        connection) the SYN is a new attempt even with the same ISN, as Windows retries a
+        refused connect() (Microsoft KB 175523): RFC 9293 §3.10.7.3 has the SYN-SENT side
+        "enter the CLOSED state, delete the TCB", so the attempt after it is a new instance
+        with its own id and timers, never a retransmission measured from the old SYN. (Wireshark
+        keeps such SYNs in one ``tcp.stream`` and marks them as retransmissions.)
+        """
         sender = conn.client if from_client else conn.server
         if conn.close:
             # An RST ended this incarnation: a SYN opens a new one, even with the same ISN (a
