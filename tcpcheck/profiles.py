@@ -67,6 +67,12 @@ class Profile:
     """Seconds after which a side in SYN-SENT that answered an unacceptable ACK with RST (RFC
     9293 §3.10.7.3) sends its first SYN retransmission (Linux 5.10+ rearms its SYN timer to
     TCP_TIMEOUT_MIN, 2 jiffies); 0 when the SYN timer keeps running."""
+    bare_third_ack: str = "accept"
+    """What a listener does with the handshake's third segment when it is a bare ACK:
+    ``accept`` it (RFC 9293 §3.10.7.4: SYN-RECEIVED enters ESTABLISHED), or ``defer`` the
+    accept (Linux TCP_DEFER_ACCEPT: tcp_check_req drops a bare ACK while the deferral lasts,
+    and the SYN-ACK timer keeps firing without resending until the deferral's last timeout,
+    when the SYN-ACK goes out again for the peer to re-ACK)."""
     paws_window: int = 0
     """Ticks a TSval may lag the highest one seen before PAWS drops the segment (RFC 7323 §5.3
     has none; Linux's tcp_paws_discard allows TCP_PAWS_WINDOW = 1: segments of one TSO burst
@@ -102,6 +108,9 @@ class Profile:
     def __post_init__(self) -> None:
         if self.syn_budget not in ("count", "time"):
             raise ValueError(f"syn_budget must be 'count' or 'time', not {self.syn_budget!r}")
+        if self.bare_third_ack not in ("accept", "defer"):
+            raise ValueError("bare_third_ack must be 'accept' or 'defer', not "
+                             f"{self.bare_third_ack!r}")
         if self.zero_window_fin not in ("drop", "accept"):
             raise ValueError("zero_window_fin must be 'drop' or 'accept', not "
                              f"{self.zero_window_fin!r}")
@@ -207,6 +216,7 @@ PROFILE_FIELDS: dict[str, Field] = {
     "syn_deadline": Field(Kind.SECONDS, 0, 3600),
     "rto_min": Field(Kind.SECONDS, 0, 3600),
     "syn_rst_rearm": Field(Kind.SECONDS, 0, 3600),
+    "bare_third_ack": Field(Kind.CHOICE, choices=("accept", "defer")),
     "paws_window": Field(Kind.COUNT, 0, 2**31 - 1),
     "invalid_ratelimit": Field(Kind.SECONDS, 0, 3600),
     "challenge_ack_limit": Field(Kind.COUNT, 0, 2**31 - 1),

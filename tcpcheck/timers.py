@@ -55,6 +55,10 @@ class Timing:
 
 DEFAULT_TIMING = Timing()
 
+MAX_DEFERRED_TIMEOUTS = 255
+"""Linux keeps a listener's TCP_DEFER_ACCEPT as a count of SYN-ACK timeouts in a u8
+(secs_to_retrans in net/ipv4/tcp.c): no deferral outlasts 255 of them."""
+
 _MAX_DOUBLINGS = 64
 """More doublings than any RTO schedule needs to reach its ceiling from a positive start;
 ``2.0 ** 1024`` would overflow, and a capture can show any number of retransmissions."""
@@ -97,11 +101,14 @@ def syn_retransmitted(profile: Profile, timing: Timing, a: Endpoint, frame: int,
 
 
 def synack_retransmitted(profile: Profile, timing: Timing, a: Endpoint, peer_syn_ts: int,
-                         answer_ns: int, frame: int, ts: int) -> list[ev.Event]:
+                         answer_ns: int, frame: int, ts: int, *,
+                         bare_ack_held: bool = False) -> list[ev.Event]:
     """A SYN-ACK retransmission (same ISN): an answer to the peer's SYN, or the timer's?
 
     Linux answers a retransmitted SYN at once and restarts its timer from there; only timer
     retransmissions count towards tcp_synack_retries, and each waits initial RTO << count.
+    ``bare_ack_held``: the peer has acknowledged the SYN-ACK with a bare ACK and sent nothing
+    since, which a listener deferring accept (``Profile.bare_third_ack``) drops.
     Call before ``a.rtx.synacks`` counts this transmission.
     """
     answering = ts - peer_syn_ts <= answer_ns
@@ -116,6 +123,14 @@ def synack_retransmitted(profile: Profile, timing: Timing, a: Endpoint, peer_syn
     # arrived, and its schedule ran from a SYN-ACK before the answer, which is not recorded
     # here. It counts towards the retries, but its interval says nothing about the timer.
     if not answering and not timing.backoff.matches(observed, expected):
+        silent = (_silent_timeouts(profile, timing, nth, observed)
+                  if bare_ack_held and profile.bare_third_ack == "defer" else None)
+        if silent is not None:
+            # The deferral's end: its timeouts fired without resending, and its last one
+            # resends "to give last chance for data or ACK to create established socket"
+            # (syn_ack_recalc). It is the last timeout the deferral allows, never one too many.
+            a.rtx.timer_synacks += silent
+            return out
         out.append(ev.RtoBackoffViolation(frame, ts, a.role, "SYN-ACK", nth, expected,
                                           observed, a.rtx.last_syn_frame))
     if not a.rtx.syn_exceeded and nth > profile.synack_retries:
@@ -124,6 +139,21 @@ def synack_retransmitted(profile: Profile, timing: Timing, a: Endpoint, peer_syn
                                          profile.synack_retries + 1, (ts - a.rtx.syn_ts) / NS,
                                          profile.synack_give_up))
     return out
+
+
+def _silent_timeouts(profile: Profile, timing: Timing, nth: int,
+                     observed: float) -> int | None:
+    """How many SYN-ACK timeouts, from the ``nth`` on, fired without a SYN-ACK before the one
+    that sent this copy ``observed`` seconds after the previous: the backed-off timeouts of
+    a deferred accept add up to it. None when no such sum fits (a late timer)."""
+    total = backed_off(profile.initial_rto, nth - 1, profile.max_rto)
+    for silent in range(1, MAX_DEFERRED_TIMEOUTS + 1):
+        total += backed_off(profile.initial_rto, nth - 1 + silent, profile.max_rto)
+        if timing.backoff.matches(observed, total):
+            return silent
+        if timing.backoff.earliest(total) > observed:
+            break
+    return None
 
 
 def data_retransmitted(profile: Profile, timing: Timing, a: Endpoint, peer_last_ts: int,

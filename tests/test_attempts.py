@@ -1,26 +1,81 @@
-"""Attempts end at a reset (issue 17).
+"""Attempts end at a reset, and a Linux listener may defer accept (issue 17).
 
 A SYN after the RST that refused (or ended) an attempt opens a new attempt even with the same
 ISN: a new connection instance whose timers start afresh (RFC 9293 §3.10.7.3: the SYN-SENT side
-"enter[s] the CLOSED state, delete[s] the TCB").
+"enter[s] the CLOSED state, delete[s] the TCB"). A Linux listener with TCP_DEFER_ACCEPT drops
+the bare third ACK and resends its SYN-ACK at the deferral's last timeout: the linux profiles
+(``bare_third_ack = "defer"``) know it; the RFC's does not.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from conftest import rules_at
+from pcap_edit import with_times, without_frames
 
 from tcpcheck.pipeline import analyze_files
 from tcpcheck.profiles import load_profile
 from tcpcheck.result import AnalysisResult
 
 ROOT = Path(__file__).resolve().parent.parent
+DEFER = ROOT / "captures" / "linux" / "defer-accept.pcap"
 RETRIED = ROOT / "captures" / "crafted" / "refused-retried-same-isn.pcap"
+LINUX = load_profile("linux")
+# defer-accept.pcap: 1 SYN, 2 SYN-ACK, 3 the client's bare ACK (dropped by the listener), 4 the
+# SYN-ACK again 31.38 s later, 5 the client's ACK of it, 6-13 request, response, close.
+RESENT_SYNACK = 4
 
 
 def analyze(path: Path, profile: str = "linux") -> AnalysisResult:
     return analyze_files([str(path)], load_profile(profile))
+
+
+def test_linux_listener_deferring_accept_resends_its_synack_at_31_s_without_a_warning():
+    result = analyze(DEFER)
+    assert rules_at(result.findings) == []
+    assert ("retransmission", RESENT_SYNACK) in rules_at(result.findings, 1)
+    assert [(c.client_state, c.server_state, c.close) for c in result.connections] == [
+        ("TIME_WAIT", "CLOSED", "fin")]
+
+
+def test_linux_legacy_defers_accept_the_same_way():
+    assert rules_at(analyze(DEFER, "linux-legacy").findings) == []
+
+
+def test_the_rfc_profile_still_calls_the_deferred_synack_a_late_timer():
+    # RFC 6298 §5.4: when the timer expires, retransmit; a timer that fires four times in
+    # silence is not the RFC's, whatever the listener waits for.
+    result = analyze(DEFER, "rfc9293")
+    assert rules_at(result.findings) == [("rto-backoff-violation", RESENT_SYNACK)]
+
+
+def test_a_late_synack_whose_bare_ack_the_capture_never_showed_is_still_a_late_timer(
+        tmp_path):
+    # Without frame 3 nothing shows the client had acknowledged the SYN-ACK: the listener
+    # had nothing to defer, and its timer should have resent after 1 s.
+    copy = without_frames(DEFER, tmp_path / "no-bare-ack.pcap", {3})
+    result = analyze(copy)
+    assert rules_at(result.findings) == [("rto-backoff-violation", RESENT_SYNACK - 1)]
+
+
+def test_a_synack_resent_between_two_timeouts_of_the_deferral_is_still_a_late_timer(tmp_path):
+    # Moved to +20 s (frames 4 and 5 together): the timeouts of a deferral fire at 1, 3, 7,
+    # 15, 31 s after the SYN-ACK; 20 s is none of them, within the 25 % + 50 ms tolerance.
+    copy = with_times(DEFER, tmp_path / "off-schedule.pcap",
+                      {RESENT_SYNACK: 20.0, RESENT_SYNACK + 1: 20.00004})
+    result = analyze(copy)
+    assert rules_at(result.findings) == [("rto-backoff-violation", RESENT_SYNACK)]
+
+
+def test_a_profile_file_can_turn_the_deferral_off(tmp_path):
+    path = tmp_path / "strict.toml"
+    path.write_text('base = "linux"\nbare_third_ack = "accept"\n')
+    result = analyze_files([str(DEFER)], load_profile(str(path)))
+    assert rules_at(result.findings) == [("rto-backoff-violation", RESENT_SYNACK)]
+    assert replace(LINUX, bare_third_ack="accept") == replace(load_profile(str(path)),
+                                                              name="linux")
 
 
 def test_a_refused_connect_retried_with_the_same_isn_is_three_attempts_each_refused():

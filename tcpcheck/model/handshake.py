@@ -20,6 +20,19 @@ def _too_large(shift: int | None) -> bool:
     return shift is not None and shift > MAX_WSCALE
 
 
+def _bare_ack_held(a: Endpoint, b: Endpoint) -> bool:
+    """Has ``b`` acknowledged ``a``'s SYN-ACK with nothing but bare ACKs (no data, no FIN),
+    and ``a`` sent nothing but SYN-ACKs?
+
+    A Linux listener with TCP_DEFER_ACCEPT drops such an ACK (tcp_check_req: "While
+    TCP_DEFER_ACCEPT is active, drop bare ACK"); data or a FIN would have completed accept
+    (so would TCP Fast Open data on the SYN), and a listener sends no data before it.
+    """
+    return (a.snd.una is not None and a.snd.base is not None and a.snd.una > a.snd.base
+            and not a.snd.bytes and not b.snd.bytes and not b.snd.syn_data
+            and b.snd.fin is None)
+
+
 class HandshakeSteps:
     """The SYN and SYN-ACK steps of ``Connection``: a mixin, whose state is ``Connection``\'s."""
 
@@ -77,7 +90,8 @@ class HandshakeSteps:
             if has_ack:
                 self.events.extend(timers.synack_retransmitted(
                     self.profile, self.timing, a, b.rtx.last_syn_ts,
-                    max(ANSWER_NS, 3 * self.reorder_ns), seg.frame, seg.ts))
+                    max(ANSWER_NS, 3 * self.reorder_ns), seg.frame, seg.ts,
+                    bare_ack_held=_bare_ack_held(a, b)))
             elif a.rtx.syns:
                 # (Not when the side's sequence space was only inferred from a SYN-ACK: the
                 # first SYN was not captured, so there is no schedule to measure from.)
