@@ -79,7 +79,9 @@ def syn_retransmitted(profile: Profile, timing: Timing, a: Endpoint, frame: int,
     nth = a.rtx.syns  # the original was transmission 1, so this is retransmission number nth
     schedule = profile.syn_schedule()
     since = a.rtx.last_syn_ts
-    expected = schedule[nth - 1] if nth <= len(schedule) else None
+    # Timeouts the attempts a refusal ended had already backed off (``prior_syns``).
+    timeout = nth - 1 + a.rtx.prior_syns
+    expected = schedule[timeout] if timeout < len(schedule) else None
     if nth == 1 and profile.syn_rst_rearm and a.rtx.syn_rst_ts > since:
         # Linux, having answered an unacceptable ACK in SYN-SENT with RST before any SYN
         # retransmission, rearms its SYN timer to TCP_TIMEOUT_MIN ("Previous FIN/ACK or

@@ -31,6 +31,7 @@ from tcpcheck.duplicates import Copies
 from tcpcheck.lone_syn import LONE, PORTS, LoneSyn, unpack_lone
 from tcpcheck.model import events as ev
 from tcpcheck.model.connection import Connection
+from tcpcheck.model.endpoint import Endpoint
 from tcpcheck.model.seqnum import MASK, seq_gt
 from tcpcheck.model.states import SYNCHRONIZED, State
 from tcpcheck.options import parse_options
@@ -292,10 +293,16 @@ class Tracker:
         conn.watch_hosts = self._watch
         if previous is not None:
             self._check_reuse(previous, conn, seg)
-            if self._retried(previous, seg):
+            retried = self._retried(previous, seg)
+            if retried is not None:
                 # The same attempt's ISN again, after an RST ended the instance: not a weak
-                # ISN shared by two connections (isn-weak).
+                # ISN shared by two connections (isn-weak). Its sender kept the SYN timer's
+                # backoff: Windows, retrying a refused connect every 0.5 s, sends its next
+                # unanswered SYN 3 << n s later, n its SYNs so far (wild/dev gnutella, port
+                # 3781: SYNs at 0, 0.73 and 1.43 s, the first two refused, then 12.0 s after
+                # the third).
                 self._isns[(seg.src, seg.seq)] = conn_id
+                conn.client.rtx.prior_syns = retried.rtx.syns + retried.rtx.prior_syns
             if not self._hold(previous, conn, seg):
                 self._finalise(previous, seg.ts)
         reverse = (key[2], key[3], key[0], key[1])
@@ -306,11 +313,12 @@ class Tracker:
         return conn
 
     @staticmethod
-    def _retried(previous: Connection, syn: Segment) -> bool:
-        """Does ``syn`` repeat the ISN its sender used in ``previous``, which an RST ended?"""
+    def _retried(previous: Connection, syn: Segment) -> Endpoint | None:
+        """The side of ``previous``, which an RST ended, whose ISN ``syn`` repeats (None when
+        it does not)."""
         sender = previous.client if previous.client_key == (syn.src, syn.sport) else (
             previous.server)
-        return bool(previous.close) and sender.snd.isn == syn.seq
+        return sender if previous.close and sender.snd.isn == syn.seq else None
 
     def _hold(self, old: Connection, new: Connection, syn: Segment) -> bool:
         """Keep ``old`` open beside ``new`` while the SYN's receiver still holds it?

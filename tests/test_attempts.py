@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from conftest import rules_at
 from pcap_edit import with_times, without_frames
 
@@ -91,3 +92,20 @@ def test_a_retried_refused_syn_is_no_retransmission_and_no_reused_isn():
     rules = {f.rule for f in analyze(RETRIED, "rfc9293").findings}
     assert rules.isdisjoint({"retransmission", "rto-backoff-violation", "syn-isn-changed",
                              "isn-weak", "time-wait-reuse", "syn-retries-exceeded"})
+
+
+GNUTELLA = ROOT.parent / "shared" / "wild" / "dev" / "ppa__ppa1e__gnutella.pcap"
+
+
+@pytest.mark.skipif(not GNUTELLA.is_file(), reason="../shared/wild/dev not present")
+def test_a_windows_connect_retried_after_refusals_keeps_its_syn_backoff():
+    # A Windows XP client (wild/dev gnutella): port 3781 sends SYN 520, refused by 522, the
+    # same SYN 523, refused by 524, the same SYN 549, unanswered, and again 677, 12.0 s later:
+    # its third SYN, so 3 s << 2 (the windows profile), not the first timeout of a new timer.
+    # Port 3908 does the same (1100, 1102, 1125, then 1203).
+    result = analyze(GNUTELLA, "windows")
+    late = {f.frame for f in result.findings if f.rule == "rto-backoff-violation"}
+    assert late.isdisjoint({677, 1203})
+    attempts = [(c.first_frame, c.close) for c in result.connections
+                if c.client.endswith(":3781")]
+    assert attempts == [(520, "refused"), (523, "refused"), (549, "refused")]

@@ -132,7 +132,7 @@ class RetransmissionClocks:
 
     __slots__ = ("syn_ts", "last_syn_ts", "last_syn_frame", "syns", "synacks", "synack_frame",
                  "timer_synacks", "syn_exceeded", "rto_seq", "rto_ts", "rto_frame",
-                 "rto_interval", "rto_n", "last_ts", "probe", "syn_rst_ts")
+                 "rto_interval", "rto_n", "last_ts", "probe", "syn_rst_ts", "prior_syns")
 
     def __init__(self) -> None:
         self.syn_ts = 0
@@ -154,6 +154,10 @@ class RetransmissionClocks:
         # Our latest RST sent from SYN-SENT (answering an unacceptable ACK, §3.10.7.3): Linux
         # then rearms its SYN timer (see ``Profile.syn_rst_rearm``).
         self.syn_rst_ts = 0
+        # SYNs sent with this ISN in earlier attempts that a refusal ended: a stack that
+        # retries a refused connect with the same ISN kept its timer's backoff (set by the
+        # tracker: ``Tracker._open``).
+        self.prior_syns = 0
 
 
 class TeardownClocks:
