@@ -104,14 +104,14 @@ def syn_retransmitted(profile: Profile, timing: Timing, a: Endpoint, frame: int,
 
 def synack_retransmitted(profile: Profile, timing: Timing, a: Endpoint, peer_syn_ts: int,
                          answer_ns: int, frame: int, ts: int, *,
-                         bare_ack_held: bool = False) -> list[ev.Event]:
+                         held_ack: int = 0) -> list[ev.Event]:
     """A SYN-ACK retransmission (same ISN): an answer to the peer's SYN, or the timer's?
 
     Linux answers a retransmitted SYN at once and restarts its timer from there; only timer
     retransmissions count towards tcp_synack_retries, and each waits initial RTO << count.
-    ``bare_ack_held``: the peer has acknowledged the SYN-ACK with a bare ACK and sent nothing
-    since, which a listener deferring accept (``Profile.bare_third_ack``) drops.
-    Call before ``a.rtx.synacks`` counts this transmission.
+    ``held_ack``: the frame of the peer's bare ACK of the SYN-ACK, when the peer has sent
+    nothing else since, which a listener deferring accept (``Profile.bare_third_ack``) drops;
+    0 for none. Call before ``a.rtx.synacks`` counts this transmission.
     """
     answering = ts - peer_syn_ts <= answer_ns
     if answering and peer_syn_ts > a.rtx.last_syn_ts:
@@ -126,12 +126,14 @@ def synack_retransmitted(profile: Profile, timing: Timing, a: Endpoint, peer_syn
     # here. It counts towards the retries, but its interval says nothing about the timer.
     if not answering and not timing.backoff.matches(observed, expected):
         silent = (_silent_timeouts(profile, timing, nth, observed)
-                  if bare_ack_held and profile.bare_third_ack == "defer" else None)
+                  if held_ack and profile.bare_third_ack == "defer" else None)
         if silent is not None:
             # The deferral's end: its timeouts fired without resending, and its last one
             # resends "to give last chance for data or ACK to create established socket"
             # (syn_ack_recalc). It is the last timeout the deferral allows, never one too many.
             a.rtx.timer_synacks += silent
+            out.append(ev.AcceptDeferred(frame, ts, a.role, a.rtx.last_syn_frame, held_ack,
+                                         observed, silent, a.rtx.timer_synacks))
             return out
         out.append(ev.RtoBackoffViolation(frame, ts, a.role, "SYN-ACK", nth, expected,
                                           observed, a.rtx.last_syn_frame))

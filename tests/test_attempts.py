@@ -36,9 +36,21 @@ def analyze(path: Path, profile: str = "linux") -> AnalysisResult:
 def test_linux_listener_deferring_accept_resends_its_synack_at_31_s_without_a_warning():
     result = analyze(DEFER)
     assert rules_at(result.findings) == []
-    assert ("retransmission", RESENT_SYNACK) in rules_at(result.findings, 1)
+    assert {("retransmission", RESENT_SYNACK), ("deferred-accept", RESENT_SYNACK)} <= set(
+        rules_at(result.findings, 1))
     assert [(c.client_state, c.server_state, c.close) for c in result.connections] == [
         ("TIME_WAIT", "CLOSED", "fin")]
+
+
+def test_the_deferred_synack_names_the_dropped_ack_and_the_timeouts_that_stayed_silent():
+    finding = next(f for f in analyze(DEFER).findings if f.rule == "deferred-accept")
+    assert (finding.code, finding.severity.label, finding.side) == ("DG009", "info", "server")
+    assert "31.383 s after frame 2" in finding.message
+    assert "acknowledged it (frame 3)" in finding.message
+    assert "4 SYN-ACK timeouts pass without sending" in finding.message
+    assert "(1, 3, 7, 15, 31 s after frame 2)" in finding.expected
+    assert finding.observed == "SYN-ACK again at timeout 5, +31.383 s"
+    assert finding.reference == "profile linux bare_third_ack = defer; RFC 6298 §5.5"
 
 
 def test_linux_legacy_defers_accept_the_same_way():
@@ -50,6 +62,7 @@ def test_the_rfc_profile_still_calls_the_deferred_synack_a_late_timer():
     # silence is not the RFC's, whatever the listener waits for.
     result = analyze(DEFER, "rfc9293")
     assert rules_at(result.findings) == [("rto-backoff-violation", RESENT_SYNACK)]
+    assert "deferred-accept" not in {f.rule for f in result.findings}
 
 
 def test_a_late_synack_whose_bare_ack_the_capture_never_showed_is_still_a_late_timer(

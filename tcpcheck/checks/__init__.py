@@ -89,6 +89,7 @@ CHECKS: tuple[Check, ...] = (
     Check("fast-retransmission", ev.FastRetransmission, diagnostics.fast_retransmission),
     Check("spurious-retransmission", ev.SpuriousRetransmission,
           diagnostics.spurious_retransmission),
+    Check("deferred-accept", ev.AcceptDeferred, diagnostics.accept_deferred),
     Check("isn-weak", ev.IsnWeak, diagnostics.isn_weak),
     Check("oversized-segment", ev.OversizedSegment, capture.oversized_segment),
     Check("checksum-offload", ev.ChecksumOffload, capture.checksum_offload),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tcpcheck.checks.base import Context, Explanation
 from tcpcheck.model import events as ev
+from tcpcheck.timers import backed_off
 
 
 def duplicate_ack(e: ev.DuplicateAck, ctx: Context) -> Explanation:
@@ -23,6 +24,25 @@ def duplicate_ack(e: ev.DuplicateAck, ctx: Context) -> Explanation:
         f"for {e.ack} again",
         "a new ACK, or a window update",
         f"ACK {e.ack} again, same window, no data",
+    )
+
+
+def accept_deferred(e: ev.AcceptDeferred, ctx: Context) -> Explanation:
+    p = ctx.profile
+    timeouts = [backed_off(p.initial_rto, i, p.max_rto) for i in range(e.next_timeout)]
+    due = ", ".join(f"{sum(timeouts[:i + 1]):g}" for i in range(e.next_timeout))
+    return Explanation(
+        f"{ctx.name(e.side)} sent its SYN-ACK again {e.interval:.3f} s after frame "
+        f"{ctx.frame(e.synack_frame, e.frame)}, although the {ctx.peer(e.side)} had "
+        f"acknowledged it (frame {ctx.frame(e.ack_frame, e.frame)}) and sent nothing since: "
+        f"a listener deferring accept (Linux TCP_DEFER_ACCEPT) drops that bare ACK, lets "
+        f"{e.silent} SYN-ACK timeout{'s' if e.silent != 1 else ''} pass without sending and "
+        f"resends at the deferral's last, for the {ctx.peer(e.side)} to acknowledge again; "
+        f"accept() returns on that ACK or on data",
+        f"a SYN-ACK again only at a timeout of the {p.name} profile's SYN-ACK timer ({due} s "
+        f"after frame {ctx.frame(e.synack_frame, e.frame)})",
+        f"SYN-ACK again at timeout {e.next_timeout}, +{e.interval:.3f} s",
+        f"profile {p.name} bare_third_ack = {p.bare_third_ack}; RFC 6298 §5.5",
     )
 
 

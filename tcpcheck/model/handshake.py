@@ -20,17 +20,18 @@ def _too_large(shift: int | None) -> bool:
     return shift is not None and shift > MAX_WSCALE
 
 
-def _bare_ack_held(a: Endpoint, b: Endpoint) -> bool:
-    """Has ``b`` acknowledged ``a``'s SYN-ACK with nothing but bare ACKs (no data, no FIN),
-    and ``a`` sent nothing but SYN-ACKs?
+def _held_ack(a: Endpoint, b: Endpoint) -> int:
+    """The frame of ``b``'s ACK of ``a``'s SYN-ACK, when ``b`` has sent nothing but bare ACKs
+    (no data, no FIN) and ``a`` nothing but SYN-ACKs; 0 otherwise.
 
     A Linux listener with TCP_DEFER_ACCEPT drops such an ACK (tcp_check_req: "While
     TCP_DEFER_ACCEPT is active, drop bare ACK"); data or a FIN would have completed accept
     (so would TCP Fast Open data on the SYN), and a listener sends no data before it.
     """
-    return (a.snd.una is not None and a.snd.base is not None and a.snd.una > a.snd.base
+    held = (a.snd.una is not None and a.snd.base is not None and a.snd.una > a.snd.base
             and not a.snd.bytes and not b.snd.bytes and not b.snd.syn_data
             and b.snd.fin is None)
+    return b.rcv.ack_frame if held else 0
 
 
 class HandshakeSteps:
@@ -91,7 +92,7 @@ class HandshakeSteps:
                 self.events.extend(timers.synack_retransmitted(
                     self.profile, self.timing, a, b.rtx.last_syn_ts,
                     max(ANSWER_NS, 3 * self.reorder_ns), seg.frame, seg.ts,
-                    bare_ack_held=_bare_ack_held(a, b)))
+                    held_ack=_held_ack(a, b)))
             elif a.rtx.syns:
                 # (Not when the side's sequence space was only inferred from a SYN-ACK: the
                 # first SYN was not captured, so there is no schedule to measure from.)

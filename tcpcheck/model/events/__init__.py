@@ -24,6 +24,7 @@ from tcpcheck.model.events.artefacts import (
 )
 from tcpcheck.model.events.base import Event
 from tcpcheck.model.events.diagnostics import (
+    AcceptDeferred,
     DuplicateAck,
     FastRetransmission,
     IsnWeak,
@@ -71,6 +72,7 @@ from tcpcheck.model.events.protocol import (
 from tcpcheck.model.events.replies import ReplyKind, ReplyOutcome, ReplyOwed
 
 __all__ = [
+    "AcceptDeferred",
     "AckOfUnseenSegment",
     "AckOfUnsentData",
     "BadChecksum",

@@ -22,6 +22,23 @@ class DuplicateAck(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class AcceptDeferred(Event):
+    """A listener's SYN-ACK sent again at the end of a deferred accept (Linux
+    TCP_DEFER_ACCEPT), after the peer's bare ACK of it."""
+
+    synack_frame: int
+    """The SYN-ACK (or its latest copy) this one repeats."""
+    ack_frame: int
+    """The peer's bare ACK of it, which the listener dropped."""
+    interval: float
+    """Seconds since ``synack_frame``."""
+    silent: int
+    """SYN-ACK timeouts that fired without sending, before the one that sent this copy."""
+    next_timeout: int
+    """Which timeout of the SYN-ACK timer sent this copy (1: the first)."""
+
+
+@dataclass(frozen=True, slots=True)
 class OutOfOrder(Event):
     POSITION = ("seq",)
 
