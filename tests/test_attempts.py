@@ -122,3 +122,20 @@ def test_a_windows_connect_retried_after_refusals_keeps_its_syn_backoff():
     attempts = [(c.first_frame, c.close) for c in result.connections
                 if c.client.endswith(":3781")]
     assert attempts == [(520, "refused"), (523, "refused"), (549, "refused")]
+
+
+def test_the_clients_ack_of_the_resent_synack_is_its_reply_not_a_hole():
+    # Frame 5 repeats the ACK of frame 3 because the SYN-ACK copy (4) lies below the
+    # client's RCV.NXT (RFC 9293 §3.10.7.4): there is no data to have a hole in.
+    finding = next(f for f in analyze(DEFER).findings if f.rule == "duplicate-ack")
+    assert finding.frame == RESENT_SYNACK + 1
+    assert "in reply to the server's segment at frame 4" in finding.message
+    assert "hole" not in finding.expected
+
+
+def test_the_ack_answering_a_synack_sent_again_for_a_retransmitted_syn_is_a_reply_too():
+    # synack-loss.pcap: 5 the SYN-ACK answering the client's retransmitted SYN (4), 6 the
+    # client's ACK of the timer's copy (3), 7 its ACK again, for 5.
+    result = analyze(ROOT / "captures" / "linux" / "synack-loss.pcap")
+    finding = next(f for f in result.findings if f.rule == "duplicate-ack" and f.frame == 7)
+    assert "in reply to the server's segment at frame 5" in finding.message

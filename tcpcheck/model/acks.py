@@ -26,6 +26,21 @@ class AckSteps:
 
     __slots__ = ()
 
+    def _dupack_answers(self, b: Endpoint, frame: int) -> int | None:
+        """The frame of ``b``'s segment a duplicate ACK at ``frame`` answers, when it is a
+        reply rather than a sign of a hole: one the receiver owed (``self.answers``), or a
+        copy of ``b``'s SYN-ACK that is ``b``'s latest segment (the first lost after the
+        capture point, an answer to a retransmitted SYN, a deferred accept): it lies below
+        RCV.NXT, so it is unacceptable and owed "<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>" (RFC
+        9293 §3.10.7.4, first); there is no data yet to have a hole in."""
+        answered, provoked = self.answers
+        if answered == frame:
+            return provoked
+        rtx = b.rtx
+        if rtx.synacks > 1 and rtx.last_ts == rtx.last_syn_ts:
+            return rtx.last_syn_frame
+        return None
+
     def _ack(self, seg: Segment, a: Endpoint, b: Endpoint, prev_win: int, old: bool) -> None:
         """Apply the ACK field: ``a`` acknowledges ``b``'s sequence space. ``old``: PAWS
         rejects the segment, so its window (sent before a newer one) updates nothing."""
@@ -52,10 +67,9 @@ class AckSteps:
                 and seq == a.snd.max & MASK and not b.rtx.probe):
             # Wireshark's duplicate ACK: nothing new at all, and not the answer to a probe.
             rcv.dupacks += 1
-            answered, provoked = self.answers
             self.events.append(ev.DuplicateAck(seg.frame, seg.ts, a.role, b.rel(ack),
                                                rcv.dupacks, rcv.ack_frame,
-                                               provoked if answered == seg.frame else None))
+                                               self._dupack_answers(b, seg.frame)))
         else:
             rcv.dupacks = 0
             rcv.ack_frame = seg.frame

@@ -73,10 +73,9 @@ class PredictionSteps:
             # Wireshark's duplicate ACK (the rest of _ack's test holds here already): a
             # receiver beyond a hole sends them by the hundred during a lossy transfer.
             rcv.dupacks += 1
-            answered, provoked = self.answers
             self.events.append(ev.DuplicateAck(frame, seg.ts, a.role, b.rel(ack), rcv.dupacks,
                                                rcv.ack_frame,
-                                               provoked if answered == frame else None))
+                                               self._dupack_answers(b, frame)))
         else:
             rcv.dupacks = 0
             rcv.ack_frame = frame
