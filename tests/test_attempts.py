@@ -139,3 +139,29 @@ def test_the_ack_answering_a_synack_sent_again_for_a_retransmitted_syn_is_a_repl
     result = analyze(ROOT / "captures" / "linux" / "synack-loss.pcap")
     finding = next(f for f in result.findings if f.rule == "duplicate-ack" and f.frame == 7)
     assert "in reply to the server's segment at frame 5" in finding.message
+
+
+def test_a_deferral_of_3_s_resends_at_the_second_timeout(tmp_path):
+    # TCP_DEFER_ACCEPT 2 or 3 s is two timeouts (secs_to_retrans): the copy at +3 s, one
+    # timeout (the 1 s one) having fired in silence. Frames 4 and 5 moved there.
+    copy = with_times(DEFER, tmp_path / "defer-3s.pcap",
+                      {RESENT_SYNACK: 3.02, RESENT_SYNACK + 1: 3.02004})
+    result = analyze(copy)
+    assert rules_at(result.findings) == []
+    finding = next(f for f in result.findings if f.rule == "deferred-accept")
+    assert finding.observed == "SYN-ACK again at timeout 2, +3.020 s"
+    assert "1 SYN-ACK timeout pass" in finding.message
+
+
+def test_a_deferral_longer_than_the_synack_retries_is_not_one_retry_too_many(tmp_path):
+    # TCP_DEFER_ACCEPT 60 s is six timeouts, one more than tcp_synack_retries 5: Linux then
+    # expires the request only after the deferral (syn_ack_recalc), and resends at +63 s.
+    # Every frame from 4 on moved 32 s later.
+    start = 31.382947 + 32
+    offsets = {n: start + t for n, t in zip(range(4, 14), (
+        0, 0.000038, 1.117237, 1.117257, 1.117346, 1.117352, 1.367515, 1.408018, 1.617715,
+        1.617745), strict=True)}
+    result = analyze(with_times(DEFER, tmp_path / "defer-60s.pcap", offsets))
+    assert rules_at(result.findings) == []
+    finding = next(f for f in result.findings if f.rule == "deferred-accept")
+    assert finding.observed.startswith("SYN-ACK again at timeout 6, +63.")
