@@ -14,12 +14,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pcap_edit import cut_after, joined, with_times
+from pcap_edit import cut_after, joined, records, with_times, write_pcap
 from test_jobs import sharded, whole
 
-from tcpcheck.pipeline import analyze_capture
+from tcpcheck.pipeline import analyze_capture, analyze_set
 from tcpcheck.profiles import load_profile
 from tcpcheck.shards import shard_of
+from tcpcheck.stitched import CaptureSet
 
 LINUX = Path(__file__).resolve().parent.parent / "captures" / "linux"
 # A SYN to a port whose SYNs are dropped: retransmitted at +1.03, 2.05, 3.07, 4.10, 5.12 s.
@@ -94,3 +95,13 @@ def test_every_shard_ends_the_capture_where_one_process_does(tmp_path):
     one, split = whole(path), sharded(path, count)
     assert [f.rule for f in one.findings] == ["half-open"]
     assert split.findings == one.findings
+
+
+def test_with_stitch_the_end_is_the_last_file_s_last_segment(tmp_path):
+    # The joined capture cut in two as a ring buffer would: the SYN alone ends the first file.
+    head, recs = records(joined_capture(tmp_path))
+    first = write_pcap(tmp_path / "ring-1.pcap", head, recs[:1])
+    second = write_pcap(tmp_path / "ring-2.pcap", head, recs[1:])
+    parts = analyze_set(CaptureSet((str(first), str(second))), load_profile("linux"))
+    assert [[f.rule for f in part.findings] for _, part in parts] == [["half-open"], []]
+    assert findings(first) == []  # that file alone ends on the SYN
