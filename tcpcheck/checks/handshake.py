@@ -61,7 +61,7 @@ def half_open(e: ev.HalfOpen, ctx: Context) -> Explanation | None:
 
 def handshake_incomplete(e: ev.HandshakeIncomplete, ctx: Context) -> Explanation | None:
     if e.unjudged:
-        return None  # as half_open's
+        return None  # the capture ended before the client's ACK was due: it cannot tell
     return Explanation(
         f"{ctx.name(e.side)} answered with {e.synacks} {plural_noun(e.synacks, 'SYN-ACK')} "
         f"but the {ctx.peer(e.side)} never sent the ACK that completes the handshake",
