@@ -176,6 +176,28 @@ def test_every_linux_syn_and_synack_in_the_real_captures_is_linux(path):
         assert match.profiles == LINUX, f"frame {seg.frame}: {match}"
 
 
+def test_linux_with_timestamps_sack_or_window_scaling_off_is_still_linux():
+    """captures/linux/handshake-options-off.pcap: the client turns two or all three of the
+    options off with sysctl before each connection; server and client are both Linux."""
+    handshakes = [seg for seg in decode(ROOT / "captures" / "linux" / "handshake-options-off.pcap")
+                  if seg.flags & SYN]
+    labels = [identify(seg).label for seg in handshakes]  # type: ignore[union-attr]
+    off = ["timestamps and SACK off", "timestamps and window scaling off",
+           "SACK and window scaling off", "timestamps, SACK and window scaling off"]
+    assert labels == [f"Linux 3.x-6.x ({what})" for what in off for _ in ("syn", "synack")]
+    assert all(identify(seg).profiles == LINUX for seg in handshakes)  # type: ignore[union-attr]
+
+
+def test_syns_retransmitted_on_a_doubling_timer_are_linux_with_linux_legacy_as_alternative():
+    """captures/linux/syn-doubling.pcap: tcp_syn_linear_timeouts = 0, SYNs at 0, +1, +3 s."""
+    syns = [seg for seg in decode(ROOT / "captures" / "linux" / "syn-doubling.pcap")
+            if seg.flags & (SYN | ACK) == SYN]
+    assert len(syns) == 3
+    matches = [identify(seg) for seg in syns]
+    assert all(m is not None and (m.profiles, m.label) == (LINUX, "Linux 3.x-6.x")
+               for m in matches)
+
+
 # -- what identify refuses -------------------------------------------------------------------
 
 
