@@ -60,14 +60,12 @@ class Reading(NamedTuple):
     wscale: int | None
     tsval: int | None
     quirks: frozenset[Quirk]
-    evidence: tuple[str, ...]
-    """The options as the evidence line names them: ``MSS 1460``, ``NOP``, ``WS 8``."""
 
     def describe(self) -> str:
         """The evidence line of ``StackMatch``."""
         ip = [f"TTL {self.ttl} (initial {self.initial_ttl})"] + (["DF"] if self.df else [])
         quirks = ["ECN"] if Quirk.ECN in self.quirks else []
-        return ", ".join([*ip, f"window {self.window}", *self.evidence, *quirks])
+        return ", ".join([*ip, f"window {self.window}", *_evidence(self), *quirks])
 
 
 class Fingerprints:
@@ -76,12 +74,13 @@ class Fingerprints:
     __slots__ = ("_index",)
 
     def __init__(self, signatures: Iterable[Signature]) -> None:
-        index: dict[tuple[SegmentKind, tuple[str, ...]], list[Signature]] = {}
+        # Each signature with its specificity, worked out once rather than on every match.
+        index: dict[tuple[SegmentKind, tuple[str, ...]], list[tuple[int, Signature]]] = {}
         for sig in signatures:
             kinds = ((SegmentKind.SYN, SegmentKind.SYNACK) if sig.segment is SegmentKind.BOTH
                      else (sig.segment,))
             for kind in kinds:
-                index.setdefault((kind, sig.layout), []).append(sig)
+                index.setdefault((kind, sig.layout), []).append((sig.specificity, sig))
         self._index = {key: tuple(sigs) for key, sigs in index.items()}
 
     @classmethod
@@ -96,12 +95,12 @@ class Fingerprints:
         reading = read(seg)
         if reading is None:
             return None
-        matches = [sig for sig in self._index.get((reading.kind, reading.layout), ())
+        matches = [(rank, sig) for rank, sig in self._index.get((reading.kind, reading.layout), ())
                    if _fits(sig, reading)]
         if not matches:
             return None
-        best = max(sig.specificity for sig in matches)
-        top = [sig for sig in matches if sig.specificity == best]
+        best = max(rank for rank, _ in matches)
+        top = [sig for rank, sig in matches if rank == best]
         if len({sig.profiles for sig in top}) > 1:
             return None
         return StackMatch(top[0].profiles, top[0].name, reading.describe())
@@ -135,7 +134,7 @@ def read(seg: Segment) -> Reading | None:
     initial = next((t for t in INITIAL_TTLS if t >= ttl), 255)
     if initial - ttl > MAX_HOPS:
         return None
-    layout, mss, wscale, tsval, evidence = options
+    layout, mss, wscale, tsval = options
     synack = bool(seg.flags & ACK)
     quirks = set()
     if tsval == 0:
@@ -144,7 +143,7 @@ def read(seg: Segment) -> Reading | None:
     if seg.flags & ECE and (synack or seg.flags & CWR):
         quirks.add(Quirk.ECN)
     return Reading(SegmentKind.SYNACK if synack else SegmentKind.SYN, ttl, initial, df,
-                   seg.win, layout, mss, wscale, tsval, frozenset(quirks), evidence)
+                   seg.win, layout, mss, wscale, tsval, frozenset(quirks))
 
 
 def _ip_fields(header: bytes) -> tuple[int, bool | None] | None:
@@ -157,44 +156,43 @@ def _ip_fields(header: bytes) -> tuple[int, bool | None] | None:
     return None
 
 
-_Options = tuple[tuple[str, ...], int | None, int | None, int | None, tuple[str, ...]]
+_Options = tuple[tuple[str, ...], int | None, int | None, int | None]
 # The lengths RFC 9293 §3.1 (MSS), RFC 7323 §2.2, §3.2 (WS, TS) and RFC 2018 §2 (SACK-permitted)
 # give these options; any other length is a malformed option, not a stack's habit.
 _FIXED_LENGTHS = {2: 4, 3: 3, 4: 2, 8: 10}
 
 
 def _options(raw: bytes) -> _Options | None:
-    """Layout, MSS, window scale, TSval and the evidence names of ``raw``; None when an
-    option is malformed or cut short (the option area is a whole number of 32-bit words)."""
+    """Layout, MSS, window scale and TSval of ``raw``; None when an option is malformed or
+    cut short (the option area is a whole number of 32-bit words)."""
     if len(raw) % 4:
         return None
     layout: list[str] = []
-    evidence: list[str] = []
     mss = wscale = tsval = None
-    i = 0
-    while i < len(raw):
+    i, end = 0, len(raw)
+    while i < end:
         kind = raw[i]
         layout.append(layout_token(kind))
-        if kind in (0, 1):
-            evidence.append(_EVIDENCE_NAMES[layout[-1]])
+        if kind <= 1:
             if kind == 0:
                 break  # the rest is padding
             i += 1
             continue
-        length = raw[i + 1] if i + 1 < len(raw) else 0
-        if length < 2 or i + length > len(raw) or _FIXED_LENGTHS.get(kind, length) != length:
+        length = raw[i + 1] if i + 1 < end else 0
+        if length < 2 or i + length > end or _FIXED_LENGTHS.get(kind, length) != length:
             return None
-        value = int.from_bytes(raw[i + 2:i + 2 + min(length - 2, 4)], "big")
         if kind == 2:
-            mss = value
-            evidence.append(f"MSS {value}")
+            mss = (raw[i + 2] << 8) | raw[i + 3]
         elif kind == 3:
-            wscale = value
-            evidence.append(f"WS {value}")
+            wscale = raw[i + 2]
         elif kind == 8:
-            tsval = value
-            evidence.append(f"TS val {value}")
-        else:
-            evidence.append(_EVIDENCE_NAMES.get(layout[-1], f"option {kind}"))
+            tsval = int.from_bytes(raw[i + 2:i + 6], "big")
         i += length
-    return tuple(layout), mss, wscale, tsval, tuple(evidence)
+    return tuple(layout), mss, wscale, tsval
+
+
+def _evidence(r: Reading) -> list[str]:
+    """The options as the evidence line names them: ``MSS 1460``, ``NOP``, ``WS 8``."""
+    values = {"mss": f"MSS {r.mss}", "ws": f"WS {r.wscale}", "ts": f"TS val {r.tsval}"}
+    return [values.get(token) or _EVIDENCE_NAMES.get(token) or f"option {token[1:]}"
+            for token in r.layout]
