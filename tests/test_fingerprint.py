@@ -123,21 +123,21 @@ def test_a_windows_layout_from_a_ttl_64_host_is_not_windows(tmp_path):
 # -- macOS, FreeBSD, Cisco IOS, old Linux ----------------------------------------------------
 
 
-def test_a_macos_syn_is_bsd(tmp_path):
+def test_a_macos_syn_is_macos(tmp_path):
     """p0f.fp s:unix:Mac OS X:10.x: *:64:0:*:65535,1:mss,nop,ws,nop,nop,ts,sok,eol+1."""
     seg = crafted(tmp_path, ttl=64, window=65535, options=[
         ("MSS", 1460), NOP, ("WScale", 6), NOP, NOP, ("Timestamp", (974183915, 0)), SOK, EOL])
     match = identify(seg)
     assert match is not None
-    assert (match.profiles, match.label) == (("bsd",), "macOS / iOS")
+    assert (match.profiles, match.label) == (("macos",), "macOS / iOS")
     assert match.evidence.endswith("TS val 974183915, SACK_PERM, EOL")
 
 
-def test_a_macos_synack_is_bsd(tmp_path):
+def test_a_macos_synack_is_macos(tmp_path):
     seg = crafted(tmp_path, synack=True, ttl=64, window=65535, options=[
         ("MSS", 1460), NOP, ("WScale", 6), NOP, NOP, ("Timestamp", (5, 6)), SOK, EOL])
     match = identify(seg)
-    assert match is not None and (match.profiles, match.label) == (("bsd",), "macOS / iOS")
+    assert match is not None and (match.profiles, match.label) == (("macos",), "macOS / iOS")
 
 
 def test_a_freebsd_syn_is_bsd(tmp_path):
@@ -146,6 +146,14 @@ def test_a_freebsd_syn_is_bsd(tmp_path):
                   options=[("MSS", 1460), NOP, ("WScale", 6), SOK, ("Timestamp", (1, 0))])
     match = identify(seg)
     assert match is not None and (match.profiles, match.label) == (("bsd",), "FreeBSD")
+
+
+def test_a_synack_layout_macos_and_freebsd_share_names_both(tmp_path):
+    """p0f.fp [tcp:response]: both answer a SYN with only MSS and WS with 65535,mss,nop,ws."""
+    seg = crafted(tmp_path, synack=True, ttl=64, window=65535,
+                  options=[("MSS", 1460), NOP, ("WScale", 6)])
+    match = identify(seg)
+    assert match is not None and match.profiles == ("bsd", "macos")
 
 
 def test_a_cisco_ios_syn_is_held_to_the_rfc(tmp_path):
@@ -277,8 +285,8 @@ WILD_HOSTS = [
      "Windows Vista-10 / Server 2008-2016"),
     ("atk__Lateral_Movement__LM_rdp_sharprdp.pcapng", "192.168.56.1", SYN, ("windows",),
      "Windows 10 1709+ / 11 / Server 2019-2022"),
-    ("tcpd__tests__ssh.pcap", "202.108.87.165", SYN, ("bsd",), "macOS / iOS"),
-    ("ppa__weather_broken.pcapng", "172.16.16.154", SYN, ("bsd",), "macOS / iOS"),
+    ("tcpd__tests__ssh.pcap", "202.108.87.165", SYN, ("macos",), "macOS / iOS"),
+    ("ppa__weather_broken.pcapng", "172.16.16.154", SYN, ("macos",), "macOS / iOS"),
     ("pl__pcaps__SSHv2.cap", "10.0.0.1", SYN, ("rfc9293",), "Cisco IOS"),
     ("pl__pcaps__LDP_adjacency.cap", "10.0.0.6", SYN | ACK, ("rfc9293",), "Cisco IOS"),
     ("ppa__mail_sender_server_2.pcapng", "172.16.16.221", SYN, LINUX, "Linux 3.x-6.x"),

@@ -340,7 +340,7 @@ def test_a_profile_file_keeps_its_base_signatures_unless_it_has_its_own(tmp_path
 
 
 def test_the_profiles_command_shows_the_signatures(tmp_path):
-    text = CliRunner().invoke(cli.main, ["profiles", "bsd", "--color", "never"]).output
+    text = CliRunner().invoke(cli.main, ["profiles", "macos", "--color", "never"]).output
     assert "stack signatures" in text
     assert "macOS / iOS" in text and "mss,nop,ws,nop,nop,ts,sok,eol; window 65535" in text
     doc = json.loads(CliRunner().invoke(cli.main, ["profiles", "linux", "--format", "json"]).output)
@@ -355,3 +355,12 @@ def test_a_bad_signature_ends_the_profiles_command_with_one_line_and_exit_2(tmp_
     assert result.exit_code == 2
     assert len(result.output.strip().splitlines()) == 1
     assert "signature[0]" in result.output
+
+
+def test_macos_retransmits_its_syn_on_xnus_backoff_table_within_the_75_s_connect_limit():
+    """xnu tcp_timer.c tcp_syn_backoff = {1, 1, 1, 1, 1, 2, 4, 8, 16, 32, ...} x 1 s, ended by
+    tcp_keepinit (75 s); FreeBSD 13+ (bsd) doubles from the first timeout."""
+    macos = load_profile("macos")
+    assert macos.syn_retransmit_times() == (1, 2, 3, 4, 5, 7, 11, 19, 35, 67)
+    assert macos.syn_give_up == 75
+    assert load_profile("bsd").syn_retransmit_times() == (1, 3, 7, 15, 31, 63)
