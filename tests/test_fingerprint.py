@@ -291,6 +291,8 @@ WILD_HOSTS = [
     ("pl__pcaps__LDP_adjacency.cap", "10.0.0.6", SYN | ACK, ("rfc9293",), "Cisco IOS"),
     ("ppa__mail_sender_server_2.pcapng", "172.16.16.221", SYN, LINUX, "Linux 3.x-6.x"),
     ("tcpd__tests__dns_tcp.pcap", "192.168.1.11", SYN, LINUX, "Linux 3.x-6.x"),
+    ("tcpd__tests__mptcp-aa-v1.pcap", "192.168.125.165", SYN | ACK, LINUX,
+     "Linux 5.6-6.x (Multipath TCP)"),
 ]
 
 
