@@ -9,6 +9,7 @@ import dataclasses
 import importlib.util
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -138,3 +139,12 @@ def test_van_jacobson_compressed_frames_are_counted_as_such_not_as_garbage() -> 
                             LINUX).captures[0]
     assert (summary.packets, summary.tcp_packets) == (43, 6)
     assert summary.skipped == {"vj-compressed": 33, "non-ip": 4}
+
+
+@needs_field
+def test_show_says_what_a_van_jacobson_compressed_frame_is() -> None:
+    proc = subprocess.run([sys.executable, "-m", "tcpcheck", "show",
+                           str(WILD / "pl__pcaps__PPP_TCP_compression.cap"), "--frame", "4"],
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 2
+    assert "frame 4 is a TCP/IP header Van Jacobson compression shrank" in proc.stderr
