@@ -50,8 +50,6 @@ SUPPORTED_LINKTYPES: dict[int, str] = {
 
 # Numbers rather than dpkt's names: importing dpkt takes longer than decoding 5,000 packets,
 # and only an unsupported link type's error message needs it (``linktype_name``).
-_ETH_IP4 = ETH_IP4
-_ETH_IP6 = ETH_IP6
 _SLL_LLC = 0x0004  # ETH_P_802_2: an 802.2 LLC header follows the cooked header
 # BSD AF_INET6 differs per OS: 24 (NetBSD, OpenBSD), 28 (FreeBSD), 30 (macOS); 10 is Linux's
 # and 23 Windows' (Npcap loopback). AF_INET is 2 everywhere.
@@ -72,8 +70,6 @@ _FAST_END = 54  # Ethernet 14 + IPv4 20 + TCP 20
 _TCP_HDR = struct.Struct("!HHIIBBH")
 _U16 = struct.Struct("!H")
 
-_LINK_TRUNCATED = TRUNCATED
-_LINK_MALFORMED = MALFORMED
 
 
 @dataclass(slots=True)
@@ -183,14 +179,14 @@ class Decoder:
         c.packets += 1
         frame, ts, lt, buf = record
         et, off = _link(lt, buf)
-        if et == _ETH_IP4:
+        if et == ETH_IP4:
             seg = self._ipv4(frame, ts, buf, off)
-        elif et == _ETH_IP6:
+        elif et == ETH_IP6:
             seg = self._ipv6(frame, ts, buf, off)
-        elif et == _LINK_TRUNCATED:
+        elif et == TRUNCATED:
             c.truncated += 1
             return None
-        elif et == _LINK_MALFORMED:
+        elif et == MALFORMED:
             c.malformed += 1
             return None
         elif et == VJ_UNCOMPRESSED:
@@ -347,28 +343,28 @@ def _link(lt: int, buf: bytes) -> tuple[int, int]:
     """(EtherType of the network layer, its offset), or a sentinel, for any link type."""
     if lt == 1:
         if len(buf) < 14:
-            return _LINK_TRUNCATED, 0
+            return TRUNCATED, 0
         return ethernet_type(buf, _U16.unpack_from(buf, 12)[0], 14)
     if lt == 113:
         if len(buf) < 16:
-            return _LINK_TRUNCATED, 0
+            return TRUNCATED, 0
         return _cooked(buf, _U16.unpack_from(buf, 14)[0], 16)
     if lt == 276:
         if len(buf) < 20:
-            return _LINK_TRUNCATED, 0
+            return TRUNCATED, 0
         return _cooked(buf, _U16.unpack_from(buf, 0)[0], 20)
     if lt in (101, 12, 14, 228, 229):
         if not buf:
-            return _LINK_TRUNCATED, 0
+            return TRUNCATED, 0
         version = buf[0] >> 4
         if version == 4:
-            return _ETH_IP4, 0
+            return ETH_IP4, 0
         if version == 6:
-            return _ETH_IP6, 0
-        return _LINK_MALFORMED, 0
+            return ETH_IP6, 0
+        return MALFORMED, 0
     if lt in (0, 108):
         if len(buf) < 4:
-            return _LINK_TRUNCATED, 0
+            return TRUNCATED, 0
         # NULL stores the AF value in the writer's byte order, LOOP in network order, and
         # some writers get LOOP wrong: AF values are small, so the order that gives a small
         # number is the right one.
@@ -376,9 +372,9 @@ def _link(lt: int, buf: bytes) -> tuple[int, int]:
         if af > 0xFFFF:
             af = int.from_bytes(buf[:4], "big")
         if af == _AF_INET:
-            return _ETH_IP4, 4
+            return ETH_IP4, 4
         if af in _AF_INET6:
-            return _ETH_IP6, 4
+            return ETH_IP6, 4
         return 0, 4
     reader = LINK_READERS.get(lt)
     if reader is not None:
@@ -395,7 +391,7 @@ def _cooked(buf: bytes, protocol: int, off: int) -> tuple[int, int]:
 
 
 def _dpkt_linktype_names() -> dict[int, str]:
-    import dpkt  # only here: see _ETH_IP4
+    import dpkt  # only here: see the note above _SLL_LLC
 
     names: dict[int, str] = {}
     for attr, value in vars(dpkt.pcap).items():
