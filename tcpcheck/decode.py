@@ -25,9 +25,8 @@ from tcpcheck.linktypes import (
     TRUNCATED,
     VJ_COMPRESSED,
     VJ_UNCOMPRESSED,
-    ethernet_llc,
+    cooked,
     ethernet_type,
-    network_layer,
     vj_uncompressed,
 )
 from tcpcheck.segment import CSUM_BAD, CSUM_OFFLOAD, CSUM_OK, CSUM_UNCHECKED, Record, Segment
@@ -50,7 +49,6 @@ SUPPORTED_LINKTYPES: dict[int, str] = {
 
 # Numbers rather than dpkt's names: importing dpkt takes longer than decoding 5,000 packets,
 # and only an unsupported link type's error message needs it (``linktype_name``).
-_SLL_LLC = 0x0004  # ETH_P_802_2: an 802.2 LLC header follows the cooked header
 # BSD AF_INET6 differs per OS: 24 (NetBSD, OpenBSD), 28 (FreeBSD), 30 (macOS); 10 is Linux's
 # and 23 Windows' (Npcap loopback). AF_INET is 2 everywhere.
 _AF_INET = 2
@@ -348,11 +346,11 @@ def _link(lt: int, buf: bytes) -> tuple[int, int]:
     if lt == 113:
         if len(buf) < 16:
             return TRUNCATED, 0
-        return _cooked(buf, _U16.unpack_from(buf, 14)[0], 16)
+        return cooked(buf, _U16.unpack_from(buf, 14)[0], 16)
     if lt == 276:
         if len(buf) < 20:
             return TRUNCATED, 0
-        return _cooked(buf, _U16.unpack_from(buf, 0)[0], 20)
+        return cooked(buf, _U16.unpack_from(buf, 0)[0], 20)
     if lt in (101, 12, 14, 228, 229):
         if not buf:
             return TRUNCATED, 0
@@ -382,16 +380,8 @@ def _link(lt: int, buf: bytes) -> tuple[int, int]:
     return 0, 0  # a link type we do not decode: counted as non-IP
 
 
-def _cooked(buf: bytes, protocol: int, off: int) -> tuple[int, int]:
-    """What follows a Linux cooked header whose protocol field is ``protocol``: mostly an
-    EtherType (PPP and GRE interfaces' too); 4 (ETH_P_802_2) is an 802.2 LLC frame."""
-    if protocol == _SLL_LLC:
-        return ethernet_llc(buf, off)
-    return network_layer(buf, protocol, off)
-
-
 def _dpkt_linktype_names() -> dict[int, str]:
-    import dpkt  # only here: see the note above _SLL_LLC
+    import dpkt  # only here: see the note above _AF_INET
 
     names: dict[int, str] = {}
     for attr, value in vars(dpkt.pcap).items():

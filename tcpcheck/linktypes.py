@@ -41,6 +41,10 @@ _PPPOE_SESSION = 0x8864
 _MPLS = frozenset((0x8847, 0x8848))  # unicast, multicast (RFC 3032 §5)
 _LLC_SNAP = b"\xaa\xaa\x03"
 _ETH_MAX_LENGTH = 1500  # an Ethernet type field up to here is an 802.3 length: LLC follows
+# Linux cooked protocol values that are no EtherType: ETH_P_802_2, ETH_P_PPP_HDLC, ETH_P_ALL.
+_SLL_802_2 = 0x0004  # an 802.2 LLC header
+_SLL_PPP_HDLC = 0x0007  # a PPP frame in HDLC-like framing
+_SLL_ETHERNET = 0x0003  # a whole Ethernet frame
 
 # PPP protocol numbers (RFC 1661 §2, IANA "PPP DLL Protocol Numbers") as EtherTypes.
 _PPP_PROTOCOLS = {
@@ -106,6 +110,21 @@ def ethernet_type(buf: bytes, et: int, off: int) -> tuple[int, int]:
     if et <= _ETH_MAX_LENGTH:
         return ethernet_llc(buf, off)
     return network_layer(buf, et, off)
+
+
+def cooked(buf: bytes, protocol: int, off: int) -> tuple[int, int]:
+    """What follows a Linux cooked header (SLL, SLL2) whose protocol field is ``protocol``:
+    mostly an EtherType (for PPP and GRE interfaces too); a few small values name a frame
+    instead (Linux's if_ether.h, as Wireshark's packet-sll.h lists them)."""
+    if protocol == _SLL_802_2:
+        return ethernet_llc(buf, off)
+    if protocol == _SLL_PPP_HDLC:
+        return _ppp_at(buf, off)
+    if protocol == _SLL_ETHERNET:
+        if len(buf) < off + 14:
+            return TRUNCATED, 0
+        return ethernet_type(buf, _U16.unpack_from(buf, off + 12)[0], off + 14)
+    return network_layer(buf, protocol, off)
 
 
 def vj_uncompressed(buf: bytes, off: int) -> bytes:

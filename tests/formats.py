@@ -246,6 +246,8 @@ LINKS = {
     "ethernet-mpls": (1, lambda ip: ethernet(mpls(ip), ethertype=0x8847)),
     "ethernet-llc-snap": (1, lambda ip: ethernet(llc_snap(ip), ethertype=len(llc_snap(ip)))),
     "sll-llc-snap": (113, lambda ip: sll(llc_snap(ip), protocol=4)),
+    "sll-ppp-hdlc": (113, lambda ip: sll(ppp(ip), protocol=7)),
+    "sll2-ethernet": (276, lambda ip: sll2(ethernet(ip), protocol=3)),
     "ppp-pppd": (166, lambda ip: b"\x01\x03" + ppp_protocol(ip) + ip),
     "ppp-with-dir": (204, lambda ip: b"\x01" + ppp(ip)),
     "chdlc": (104, cisco_hdlc),
