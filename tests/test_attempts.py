@@ -16,9 +16,10 @@ import pytest
 from conftest import rules_at
 from pcap_edit import with_times, without_frames
 
-from tcpcheck.pipeline import analyze_files
+from tcpcheck.pipeline import Job, analyze_files, analyze_jobs
 from tcpcheck.profiles import load_profile
 from tcpcheck.result import AnalysisResult
+from tcpcheck.timeline import Recording
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFER = ROOT / "captures" / "linux" / "defer-accept.pcap"
@@ -165,3 +166,14 @@ def test_a_deferral_longer_than_the_synack_retries_is_not_one_retry_too_many(tmp
     assert rules_at(result.findings) == []
     finding = next(f for f in result.findings if f.rule == "deferred-accept")
     assert finding.observed.startswith("SYN-ACK again at timeout 6, +63.")
+
+
+def test_the_deferring_listener_stays_in_syn_received_until_the_ack_of_the_copy():
+    # The copy at frame 4 shows the listener had dropped the bare ACK at frame 3: the model
+    # takes that receipt back (from frame 3 on), and frame 5 completes the handshake.
+    result = analyze_jobs([Job(str(DEFER), LINUX)], Recording(all=True))
+    [timeline] = result.timelines
+    servers = {n: timeline.step_at(n).server_state for n in (2, 3, 4, 5, 6)}
+    assert servers == {2: "SYN_RCVD", 3: "SYN_RCVD", 4: "SYN_RCVD", 5: "ESTABLISHED",
+                       6: "ESTABLISHED"}
+    assert timeline.step_at(3).client_state == "ESTABLISHED"

@@ -89,10 +89,13 @@ class HandshakeSteps:
             self.events.append(ev.Retransmission(seg.frame, seg.ts, a.role, what, 0, seg.plen))
             a.flow.resent(a.snd.base, 0, seg.frame)
             if has_ack:
-                self.events.extend(timers.synack_retransmitted(
+                timed = timers.synack_retransmitted(
                     self.profile, self.timing, a, b.rtx.last_syn_ts,
                     max(ANSWER_NS, 3 * self.reorder_ns), seg.frame, seg.ts,
-                    held_ack=_held_ack(a, b)))
+                    held_ack=_held_ack(a, b))
+                self.events.extend(timed)
+                if timed and type(timed[-1]) is ev.AcceptDeferred:
+                    self._accept_deferred(a, timed[-1].ack_frame, seg)
             elif a.rtx.syns:
                 # (Not when the side's sequence space was only inferred from a SYN-ACK: the
                 # first SYN was not captured, so there is no schedule to measure from.)
@@ -125,6 +128,15 @@ class HandshakeSteps:
             self._step(a, Input.SEND_SYN, seg)
             if not self.syn_to_older:
                 self._step(b, Input.RECV_SYN, seg)
+
+    def _accept_deferred(self, a: Endpoint, ack_frame: int, seg: Segment) -> None:
+        """``a``, a listener deferring accept, dropped the peer's bare ACK at ``ack_frame``
+        (tcp_check_req: "While TCP_DEFER_ACCEPT is active, drop bare ACK"), as its SYN-ACK
+        sent again shows: it stayed in SYN-RECEIVED from that ACK on, and the peer's ACK of
+        this copy (or its data) completes the handshake."""
+        if a.state is State.ESTABLISHED:
+            self._step(a, Input.RETRACT_RECV_ACK_OF_SYN, seg)
+            self.revised += ((a is self.client, ack_frame, a.state),)
 
     @staticmethod
     def _answers_a_new_attempt(seg: Segment, a: Endpoint, b: Endpoint) -> bool:

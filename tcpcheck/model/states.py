@@ -49,6 +49,7 @@ class Input(StrEnum):
     # exists only from the state that transition enters.
     RETRACT_RECV_SYN = "RETRACT_RECV_SYN"
     RETRACT_RECV_FIN = "RETRACT_RECV_FIN"
+    RETRACT_RECV_ACK_OF_SYN = "RETRACT_RECV_ACK_OF_SYN"
 
 
 S, In = State, Input
@@ -99,6 +100,9 @@ TRANSITIONS: dict[tuple[State, Input], State] = {
     # the listener; the FIN's receiver sent its own FIN without having received this one.
     (S.SYN_RCVD, In.RETRACT_RECV_SYN): S.LISTEN,
     (S.CLOSE_WAIT, In.RETRACT_RECV_FIN): S.ESTABLISHED,
+    # A listener deferring accept dropped the handshake's bare ACK (``Profile.bare_third_ack``),
+    # as its SYN-ACK sent again shows: it stayed in SYN-RECEIVED.
+    (S.ESTABLISHED, In.RETRACT_RECV_ACK_OF_SYN): S.SYN_RCVD,
 }
 
 # Any state ends in CLOSED on a reset it sends or accepts (§3.10.7).
