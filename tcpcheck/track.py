@@ -244,8 +244,10 @@ class Tracker:
         connection) the SYN is a new attempt even with the same ISN, as Windows retries a
         refused connect() (Microsoft KB 175523): RFC 9293 §3.10.7.3 has the SYN-SENT side
         "enter the CLOSED state, delete the TCB", so the attempt after it is a new instance
-        with its own id and timers, never a retransmission measured from the old SYN. (Wireshark
-        keeps such SYNs in one ``tcp.stream`` and marks them as retransmissions.)
+        with its own id, whose SYN timer runs from its own SYN: never a retransmission
+        measured from the old one, though a sender that kept its ISN kept its backoff too
+        (``_open``). Wireshark keeps such SYNs in one ``tcp.stream`` and marks them as
+        retransmissions.
         """
         sender = conn.client if from_client else conn.server
         if conn.close:
