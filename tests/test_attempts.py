@@ -177,3 +177,14 @@ def test_the_deferring_listener_stays_in_syn_received_until_the_ack_of_the_copy(
     assert servers == {2: "SYN_RCVD", 3: "SYN_RCVD", 4: "SYN_RCVD", 5: "ESTABLISHED",
                        6: "ESTABLISHED"}
     assert timeline.step_at(3).client_state == "ESTABLISHED"
+
+
+def test_a_capture_ending_on_the_deferred_synack_blames_no_one(tmp_path):
+    # Cut after frame 4: the listener is back in SYN-RECEIVED, but the client did its part
+    # (frame 3): no handshake-incomplete, only the open connection at the capture's end.
+    cut = without_frames(DEFER, tmp_path / "cut.pcap", set(range(5, 14)))
+    result = analyze(cut)
+    assert rules_at(result.findings) == []
+    assert ("capture-ended-midstream", 4) in rules_at(result.findings, 1, edges=True)
+    assert [(c.client_state, c.server_state) for c in result.connections] == [
+        ("ESTABLISHED", "SYN_RCVD")]

@@ -413,7 +413,9 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
                                                (c.rtx.last_syn_ts - c.rtx.syn_ts) / 1e9,
                                                timers.answer_pending(self.profile, c.rtx.syn_ts,
                                                                      now)))
-            elif s.rtx.synacks and s.state is State.SYN_RCVD:
+            elif s.rtx.synacks and s.state is State.SYN_RCVD and s.snd.una == s.snd.base:
+                # (A listener deferring accept is in SYN_RCVD although the client acknowledged
+                # its SYN-ACK: the client did its part, the listener waits for data.)
                 self.close = "incomplete"
                 self.events.append(ev.HandshakeIncomplete(s.rtx.synack_frame, s.rtx.syn_ts,
                                                           "server", s.rtx.synacks,
