@@ -1446,8 +1446,10 @@ def record_count(path: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    # The reply-* scenarios (scripts/reply_captures.py) register themselves here; they reuse
+    # The reply-* scenarios (scripts/reply_captures.py) and injected-rst
+    # (scripts/forged_captures.py) register themselves here; they reuse
     # this module's helpers, so that module imports this one.
+    import forged_captures  # noqa: F401
     import reply_captures  # noqa: F401
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=sorted(SCENARIOS), help="regenerate one capture")

@@ -25,6 +25,7 @@ from tcpcheck.model.data import DataSteps
 from tcpcheck.model.data_acks import AckSample, DataAckSteps
 from tcpcheck.model.endpoint import Endpoint, Tally
 from tcpcheck.model.handshake import HandshakeSteps
+from tcpcheck.model.injection import InjectionSteps
 from tcpcheck.model.peer_options import TS_LAYOUT, OptionSteps
 from tcpcheck.model.prediction import PredictionSteps
 from tcpcheck.model.replies import Owed, ReplySteps
@@ -60,7 +61,8 @@ class Moment(NamedTuple):
 
 
 class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, SenderSteps,
-                 ChecksumSteps, ReplySteps, ResetReplySteps, DataAckSteps, PredictionSteps):
+                 ChecksumSteps, ReplySteps, ResetReplySteps, DataAckSteps, PredictionSteps,
+                 InjectionSteps):
     """One connection instance (an incarnation of a four-tuple) and its two endpoints.
 
     ``fast_path=False`` replays every segment through the full ACK and text steps, without
@@ -153,12 +155,18 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
             a, b = self.server, self.client
         # One unpacking instead of a descriptor call per field read; every field named, as a
         # starred target builds a list per segment.
-        frame, ts, _, _, _, _, seq, ack32, flags, win, plen, raw, _, csum, _, _ = seg
+        frame, ts, _, _, _, _, seq, ack32, flags, win, plen, raw, _, csum, head, _ = seg
         self.packets += 1
         self.last_frame = frame
         self.end_ts = ts
         if csum >= CSUM_OFFLOAD and self._checksum(seg, a, from_client):
             return
+        if head:
+            # Judged before its IP header joins the claimed sender's: a forged reset is not
+            # its sender's (``InjectionSteps``), so nothing below may count it as a's.
+            if flags & RST and self._injected(seg, a, b):
+                return
+            a.ip.add(head, frame)
         if self.owed:
             self._answer(seg, from_client)
         if self.ack_wait is not None:
