@@ -238,6 +238,7 @@ class Tracker:
 
     def _starts_new_instance(self, conn: Connection, seg: Segment, from_client: bool) -> bool:
         """A SYN on a known tuple: retransmission, simultaneous open, or a new connection?"""
+        conn.settle_suspect()
         sender = conn.client if from_client else conn.server
         if conn.close:
             # An RST ended this incarnation: a SYN opens a new one, even with the same ISN (a

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import rules_at
-from pcap_edit import records, write_pcap
+from pcap_edit import records, without_frames, write_pcap
 
 from tcpcheck import cli
 from tcpcheck.pipeline import analyze_files
@@ -102,11 +102,34 @@ def test_rst_with_the_server_s_own_ttl_is_the_server_s_reset(tmp_path):
     assert ("connection-reset", FORGED) in rules_at(result.findings, 1)
 
 
+def test_forged_rst_is_named_by_the_server_carrying_on_when_its_ip_id_tells_nothing(tmp_path):
+    # IP ID 0 (as Linux sends its resets): the TTL alone waits for the server's next segment,
+    # 9, data with the server's own TTL 100 ms later, as if it had sent no reset: the RST race.
+    path = with_ip_fields(CAPTURE, tmp_path / "id-0.pcap", FORGED, ip_id=0)
+    result = analyze(path)
+    assert rules_at(result.findings) == [("injected-segment", FORGED)]
+    [finding] = result.findings
+    assert ("TTL 64, the server's segments arrive with TTL 63; the server carried on at frame 9 "
+            "with its own TTL" in finding.message)
+
+
 def test_foreign_ttl_alone_is_not_enough(tmp_path):
-    # TTL 64 but IP ID 0, as Linux sends its resets: one signal (a reset sent from another
-    # socket with the default TTL looks so) is never reported as an injection.
-    path = with_ip_fields(CAPTURE, tmp_path / "ttl-only.pcap", FORGED, ip_id=0)
-    assert "injected-segment" not in {f.rule for f in analyze(path).findings}
+    # The same reset (TTL 64, IP ID 0) with nothing from the server after it: one signal (a
+    # reset sent from another socket with the default TTL looks so) is never an injection.
+    edited = with_ip_fields(CAPTURE, tmp_path / "id-0.pcap", FORGED, ip_id=0)
+    path = without_frames(edited, tmp_path / "ttl-only.pcap", {9, 10})
+    result = analyze(path)
+    assert rules_at(result.findings) == []
+    assert ("connection-reset", FORGED) in rules_at(result.findings, 1)
+
+
+def test_a_suspect_reset_stays_the_server_s_when_the_client_speaks_next(tmp_path):
+    # Without the server's data (9), the next segment is the client's (10): nothing shows the
+    # server carrying on, so the reset with the foreign TTL is read as the server's own.
+    edited = with_ip_fields(CAPTURE, tmp_path / "id-0.pcap", FORGED, ip_id=0)
+    result = analyze(without_frames(edited, tmp_path / "client-next.pcap", {9}))
+    assert rules_at(result.findings) == []
+    assert ("connection-reset", FORGED) in rules_at(result.findings, 1)
 
 
 needs_root = pytest.mark.skipif(

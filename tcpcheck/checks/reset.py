@@ -96,9 +96,13 @@ _RECEIVER_TAKES = {
 def injected_segment(e: ev.InjectedSegment, ctx: Context) -> Explanation:
     peer = ctx.peer(e.side)
     usual = ", ".join(str(ttl) for ttl in e.sender_ttls)
-    copied = ctx.frame(e.copies_frame, e.frame)
-    evidence = (f"TTL {e.ttl}, the {e.side}'s segments arrive with TTL {usual}; IP ID "
-                f"{e.ip_id:#06x} copies frame {copied}'s, the {peer}'s segment it answers")
+    if e.copies_frame:
+        second = (f"IP ID {e.ip_id:#06x} copies frame {ctx.frame(e.copies_frame, e.frame)}'s, "
+                  f"the {peer}'s segment it answers")
+    else:
+        second = (f"the {e.side} carried on at frame {ctx.frame(e.carried_on, e.frame)} with "
+                  f"its own TTL, as if it had sent no reset")
+    evidence = f"TTL {e.ttl}, the {e.side}'s segments arrive with TTL {usual}; {second}"
     return Explanation(
         f"a middlebox (firewall, IPS, censor) forged this RST in the name of the "
         f"{ctx.name(e.side)}: {evidence}. The {e.side} never sent it, so it is not held "

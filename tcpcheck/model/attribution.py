@@ -17,22 +17,22 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from tcpcheck.segment import Segment
+
 
 class IpTrail:
     """The IP headers an endpoint's segments arrived with on this connection: every TTL (or
-    IPv6 hop limit) as a bit set, and its latest IPv4 ID with its frame."""
+    IPv6 hop limit) as a bit set, and its latest segment.
 
-    __slots__ = ("ttls", "head", "frame")
+    ``Connection.apply`` fills it in for every segment, inline: a method call per packet
+    would cost more than the work it does.
+    """
+
+    __slots__ = ("ttls", "last")
 
     def __init__(self) -> None:
-        self.ttls = 0  # bit n set: a segment arrived with TTL n
-        self.head = b""  # the IP and TCP headers of its latest segment (``Segment.header``)
-        self.frame = 0
-
-    def add(self, head: bytes, frame: int) -> None:
-        """Record a segment this endpoint sent."""
-        self.ttls |= 1 << ttl_of(head)
-        self.head, self.frame = head, frame
+        self.ttls = 0  # bit n set: a segment arrived with TTL n (``ttl_of``)
+        self.last: Segment | None = None
 
     def usual(self) -> tuple[int, ...]:
         """The TTLs seen, ascending."""
@@ -48,7 +48,10 @@ class Forgery(NamedTuple):
     """The TTLs every segment of the claimed sender arrived with."""
     ip_id: int
     copies_frame: int
-    """The peer's segment whose nonzero IPv4 ID this one repeats."""
+    """The peer's segment whose nonzero IPv4 ID this one repeats (0: none)."""
+    carried_on: int = 0
+    """The claimed sender's next segment, which went on as if it had sent no reset (0: not
+    needed, the IP ID told)."""
 
 
 def ttl_of(head: bytes) -> int:
@@ -61,16 +64,23 @@ def ip_id_of(head: bytes) -> int:
     return head[4] << 8 | head[5] if head[0] >> 4 == 4 else 0
 
 
+def foreign_ttl(head: bytes, sender: IpTrail) -> bool:
+    """Whether a segment with IP header ``head`` has a TTL none of ``sender``'s segments on
+    this connection came with (False before any did)."""
+    return bool(sender.ttls) and not sender.ttls >> ttl_of(head) & 1
+
+
 def forged(head: bytes, sender: IpTrail, peer: IpTrail) -> Forgery | None:
-    """The evidence that a segment with IP header ``head`` was not sent by the endpoint whose
-    segments made ``sender``, or None. Two signals are needed: a TTL the sender never used on
-    this connection, and an IPv4 ID that copies the ID of the peer's latest segment (the one
-    an injector answers) — 0 is excluded, as stacks send many packets with ID 0 (Linux does
-    for its resets and SYN-ACKs)."""
-    ttl = ttl_of(head)
-    if not sender.ttls or sender.ttls >> ttl & 1:
+    """The evidence, at once, that a segment with IP header ``head`` was not sent by the
+    endpoint whose segments made ``sender``, or None. Two signals are needed: a TTL the sender
+    never used on this connection, and an IPv4 ID that copies the ID of the peer's latest
+    segment (the one an injector answers) — 0 is excluded, as stacks send many packets with
+    ID 0 (Linux does for its resets and SYN-ACKs). The other second signal, the sender
+    carrying on, only its next segment shows (``tcpcheck.model.injection``)."""
+    answered = peer.last
+    if not foreign_ttl(head, sender) or answered is None or not answered.header:
         return None
     ip_id = ip_id_of(head)
-    if not ip_id or not peer.head or ip_id != ip_id_of(peer.head):
+    if not ip_id or ip_id != ip_id_of(answered.header):
         return None
-    return Forgery(ttl, sender.usual(), ip_id, peer.frame)
+    return Forgery(ttl_of(head), sender.usual(), ip_id, answered.frame)

@@ -351,7 +351,9 @@ class InjectedSegment(Event):
     """Every TTL (IPv6: hop limit) ``side``'s own segments arrived with."""
     ip_id: int
     copies_frame: int
-    """The receiver's segment whose IPv4 ID the forged one repeats."""
+    """The receiver's segment whose IPv4 ID the forged one repeats (0: none)."""
+    carried_on: int = 0
+    """``side``'s next segment, sent as if it had sent no reset (0: the IP ID told)."""
 
 
 @dataclass(frozen=True, slots=True)
