@@ -526,7 +526,7 @@ class Tracker:
         time, each taken out of ``lone``: they are being finalised."""
         for key in keys:
             packed = lone.pop(key)
-            yield LoneSyn(LONE.unpack_from(packed)[0], unpack_lone(key, packed))
+            yield LoneSyn(LONE.unpack_from(packed)[0], unpack_lone(key, packed), self.profile)
 
 
 def _by_id(conn: Connection | LoneSyn) -> int:

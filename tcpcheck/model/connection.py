@@ -391,9 +391,10 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
     # ------------------------------------------------------------------ end of capture
 
     def finish(self, now: int | None = None, idle: float | None = None) -> None:
-        """The capture is over for this connection (at capture time ``now``, when the capture
-        went on after it): settle what look-ahead left open. ``idle`` is the idle timeout when
-        that is why the connection is no longer followed."""
+        """The capture is over for this connection: settle what look-ahead left open. ``now``
+        is the capture time it stops being followed (the whole capture's last segment at its
+        end): a handshake whose answer was due after it is not judged. ``idle`` is the idle
+        timeout when that is why the connection is no longer followed."""
         while self.held is not None:  # replaying what it held back may hold another
             self._settle_held(None, "")  # no reply came: the receiver dropped it
         if self.suspect is not None:
@@ -427,11 +428,15 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
                 # Nothing came back, so nothing shows the SYN ever reached the server.
                 self._step(s, Input.RETRACT_RECV_SYN, Moment(self.last_frame, self.end_ts))
                 self.events.append(ev.HalfOpen(c.snd.isn_frame, c.rtx.syn_ts, "client", c.rtx.syns,
-                                               (c.rtx.last_syn_ts - c.rtx.syn_ts) / 1e9))
+                                               (c.rtx.last_syn_ts - c.rtx.syn_ts) / 1e9,
+                                               timers.answer_pending(self.profile, c.rtx.syn_ts,
+                                                                     now)))
             elif s.rtx.synacks and s.state is State.SYN_RCVD:
                 self.close = "incomplete"
                 self.events.append(ev.HandshakeIncomplete(s.rtx.synack_frame, s.rtx.syn_ts,
-                                                          "server", s.rtx.synacks))
+                                                          "server", s.rtx.synacks,
+                                                          timers.answer_pending(
+                                                              self.profile, s.rtx.syn_ts, now)))
         if (not self.close and self.done_at is None and (c.sent_any or s.sent_any)
                 and c.state is not State.CLOSED):
             self.events.append(ev.CaptureEndedMidstream(self.last_frame, self.end_ts, "client",

@@ -166,6 +166,9 @@ class HalfOpen(Event):
 
     syns: int
     duration: float
+    unjudged: bool = False
+    """The capture ended before the first SYN's answer was due (``timers.answer_pending``): it
+    cannot tell, so no rule judges it; a flood still counts it (its SYNs were sent)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +176,8 @@ class HandshakeIncomplete(Event):
     """A SYN-ACK was sent but the handshake's final ACK never appeared."""
 
     synacks: int
+    unjudged: bool = False
+    """The capture ended before the first SYN-ACK's answer was due (as ``HalfOpen``'s)."""
 
 
 @dataclass(frozen=True, slots=True)
