@@ -17,22 +17,23 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from tcpcheck.segment import Segment
-
 
 class IpTrail:
     """The IP headers an endpoint's segments arrived with on this connection: every TTL (or
-    IPv6 hop limit) as a bit set, and its latest segment.
+    IPv6 hop limit) as a bit set, and its latest segment's headers and frame (the headers
+    only, not the segment: a connection open to the end of the capture would keep its
+    payload).
 
     ``Connection.apply`` fills it in for every segment, inline: a method call per packet
     would cost more than the work it does.
     """
 
-    __slots__ = ("ttls", "last")
+    __slots__ = ("ttls", "head", "frame")
 
     def __init__(self) -> None:
         self.ttls = 0  # bit n set: a segment arrived with TTL n (``ttl_of``)
-        self.last: Segment | None = None
+        self.head = b""  # ``Segment.header`` of the latest segment (empty: none yet)
+        self.frame = 0
 
     def usual(self) -> tuple[int, ...]:
         """The TTLs seen, ascending."""
@@ -77,10 +78,9 @@ def forged(head: bytes, sender: IpTrail, peer: IpTrail) -> Forgery | None:
     segment (the one an injector answers) — 0 is excluded, as stacks send many packets with
     ID 0 (Linux does for its resets and SYN-ACKs). The other second signal, the sender
     carrying on, only its next segment shows (``tcpcheck.model.injection``)."""
-    answered = peer.last
-    if not foreign_ttl(head, sender) or answered is None or not answered.header:
+    if not foreign_ttl(head, sender) or not peer.head:
         return None
     ip_id = ip_id_of(head)
-    if not ip_id or ip_id != ip_id_of(answered.header):
+    if not ip_id or ip_id != ip_id_of(peer.head):
         return None
-    return Forgery(ttl_of(head), sender.usual(), ip_id, answered.frame)
+    return Forgery(ttl_of(head), sender.usual(), ip_id, peer.frame)

@@ -172,9 +172,10 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
             # its sender's (``InjectionSteps``), so nothing below may count it as a's.
             if flags & RST and self._injected(seg, a, b, from_client):
                 return
-            trail = a.ip  # ``IpTrail``, inline: TTL (IPv6: hop limit, byte 7), latest segment
+            trail = a.ip  # ``IpTrail``, inline: TTL (IPv6: hop limit, byte 7), latest headers
             trail.ttls |= 1 << (head[8] if head[0] < 0x60 else head[7])
-            trail.last = seg
+            trail.head = head
+            trail.frame = frame
         if self.owed:
             self._answer(seg, from_client)
         if self.ack_wait is not None:
