@@ -24,6 +24,7 @@ from conftest import rules_at
 from pcap_edit import records, without_frames, write_pcap
 
 from tcpcheck import cli
+from tcpcheck.model.attribution import IpTrail, foreign_ttl, forged, ip_id_of, ttl_of
 from tcpcheck.pipeline import analyze_files
 from tcpcheck.profiles import load_profile
 
@@ -130,6 +131,32 @@ def test_a_suspect_reset_stays_the_server_s_when_the_client_speaks_next(tmp_path
     result = analyze(without_frames(edited, tmp_path / "client-next.pcap", {9}))
     assert rules_at(result.findings) == []
     assert ("connection-reset", FORGED) in rules_at(result.findings, 1)
+
+
+def ipv4_header(ttl: int, ip_id: int) -> bytes:
+    return bytes([0x45, 0, 0, 40]) + ip_id.to_bytes(2, "big") + bytes([0x40, 0, ttl, 6]) + bytes(30)
+
+
+def test_ttl_and_copied_ip_id_are_each_needed_and_ip_id_0_copies_nothing():
+    server, client = IpTrail(), IpTrail()
+    server.ttls = 1 << 63
+    client.head, client.frame = ipv4_header(64, 0x1234), 7
+    assert forged(ipv4_header(64, 0x1234), server, client) is not None
+    assert forged(ipv4_header(63, 0x1234), server, client) is None  # the server's own TTL
+    assert forged(ipv4_header(64, 0x1235), server, client) is None  # its own IP ID
+    client.head = ipv4_header(64, 0)
+    assert forged(ipv4_header(64, 0), server, client) is None  # Linux's resets carry ID 0
+
+
+def test_over_ipv6_the_hop_limit_is_the_ttl_and_no_ip_id_can_second_it():
+    # IPv6 has no IP ID outside fragment headers: only the sender carrying on can.
+    server, client = IpTrail(), IpTrail()
+    server.ttls = 1 << 63
+    head = bytes([0x60, 0, 0, 0, 0, 20, 6, 64]) + bytes(52)
+    client.head, client.frame = head, 7
+    assert (ttl_of(head), ip_id_of(head)) == (64, 0)
+    assert foreign_ttl(head, server)
+    assert forged(head, server, client) is None
 
 
 needs_root = pytest.mark.skipif(
