@@ -1522,10 +1522,11 @@ def record_count(path: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    # The reply-* scenarios (scripts/reply_captures.py) and defer-accept
-    # (scripts/attempt_captures.py) register themselves here; they reuse this module's
-    # helpers, so those modules import this one.
+    # The reply-* scenarios (scripts/reply_captures.py), injected-rst
+    # (scripts/forged_captures.py) and defer-accept (scripts/attempt_captures.py) register
+    # themselves here; they reuse this module's helpers, so those modules import this one.
     import attempt_captures  # noqa: F401
+    import forged_captures  # noqa: F401
     import reply_captures  # noqa: F401
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=sorted(SCENARIOS), help="regenerate one capture")

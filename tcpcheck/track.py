@@ -249,6 +249,7 @@ class Tracker:
         (``_open``). Wireshark keeps such SYNs in one ``tcp.stream`` and marks them as
         retransmissions.
         """
+        conn.settle_suspect()
         sender = conn.client if from_client else conn.server
         if conn.close:
             # An RST ended this incarnation: a SYN opens a new one, even with the same ISN (a

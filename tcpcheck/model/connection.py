@@ -25,6 +25,7 @@ from tcpcheck.model.data import DataSteps
 from tcpcheck.model.data_acks import AckSample, DataAckSteps
 from tcpcheck.model.endpoint import Endpoint, Tally
 from tcpcheck.model.handshake import HandshakeSteps
+from tcpcheck.model.injection import InjectionSteps, Suspect
 from tcpcheck.model.peer_options import TS_LAYOUT, OptionSteps
 from tcpcheck.model.prediction import PredictionSteps
 from tcpcheck.model.replies import Owed, ReplySteps
@@ -60,7 +61,8 @@ class Moment(NamedTuple):
 
 
 class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, SenderSteps,
-                 ChecksumSteps, ReplySteps, ResetReplySteps, DataAckSteps, PredictionSteps):
+                 ChecksumSteps, ReplySteps, ResetReplySteps, DataAckSteps, PredictionSteps,
+                 InjectionSteps):
     """One connection instance (an incarnation of a four-tuple) and its two endpoints.
 
     ``fast_path=False`` replays every segment through the full ACK and text steps, without
@@ -73,7 +75,7 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         "close", "finished", "lingering", "keys", "reorder_ns", "negotiated", "timers",
         "timing", "revised", "unsettled", "rst_in_flight", "syn_to_older", "early", "held",
         "unusable", "owed", "oow_ts", "answers", "tentative", "watch_hosts", "ack_wait",
-        "fast_path",
+        "fast_path", "suspect", "trusted",
     )
 
     def __init__(self, conn_id: int, profile: Profile, client_key: tuple, midstream: bool,
@@ -140,6 +142,10 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         self.answers = (0, 0)
         # The data of (client, server) whose ACK the peer owes (``DataAckSteps``); None: none.
         self.ack_wait: tuple[AckSample | None, AckSample | None] | None = None
+        # A reset with a TTL its claimed sender never used, until that sender's next segment
+        # shows whether it carried on (``InjectionSteps``); the frame of one found its own.
+        self.suspect: Suspect | None = None
+        self.trusted = 0
 
     # ------------------------------------------------------------------ replay
 
@@ -147,18 +153,29 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         """Replay one segment: sent by one endpoint, received by the other."""
         if self.held is not None and self._hold_back(seg, from_client):
             return
+        if self.suspect is not None:
+            self._decide_suspect(seg, from_client)
         if from_client:
             a, b = self.client, self.server
         else:
             a, b = self.server, self.client
         # One unpacking instead of a descriptor call per field read; every field named, as a
         # starred target builds a list per segment.
-        frame, ts, _, _, _, _, seq, ack32, flags, win, plen, raw, _, csum, _, _ = seg
+        frame, ts, _, _, _, _, seq, ack32, flags, win, plen, raw, _, csum, head, _ = seg
         self.packets += 1
         self.last_frame = frame
         self.end_ts = ts
         if csum >= CSUM_OFFLOAD and self._checksum(seg, a, from_client):
             return
+        if head:
+            # Judged before its IP header joins the claimed sender's: a forged reset is not
+            # its sender's (``InjectionSteps``), so nothing below may count it as a's.
+            if flags & RST and self._injected(seg, a, b, from_client):
+                return
+            trail = a.ip  # ``IpTrail``, inline: TTL (IPv6: hop limit, byte 7), latest headers
+            trail.ttls |= 1 << (head[8] if head[0] < 0x60 else head[7])
+            trail.head = head
+            trail.frame = frame
         if self.owed:
             self._answer(seg, from_client)
         if self.ack_wait is not None:
@@ -381,6 +398,8 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         timeout when that is why the connection is no longer followed."""
         while self.held is not None:  # replaying what it held back may hold another
             self._settle_held(None, "")  # no reply came: the receiver dropped it
+        if self.suspect is not None:
+            self._decide_suspect(None, False)  # its sender never carried on: its own reset
         self.finished = True
         if self.timers and now is not None:
             self._check_timers(now, None, None)

@@ -339,6 +339,29 @@ class RstNotExact(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class InjectedSegment(Event):
+    """A reset in ``side``'s name whose IP header ``side`` did not write
+    (``tcpcheck.model.attribution``): a middlebox forged it. ``side``'s state is untouched;
+    its receiver handles it as any RST (RFC 9293 §3.10.7)."""
+
+    POSITION = ("state",)
+
+    state: str
+    """The receiver's state when the reset arrived."""
+    verdict: str
+    """What the receiver makes of it (``ResetSteps._rst_verdict``): ``exact`` (it resets),
+    ``inexact`` (a challenge ACK), ``outside`` or ``ignored`` (dropped)."""
+    ttl: int
+    sender_ttls: tuple[int, ...]
+    """Every TTL (IPv6: hop limit) ``side``'s own segments arrived with."""
+    ip_id: int
+    copies_frame: int
+    """The receiver's segment whose IPv4 ID the forged one repeats (0: none)."""
+    carried_on: int = 0
+    """``side``'s next segment, sent as if it had sent no reset (0: the IP ID told)."""
+
+
+@dataclass(frozen=True, slots=True)
 class DataAfterRst(Event):
     POSITION = ("what",)
 
