@@ -35,8 +35,18 @@ from tcpcheck.model.seqnum import MASK, seq_gt
 from tcpcheck.model.states import SYNCHRONIZED, State
 from tcpcheck.options import parse_options
 from tcpcheck.profiles import Profile
-from tcpcheck.segment import ACK, CSUM_OFFLOAD, FIN, RST, SYN, Segment
+from tcpcheck.segment import (
+    ACK,
+    COPY_EXACT,
+    COPY_REPEAT,
+    CSUM_OFFLOAD,
+    FIN,
+    RST,
+    SYN,
+    Segment,
+)
 from tcpcheck.timers import DEFAULT_TIMING, Timing
+from tcpcheck.twins import TwinRun, Twins
 
 _SYN_ONLY = SYN
 _SYN_ACK = SYN | ACK
@@ -95,6 +105,11 @@ class Tracker:
         # Per connection, its current run of exact copies of recent frames (the decoder marks
         # each copy: tcpcheck.duplicates).
         self._copies: dict[int, Copies] = {}
+        self.twins = Twins()
+        """Marks the copies of a second capture point and a repeated trace in the stream of
+        segments (``Twins.filter``), which this tracker then sets aside."""
+        # Per connection, its twins (``tcpcheck.twins``), reported when it is finalised.
+        self._twin_runs: dict[int, TwinRun] = {}
         # A new instance's id -> the instance it replaced on its tuple while that one is not
         # settled yet (see ``_hold``).
         self._held: dict[int, Connection] = {}
@@ -153,6 +168,8 @@ class Tracker:
         hit = self._table.get(key)
         if hit is None and self._lone:
             hit = self._adopt(seg)
+        if copy and copy != COPY_EXACT:
+            return self._twin(seg, hit)
         if copy and hit is not None:
             return self._copy(seg, *hit)
         if hit is None:
@@ -216,9 +233,7 @@ class Tracker:
 
     def _copy(self, seg: Segment, conn: Connection, from_client: bool) -> Connection:
         """A duplicate frame: a packet of its connection, not applied to its model."""
-        conn.packets += 1
-        conn.last_frame = seg.frame
-        conn.end_ts = seg.ts
+        self._counted(seg, conn)
         self._now = seg.ts
         copies = self._copies.get(conn.id)
         if copies is None:
@@ -226,6 +241,33 @@ class Tracker:
                                                     "client" if from_client else "server")
         copies.add(from_client)
         return conn
+
+    def _twin(self, seg: Segment, hit: tuple[Connection, bool] | None) -> Connection | None:
+        """A copy ``tcpcheck.twins`` set aside: a twin (a packet of its connection, not
+        applied), or the first frame of a repeated trace, noted on its connection (the one of
+        the latest segment when that one is gone: the repeat is the capture's, not its)."""
+        if seg.copy == COPY_REPEAT:
+            if hit is None and self._table:
+                hit = next(reversed(self._table.values()))
+            if hit is None or self.twins.repeat is None:
+                return None
+            conn, from_client = hit
+            conn.events.append(self.twins.repeat.event("client" if from_client else "server"))
+            return conn
+        if hit is None:
+            return None  # its kept twin went first: only a connection gone since
+        conn = hit[0]
+        self._counted(seg, conn)
+        if conn.id not in self._twin_runs:
+            self._twin_runs[conn.id] = self.twins.run_of(seg)
+        return conn
+
+    @staticmethod
+    def _counted(seg: Segment, conn: Connection) -> None:
+        """``seg``, a copy, is one more packet of ``conn`` (which its model does not see)."""
+        conn.packets += 1
+        conn.last_frame = max(conn.last_frame, seg.frame)
+        conn.end_ts = max(conn.end_ts, seg.ts)
 
     def _end_copies(self, conn: Connection) -> None:
         """A segment of ``conn`` that is not a copy: the end of its run of copies, if any?"""
@@ -452,6 +494,9 @@ class Tracker:
         copies = self._copies.pop(conn.id, None)
         if copies is not None:
             conn.events.append(copies.event())
+        twins = self._twin_runs.pop(conn.id, None) if self._twin_runs else None
+        if twins is not None:
+            conn.events.append(twins.event(conn.client_key))
         if self._silent:
             self._unwatch(conn)
         conn.finish(now, idle)
