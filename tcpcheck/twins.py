@@ -16,7 +16,8 @@ payload length and bytes, and (IPv4) IP ID; sequence or acknowledgment number di
 first pair of a connection must prove itself: a different sequence number (a retransmission
 keeps its own, and may carry a newer ACK under the same IP ID on stacks that reuse it) and an
 IPv4 IP ID that is not 0 (a numbered packet: stacks give each packet its own, Linux sends some
-SYN-ACKs and RSTs with 0) or, without one (IPv6, ID 0), a SYN, whose ISN offset is random.
+SYN-ACKs and RSTs with 0) or, without one (IPv6, ID 0), a SYN, whose ISN offset is random;
+and offsets that are 0 or at least ``NEAR``.
 Later pairs of the connection must then show the same offsets (``TwinRun.role``), which is what
 lets the other host's segments pair on their ACK alone, and IPv6 pure ACKs: the same bytes with
 a different ACK a moment later is otherwise a second ACK. A connection whose only twins differ
@@ -69,6 +70,11 @@ HOLD = 64
 """Segments of a connection with twins held at most while its kept point is undecided."""
 HOLD_NS = 1_000_000_000
 """Capture time a connection's segments are held at most while its kept point is undecided."""
+
+NEAR = 1 << 16
+"""A connection's first twins are offset by at least this much (or 0) in both numbers: a
+randomised ISN is that far with odds of 1 in 32,768, while the same payload sent again close by
+under an IP ID that never changes (crafted traces give every packet one) is not a twin."""
 
 _Key = tuple[bytes, int, bytes, int, bytes, int, int]
 """Source, port, destination, port, IP ID (empty for IPv6), flags, payload length."""
@@ -250,8 +256,9 @@ class Twins:
 
     def _pair(self, a: Segment, b: Segment, ip_id: bytes) -> None:
         """Mark ``a`` and ``b`` as twins when they are (see the module's docstring)."""
-        if (b.ts - a.ts > WINDOW_NS or a.frame <= self._released or a.frame in self._points
-                or a.payload != b.payload or (a.seq == b.seq and _ack_offset(a, b) == 0)):
+        if (not 0 <= b.ts - a.ts <= WINDOW_NS or a.frame <= self._released
+                or a.frame in self._points or a.payload != b.payload
+                or (a.seq == b.seq and _ack_offset(a, b) == 0)):
             return
         key = _connection(a)
         run = self._runs.get(key)
@@ -261,6 +268,9 @@ class Twins:
                 return  # a retransmission that carries a newer ACK, if it is not a twin
             if ip_id.strip(b"\0") == b"" and not a.flags & SYN:
                 return  # neither numbered nor a SYN: the same bytes may be sent twice
+            if any(0 < abs(sdiff(offset, 0)) < NEAR
+                   for offset in ((b.seq - a.seq) & MASK, _ack_offset(a, b))):
+                return  # the same bytes sent again nearby, under one IP ID (a crafted trace)
             if run is not None and not run.keep:
                 self._decide(run, 1)
             run = self._runs[key] = TwinRun(a, b)

@@ -149,6 +149,14 @@ def test_the_same_segment_with_a_shifted_sequence_number_is_a_twin():
     assert marked([request, twin]) == [(4, COPY_NONE), (5, COPY_TWIN)]
 
 
+def test_the_same_payload_sent_again_close_by_under_one_ip_id_is_not_a_twin():
+    # As in ../shared/oracle/dev/arkime__tcp-reassembly-synthetic.pcap (frames 40 and 41): a
+    # crafted trace gives every packet IP ID 1 and repeats a 16-byte payload 16 bytes on.
+    request, again = retransmitted(0)
+    nearby = again._replace(seq=(request.seq + len(request.payload)) & 0xFFFFFFFF)
+    assert marked([request, nearby]) == [(4, COPY_NONE), (5, COPY_NONE)]
+
+
 def test_ip_id_zero_alone_never_makes_twins():
     request, again = retransmitted(0)
     header = request.header[:4] + b"\0\0" + request.header[6:]
