@@ -50,13 +50,12 @@ starts a repeat: it and every segment up to the time the capture had reached are
 never fed to the tracker (their connections may be long gone). The first is passed on marked
 ``COPY_REPEAT`` so the finding ``capture-repeated`` is anchored at it.
 
-Segments are held back ``WINDOW_NS`` (or ``PENDING`` segments) to see a twin coming; the order
+Segments are held back ``WINDOW_NS`` to 2 ``WINDOW_NS`` to see a twin coming; the order
 of segments of one connection is kept, and the time goes on as in the file.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterator
 
 from tcpcheck.duplicates import WINDOW_NS, Direction
@@ -64,8 +63,6 @@ from tcpcheck.model import events as ev
 from tcpcheck.model.seqnum import MASK, sdiff
 from tcpcheck.segment import ACK, COPY_REPEAT, COPY_TWIN, SYN, Segment
 
-PENDING = 256
-"""Segments held back at most to find their twin (a busy link's 1 ms)."""
 HOLD = 64
 """Segments of a connection with twins held at most while its kept point is undecided."""
 HOLD_NS = 1_000_000_000
@@ -76,8 +73,11 @@ NEAR = 1 << 16
 randomised ISN is that far with odds of 1 in 32,768, while the same payload sent again close by
 under an IP ID that never changes (crafted traces give every packet one) is not a twin."""
 
-_Key = tuple[bytes, int, bytes, int, bytes, int, int]
-"""Source, port, destination, port, IP ID (empty for IPv6), flags, payload length."""
+_NEVER = 1 << 64
+"""Past every capture time."""
+_Key = bytes
+"""IPv4 total length and IP ID, IPv6 flow label (low bits) and payload length: what the copies
+of a twin share at a fixed place in their IP headers."""
 
 
 class TwinRun:
@@ -170,14 +170,15 @@ class Twins:
         self._new: dict[_Key, Segment] = {}
         self._old: dict[_Key, Segment] = {}
         self._until = 0
-        self._pending: deque[Segment] = deque()
-        self._released = 0  # the frame of the latest segment let out of ``_pending``
+        self._held: list[Segment] = []  # the newer generation's segments, held back
+        self._older: list[Segment] = []  # the older generation's
         self._points: dict[int, tuple[int, int]] = {}  # frame -> (point, twin's frame)
         self._after: dict[int, Segment] = {}  # kept copy's frame -> set-aside copy to follow
         self._runs: dict[Direction, TwinRun] = {}
         self._ready: list[Segment] = []
         self._first: Segment | None = None
-        self._latest = 0
+        self._latest = _NEVER
+        """The latest capture time seen (``_NEVER`` before the first segment)."""
         self.repeat: Repeat | None = None
 
     def run_of(self, seg: Segment) -> TwinRun:
@@ -185,33 +186,66 @@ class Twins:
         return self._runs[_connection(seg)]
 
     def filter(self, segments: Iterator[Segment]) -> Iterator[Segment]:
-        """``segments`` in order, set-aside copies marked, a repeated trace left out."""
-        pending = self._pending
+        """``segments`` in order, set-aside copies marked, a repeated trace left out.
+
+        Segments are held in two generations of ``WINDOW_NS`` each, as their twin keys are: a
+        segment captured past the newer one's span lets the older one out (no later segment
+        can be a twin of those). What runs for every segment is written out here, with locals
+        and a Segment's fields by index, as in the decoder.
+        """
         ready = self._ready
-        remember = self._remember
+        pair = self._pair
+        latest = self._latest
+        new, until, held = self._new, self._until, self._held
+        remember, recall = new.setdefault, self._old.get
         for seg in segments:
-            ts = seg.ts
-            if ts <= self._latest:
-                if self._repeats(seg):
-                    yield from ready
-                    ready.clear()
-                    continue
-            else:
-                self._latest = ts
-            if self._first is None:
-                self._first = seg
-            if not seg.copy and seg.header:
-                remember(seg)
-            pending.append(seg)
-            while len(pending) > PENDING or ts - pending[0].ts > WINDOW_NS:
+            ts = seg[1]
+            if ts > latest:
+                latest = ts
+            elif ts < latest or self.repeat is not None:  # not just the same time again
+                if self._first is None:  # ``latest`` starts past every time
+                    self._first = seg
+                    latest = ts
+                else:
+                    self._latest = latest
+                    if self._repeats(seg):
+                        yield from ready
+                        ready.clear()
+                        new, held = self._new, self._held
+                        remember, recall = new.setdefault, self._old.get
+                        continue
+            if ts >= until:
+                out = self._older
+                if ts < until + WINDOW_NS:
+                    self._old, self._older = new, held
+                else:  # a whole span without a segment: both generations go
+                    out = out + held
+                    self._old, self._older = {}, []
+                new, held, until = {}, [], ts + WINDOW_NS
+                self._new, self._held, self._until = new, held, until
+                remember, recall = new.setdefault, self._old.get
                 if self._runs:
-                    self._release(pending.popleft())
+                    for earlier in out:
+                        self._release(earlier)
                     yield from ready
                     ready.clear()
                 else:
-                    out = pending.popleft()
-                    self._released = out.frame
-                    yield out
+                    yield from out
+            header = seg[14]
+            if header and not seg[15]:  # a captured segment that is not an exact copy
+                # IPv4 total length and IP ID (IPv6: flow label and payload length): the same
+                # in both twins; ``_pair`` compares the rest.
+                key = header[2:6]
+                earlier = remember(key, seg)  # one lookup for the usual new key
+                if earlier is not seg:
+                    new[key] = seg
+                    pair(earlier, seg)
+                else:
+                    earlier = recall(key)
+                    if earlier is not None:
+                        pair(earlier, seg)
+            held.append(seg)
+        self._latest = latest
         self._drain()
         for run in self._runs.values():
             if not run.keep:
@@ -220,9 +254,10 @@ class Twins:
         ready.clear()
 
     def _drain(self) -> None:
-        """Let every segment held back for its twin out to ``_ready``."""
-        while self._pending:
-            self._release(self._pending.popleft())
+        """Let every segment held back for its twin out to ``_ready``; forget them."""
+        for seg in self._older + self._held:
+            self._release(seg)
+        self._old, self._older, self._new, self._held = {}, [], {}, []
 
     def _repeats(self, seg: Segment) -> bool:
         """Is ``seg`` (captured before the latest segment) part of a repeat of the trace, and
@@ -240,25 +275,13 @@ class Twins:
         self._ready.append(seg._replace(copy=COPY_REPEAT))
         return True
 
-    def _remember(self, seg: Segment) -> None:
-        """Keep ``seg`` under its twin key; pair it with an earlier segment of that key."""
-        header = seg.header
-        ip_id = header[4:6] if header[0] >> 4 == 4 else b""
-        key = (seg.src, seg.sport, seg.dst, seg.dport, ip_id, seg.flags, seg.plen)
-        if seg.ts >= self._until:
-            self._old = self._new if seg.ts < self._until + WINDOW_NS else {}
-            self._new = {}
-            self._until = seg.ts + WINDOW_NS
-        earlier = self._new.get(key) or self._old.get(key)
-        self._new[key] = seg
-        if earlier is not None:
-            self._pair(earlier, seg, ip_id)
-
-    def _pair(self, a: Segment, b: Segment, ip_id: bytes) -> None:
-        """Mark ``a`` and ``b`` as twins when they are (see the module's docstring)."""
-        if (not 0 <= b.ts - a.ts <= WINDOW_NS or a.frame <= self._released
-                or a.frame in self._points or a.payload != b.payload
-                or (a.seq == b.seq and _ack_offset(a, b) == 0)):
+    def _pair(self, a: Segment, b: Segment) -> None:
+        """Mark ``a`` and ``b`` (same twin key, ``b`` the later) as twins when they are (see
+        the module's docstring)."""
+        if (not 0 <= b.ts - a.ts <= WINDOW_NS or a.frame in self._points
+                or (a.src, a.sport, a.dst, a.dport, a.flags, a.plen)
+                != (b.src, b.sport, b.dst, b.dport, b.flags, b.plen)
+                or a.payload != b.payload or (a.seq == b.seq and _ack_offset(a, b) == 0)):
             return
         key = _connection(a)
         run = self._runs.get(key)
@@ -266,7 +289,7 @@ class Twins:
         if not role:
             if a.seq == b.seq:
                 return  # a retransmission that carries a newer ACK, if it is not a twin
-            if ip_id.strip(b"\0") == b"" and not a.flags & SYN:
+            if not (len(a.src) == 4 and a.header[4:6] != b"\0\0") and not a.flags & SYN:
                 return  # neither numbered nor a SYN: the same bytes may be sent twice
             if any(0 < abs(sdiff(offset, 0)) < NEAR
                    for offset in ((b.seq - a.seq) & MASK, _ack_offset(a, b))):
@@ -284,7 +307,6 @@ class Twins:
 
     def _release(self, seg: Segment) -> None:
         """``seg`` leaves the window: to ``_ready`` (marked if set aside), or held."""
-        self._released = seg.frame
         run = self._runs.get(_connection(seg)) if self._runs else None
         if run is None:
             self._ready.append(seg)
