@@ -99,6 +99,7 @@ class Tracker:
         self._linger_ns = int(profile.time_wait * 1e9)
         self._next_id = 0
         self._now = 0  # capture time of the latest segment
+        self._passed = 0  # the latest capture time ``pass_by`` was told of
         # (host address, ISN) -> connection id of its first use, for isn-weak; bounded.
         self._isns: dict[tuple[bytes, int], int] = {}
         self._isn_order: deque[tuple[bytes, int]] = deque()
@@ -118,8 +119,9 @@ class Tracker:
         self._silent: dict[tuple[bytes, bytes], list[Connection]] = {}
         self.linked = False
         """True once something tied connections together: a host whose traffic on other
-        connections shows it silent (``_watch``), or a host's ISN repeated across connections
-        (isn-weak). ``--jobs`` runs each connection in one process and cannot see those."""
+        connections shows it silent (``_watch``), a host's ISN repeated across connections
+        (isn-weak), or the trace repeated (``tcpcheck.twins``). ``--jobs`` runs each
+        connection in one process and cannot see those."""
         self.isn_keys: set[tuple[bytes, int]] | None = None
         """Set to a set to collect every (host, ISN) remembered for isn-weak (``--jobs``
         compares them across processes)."""
@@ -203,7 +205,13 @@ class Tracker:
 
     def pass_by(self, ts: int) -> None:
         """A segment this tracker is not fed (another process's, with ``--jobs``) was
-        captured at ``ts``: end what feeding it would have ended, at the same capture time."""
+        captured at ``ts``: end what feeding it would have ended, at the same capture time.
+
+        Not past a segment of this process still held back for its twin (``self.twins``):
+        that one comes first, as it does when one process is fed everything; the end of the
+        capture (``close``) is the latest time passed all the same."""
+        self._passed = max(self._passed, ts)
+        ts = min(ts, self.twins.held_since)
         lingering = self._lingering
         if lingering and lingering[0][0] <= ts:
             self._expire(ts)
@@ -227,7 +235,7 @@ class Tracker:
         lone, self._lone = self._lone, {}
         # One at a time: a flood's lone SYNs never all exist as objects at once.
         for conn in heapq.merge(tracked, self._finished_lone(lone, list(lone)), key=_by_id):
-            self._finalise(conn, self._now)
+            self._finalise(conn, max(self._now, self._passed))
         self._table.clear()
         self._lingering.clear()
 
@@ -247,6 +255,9 @@ class Tracker:
         applied), or the first frame of a repeated trace, noted on its connection (the one of
         the latest segment when that one is gone: the repeat is the capture's, not its)."""
         if seg.copy == COPY_REPEAT:
+            # Each ``--jobs`` process sees the repeat start at its own first segment: the
+            # repeat is one finding of the whole capture, which one process gives.
+            self.linked = True
             if hit is None and self._table:
                 hit = next(reversed(self._table.values()))
             if hit is None or self.twins.repeat is None:

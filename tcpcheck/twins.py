@@ -175,11 +175,20 @@ class Twins:
         self._points: dict[int, tuple[int, int]] = {}  # frame -> (point, twin's frame)
         self._after: dict[int, Segment] = {}  # kept copy's frame -> set-aside copy to follow
         self._runs: dict[Direction, TwinRun] = {}
+        self._undecided: dict[Direction, TwinRun] = {}  # the runs whose point is not kept yet
         self._ready: list[Segment] = []
         self._first: Segment | None = None
         self._latest = _NEVER
         """The latest capture time seen (``_NEVER`` before the first segment)."""
         self.repeat: Repeat | None = None
+
+    @property
+    def held_since(self) -> int:
+        """The capture time of the earliest segment still held back (past every time when
+        none is)."""
+        firsts = [held[0].ts for held in (self._older, self._held) if held]
+        firsts += [run.held[0].ts for run in self._undecided.values() if run.held]
+        return min(firsts, default=_NEVER)
 
     def run_of(self, seg: Segment) -> TwinRun:
         """The twins of ``seg``'s connection (``seg`` a copy set aside)."""
@@ -247,9 +256,8 @@ class Twins:
             held.append(seg)
         self._latest = latest
         self._drain()
-        for run in self._runs.values():
-            if not run.keep:
-                self._decide(run, 1)
+        for run in list(self._undecided.values()):
+            self._decide(run, 1)
         yield from ready
         ready.clear()
 
@@ -296,7 +304,7 @@ class Twins:
                 return  # the same bytes sent again nearby, under one IP ID (a crafted trace)
             if run is not None and not run.keep:
                 self._decide(run, 1)
-            run = self._runs[key] = TwinRun(a, b)
+            run = self._runs[key] = self._undecided[key] = TwinRun(a, b)
             role = 1
         run.count += 1
         self._points[a.frame] = (role, b.frame)
@@ -314,7 +322,8 @@ class Twins:
         if not run.keep:
             if seg.frame not in self._points and (seg.src, seg.sport) != run.direction[:2]:
                 self._decide(run, run.closer(seg))
-            elif len(run.held) < HOLD and seg.ts - (run.held or [seg])[0].ts < HOLD_NS:
+            elif not run.held or (len(run.held) < HOLD
+                                  and seg.ts - run.held[0].ts < HOLD_NS):
                 run.held.append(seg)
                 return
             else:
@@ -324,6 +333,7 @@ class Twins:
     def _decide(self, run: TwinRun, keep: int) -> None:
         """Keep ``run``'s copies of point ``keep`` from now on; let its held segments out."""
         run.keep = keep
+        self._undecided.pop(_connection(run.first), None)
         held, run.held = run.held, []
         for seg in held:
             self._out(seg, run)
