@@ -20,9 +20,11 @@ from pathlib import Path
 
 import dpkt
 import pytest
+from click.testing import CliRunner
 
 from tcpcheck.artefacts import fold_artefacts
 from tcpcheck.catalog import load_catalog
+from tcpcheck.cli import main
 from tcpcheck.decode import Decoder
 from tcpcheck.pipeline import analyze_files
 from tcpcheck.profiles import load_profile
@@ -63,6 +65,14 @@ def protocol(found, renumber=lambda frame: frame):
     numbered as ``renumber`` says."""
     return sorted((f.rule, f.connection, renumber(f.frame), f.side) for f in found
                   if f.rule not in ARTEFACTS)
+
+
+@pytest.mark.parametrize(("path", "frame", "rule"), [(TWO_POINTS, 2, "double-capture-point"),
+                                                     (REPEATED, 57, "capture-repeated")])
+def test_the_set_aside_frames_are_drawn_in_their_connection_by_tcpcheck_show(path, frame, rule):
+    shown = CliRunner().invoke(main, ["show", str(path), "--frame", str(frame)])
+    assert shown.exit_code == 0, shown.output
+    assert "connection 0" in shown.output and rule in shown.output
 
 
 def records(path: Path) -> list[Record]:
