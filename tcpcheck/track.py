@@ -275,9 +275,12 @@ class Tracker:
 
     @staticmethod
     def _counted(seg: Segment, conn: Connection) -> None:
-        """``seg``, a copy, is one more packet of ``conn`` (which its model does not see)."""
+        """``seg``, a copy, is one more packet of ``conn`` (which its model does not see): a
+        twin set aside may have been captured before the first segment applied."""
         conn.packets += 1
+        conn.first_frame = min(conn.first_frame, seg.frame)
         conn.last_frame = max(conn.last_frame, seg.frame)
+        conn.start_ts = min(conn.start_ts, seg.ts)
         conn.end_ts = max(conn.end_ts, seg.ts)
 
     def _end_copies(self, conn: Connection) -> None:
