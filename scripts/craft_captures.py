@@ -2014,39 +2014,44 @@ TWIN_DELAY_US = 5
 
 def behind_firewall(frame: bytes, inside: bytes, offset: int) -> bytes:
     """``frame`` as it leaves a firewall that randomises the sequence numbers of the ``inside``
-    host (packed IPv4 address), as Cisco PIX/ASA does: that host's sequence numbers, and the
-    other host's acknowledgment numbers, plus ``offset`` (mod 2**32); TTL one lower (a routing
-    hop); IP ID, flags, options and payload unchanged; both checksums recomputed. (The frames
-    this is used on carry no SACK blocks, which such a firewall would shift too.)"""
+    host (packed IPv4 or IPv6 address), as Cisco PIX/ASA does: that host's sequence numbers,
+    and the other host's acknowledgment numbers, plus ``offset`` (mod 2**32); TTL (hop limit)
+    one lower (a routing hop); IP ID, flags, options and payload unchanged; checksums
+    recomputed. (The frames this is used on carry no SACK blocks, which such a firewall would
+    shift too.)"""
     eth = dpkt.ethernet.Ethernet(frame)
     ip, tcp = eth.data, eth.data.data
     if ip.src == inside:
         tcp.seq = (tcp.seq + offset) & 0xFFFFFFFF
     elif tcp.flags & dpkt.tcp.TH_ACK:
         tcp.ack = (tcp.ack + offset) & 0xFFFFFFFF
-    ip.ttl -= 1
-    ip.sum = tcp.sum = 0  # dpkt computes both again
+    if isinstance(ip, dpkt.ip6.IP6):
+        ip.hlim -= 1
+    else:
+        ip.ttl -= 1
+        ip.sum = 0
+    tcp.sum = 0  # dpkt computes the checksums again
     return bytes(eth)
 
 
-def two_points(cap: Capture, source: Path, *, inside: bool = True,
-               outside: bool = True) -> dict[int, int]:
+def two_points(cap: Capture, source: Path, *, inside: bool = True, outside: bool = True,
+               client: str = "192.0.2.1") -> dict[int, int]:
     """The real capture ``source`` taken at two points across a sequence-randomising firewall
-    in front of its client 192.0.2.1: each frame as captured inside, and its copy from outside
+    in front of its ``client``: each frame as captured inside, and its copy from outside
     (``behind_firewall``) ``TWIN_DELAY_US`` later, in time order as ``mergecap`` merges the two
     points' files (``inside`` or ``outside`` False: that point's file alone). Returns the new
     frame number of each frame, and of its outside copy under the number negated."""
     with source.open("rb") as f:
         records = [(round(Decimal(str(ts)) * 1_000_000), bytes(buf))
                    for ts, buf in dpkt.pcap.Reader(f)]
-    client = ipaddress.ip_address("192.0.2.1").packed
+    rewritten = ipaddress.ip_address(client).packed
     frames = []  # (time, point, original number, number in ``where``, frame)
     for number, (t_us, frame) in enumerate(records, 1):
         if inside:
             frames.append((t_us, 0, number, number, frame))
         if outside:
             frames.append((t_us + TWIN_DELAY_US, 1, number, -number,
-                           behind_firewall(frame, client, TWIN_OFFSET)))
+                           behind_firewall(frame, rewritten, TWIN_OFFSET)))
     origin = records[0][0]
     where: dict[int, int] = {}
     for t_us, _, _, number, frame in sorted(frames):

@@ -99,6 +99,22 @@ def test_both_sides_of_a_sequence_randomising_firewall_give_the_original_finding
     assert "TTL 64 kept and 63 set aside" in note.message
 
 
+def test_ipv6_twins_pair_on_the_syns_offset_and_then_every_segment_that_keeps_it(tmp_path):
+    # IPv6 has no IP ID: the SYNs, whose sequence numbers differ by the firewall's offset,
+    # start the connection's twins; every later segment, pure ACKs included, pairs by showing
+    # that same offset.
+    source = ROOT / "captures" / "linux" / "close-client-first-ipv6.pcap"
+    cap = craft.Capture()
+    craft.two_points(cap, source, client="2001:db8::1")
+    path = tmp_path / "ipv6-two-points.pcap"
+    path.write_bytes(cap.pcap_bytes())
+    found = findings(path)
+    assert protocol(found) == protocol(findings(source)) == []
+    [note] = [f for f in found if f.rule == "double-capture-point"]
+    frames = len(records(source))
+    assert note.message.startswith(f"{frames} packets were captured twice")
+
+
 def write_point(path: Path, **point: bool) -> None:
     """One capture point's file of the crafted two-point capture, stamped as the bundled one."""
     cap = craft.Capture()
