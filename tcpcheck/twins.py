@@ -22,7 +22,8 @@ Later pairs of the connection must then show the same offsets (``TwinRun.role``)
 lets the other host's segments pair on their ACK alone, and IPv6 pure ACKs: the same bytes with
 a different ACK a moment later is otherwise a second ACK. A connection whose only twins differ
 in their ACK (the rewritten host's segments captured once, the other host's twice) is therefore
-not recognised.
+not recognised, nor are copies whose addresses or ports differ (NAT between the capture points:
+two connections, each judged on its own).
 
 **Which copy is kept.** The two copies of a pair were captured at two points, P1 (where the
 connection's first pair's first copy was seen) and P2. The connection is followed at one of
