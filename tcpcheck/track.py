@@ -270,7 +270,9 @@ class Tracker:
         conn = hit[0]
         self._counted(seg, conn)
         if conn.id not in self._twin_runs:
-            self._twin_runs[conn.id] = self.twins.run_of(seg)
+            run = self.twins.run_of(seg)
+            if run is not None:
+                self._twin_runs[conn.id] = run
         return conn
 
     @staticmethod
@@ -511,6 +513,7 @@ class Tracker:
         twins = self._twin_runs.pop(conn.id, None) if self._twin_runs else None
         if twins is not None:
             conn.events.append(twins.event(conn.client_key))
+            self.twins.forget(twins)
         if self._silent:
             self._unwatch(conn)
         conn.finish(now, idle)

@@ -191,9 +191,15 @@ class Twins:
         firsts += [run.held[0].ts for run in self._undecided.values() if run.held]
         return min(firsts, default=_NEVER)
 
-    def run_of(self, seg: Segment) -> TwinRun:
-        """The twins of ``seg``'s connection (``seg`` a copy set aside)."""
-        return self._runs[_connection(seg)]
+    def run_of(self, seg: Segment) -> TwinRun | None:
+        """The twins of ``seg``'s connection (``seg`` a copy set aside; None once forgotten)."""
+        return self._runs.get(_connection(seg))
+
+    def forget(self, run: TwinRun) -> None:
+        """``run``'s connection is over (and reported): what is kept is for open ones."""
+        key = _connection(run.first)
+        if self._runs.get(key) is run:
+            del self._runs[key]
 
     def filter(self, segments: Iterator[Segment]) -> Iterator[Segment]:
         """``segments`` in order, set-aside copies marked, a repeated trace left out.
@@ -234,7 +240,7 @@ class Twins:
                 new, held, until = {}, [], ts + WINDOW_NS
                 self._new, self._held, self._until = new, held, until
                 remember, recall = new.setdefault, self._old.get
-                if self._runs:
+                if self._runs or self._points:
                     for earlier in out:
                         self._release(earlier)
                     yield from ready
