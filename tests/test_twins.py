@@ -67,6 +67,16 @@ def protocol(found, renumber=lambda frame: frame):
                   if f.rule not in ARTEFACTS)
 
 
+@pytest.mark.skipif(shutil.which("mergecap") is None,
+                    reason="mergecap not installed (make system-deps installs it with tshark)")
+def test_a_capture_concatenated_with_itself_by_mergecap_is_the_bundled_repeat(tmp_path):
+    doubled = tmp_path / "doubled.pcap"
+    subprocess.run(["mergecap", "-a", "-F", "pcap", "-w", str(doubled), str(CI_RUN),
+                    str(CI_RUN)], check=True)
+    assert ([(f.rule, f.frame, f.message) for f in findings(doubled)]
+            == [(f.rule, f.frame, f.message) for f in findings(REPEATED)])
+
+
 @pytest.mark.parametrize(("path", "frame", "rule"), [(TWO_POINTS, 2, "double-capture-point"),
                                                      (REPEATED, 57, "capture-repeated")])
 def test_the_set_aside_frames_are_drawn_in_their_connection_by_tcpcheck_show(path, frame, rule):
