@@ -8,8 +8,8 @@ host's direction) or acknowledgment number (the other direction), or both, shift
 constant offset per connection and direction. Fed to the model as they are, the two copies are
 two connections' worth of sequence numbers in one: hundreds of ``seq-out-of-window``,
 ``synack-bad-ack``... A twin is told from a retransmission by its numbers: a retransmission
-repeats its sequence and acknowledgment numbers (offset 0), or moves its ACK forward by what
-arrived meanwhile, which takes longer than ``WINDOW_NS``.
+keeps its sequence number (offset 0), and its acknowledgment number unless what arrived
+meanwhile moved it forward.
 
 What pairs two segments: captured less than ``WINDOW_NS`` apart, the same four-tuple, flags,
 payload length and bytes, and (IPv4) IP ID; sequence or acknowledgment number different. The
@@ -30,15 +30,15 @@ connection's first pair's first copy was seen) and P2. The connection is followe
 them, consistently for both directions: a P1 copy of a client segment carries the client's P1
 sequence numbers and the server's P1 acknowledgment numbers, so the server's segments must be
 P1 copies too. Which point: the one that sees both directions. A capture on both sides of a
-firewall may have one side's traffic once only (``packet-c.cap``: the inside capture has the
-inside host's segments only), and a segment captured once cannot be set aside. So a
+firewall may have one side's traffic once only (``packet-c.cap``: one point has 10.10.0.2's
+segments only), and a segment captured once cannot be set aside. So a
 connection's pairs wait (``HOLD`` segments, ``HOLD_NS`` at most) for the first segment of the
 other direction: a single copy decides for the point whose numbers it continues (its ACK
 covers that point's sequence numbers, its sequence number is that point's ACK); a pair of the
 other direction means both points see everything, and P1, the first seen, is kept. The kept
-copy may be the second of its pair to arrive (the server's SYN-ACK seen first inside, ACKing the
-rewritten ISN): the set-aside copy then follows the kept one, so the tracker always knows the
-connection when a copy reaches it.
+copy may be the second of its pair to arrive (the server's SYN-ACK seen first at the other
+point, ACKing the client's rewritten ISN): the set-aside copy then follows the kept one, so the
+tracker always knows the connection when a copy reaches it.
 
 Set-aside copies reach the tracker marked ``COPY_TWIN``: packets of their connection, not
 applied to the model; each connection that had some gets one ``double-capture-point`` finding
@@ -51,8 +51,9 @@ starts a repeat: it and every segment up to the time the capture had reached are
 never fed to the tracker (their connections may be long gone). The first is passed on marked
 ``COPY_REPEAT`` so the finding ``capture-repeated`` is anchored at it.
 
-Segments are held back ``WINDOW_NS`` to 2 ``WINDOW_NS`` to see a twin coming; the order
-of segments of one connection is kept, and the time goes on as in the file.
+Segments are held back ``WINDOW_NS`` to 2 ``WINDOW_NS`` of capture time to see a twin coming
+(in ``tcpcheck sniff``, until a later segment is captured); the order of the segments of one
+connection is kept, and the time goes on as in the file.
 """
 
 from __future__ import annotations
