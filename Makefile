@@ -11,7 +11,7 @@ help:
 	@echo "make test      run the test suite"
 	@echo "make lint      ruff"
 	@echo "make captures  regenerate the real Linux captures (root: netns, veth, tcpdump)"
-	@echo "make crafted   regenerate the crafted single-rule captures"
+	@echo "make crafted   regenerate the crafted single-rule captures and captures/linktypes"
 	@echo "make oracle-table  rewrite docs/oracle-dev.md from a run on ../shared/oracle/dev"
 	@echo "make bench     packets/s and peak RSS beside tshark on a 1M-packet capture"
 	@echo "make bench-live  tcpcheck sniff's sustained packets/s and capture loss on a veth (root)"
@@ -48,6 +48,7 @@ captures: venv system-deps
 
 crafted: venv
 	$(BIN)/python scripts/craft_captures.py
+	$(BIN)/python scripts/make_linktypes.py
 
 # Refuses (and names the cases) when a hand-written reason in docs/oracle-dev.reasons.toml was
 # written for another tcpcheck summary than today's: review it, then --accept CASE.

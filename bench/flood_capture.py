@@ -32,13 +32,20 @@ FIRST_PORT = 1024
 
 def template_frames() -> list[bytes]:
     """The frames of the template capture, in order (frame 1 is the client's SYN)."""
+    return [frame for _, frame in template_records()]
+
+
+def template_records() -> list[tuple[int, bytes]]:
+    """The template capture's records: (microseconds after its first, frame), in order."""
     data = TEMPLATE.read_bytes()
-    frames, offset = [], 24
+    records, offset, first = [], 24, None
     while offset < len(data):
-        _, _, caplen, _ = _RECORD.unpack_from(data, offset)
-        frames.append(data[offset + 16:offset + 16 + caplen])
+        sec, usec, caplen, _ = _RECORD.unpack_from(data, offset)
+        ts_us = sec * 1_000_000 + usec
+        first = ts_us if first is None else first
+        records.append((ts_us - first, data[offset + 16:offset + 16 + caplen]))
         offset += 16 + caplen
-    return frames
+    return records
 
 
 def _ones_sum(data: bytes) -> int:
@@ -92,9 +99,12 @@ def flood_source(n: int) -> tuple[bytes, int]:
 
 
 def write_syn_flood(path: Path, syns: int, *, targets: int = 1, rate: int = 50_000,
-                    start_us: int = 1_795_278_679_000_000) -> int:
+                    start_us: int = 1_795_278_679_000_000, then_s: float | None = None) -> int:
     """``syns`` SYNs, each opening its own connection, spread round-robin over ``targets``
-    ports of the template's server (8000, 8001, ...), ``rate`` per second."""
+    ports of the template's server (8000, 8001, ...), ``rate`` per second. With ``then_s``
+    the capture goes on: the template's own connection, complete and closed as captured,
+    ``then_s`` seconds after the last SYN, so the SYNs' answers were due before the capture
+    ended (without it, they could still come: tcpcheck does not judge them)."""
     syn = template_frames()[0]
     step = max(1, 1_000_000 // rate)
 
@@ -103,6 +113,10 @@ def write_syn_flood(path: Path, syns: int, *, targets: int = 1, rate: int = 50_0
             src, sport = flood_source(n)
             yield start_us + n * step, rewrite(syn, src, sport, None, 8000 + n % targets,
                                                0x9E3779B9 * (n + 1), 0)
+        if then_s is not None:
+            later = start_us + (syns - 1) * step + round(then_s * 1_000_000)
+            for offset_us, frame in template_records():
+                yield later + offset_us, frame
     return _write(path, frames())
 
 

@@ -727,6 +727,82 @@ SCENARIOS["no-wscale"] = one_side_without("net.ipv4.tcp_window_scaling", OPT_WSC
                                           "no window scaling")
 
 
+def exchange(tb: Testbed, listener: socket.socket) -> None:
+    """One request/response connection on a running test bed, the client closing first and
+    both sides pausing PAUSE before they close (a four-segment close)."""
+
+    def server(conn: socket.socket) -> None:
+        recv_exact(conn, len(REQUEST))
+        conn.sendall(RESPONSE)
+        expect(conn.recv(1) == b"", "expected the client's FIN")
+        time.sleep(PAUSE)
+
+    task = spawn(serve_one, listener, server)
+    with connect(tb) as sock:
+        sock.sendall(REQUEST)
+        recv_exact(sock, len(RESPONSE))
+        time.sleep(PAUSE)
+    task.result()
+    time.sleep(PAUSE)
+
+
+OPTIONS_OFF = (("tcp_timestamps", "tcp_sack"), ("tcp_timestamps", "tcp_window_scaling"),
+               ("tcp_sack", "tcp_window_scaling"),
+               ("tcp_timestamps", "tcp_sack", "tcp_window_scaling"))
+"""The client sysctls turned off for each connection of handshake-options-off."""
+
+
+@scenario("handshake-options-off")
+def handshake_options_off(out: Path) -> str:
+    """Four request/response connections in a row; before each the client turns off two or
+    all three of tcp_timestamps, tcp_sack, tcp_window_scaling (OPTIONS_OFF), so its SYN and
+    the server's SYN-ACK carry the option layouts Linux sends with them off."""
+    with recording(out) as tb, tb.server.ns.listen(tb.server.ipv4, PORT) as listener:
+        for off in OPTIONS_OFF:
+            for name in ("tcp_timestamps", "tcp_sack", "tcp_window_scaling"):
+                tb.client.ns.sysctl(f"net.ipv4.{name}", 0 if name in off else 1)
+            exchange(tb, listener)
+    pkts = read_tcp(out)
+    syns = [p for p in pkts if p.flags & SYN]
+    expect(len(syns) == 2 * len(OPTIONS_OFF), f"{len(syns)} SYN and SYN-ACK frames")
+    no_rst(pkts)
+    layouts = [",".join(str(k) for k, _ in p.opts) for p in syns]
+    return (f"{len(OPTIONS_OFF)} connections; SYN/SYN-ACK frames {frames(syns)} with option "
+            f"kinds {'; '.join(layouts)}")
+
+
+@scenario("syn-doubling")
+def syn_doubling(out: Path) -> str:
+    """The client's tcp_syn_linear_timeouts = 0 (the SYN timer doubles from the first
+    timeout, as before Linux 6.7) and its route to the server carries rto_min 1500 ms; the
+    server's input hook drops the first two SYNs (an nft quota of 150 bytes: two 60-byte SYNs
+    fit, the third exceeds it), so the third gets through and the connection completes."""
+
+    def prepare(tb: Testbed) -> None:
+        tb.client.ns.sysctl("net.ipv4.tcp_syn_linear_timeouts", 0)
+        tb.client.ns.ip("route", "replace", "192.0.2.0/24", "dev", tb.client.ifname,
+                        "rto_min", "1500ms")
+        tb.server.ns.nft(
+            "table inet tcpcheck {\n"
+            "  chain input {\n"
+            "    type filter hook input priority 0;\n"
+            f"    tcp dport {PORT} tcp flags & (syn | ack) == syn quota until 150 bytes drop\n"
+            "  }\n"
+            "}\n")
+
+    with recording(out, prepare=prepare) as tb, \
+            tb.server.ns.listen(tb.server.ipv4, PORT) as listener:
+        exchange(tb, listener)
+    pkts = read_tcp(out)
+    syns = [p for p in pkts if p.flags == SYN]
+    expect(len(syns) == 3 and len({p.seq for p in syns}) == 1,
+           f"expected the SYN twice retransmitted, got frames {frames(syns)}")
+    no_rst(pkts)
+    handshake(pkts[2:], "192.0.2.1")
+    offsets = ", ".join(f"{p.ts - syns[0].ts:.2f}" for p in syns[1:])
+    return f"SYN frames {frames(syns)}: retransmissions at +{offsets} s, then the handshake"
+
+
 def serve_one_result(listener: socket.socket,
                      handler: Callable[[socket.socket], int]) -> int:
     """Like serve_one, but hand back what the handler returns."""
@@ -1446,8 +1522,10 @@ def record_count(path: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    # The reply-* scenarios (scripts/reply_captures.py) register themselves here; they reuse
+    # The reply-* scenarios (scripts/reply_captures.py) and injected-rst
+    # (scripts/forged_captures.py) register themselves here; they reuse
     # this module's helpers, so that module imports this one.
+    import forged_captures  # noqa: F401
     import reply_captures  # noqa: F401
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=sorted(SCENARIOS), help="regenerate one capture")

@@ -158,4 +158,9 @@ def check_linktypes(name: str, linktypes: list[int]) -> None:
         lt = linktypes[0]
         raise CaptureError(
             f"{name}: unsupported link type {lt} ({linktype_name(lt)}); tcpcheck reads "
-            "Ethernet, Linux cooked (SLL, SLL2), raw IP and BSD loopback captures")
+            f"{READ_LINKS} captures")
+
+
+READ_LINKS = ("Ethernet, Linux cooked (SLL, SLL2), raw IP, BSD loopback, PPP, PPPoE, Cisco HDLC, "
+              "Frame Relay, IP over InfiniBand and ARCNET")
+"""The link layers tcpcheck decodes, as the error for a capture of another one lists them."""

@@ -3,8 +3,9 @@ exact copy of one decoded just before (``tcpcheck.duplicates``), nothing more.
 
 The common case -- Ethernet, IPv4 without options, TCP -- is one precompiled ``struct.Struct``
 unpack at a fixed offset (style.md's hot-path table: an eager dpkt decode is ~4x slower).
-Everything else (VLAN tags, cooked and loopback headers, IPv4 options, IPv6 extension headers,
-fragments, damaged headers) takes the slower general path, which counts what it cannot decode
+Everything else (VLAN tags, cooked and loopback headers, the link layers ``tcpcheck.linktypes``
+reads, IPv4 options, IPv6 extension headers, fragments, damaged headers) takes the slower general
+path, which counts what it cannot decode
 instead of raising: an observer must never stop on bad bytes.
 """
 
@@ -15,9 +16,23 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
 
 from tcpcheck.duplicates import RecentFrames
+from tcpcheck.linktypes import (
+    ETH_IP4,
+    ETH_IP6,
+    LINK_FRAGMENT,
+    LINK_READERS,
+    MALFORMED,
+    TRUNCATED,
+    VJ_COMPRESSED,
+    VJ_UNCOMPRESSED,
+    cooked,
+    ethernet_type,
+    vj_uncompressed,
+)
 from tcpcheck.segment import CSUM_BAD, CSUM_OFFLOAD, CSUM_OK, CSUM_UNCHECKED, Record, Segment
 
-# Link types we decode (pcap LINKTYPE_ numbers, https://www.tcpdump.org/linktypes.html).
+# Link types we decode (pcap LINKTYPE_ numbers, https://www.tcpdump.org/linktypes.html): those
+# read here, and those below IP that ``tcpcheck.linktypes`` reads (PPP, Cisco HDLC, ...).
 SUPPORTED_LINKTYPES: dict[int, str] = {
     0: "NULL",  # BSD loopback, AF value in the writer's byte order
     1: "ETHERNET",
@@ -29,14 +44,11 @@ SUPPORTED_LINKTYPES: dict[int, str] = {
     228: "IPV4",
     229: "IPV6",
     276: "LINUX_SLL2",
+    **{lt: name for lt, (name, _) in LINK_READERS.items()},
 }
 
 # Numbers rather than dpkt's names: importing dpkt takes longer than decoding 5,000 packets,
 # and only an unsupported link type's error message needs it (``linktype_name``).
-_ETH_IP4 = 0x0800
-_ETH_IP6 = 0x86DD
-# 802.1Q, 802.1ad and the pre-standard QinQ tag: 4 bytes each, possibly stacked.
-_VLAN_TYPES = frozenset((0x8100, 0x88A8, 0x9100))
 # BSD AF_INET6 differs per OS: 24 (NetBSD, OpenBSD), 28 (FreeBSD), 30 (macOS); 10 is Linux's
 # and 23 Windows' (Npcap loopback). AF_INET is 2 everywhere.
 _AF_INET = 2
@@ -56,9 +68,6 @@ _FAST_END = 54  # Ethernet 14 + IPv4 20 + TCP 20
 _TCP_HDR = struct.Struct("!HHIIBBH")
 _U16 = struct.Struct("!H")
 
-# Sentinels from the link-layer step (real EtherTypes are 16-bit, so these cannot collide).
-_LINK_TRUNCATED = -1
-_LINK_MALFORMED = -2
 
 
 @dataclass(slots=True)
@@ -72,11 +81,15 @@ class DecodeCounters:
     non_tcp: int = 0
     """IP but not TCP (UDP, ICMP, ESP, no next header, ...), fragments of those included."""
     ip_fragment: int = 0
-    """TCP inside an IP fragment (MF set or offset > 0): not reassembled, not decoded."""
+    """TCP inside an IP fragment (MF set or offset > 0), or a later piece of a packet the link
+    layer split (ARCNET): not reassembled, not decoded."""
     truncated: int = 0
     """A header (link, IP, or TCP's fixed 20 bytes) is not fully captured."""
     malformed: int = 0
     """Impossible header values (IHL < 5, data offset < 5, lengths shorter than headers)."""
+    vj_compressed: int = 0
+    """TCP/IP headers a PPP link compressed (Van Jacobson, RFC 1144): deltas against the link's
+    previous header of the connection, which cannot be decoded on their own."""
 
     def skipped(self) -> dict[str, int]:
         """The non-zero skip reasons, keyed as in ``CaptureSummary.skipped`` (``non-ip``...)."""
@@ -164,15 +177,23 @@ class Decoder:
         c.packets += 1
         frame, ts, lt, buf = record
         et, off = _link(lt, buf)
-        if et == _ETH_IP4:
+        if et == ETH_IP4:
             seg = self._ipv4(frame, ts, buf, off)
-        elif et == _ETH_IP6:
+        elif et == ETH_IP6:
             seg = self._ipv6(frame, ts, buf, off)
-        elif et == _LINK_TRUNCATED:
+        elif et == TRUNCATED:
             c.truncated += 1
             return None
-        elif et == _LINK_MALFORMED:
+        elif et == MALFORMED:
             c.malformed += 1
+            return None
+        elif et == VJ_UNCOMPRESSED:
+            seg = self._ipv4(frame, ts, vj_uncompressed(buf, off), off)
+        elif et == VJ_COMPRESSED:
+            c.vj_compressed += 1
+            return None
+        elif et == LINK_FRAGMENT:
+            c.ip_fragment += 1
             return None
         else:
             c.non_ip += 1
@@ -320,28 +341,28 @@ def _link(lt: int, buf: bytes) -> tuple[int, int]:
     """(EtherType of the network layer, its offset), or a sentinel, for any link type."""
     if lt == 1:
         if len(buf) < 14:
-            return _LINK_TRUNCATED, 0
-        return _vlans(buf, _U16.unpack_from(buf, 12)[0], 14)
+            return TRUNCATED, 0
+        return ethernet_type(buf, _U16.unpack_from(buf, 12)[0], 14)
     if lt == 113:
         if len(buf) < 16:
-            return _LINK_TRUNCATED, 0
-        return _vlans(buf, _U16.unpack_from(buf, 14)[0], 16)
+            return TRUNCATED, 0
+        return cooked(buf, _U16.unpack_from(buf, 14)[0], 16)
     if lt == 276:
         if len(buf) < 20:
-            return _LINK_TRUNCATED, 0
-        return _vlans(buf, _U16.unpack_from(buf, 0)[0], 20)
+            return TRUNCATED, 0
+        return cooked(buf, _U16.unpack_from(buf, 0)[0], 20)
     if lt in (101, 12, 14, 228, 229):
         if not buf:
-            return _LINK_TRUNCATED, 0
+            return TRUNCATED, 0
         version = buf[0] >> 4
         if version == 4:
-            return _ETH_IP4, 0
+            return ETH_IP4, 0
         if version == 6:
-            return _ETH_IP6, 0
-        return _LINK_MALFORMED, 0
+            return ETH_IP6, 0
+        return MALFORMED, 0
     if lt in (0, 108):
         if len(buf) < 4:
-            return _LINK_TRUNCATED, 0
+            return TRUNCATED, 0
         # NULL stores the AF value in the writer's byte order, LOOP in network order, and
         # some writers get LOOP wrong: AF values are small, so the order that gives a small
         # number is the right one.
@@ -349,25 +370,18 @@ def _link(lt: int, buf: bytes) -> tuple[int, int]:
         if af > 0xFFFF:
             af = int.from_bytes(buf[:4], "big")
         if af == _AF_INET:
-            return _ETH_IP4, 4
+            return ETH_IP4, 4
         if af in _AF_INET6:
-            return _ETH_IP6, 4
+            return ETH_IP6, 4
         return 0, 4
+    reader = LINK_READERS.get(lt)
+    if reader is not None:
+        return reader[1](buf)
     return 0, 0  # a link type we do not decode: counted as non-IP
 
 
-def _vlans(buf: bytes, et: int, off: int) -> tuple[int, int]:
-    """Skip stacked VLAN tags (802.1Q, 802.1ad, QinQ) after an EtherType."""
-    while et in _VLAN_TYPES:
-        if len(buf) < off + 4:
-            return _LINK_TRUNCATED, 0
-        et = _U16.unpack_from(buf, off + 2)[0]
-        off += 4
-    return et, off
-
-
 def _dpkt_linktype_names() -> dict[int, str]:
-    import dpkt  # only here: see _ETH_IP4
+    import dpkt  # only here: see the note above _AF_INET
 
     names: dict[int, str] = {}
     for attr, value in vars(dpkt.pcap).items():

@@ -1,9 +1,10 @@
 """What ``tcpcheck analyze PATH...`` reads: files, folders searched recursively, glob patterns.
 
-Capture files are recognised by their first bytes (pcap, pcapng, either gzip-compressed), never
-by their names: CI artefact folders hold ``traffic``, ``run-3.cap`` and ``report.xml`` side by
-side. A file named on the command line is always read, so that a file that is not a capture is
-reported as such instead of silently skipped. ``-`` is standard input, as for ``tcpdump -r -``.
+Capture files are recognised by their first bytes (pcap, pcapng, the formats editcap converts,
+gzip-compressed or not), never by their names: CI artefact folders hold ``traffic``,
+``run-3.cap`` and ``report.xml`` side by side. A file named on the command line is always
+read, so that a file that is not a capture is reported as such instead of silently skipped.
+``-`` is standard input, as for ``tcpdump -r -``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from tcpcheck.capture import CaptureError
+from tcpcheck.foreign import MAGIC_BYTES, foreign_format
 from tcpcheck.sources import STDIN
 
 _MAGICS = (
@@ -29,8 +31,8 @@ _GLOB_CHARS = frozenset("*?[")
 
 
 def is_capture(path: str) -> bool:
-    """True when ``path`` is a regular file that starts like a pcap or pcapng file (also
-    inside gzip).
+    """True when ``path`` is a regular file that starts like a pcap or pcapng file, or a
+    format Wireshark's editcap converts (``tcpcheck.foreign``), also inside gzip.
 
     Only regular files are opened: a FIFO in a folder of artefacts would block the search
     until something writes to it, and a device could be read without end.
@@ -39,14 +41,14 @@ def is_capture(path: str) -> bool:
         if not stat.S_ISREG(os.stat(path).st_mode):
             return False
         with open(path, "rb") as fh:
-            head = fh.read(4)
+            head = fh.read(MAGIC_BYTES)
             if head[:2] == _GZIP:
                 fh.seek(0)
                 with gzip.GzipFile(fileobj=fh) as inner:
-                    head = inner.read(4)
+                    head = inner.read(MAGIC_BYTES)
     except (OSError, EOFError, zlib.error):
         return False
-    return head in _MAGICS
+    return head[:4] in _MAGICS or foreign_format(head) is not None
 
 
 def expand_inputs(args: Sequence[str]) -> list[str]:

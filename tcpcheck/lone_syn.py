@@ -8,9 +8,11 @@ from __future__ import annotations
 import struct
 from typing import NamedTuple
 
+from tcpcheck import timers
 from tcpcheck.model import events as ev
 from tcpcheck.model.states import State
 from tcpcheck.model.stats import ConnectionStats, lone_syn
+from tcpcheck.profiles import Profile
 from tcpcheck.segment import Segment
 
 # A lone SYN, packed: its connection id, frame, ts, seq, ack, flags, window and checksum
@@ -35,14 +37,14 @@ class LoneSyn:
     tests/test_track.py checks that it agrees with the model."""
 
     __slots__ = ("id", "keys", "client_key", "first_frame", "last_frame", "start_ts",
-                 "end_ts", "events", "finished")
+                 "end_ts", "events", "finished", "profile")
     packets = 1
     midstream = False
     client = LoneSide(State.SYN_SENT, 0, 1)
     # Nothing came back, so nothing shows the SYN ever reached the server (as ``finish``).
     server = LoneSide(State.LISTEN, 0, 0)
 
-    def __init__(self, conn_id: int, syn: Segment) -> None:
+    def __init__(self, conn_id: int, syn: Segment, profile: Profile) -> None:
         self.id = conn_id
         self.keys = ((syn.src, syn.sport, syn.dst, syn.dport),
                      (syn.dst, syn.dport, syn.src, syn.sport))
@@ -51,11 +53,15 @@ class LoneSyn:
         self.start_ts = self.end_ts = syn.ts
         self.events: list[ev.Event] = []
         self.finished = False
+        self.profile = profile
 
     def finish(self, now: int | None = None, idle: float | None = None) -> None:
-        """As ``Connection.finish``: a SYN nothing answered is a half-open connection."""
+        """As ``Connection.finish``: a SYN nothing answered is a half-open connection, not
+        judged when the capture stopped following it (``now``) before its answer was due."""
         self.finished = True
-        self.events.append(ev.HalfOpen(self.first_frame, self.start_ts, "client", 1, 0.0))
+        self.events.append(ev.HalfOpen(
+            self.first_frame, self.start_ts, "client", 1, 0.0,
+            timers.answer_pending(self.profile, self.start_ts, now)))
 
     @staticmethod
     def close_kind() -> str:

@@ -14,6 +14,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from tcpcheck.signatures import Signature, parse_signatures
 from tcpcheck.userfiles import (
     Field,
     Kind,
@@ -98,6 +99,9 @@ class Profile:
     """Idle seconds before the first keepalive probe (RFC 1122 §4.2.3.6: at least 2 hours)."""
     keepalive_intvl: float = 75.0
     keepalive_probes: int = 9
+    signatures: tuple[Signature, ...] = ()
+    """What the SYNs and SYN-ACKs of stacks running this profile look like (the file's
+    ``[[signature]]`` tables; ``tcpcheck.fingerprint`` matches them)."""
 
     def __post_init__(self) -> None:
         if self.syn_budget not in ("count", "time"):
@@ -175,8 +179,10 @@ class Profile:
                    for i in range(self.synack_retries + 1))
 
     def values(self) -> dict[str, object]:
-        """Every field, in declaration order (for ``tcpcheck profiles`` and reports)."""
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+        """Every field but the signatures, in declaration order (for ``tcpcheck profiles``
+        and reports)."""
+        return {name: getattr(self, name) for name in self.__dataclass_fields__
+                if name != "signatures"}
 
 
 def _profiles_dir():
@@ -223,7 +229,12 @@ PROFILE_FIELDS: dict[str, Field] = {
 """Every profile key with the type and range it may hold, checked on every profile read."""
 
 
-def _from_mapping(data: dict[str, Any], origin: str) -> Profile:
+def _from_mapping(data: dict[str, Any], origin: str,
+                  inherited: tuple[Signature, ...] = ()) -> Profile:
+    """The profile ``data`` describes; ``inherited`` are its base's signatures, kept unless
+    ``data`` has ``[[signature]]`` tables of its own."""
+    data = dict(data)
+    tables = data.pop("signature", None)
     unknown = set(data) - set(PROFILE_FIELDS)
     if unknown:
         raise ProfileError(f"{origin}: unknown profile key(s): {', '.join(sorted(unknown))}")
@@ -232,8 +243,11 @@ def _from_mapping(data: dict[str, Any], origin: str) -> Profile:
     if values.get("max_rto", 120.0) < values.get("initial_rto", 1.0):
         raise ProfileError(f"{origin}: max_rto ({values['max_rto']:g} s) is below initial_rto "
                            f"({values['initial_rto']:g} s)")
+    if tables is not None:
+        inherited = parse_signatures(tables, str(values.get("name", "")), origin,
+                                     profile_names(), ProfileError)
     try:
-        return Profile(**values)
+        return Profile(**values, signatures=inherited)
     except (TypeError, ValueError) as exc:
         raise ProfileError(f"{origin}: {exc}") from None
 
@@ -271,12 +285,12 @@ def _load_file(name: str, chain: tuple[Path, ...]) -> Profile:
         data = load_toml(name, what="profile file")
     except UserFileError as exc:
         raise ProfileError(str(exc)) from None
-    base = _base_of(name, data.pop("base", DEFAULT_PROFILE))
-    merged = _load(base, (*chain, real)).values()
+    base = _load(_base_of(name, data.pop("base", DEFAULT_PROFILE)), (*chain, real))
+    merged = base.values()
     merged.update(data)
     if "name" not in data:
         merged["name"] = Path(name).stem
-    return _from_mapping(merged, name)
+    return _from_mapping(merged, name, base.signatures)
 
 
 def _base_of(name: str, base: object) -> str:

@@ -32,6 +32,7 @@ from tcpcheck.capture import (
     fill_header,
     read_failure,
 )
+from tcpcheck.foreign import MAGIC_BYTES, ForeignCapture, converted, foreign_format
 from tcpcheck.pcapng import PcapngCapture
 from tcpcheck.segment import Record
 from tcpcheck.stitched import CaptureSet, StitchedCapture
@@ -49,10 +50,6 @@ _PCAP_MAGICS = {
     b"\xa1\xb2\x3c\x4d": (">", 1),
 }
 _OTHER_MAGICS = {
-    b"\x34\xcd\xb2\xa1": "modified (Kuznetzov) pcap, which is not supported: convert it with "
-                         "'editcap -F pcap'",
-    b"\xa1\xb2\xcd\x34": "modified (Kuznetzov) pcap, which is not supported: convert it with "
-                         "'editcap -F pcap'",
     b"\xfd7zX": "xz-compressed: decompress it first (tcpcheck reads gzip only)",
     b"\x28\xb5\x2f\xfd": "zstd-compressed: decompress it first (tcpcheck reads gzip only)",
     b"\x04\x22\x4d\x18": "lz4-compressed: decompress it first (tcpcheck reads gzip only)",
@@ -154,9 +151,10 @@ class _Prefixed:
 
 
 def _sniff(read: Callable[[int], bytes]) -> bytes:
-    """The first chunk of the stream, at least 4 bytes unless the stream is shorter."""
+    """The first chunk of the stream, at least the bytes that tell every format we know
+    (``MAGIC_BYTES``) unless the stream is shorter."""
     head = b""
-    while len(head) < 4:
+    while len(head) < MAGIC_BYTES:
         chunk = read(CHUNK)
         if not chunk:
             break
@@ -175,7 +173,10 @@ def open_stream(fileobj: BinaryIO, name: str = "<stream>") -> Capture:
 
     The caller keeps ownership of ``fileobj``: ``Capture.close()`` does not close it.
     """
-    return _open(fileobj, name, [])
+    try:
+        return _open(fileobj, name, [])
+    except ForeignCapture as foreign:
+        return _open_converted(name, foreign, None)
 
 
 FIFO_PATIENCE_MS = 1000
@@ -213,9 +214,28 @@ def open_capture(path: str | os.PathLike[str] | CaptureSet, *,
         raise CaptureError(f"{name}: cannot open ({exc.strerror or exc})") from None
     try:
         return _open(f, name, [f])
+    except ForeignCapture as foreign:
+        try:
+            return _open_converted(name, foreign, name if _regular_size(f) is not None else None)
+        finally:
+            f.close()
     except BaseException:
         f.close()
         raise
+
+
+def _open_converted(name: str, foreign: ForeignCapture, path: str | None) -> Capture:
+    """A capture of a format only Wireshark reads (``tcpcheck.foreign``), through its
+    conversion to pcapng by editcap, named as the original everywhere."""
+    f, complaint = converted(name, foreign, path)
+    try:
+        capture = _open(f, name, [f])
+    except BaseException:
+        f.close()
+        raise
+    capture.format = f"{foreign.format.wiretap} (converted by editcap)"
+    capture.damage = complaint
+    return capture
 
 
 _STDIN_NAME = "standard input"
@@ -245,7 +265,10 @@ def _open_stdin(on_wait: Callable[[str], None] | None) -> Capture:
                                "(tcpcheck analyze - < capture.pcap)")
         if stat.S_ISFIFO(mode):
             _wait_for_writer(fd, _STDIN_NAME, on_wait)
-    return _open(stream, _STDIN_NAME, [])
+    try:
+        return _open(stream, _STDIN_NAME, [])
+    except ForeignCapture as foreign:
+        return _open_converted(_STDIN_NAME, foreign, None)
 
 
 def _open_binary(path: str | os.PathLike[str], name: str,
@@ -339,6 +362,9 @@ def _open_counted(f: BinaryIO, name: str, closers: list[BinaryIO]) -> Capture:
     if capture is not None:
         capture.counted = counted
         return capture
+    form = foreign_format(head)
+    if form is not None:
+        raise ForeignCapture(form, head, read)
     if magic in _OTHER_MAGICS or head[:3] == b"BZh":
         kind = _OTHER_MAGICS.get(magic, "bzip2-compressed: decompress it first (tcpcheck "
                                         "reads gzip only)")

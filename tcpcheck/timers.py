@@ -1,5 +1,6 @@
 """Timers checked against the stack profile: SYN and SYN-ACK retransmission, the data RTO's
-exponential backoff, and the teardown timers (FIN_WAIT_2, a CLOSE_WAIT that never ends).
+exponential backoff, the teardown timers (FIN_WAIT_2, a CLOSE_WAIT that never ends), and how
+long a handshake's answer may take to reach the capture (``answer_pending``).
 
 The functions read and update one ``Endpoint`` and return what they observed; they never look
 at a clock but the packets'. Capture timestamps jitter, and kernels fire timers a little late,
@@ -63,6 +64,17 @@ _MAX_DOUBLINGS = 64
 def backed_off(initial: float, doublings: int, ceiling: float) -> float:
     """``initial`` doubled ``doublings`` times, at most ``ceiling`` (RFC 6298 §5.5)."""
     return min(initial * 2.0 ** min(doublings, _MAX_DOUBLINGS), ceiling)
+
+
+def answer_pending(profile: Profile, first_ts: int, now: int | None) -> bool:
+    """Did the capture stop following a handshake (at capture time ``now``; None: it went
+    on) before the answer to its SYN or SYN-ACK, first sent at ``first_ts``, was due? Due is
+    when the capture must show either the answer or the sender's retransmission, which shows
+    that none came: one initial RTO later. RFC 6298 §2.1: "Until a round-trip time (RTT)
+    measurement has been made for a segment sent between the sender and receiver, the sender
+    SHOULD set RTO <- 1 second" (the profile's ``initial_rto``); a handshake's first segment
+    never has one. Before then the end of the capture is no evidence that no answer came."""
+    return now is not None and first_ts + round(profile.initial_rto * NS) > now
 
 
 def syn_retransmitted(profile: Profile, timing: Timing, a: Endpoint, frame: int,

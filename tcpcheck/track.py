@@ -296,6 +296,7 @@ class Tracker:
 
     def _starts_new_instance(self, conn: Connection, seg: Segment, from_client: bool) -> bool:
         """A SYN on a known tuple: retransmission, simultaneous open, or a new connection?"""
+        conn.settle_suspect()
         sender = conn.client if from_client else conn.server
         if conn.close:
             # An RST ended this incarnation: a SYN opens a new one, even with the same ISN (a
@@ -587,7 +588,7 @@ class Tracker:
         time, each taken out of ``lone``: they are being finalised."""
         for key in keys:
             packed = lone.pop(key)
-            yield LoneSyn(LONE.unpack_from(packed)[0], unpack_lone(key, packed))
+            yield LoneSyn(LONE.unpack_from(packed)[0], unpack_lone(key, packed), self.profile)
 
 
 def _by_id(conn: Connection | LoneSyn) -> int:

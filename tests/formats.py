@@ -154,6 +154,74 @@ def loop(ip: bytes, af: int | None = None) -> bytes:
     return null(ip, "big", 24 if af is None and ip[0] >> 4 == 6 else af)
 
 
+def ppp_protocol(ip: bytes, compressed: bool = False) -> bytes:
+    """The PPP protocol field for ``ip`` (0x0021 IPv4, 0x0057 IPv6), one byte when
+    ``compressed`` (RFC 1661 §6.5)."""
+    proto = 0x57 if ip and ip[0] >> 4 == 6 else 0x21
+    return bytes([proto]) if compressed else struct.pack("!H", proto)
+
+
+def ppp(ip: bytes, address_control: bool = True, compressed: bool = False) -> bytes:
+    """PPP (RFC 1661), in HDLC-like framing (RFC 1662: 0xFF 0x03) unless not
+    ``address_control``."""
+    return (b"\xff\x03" if address_control else b"") + ppp_protocol(ip, compressed) + ip
+
+
+def pppoe_session(ip: bytes) -> bytes:
+    """A PPPoE session header (RFC 2516 §5.4: version/type, code 0, session 0x1234, length),
+    then the PPP protocol field."""
+    body = ppp_protocol(ip) + ip
+    return struct.pack("!BBHH", 0x11, 0, 0x1234, len(body)) + body
+
+
+def cisco_hdlc(ip: bytes, ethertype: int | None = None) -> bytes:
+    """Cisco HDLC (RFC 1547 §4.3.1): unicast address 0x0F, control 0, an EtherType."""
+    return struct.pack("!BBH", 0x0F, 0, _ethertype(ip) if ethertype is None else ethertype) + ip
+
+
+# A Q.922 address of DLCI 100 (as routers number them): 2 bytes, EA bit set in the second.
+Q922_DLCI_100 = bytes.fromhex("1841")
+
+
+def frame_relay(ip: bytes, encapsulation: str = "ietf") -> bytes:
+    """Frame Relay: Q.922 address then RFC 2427 (UI control, NLPID 0xCC/0x8E), RFC 2427 SNAP
+    (control, pad, NLPID 0x80, OUI 0, EtherType) or Cisco's encapsulation (an EtherType)."""
+    if encapsulation == "cisco":
+        return Q922_DLCI_100 + struct.pack("!H", _ethertype(ip)) + ip
+    if encapsulation == "snap":
+        return Q922_DLCI_100 + b"\x03\x00\x80\0\0\0" + struct.pack("!H", _ethertype(ip)) + ip
+    return Q922_DLCI_100 + b"\x03" + (b"\x8e" if ip[0] >> 4 == 6 else b"\xcc") + ip
+
+
+def ipoib(ip: bytes) -> bytes:
+    """IP over InfiniBand as Linux captures it: source and destination hardware addresses
+    (20 bytes each: QPN and GID), the EtherType, 2 reserved bytes."""
+    address = bytes.fromhex("00000550fe800000000000000010e000664ab451")
+    return b"\0" * 20 + address + struct.pack("!HH", _ethertype(ip), 0) + ip
+
+
+def arcnet(ip: bytes, linux: bool = True, rfc1051: bool = False) -> bytes:
+    """ARCNET: source, destination, (Linux: a 2-byte offset), system code; RFC 1201 frames
+    (IPv4 212, IPv6 0xC4) then a split flag 0 and a sequence number, RFC 1051 ones (IPv4
+    240) nothing."""
+    head = b"\xbe\x50" + (b"\xab\x08" if linux else b"")
+    if rfc1051:
+        return head + b"\xf0" + ip
+    return head + (b"\xc4" if ip[0] >> 4 == 6 else b"\xd4") + b"\x00\x12\x34" + ip
+
+
+def mpls(ip: bytes, labels: Iterable[int] = (16, 17)) -> bytes:
+    """An MPLS label stack (RFC 3032), the S bit on the last entry, TTL 64."""
+    stack = list(labels)
+    return b"".join(struct.pack("!I", (label << 12) | ((i == len(stack) - 1) << 8) | 64)
+                    for i, label in enumerate(stack)) + ip
+
+
+def llc_snap(ip: bytes) -> bytes:
+    """802.2 LLC with a SNAP header, OUI 0 and the EtherType (RFC 1042)."""
+    return b"\xaa\xaa\x03\0\0\0" + struct.pack("!H", _ethertype(ip)) + ip
+
+
 # Link-layer name -> (pcap link type, frame builder around an IP packet).
 LINKS = {
     "ethernet": (1, ethernet),
@@ -168,6 +236,29 @@ LINKS = {
     "null-le": (0, null),
     "null-be": (0, lambda ip: null(ip, "big")),
     "loop": (108, loop),
+    "ppp": (9, ppp),
+    "ppp-compressed": (9, lambda ip: ppp(ip, address_control=False, compressed=True)),
+    "ppp-mpls": (9, lambda ip: b"\xff\x03\x02\x81" + mpls(ip)),
+    "ppp-hdlc": (50, ppp),
+    "ppp-hdlc-cisco": (50, cisco_hdlc),
+    "pppoe": (51, pppoe_session),
+    "ethernet-pppoe": (1, lambda ip: ethernet(pppoe_session(ip), ethertype=0x8864)),
+    "ethernet-mpls": (1, lambda ip: ethernet(mpls(ip), ethertype=0x8847)),
+    "ethernet-llc-snap": (1, lambda ip: ethernet(llc_snap(ip), ethertype=len(llc_snap(ip)))),
+    "sll-llc-snap": (113, lambda ip: sll(llc_snap(ip), protocol=4)),
+    "sll-ppp-hdlc": (113, lambda ip: sll(ppp(ip), protocol=7)),
+    "sll2-ethernet": (276, lambda ip: sll2(ethernet(ip), protocol=3)),
+    "ppp-pppd": (166, lambda ip: b"\x01\x03" + ppp_protocol(ip) + ip),
+    "ppp-with-dir": (204, lambda ip: b"\x01" + ppp(ip)),
+    "chdlc": (104, cisco_hdlc),
+    "chdlc-with-dir": (205, lambda ip: b"\x00" + cisco_hdlc(ip)),
+    "frelay": (107, frame_relay),
+    "frelay-snap": (107, lambda ip: frame_relay(ip, "snap")),
+    "frelay-cisco": (107, lambda ip: frame_relay(ip, "cisco")),
+    "frelay-with-dir": (206, lambda ip: b"\x01" + frame_relay(ip)),
+    "ipoib": (242, ipoib),
+    "arcnet-linux": (129, arcnet),
+    "arcnet-bsd": (7, lambda ip: arcnet(ip, linux=False)),
 }
 
 

@@ -95,6 +95,29 @@ def without_frames(src: Path, out: Path, frames: set[int]) -> Path:
                                   if number not in frames])
 
 
+def cut_after(src: Path, out: Path, frame: int) -> Path:
+    """``src`` up to ``frame`` (1-based) and no further: a capture stopped right after it."""
+    head, recs = records(src)
+    return write_pcap(out, head, recs[:frame])
+
+
+def joined(out: Path, first: Path, second: Path, *, after: float) -> Path:
+    """``first``'s frames, then ``second``'s moved in time to begin ``after`` seconds after
+    ``first``'s first frame: two captures of the same link recorded one after the other."""
+    head, recs = records(first)
+    _, later = records(second)
+    shift = _micros(recs[0][0]) + round(after * 1_000_000) - _micros(later[0][0])
+    assert _micros(later[0][0]) + shift > _micros(recs[-1][0]), "the two would interleave"
+    moved = [(struct.pack("<II", *divmod(_micros(rec) + shift, 1_000_000)) + rec[8:], frame)
+             for rec, frame in later]
+    return write_pcap(out, head, [*recs, *moved])
+
+
+def _micros(rec: bytes) -> int:
+    sec, usec = struct.unpack_from("<II", rec)
+    return sec * 1_000_000 + usec
+
+
 def with_frame_moved(src: Path, out: Path, frame: int, after: int) -> Path:
     """``src`` with ``frame`` recorded after the later frame ``after`` instead, its timestamp
     unchanged: a capture point that saw the packet late (frames in between move up by one)."""

@@ -24,7 +24,7 @@ REAL_SCENARIOS = {
     "close-client-first-ipv6", "zero-window", "keepalive", "bulk-heavy-loss", "ipv6-bulk-loss",
     "no-timestamps", "no-sack", "no-wscale", "offload", "rto-backoff", "fin-wait-2-timeout",
     "close-wait-stall", "ci-run-1", "ci-run-2", "reuse-challenge-ack",
-    "synack-new-isn-after-restart",
+    "synack-new-isn-after-restart", "handshake-options-off", "syn-doubling", "injected-rst",
 }
 # reply-*: a real connection (or a real listener) into which scripts/reply_captures.py injected
 # segments from the client's address, to provoke the replies a receiver owes (issue 14). The

@@ -282,6 +282,68 @@ def test_zero_ipv4_total_length_takes_the_frame_length() -> None:
     assert seg == expected(F.SRC4, F.DST4, ip)
 
 
+# --- link layers below IP (tcpcheck.linktypes) -------------------------------------------------
+
+def test_van_jacobson_uncompressed_tcp_decodes_with_its_protocol_field_put_back() -> None:
+    # RFC 1144 §3.2: an UNCOMPRESSED_TCP packet is the whole TCP/IP header with the IP
+    # protocol field replaced by the connection number (here 5).
+    ip = F.ipv4(data_segment())
+    slot = ip[:9] + b"\x05" + ip[10:]
+    seg, counters = decode_one(9, b"\xff\x03\x00\x2f" + slot)
+    assert seg == expected(F.SRC4, F.DST4, ip)
+    assert counters.skipped() == {}
+
+
+@pytest.mark.parametrize("frame", [b"\xff\x03\x00\x2d" + bytes.fromhex("0b1c05a0") * 3,
+                                   b"\x2d\x0b\x1c\x05\xa0\x40"])
+def test_van_jacobson_compressed_tcp_is_counted_as_such(frame: bytes) -> None:
+    assert skipped_as(9, frame) == {"vj-compressed": 1}
+
+
+def test_arcnet_rfc1051_frames_have_no_fragmentation_header() -> None:
+    ip = F.ipv4(data_segment())
+    for linktype, linux in ((129, True), (7, False)):
+        seg, _ = decode_one(linktype, F.arcnet(ip, linux=linux, rfc1051=True))
+        assert seg == expected(F.SRC4, F.DST4, ip)
+
+
+def test_arcnet_bsd_exception_frame_repeats_the_header_and_later_fragments_are_skipped() -> None:
+    ip = F.ipv4(data_segment())
+    # RFC 1201 §2.1: split flag 0xFF, then system code, the real split flag, sequence number.
+    exception = b"\xbe\x50\xd4\xff\xff\xff\xd4\x00\x12\x34" + ip
+    seg, _ = decode_one(7, exception)
+    assert seg == expected(F.SRC4, F.DST4, ip)
+    later_piece = b"\xbe\x50\xd4\x02\x12\x34" + b"\0" * 40  # flag 2: second fragment
+    assert skipped_as(7, later_piece) == {"ip-fragment": 1}
+
+
+@pytest.mark.parametrize(("linktype", "frame"), [
+    (104, bytes.fromhex("8f008035") + b"\0" * 18),  # Cisco SLARP keepalive
+    (9, bytes.fromhex("ff03c021") + b"\x09\x01\x00\x08" + b"\0" * 4),  # LCP echo request
+    (9, bytes.fromhex("ff030281") + bytes.fromhex("00010140") + b"\0" * 20),  # MPLS, no IP
+    (107, bytes.fromhex("18410381") + b"\0" * 20),  # NLPID 0x81: Q.933 signalling
+    (107, bytes.fromhex("18410380000000c0") + b"\0" * 20),  # SNAP with another OUI
+    (242, b"\0" * 40 + bytes.fromhex("08060000") + b"\0" * 28),  # IPoIB ARP
+    (129, bytes.fromhex("be50ab08f1") + b"\0" * 28),  # ARCNET RFC 1051 ARP
+    (113, F.sll(b"\x42\x42\x03" + b"\0" * 40, protocol=4)),  # LLC spanning tree
+])
+def test_what_links_carry_besides_ip_is_non_ip(linktype: int, frame: bytes) -> None:
+    assert skipped_as(linktype, frame) == {"non-ip": 1}
+
+
+@pytest.mark.parametrize("link", ["ppp", "pppoe", "chdlc", "frelay", "frelay-snap", "ipoib",
+                                  "arcnet-linux", "arcnet-bsd", "ethernet-mpls",
+                                  "ethernet-llc-snap", "sll-llc-snap"])
+def test_link_headers_cut_by_the_snaplen_are_truncated(link: str) -> None:
+    linktype, build = F.LINKS[link]
+    frame = build(F.ipv4(data_segment()))
+    header = len(frame) - len(F.ipv4(data_segment()))
+    for cut in range(header):
+        reason = skipped_as(linktype, frame[:cut])
+        assert reason in ({"truncated": 1}, {"non-ip": 1}), (cut, reason)
+    assert skipped_as(linktype, frame[:header - 1]) == {"truncated": 1}
+
+
 # --- not IP, not TCP ------------------------------------------------------------------------------
 
 def test_arp_and_other_ethertypes_are_non_ip() -> None:
@@ -378,4 +440,6 @@ def test_linktype_names() -> None:
     assert linktype_name(253) == "NETLINK"
     assert linktype_name(201) == "BLUETOOTH_HCI_H4_WITH_PHDR"
     assert linktype_name(60000) == "unknown"
+    assert linktype_name(104) == "C_HDLC"
+    assert linktype_name(242) == "IPOIB"
 

@@ -17,7 +17,7 @@ CORE = ["tcpcheck.model.connection", "tcpcheck.model.states", "tcpcheck.track",
         "tcpcheck.checks", "tcpcheck.engine", "tcpcheck.decode", "tcpcheck.model.seqnum"]
 
 CAPTURE_READERS = ["tcpcheck.pipeline", "tcpcheck.sources", "tcpcheck.pcapng",
-                   "tcpcheck.capture", "tcpcheck.inputs", "tcpcheck.live"]
+                   "tcpcheck.capture", "tcpcheck.inputs", "tcpcheck.live", "tcpcheck.foreign"]
 """The modules that open capture files, pipes and FIFOs."""
 
 

@@ -240,7 +240,8 @@ def test_reopening_a_time_wait_tuple_with_a_lower_isn_is_missing_time_wait():
     lad.syn("c", seq=50, gap=5.0)
     a = run_segments(lad.segments)
     assert rules_at(a.findings) == [("missing-time-wait", 10)]
-    assert ("half-open", 10) in rules_at(a.findings, 1)
+    # The capture ends on that SYN: its answer could still come, so it is not half-open.
+    assert rules_at(a.findings, 1) == [("missing-time-wait", 10)]
 
 
 def test_reopening_a_time_wait_tuple_with_a_higher_isn_is_allowed_by_rfc_6191():

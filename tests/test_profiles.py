@@ -7,13 +7,16 @@ or to the schedule arithmetic shows up as a changed number.
 
 from __future__ import annotations
 
+import json
 import math
 import tomllib
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from tcpcheck import cli
 from tcpcheck.profiles import (
     DEFAULT_PROFILE,
     MAX_BASES,
@@ -43,9 +46,10 @@ def test_a_bundled_profile_is_named_after_its_file_and_cites_its_sources(name):
 
 @pytest.mark.parametrize("name", BUNDLED)
 def test_a_bundled_profile_sets_every_value_itself(name):
-    """No profile silently inherits a Linux default from the dataclass."""
+    """No profile silently inherits a Linux default from the dataclass (its stack signatures,
+    the [[signature]] tables, are a list that may be empty)."""
     keys = tomllib.loads((PROFILES / f"{name}.toml").read_text(encoding="utf-8"))
-    assert set(keys) == set(Profile.__dataclass_fields__)
+    assert set(keys) - {"signature"} == set(Profile.__dataclass_fields__) - {"signatures"}
 
 
 @pytest.mark.parametrize("name", BUNDLED)
@@ -189,7 +193,9 @@ def test_bsd_connect_deadline_ends_the_syn_attempt_at_75_s():
 
 
 def test_the_field_table_declares_every_profile_key_once():
-    assert list(PROFILE_FIELDS) == list(Profile.__dataclass_fields__)
+    """Every value but the signatures, whose tables tcpcheck.signatures checks key by key."""
+    assert list(PROFILE_FIELDS) == [key for key in Profile.__dataclass_fields__
+                                    if key != "signatures"]
 
 
 @pytest.mark.parametrize("name", BUNDLED)
@@ -273,3 +279,88 @@ def test_a_profile_file_with_a_bad_zero_window_fin_is_an_error(tmp_path):
     path.write_text('zero_window_fin = "sometimes"\n')
     with pytest.raises(ProfileError, match="zero_window_fin"):
         load_profile(str(path))
+
+
+# -- stack signatures ----------------------------------------------------------------------
+
+GOOD_SIGNATURE = ('name = "Mine"\nsegment = "syn"\nttl = 64\nlayout = "mss,nop,ws"\n'
+                  'source = "measured"\n')
+
+
+@pytest.mark.parametrize(("table", "message"), [
+    ("colour = 1", "signature[0]: unknown key(s): colour"),
+    ('name = "x"', "signature[0]: missing key(s): segment, ttl, layout, source"),
+    ('segment = "fin"', "signature[0].segment must be one of syn, synack, both, not the "
+                        "string 'fin'"),
+    ("ttl = 300", "signature[0].ttl must be a whole number from 1 to 255, not 300"),
+    ('layout = "mss,bogus"', "signature[0].layout must be option names joined by commas (eol, "
+                             "nop, mss, ws, sok, sack, ts, ?N), at most 40, not the string "
+                             "'mss,bogus'"),
+    ('layout = "eol,mss"', "signature[0].layout must be option names joined by commas (eol, "
+                           "nop, mss, ws, sok, sack, ts, ?N), at most 40, not the string "
+                           "'eol,mss'"),
+    ('window = ["mss*0"]', "signature[0].window must be \"any\" or a list of windows "
+                           "(1-65535, \"mss*N\" or \"mss*any\"), not a list"),
+    ("wscale = 7", "signature[0].wscale must be \"any\" or a list of window scale shifts "
+                   "(0-255), not 7"),
+    ('quirks = ["odd"]', "signature[0].quirks must be a list of ts-zero, ecn, not a list"),
+    ('also = ["solaris"]', "signature[0].also must be a list of bundled profile names, "
+                           "not a list"),
+    ('df = "yes"', "signature[0].df must be true or false, not the string 'yes'"),
+])
+def test_a_bad_signature_table_names_the_file_the_key_and_what_it_must_be(tmp_path, table,
+                                                                          message):
+    lines = dict(line.split(" = ", 1) for line in GOOD_SIGNATURE.splitlines())
+    key, value = table.split(" = ", 1)
+    lines[key] = value
+    path = tmp_path / "p.toml"
+    if message.startswith("signature[0]: missing"):
+        lines = {key: value}
+    path.write_text("[[signature]]\n" + "".join(f"{k} = {v}\n" for k, v in lines.items()))
+    with pytest.raises(ProfileError) as error:
+        load_profile(str(path))
+    assert str(error.value) == f"{path}: {message}"
+
+
+def test_signature_must_be_a_list_of_tables(tmp_path):
+    path = tmp_path / "p.toml"
+    path.write_text('signature = "linux"\n')
+    with pytest.raises(ProfileError, match=r"signature must be a list of tables"):
+        load_profile(str(path))
+
+
+def test_a_profile_file_keeps_its_base_signatures_unless_it_has_its_own(tmp_path):
+    inherits = tmp_path / "inherits.toml"
+    inherits.write_text('base = "windows"\ninitial_rto = 1.0\n')
+    own = tmp_path / "own.toml"
+    own.write_text('base = "windows"\n[[signature]]\n' + GOOD_SIGNATURE)
+    assert load_profile(str(inherits)).signatures == load_profile("windows").signatures
+    (mine,) = load_profile(str(own)).signatures
+    assert (mine.name, mine.profile, mine.layout) == ("Mine", "own", ("mss", "nop", "ws"))
+
+
+def test_the_profiles_command_shows_the_signatures(tmp_path):
+    text = CliRunner().invoke(cli.main, ["profiles", "macos", "--color", "never"]).output
+    assert "stack signatures" in text
+    assert "macOS / iOS" in text and "mss,nop,ws,nop,nop,ts,sok,eol; window 65535" in text
+    doc = json.loads(CliRunner().invoke(cli.main, ["profiles", "linux", "--format", "json"]).output)
+    assert doc["signatures"][0]["profiles"] == ["linux", "linux-legacy"]
+    assert doc["signatures"][0]["layout"] == "mss,sok,ts,nop,ws"
+
+
+def test_a_bad_signature_ends_the_profiles_command_with_one_line_and_exit_2(tmp_path):
+    path = tmp_path / "p.toml"
+    path.write_text("[[signature]]\nttl = -1\n")
+    result = CliRunner().invoke(cli.main, ["profiles", str(path)])
+    assert result.exit_code == 2
+    assert len(result.output.strip().splitlines()) == 1
+    assert "signature[0]" in result.output
+
+
+def test_macos_retransmits_its_syn_on_xnus_backoff_table_within_the_75_s_connect_limit():
+    """xnu tcp_timer.c tcp_syn_backoff = {1, 1, 1, 1, 1, 2, 4, 8, 16, 32, ...} x 1 s, ended by
+    tcp_keepinit (75 s); FreeBSD 13+ (bsd) doubles from the first timeout."""
+    macos = load_profile("macos")
+    assert macos.syn_retransmit_times() == (1, 2, 3, 4, 5, 7, 11, 19, 35, 67)
+    assert macos.syn_give_up == 75
+    assert load_profile("bsd").syn_retransmit_times() == (1, 3, 7, 15, 31, 63)

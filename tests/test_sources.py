@@ -429,7 +429,9 @@ def test_unsupported_versions(tmp_path: Path) -> None:
 
 def test_unsupported_link_type_names_the_number_and_name(tmp_path: Path) -> None:
     message = error_for(tmp_path, F.pcap(RECORDS, linktype=201))
-    assert message.startswith("unsupported link type 201 (BLUETOOTH_HCI_H4_WITH_PHDR)")
+    assert message == ("unsupported link type 201 (BLUETOOTH_HCI_H4_WITH_PHDR); tcpcheck reads "
+                       "Ethernet, Linux cooked (SLL, SLL2), raw IP, BSD loopback, PPP, PPPoE, "
+                       "Cisco HDLC, Frame Relay, IP over InfiniBand and ARCNET captures")
     assert error_for(tmp_path, F.pcapng(RECORDS, linktype=220)).startswith(
         "unsupported link type 220 (USB_LINUX_MMAPPED)")
     assert error_for(tmp_path, F.gz(F.pcap([], linktype=253))).startswith(

@@ -45,26 +45,32 @@ def test_connection_ids_follow_order_of_appearance_like_tcp_stream():
     assert sorted(c.id for c in finished) == [0, 1, 2]
 
 
-def _lone_and_modelled(syn: Segment):
-    """A SYN left alone, finished by the tracker (packed), and by the full model."""
+def _lone_and_modelled(syn: Segment, end: int):
+    """A SYN left alone until the capture ends at ``end``, finished by the tracker (packed),
+    and by the full model."""
     from tcpcheck.model.connection import Connection
     lone: list = []
     tracker = Tracker(load_profile("linux"), lone.append)
     assert tracker.feed(syn) is None  # kept packed: nothing for the model to note yet
+    tracker.pass_by(end)  # another connection's segment, captured at the end
     tracker.close()
     model = Connection(0, load_profile("linux"), (syn.src, syn.sport), False, syn)
     model.apply(syn, True)
-    model.finish(syn.ts)
+    model.finish(end)
     return lone[0], model
 
 
 @pytest.mark.parametrize("flags", [SYN, SYN | ECE | CWR, SYN | PSH], ids=["syn", "ecn", "psh"])
 @pytest.mark.parametrize("options", [b"", bytes.fromhex(
     "020405b40402080a9f05cfcd000000000103030a")], ids=["no-options", "linux-options"])
-def test_a_lone_syn_finishes_exactly_as_the_model_would(flags, options):
+@pytest.mark.parametrize(("after", "judged"), [(0, False), (3_000_000_000, True)],
+                         ids=["capture-ends-on-it", "capture-goes-on-3s"])
+def test_a_lone_syn_finishes_exactly_as_the_model_would(flags, options, after, judged):
     syn = Segment(7, 1_700_000_000_000_000_000, bytes([192, 0, 2, 10]), 40000,
                   bytes([198, 51, 100, 20]), 80, 123456, 999, flags, 64240, 0, options, b"", 1)
-    lone, model = _lone_and_modelled(syn)
+    lone, model = _lone_and_modelled(syn, syn.ts + after)
+    [event] = lone.events
+    assert event.unjudged is not judged  # judged only once its answer was due (1 s)
     assert lone.keys == ((syn.src, 40000, syn.dst, 80), (syn.dst, 80, syn.src, 40000))
     for name in ("id", "client_key", "first_frame", "last_frame", "start_ts",
                  "end_ts", "packets", "midstream", "events", "finished"):

@@ -68,6 +68,7 @@ CHECKS: tuple[Check, ...] = (
     Check("rst-out-of-window", ev.RstOutOfWindow, reset.rst_out_of_window),
     Check("rst-seq-not-exact", ev.RstNotExact, reset.rst_seq_not_exact),
     Check("data-after-rst", ev.DataAfterRst, reset.data_after_rst),
+    Check("injected-segment", ev.InjectedSegment, reset.injected_segment),
     Check("challenge-ack-missing", ev.ReplyOwed, replies.challenge_ack_missing),
     Check("unacceptable-segment-not-acked", ev.ReplyOwed, replies.unacceptable_segment_not_acked),
     Check("reset-not-sent", ev.ReplyOwed, replies.reset_not_sent),

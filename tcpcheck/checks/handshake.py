@@ -47,7 +47,9 @@ def handshake_bad_ack(e: ev.HandshakeBadAck, ctx: Context) -> Explanation:
     )
 
 
-def half_open(e: ev.HalfOpen, ctx: Context) -> Explanation:
+def half_open(e: ev.HalfOpen, ctx: Context) -> Explanation | None:
+    if e.unjudged:
+        return None  # the capture ended before an answer was due: it cannot tell
     over = f" over {e.duration:.1f} s" if e.syns > 1 else ""
     return Explanation(
         f"{ctx.name(e.side)} sent {e.syns} {plural_noun(e.syns, 'SYN')}{over} to "
@@ -57,7 +59,9 @@ def half_open(e: ev.HalfOpen, ctx: Context) -> Explanation:
     )
 
 
-def handshake_incomplete(e: ev.HandshakeIncomplete, ctx: Context) -> Explanation:
+def handshake_incomplete(e: ev.HandshakeIncomplete, ctx: Context) -> Explanation | None:
+    if e.unjudged:
+        return None  # the capture ended before the client's ACK was due: it cannot tell
     return Explanation(
         f"{ctx.name(e.side)} answered with {e.synacks} {plural_noun(e.synacks, 'SYN-ACK')} "
         f"but the {ctx.peer(e.side)} never sent the ACK that completes the handshake",

@@ -83,3 +83,31 @@ def data_after_rst(e: ev.DataAfterRst, ctx: Context) -> Explanation:
         "nothing after the RST (or another RST)",
         f"{e.what} after the RST",
     )
+
+
+_RECEIVER_TAKES = {
+    "exact": "accepts it (its sequence number is RCV.NXT) and is reset",
+    "inexact": "keeps the connection and owes a challenge ACK (RFC 5961 §3.2)",
+    "outside": "drops it (its sequence number is outside the window)",
+    "ignored": "drops it (it has no synchronized state to reset)",
+}
+
+
+def injected_segment(e: ev.InjectedSegment, ctx: Context) -> Explanation:
+    peer = ctx.peer(e.side)
+    usual = ", ".join(str(ttl) for ttl in e.sender_ttls)
+    if e.copies_frame:
+        second = (f"IP ID {e.ip_id:#06x} copies frame {ctx.frame(e.copies_frame, e.frame)}'s, "
+                  f"the {peer}'s segment it answers")
+    else:
+        second = (f"the {e.side} carried on at frame {ctx.frame(e.carried_on, e.frame)} with "
+                  f"its own TTL, as if it had sent no reset")
+    evidence = f"TTL {e.ttl}, the {e.side}'s segments arrive with TTL {usual}; {second}"
+    return Explanation(
+        f"a middlebox (firewall, IPS, censor) forged this RST in the name of the "
+        f"{ctx.name(e.side)}: {evidence}. The {e.side} never sent it, so it is not held "
+        f"against the {e.side}, whose state it leaves as it was; the {peer}, in {e.state}, "
+        f"{_RECEIVER_TAKES[e.verdict]}",
+        f"the {e.side}'s own IP header: TTL {usual}, its own IP ID sequence",
+        evidence,
+    )

@@ -108,9 +108,12 @@ def _stitched(jobs: list[Job]) -> list[Job]:
 _NOT_TCP = {
     "non-ip": "is not an IP packet (ARP, LLDP or another link-layer protocol)",
     "non-tcp": "is an IP packet but not TCP (UDP, ICMP or another protocol)",
-    "ip-fragment": "is TCP inside an IP fragment, which tcpcheck does not reassemble",
+    "ip-fragment": "is TCP inside an IP fragment (or a later piece of a packet the link layer "
+                   "split), which tcpcheck does not reassemble",
     "truncated": "is cut short by the capture: its headers are incomplete",
     "malformed": "has malformed headers",
+    "vj-compressed": "is a TCP/IP header Van Jacobson compression shrank to a delta against "
+                     "the PPP link's previous one (RFC 1144), which cannot be decoded alone",
 }
 """What a frame that is no TCP segment is, by the decoder's reason for skipping it."""
 

@@ -25,6 +25,7 @@ from tcpcheck.model.data import DataSteps
 from tcpcheck.model.data_acks import AckSample, DataAckSteps
 from tcpcheck.model.endpoint import Endpoint, Tally
 from tcpcheck.model.handshake import HandshakeSteps
+from tcpcheck.model.injection import InjectionSteps, Suspect
 from tcpcheck.model.peer_options import TS_LAYOUT, OptionSteps
 from tcpcheck.model.prediction import PredictionSteps
 from tcpcheck.model.replies import Owed, ReplySteps
@@ -60,7 +61,8 @@ class Moment(NamedTuple):
 
 
 class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, SenderSteps,
-                 ChecksumSteps, ReplySteps, ResetReplySteps, DataAckSteps, PredictionSteps):
+                 ChecksumSteps, ReplySteps, ResetReplySteps, DataAckSteps, PredictionSteps,
+                 InjectionSteps):
     """One connection instance (an incarnation of a four-tuple) and its two endpoints.
 
     ``fast_path=False`` replays every segment through the full ACK and text steps, without
@@ -73,7 +75,7 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         "close", "finished", "lingering", "keys", "reorder_ns", "negotiated", "timers",
         "timing", "revised", "unsettled", "rst_in_flight", "syn_to_older", "early", "held",
         "unusable", "owed", "oow_ts", "answers", "tentative", "watch_hosts", "ack_wait",
-        "fast_path",
+        "fast_path", "suspect", "trusted",
     )
 
     def __init__(self, conn_id: int, profile: Profile, client_key: tuple, midstream: bool,
@@ -140,6 +142,10 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         self.answers = (0, 0)
         # The data of (client, server) whose ACK the peer owes (``DataAckSteps``); None: none.
         self.ack_wait: tuple[AckSample | None, AckSample | None] | None = None
+        # A reset with a TTL its claimed sender never used, until that sender's next segment
+        # shows whether it carried on (``InjectionSteps``); the frame of one found its own.
+        self.suspect: Suspect | None = None
+        self.trusted = 0
 
     # ------------------------------------------------------------------ replay
 
@@ -147,18 +153,29 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         """Replay one segment: sent by one endpoint, received by the other."""
         if self.held is not None and self._hold_back(seg, from_client):
             return
+        if self.suspect is not None:
+            self._decide_suspect(seg, from_client)
         if from_client:
             a, b = self.client, self.server
         else:
             a, b = self.server, self.client
         # One unpacking instead of a descriptor call per field read; every field named, as a
         # starred target builds a list per segment.
-        frame, ts, _, _, _, _, seq, ack32, flags, win, plen, raw, _, csum, _, _ = seg
+        frame, ts, _, _, _, _, seq, ack32, flags, win, plen, raw, _, csum, head, _ = seg
         self.packets += 1
         self.last_frame = frame
         self.end_ts = ts
         if csum >= CSUM_OFFLOAD and self._checksum(seg, a, from_client):
             return
+        if head:
+            # Judged before its IP header joins the claimed sender's: a forged reset is not
+            # its sender's (``InjectionSteps``), so nothing below may count it as a's.
+            if flags & RST and self._injected(seg, a, b, from_client):
+                return
+            trail = a.ip  # ``IpTrail``, inline: TTL (IPv6: hop limit, byte 7), latest headers
+            trail.ttls |= 1 << (head[8] if head[0] < 0x60 else head[7])
+            trail.head = head
+            trail.frame = frame
         if self.owed:
             self._answer(seg, from_client)
         if self.ack_wait is not None:
@@ -375,11 +392,14 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
     # ------------------------------------------------------------------ end of capture
 
     def finish(self, now: int | None = None, idle: float | None = None) -> None:
-        """The capture is over for this connection (at capture time ``now``, when the capture
-        went on after it): settle what look-ahead left open. ``idle`` is the idle timeout when
-        that is why the connection is no longer followed."""
+        """The capture is over for this connection: settle what look-ahead left open. ``now``
+        is the capture time it stops being followed (the whole capture's last segment at its
+        end): a handshake whose answer was due after it is not judged. ``idle`` is the idle
+        timeout when that is why the connection is no longer followed."""
         while self.held is not None:  # replaying what it held back may hold another
             self._settle_held(None, "")  # no reply came: the receiver dropped it
+        if self.suspect is not None:
+            self._decide_suspect(None, False)  # its sender never carried on: its own reset
         self.finished = True
         if self.timers and now is not None:
             self._check_timers(now, None, None)
@@ -409,11 +429,15 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
                 # Nothing came back, so nothing shows the SYN ever reached the server.
                 self._step(s, Input.RETRACT_RECV_SYN, Moment(self.last_frame, self.end_ts))
                 self.events.append(ev.HalfOpen(c.snd.isn_frame, c.rtx.syn_ts, "client", c.rtx.syns,
-                                               (c.rtx.last_syn_ts - c.rtx.syn_ts) / 1e9))
+                                               (c.rtx.last_syn_ts - c.rtx.syn_ts) / 1e9,
+                                               timers.answer_pending(self.profile, c.rtx.syn_ts,
+                                                                     now)))
             elif s.rtx.synacks and s.state is State.SYN_RCVD:
                 self.close = "incomplete"
                 self.events.append(ev.HandshakeIncomplete(s.rtx.synack_frame, s.rtx.syn_ts,
-                                                          "server", s.rtx.synacks))
+                                                          "server", s.rtx.synacks,
+                                                          timers.answer_pending(
+                                                              self.profile, s.rtx.syn_ts, now)))
         if (not self.close and self.done_at is None and (c.sent_any or s.sent_any)
                 and c.state is not State.CLOSED):
             self.events.append(ev.CaptureEndedMidstream(self.last_frame, self.end_ts, "client",

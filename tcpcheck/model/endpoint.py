@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 
+from tcpcheck.model.attribution import IpTrail
 from tcpcheck.model.seqnum import unwrap
 from tcpcheck.model.states import Input, State, step
 from tcpcheck.model.stats import Flow
@@ -181,7 +182,7 @@ class Endpoint:
     """One side: its RFC 9293 state and its TCB, grouped as the RFC groups it."""
 
     __slots__ = ("role", "state", "snd", "rcv", "opts", "wnd", "rtx", "teardown", "sent_any",
-                 "oversized", "offloaded", "flow")
+                 "oversized", "offloaded", "flow", "ip")
 
     def __init__(self, role: str, state: State) -> None:
         self.role = role
@@ -197,6 +198,7 @@ class Endpoint:
         self.oversized: Tally | None = None  # larger than the peer's MSS (TSO/GSO/GRO)
         self.offloaded: Tally | None = None  # checksums holding only the pseudo-header sum
         self.flow = Flow()  # what it sent, measured for the statistics
+        self.ip = IpTrail()  # the IP headers its segments came with (who really sent one)
 
     # What a connection's summary reads of a side (``tcpcheck.lone_syn.LoneSide`` has the same).
 

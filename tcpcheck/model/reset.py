@@ -57,13 +57,9 @@ class ResetSteps:
                                                  a.rel(self._rst_right_edge(a, b))))
             return
         if verdict == "inexact":
-            # RFC 5961 §3.2: the receiver answers with a challenge ACK and keeps the connection.
-            rcv_nxt = receive_next(a, b)
             self.events.append(ev.RstNotExact(seg.frame, seg.ts, a.role, a.rel(seq),
-                                              a.rel(rcv_nxt)))
-            self._owe_ack(ReplyKind.CHALLENGE_RST, seg, a, b,
-                          f"RST at seq {a.rel(seq)}, in the window but not RCV.NXT "
-                          f"{a.rel(rcv_nxt)}", "RFC 5961 §3.2; RFC 9293 §3.10.7.4")
+                                              a.rel(receive_next(a, b))))
+            self._challenge_rst(seg, seq, a, b)
             return
         accepted = verdict == "exact"
         # The reset a SYN-RECEIVED side owed an unacceptable ACK (RFC 9293 §3.10.7.4, fifth):
@@ -100,6 +96,14 @@ class ResetSteps:
         if accepted:
             self._step(b, Input.RECV_RST, seg)
         self._reset_settled(event, seg.ts)
+
+    def _challenge_rst(self, seg: Segment, seq: int, a: Endpoint, b: Endpoint) -> None:
+        """RFC 5961 §3.2: the receiver answers an in-window, inexact RST with a challenge ACK
+        and keeps the connection."""
+        rcv_nxt = receive_next(a, b)
+        self._owe_ack(ReplyKind.CHALLENGE_RST, seg, a, b,
+                      f"RST at seq {a.rel(seq)}, in the window but not RCV.NXT "
+                      f"{a.rel(rcv_nxt)}", "RFC 5961 §3.2; RFC 9293 §3.10.7.4")
 
     def _reset_settled(self, event: ev.ConnectionReset, ts: int) -> None:
         """The connection's first reset is what ended it (when its receiver accepted it)."""

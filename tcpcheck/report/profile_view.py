@@ -36,6 +36,7 @@ def profile_doc(profile: Profile) -> dict[str, object]:
         syn_give_up=profile.syn_give_up,
         synack_retransmit_times=list(profile.synack_retransmit_times()),
         synack_give_up=profile.synack_give_up,
+        signatures=[sig.doc() for sig in profile.signatures],
     )
     return doc
 
@@ -60,6 +61,7 @@ def render_profiles(profiles: Sequence[Profile], console: Console) -> None:
     derived = [_derived(p) for p in profiles]
     for i, label in enumerate(_DERIVED_ROWS):
         table.add_row(label, *(values[i] for values in derived))
+    table.add_row("stack signatures", *(str(len(p.signatures)) for p in profiles))
     console.print(table)
     console.print()
     descriptions = Table.grid(padding=(0, 2, 0, 0))
@@ -87,14 +89,31 @@ def render_profile(profile: Profile, console: Console) -> None:
         line.stylize("bold", 0, len(INDENT) + len(label))
         console.print(line, soft_wrap=True)
     console.print()
+    if profile.signatures:
+        _render_signatures(profile, console)
     console.print(wrap("source: " + profile.source, console, bold_prefix="source:"),
                   soft_wrap=True)
 
 
+def _render_signatures(profile: Profile, console: Console) -> None:
+    """The SYNs and SYN-ACKs that identify a host as running this profile, one a line."""
+    console.print(Text.assemble(("stack signatures", "bold"), (
+        " (a host whose SYN or SYN-ACK matches one runs this profile; the JSON output gives "
+        "each one's source)", "dim")))
+    width = max(len(sig.name) for sig in profile.signatures)
+    for sig in profile.signatures:
+        also = f"; or {', '.join(sig.also)}" if sig.also else ""
+        line = Text(f"{INDENT}{sig.name:<{width}}  {sig.text()}{also}")
+        line.stylize("bold", 0, len(INDENT) + len(sig.name))
+        console.print(line, soft_wrap=True)
+    console.print()
+
+
 def _value_keys() -> list[str]:
-    """The profile's timers and limits: every field but the name and the prose."""
+    """The profile's timers and limits: every field but the name, the prose and the
+    signatures."""
     return [key for key in Profile.__dataclass_fields__
-            if key not in ("name", "description", "source")]
+            if key not in ("name", "description", "source", "signatures")]
 
 
 def _derived(profile: Profile, with_count: bool = False) -> tuple[str, str, str, str]:

@@ -166,6 +166,9 @@ class HalfOpen(Event):
 
     syns: int
     duration: float
+    unjudged: bool = False
+    """The capture ended before the first SYN's answer was due (``timers.answer_pending``): it
+    cannot tell, so no rule judges it; a flood still counts it (its SYNs were sent)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +176,8 @@ class HandshakeIncomplete(Event):
     """A SYN-ACK was sent but the handshake's final ACK never appeared."""
 
     synacks: int
+    unjudged: bool = False
+    """The capture ended before the first SYN-ACK's answer was due (as ``HalfOpen``'s)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,6 +336,29 @@ class RstNotExact(Event):
 
     seq: int
     rcv_nxt: int
+
+
+@dataclass(frozen=True, slots=True)
+class InjectedSegment(Event):
+    """A reset in ``side``'s name whose IP header ``side`` did not write
+    (``tcpcheck.model.attribution``): a middlebox forged it. ``side``'s state is untouched;
+    its receiver handles it as any RST (RFC 9293 §3.10.7)."""
+
+    POSITION = ("state",)
+
+    state: str
+    """The receiver's state when the reset arrived."""
+    verdict: str
+    """What the receiver makes of it (``ResetSteps._rst_verdict``): ``exact`` (it resets),
+    ``inexact`` (a challenge ACK), ``outside`` or ``ignored`` (dropped)."""
+    ttl: int
+    sender_ttls: tuple[int, ...]
+    """Every TTL (IPv6: hop limit) ``side``'s own segments arrived with."""
+    ip_id: int
+    copies_frame: int
+    """The receiver's segment whose IPv4 ID the forged one repeats (0: none)."""
+    carried_on: int = 0
+    """``side``'s next segment, sent as if it had sent no reset (0: the IP ID told)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,128 @@
+"""Record a connection whose reset a middlebox forged (issue 17): captures/linux/injected-rst.pcap.
+
+The routed test bed (client <-> router <-> server, scripts/netns.py) with tcpdump on the
+CLIENT's veth. The server answers the client's request with a first chunk, then, once the
+router has forged a reset, goes on sending a chunk every 100 ms for a second, as a server that
+never sent a reset does. scapy in the ROUTER's namespace forges, towards the client, an RST+ACK
+in the server's name, built from what the capture shows of the quiet connection: <SEQ=the
+server's SND.NXT><ACK=the client's SND.NXT>, so the client accepts it (RFC 9293 §3.10.7.4;
+RFC 5961 §3.2: exactly RCV.NXT). The IP layer gives the forger away, as Weaver, Sommer and
+Paxson describe for real injectors ("Detecting Forged TCP Reset Packets", NDSS 2009): the
+router originates it with its own TTL, 64, where the server's segments arrive forwarded
+through the router, with TTL 63; and its IP ID copies the client's last segment's, the one it
+answers. The client's kernel accepts the reset (recv fails with ECONNRESET) and answers the
+server's later chunks with <SEQ=SEG.ACK><CTL=RST> (§3.10.7.1), which resets the server.
+
+make_captures.py runs this scenario with its own (``make captures``; ``--only injected-rst``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from pathlib import Path
+
+import dpkt
+from make_captures import (
+    ACK,
+    PAUSE,
+    PORT,
+    REQUEST,
+    RST,
+    expect,
+    read_tcp,
+    recording,
+    recv_exact,
+    scenario,
+    serve_one,
+)
+from netns import Namespace, spawn
+from scapy.layers.inet import IP, TCP
+
+CHUNK = b"x" * 1000
+# The server keeps sending this many chunks, this far apart, after the forged reset.
+LATER_CHUNKS, CHUNK_GAP = 10, 0.1
+FORGER_TTL = 64  # what the router's own stack puts in a packet it originates
+
+
+def ip_ids(path: Path) -> dict[int, tuple[int, int]]:
+    """Frame -> (IP ID, TTL) of every IPv4 frame of an Ethernet pcap."""
+    found = {}
+    with open(path, "rb") as fh:
+        for frame, (_, buf) in enumerate(dpkt.pcap.Reader(fh), start=1):
+            ip = dpkt.ethernet.Ethernet(buf).data
+            if isinstance(ip, dpkt.ip.IP):
+                found[frame] = (ip.id, ip.ttl)
+    return found
+
+
+def forge(router: Namespace, packet: IP) -> None:
+    """Send ``packet`` from a raw socket in the router's namespace: the router's kernel
+    originates it (its own TTL), it does not forward it."""
+    with router.entered():
+        sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    with contextlib.closing(sock):
+        sock.sendto(bytes(packet), (packet.dst, 0))
+
+
+def keep_sending(forged: threading.Event):
+    """Server side: the first chunk, then (once the reset is forged) a chunk every CHUNK_GAP;
+    the client's kernel resets the connection, after which sending fails."""
+
+    def serve(conn: socket.socket) -> None:
+        recv_exact(conn, len(REQUEST))
+        conn.sendall(CHUNK)
+        expect(forged.wait(10), "the reset was never forged")
+        with contextlib.suppress(OSError):  # ECONNRESET/EPIPE once the client's RST arrived
+            for _ in range(LATER_CHUNKS):
+                time.sleep(CHUNK_GAP)
+                conn.sendall(CHUNK)
+    return serve
+
+
+@scenario("injected-rst")
+def injected_rst(out: Path) -> str:
+    forged = threading.Event()
+    with recording(out, routed=True, at="client") as tb, \
+            tb.server.ns.listen(tb.server.ipv4, PORT) as listener:
+        assert tb.router is not None
+        task = spawn(serve_one, listener, keep_sending(forged))
+        sock = tb.client.ns.socket()
+        with contextlib.closing(sock):
+            sock.connect((tb.server.ipv4, PORT))
+            sock.sendall(REQUEST)
+            recv_exact(sock, len(CHUNK))
+            time.sleep(PAUSE)  # the client's ACK of the chunk is out: the connection is quiet
+            me, server = sock.getsockname(), sock.getpeername()
+            pkts = read_tcp(out)
+            c_last = [p for p in pkts if (p.src, p.sport) == me][-1]
+            s_last = [p for p in pkts if (p.src, p.sport) == server][-1]
+            expect(c_last.ack == s_last.seg_end, "the client has not acknowledged the chunk")
+            copied = ip_ids(out)[c_last.frame][0]
+            forge(tb.router, IP(src=server[0], dst=me[0], ttl=FORGER_TTL, id=copied, flags="DF")
+                  / TCP(sport=server[1], dport=me[1], flags="RA", seq=s_last.seg_end,
+                        ack=c_last.seg_end, window=0))
+            forged.set()
+            try:
+                sock.recv(1)
+                reset = False
+            except ConnectionResetError:
+                reset = True
+            expect(reset, "the client's kernel did not accept the forged reset")
+            task.result()
+    pkts = read_tcp(out)
+    fields = ip_ids(out)
+    rst = next(p for p in pkts if p.flags & RST and (p.src, p.sport) == server)
+    expect(fields[rst.frame] == (copied, FORGER_TTL), "the forged reset was not captured as sent")
+    later = [p for p in pkts if p.frame > rst.frame and (p.src, p.sport) == server and p.plen]
+    expect(bool(later), "the server sent nothing after the forged reset")
+    expect({fields[p.frame][1] for p in later} == {FORGER_TTL - 1},
+           "the server's segments must arrive forwarded by the router (TTL 63)")
+    answers = [p for p in pkts if p.frame > rst.frame and (p.src, p.sport) == me
+               and p.flags & RST and not p.flags & ACK]
+    expect(bool(answers), "the client's kernel did not answer the server's data with a reset")
+    return (f"forged RST frame {rst.frame} (TTL {FORGER_TTL}, IP ID {copied:#06x} copies frame "
+            f"{c_last.frame}); server data after it from frame {later[0].frame}; client "
+            f"resets from frame {answers[0].frame}; {len(pkts)} frames")

@@ -1,0 +1,86 @@
+"""Who really sent a segment, where the IP layer tells: the TTLs and IP IDs of each endpoint.
+
+A firewall, IPS or censor that tears a connection down forges an RST in an endpoint's name. Its
+TCP header can be exactly right (it saw the segments), but its IP header is its own: it leaves
+with the injector's initial TTL from the injector's place on the path, and injectors build
+the IP ID from the packet they answer. Weaver, Sommer and Paxson ("Detecting Forged TCP Reset
+Packets", NDSS 2009) detect injected resets by such signals: a TTL unlike the claimed
+sender's other packets, an IP ID outside its sequence or copying the peer's, and the claimed
+sender carrying on as if nothing happened. One signal alone has innocent causes: a route
+change moves every later TTL, a stack may send its resets from another socket than the
+connection's (with the default TTL, and IP ID 0 on Linux), a busy host's IP ID counter jumps.
+Two together are not explained by anything an endpoint does; like the paper, which prefers
+"false negatives over false positives", tcpcheck never reports one signal alone.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class IpTrail:
+    """The IP headers an endpoint's segments arrived with on this connection: every TTL (or
+    IPv6 hop limit) as a bit set, and its latest segment's headers and frame (the headers
+    only, not the segment: a connection open to the end of the capture would keep its
+    payload).
+
+    ``Connection.apply`` fills it in for every segment, inline: a method call per packet
+    would cost more than the work it does.
+    """
+
+    __slots__ = ("ttls", "head", "frame")
+
+    def __init__(self) -> None:
+        self.ttls = 0  # bit n set: a segment arrived with TTL n (``ttl_of``)
+        self.head = b""  # ``Segment.header`` of the latest segment (empty: none yet)
+        self.frame = 0
+
+    def usual(self) -> tuple[int, ...]:
+        """The TTLs seen, ascending."""
+        return tuple(n for n in range(256) if self.ttls >> n & 1)
+
+
+class Forgery(NamedTuple):
+    """Why a segment is taken as forged in its claimed sender's name."""
+
+    ttl: int
+    """Its TTL (or hop limit)."""
+    sender_ttls: tuple[int, ...]
+    """The TTLs every segment of the claimed sender arrived with."""
+    ip_id: int
+    copies_frame: int
+    """The peer's segment whose nonzero IPv4 ID this one repeats (0: none)."""
+    carried_on: int = 0
+    """The claimed sender's next segment, which went on as if it had sent no reset (0: not
+    needed, the IP ID told)."""
+
+
+def ttl_of(head: bytes) -> int:
+    """The TTL of an IPv4 header, the hop limit of an IPv6 one."""
+    return head[8] if head[0] >> 4 == 4 else head[7]
+
+
+def ip_id_of(head: bytes) -> int:
+    """The IPv4 identification field; 0 for IPv6 (which has none outside fragments)."""
+    return head[4] << 8 | head[5] if head[0] >> 4 == 4 else 0
+
+
+def foreign_ttl(head: bytes, sender: IpTrail) -> bool:
+    """Whether a segment with IP header ``head`` has a TTL none of ``sender``'s segments on
+    this connection came with (False before any did)."""
+    return bool(sender.ttls) and not sender.ttls >> ttl_of(head) & 1
+
+
+def forged(head: bytes, sender: IpTrail, peer: IpTrail) -> Forgery | None:
+    """The evidence, at once, that a segment with IP header ``head`` was not sent by the
+    endpoint whose segments made ``sender``, or None. Two signals are needed: a TTL the sender
+    never used on this connection, and an IPv4 ID that copies the ID of the peer's latest
+    segment (the one an injector answers) — 0 is excluded, as stacks send many packets with
+    ID 0 (Linux does for its resets and SYN-ACKs). The other second signal, the sender
+    carrying on, only its next segment shows (``tcpcheck.model.injection``)."""
+    if not foreign_ttl(head, sender) or not peer.head:
+        return None
+    ip_id = ip_id_of(head)
+    if not ip_id or ip_id != ip_id_of(peer.head):
+        return None
+    return Forgery(ttl_of(head), sender.usual(), ip_id, peer.frame)

@@ -1,0 +1,180 @@
+"""A reset a middlebox forged in the server's name is named, and not held against the server.
+
+captures/linux/injected-rst.pcap (made by scripts/forged_captures.py, described in
+captures/linux/README.md): a real Linux connection, captured at the client, through a router
+namespace whose scapy forges 8, an RST+ACK at the server's SND.NXT with the router's own TTL
+(64; the server's segments arrive forwarded with 63) and the IP ID of the client's frame 7.
+The real server carries on (9, data); the client's kernel, reset, answers it with a bare RST
+(10). The negative cases are copies of that file with frame 8's IP header edited (and its
+header checksum fixed), so that it carries one signal or none.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import struct
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import rules_at
+from pcap_edit import records, without_frames, write_pcap
+
+from tcpcheck import cli
+from tcpcheck.model.attribution import IpTrail, foreign_ttl, forged, ip_id_of, ttl_of
+from tcpcheck.pipeline import analyze_files
+from tcpcheck.profiles import load_profile
+
+ROOT = Path(__file__).resolve().parent.parent
+CAPTURE = ROOT / "captures" / "linux" / "injected-rst.pcap"
+LINUX = load_profile("linux")
+FORGED = 8
+
+
+def analyze(path: Path):
+    return analyze_files([str(path)], LINUX)
+
+
+def with_ip_fields(src: Path, out: Path, frame: int, *, ttl: int | None = None,
+                   ip_id: int | None = None) -> Path:
+    """``src`` with the TTL and/or IP ID of ``frame`` (Ethernet + IPv4) replaced and its IP
+    header checksum recomputed; the TCP checksum does not cover either field."""
+    head, recs = records(src)
+    edited = []
+    for number, (rec, data) in enumerate(recs, start=1):
+        if number == frame:
+            ip = bytearray(data[14:34])
+            if ttl is not None:
+                ip[8] = ttl
+            if ip_id is not None:
+                struct.pack_into("!H", ip, 4, ip_id)
+            ip[10:12] = b"\0\0"
+            total = sum(struct.unpack("!10H", bytes(ip)))
+            while total > 0xFFFF:
+                total = (total & 0xFFFF) + (total >> 16)
+            struct.pack_into("!H", ip, 10, ~total & 0xFFFF)
+            data = data[:14] + bytes(ip) + data[34:]
+        edited.append((rec, data))
+    return write_pcap(out, head, edited)
+
+
+def test_forged_rst_with_foreign_ttl_is_named_and_server_not_blamed():
+    result = analyze(CAPTURE)
+    assert rules_at(result.findings) == [("injected-segment", FORGED)]
+    [finding] = [f for f in result.findings if f.rule == "injected-segment"]
+    assert finding.severity.label == "warning"
+    assert ("TTL 64, the server's segments arrive with TTL 63; IP ID 0x662e copies frame 7's"
+            in finding.message)
+    # Nothing else about the server: no data-after-rst for 9, no reset of its own at 8.
+    assert [f.rule for f in result.findings if f.side == "server"] == ["injected-segment"]
+    [conn] = result.connections
+    assert (conn.client_state, conn.server_state, conn.close) == ("CLOSED", "CLOSED", "reset")
+
+
+def test_client_reset_by_the_forged_rst_answers_the_server_s_data_without_a_finding():
+    # 10 is the client's kernel answering 9 with <SEQ=SEG.ACK><CTL=RST> (RFC 9293 §3.10.7.1):
+    # what a reset receiver must do, so no rule may fire on it.
+    assert not [f for f in analyze(CAPTURE).findings if f.frame == 10]
+
+
+def test_injected_segment_reads_the_same_in_json_and_sarif(tmp_path):
+    out_json, out_sarif = tmp_path / "r.json", tmp_path / "r.sarif"
+    run = CliRunner().invoke(cli.main, ["analyze", str(CAPTURE), "--format", f"json:{out_json}",
+                                        "--format", f"sarif:{out_sarif}", "--fail-on", "never",
+                                        "-q"])
+    assert run.exit_code == 0, run.output
+    [finding] = json.loads(out_json.read_text())["findings"]
+    assert (finding["rule"], finding["code"], finding["frame"]) == ("injected-segment", "RS005",
+                                                                    FORGED)
+    [result] = json.loads(out_sarif.read_text())["runs"][0]["results"]
+    assert (result["ruleId"], result["level"]) == ("RS005", "warning")
+    assert "IP ID 0x662e copies frame 7's" in result["message"]["text"]
+
+
+def test_rst_with_the_server_s_own_ttl_is_the_server_s_reset(tmp_path):
+    # The same RST with TTL 63, as the server's own segments: nothing shows a third party, so
+    # the reset is the server's, and its data at 9 is data after its own RST.
+    path = with_ip_fields(CAPTURE, tmp_path / "own-ttl.pcap", FORGED, ttl=63)
+    result = analyze(path)
+    assert rules_at(result.findings) == [("data-after-rst", 9)]
+    assert ("connection-reset", FORGED) in rules_at(result.findings, 1)
+
+
+def test_forged_rst_is_named_by_the_server_carrying_on_when_its_ip_id_tells_nothing(tmp_path):
+    # IP ID 0 (as Linux sends its resets): the TTL alone waits for the server's next segment,
+    # 9, data with the server's own TTL 100 ms later, as if it had sent no reset: the RST race.
+    path = with_ip_fields(CAPTURE, tmp_path / "id-0.pcap", FORGED, ip_id=0)
+    result = analyze(path)
+    assert rules_at(result.findings) == [("injected-segment", FORGED)]
+    [finding] = result.findings
+    assert ("TTL 64, the server's segments arrive with TTL 63; the server carried on at frame 9 "
+            "with its own TTL" in finding.message)
+
+
+def test_foreign_ttl_alone_is_not_enough(tmp_path):
+    # The same reset (TTL 64, IP ID 0) with nothing from the server after it: one signal (a
+    # reset sent from another socket with the default TTL looks so) is never an injection.
+    edited = with_ip_fields(CAPTURE, tmp_path / "id-0.pcap", FORGED, ip_id=0)
+    path = without_frames(edited, tmp_path / "ttl-only.pcap", {9, 10})
+    result = analyze(path)
+    assert rules_at(result.findings) == []
+    assert ("connection-reset", FORGED) in rules_at(result.findings, 1)
+
+
+def test_a_suspect_reset_stays_the_server_s_when_the_client_speaks_next(tmp_path):
+    # Without the server's data (9), the next segment is the client's (10): nothing shows the
+    # server carrying on, so the reset with the foreign TTL is read as the server's own.
+    edited = with_ip_fields(CAPTURE, tmp_path / "id-0.pcap", FORGED, ip_id=0)
+    result = analyze(without_frames(edited, tmp_path / "client-next.pcap", {9}))
+    assert rules_at(result.findings) == []
+    assert ("connection-reset", FORGED) in rules_at(result.findings, 1)
+
+
+def ipv4_header(ttl: int, ip_id: int) -> bytes:
+    return bytes([0x45, 0, 0, 40]) + ip_id.to_bytes(2, "big") + bytes([0x40, 0, ttl, 6]) + bytes(30)
+
+
+def test_ttl_and_copied_ip_id_are_each_needed_and_ip_id_0_copies_nothing():
+    server, client = IpTrail(), IpTrail()
+    server.ttls = 1 << 63
+    client.head, client.frame = ipv4_header(64, 0x1234), 7
+    assert forged(ipv4_header(64, 0x1234), server, client) is not None
+    assert forged(ipv4_header(63, 0x1234), server, client) is None  # the server's own TTL
+    assert forged(ipv4_header(64, 0x1235), server, client) is None  # its own IP ID
+    client.head = ipv4_header(64, 0)
+    assert forged(ipv4_header(64, 0), server, client) is None  # Linux's resets carry ID 0
+
+
+def test_over_ipv6_the_hop_limit_is_the_ttl_and_no_ip_id_can_second_it():
+    # IPv6 has no IP ID outside fragment headers: only the sender carrying on can.
+    server, client = IpTrail(), IpTrail()
+    server.ttls = 1 << 63
+    head = bytes([0x60, 0, 0, 0, 0, 20, 6, 64]) + bytes(52)
+    client.head, client.frame = head, 7
+    assert (ttl_of(head), ip_id_of(head)) == (64, 0)
+    assert foreign_ttl(head, server)
+    assert forged(head, server, client) is None
+
+
+needs_root = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("tcpdump") is None,
+    reason="making the capture needs root (network namespaces, raw sockets) and tcpdump")
+
+
+@needs_root
+def test_a_freshly_made_forged_reset_capture_is_named_the_same_way(tmp_path):
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import make_captures  # scripts/ is not a package: on the path only for this test
+    from forged_captures import injected_rst
+
+    out = tmp_path / "injected-rst.pcap"
+    try:
+        injected_rst(out)
+    except make_captures.ScenarioError as exc:  # a busy machine can upset the timing
+        pytest.skip(f"the scenario could not be recorded: {exc}")
+    result = analyze(out)
+    assert [rule for rule, _ in rules_at(result.findings)] == ["injected-segment"]
+    assert not [f for f in result.findings if f.rule == "data-after-rst"]
