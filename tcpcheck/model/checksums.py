@@ -115,11 +115,11 @@ class ChecksumSteps:
         return True
 
     def _settle_held(self, evidence_frame: int | None, evidence: str) -> None:
-        """Decide about the held segment: its checksum is unusable (``evidence_frame`` shows
-        it: a ``reply`` covering it, or a ``repeated`` residue) and it is applied, or it was
-        corrupt (None) and its receiver dropped it, or (``PENDING``) the capture ended before the
-        reply was due, so nothing tells, and it is not applied: it changes nothing. Then replay what the capture showed after
-        it, in capture order."""
+        """Decide about the held segment: its checksum is unusable (``evidence_frame`` shows it:
+        a ``reply`` covering it, or a ``repeated`` residue) and it is applied, or it was corrupt
+        (None) and its receiver dropped it, or (``PENDING``) the capture ended before the reply
+        was due, so nothing tells, and it is not applied: it changes nothing. Then replay what
+        the capture showed after it, in capture order."""
         held = self.held
         self.held = None
         seg = held.seg
