@@ -2006,6 +2006,109 @@ def duplicate_frame(cap: Capture, n: int) -> Expect:
               ("keepalive", where[40]), ("duplicate-frame", where[-40])),
     )
 
+TWIN_OFFSET = 0x9E3779B9
+"""What the crafted firewall adds to the inside host's sequence numbers (any non-zero value)."""
+TWIN_DELAY_US = 5
+"""How long after the inside copy the outside copy is captured: a firewall's forwarding delay."""
+
+
+def behind_firewall(frame: bytes, inside: bytes, offset: int) -> bytes:
+    """``frame`` as it leaves a firewall that randomises the sequence numbers of the ``inside``
+    host (packed IPv4 or IPv6 address), as Cisco PIX/ASA does: that host's sequence numbers,
+    and the other host's acknowledgment numbers, plus ``offset`` (mod 2**32); TTL (hop limit)
+    one lower (a routing hop); IP ID, flags, options and payload unchanged; checksums
+    recomputed. (The frames this is used on carry no SACK blocks, which such a firewall would
+    shift too.)"""
+    eth = dpkt.ethernet.Ethernet(frame)
+    ip, tcp = eth.data, eth.data.data
+    if ip.src == inside:
+        tcp.seq = (tcp.seq + offset) & 0xFFFFFFFF
+    elif tcp.flags & dpkt.tcp.TH_ACK:
+        tcp.ack = (tcp.ack + offset) & 0xFFFFFFFF
+    if isinstance(ip, dpkt.ip6.IP6):
+        ip.hlim -= 1
+    else:
+        ip.ttl -= 1
+        ip.sum = 0
+    tcp.sum = 0  # dpkt computes the checksums again
+    return bytes(eth)
+
+
+def two_points(cap: Capture, source: Path, *, inside: bool = True, outside: bool = True,
+               client: str = "192.0.2.1") -> dict[int, int]:
+    """The real capture ``source`` taken at two points across a sequence-randomising firewall
+    in front of its ``client``: each frame as captured inside, and its copy from outside
+    (``behind_firewall``) ``TWIN_DELAY_US`` later, in time order as ``mergecap`` merges the two
+    points' files (``inside`` or ``outside`` False: that point's file alone). Returns the new
+    frame number of each frame, and of its outside copy under the number negated."""
+    with source.open("rb") as f:
+        records = [(round(Decimal(str(ts)) * 1_000_000), bytes(buf))
+                   for ts, buf in dpkt.pcap.Reader(f)]
+    rewritten = ipaddress.ip_address(client).packed
+    frames = []  # (time, point, original number, number in ``where``, frame)
+    for number, (t_us, frame) in enumerate(records, 1):
+        if inside:
+            frames.append((t_us, 0, number, number, frame))
+        if outside:
+            frames.append((t_us + TWIN_DELAY_US, 1, number, -number,
+                           behind_firewall(frame, rewritten, TWIN_OFFSET)))
+    origin = records[0][0]
+    where: dict[int, int] = {}
+    for t_us, _, _, number, frame in sorted(frames):
+        cap.now_us = t_us - origin
+        where[number] = cap.record(frame)
+    return where
+
+
+@scenario(55)
+def double_capture_point(cap: Capture, n: int) -> Expect:
+    """captures/linux/ci-run-1.pcap captured on both sides of a sequence-randomising firewall."""
+    where = two_points(cap, REAL / "ci-run-1.pcap")
+    return Expect(
+        summary="real traffic (ci-run-1) captured twice, on both sides of a firewall that "
+                "randomises the client's sequence numbers: one artefact, the findings of one copy",
+        description="captures/linux/ci-run-1.pcap merged with a copy of itself as a firewall "
+                    "in front of the client 192.0.2.1 forwards it (scripts/craft_captures.py "
+                    f"behind_firewall): the client's sequence numbers + {TWIN_OFFSET:#x}, the "
+                    "server's acknowledgment numbers + the same, TTL one lower, IP ID and "
+                    f"payload unchanged, captured {TWIN_DELAY_US} µs after the original. Every "
+                    "packet is there twice; one copy of each is set aside, and the findings are "
+                    "those of ci-run-1 (connection-reset at its frames 30 and 32, keepalive at "
+                    "40) plus one double-capture-point note for the capture (one per connection, "
+                    f"folded on host 192.0.2.1) at frame {where[1]}, the first SYN's first copy.",
+        reference="Capture artefact (RFC 9293 §3.10.7: a copy never sent is not a segment that "
+                  "arrived)",
+        info=(("double-capture-point", where[1]), ("connection-reset", where[30]),
+              ("connection-reset", where[32]), ("keepalive", where[40])),
+    )
+
+
+@scenario(56)
+def capture_repeated(cap: Capture, n: int) -> Expect:
+    """captures/linux/ci-run-1.pcap twice in one file, as ``mergecap -a`` of it with itself."""
+    with (REAL / "ci-run-1.pcap").open("rb") as f:
+        records = [(round(Decimal(str(ts)) * 1_000_000), bytes(buf))
+                   for ts, buf in dpkt.pcap.Reader(f)]
+    origin = records[0][0]
+    for t_us, frame in records + records:
+        cap.now_us = t_us - origin
+        cap.record(frame)
+    again = len(records) + 1
+    return Expect(
+        summary="real traffic (ci-run-1) twice in one file: the repeat is one artefact, not "
+                "every connection again",
+        description="captures/linux/ci-run-1.pcap followed by itself, frame for frame and time "
+                    "stamp for time stamp (`mergecap -a -w OUT ci-run-1.pcap ci-run-1.pcap`): "
+                    f"at frame {again} the time jumps back to frame 1's and frame 1 repeats. "
+                    f"One capture-repeated note at frame {again}; the repeat is set aside, so the "
+                    "findings are those of ci-run-1 alone (connection-reset at frames 30 and 32, "
+                    "keepalive at 40) and no retransmission 0 s after frame 1.",
+        reference="Capture artefact (RFC 9293 §3.10.7: a copy never sent is not a segment that "
+                  "arrived)",
+        info=(("capture-repeated", again), ("connection-reset", 30), ("connection-reset", 32),
+              ("keepalive", 40)),
+    )
+
 REFUSED_RETRY = 0.5
 """Seconds after a refusal at which a Windows client sends the same SYN again: Winsock keeps a
 refused connect() going with the same ISN and port, "will not double the time-out value" and

@@ -21,6 +21,11 @@ CWR = 0x80
 
 CSUM_UNCHECKED, CSUM_OK, CSUM_OFFLOAD, CSUM_BAD = 0, 1, 2, 3
 
+# What ``Segment.copy`` says: not a copy, an exact copy of a recent frame (``True`` from the
+# decoder), a twin captured at a second capture point, a repeated trace's first frame
+# (``tcpcheck.twins``). Plain ints, as the decoder builds a Segment per packet.
+COPY_NONE, COPY_EXACT, COPY_TWIN, COPY_REPEAT = 0, 1, 2, 3
+
 _FLAG_NAMES = ((SYN, "SYN"), (FIN, "FIN"), (RST, "RST"), (PSH, "PSH"), (ACK, "ACK"),
                (URG, "URG"), (ECE, "ECE"), (CWR, "CWR"))
 
@@ -60,9 +65,11 @@ class Segment(NamedTuple):
     """The IP and TCP headers as captured (IP options and IPv6 extension headers included):
     with ``payload``, the bytes an exact-duplicate check compares (``tcpcheck.duplicates``).
     Empty for a segment rebuilt from a packed lone SYN."""
-    copy: bool = False
-    """An exact copy of a frame captured just before (``tcpcheck.duplicates``): a capture
-    artefact, not a segment sent. Set by the decoder."""
+    copy: int = COPY_NONE
+    """A capture artefact, not a segment sent: ``COPY_EXACT`` (True), an exact copy of a frame
+    captured just before (``tcpcheck.duplicates``), set by the decoder; ``COPY_TWIN``, the copy
+    set aside of a packet captured at two points, ``COPY_REPEAT``, the first frame of a repeat
+    of the trace (``tcpcheck.twins``)."""
 
 
 def flag_names(flags: int) -> str:

@@ -71,13 +71,15 @@ def backed_off(initial: float, doublings: int, ceiling: float) -> float:
 
 
 def answer_pending(profile: Profile, first_ts: int, now: int | None) -> bool:
-    """Did the capture stop following a handshake (at capture time ``now``; None: it went
-    on) before the answer to its SYN or SYN-ACK, first sent at ``first_ts``, was due? Due is
-    when the capture must show either the answer or the sender's retransmission, which shows
-    that none came: one initial RTO later. RFC 6298 §2.1: "Until a round-trip time (RTT)
-    measurement has been made for a segment sent between the sender and receiver, the sender
-    SHOULD set RTO <- 1 second" (the profile's ``initial_rto``); a handshake's first segment
-    never has one. Before then the end of the capture is no evidence that no answer came."""
+    """Did the capture stop following a handshake (at capture time ``now``; None: it went on)
+    before the answer to its SYN or SYN-ACK, first sent at ``first_ts``, was due? Due is when
+    the capture must show either the answer or the sender's retransmission, which shows that
+    none came: one initial RTO later (the same bound serves a segment held for its wrong
+    checksum, whose reply or retransmission decides it: ``Connection.finish``). RFC 6298 §2.1:
+    "Until a round-trip time (RTT) measurement has been made for a segment sent between the
+    sender and receiver, the sender SHOULD set RTO <- 1 second" (the profile's ``initial_rto``);
+    a handshake's first segment never has one. Before then the end of the capture is no evidence
+    that no answer came."""
     return now is not None and first_ts + round(profile.initial_rto * NS) > now
 
 

@@ -36,8 +36,18 @@ from tcpcheck.model.seqnum import MASK, seq_gt
 from tcpcheck.model.states import SYNCHRONIZED, State
 from tcpcheck.options import parse_options
 from tcpcheck.profiles import Profile
-from tcpcheck.segment import ACK, CSUM_OFFLOAD, FIN, RST, SYN, Segment
+from tcpcheck.segment import (
+    ACK,
+    COPY_EXACT,
+    COPY_REPEAT,
+    CSUM_OFFLOAD,
+    FIN,
+    RST,
+    SYN,
+    Segment,
+)
 from tcpcheck.timers import DEFAULT_TIMING, Timing
+from tcpcheck.twins import TwinRun, Twins
 
 _SYN_ONLY = SYN
 _SYN_ACK = SYN | ACK
@@ -90,12 +100,18 @@ class Tracker:
         self._linger_ns = int(profile.time_wait * 1e9)
         self._next_id = 0
         self._now = 0  # capture time of the latest segment
+        self._passed = 0  # the latest capture time ``pass_by`` was told of
         # (host address, ISN) -> connection id of its first use, for isn-weak; bounded.
         self._isns: dict[tuple[bytes, int], int] = {}
         self._isn_order: deque[tuple[bytes, int]] = deque()
         # Per connection, its current run of exact copies of recent frames (the decoder marks
         # each copy: tcpcheck.duplicates).
         self._copies: dict[int, Copies] = {}
+        self.twins = Twins()
+        """Marks the copies of a second capture point and a repeated trace in the stream of
+        segments (``Twins.filter``), which this tracker then sets aside."""
+        # Per connection, its twins (``tcpcheck.twins``), reported when it is finalised.
+        self._twin_runs: dict[int, TwinRun] = {}
         # A new instance's id -> the instance it replaced on its tuple while that one is not
         # settled yet (see ``_hold``).
         self._held: dict[int, Connection] = {}
@@ -104,8 +120,9 @@ class Tracker:
         self._silent: dict[tuple[bytes, bytes], list[Connection]] = {}
         self.linked = False
         """True once something tied connections together: a host whose traffic on other
-        connections shows it silent (``_watch``), or a host's ISN repeated across connections
-        (isn-weak). ``--jobs`` runs each connection in one process and cannot see those."""
+        connections shows it silent (``_watch``), a host's ISN repeated across connections
+        (isn-weak), or the trace repeated (``tcpcheck.twins``). ``--jobs`` runs each
+        connection in one process and cannot see those."""
         self.isn_keys: set[tuple[bytes, int]] | None = None
         """Set to a set to collect every (host, ISN) remembered for isn-weak (``--jobs``
         compares them across processes)."""
@@ -154,6 +171,8 @@ class Tracker:
         hit = self._table.get(key)
         if hit is None and self._lone:
             hit = self._adopt(seg)
+        if copy and copy != COPY_EXACT:
+            return self._twin(seg, hit)
         if copy and hit is not None:
             return self._copy(seg, *hit)
         if hit is None:
@@ -187,7 +206,13 @@ class Tracker:
 
     def pass_by(self, ts: int) -> None:
         """A segment this tracker is not fed (another process's, with ``--jobs``) was
-        captured at ``ts``: end what feeding it would have ended, at the same capture time."""
+        captured at ``ts``: end what feeding it would have ended, at the same capture time.
+
+        Not past a segment of this process still held back for its twin (``self.twins``):
+        that one comes first, as it does when one process is fed everything; the end of the
+        capture (``close``) is the latest time passed all the same."""
+        self._passed = max(self._passed, ts)
+        ts = min(ts, self.twins.held_since)
         lingering = self._lingering
         if lingering and lingering[0][0] <= ts:
             self._expire(ts)
@@ -211,15 +236,13 @@ class Tracker:
         lone, self._lone = self._lone, {}
         # One at a time: a flood's lone SYNs never all exist as objects at once.
         for conn in heapq.merge(tracked, self._finished_lone(lone, list(lone)), key=_by_id):
-            self._finalise(conn, self._now)
+            self._finalise(conn, max(self._now, self._passed))
         self._table.clear()
         self._lingering.clear()
 
     def _copy(self, seg: Segment, conn: Connection, from_client: bool) -> Connection:
         """A duplicate frame: a packet of its connection, not applied to its model."""
-        conn.packets += 1
-        conn.last_frame = seg.frame
-        conn.end_ts = seg.ts
+        self._counted(seg, conn)
         self._now = seg.ts
         copies = self._copies.get(conn.id)
         if copies is None:
@@ -227,6 +250,41 @@ class Tracker:
                                                     "client" if from_client else "server")
         copies.add(from_client)
         return conn
+
+    def _twin(self, seg: Segment, hit: tuple[Connection, bool] | None) -> Connection | None:
+        """A copy ``tcpcheck.twins`` set aside: a twin (a packet of its connection, not
+        applied), or the first frame of a repeated trace, noted on its connection (the one of
+        the latest segment when that one is gone: the repeat is the capture's, not its)."""
+        if seg.copy == COPY_REPEAT:
+            # Each ``--jobs`` process sees the repeat start at its own first segment: the
+            # repeat is one finding of the whole capture, which one process gives.
+            self.linked = True
+            if hit is None and self._table:
+                hit = next(reversed(self._table.values()))
+            if hit is None or self.twins.repeat is None:
+                return None
+            conn, from_client = hit
+            conn.events.append(self.twins.repeat.event("client" if from_client else "server"))
+            return conn
+        if hit is None:
+            return None  # its kept twin went first: only a connection gone since
+        conn = hit[0]
+        self._counted(seg, conn)
+        if conn.id not in self._twin_runs:
+            run = self.twins.run_of(seg)
+            if run is not None:
+                self._twin_runs[conn.id] = run
+        return conn
+
+    @staticmethod
+    def _counted(seg: Segment, conn: Connection) -> None:
+        """``seg``, a copy, is one more packet of ``conn`` (which its model does not see): a
+        twin set aside may have been captured before the first segment applied."""
+        conn.packets += 1
+        conn.first_frame = min(conn.first_frame, seg.frame)
+        conn.last_frame = max(conn.last_frame, seg.frame)
+        conn.start_ts = min(conn.start_ts, seg.ts)
+        conn.end_ts = max(conn.end_ts, seg.ts)
 
     def _end_copies(self, conn: Connection) -> None:
         """A segment of ``conn`` that is not a copy: the end of its run of copies, if any?"""
@@ -471,6 +529,10 @@ class Tracker:
         copies = self._copies.pop(conn.id, None)
         if copies is not None:
             conn.events.append(copies.event())
+        twins = self._twin_runs.pop(conn.id, None) if self._twin_runs else None
+        if twins is not None:
+            conn.events.append(twins.event(conn.client_key))
+            self.twins.forget(twins)
         if self._silent:
             self._unwatch(conn)
         conn.finish(now, idle)

@@ -37,8 +37,9 @@ def three_connections(tmp_path_factory):
     return analyze_jobs([Job(str(path), load_profile("linux"), RuleSetup())], Recording())
 
 
-def test_catalog_marks_offload_copies_and_sanitised_checksums_as_artefacts():
-    expected = {"checksum-offload", "oversized-segment", "duplicate-frame", "unusable-checksum"}
+def test_catalog_marks_offload_copies_twins_repeats_and_sanitised_checksums_as_artefacts():
+    expected = {"checksum-offload", "oversized-segment", "duplicate-frame", "unusable-checksum",
+                "double-capture-point", "capture-repeated"}
     assert expected == ARTEFACTS
 
 

@@ -97,6 +97,8 @@ CHECKS: tuple[Check, ...] = (
     Check("bad-checksum", ev.BadChecksum, capture.bad_checksum),
     Check("unusable-checksum", ev.UnusableChecksum, capture.unusable_checksum),
     Check("duplicate-frame", ev.DuplicateFrames, capture.duplicate_frames),
+    Check("double-capture-point", ev.DoubleCapture, capture.double_capture),
+    Check("capture-repeated", ev.CaptureRepeated, capture.capture_repeated),
     Check("capture-started-midstream", ev.CaptureStartedMidstream,
           capture.capture_started_midstream),
     Check("capture-ended-midstream", ev.CaptureEndedMidstream, capture.capture_ended_midstream),

@@ -82,6 +82,36 @@ def duplicate_frames(e: ev.DuplicateFrames, ctx: Context) -> Explanation:
     )
 
 
+def double_capture(e: ev.DoubleCapture, ctx: Context) -> Explanation:
+    ttl = (f", TTL {e.kept_ttl} kept and {e.aside_ttl} set aside"
+           if e.kept_ttl != e.aside_ttl else f", both with TTL {e.kept_ttl}")
+    return Explanation(
+        f"{e.count} {plural_noun(e.count, 'packet was', 'packets were')} captured twice, at "
+        f"two points across a middlebox that rewrites sequence numbers (a firewall's ISN "
+        f"randomisation): the same IP ID, flags and payload, the client's sequence numbers "
+        f"offset by {e.client_offset:#010x} and the server's by {e.server_offset:#010x} "
+        f"(first pair: frame {ctx.frame(e.kept_frame, e.frame)} kept, frame "
+        f"{ctx.frame(e.aside_frame, e.frame)} set aside{ttl}); a capture artefact: tcpcheck "
+        f"follows the connection at one point and does not apply the other point's copies",
+        "each packet of the connection captured at one point",
+        f"{e.count} twins with sequence offsets {e.client_offset:#010x} (client) and "
+        f"{e.server_offset:#010x} (server)",
+    )
+
+
+def capture_repeated(e: ev.CaptureRepeated, ctx: Context) -> Explanation:
+    return Explanation(
+        f"the capture repeats itself from this frame on: it is frame "
+        f"{ctx.frame(e.original_frame, e.frame)} again, byte for byte and with the same time "
+        f"stamp, {e.jump:.3f} s earlier than the frame before it (two captures of the same "
+        f"traffic concatenated); a capture artefact: tcpcheck sets the repeat aside, up to "
+        f"the time the capture had reached",
+        "capture time that does not go back, each packet once",
+        f"time back by {e.jump:.3f} s to a copy of frame "
+        f"{ctx.frame(e.original_frame, e.frame)}",
+    )
+
+
 def capture_started_midstream(e: ev.CaptureStartedMidstream, ctx: Context) -> Explanation:
     return Explanation(
         "the capture starts in the middle of this connection (no SYN seen): sequence numbers "

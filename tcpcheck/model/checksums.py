@@ -24,6 +24,8 @@ from tcpcheck.segment import ACK, CSUM_BAD, CSUM_UNCHECKED, FIN, RST, SYN, Segme
 # Segments held back behind one with a bad checksum before it counts as corrupt without a
 # reply: a few round trips' worth of a one-sided or silent exchange, bounded per connection.
 MAX_HELD = 64
+# The evidence of a held segment whose reply the capture ended too early to show.
+PENDING = "pending"
 
 
 class Unusable(NamedTuple):
@@ -113,15 +115,18 @@ class ChecksumSteps:
         return True
 
     def _settle_held(self, evidence_frame: int | None, evidence: str) -> None:
-        """Decide about the held segment: its checksum is unusable (``evidence_frame`` shows
-        it: a ``reply`` covering it, or a ``repeated`` residue) and it is applied, or it was
-        corrupt (None) and its receiver dropped it. Then replay what the capture showed after
-        it, in capture order."""
+        """Decide about the held segment: its checksum is unusable (``evidence_frame`` shows it:
+        a ``reply`` covering it, or a ``repeated`` residue) and it is applied, or it was corrupt
+        (None) and its receiver dropped it, or (``PENDING``) the capture ended before the reply
+        was due, so nothing tells, and it is not applied: it changes nothing. Then replay what
+        the capture showed after it, in capture order."""
         held = self.held
         self.held = None
         seg = held.seg
         side = "client" if held.from_client else "server"
-        if evidence_frame is None:
+        if evidence == PENDING:
+            pass  # the capture ended first: neither corrupt nor proven to have arrived
+        elif evidence_frame is None:
             self.events.append(ev.BadChecksum(seg.frame, seg.ts, side))
         else:
             if self.unusable is None:

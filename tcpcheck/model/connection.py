@@ -20,7 +20,7 @@ from tcpcheck import timers
 from tcpcheck.model import events as ev
 from tcpcheck.model.acks import AckSteps
 from tcpcheck.model.arrival import syn_challenged
-from tcpcheck.model.checksums import ChecksumSteps, Held, Unusable
+from tcpcheck.model.checksums import PENDING, ChecksumSteps, Held, Unusable
 from tcpcheck.model.data import DataSteps
 from tcpcheck.model.data_acks import AckSample, DataAckSteps
 from tcpcheck.model.endpoint import Endpoint, Tally
@@ -397,7 +397,9 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         end): a handshake whose answer was due after it is not judged. ``idle`` is the idle
         timeout when that is why the connection is no longer followed."""
         while self.held is not None:  # replaying what it held back may hold another
-            self._settle_held(None, "")  # no reply came: the receiver dropped it
+            # No reply came: the receiver dropped it, unless the reply was not due yet.
+            pending = timers.answer_pending(self.profile, self.held.seg.ts, now)
+            self._settle_held(None, PENDING if pending else "")
         if self.suspect is not None:
             self._decide_suspect(None, False)  # its sender never carried on: its own reset
         self.finished = True

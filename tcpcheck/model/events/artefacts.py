@@ -105,6 +105,37 @@ class DuplicateFrames(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class DoubleCapture(Event):
+    """The connection was captured at two points across a middlebox that rewrites sequence
+    numbers (``tcpcheck.twins``): one copy of each twin applied, the other set aside.
+    Anchored at the first pair's first copy, ``side`` its sender."""
+
+    count: int
+    """Pairs of twins."""
+    kept_frame: int
+    """The copy of the first pair applied to the model."""
+    aside_frame: int
+    """The copy of the first pair set aside."""
+    client_offset: int
+    """The client's sequence numbers in the set-aside copies minus those in the kept ones
+    (mod 2**32): 0 when the middlebox leaves them."""
+    server_offset: int
+    kept_ttl: int
+    aside_ttl: int
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureRepeated(Event):
+    """The trace repeats itself from this frame on (``tcpcheck.twins``): the repeat is set
+    aside. Anchored at the repeat's first frame."""
+
+    original_frame: int
+    """The frame it repeats (the capture's first TCP segment)."""
+    jump: float
+    """Seconds the capture time jumped back."""
+
+
+@dataclass(frozen=True, slots=True)
 class CaptureStartedMidstream(Event):
     """No SYN of the connection was captured."""
 
