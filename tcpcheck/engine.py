@@ -111,8 +111,12 @@ class Analyzer:
                  recording: Recording | None = None,
                  max_connections: int | None = None, fast_path: bool = True,
                  spill_after: SpillLimits | None = None, sharded: bool = False,
-                 frame_names: FrameNamer | None = None) -> None:
+                 frame_names: FrameNamer | None = None, twins: bool = True) -> None:
         self.profile = profile
+        # False (``tcpcheck sniff``): segments go straight to the model. Looking for a twin
+        # holds each segment back until a later one is captured, and on a quiet link that
+        # would hold its findings back with it.
+        self._twins = twins
         self._frame_names = frame_names
         self.input_name = input_name
         self.start_ts = start_ts
@@ -173,7 +177,8 @@ class Analyzer:
         The same as calling ``feed`` on each, one Python call fewer per segment: with a
         million segments that call alone is ~1 % of the analysis.
         """
-        segments = self.tracker.twins.filter(segments)
+        if self._twins:
+            segments = self.tracker.twins.filter(segments)
         if self._recording is not None:
             for seg in segments:
                 self._feed_recording(seg)

@@ -328,7 +328,7 @@ class LiveSession:
         self.decoder = Decoder(verify_checksums=setup is None or setup.verify_checksums)
         self.analyzer = Analyzer(profile, input_name=request.input_name, setup=setup,
                                  on_finding=self._found, idle_timeout=idle_timeout,
-                                 recording=recording)
+                                 recording=recording, twins=False)
         self._dumpcap = Dumpcap(request)
         self._sink: Replacement | None = None
         self._stream: Tee | None = None

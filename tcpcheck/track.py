@@ -107,6 +107,9 @@ class Tracker:
         # Per connection, its current run of exact copies of recent frames (the decoder marks
         # each copy: tcpcheck.duplicates).
         self._copies: dict[int, Copies] = {}
+        # A connection of this capture proved its wrong checksums stale (an anonymised
+        # trace), as far as this process has seen: ``Connection.finish``'s ``stale``.
+        self._stale = False
         self.twins = Twins()
         """Marks the copies of a second capture point and a repeated trace in the stream of
         segments (``Twins.filter``), which this tracker then sets aside."""
@@ -233,6 +236,8 @@ class Tracker:
         for conn, _ in self._table.values():
             seen[conn.id] = conn
         tracked = sorted(seen.values(), key=_by_id)
+        if any(conn.unusable is not None for conn in tracked):
+            self._stale = True
         lone, self._lone = self._lone, {}
         # One at a time: a flood's lone SYNs never all exist as objects at once.
         for conn in heapq.merge(tracked, self._finished_lone(lone, list(lone)), key=_by_id):
@@ -535,7 +540,13 @@ class Tracker:
             self.twins.forget(twins)
         if self._silent:
             self._unwatch(conn)
-        conn.finish(now, idle)
+        if isinstance(conn, Connection):
+            if self._stale and conn.held is not None:
+                self.linked = True  # another connection's checksums decide this one's
+            conn.finish(now, idle, stale=self._stale)
+            self._stale = self._stale or conn.unusable is not None
+        else:
+            conn.finish(now, idle)
         self.on_finished(conn)
 
     # ------------------------------------------------------------------ ISNs

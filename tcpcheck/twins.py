@@ -51,9 +51,10 @@ starts a repeat: it and every segment up to the time the capture had reached are
 never fed to the tracker (their connections may be long gone). The first is passed on marked
 ``COPY_REPEAT`` so the finding ``capture-repeated`` is anchored at it.
 
-Segments are held back ``WINDOW_NS`` to 2 ``WINDOW_NS`` of capture time to see a twin coming
-(in ``tcpcheck sniff``, until a later segment is captured); the order of the segments of one
-connection is kept, and the time goes on as in the file.
+Segments are held back ``WINDOW_NS`` to 2 ``WINDOW_NS`` of capture time to see a twin coming;
+the order of the segments of one connection is kept, and the time goes on as in the file.
+``tcpcheck sniff`` does not look for twins: a held segment waits for a later one to be
+captured, which on a quiet link would hold back its findings indefinitely.
 """
 
 from __future__ import annotations

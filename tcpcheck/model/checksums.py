@@ -24,7 +24,8 @@ from tcpcheck.segment import ACK, CSUM_BAD, CSUM_UNCHECKED, FIN, RST, SYN, Segme
 # Segments held back behind one with a bad checksum before it counts as corrupt without a
 # reply: a few round trips' worth of a one-sided or silent exchange, bounded per connection.
 MAX_HELD = 64
-# The evidence of a held segment whose reply the capture ended too early to show.
+# The evidence of a held segment whose reply the capture ended too early to show, in a trace
+# another connection of which proved its checksums stale.
 PENDING = "pending"
 
 

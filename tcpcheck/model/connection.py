@@ -391,14 +391,18 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
 
     # ------------------------------------------------------------------ end of capture
 
-    def finish(self, now: int | None = None, idle: float | None = None) -> None:
+    def finish(self, now: int | None = None, idle: float | None = None, *,
+               stale: bool = False) -> None:
         """The capture is over for this connection: settle what look-ahead left open. ``now``
         is the capture time it stops being followed (the whole capture's last segment at its
         end): a handshake whose answer was due after it is not judged. ``idle`` is the idle
-        timeout when that is why the connection is no longer followed."""
+        timeout when that is why the connection is no longer followed. ``stale``: another
+        connection of the capture proved its wrong checksums stale, so one held here whose
+        reply was not due yet is no evidence of a corrupt link."""
         while self.held is not None:  # replaying what it held back may hold another
-            # No reply came: the receiver dropped it, unless the reply was not due yet.
-            pending = timers.answer_pending(self.profile, self.held.seg.ts, now)
+            # No reply came: the receiver dropped it, unless the capture ended before the
+            # reply was due in a trace whose checksums are known to be stale.
+            pending = stale and timers.answer_pending(self.profile, self.held.seg.ts, now)
             self._settle_held(None, PENDING if pending else "")
         if self.suspect is not None:
             self._decide_suspect(None, False)  # its sender never carried on: its own reset
