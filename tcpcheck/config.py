@@ -13,6 +13,7 @@ it: a typo in a CI configuration must fail loudly, never silently check less.
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import math
 import os
 import re
@@ -24,6 +25,7 @@ from typing import Any
 
 from tcpcheck.catalog import Catalog, CatalogError, ParamValue, RuleMeta
 from tcpcheck.pathglob import compile_glob, relative_to
+from tcpcheck.profiles import AUTO
 from tcpcheck.result import Severity
 from tcpcheck.selection import RuleSelection, SelectionError, enabled_rules, validate_selector
 from tcpcheck.userfiles import (
@@ -43,9 +45,9 @@ FAIL_ON_CHOICES = ("error", "warning", "info", "never")
 
 _SELECTION_KEYS = ("select", "extend-select", "ignore")
 _RULE_KEYS = ("profile", *_SELECTION_KEYS, "severity", "rules")
-_TOP_KEYS = (*_RULE_KEYS, "fail-on", "baseline", "per-path")
+_TOP_KEYS = (*_RULE_KEYS, "fail-on", "baseline", "per-path", "hosts")
 _RUN_WIDE = {"fail-on": "it applies to the whole run", "baseline": "it applies to the whole run",
-             "per-path": "per-path tables do not nest"}
+             "per-path": "per-path tables do not nest", "hosts": "it applies to the whole run"}
 """Top-level keys a per-path table may not set, with why."""
 _SEVERITIES = ("error", "warning", "info")
 
@@ -118,6 +120,18 @@ class Config:
     """The baseline file, resolved against ``root``."""
     per_path: tuple[PathOverride, ...] = ()
     """In file order: later tables override earlier ones."""
+    hosts: tuple[HostPin, ...] = ()
+    """The ``[hosts]`` table: profiles pinned to addresses or prefixes (``--profile auto``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class HostPin:
+    """One row of the ``[hosts]`` table: ``"192.0.2.0/24" = "windows"``."""
+
+    network: ipaddress.IPv4Network | ipaddress.IPv6Network
+    """An address (a /32 or /128) or a prefix."""
+    profile: str
+    """A profile name or a profile file's path (resolved against the configuration's folder)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,7 +266,26 @@ class _Reader:
             baseline = self.path(baseline, (*prefix, "baseline"))
         return Config(path=self.file, root=self.root, options=self.options(table, prefix),
                       fail_on=fail_on, baseline=baseline,
-                      per_path=self.per_path(table.get("per-path"), (*prefix, "per-path")))
+                      per_path=self.per_path(table.get("per-path"), (*prefix, "per-path")),
+                      hosts=self.hosts(table.get("hosts"), (*prefix, "hosts")))
+
+    def hosts(self, table: Any, where: tuple[str, ...]) -> tuple[HostPin, ...]:
+        if table is None:
+            return ()
+        if not isinstance(table, dict):
+            raise self.fail(f"{dotted(where)} must be a table of addresses or prefixes, like "
+                            f'[hosts] "192.0.2.0/24" = "windows", not {table!r}')
+        out = []
+        for text, profile in table.items():
+            key = (*where, text)
+            try:
+                network = ipaddress.ip_network(text.strip())
+            except ValueError as exc:
+                raise self.fail(f"{dotted(key)}: not an address or prefix ({exc})") from None
+            if profile == AUTO:
+                raise self.fail(f"{dotted(key)}: a pin names one profile, not {AUTO!r}")
+            out.append(HostPin(network, self.profile(profile, key)))
+        return tuple(out)
 
     def per_path(self, tables: Any, where: tuple[str, ...]) -> tuple[PathOverride, ...]:
         if tables is None:

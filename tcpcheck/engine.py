@@ -18,6 +18,8 @@ from tcpcheck.catalog import Catalog, ParamValue, load_catalog
 from tcpcheck.checks import CHECKS, Check, Context
 from tcpcheck.checks.base import FrameNamer
 from tcpcheck.fold import ConnectionPool, FloodWatch, Handshake, Target
+from tcpcheck.host_profiles import HostProfiles
+from tcpcheck.host_table import HostTable
 from tcpcheck.lone_syn import LoneSyn
 from tcpcheck.model.connection import Connection
 from tcpcheck.model.events import Event, HalfOpen, HandshakeIncomplete
@@ -104,7 +106,8 @@ class Analyzer:
     set's, ``tcpcheck.stitched.FrameNames``).
     """
 
-    def __init__(self, profile: Profile, *, input_name: str = "", start_ts: int = 0,
+    def __init__(self, profile: Profile | HostProfiles, *, input_name: str = "",
+                 start_ts: int = 0,
                  catalog: Catalog | None = None, setup: RuleSetup | None = None,
                  on_finding: Callable[[Finding], None] | None = None,
                  idle_timeout: float | None = None,
@@ -148,10 +151,13 @@ class Analyzer:
             self._flood = FloodWatch(int(setup.param(catalog, "syn-flood", "min_handshakes")),
                                      float(setup.param(catalog, "syn-flood", "window")))
         # A recorder sees every segment applied to its connection's model: no lone SYNs.
-        self.tracker = Tracker(profile, self._finished, setup.timing(catalog),
-                               idle_timeout=idle_timeout, lone_syns=recording is None,
-                               fast_path=fast_path)
+        hosts = profile if isinstance(profile, HostProfiles) else None
+        self.tracker = Tracker(profile.unknown if hosts else profile, self._finished,
+                               setup.timing(catalog), idle_timeout=idle_timeout,
+                               lone_syns=recording is None, fast_path=fast_path, hosts=hosts)
         self.timelines: list[Timeline] = []
+        self.hosts = HostTable()
+        """The profile each host's sides were judged by (``--profile auto``)."""
         self._sharded = sharded
         self.handshakes: list[tuple[Target, Handshake]] | None = (
             [] if sharded and self._flood is not None else None)
@@ -219,7 +225,7 @@ class Analyzer:
                     self._list(h.row, h.finding is not None)
             for anchor, target, event in self._flood.floods():
                 row = anchor.row
-                ctx = Context(row.client, row.server, self.profile, self._frame_names)
+                ctx = Context(row.client, row.server, self._frame_names)
                 for finding in self._findings_of(event, anchor.conn_id, ctx,
                                                  service_port(target[1])):
                     self._report(finding)
@@ -293,7 +299,7 @@ class Analyzer:
             client, server = _endpoints(conn)
             service = service_port(conn.keys[0][3] if conn.keys[0][:2] == conn.client_key
                                    else conn.keys[0][1])
-            ctx = Context(client, server, self.profile, self._frame_names)
+            ctx = Context(client, server, self._frame_names)
             known = self._contexts[conn.id] = (ctx, service)
         return known
 
@@ -352,6 +358,12 @@ class Analyzer:
     def _finished(self, conn: Connection | LoneSyn) -> None:
         if self.first_frames is not None:
             self.first_frames[conn.id] = conn.first_frame
+        if isinstance(conn, Connection):  # a lone SYN was never matched against a stack
+            # A side that sent nothing was judged by nothing: no row for it.
+            if conn.client.sent_any:
+                self.hosts.add(conn.client_key[0], conn.client.chosen)
+            if conn.server.sent_any:
+                self.hosts.add(_server(conn)[0], conn.server.chosen)
         recorder = self._recorders.pop(conn.id, None)
         if recorder is not None and conn.events:
             # Obligations the end of the connection settles (nothing came afterwards).

@@ -32,6 +32,7 @@ from typing import BinaryIO
 from tcpcheck.capture import CHUNK
 from tcpcheck.decode import Decoder
 from tcpcheck.engine import Analyzer, RuleSetup
+from tcpcheck.host_profiles import HostProfiles
 from tcpcheck.live_status import LiveResult, LiveStatus, parse_statistics
 from tcpcheck.pipeline import analyze_records
 from tcpcheck.profiles import Profile
@@ -319,7 +320,8 @@ class LiveSession:
     analyzer keeps the timelines it chooses (for the HTML report).
     """
 
-    def __init__(self, request: CaptureRequest, profile: Profile, setup: RuleSetup | None = None,
+    def __init__(self, request: CaptureRequest, profile: Profile | HostProfiles,
+                 setup: RuleSetup | None = None,
                  *, idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
                  on_finding: FindingCallback | None = None,
                  recording: Recording | None = None) -> None:

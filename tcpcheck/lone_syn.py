@@ -15,9 +15,10 @@ from tcpcheck.model.stats import ConnectionStats, lone_syn
 from tcpcheck.profiles import Profile
 from tcpcheck.segment import Segment
 
-# A lone SYN, packed: its connection id, frame, ts, seq, ack, flags, window and checksum
-# state, then its option bytes. Its addresses and ports are in its key, addresses then ports.
-LONE = struct.Struct("<QQqIIBHB")
+# A lone SYN, packed: its connection id, frame, ts, seq, ack, flags, window, checksum state
+# and the length of its kept headers, then those headers and its option bytes. Its addresses
+# and ports are in its key, addresses then ports.
+LONE = struct.Struct("<QQqIIBHBH")
 PORTS = struct.Struct("!HH")
 
 
@@ -72,10 +73,19 @@ class LoneSyn:
         return lone_syn(self.first_frame)
 
 
+def pack_lone(conn_id: int, seg: Segment, headers: bool) -> bytes:
+    """``seg`` as a lone entry keeps it; its IP and TCP headers only when ``headers`` (its
+    TTL tells its stack, ``tcpcheck.fingerprint``), as they double its size."""
+    header = seg.header if headers else b""
+    return LONE.pack(conn_id, seg.frame, seg.ts, seg.seq, seg.ack, seg.flags, seg.win,
+                     seg.csum, len(header)) + header + seg.options
+
+
 def unpack_lone(key: bytes, packed: bytes) -> Segment:
-    """The SYN a lone entry keeps, exactly as it was decoded."""
+    """The SYN a lone entry keeps, as it was decoded (without its headers unless kept)."""
     half = (len(key) - 4) // 2
     sport, dport = PORTS.unpack_from(key, 2 * half)
-    _, frame, ts, seq, ack, flags, win, csum = LONE.unpack_from(packed)
+    _, frame, ts, seq, ack, flags, win, csum, length = LONE.unpack_from(packed)
+    options = LONE.size + length
     return Segment(frame, ts, key[:half], sport, key[half:2 * half], dport, seq, ack, flags,
-                   win, 0, packed[LONE.size:], b"", csum)
+                   win, 0, packed[options:], b"", csum, packed[LONE.size:options])

@@ -104,13 +104,14 @@ def _renumbered(handshake: Handshake, ids: list[int]) -> Handshake:
 
 
 def _summary(parts: Sequence[ShardResult], merged: Analyzer) -> CaptureSummary:
-    """The capture's counters: every record was decoded by exactly one shard."""
+    """The capture's counters (every record was decoded by exactly one shard) and hosts."""
     counters = DecodeCounters()
     for part in parts:
         counters.packets += part.summary.packets
         counters.tcp += part.summary.tcp_packets
+        merged.hosts.absorb(part.summary.hosts)
         for reason, count in part.summary.skipped.items():
             name = reason.replace("-", "_")
             setattr(counters, name, getattr(counters, name) + count)
     return replace(parts[0].summary, packets=counters.packets, tcp_packets=counters.tcp,
-                   skipped=counters.skipped(), folded=merged.folded)
+                   skipped=counters.skipped(), folded=merged.folded, hosts=merged.hosts.rows())

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from tcpcheck.decode import DecodeCounters, Decoder
 from tcpcheck.engine import Analyzer, RuleSetup, combine
+from tcpcheck.host_profiles import HostProfiles
 from tcpcheck.profiles import Profile
 from tcpcheck.progress import ReadProgress
 from tcpcheck.readfilter import ReadFilter
@@ -33,14 +34,15 @@ class Job:
     """One capture file to analyse, with the profile and rules that apply to it."""
 
     path: str
-    profile: Profile
+    profile: Profile | HostProfiles
+    """One profile for every side, or ``--profile auto``'s choice per side."""
     setup: RuleSetup = field(default_factory=RuleSetup)
     stitch: CaptureSet | None = None
     """The rotated files read as one capture (``--stitch``), ``path`` the first of them;
     None: ``path`` alone."""
 
 
-def analyze_capture(path: str, profile: Profile, setup: RuleSetup | None = None,
+def analyze_capture(path: str, profile: Profile | HostProfiles, setup: RuleSetup | None = None,
                     recording: Recording | None = None,
                     max_connections: int | None = None, *,
                     on_wait: Callable[[str], None] | None = None,
@@ -66,7 +68,7 @@ def analyze_capture(path: str, profile: Profile, setup: RuleSetup | None = None,
         return analyze_records(capture, analyzer, decoder, read_filter), analyzer
 
 
-def analyze_set(files: CaptureSet, profile: Profile, setup: RuleSetup | None = None,
+def analyze_set(files: CaptureSet, profile: Profile | HostProfiles, setup: RuleSetup | None = None,
                 recording: Recording | None = None, max_connections: int | None = None, *,
                 read_filter: ReadFilter | None = None, progress: ReadProgress | None = None,
                 ) -> list[tuple[CaptureSummary, FileResult]]:
@@ -113,7 +115,7 @@ def analyze_records(capture: Capture, analyzer: Analyzer, decoder: Decoder,
         input=analyzer.input_name, format=capture.format, packets=counters.packets,
         tcp_packets=counters.tcp, skipped=counters.skipped(), damage=capture.damage,
         capture_start=None if start_ts is None else start_ts / 1e9,
-        profile=analyzer.profile.name, folded=analyzer.folded)
+        profile=analyzer.profile.name, folded=analyzer.folded, hosts=analyzer.hosts.rows())
 
 
 FULL_COLLECTION_EVERY = 100
@@ -179,7 +181,8 @@ def analyze_jobs(jobs: Sequence[Job], recording: Recording | None = None,
     return combine(runs)
 
 
-def analyze_files(paths: Sequence[str], profile: Profile, setup: RuleSetup | None = None,
+def analyze_files(paths: Sequence[str], profile: Profile | HostProfiles,
+                  setup: RuleSetup | None = None,
                   spill_after: SpillLimits | None = DEFAULT_LIMITS) -> AnalysisResult:
     """Analyse capture files with one profile and one rule setup."""
     return analyze_jobs([Job(path, profile, setup or RuleSetup()) for path in paths],

@@ -27,6 +27,10 @@ from tcpcheck.userfiles import (
 )
 
 DEFAULT_PROFILE = "linux"
+"""The base of a profile file that names none."""
+AUTO = "auto"
+"""The ``--profile`` (and default) that chooses a profile per connection side from its own SYN
+or SYN-ACK (``tcpcheck.host_profiles``)."""
 MAX_BASES = 8
 """Longest chain of profile files each naming the next as its ``base``."""
 
@@ -55,6 +59,11 @@ class Profile:
     """SYN-ACK retransmissions on timeout before the listener drops the request."""
     max_rto: float = 120.0
     """Ceiling of the exponential backoff (Linux TCP_RTO_MAX)."""
+    initial_rto_source: str = "profile"
+    """Where a side's SYN and SYN-ACK schedule starts: at ``initial_rto`` (``profile``), or
+    at its own first retransmission interval, anywhere from ``rto_min`` to ``max_rto``
+    (``observed``: a stack whose initial RTO is not known, RFC 6298 §2.1 and §5.7 allow 1 s
+    or 3 s), then doubling from there."""
     syn_budget: str = "count"
     """How the SYN give-up is decided: ``count`` (after ``syn_retries`` + linear retransmissions)
     or ``time`` (Linux tcp_model_timeout: a time budget of (2^(syn_retries+1) - 1) initial RTOs;
@@ -115,6 +124,9 @@ class Profile:
         if self.bare_third_ack not in ("accept", "defer"):
             raise ValueError("bare_third_ack must be 'accept' or 'defer', not "
                              f"{self.bare_third_ack!r}")
+        if self.initial_rto_source not in ("profile", "observed"):
+            raise ValueError("initial_rto_source must be 'profile' or 'observed', not "
+                             f"{self.initial_rto_source!r}")
         if self.zero_window_fin not in ("drop", "accept"):
             raise ValueError("zero_window_fin must be 'drop' or 'accept', not "
                              f"{self.zero_window_fin!r}")
@@ -218,6 +230,7 @@ PROFILE_FIELDS: dict[str, Field] = {
     "syn_linear_timeouts": Field(Kind.COUNT, 0, 127),
     "synack_retries": Field(Kind.COUNT, 0, 255),
     "max_rto": Field(Kind.SECONDS, 0.001, 3600),
+    "initial_rto_source": Field(Kind.CHOICE, choices=("profile", "observed")),
     "syn_budget": Field(Kind.CHOICE, choices=("count", "time")),
     "syn_deadline": Field(Kind.SECONDS, 0, 3600),
     "rto_min": Field(Kind.SECONDS, 0, 3600),

@@ -167,6 +167,27 @@ class CaptureSummary:
     a different one per file)."""
     folded: FoldedConnections | None = None
     """Connections counted but not listed (None: every connection is listed)."""
+    hosts: tuple[HostProfile, ...] = ()
+    """With ``--profile auto``: the profile each host's connection sides were judged by, and
+    why (empty when one profile was forced on every side)."""
+
+
+@dataclass(frozen=True, slots=True)
+class HostProfile:
+    """One host's sides judged by one profile for one reason, over one capture."""
+
+    address: str
+    profile: str
+    basis: str
+    """``signature``, ``unknown`` (the RFC's bounds) or ``pinned``
+    (``tcpcheck.host_profiles.Basis``)."""
+    label: str
+    """What the host was taken for: ``Linux 3.x-6.x``, ``unknown stack``."""
+    evidence: str
+    """What it rests on, read from ``frame`` (the earliest such side's)."""
+    frame: int | None
+    connections: int
+    """Connection sides of this host judged so."""
 
 
 @dataclass(frozen=True, slots=True)

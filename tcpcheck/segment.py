@@ -64,7 +64,8 @@ class Segment(NamedTuple):
     header: bytes = b""
     """The IP and TCP headers as captured (IP options and IPv6 extension headers included):
     with ``payload``, the bytes an exact-duplicate check compares (``tcpcheck.duplicates``).
-    Empty for a segment rebuilt from a packed lone SYN."""
+    Empty for a segment rebuilt from a packed lone SYN, unless its headers were kept
+    (``tcpcheck.lone_syn.pack_lone``)."""
     copy: int = COPY_NONE
     """A capture artefact, not a segment sent: ``COPY_EXACT`` (True), an exact copy of a frame
     captured just before (``tcpcheck.duplicates``), set by the decoder; ``COPY_TWIN``, the copy

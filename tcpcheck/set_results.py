@@ -99,6 +99,7 @@ def _summaries(parts: Sequence[Part], counters: Sequence[DecodeCounters],
             input=part.path, format=part.format, packets=delta.packets,
             tcp_packets=delta.tcp, skipped=delta.skipped(), damage=part.damage,
             capture_start=None if part.first_ts is None else part.first_ts / 1e9,
-            profile=whole.profile, folded=whole.folded if index == 0 else None))
+            profile=whole.profile, folded=whole.folded if index == 0 else None,
+            hosts=whole.hosts if index == 0 else ()))
         before = after
     return out

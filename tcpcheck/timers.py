@@ -10,6 +10,7 @@ The tolerances are rule parameters (rto-backoff-violation, syn-retries-exceeded)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tcpcheck.model import events as ev
@@ -83,14 +84,36 @@ def answer_pending(profile: Profile, first_ts: int, now: int | None) -> bool:
     return now is not None and first_ts + round(profile.initial_rto * NS) > now
 
 
-def syn_retransmitted(profile: Profile, timing: Timing, a: Endpoint, frame: int,
-                      ts: int) -> list[ev.Event]:
-    """A SYN retransmission (same ISN): is it on the profile's schedule and within its limit?
+def syn_retransmitted(timing: Timing, a: Endpoint, frame: int, ts: int) -> list[ev.Event]:
+    """A SYN retransmission (same ISN): is it on the side's profile's schedule and within
+    its limit?
 
     Call before ``a.rtx.syns`` counts this transmission.
     """
     out: list[ev.Event] = []
     nth = a.rtx.syns  # the original was transmission 1, so this is retransmission number nth
+    if nth == 1:
+        _learn(a, (ts - a.rtx.last_syn_ts) / NS, frame, "SYN")
+    expected, since = _syn_timeout(a.profile, a, nth)
+    observed = (ts - since) / NS
+    if expected is not None and not timing.backoff.matches(observed, expected) and not (
+            _narrow(a, frame, "SYN", lambda p: _syn_fits(p, a, nth, ts, timing))):
+        out.append(ev.RtoBackoffViolation(frame, ts, a.role, "SYN", nth, expected,
+                                          observed, a.rtx.last_syn_frame, a.profile))
+    profile = a.profile
+    elapsed = (ts - a.rtx.syn_ts) / NS
+    limit = profile.max_syn_transmissions
+    late = elapsed > timing.give_up.latest(profile.syn_give_up)
+    if not a.rtx.syn_exceeded and (nth + 1 > limit or late):
+        a.rtx.syn_exceeded = True
+        out.append(ev.SynRetriesExceeded(frame, ts, a.role, "SYN", nth + 1, limit, elapsed,
+                                         profile.syn_give_up, profile))
+    return out
+
+
+def _syn_timeout(profile: Profile, a: Endpoint, nth: int) -> tuple[float | None, int]:
+    """The timeout before SYN retransmission ``nth`` under ``profile`` (None: past its
+    schedule), and the transmission it runs from."""
     schedule = profile.syn_schedule()
     since = a.rtx.last_syn_ts
     # Timeouts the attempts a refusal ended had already backed off (``prior_syns``).
@@ -101,24 +124,46 @@ def syn_retransmitted(profile: Profile, timing: Timing, a: Endpoint, frame: int,
         # retransmission, rearms its SYN timer to TCP_TIMEOUT_MIN ("Previous FIN/ACK or
         # RST/ACK might be ignored", tcp_rcv_synsent_state_process): the SYN goes out again
         # that soon after the RST. The timeouts after it keep the schedule.
-        expected, since = profile.syn_rst_rearm, a.rtx.syn_rst_ts
-    observed = (ts - since) / NS
-    if expected is not None and not timing.backoff.matches(observed, expected):
-        out.append(ev.RtoBackoffViolation(frame, ts, a.role, "SYN", nth, expected,
-                                          observed, a.rtx.last_syn_frame))
-    elapsed = (ts - a.rtx.syn_ts) / NS
-    limit = profile.max_syn_transmissions
-    late = elapsed > timing.give_up.latest(profile.syn_give_up)
-    if not a.rtx.syn_exceeded and (nth + 1 > limit or late):
-        a.rtx.syn_exceeded = True
-        out.append(ev.SynRetriesExceeded(frame, ts, a.role, "SYN", nth + 1, limit, elapsed,
-                                         profile.syn_give_up))
-    return out
+        return profile.syn_rst_rearm, a.rtx.syn_rst_ts
+    return expected, since
 
 
-def synack_retransmitted(profile: Profile, timing: Timing, a: Endpoint, peer_syn_ts: int,
-                         answer_ns: int, frame: int, ts: int, *,
-                         held_ack: int = 0) -> list[ev.Event]:
+def _syn_fits(profile: Profile, a: Endpoint, nth: int, ts: int, timing: Timing) -> bool:
+    expected, since = _syn_timeout(profile, a, nth)
+    return expected is not None and timing.backoff.matches((ts - since) / NS, expected)
+
+
+def _narrow(a: Endpoint, frame: int, what: str, fits: Callable[[Profile], bool]) -> bool:
+    """The side's schedule left its profile: does one of the candidates its signature left
+    open (``SideProfile.candidates``) fit? Then that one is the side's profile from now on.
+
+    Only a signature's candidates are tried: a stack the SYN told apart is not re-guessed
+    from its timers, which a loss burst or a slow host can bend.
+    """
+    chosen = a.chosen
+    if chosen is None:
+        return False
+    for candidate in chosen.candidates:
+        if fits(candidate):
+            a.judged_by(chosen.narrowed(candidate, frame, what))
+            return True
+    return False
+
+
+def _learn(a: Endpoint, observed: float, frame: int, what: str) -> None:
+    """A profile whose schedule starts at the side's own first retransmission interval
+    (``initial_rto_source = "observed"``, the RFC's bounds) takes it as the initial RTO,
+    kept between ``rto_min`` and ``max_rto``; the intervals after it must double from there
+    (RFC 6298 §5.5)."""
+    profile = a.profile
+    if a.chosen is None or profile.initial_rto_source != "observed":
+        return
+    initial = min(max(observed, profile.rto_min), profile.max_rto)
+    a.judged_by(a.chosen.learnt(initial, frame, what))
+
+
+def synack_retransmitted(timing: Timing, a: Endpoint, peer_syn_ts: int, answer_ns: int,
+                         frame: int, ts: int, *, held_ack: int = 0) -> list[ev.Event]:
     """A SYN-ACK retransmission (same ISN): an answer to the peer's SYN, or the timer's?
 
     Linux answers a retransmitted SYN at once and restarts its timer from there; only timer
@@ -133,12 +178,15 @@ def synack_retransmitted(profile: Profile, timing: Timing, a: Endpoint, peer_syn
     out: list[ev.Event] = []
     a.rtx.timer_synacks += 1
     nth = a.rtx.timer_synacks
-    expected = backed_off(profile.initial_rto, nth - 1, profile.max_rto)
     observed = (ts - a.rtx.last_syn_ts) / NS
+    if nth == 1 and not answering:
+        _learn(a, observed, frame, "SYN-ACK")
+    expected = _synack_timeout(a.profile, nth)
     # A second copy right after the answer to the peer's SYN: the timer fired as that SYN
     # arrived, and its schedule ran from a SYN-ACK before the answer, which is not recorded
     # here. It counts towards the retries, but its interval says nothing about the timer.
     if not answering and not timing.backoff.matches(observed, expected):
+        profile = a.profile
         silent = (_silent_timeouts(profile, timing, nth, observed)
                   if held_ack and profile.bare_third_ack == "defer" else None)
         if silent is not None:
@@ -147,15 +195,19 @@ def synack_retransmitted(profile: Profile, timing: Timing, a: Endpoint, peer_syn
             # (syn_ack_recalc). It is the last timeout the deferral allows, never one too many.
             a.rtx.timer_synacks += silent
             out.append(ev.AcceptDeferred(frame, ts, a.role, a.rtx.last_syn_frame, held_ack,
-                                         observed, silent, a.rtx.timer_synacks))
+                                         observed, silent, a.rtx.timer_synacks, profile))
             return out
+    if not answering and not timing.backoff.matches(observed, expected) and not _narrow(
+            a, frame, "SYN-ACK",
+            lambda p: timing.backoff.matches(observed, _synack_timeout(p, nth))):
         out.append(ev.RtoBackoffViolation(frame, ts, a.role, "SYN-ACK", nth, expected,
-                                          observed, a.rtx.last_syn_frame))
+                                          observed, a.rtx.last_syn_frame, a.profile))
+    profile = a.profile
     if not a.rtx.syn_exceeded and nth > profile.synack_retries:
         a.rtx.syn_exceeded = True
         out.append(ev.SynRetriesExceeded(frame, ts, a.role, "SYN-ACK", nth + 1,
                                          profile.synack_retries + 1, (ts - a.rtx.syn_ts) / NS,
-                                         profile.synack_give_up))
+                                         profile.synack_give_up, profile))
     return out
 
 
@@ -174,8 +226,13 @@ def _silent_timeouts(profile: Profile, timing: Timing, nth: int,
     return None
 
 
-def data_retransmitted(profile: Profile, timing: Timing, a: Endpoint, peer_last_ts: int,
-                       seq: int, frame: int, ts: int) -> list[ev.Event]:
+def _synack_timeout(profile: Profile, nth: int) -> float:
+    """The timeout before timer-driven SYN-ACK retransmission ``nth``: doubling."""
+    return backed_off(profile.initial_rto, nth - 1, profile.max_rto)
+
+
+def data_retransmitted(timing: Timing, a: Endpoint, peer_last_ts: int, seq: int, frame: int,
+                       ts: int) -> list[ev.Event]:
     """A retransmission of data at ``seq``: does a chain of timeouts back off (RFC 6298 §5.5)?
 
     Only a chain the timer alone can explain is judged: the same sequence number sent again
@@ -193,6 +250,7 @@ def data_retransmitted(profile: Profile, timing: Timing, a: Endpoint, peer_last_
         previous = a.rtx.rto_interval
         a.rtx.rto_n += 1
         if previous is not None and a.rtx.rto_n > 2:
+            profile = a.profile
             expected = min(2 * previous / NS, profile.max_rto)
             tolerance = timing.backoff
             floor = max(tolerance.earliest(expected), profile.rto_min * (1 - tolerance.ratio))
@@ -200,7 +258,7 @@ def data_retransmitted(profile: Profile, timing: Timing, a: Endpoint, peer_last_
                 out.append(ev.RtoBackoffViolation(frame, ts, a.role, "data", a.rtx.rto_n,
                                                   max(expected, profile.rto_min),
                                                   interval / NS, a.rtx.rto_frame,
-                                                  a.rel(seq)))
+                                                  profile, a.rel(seq)))
         a.rtx.rto_interval = interval
     else:
         first = a.first_sent_at(seq)
@@ -212,11 +270,13 @@ def data_retransmitted(profile: Profile, timing: Timing, a: Endpoint, peer_last_
     return out
 
 
-def teardown(profile: Profile, e: Endpoint, now: int, fin_frame: int | None) -> list[ev.Event]:
-    """FIN_WAIT_2 and CLOSE_WAIT timers of one side, at capture time ``now``."""
+def teardown(e: Endpoint, now: int, fin_frame: int | None) -> list[ev.Event]:
+    """FIN_WAIT_2 and CLOSE_WAIT timers of one side, at capture time ``now``, against its
+    profile."""
     out: list[ev.Event] = []
     if e.state is not State.CLOSE_WAIT and e.state is not State.FIN_WAIT_2:
         return out
+    profile = e.profile
     clocks = e.ending()
     # A side the capture never saw (one-sided capture) may well have closed: nothing to judge.
     if e.state is State.CLOSE_WAIT and not clocks.cw_reported and e.sent_any:
@@ -224,11 +284,11 @@ def teardown(profile: Profile, e: Endpoint, now: int, fin_frame: int | None) -> 
         if idle > profile.close_wait_stall:
             clocks.cw_reported = True
             out.append(ev.CloseWaitStall(clocks.cw_frame, clocks.cw_since, e.role, idle,
-                                         profile.close_wait_stall, fin_frame))
+                                         profile.close_wait_stall, fin_frame, profile))
     elif e.state is State.FIN_WAIT_2 and not clocks.fw2_reported:
         waited = (now - clocks.fw2_since) / NS
         if waited > profile.fin_timeout:
             clocks.fw2_reported = True
             out.append(ev.FinWait2Timeout(clocks.fw2_frame, clocks.fw2_since, e.role, waited,
-                                          profile.fin_timeout))
+                                          profile.fin_timeout, profile))
     return out

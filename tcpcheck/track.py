@@ -28,7 +28,8 @@ from collections import deque
 from collections.abc import Callable, Iterator
 
 from tcpcheck.duplicates import Copies
-from tcpcheck.lone_syn import LONE, PORTS, LoneSyn, unpack_lone
+from tcpcheck.host_profiles import HostProfiles
+from tcpcheck.lone_syn import LONE, PORTS, LoneSyn, pack_lone, unpack_lone
 from tcpcheck.model import events as ev
 from tcpcheck.model.connection import Connection
 from tcpcheck.model.endpoint import Endpoint
@@ -85,8 +86,10 @@ class Tracker:
     def __init__(self, profile: Profile,
                  on_finished: Callable[[Connection | LoneSyn], None],
                  timing: Timing = DEFAULT_TIMING, *, idle_timeout: float | None = None,
-                 lone_syns: bool = True, fast_path: bool = True) -> None:
+                 lone_syns: bool = True, fast_path: bool = True,
+                 hosts: HostProfiles | None = None) -> None:
         self.profile = profile
+        self.hosts = hosts
         self._fast_path = fast_path
         self.timing = timing
         self.on_finished = on_finished
@@ -97,7 +100,10 @@ class Tracker:
         self._lone: dict[bytes, bytes] = {}
         self._lone_syns = lone_syns
         self._lingering: deque[tuple[int, Connection]] = deque()
-        self._linger_ns = int(profile.time_wait * 1e9)
+        # A closed connection is kept as long as its TIME_WAIT side may still answer on it:
+        # with a profile per side, the longest TIME_WAIT any side may be given.
+        self._linger_ns = int((profile.time_wait if hosts is None
+                               else hosts.longest_time_wait) * 1e9)
         self._next_id = 0
         self._now = 0  # capture time of the latest segment
         self._passed = 0  # the latest capture time ``pass_by`` was told of
@@ -329,8 +335,8 @@ class Tracker:
         if sender.state is State.SYN_SENT:
             # A new ISN: still the same attempt unless the stack would have given up by now.
             elapsed = (seg.ts - sender.rtx.syn_ts) / 1e9
-            return (sender.rtx.syns >= self.profile.max_syn_transmissions
-                    or elapsed > self.profile.syn_give_up)
+            return (sender.rtx.syns >= sender.profile.max_syn_transmissions
+                    or elapsed > sender.profile.syn_give_up)
         # A new ISN on a tuple past its handshake: the old one was abandoned, unless the
         # receiver still holds the attempt; then it drops the SYN with a challenge ACK (RFC
         # 9293 §3.10.7.4, RFC 5961 §4), and only a reset ends it.
@@ -355,7 +361,7 @@ class Tracker:
             conn_id = self._next_id
             self._next_id += 1
         conn = Connection(conn_id, self.profile, client_key, midstream, seg, self.timing,
-                          fast_path=self._fast_path)
+                          fast_path=self._fast_path, hosts=self.hosts)
         conn.watch_hosts = self._watch
         if previous is not None:
             self._check_reuse(previous, conn, seg)
@@ -442,7 +448,7 @@ class Tracker:
         if tw is None or tw.teardown is None or tw.teardown.tw_since is None:
             return
         since = (syn.ts - tw.teardown.tw_since) / 1e9
-        if since >= self.profile.time_wait:
+        if since >= tw.profile.time_wait:
             return
         sender = old.client if old.client_key == (syn.src, syn.sport) else old.server
         new_ts = parse_options(syn.options).tsval
@@ -464,8 +470,8 @@ class Tracker:
                 parts.append(f"its TSval {new_ts} is not newer than {old_ts}")
             reason = "; ".join(parts)
         new.events.append(ev.TupleReopened(
-            syn.frame, syn.ts, "client", old.id, tw.role, since, self.profile.time_wait,
-            bool(reasons), reason))
+            syn.frame, syn.ts, "client", old.id, tw.role, since, tw.profile.time_wait,
+            bool(reasons), reason, tw.profile))
 
     # ------------------------------------------------------------------ expiry
 
@@ -585,9 +591,8 @@ class Tracker:
         conn_id = self._next_id
         self._next_id += 1
         self._remember_isn(seg, conn_id)
-        self._lone[seg.src + seg.dst + PORTS.pack(seg.sport, seg.dport)] = LONE.pack(
-            conn_id, seg.frame, seg.ts, seg.seq, seg.ack, seg.flags, seg.win,
-            seg.csum) + seg.options
+        self._lone[seg.src + seg.dst + PORTS.pack(seg.sport, seg.dport)] = pack_lone(
+            conn_id, seg, self.hosts is not None)
         return True
 
     def _adopt(self, seg: Segment) -> tuple[Connection, bool] | None:
@@ -617,7 +622,10 @@ class Tracker:
         time, each taken out of ``lone``: they are being finalised."""
         for key in keys:
             packed = lone.pop(key)
-            yield LoneSyn(LONE.unpack_from(packed)[0], unpack_lone(key, packed), self.profile)
+            syn = unpack_lone(key, packed)
+            # Its sender's profile says when an answer was due (its headers are kept then).
+            profile = self.profile if self.hosts is None else self.hosts.of_syn(syn).profile
+            yield LoneSyn(LONE.unpack_from(packed)[0], syn, profile)
 
 
 def _by_id(conn: Connection | LoneSyn) -> int:

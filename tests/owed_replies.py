@@ -38,7 +38,8 @@ def probe_reply(frame: int, outcome: ReplyOutcome = ReplyOutcome.ANSWERED, *,
                            ReplyOutcome.ACCEPTED)
     return ReplyOwed(frame, 0, "server", ReplyKind.ACK_UNACCEPTABLE, outcome,
                      PROBES[frame] if answered else None, EXPECTED, observed,
-                     "keepalive at seq 45, below RCV.NXT 46", "RFC 9293 §3.10.7.4")
+                     "keepalive at seq 45, below RCV.NXT 46", "RFC 9293 §3.10.7.4",
+                     load_profile("linux"))
 
 
 def keepalive_with_replies(*replies: ReplyOwed) -> AnalysisResult:

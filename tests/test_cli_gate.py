@@ -175,7 +175,7 @@ def test_per_path_overrides_apply_to_matching_captures_only(tmp_path: Path):
     assert by_input["legacy/old.pcap"]["findings"]["error"] == 0
     assert by_input["legacy/old.pcap"]["profile"] == "windows"
     assert by_input["new.pcap"]["findings"]["error"] == 1
-    assert by_input["new.pcap"]["profile"] == "linux"
+    assert by_input["new.pcap"]["profile"] == "auto"
 
 
 def test_rule_parameters_reach_the_timer_checks(tmp_path: Path):

@@ -216,7 +216,7 @@ def test_any_file_given_explicitly_is_read_from_its_top_level(tmp_path):
      "top level)"),
     ("colour = true",
      "unknown key 'colour' at the top level (keys: profile, select, extend-select, ignore, "
-     "severity, rules, fail-on, baseline, per-path)"),
+     "severity, rules, fail-on, baseline, per-path, hosts)"),
     ("select = 'HS,SQ001'",
      """select must be a list of strings, like ["HS", "SQ001"], not 'HS,SQ001'"""),
     ("ignore = ['HS', 1]",

@@ -270,4 +270,4 @@ def test_human_reports_count_the_folded_connections_among_those_analysed():
     assert done.stdout.rstrip().endswith("no protocol errors in 200 connections (1 warning)")
     markdown = tcpcheck("analyze", str(REAL_FLOOD), "--max-connections", "0", "--format",
                         "markdown").stdout
-    assert "syn-flood.pcap` | linux | 400 | 200 |" in markdown
+    assert "syn-flood.pcap` | auto | 400 | 200 |" in markdown

@@ -90,7 +90,8 @@ def test_a_reply_owed_to_a_segment_of_another_connection_is_told_at_its_answer()
     result = keepalive_with_replies()
     moved = replace(result.timelines[0], replies=(
         ReplyOwed(100, 0, "server", ReplyKind.CHALLENGE_SYN, ReplyOutcome.ANSWERED, 9,
-                  "<SEQ=53><ACK=46><CTL=ACK>", "", "SYN in ESTABLISHED", "RFC 5961 §4.2"),))
+                  "<SEQ=53><ACK=46><CTL=ACK>", "", "SYN in ESTABLISHED", "RFC 5961 §4.2",
+                  load_profile("linux")),))
     by_frame = {row.step.frame: row for row in build_ladder(moved, ()).rows}
     (owed,) = by_frame[9].owed
     assert owed.note(9) == ("server owes a challenge ACK <SEQ=53><ACK=46><CTL=ACK> "
@@ -109,7 +110,8 @@ def test_an_owed_reply_in_a_long_connection_is_drawn_out_of_the_collapsed_stretc
     before = build_ladder(replace(timeline, replies=()), result.findings)
     assert 2491 not in {row.step.frame for row in before.rows}
     owed = ReplyOwed(2491, 0, "server", ReplyKind.ACK_UNACCEPTABLE, ReplyOutcome.ANSWERED,
-                     2492, "<SEQ=1><ACK=2485649><CTL=ACK>", "", "", "RFC 9293 §3.10.7.4")
+                     2492, "<SEQ=1><ACK=2485649><CTL=ACK>", "", "", "RFC 9293 §3.10.7.4",
+                     load_profile("linux"))
     ladder = build_ladder(replace(timeline, replies=(owed,)), result.findings)
     by_frame = {row.step.frame: row for row in ladder.rows}
     assert [o.reply for o in by_frame[2491].owed] == [owed]
@@ -123,7 +125,8 @@ def test_owed_replies_past_the_cap_stay_collapsed_and_are_counted(monkeypatch):
     result = analyze_jobs([Job(BULK_HEAVY_LOSS, load_profile("linux"))], Recording(all=True))
     (timeline,) = result.timelines
     owed = ReplyOwed(2491, 0, "server", ReplyKind.ACK_UNACCEPTABLE, ReplyOutcome.ANSWERED,
-                     2492, "<SEQ=1><ACK=2485649><CTL=ACK>", "", "", "RFC 9293 §3.10.7.4")
+                     2492, "<SEQ=1><ACK=2485649><CTL=ACK>", "", "", "RFC 9293 §3.10.7.4",
+                     load_profile("linux"))
     result = replace(result, timelines=(replace(timeline, replies=(owed,)),))
     ladder = build_ladder(result.timelines[0], result.findings)
     assert 2491 not in {row.step.frame for row in ladder.rows}

@@ -398,7 +398,8 @@ def test_owed_replies_left_in_collapsed_stretches_are_counted_above_the_ladder(
     result = analysis(BULK_HEAVY_LOSS)
     (timeline,) = result.timelines
     owed = ReplyOwed(2491, 0, "server", ReplyKind.ACK_UNACCEPTABLE, ReplyOutcome.ANSWERED,
-                     2492, "<SEQ=1><ACK=2485649><CTL=ACK>", "", "", "RFC 9293 §3.10.7.4")
+                     2492, "<SEQ=1><ACK=2485649><CTL=ACK>", "", "", "RFC 9293 §3.10.7.4",
+                     load_profile("linux"))
     result = replace(result, timelines=(replace(timeline, replies=(owed,)),))
     report = tmp_path / "capped.html"
     report.write_text(render_html(result, load_catalog(), Severity.ERROR), encoding="utf-8")

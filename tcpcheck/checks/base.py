@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tcpcheck.profiles import Profile
-
 FrameNamer = Callable[[int, int], str]
 """``(frame, finding's frame) -> text``: how a message numbers a frame of a stitched set
 (``tcpcheck.stitched.FrameNames.number``)."""
@@ -14,11 +12,11 @@ FrameNamer = Callable[[int, int], str]
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """The connection a finding belongs to, for messages that name its endpoints and frames."""
+    """The connection a finding belongs to, for messages that name its endpoints and frames.
+    (No profile: each side has its own, and the events that need one carry it.)"""
 
     client: str
     server: str
-    profile: Profile
     frames: FrameNamer | None = None
     """None: frames are numbered as read (one capture file); set for a stitched set."""
 

@@ -28,7 +28,7 @@ def duplicate_ack(e: ev.DuplicateAck, ctx: Context) -> Explanation:
 
 
 def accept_deferred(e: ev.AcceptDeferred, ctx: Context) -> Explanation:
-    p = ctx.profile
+    p = e.profile
     timeouts = [backed_off(p.initial_rto, i, p.max_rto) for i in range(e.next_timeout)]
     due = ", ".join(f"{sum(timeouts[:i + 1]):g}" for i in range(e.next_timeout))
     return Explanation(
@@ -79,8 +79,8 @@ def zero_window_probe(e: ev.ZeroWindowProbe, ctx: Context) -> Explanation:
 def keepalive(e: ev.Keepalive, ctx: Context) -> Explanation:
     return Explanation(
         f"{ctx.name(e.side)} sent a keepalive (seq {e.seq} = SND.NXT - 1, {e.length} bytes) "
-        f"after {e.idle:.1f} s without sending; the {ctx.profile.name} profile's first "
-        f"keepalive comes after {ctx.profile.keepalive_time:g} s idle unless the application "
+        f"after {e.idle:.1f} s without sending; the {e.profile.name} profile's first "
+        f"keepalive comes after {e.profile.keepalive_time:g} s idle unless the application "
         f"shortened it",
         "a keepalive on an idle connection",
         f"keepalive after {e.idle:.1f} s",

@@ -11,8 +11,8 @@ def syn_isn_changed(e: ev.SynIsnChanged, ctx: Context) -> Explanation:
     return Explanation(
         f"{ctx.name(e.side)} retransmitted its SYN {e.elapsed:.3f} s after frame "
         f"{ctx.frame(e.first_frame, e.frame)} with ISN {e.new_isn} instead of {e.original_isn}; "
-        f"the attempt was still live (no reset, within the {ctx.profile.name} profile's "
-        f"{ctx.profile.syn_give_up:g} s SYN give-up time)",
+        f"the attempt was still live (no reset, within the {e.profile.name} profile's "
+        f"{e.profile.syn_give_up:g} s SYN give-up time)",
         f"seq {e.original_isn} (the ISN of the SYN in frame {ctx.frame(e.first_frame, e.frame)})",
         f"seq {e.new_isn}",
     )
@@ -76,7 +76,7 @@ def concurrent_syn(e: ev.ConcurrentSyn, ctx: Context) -> Explanation:
         f"its SYN with ISN {e.previous_isn} (frame {ctx.frame(e.previous_frame, e.frame)}) on "
         f"the same four-tuple, "
         f"while that handshake was pending: too soon for a retransmission (the "
-        f"{ctx.profile.name} profile's first SYN timeout is {ctx.profile.initial_rto:g} s), so "
+        f"{e.profile.name} profile's first SYN timeout is {e.profile.initial_rto:g} s), so "
         f"two openers share the port, as a SYN flood or scanning tool does; the server can "
         f"only answer one of them",
         "one SYN (and its retransmissions, same ISN) per four-tuple at a time",

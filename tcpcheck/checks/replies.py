@@ -45,7 +45,7 @@ def _rate_limit(e: ev.ReplyOwed, ctx: Context) -> str:
     """What the profile's rate limit was found to allow, for the message."""
     if e.kind in _RESETS:
         return ""
-    profile = ctx.profile
+    profile = e.profile
     if e.kind in _CHALLENGES and profile.challenge_ack_limit:
         return ""  # such a profile excuses every missing challenge ACK
     if profile.invalid_ratelimit:
@@ -70,11 +70,11 @@ def reset_not_sent(e: ev.ReplyOwed, ctx: Context) -> Explanation | None:
 def ack_withheld(e: ev.ReplyOwed, ctx: Context) -> Explanation | None:
     if e.outcome is not ReplyOutcome.MISSING or e.kind not in _ORDINARY:
         return None
-    delay = ctx.profile.delayed_ack_max
+    delay = e.profile.delayed_ack_max
     if e.kind is ReplyKind.ACK_HOLE:
         limit, within = "past the round trip (it owed the ACK at once)", "at once"
     else:
-        limit = (f"past the {ctx.profile.name} profile's delayed-ACK maximum ({delay:g} s, "
+        limit = (f"past the {e.profile.name} profile's delayed-ACK maximum ({delay:g} s, "
                  "plus the round trip)")
         within = f"within {delay:g} s"
     proof = ("its later ACK shows it had it, and the FIN was never sent again"

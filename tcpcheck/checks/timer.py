@@ -33,18 +33,18 @@ def _doubled(profile: Profile, nth: int) -> float:
 def _retries(e: ev.SynRetriesExceeded, ctx: Context, knob: str, hint: str = "") -> Explanation:
     return Explanation(
         f"{ctx.name(e.side)} sent its {e.what} {e.transmissions} times over {e.elapsed:.1f} s; "
-        f"the {ctx.profile.name} profile allows {e.limit} transmissions and gives up after "
+        f"the {e.profile.name} profile allows {e.limit} transmissions and gives up after "
         f"{e.give_up:g} s{hint}",
         f"at most {e.limit} {e.what}s within {e.give_up:g} s",
         f"{e.what} number {e.transmissions} at {e.elapsed:.1f} s",
-        f"RFC 1122 §4.2.3.5; RFC 6298 §5; profile {ctx.profile.name} {knob}",
+        f"RFC 1122 §4.2.3.5; RFC 6298 §5; profile {e.profile.name} {knob}",
     )
 
 
 def syn_retries_exceeded(e: ev.SynRetriesExceeded, ctx: Context) -> Explanation | None:
     if e.what != "SYN":
         return None
-    p = ctx.profile
+    p = e.profile
     return _retries(e, ctx, f"syn_retries = {p.syn_retries}, syn_linear_timeouts = "
                     f"{p.syn_linear_timeouts}",
                     _exponential_hint(p, e.elapsed, sum(
@@ -54,11 +54,11 @@ def syn_retries_exceeded(e: ev.SynRetriesExceeded, ctx: Context) -> Explanation 
 def synack_retries_exceeded(e: ev.SynRetriesExceeded, ctx: Context) -> Explanation | None:
     if e.what != "SYN-ACK":
         return None
-    return _retries(e, ctx, f"synack_retries = {ctx.profile.synack_retries}")
+    return _retries(e, ctx, f"synack_retries = {e.profile.synack_retries}")
 
 
 def rto_backoff_violation(e: ev.RtoBackoffViolation, ctx: Context) -> Explanation:
-    p = ctx.profile
+    p = e.profile
     if e.what == "data":
         return Explanation(
             f"{ctx.name(e.side)} retransmitted seq {e.seq} for the {e.nth}th time only "

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import click
 
 from tcpcheck.cli.console import Command
-from tcpcheck.profiles import DEFAULT_PROFILE, profile_names
+from tcpcheck.profiles import AUTO, profile_names
 from tcpcheck.report.formats import FORMATS
 
 FAIL_LEVELS = ("error", "warning", "info", "never")
@@ -31,9 +31,11 @@ def selection_options(func: Command) -> Command:
                           "pyproject.toml, searched upward from the working directory)."),
         click.option("--isolated", is_flag=True, help="Ignore every configuration file."),
         click.option("--profile", "profile_name", metavar="NAME|FILE.toml",
-                     help=f"Stack profile the timers are checked against "
-                          f"({', '.join(profile_names())}) or a TOML file overriding one. "
-                          f"[default: {DEFAULT_PROFILE}]"),
+                     help=f"Stack profile the timers are checked against: {AUTO} (each "
+                          f"connection side's from its own SYN or SYN-ACK, the RFC's bounds "
+                          f"when unknown), one for every side "
+                          f"({', '.join(profile_names())}), or a TOML file overriding one. "
+                          f"[default: {AUTO}]"),
         click.option("--select", multiple=True, metavar="RULES",
                      help="Only these rules: codes (HS001), code prefixes (HS), slugs, "
                           "categories or ALL, comma-separated."),

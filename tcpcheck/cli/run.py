@@ -27,10 +27,11 @@ from tcpcheck.config import (
     settings_for,
 )
 from tcpcheck.engine import RuleSetup
+from tcpcheck.host_profiles import HostProfiles, Pin
 from tcpcheck.live import LiveError
 from tcpcheck.parallel import WorkerError
 from tcpcheck.pipeline import Job
-from tcpcheck.profiles import DEFAULT_PROFILE, Profile, ProfileError, load_profile
+from tcpcheck.profiles import AUTO, Profile, ProfileError, load_profile
 from tcpcheck.readfilter import FilterError, ReadFilter
 from tcpcheck.report.formats import REGISTRY, ReportSettings, Sink
 from tcpcheck.report.outputs import Output, OutputError, plan_outputs
@@ -107,11 +108,11 @@ class Run:
 
     def jobs(self, inputs: list[str]) -> list[Job]:
         """Each input with the profile and rules its settings give; profiles read once each."""
-        profiles: dict[str, Profile] = {}
+        profiles: dict[str, Profile | HostProfiles] = {}
         jobs = []
         for path in inputs:
             settings = settings_for(self.config, path, self.cli, self.catalog,
-                                    default_profile=DEFAULT_PROFILE)
+                                    default_profile=AUTO)
             profile = profiles.get(settings.profile)
             if profile is None:
                 profile = profiles[settings.profile] = self._profile(settings.profile)
@@ -121,9 +122,13 @@ class Run:
             jobs.append(Job(path, profile, setup))
         return jobs
 
-    def _profile(self, name: str) -> Profile:
-        """Load a profile; one the configuration named is reported with the file's name."""
+    def _profile(self, name: str) -> Profile | HostProfiles:
+        """Load a profile (``auto``: a profile per side, with the configuration's pins); one
+        the configuration named is reported with the file's name."""
         try:
+            if name == AUTO:
+                return HostProfiles.bundled(tuple(
+                    Pin(pin.network, load_profile(pin.profile)) for pin in self.config.hosts))
             return load_profile(name)
         except ProfileError as exc:
             if self.config.path is None or name == self.cli.profile:

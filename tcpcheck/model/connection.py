@@ -17,6 +17,7 @@ from dataclasses import replace
 from typing import NamedTuple
 
 from tcpcheck import timers
+from tcpcheck.host_profiles import Basis, HostProfiles, SideProfile
 from tcpcheck.model import events as ev
 from tcpcheck.model.acks import AckSteps
 from tcpcheck.model.arrival import syn_challenged
@@ -70,7 +71,7 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
     """
 
     __slots__ = (
-        "id", "profile", "client", "server", "client_key", "midstream", "events",
+        "id", "hosts", "client", "server", "client_key", "midstream", "events",
         "first_frame", "last_frame", "start_ts", "end_ts", "packets", "done_at",
         "close", "finished", "lingering", "keys", "reorder_ns", "negotiated", "timers",
         "timing", "revised", "unsettled", "rst_in_flight", "syn_to_older", "early", "held",
@@ -80,21 +81,30 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
 
     def __init__(self, conn_id: int, profile: Profile, client_key: tuple, midstream: bool,
                  first: Segment, timing: timers.Timing = timers.DEFAULT_TIMING, *,
-                 fast_path: bool = True) -> None:
+                 fast_path: bool = True, hosts: HostProfiles | None = None) -> None:
         self.id = conn_id
         self.fast_path = fast_path
-        self.profile = profile
+        # None: ``profile`` judges both sides; else each side's comes from its own SYN or
+        # SYN-ACK (``HandshakeSteps``), a pin, or the RFC's bounds until then.
+        self.hosts = hosts
         self.timing = timing
         self.client_key = client_key  # (addr, port) of the client
         self.midstream = midstream
+        if hosts is None:
+            client = server = SideProfile(profile, Basis.FORCED, f"--profile {profile.name}",
+                                          "one profile for every side")
+        else:
+            client = hosts.unseen(client_key[0])
+            server = hosts.unseen(first.dst if first.src == client_key[0]
+                                  and first.sport == client_key[1] else first.src)
         # A side whose first packet was a SYN starts CLOSED (active open); the one it reaches
         # is assumed to be LISTENing. Picked up mid-stream, both are assumed ESTABLISHED.
         if midstream:
-            self.client = Endpoint("client", State.ESTABLISHED)
-            self.server = Endpoint("server", State.ESTABLISHED)
+            self.client = Endpoint("client", State.ESTABLISHED, client)
+            self.server = Endpoint("server", State.ESTABLISHED, server)
         else:
-            self.client = Endpoint("client", State.CLOSED)
-            self.server = Endpoint("server", State.LISTEN)
+            self.client = Endpoint("client", State.CLOSED, client)
+            self.server = Endpoint("server", State.LISTEN, server)
         self.events: list[ev.Event] = []
         if midstream:
             self.events.append(ev.CaptureStartedMidstream(first.frame, first.ts, "client"))
@@ -384,7 +394,7 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
 
     def _check_timers(self, now: int, sender: Endpoint | None, fin_frame: int | None) -> None:
         for e in (self.client, self.server):
-            self.events.extend(timers.teardown(self.profile, e, now,
+            self.events.extend(timers.teardown(e, now,
                                                fin_frame if e is sender else None))
         self.timers = any(e.state in (State.CLOSE_WAIT, State.FIN_WAIT_2)
                           for e in (self.client, self.server))
@@ -401,8 +411,11 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         reply was not due yet is no evidence of a corrupt link."""
         while self.held is not None:  # replaying what it held back may hold another
             # No reply came: the receiver dropped it, unless the capture ended before the
-            # reply was due in a trace whose checksums are known to be stale.
-            pending = stale and timers.answer_pending(self.profile, self.held.seg.ts, now)
+            # reply was due (its sender's initial RTO) in a trace whose checksums are known
+            # to be stale.
+            held = self.held
+            sender = self.client if held.from_client else self.server
+            pending = stale and timers.answer_pending(sender.profile, held.seg.ts, now)
             self._settle_held(None, PENDING if pending else "")
         if self.suspect is not None:
             self._decide_suspect(None, False)  # its sender never carried on: its own reset
@@ -436,7 +449,7 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
                 self._step(s, Input.RETRACT_RECV_SYN, Moment(self.last_frame, self.end_ts))
                 self.events.append(ev.HalfOpen(c.snd.isn_frame, c.rtx.syn_ts, "client", c.rtx.syns,
                                                (c.rtx.last_syn_ts - c.rtx.syn_ts) / 1e9,
-                                               timers.answer_pending(self.profile, c.rtx.syn_ts,
+                                               timers.answer_pending(c.profile, c.rtx.syn_ts,
                                                                      now)))
             elif s.rtx.synacks and s.state is State.SYN_RCVD and s.snd.una == s.snd.base:
                 # (A listener deferring accept is in SYN_RCVD although the client acknowledged
@@ -445,7 +458,7 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
                 self.events.append(ev.HandshakeIncomplete(s.rtx.synack_frame, s.rtx.syn_ts,
                                                           "server", s.rtx.synacks,
                                                           timers.answer_pending(
-                                                              self.profile, s.rtx.syn_ts, now)))
+                                                              s.profile, s.rtx.syn_ts, now)))
         if (not self.close and self.done_at is None and (c.sent_any or s.sent_any)
                 and c.state is not State.CLOSED):
             self.events.append(ev.CaptureEndedMidstream(self.last_frame, self.end_ts, "client",

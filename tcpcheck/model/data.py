@@ -153,7 +153,7 @@ class DataSteps:
         else:
             self.events.append(ev.Retransmission(seg.frame, seg.ts, a.role, "data", a.rel(seq),
                                                  seg.plen))
-            self.events.extend(timers.data_retransmitted(self.profile, self.timing, a,
+            self.events.extend(timers.data_retransmitted(self.timing, a,
                                                          b.rtx.last_ts, seq, seg.frame, seg.ts))
         if (a.snd.sent or a.snd.acked) and len(seg.payload) == seg.plen:
             differs = a.first_copy_differs(seq, seg.payload)
@@ -172,7 +172,7 @@ class DataSteps:
             self.events.append(ev.ZeroWindowProbe(seg.frame, seg.ts, a.role, a.rel(seq), plen))
         else:
             self.events.append(ev.Keepalive(seg.frame, seg.ts, a.role, a.rel(seq), plen,
-                                            idle / 1e9))
+                                            idle / 1e9, a.profile))
 
     def _pure_out_of_sequence(self, seg: Segment, a: Endpoint, b: Endpoint, idle: int) -> None:
         """A segment without data or FIN whose seq is not SND.NXT."""

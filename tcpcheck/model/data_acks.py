@@ -93,8 +93,9 @@ class DataAckSteps:
             self._set_wait(wait, not from_client, None)
             return
         ack = unwrap(seg.ack, sample.end)
-        ordinary = sample.kind is ReplyKind.ACK_DATA
-        if seg.ts - sample.segment.ts <= self._allowance(ordinary) or ack < sample.floor:
+        owing = self.client if from_client else self.server
+        delaying = owing if sample.kind is ReplyKind.ACK_DATA else None
+        if seg.ts - sample.segment.ts <= self._allowance(delaying) or ack < sample.floor:
             return  # sent before the data reached it, perhaps; or another sequence space
         tsecr = parse_options(seg.options).tsecr if seg.options else None
         if tsecr is None or (tsecr - sample.tsval) & MASK >= HALF:
@@ -122,5 +123,5 @@ class DataAckSteps:
             "SEG.SEQ =< Last.ACK.sent), and the data was never sent again",
             f"{data.plen} bytes at seq {start}" + (", filling a hole" if hole else ""),
             "RFC 5681 §4.2 (an immediate ACK)" if hole else
-            f"RFC 9293 §3.8.6.3; the {self.profile.name} profile's delayed_ack_max "
-            f"{self.profile.delayed_ack_max:g} s"))
+            f"RFC 9293 §3.8.6.3; the {receiver.profile.name} profile's delayed_ack_max "
+            f"{receiver.profile.delayed_ack_max:g} s", receiver.profile))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 
+from tcpcheck.host_profiles import SideProfile
 from tcpcheck.model.attribution import IpTrail
 from tcpcheck.model.seqnum import unwrap
 from tcpcheck.model.states import Input, State, step
@@ -186,11 +187,16 @@ class Endpoint:
     """One side: its RFC 9293 state and its TCB, grouped as the RFC groups it."""
 
     __slots__ = ("role", "state", "snd", "rcv", "opts", "wnd", "rtx", "teardown", "sent_any",
-                 "oversized", "offloaded", "flow", "ip")
+                 "oversized", "offloaded", "flow", "ip", "chosen", "profile")
 
-    def __init__(self, role: str, state: State) -> None:
+    def __init__(self, role: str, state: State, chosen: SideProfile | None = None) -> None:
         self.role = role
         self.state = state
+        # The profile this side is judged by and why (``tcpcheck.host_profiles``): its own
+        # timers as a sender, its tolerances as a receiver. ``profile`` is ``chosen.profile``,
+        # kept as an attribute of its own for the checks that read it per segment.
+        self.chosen = chosen
+        self.profile = None if chosen is None else chosen.profile
         self.snd = SendSequence()
         self.rcv = ReceiveSequence()
         self.opts = NegotiatedOptions()
@@ -215,6 +221,11 @@ class Endpoint:
     def syns(self) -> int:
         """SYN (or SYN-ACK) transmissions seen from this side."""
         return self.rtx.syns
+
+    def judged_by(self, chosen: SideProfile) -> None:
+        """From now on, this side's profile is ``chosen``'s."""
+        self.chosen = chosen
+        self.profile = chosen.profile
 
     def ending(self) -> TeardownClocks:
         """This side's teardown clocks, started on first use."""

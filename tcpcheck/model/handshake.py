@@ -49,6 +49,8 @@ class HandshakeSteps:
         if restart:
             self._abandon_attempt(a, b)
         if first or restart:
+            if self.hosts is not None:
+                a.judged_by(self.hosts.of_syn(seg))
             a.open_sequence(seg.seq, seg.plen)
             a.snd.isn_frame = seg.frame
             a.rtx.syn_ts = seg.ts
@@ -66,16 +68,16 @@ class HandshakeSteps:
                     seg.frame, seg.ts, a.role, a.rtx.synack_frame or a.snd.isn_frame, a.snd.isn,
                     seg.seq))
             elif (seg.ts - a.rtx.last_syn_ts) / 1e9 < self.timing.backoff.earliest(
-                    self.profile.initial_rto):
+                    a.profile.initial_rto):
                 # Sooner than any SYN timeout: another opener on the same port (a scanner or
                 # SYN flood tool), not this attempt's retransmission.
                 self.events.append(ev.ConcurrentSyn(
                     seg.frame, seg.ts, a.role, a.rtx.last_syn_frame, a.snd.isn, seg.seq,
-                    (seg.ts - a.rtx.last_syn_ts) / 1e9))
+                    (seg.ts - a.rtx.last_syn_ts) / 1e9, a.profile))
             else:
                 self.events.append(ev.SynIsnChanged(
                     seg.frame, seg.ts, a.role, a.snd.isn_frame, a.snd.isn, seg.seq,
-                    (seg.ts - a.rtx.syn_ts) / 1e9))
+                    (seg.ts - a.rtx.syn_ts) / 1e9, a.profile))
             # The peer can only answer the newest ISN: follow it, unless it visibly accepted
             # the first SYN-ACK (its ACK of the old ISN + 1 was captured); then the connection
             # goes on in the old sequence space and the new SYN-ACK is answered with a
@@ -90,7 +92,7 @@ class HandshakeSteps:
             a.flow.resent(a.snd.base, 0, seg.frame)
             if has_ack:
                 timed = timers.synack_retransmitted(
-                    self.profile, self.timing, a, b.rtx.last_syn_ts,
+                    self.timing, a, b.rtx.last_syn_ts,
                     max(ANSWER_NS, 3 * self.reorder_ns), seg.frame, seg.ts,
                     held_ack=_held_ack(a, b))
                 self.events.extend(timed)
@@ -99,8 +101,8 @@ class HandshakeSteps:
             elif a.rtx.syns:
                 # (Not when the side's sequence space was only inferred from a SYN-ACK: the
                 # first SYN was not captured, so there is no schedule to measure from.)
-                self.events.extend(timers.syn_retransmitted(self.profile, self.timing, a,
-                                                            seg.frame, seg.ts))
+                self.events.extend(timers.syn_retransmitted(self.timing, a, seg.frame,
+                                                            seg.ts))
         a.rtx.syns += 1
         a.rtx.last_syn_ts, a.rtx.last_syn_frame = seg.ts, seg.frame
         self._syn_options(seg, opts, a, b, bool(has_ack))

@@ -61,7 +61,7 @@ class OptionSteps:
         # Older, so sent before (its window updates nothing), but a receiver drops it only
         # beyond the profile's PAWS window: Linux stamps a TSO burst once, and a
         # retransmission stamped a tick later can go out between its segments.
-        if (not a.opts.paws_reported and paws_rejects(tsval, last, self.profile.paws_window)
+        if (not a.opts.paws_reported and paws_rejects(tsval, last, b.profile.paws_window)
                 and self._advances(seg, a, b)):
             # A segment sent earlier and reordered carries an older TSval too, but it cannot
             # carry new sequence space or a higher ACK than the segments that overtook it.

@@ -127,8 +127,8 @@ class ReplySteps:
         lets it through all the same, as Linux does: whether ``b`` took it shows in its ACK
         (``unacceptable-segment-accepted``, naming the profile's tolerance)."""
         tolerated = ""
-        if self.profile.zero_window_fin == "accept":
-            tolerated = (f"the {self.profile.name} profile's zero_window_fin = accept: a "
+        if b.profile.zero_window_fin == "accept":
+            tolerated = (f"the {b.profile.name} profile's zero_window_fin = accept: a "
                          "deliberate tolerance")
         self._owe_ack(ReplyKind.ACK_UNACCEPTABLE, seg, a, b,
                       f"FIN at seq {a.rel(fin)} into a zero window", "RFC 9293 §3.10.7.4 (first)",
@@ -208,7 +208,7 @@ class ReplySteps:
                              f"FIN is frame {seg.frame}, with no retransmission of the FIN "
                              "between")
             return None
-        if owed.late is None and seg.ts - owed.segment.ts > self._allowance(ordinary=True):
+        if owed.late is None and seg.ts - owed.segment.ts > self._allowance(self._sides(owed)[0]):
             return owed._replace(late=seg)
         return owed
 
@@ -371,10 +371,10 @@ class ReplySteps:
                      f"{start}..{end} dropped: no ACK reaching {end} until its sender sends "
                      "it again")
 
-    def _allowance(self, ordinary: bool = False) -> int:
+    def _allowance(self, delaying: Endpoint | None = None) -> int:
         """How long after the provocation the receiver's reply may reach the tap; for an
-        ordinary ACK, plus the profile's delayed-ACK maximum."""
-        delay = int(self.profile.delayed_ack_max * 1e9) if ordinary else 0
+        ordinary ACK, plus its receiver's (``delaying``) profile's delayed-ACK maximum."""
+        delay = 0 if delaying is None else int(delaying.profile.delayed_ack_max * 1e9)
         return 2 * self.reorder_ns + SLACK_NS + delay
 
     def _rate_limited(self, owed: Owed) -> bool:
@@ -383,7 +383,7 @@ class ReplySteps:
         segments are exempt from it for an ACK_UNACCEPTABLE: tcp_oow_rate_limited), and
         a host-wide ``challenge_ack_limit`` per second the capture of one connection cannot
         count."""
-        profile = self.profile
+        profile = self._sides(owed)[0].profile
         if owed.kind in _CHALLENGES and profile.challenge_ack_limit:
             return True
         provoking = owed.segment
@@ -402,16 +402,17 @@ class ReplySteps:
     def _record(self, owed: Owed, outcome: ReplyOutcome, reply: Segment | None,
                 observed: str, expected: str = "") -> None:
         side = "client" if owed.client else "server"
+        receiver, sender = self._sides(owed)
+        profile = receiver.profile
         if owed.kind is ReplyKind.ACK_FIN:
-            sender = self._sides(owed)[1]
             owed = owed._replace(
                 reason=f"FIN at seq {sender.rel(owed.ack[0] - 1)}",
-                reference=f"RFC 9293 §3.10.7.4 (eighth), §3.8.6.3; the {self.profile.name} "
-                          f"profile's delayed_ack_max {self.profile.delayed_ack_max:g} s")
+                reference=f"RFC 9293 §3.10.7.4 (eighth), §3.8.6.3; the {profile.name} "
+                          f"profile's delayed_ack_max {profile.delayed_ack_max:g} s")
         event = ev.ReplyOwed(
             owed.segment.frame, owed.segment.ts, side, owed.kind, outcome,
             None if reply is None else reply.frame, expected or self._expected(owed), observed,
-            owed.reason, owed.reference)
+            owed.reason, owed.reference, profile)
         if owed.unsent:
             self.tentative = (*self.tentative, event)
         else:

@@ -34,13 +34,13 @@ class ResetSteps:
             self._resolve_pending(a, seq, seg, "RST")
         if (a.state is State.TIME_WAIT and a.teardown is not None
                 and a.teardown.tw_since is not None
-                and seg.ts - a.teardown.tw_since < self.profile.time_wait * 1e9
+                and seg.ts - a.teardown.tw_since < a.profile.time_wait * 1e9
                 and a.rcv.fin_frame > b.snd.fin_frame):
             # The peer's FIN reached a again after a entered TIME_WAIT (a retransmission),
             # and a answered with RST: the state that should have re-ACKed it was gone.
             self.events.append(ev.ResetInTimeWait(
                 seg.frame, seg.ts, a.role, a.rcv.fin_frame, (seg.ts - a.teardown.tw_since) / 1e9,
-                self.profile.time_wait))
+                a.profile.time_wait, a.profile))
         before, before_sender = b.state, a.state
         verdict = self._rst_verdict(seg, seq, a, b)
         if verdict in ("outside", "inexact") and a.state is State.SYN_SENT:

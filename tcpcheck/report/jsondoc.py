@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any, TextIO
 
@@ -22,6 +23,7 @@ from tcpcheck.result import (
     CaptureSummary,
     ConnectionSummary,
     Finding,
+    HostProfile,
     Severity,
 )
 from tcpcheck.spill import on_disk
@@ -84,8 +86,12 @@ def write_json(result: AnalysisResult, fp: TextIO, *, timestamp: str | None = No
                               separators=(", ", ": ")).encode
     steps = NextSteps(result.connections, in_order=on_disk(result.connections))
     findings = (_finding(f, steps.of(f)) for f in result.findings)
-    for key, rows in (("connections", map(_connection, result.connections)),
-                      ("findings", findings)):
+    tables: list[tuple[str, Iterable[dict[str, Any]]]] = [
+        ("connections", map(_connection, result.connections)), ("findings", findings)]
+    if any(c.hosts for c in result.captures):
+        # Only with --profile auto: a forced profile's reports stay byte-identical.
+        tables.append(("hosts", (_host(c.input, h) for c in result.captures for h in c.hosts)))
+    for key, rows in tables:
         fp.write(f',\n  "{key}": [')
         sep = "\n    "
         for row in rows:
@@ -147,6 +153,12 @@ def _capture(capture: CaptureSummary, counts: dict[str, dict[str, int]]) -> dict
     if capture.folded is not None:
         out["folded"] = asdict(capture.folded)
     return out
+
+
+def _host(path: str, host: HostProfile) -> dict[str, Any]:
+    return {"input": path, "address": host.address, "profile": host.profile,
+            "basis": host.basis, "label": host.label, "evidence": host.evidence,
+            "frame": host.frame, "connections": host.connections}
 
 
 def _baseline(baseline: BaselineReport) -> dict[str, Any]:

@@ -12,10 +12,15 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from tcpcheck.profiles import DEFAULT_PROFILE, Profile
+from tcpcheck.profiles import AUTO, Profile
 from tcpcheck.report.prose import INDENT, wrap
 from tcpcheck.wording import counted
 
+AUTO_DESCRIPTION = ("each connection side gets the profile of the stack its own SYN or SYN-ACK "
+                    "shows (option layout and TTL: linux, narrowed to linux-legacy by its SYN "
+                    "schedule, windows), rfc-bounds when it shows none, or the one the "
+                    "configuration's [hosts] table pins to its address")
+"""What ``--profile auto``, the default, does."""
 _DERIVED_ROWS = ("SYN retransmissions at", "SYN give-up", "SYN-ACK retransmissions at",
                  "SYN-ACK give-up")
 
@@ -53,8 +58,7 @@ def render_profiles(profiles: Sequence[Profile], console: Console) -> None:
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     table.add_column("", style="bold", no_wrap=True)
     for profile in profiles:
-        default = " (default)" if profile.name == DEFAULT_PROFILE else ""
-        table.add_column(profile.name + default, overflow="fold")
+        table.add_column(profile.name, overflow="fold")
     for key in _value_keys():
         table.add_row(key, *(_format_field(p, key) for p in profiles))
     table.add_section()
@@ -69,6 +73,7 @@ def render_profiles(profiles: Sequence[Profile], console: Console) -> None:
     descriptions.add_column()
     for profile in profiles:
         descriptions.add_row(profile.name, Text(profile.description))
+    descriptions.add_row(f"{AUTO} (default)", Text(AUTO_DESCRIPTION))
     console.print(descriptions)
     console.print()
     console.print(Text("tcpcheck profiles NAME shows one profile and where its numbers come "
@@ -77,8 +82,7 @@ def render_profiles(profiles: Sequence[Profile], console: Console) -> None:
 
 def render_profile(profile: Profile, console: Console) -> None:
     """One profile: its description, every value, the schedules it implies, its source."""
-    default = " (default)" if profile.name == DEFAULT_PROFILE else ""
-    console.print(Text.assemble((profile.name, "bold"), default))
+    console.print(Text(profile.name, "bold"))
     console.print(wrap(profile.description, console), soft_wrap=True)
     console.print()
     rows = [(key, _format_field(profile, key)) for key in _value_keys()]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tcpcheck.model.events.base import Event
+from tcpcheck.profiles import Profile
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,8 @@ class AcceptDeferred(Event):
     """SYN-ACK timeouts that fired without sending, before the one that sent this copy."""
     next_timeout: int
     """Which timeout of the SYN-ACK timer sent this copy (1: the first)."""
+    profile: Profile
+    """The listener's profile, whose SYN-ACK timer this was."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +74,8 @@ class Keepalive(Event):
     length: int
     idle: float
     """Seconds since the side's previous segment."""
+    profile: Profile
+    """The profile of the side concerned, as it stood when this was seen."""
 
 
 @dataclass(frozen=True, slots=True)

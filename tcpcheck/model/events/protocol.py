@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from tcpcheck.model.events.base import Event
 from tcpcheck.model.seqnum import MASK
+from tcpcheck.profiles import Profile
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +18,8 @@ class SynIsnChanged(Event):
     new_isn: int
     elapsed: float
     """Seconds since the first SYN of the attempt."""
+    profile: Profile
+    """The profile of the side concerned, as it stood when this was seen."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +30,8 @@ class ConcurrentSyn(Event):
     previous_isn: int
     new_isn: int
     gap: float
+    profile: Profile
+    """The profile of the side concerned, as it stood when this was seen."""
     """Seconds since the side's previous SYN."""
 
 
@@ -135,6 +140,8 @@ class ResetInTimeWait(Event):
     """Seconds the side had been in TIME_WAIT."""
     time_wait: float
     """The profile's TIME_WAIT duration."""
+    profile: Profile
+    """The profile of the side concerned, as it stood when this was seen."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +155,8 @@ class TupleReopened(Event):
     safe: bool
     """True when RFC 6191 allows it (newer timestamp or ISN above the old sequence space)."""
     reason: str
+    profile: Profile
+    """The profile of the side in TIME_WAIT."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,12 +407,16 @@ class CloseWaitStall(Event):
     threshold: float
     fin_frame: int | None
     """When the side's FIN finally came (None: never, before the capture ended)."""
+    profile: Profile
+    """The profile of the side concerned, as it stood when this was seen."""
 
 
 @dataclass(frozen=True, slots=True)
 class FinWait2Timeout(Event):
     seconds: float
     timeout: float
+    profile: Profile
+    """The profile of the side concerned, as it stood when this was seen."""
 
 
 # ---------------------------------------------------------------------- retransmission timers
@@ -420,6 +433,8 @@ class SynRetriesExceeded(Event):
     """The most transmissions (first + retransmissions) the profile allows."""
     elapsed: float
     give_up: float
+    profile: Profile
+    """The profile of the side concerned, as it stood when this was seen."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -433,4 +448,6 @@ class RtoBackoffViolation(Event):
     expected: float
     observed: float
     previous_frame: int
+    profile: Profile
+    """The profile of the side concerned, as it stood when this was seen."""
     seq: int = 0

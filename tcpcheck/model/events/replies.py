@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from tcpcheck.model.events.base import Event
+from tcpcheck.profiles import Profile
 
 
 class ReplyKind(StrEnum):
@@ -83,3 +84,5 @@ class ReplyOwed(Event):
     """Why it was owed, in TCP terms (``RST at seq 5000, in the window but not RCV.NXT 1001``)."""
     reference: str
     """The RFC section or the profile value the obligation rests on."""
+    profile: Profile
+    """The receiver's profile: its rate limits and delayed-ACK maximum."""
