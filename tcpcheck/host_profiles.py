@@ -55,6 +55,19 @@ class SideProfile:
     candidates: tuple[Profile, ...] = ()
     """Profiles after ``profile`` the side's own retransmission schedule may still show it
     runs (``linux-legacy`` after ``linux``)."""
+    what: str = ""
+    """``SYN`` or ``SYN-ACK``: the segment read at ``frame``."""
+
+    def why(self, role: str) -> str:
+        """Why the side ``role`` has its profile, for a finding's message: ``client's SYN,
+        frame 8: Windows Vista-10 / Server 2008-2016``; empty when one profile was forced."""
+        if self.basis is Basis.FORCED:
+            return ""
+        if self.basis is Basis.PINNED:
+            return f"{role} {self.label}"
+        if self.frame is None:
+            return f"{role}: {self.label}, {self.evidence}"
+        return f"{role}'s {self.what}, frame {self.frame}: {self.label}"
 
     def narrowed(self, profile: Profile, frame: int, what: str) -> SideProfile:
         """The side runs ``profile`` (one of the candidates), as its ``what`` retransmission at
@@ -127,9 +140,9 @@ class HostProfiles:
             self._profiles[name] for name in match.profiles if name in self._profiles)
         if not candidates:
             return SideProfile(self.unknown, Basis.UNKNOWN, "unknown stack",
-                               f"its {what} matched no stack signature", seg.frame)
+                               f"its {what} matched no stack signature", seg.frame, (), what)
         return SideProfile(candidates[0], Basis.SIGNATURE, match.label,
-                           f"its {what}: {match.evidence}", seg.frame, candidates[1:])
+                           f"its {what}: {match.evidence}", seg.frame, candidates[1:], what)
 
     def _pinned(self, address: bytes) -> SideProfile | None:
         if not self._pins:

@@ -189,6 +189,14 @@ class HostProfile:
     connections: int
     """Connection sides of this host judged so."""
 
+    def summary(self) -> str:
+        """One line for the reports without columns: ``windows: Windows 7-10 (signature;
+        its SYN: TTL 127 ..., frame 2), 525 connections``."""
+        frame = "" if self.frame is None else f", frame {self.frame}"
+        noun = "connection" if self.connections == 1 else "connections"
+        return (f"{self.profile}: {self.label} ({self.basis}; {self.evidence}{frame}), "
+                f"{self.connections} {noun}")
+
 
 @dataclass(frozen=True, slots=True)
 class BaselineEntry:

@@ -99,7 +99,8 @@ def syn_retransmitted(timing: Timing, a: Endpoint, frame: int, ts: int) -> list[
     if expected is not None and not timing.backoff.matches(observed, expected) and not (
             _narrow(a, frame, "SYN", lambda p: _syn_fits(p, a, nth, ts, timing))):
         out.append(ev.RtoBackoffViolation(frame, ts, a.role, "SYN", nth, expected,
-                                          observed, a.rtx.last_syn_frame, a.profile))
+                                          observed, a.rtx.last_syn_frame, a.profile,
+                                          why=_why(a)))
     profile = a.profile
     elapsed = (ts - a.rtx.syn_ts) / NS
     limit = profile.max_syn_transmissions
@@ -107,7 +108,7 @@ def syn_retransmitted(timing: Timing, a: Endpoint, frame: int, ts: int) -> list[
     if not a.rtx.syn_exceeded and (nth + 1 > limit or late):
         a.rtx.syn_exceeded = True
         out.append(ev.SynRetriesExceeded(frame, ts, a.role, "SYN", nth + 1, limit, elapsed,
-                                         profile.syn_give_up, profile))
+                                         profile.syn_give_up, profile, _why(a)))
     return out
 
 
@@ -148,6 +149,10 @@ def _narrow(a: Endpoint, frame: int, what: str, fits: Callable[[Profile], bool])
             a.judged_by(chosen.narrowed(candidate, frame, what))
             return True
     return False
+
+
+def _why(a: Endpoint) -> str:
+    return "" if a.chosen is None else a.chosen.why(a.role)
 
 
 def _learn(a: Endpoint, observed: float, frame: int, what: str) -> None:
@@ -201,13 +206,14 @@ def synack_retransmitted(timing: Timing, a: Endpoint, peer_syn_ts: int, answer_n
             a, frame, "SYN-ACK",
             lambda p: timing.backoff.matches(observed, _synack_timeout(p, nth))):
         out.append(ev.RtoBackoffViolation(frame, ts, a.role, "SYN-ACK", nth, expected,
-                                          observed, a.rtx.last_syn_frame, a.profile))
+                                          observed, a.rtx.last_syn_frame, a.profile,
+                                          why=_why(a)))
     profile = a.profile
     if not a.rtx.syn_exceeded and nth > profile.synack_retries:
         a.rtx.syn_exceeded = True
         out.append(ev.SynRetriesExceeded(frame, ts, a.role, "SYN-ACK", nth + 1,
                                          profile.synack_retries + 1, (ts - a.rtx.syn_ts) / NS,
-                                         profile.synack_give_up, profile))
+                                         profile.synack_give_up, profile, _why(a)))
     return out
 
 
@@ -258,7 +264,7 @@ def data_retransmitted(timing: Timing, a: Endpoint, peer_last_ts: int, seq: int,
                 out.append(ev.RtoBackoffViolation(frame, ts, a.role, "data", a.rtx.rto_n,
                                                   max(expected, profile.rto_min),
                                                   interval / NS, a.rtx.rto_frame,
-                                                  profile, a.rel(seq)))
+                                                  profile, a.rel(seq), _why(a)))
         a.rtx.rto_interval = interval
     else:
         first = a.first_sent_at(seq)

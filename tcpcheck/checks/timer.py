@@ -30,11 +30,16 @@ def _doubled(profile: Profile, nth: int) -> float:
     return backed_off(profile.initial_rto, nth - 1, profile.max_rto)
 
 
+def _because(why: str) -> str:
+    """Why the side has the profile that judged it, for the message (``--profile auto``)."""
+    return f" ({why})" if why else ""
+
+
 def _retries(e: ev.SynRetriesExceeded, ctx: Context, knob: str, hint: str = "") -> Explanation:
     return Explanation(
         f"{ctx.name(e.side)} sent its {e.what} {e.transmissions} times over {e.elapsed:.1f} s; "
-        f"the {e.profile.name} profile allows {e.limit} transmissions and gives up after "
-        f"{e.give_up:g} s{hint}",
+        f"the {e.profile.name} profile{_because(e.why)} allows {e.limit} transmissions and "
+        f"gives up after {e.give_up:g} s{hint}",
         f"at most {e.limit} {e.what}s within {e.give_up:g} s",
         f"{e.what} number {e.transmissions} at {e.elapsed:.1f} s",
         f"RFC 1122 §4.2.3.5; RFC 6298 §5; profile {e.profile.name} {knob}",
@@ -65,7 +70,8 @@ def rto_backoff_violation(e: ev.RtoBackoffViolation, ctx: Context) -> Explanatio
             f"{e.observed:.3f} s after the previous copy (frame "
             f"{ctx.frame(e.previous_frame, e.frame)}), while the "
             f"{ctx.peer(e.side)} stayed silent: consecutive timeouts must back off, doubling "
-            f"the RTO (up to {p.max_rto:g} s), never below rto_min {p.rto_min:g} s",
+            f"the RTO (up to {p.max_rto:g} s), never below rto_min {p.rto_min:g} s"
+            f"{_because(e.why)}",
             f"about {e.expected:.3f} s or more",
             f"{e.observed:.3f} s",
             f"RFC 6298 §5.5; profile {p.name} rto_min = {p.rto_min:g} s, "
@@ -75,10 +81,13 @@ def rto_backoff_violation(e: ev.RtoBackoffViolation, ctx: Context) -> Explanatio
     # an RST): only from the second on does doubling tell an older kernel apart.
     hint = (_exponential_hint(p, e.observed, _doubled(p, e.nth))
             if e.what == "SYN" and e.nth >= 2 else "")
+    if p.initial_rto_source == "observed":
+        hint += (f", doubling from its first retransmission's {p.initial_rto:.3f} s "
+                 f"(RFC 6298 §5.5)")
     return Explanation(
         f"{ctx.name(e.side)} sent {e.what} retransmission {e.nth} {e.observed:.3f} s after "
         f"the previous one (frame {ctx.frame(e.previous_frame, e.frame)}); the {p.name} "
-        f"profile's schedule says {e.expected:g} s{hint}",
+        f"profile's schedule says {e.expected:g} s{hint}{_because(e.why)}",
         f"{e.expected:g} s (within 25% + 50 ms)",
         f"{e.observed:.3f} s",
         f"RFC 6298 §5.5; profile {p.name} initial_rto = {p.initial_rto:g} s, "

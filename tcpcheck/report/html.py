@@ -124,6 +124,7 @@ from html import escape
 from importlib.resources import files
 
 from tcpcheck.catalog import Catalog, RuleMeta
+from tcpcheck.report.hosts_view import hosts_html
 from tcpcheck.report.html_data import named_rules, page_data, script_json
 from tcpcheck.report.html_sections import EMPTY_CELL, connection_section, diagrams_section
 from tcpcheck.report.terminal import verdict
@@ -266,6 +267,7 @@ def _summary(result: AnalysisResult, captures: list[CaptureSummary]) -> str:
                           f"{tally.get(s, 0):,}</td>" for s in sorted(Severity, reverse=True))
                 + f"<td>{damage}</td></tr>\n")
         out.append("</tbody>\n</table></div>\n")
+    out.append(hosts_html(result))
     if result.baseline is not None:
         out.append(_baseline(result.baseline))
     out.append("</section>\n")

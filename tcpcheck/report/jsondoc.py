@@ -156,9 +156,7 @@ def _capture(capture: CaptureSummary, counts: dict[str, dict[str, int]]) -> dict
 
 
 def _host(path: str, host: HostProfile) -> dict[str, Any]:
-    return {"input": path, "address": host.address, "profile": host.profile,
-            "basis": host.basis, "label": host.label, "evidence": host.evidence,
-            "frame": host.frame, "connections": host.connections}
+    return {"input": path} | asdict(host)
 
 
 def _baseline(baseline: BaselineReport) -> dict[str, Any]:

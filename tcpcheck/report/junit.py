@@ -115,6 +115,7 @@ def _suite(capture: CaptureSummary, conns: list[ConnectionSummary],
                         *((f"skipped.{reason}", str(count))
                           for reason, count in sorted(capture.skipped.items())),
                         *_folded(capture),
+                        *((f"host.{host.address}", host.summary()) for host in capture.hosts),
                         ("fail_on", fail_on.label if fail_on is not None else "never")):
         ET.SubElement(properties, "property", name=name, value=_clean(value))
     suite.extend(cases)

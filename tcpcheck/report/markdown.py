@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 
+from tcpcheck.report.hosts_view import host_rows
 from tcpcheck.report.nextstep import NextSteps
 from tcpcheck.report.wording import folded_note
 from tcpcheck.result import (
@@ -46,7 +47,7 @@ _ESCAPED = re.compile(r"([\\`*_\[\]<>|~&$])")
 
 def render_markdown(result: AnalysisResult, fail_on: Severity | None) -> str:
     """The Markdown summary of ``result`` judged at ``fail_on`` (None: ``--fail-on never``)."""
-    blocks = [_headline(result, fail_on), *_summary(result)]
+    blocks = [_headline(result, fail_on), *_summary(result), *_hosts(result)]
     if result.baseline is not None:
         blocks += _baseline(result.baseline)
     connections = {(c.input, c.id): c for c in result.connections}
@@ -124,6 +125,28 @@ def _summary(result: AnalysisResult) -> list[str]:
     if folds:
         blocks.append("\n" + "".join(f"- {code(c.input, in_table=False)}: "
                                      f"{text(folded_note(c.folded))}\n" for c in folds))
+    return blocks
+
+
+def _hosts(result: AnalysisResult) -> list[str]:
+    """The Hosts table (``--profile auto``): the profile each host of a connection with a
+    warning or error was judged by, and why; a block per row, as the captures table."""
+    rows, left_out = host_rows(result)
+    if not rows and not left_out:
+        return []
+    blocks = ["\n**Hosts**: the profile each host was judged by "
+              "(hosts of connections with a warning or error)\n"]
+    if rows:
+        blocks.append("\n| capture | host | profile | stack | evidence | connections |\n"
+                      "| --- | --- | --- | --- | --- | ---: |\n")
+    for path, host in rows:
+        frame = "" if host.frame is None else f" (frame {host.frame})"
+        blocks.append(f"| {code(path)} | {code(host.address)} | {text(host.profile)} | "
+                      f"{text(host.label)} | {text(host.evidence + frame)} | "
+                      f"{host.connections:,} |\n")
+    if left_out:
+        blocks.append(f"\n{left_out:,} more {'host' if left_out == 1 else 'hosts'} without a "
+                      "warning or error: every host is in `--format json`.\n")
     return blocks
 
 

@@ -280,7 +280,7 @@ def _invocation(result: AnalysisResult, artifact_index: dict[str, int],
 
 
 def _artifact(capture: CaptureSummary, run_profile: str) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "location": {"uri": artifact_uri(capture.input)},
         "roles": ["analysisTarget"],
         "properties": {
@@ -292,6 +292,11 @@ def _artifact(capture: CaptureSummary, run_profile: str) -> dict[str, Any]:
             "profile": capture.profile or run_profile,
         },
     }
+    if capture.hosts:
+        # --profile auto: the profile each host was judged by, and why (a forced profile's
+        # reports stay byte-identical).
+        out["properties"]["hosts"] = [asdict(host) for host in capture.hosts]
+    return out
 
 
 def _physical(path: str, artifact_index: dict[str, int]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from tcpcheck.report.hosts_view import print_hosts
 from tcpcheck.report.nextstep import NextSteps
 from tcpcheck.report.plain import is_plain
 from tcpcheck.report.wording import folded_note
@@ -81,6 +82,7 @@ def render_terminal(
     """
     multiple_inputs = len(result.captures) > 1
     _print_summary(result, console)
+    print_hosts(result, console)
     _print_findings(result, console, show_info, multiple_inputs)
     _print_connections(result, console, max_connections, multiple_inputs)
     _print_baseline(result, console)

@@ -435,6 +435,8 @@ class SynRetriesExceeded(Event):
     give_up: float
     profile: Profile
     """The profile of the side concerned, as it stood when this was seen."""
+    why: str = ""
+    """Why the side has that profile (``SideProfile.why``); empty when it was forced."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -451,3 +453,5 @@ class RtoBackoffViolation(Event):
     profile: Profile
     """The profile of the side concerned, as it stood when this was seen."""
     seq: int = 0
+    why: str = ""
+    """Why the side has that profile (``SideProfile.why``); empty when it was forced."""
