@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from tcpcheck.fingerprint import Fingerprints
-from tcpcheck.profiles import AUTO, Profile, load_profile
+from tcpcheck.profiles import AUTO, Profile, load_profile, profile_names
 from tcpcheck.segment import ACK, Segment
 
 UNKNOWN = "rfc-bounds"
@@ -107,12 +107,14 @@ class HostProfiles:
         # Longest prefix first: the first pin that holds an address is the one that applies.
         self._pins = tuple(sorted(pins, key=lambda pin: -pin.network.prefixlen))
         self._fingerprints = fingerprints or Fingerprints.bundled()
+        # Made once: every connection's sides start from it.
+        self._unseen = SideProfile(self.unknown, Basis.UNKNOWN, "unknown stack",
+                                   "no SYN or SYN-ACK of it in the connection")
 
     @classmethod
     def bundled(cls, pins: tuple[Pin, ...] = ()) -> HostProfiles:
-        """Every bundled profile a signature may name, the RFC's bounds, and ``pins``."""
-        names = ("linux", "linux-legacy", "windows", "bsd", "rfc9293", UNKNOWN)
-        return cls({name: load_profile(name) for name in names}, pins)
+        """Every bundled profile (a signature may name any), and ``pins``."""
+        return cls({name: load_profile(name) for name in profile_names()}, pins)
 
     @property
     def longest_time_wait(self) -> float:
@@ -123,10 +125,7 @@ class HostProfiles:
     def unseen(self, address: bytes) -> SideProfile:
         """A side before (or without) its SYN or SYN-ACK: a pin, else the RFC's bounds."""
         pinned = self._pinned(address)
-        if pinned is not None:
-            return pinned
-        return SideProfile(self.unknown, Basis.UNKNOWN, "unknown stack",
-                           "no SYN or SYN-ACK of it in the connection")
+        return self._unseen if pinned is None else pinned
 
     def of_syn(self, seg: Segment) -> SideProfile:
         """The side that sent ``seg``, a SYN or SYN-ACK: a pin, else its signature's first
