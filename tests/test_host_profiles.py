@@ -271,3 +271,13 @@ def test_a_linux_host_whose_syns_double_from_1_s_is_narrowed_to_linux_legacy():
     assert warnings_of(auto, "rto-backoff-violation") == []
     (flagged,) = warnings_of(report(SYN_DOUBLING, "--profile", "linux"), "rto-backoff-violation")
     assert "--profile linux-legacy" in flagged["message"]
+
+
+def test_tcpcheck_profiles_names_auto_as_the_default_and_says_what_it_does():
+    proc = subprocess.run([sys.executable, "-m", "tcpcheck", "profiles", "auto"],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0
+    assert proc.stdout.startswith("auto (default): each connection side gets the profile")
+    listing = subprocess.run([sys.executable, "-m", "tcpcheck", "profiles"],
+                             capture_output=True, text=True, check=False).stdout
+    assert "auto (default)" in listing and "rfc-bounds" in listing

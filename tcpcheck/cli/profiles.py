@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
 from tcpcheck.cli.console import WIDE_OUTPUT, printing, stdout_console
 from tcpcheck.cli.options import color_option, text_or_json_option
 from tcpcheck.cli.run import fail
-from tcpcheck.profiles import ProfileError, load_profile, profile_names
-from tcpcheck.report.profile_view import profiles_json, render_profile, render_profiles
+from tcpcheck.profiles import AUTO, ProfileError, load_profile, profile_names
+from tcpcheck.report.profile_view import (
+    AUTO_DESCRIPTION,
+    profiles_json,
+    render_profile,
+    render_profiles,
+)
 
 
 @click.command(short_help="List the stack profiles, or show one.")
@@ -18,6 +25,12 @@ from tcpcheck.report.profile_view import profiles_json, render_profile, render_p
 @printing("the profiles")
 def profiles(name: str | None, fmt: str, color: str) -> None:
     """List the stack profiles, or show one with its SYN and SYN-ACK schedules."""
+    if name == AUTO:  # not a profile: the choice of one per connection side
+        if fmt == "json":
+            click.echo(json.dumps({"name": AUTO, "description": AUTO_DESCRIPTION}, indent=2))
+        else:
+            click.echo(f"{AUTO} (default): {AUTO_DESCRIPTION}")
+        return
     try:
         selected = [load_profile(name)] if name else [load_profile(n) for n in profile_names()]
     except ProfileError as exc:

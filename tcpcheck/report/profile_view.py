@@ -17,9 +17,9 @@ from tcpcheck.report.prose import INDENT, wrap
 from tcpcheck.wording import counted
 
 AUTO_DESCRIPTION = ("each connection side gets the profile of the stack its own SYN or SYN-ACK "
-                    "shows (option layout and TTL: linux, narrowed to linux-legacy by its SYN "
-                    "schedule, windows), rfc-bounds when it shows none, or the one the "
-                    "configuration's [hosts] table pins to its address")
+                    "shows (its [[signature]] tables: linux, narrowed to linux-legacy by its "
+                    "SYN schedule, windows, macos, bsd ...), rfc-bounds when it shows none, or "
+                    "the one the configuration's [hosts] table pins to its address")
 """What ``--profile auto``, the default, does."""
 _DERIVED_ROWS = ("SYN retransmissions at", "SYN give-up", "SYN-ACK retransmissions at",
                  "SYN-ACK give-up")
