@@ -281,3 +281,14 @@ def test_tcpcheck_profiles_names_auto_as_the_default_and_says_what_it_does():
     listing = subprocess.run([sys.executable, "-m", "tcpcheck", "profiles"],
                              capture_output=True, text=True, check=False).stdout
     assert "auto (default)" in listing and "rfc-bounds" in listing
+
+
+BENCH = next((path for path in (ROOT / "bench" / "data" / "bench.pcap", Path("/tmp/bench.pcap"))
+              if path.exists()), None)
+
+
+@pytest.mark.skipif(BENCH is None, reason="no bench capture (make bench records one)")
+def test_the_bench_capture_of_real_linux_traffic_is_linux_on_both_sides_and_clean():
+    doc = report(BENCH)
+    assert doc["summary"]["findings"]["error"] == doc["summary"]["findings"]["warning"] == 0
+    assert {(h["profile"], h["basis"]) for h in doc["hosts"]} == {("linux", "signature")}
