@@ -57,6 +57,18 @@ class SideProfile:
     runs (``linux-legacy`` after ``linux``)."""
     what: str = ""
     """``SYN`` or ``SYN-ACK``: the segment read at ``frame``."""
+    retries: Profile | None = None
+    """The profile whose retransmission counts and give-up times apply, when not
+    ``profile``'s. A signature tells the stack, not how it is configured: how often it
+    retries a SYN or SYN-ACK is a setting (Linux tcp_syn_retries, Windows
+    TcpMaxConnectRetransmissions, 2 by default on 2000/XP/2003, 3 on NT 4.0), and RFC 9293
+    only bounds it from below (R2 for a SYN at least 3 minutes). So a side known by its
+    signature gets the RFC's bounds for those, its stack's profile for everything else."""
+
+    @property
+    def limits(self) -> Profile:
+        """The profile whose retry counts and give-up times judge the side."""
+        return self.profile if self.retries is None else self.retries
 
     def why(self, role: str) -> str:
         """Why the side ``role`` has its profile, for a finding's message: ``client's SYN,
@@ -141,7 +153,8 @@ class HostProfiles:
             return SideProfile(self.unknown, Basis.UNKNOWN, "unknown stack",
                                f"its {what} matched no stack signature", seg.frame, (), what)
         return SideProfile(candidates[0], Basis.SIGNATURE, match.label,
-                           f"its {what}: {match.evidence}", seg.frame, candidates[1:], what)
+                           f"its {what}: {match.evidence}", seg.frame, candidates[1:], what,
+                           self.unknown)
 
     def _pinned(self, address: bytes) -> SideProfile | None:
         if not self._pins:

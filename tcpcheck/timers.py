@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from tcpcheck.host_profiles import Basis
 from tcpcheck.model import events as ev
 from tcpcheck.model.endpoint import Endpoint
 from tcpcheck.model.states import State
@@ -97,11 +98,13 @@ def syn_retransmitted(timing: Timing, a: Endpoint, frame: int, ts: int) -> list[
     expected, since = _syn_timeout(a.profile, a, nth)
     observed = (ts - since) / NS
     if expected is not None and not timing.backoff.matches(observed, expected) and not (
-            _narrow(a, frame, "SYN", lambda p: _syn_fits(p, a, nth, ts, timing))):
+            _narrow(a, frame, "SYN", lambda p: _syn_fits(p, a, nth, ts, timing))) and not (
+            _guessed(a) and _uncaptured(a.profile.syn_schedule(), nth - 1 + a.rtx.prior_syns,
+                                        observed, timing)):
         out.append(ev.RtoBackoffViolation(frame, ts, a.role, "SYN", nth, expected,
                                           observed, a.rtx.last_syn_frame, a.profile,
                                           why=_why(a)))
-    profile = a.profile
+    profile = _limits(a)
     elapsed = (ts - a.rtx.syn_ts) / NS
     limit = profile.max_syn_transmissions
     late = elapsed > timing.give_up.latest(profile.syn_give_up)
@@ -134,6 +137,30 @@ def _syn_fits(profile: Profile, a: Endpoint, nth: int, ts: int, timing: Timing) 
     return expected is not None and timing.backoff.matches((ts - since) / NS, expected)
 
 
+def _guessed(a: Endpoint) -> bool:
+    """Was the side's profile read from the traffic (``--profile auto``), not given by the
+    user (forced or pinned)? A given profile is the user's statement of the stack's timers."""
+    return a.chosen is not None and a.chosen.basis in (Basis.SIGNATURE, Basis.UNKNOWN)
+
+
+def _uncaptured(schedule: tuple[float, ...], timeout: int, observed: float,
+                timing: Timing) -> bool:
+    """Is an interval longer than the schedule's ``timeout``-th one what the schedule gives
+    with transmissions the capture does not hold: earlier ones (a capture started after the
+    first SYN: the first one captured is a retransmission, its next timeout a later one) or
+    ones between (capture loss)? Then it is one or more consecutive timeouts from the
+    ``timeout``-th on, and the capture cannot tell a late timer from a missed SYN."""
+    for first in range(timeout, len(schedule)):
+        total = 0.0
+        for later in schedule[first:]:
+            total += later
+            if timing.backoff.matches(observed, total):
+                return True
+            if total > observed:
+                break
+    return False
+
+
 def _narrow(a: Endpoint, frame: int, what: str, fits: Callable[[Profile], bool]) -> bool:
     """The side's schedule left its profile: does one of the candidates its signature left
     open (``SideProfile.candidates``) fit? Then that one is the side's profile from now on.
@@ -153,6 +180,12 @@ def _narrow(a: Endpoint, frame: int, what: str, fits: Callable[[Profile], bool])
 
 def _why(a: Endpoint) -> str:
     return "" if a.chosen is None else a.chosen.why(a.role)
+
+
+def _limits(a: Endpoint) -> Profile:
+    """The profile whose SYN and SYN-ACK retry counts judge the side
+    (``SideProfile.limits``)."""
+    return a.profile if a.chosen is None else a.chosen.limits
 
 
 def _learn(a: Endpoint, observed: float, frame: int, what: str) -> None:
@@ -208,7 +241,7 @@ def synack_retransmitted(timing: Timing, a: Endpoint, peer_syn_ts: int, answer_n
         out.append(ev.RtoBackoffViolation(frame, ts, a.role, "SYN-ACK", nth, expected,
                                           observed, a.rtx.last_syn_frame, a.profile,
                                           why=_why(a)))
-    profile = a.profile
+    profile = _limits(a)
     if not a.rtx.syn_exceeded and nth > profile.synack_retries:
         a.rtx.syn_exceeded = True
         out.append(ev.SynRetriesExceeded(frame, ts, a.role, "SYN-ACK", nth + 1,

@@ -148,6 +148,33 @@ def test_the_same_capture_forced_to_linux_flags_the_windows_host_as_before(tmp_p
     assert "hosts" not in doc  # one profile for every side: no table, today's report
 
 
+def test_a_windows_host_sending_its_syn_four_times_is_not_held_to_a_guessed_retry_count(
+        tmp_path):
+    # SYNs at 0, 3, 9 and 21 s, as gnutella's Windows host sends on 525 connections: the
+    # signature tells the stack, not its TcpMaxConnectRetransmissions (2 by default on
+    # 2000/XP/2003, 3 on NT 4.0), and RFC 9293 only bounds the retries from below.
+    path = crafted(tmp_path, "windows-retries.pcap",
+                   syn_attempt(WINDOWS, 49300, 128, WINDOWS_OPTIONS, (3.0, 6.0, 12.0)))
+    assert warnings_of(report(path), "syn-retries-exceeded") == []
+    (forced,) = warnings_of(report(path, "--profile", "windows"), "syn-retries-exceeded")
+    assert "the windows profile allows 3 transmissions" in forced["message"]
+
+
+def test_syn_gaps_that_skip_uncaptured_transmissions_of_a_guessed_stack_are_not_flagged(
+        tmp_path):
+    # A capture that began during the attempt (its first SYN captured is the third one, so
+    # the next comes 12 s later) and one that lost a SYN (0, 3, then 6 + 12 s later): the
+    # capture cannot tell a late timer from a SYN it does not hold. A profile the user
+    # gives is their statement of the timers, so there the gaps are flagged.
+    path = crafted(tmp_path, "windows-gaps.pcap",
+                   syn_attempt(WINDOWS, 49400, 128, WINDOWS_OPTIONS, (12.0,)),
+                   syn_attempt(WINDOWS, 49401, 128, WINDOWS_OPTIONS, (3.0, 18.0)))
+    assert warnings_of(report(path), "rto-backoff-violation") == []
+    forced = warnings_of(report(path, "--profile", "windows"), "rto-backoff-violation")
+    assert [f["message"].split(" sent ")[1][:31] for f in forced] == [
+        "SYN retransmission 1 12.000 s a", "SYN retransmission 2 18.000 s a"]
+
+
 def test_an_unknown_stack_doubling_from_2_5_s_is_within_the_rfc_bounds(tmp_path):
     path = crafted(tmp_path, "unknown.pcap",
                    syn_attempt(UNKNOWN, 40100, 255, UNKNOWN_OPTIONS, (2.5, 5.0, 10.0)))
