@@ -159,7 +159,7 @@ def test_a_synack_layout_macos_and_freebsd_share_names_both(tmp_path):
 def test_a_cisco_ios_syn_is_held_to_the_rfc(tmp_path):
     seg = crafted(tmp_path, ttl=255, window=4128, options=[("MSS", 536)], df=False)
     match = identify(seg)
-    assert match is not None and (match.profiles, match.label) == (("rfc9293",), "Cisco IOS")
+    assert match is not None and (match.profiles, match.label) == (("rfc-bounds",), "Cisco IOS")
 
 
 def test_a_linux_2_6_syn_with_a_four_mss_window_is_held_to_the_rfc(tmp_path):
@@ -168,7 +168,7 @@ def test_a_linux_2_6_syn_with_a_four_mss_window_is_held_to_the_rfc(tmp_path):
         ("MSS", 1460), SOK, ("Timestamp", (1, 0)), NOP, ("WScale", 7)])
     match = identify(seg)
     assert match is not None
-    assert (match.profiles, match.label) == (("rfc9293",), "Linux 2.4-2.6.38")
+    assert (match.profiles, match.label) == (("rfc-bounds",), "Linux 2.4-2.6.38")
 
 
 # -- real Linux ------------------------------------------------------------------------------
@@ -287,8 +287,8 @@ WILD_HOSTS = [
      "Windows 10 1709+ / 11 / Server 2019-2022"),
     ("tcpd__tests__ssh.pcap", "202.108.87.165", SYN, ("macos",), "macOS / iOS"),
     ("ppa__weather_broken.pcapng", "172.16.16.154", SYN, ("macos",), "macOS / iOS"),
-    ("pl__pcaps__SSHv2.cap", "10.0.0.1", SYN, ("rfc9293",), "Cisco IOS"),
-    ("pl__pcaps__LDP_adjacency.cap", "10.0.0.6", SYN | ACK, ("rfc9293",), "Cisco IOS"),
+    ("pl__pcaps__SSHv2.cap", "10.0.0.1", SYN, ("rfc-bounds",), "Cisco IOS"),
+    ("pl__pcaps__LDP_adjacency.cap", "10.0.0.6", SYN | ACK, ("rfc-bounds",), "Cisco IOS"),
     ("ppa__mail_sender_server_2.pcapng", "172.16.16.221", SYN, LINUX, "Linux 3.x-6.x"),
     ("tcpd__tests__dns_tcp.pcap", "192.168.1.11", SYN, LINUX, "Linux 3.x-6.x"),
     ("tcpd__tests__mptcp-aa-v1.pcap", "192.168.125.165", SYN | ACK, LINUX,
