@@ -168,5 +168,9 @@ def _split(endpoint: str) -> tuple[str, str]:
 
 
 def _stamp(epoch: float) -> str:
-    """Zeek's ``#open``/``#close`` format, in UTC."""
-    return time.strftime("%Y-%m-%d-%H-%M-%S", time.gmtime(epoch))
+    """Zeek's ``#open``/``#close`` format, in UTC; unset for a time no calendar holds (a
+    damaged capture's record header can carry any 64-bit time)."""
+    try:
+        return time.strftime("%Y-%m-%d-%H-%M-%S", time.gmtime(epoch))
+    except (OverflowError, OSError, ValueError):
+        return UNSET
