@@ -110,7 +110,7 @@ def test_an_unknown_selector_is_a_usage_error_with_a_suggestion():
 @pytest.mark.parametrize(("level", "code"), [("error", 0), ("warning", 1), ("info", 1),
                                              ("never", 0)])
 def test_fail_on_sets_the_gate(level: str, code: int):
-    assert run("analyze", "--fail-on", level, SYN_RETRIES).exit_code == code
+    assert run("analyze", "--profile", "linux", "--fail-on", level, SYN_RETRIES).exit_code == code
 
 
 # -- configuration ---------------------------------------------------------------------------
@@ -126,7 +126,8 @@ def test_configuration_is_found_upward_from_the_working_directory(tmp_path: Path
 
 def test_pyproject_tool_table_configures_the_run(tmp_path: Path):
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n\n'
-                                             '[tool.tcpcheck]\nfail-on = "warning"\n')
+                                             '[tool.tcpcheck]\nfail-on = "warning"\n'
+                                             'profile = "linux"\n')
     assert run("analyze", SYN_RETRIES).exit_code == 1
 
 
