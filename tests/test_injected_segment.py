@@ -24,7 +24,15 @@ from conftest import rules_at
 from pcap_edit import records, without_frames, write_pcap
 
 from tcpcheck import cli
-from tcpcheck.model.attribution import IpTrail, foreign_ttl, forged, ip_id_of, ttl_of
+from tcpcheck.model.attribution import (
+    IpTrail,
+    foreign_signature,
+    foreign_ttl,
+    forged,
+    ip_id_of,
+    signature_of,
+    ttl_of,
+)
 from tcpcheck.pipeline import analyze_files
 from tcpcheck.profiles import load_profile
 
@@ -178,3 +186,63 @@ def test_a_freshly_made_forged_reset_capture_is_named_the_same_way(tmp_path):
     result = analyze(out)
     assert [rule for rule, _ in rules_at(result.findings)] == ["injected-segment"]
     assert not [f for f in result.findings if f.rule == "data-after-rst"]
+
+
+def with_md5_option(src: Path, out: Path, frame: int, *, ttl: int) -> Path:
+    """``src`` with ``frame`` given the TTL ``ttl``, IP ID 0 and a TCP-MD5 option (a 16-byte
+    digest, RFC 2385), rebuilt with its checksums by scapy."""
+    from scapy.layers.l2 import Ether
+
+    head, recs = records(src)
+    edited = []
+    for number, (rec, data) in enumerate(recs, start=1):
+        if number == frame:
+            packet = Ether(data)
+            packet["IP"].ttl, packet["IP"].id = ttl, 0
+            packet["TCP"].options = [*packet["TCP"].options, (19, b"\x5a" * 16)]
+            del packet["IP"].len, packet["IP"].chksum, packet["TCP"].chksum
+            packet["TCP"].dataofs = None
+            data = bytes(packet)
+            rec = rec[:8] + struct.pack("<II", len(data), len(data))
+        edited.append((rec, data))
+    return write_pcap(out, head, edited)
+
+
+def test_a_reset_signed_with_tcp_md5_on_an_unsigned_connection_is_forged_and_dropped(tmp_path):
+    # Frame 8 with the server's own TTL (63) and IP ID 0, so the IP header tells nothing, but
+    # a TCP-MD5 signature none of the server's segments carry (suricata-verify's
+    # security-4710-01 evasion): the server carrying on at 9 is the second signal, and the
+    # client, with no key for the signature, drops it (RFC 2385 §2.0).
+    signed = with_md5_option(CAPTURE, tmp_path / "md5.pcap", FORGED, ttl=63)
+    result = analyze(signed)
+    assert [(f.rule, f.frame) for f in result.findings
+            if f.severity.label != "info"] == [("injected-segment", FORGED)]
+    (finding,) = [f for f in result.findings if f.rule == "injected-segment"]
+    assert "TCP-MD5 signature (option 19)" in finding.message
+    assert "having no key for its signature" in finding.message
+
+
+def test_a_signature_the_sender_always_carries_is_not_foreign():
+    md5 = bytes([19, 18]) + b"\0" * 16
+    trail = IpTrail()
+    trail.head = ipv4_header(64, 1)[:20] + struct.pack("!HHIIBBHHH", 1, 2, 0, 0, 0x90, 0x10, 0, 0,
+                                                  0) + md5
+    assert foreign_signature(bytes([1, 1]) + md5, trail) == 0
+    trail.head = ipv4_header(64, 1)[:20] + struct.pack("!HHIIBBHHH", 1, 2, 0, 0, 0x50, 0x10, 0, 0,
+                                                  0)
+    assert foreign_signature(bytes([1, 1]) + md5, trail) == 19
+    assert signature_of(bytes([2, 4, 5, 0xB4, 0, 19])) == 0  # after the end of options
+
+
+SHARED_4710 = ROOT.parent / "shared" / "oracle" / "dev" / "suricata-verify__security-4710-01.pcap"
+
+
+@pytest.mark.skipif(not SHARED_4710.exists(), reason="../shared/oracle/dev is not here")
+def test_suricata_s_md5_reset_evasion_is_an_injected_segment_and_nothing_else():
+    # The client's RST at 4 carries a TCP-MD5 option its other segments lack; it then sends
+    # its request (5) and the server, which dropped the RST, answers. Its final RST (12)
+    # answers the server's retransmitted FIN, which the client never acknowledged: nothing
+    # shows it was in TIME_WAIT, so that is not missing-time-wait either.
+    result = analyze(SHARED_4710)
+    assert [(f.rule, f.frame) for f in result.findings if f.severity.label != "info"] == [
+        ("injected-segment", 4)]

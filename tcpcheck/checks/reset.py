@@ -90,7 +90,9 @@ _RECEIVER_TAKES = {
     "inexact": "keeps the connection and owes a challenge ACK (RFC 5961 §3.2)",
     "outside": "drops it (its sequence number is outside the window)",
     "ignored": "drops it (it has no synchronized state to reset)",
+    "unsigned": "drops it, having no key for its signature (RFC 2385 §2.0, RFC 5925 §7.3)",
 }
+_SIGNATURES = {19: "TCP-MD5", 29: "TCP-AO"}
 
 
 def injected_segment(e: ev.InjectedSegment, ctx: Context) -> Explanation:
@@ -102,12 +104,17 @@ def injected_segment(e: ev.InjectedSegment, ctx: Context) -> Explanation:
     else:
         second = (f"the {e.side} carried on at frame {ctx.frame(e.carried_on, e.frame)} with "
                   f"its own TTL, as if it had sent no reset")
-    evidence = f"TTL {e.ttl}, the {e.side}'s segments arrive with TTL {usual}; {second}"
+    if e.signed:
+        first = (f"it carries a {_SIGNATURES[e.signed]} signature (option {e.signed}), which "
+                 f"none of the {e.side}'s segments on this connection carry")
+    else:
+        first = f"TTL {e.ttl}, the {e.side}'s segments arrive with TTL {usual}"
+    evidence = f"{first}; {second}"
     return Explanation(
-        f"a middlebox (firewall, IPS, censor) forged this RST in the name of the "
-        f"{ctx.name(e.side)}: {evidence}. The {e.side} never sent it, so it is not held "
-        f"against the {e.side}, whose state it leaves as it was; the {peer}, in {e.state}, "
-        f"{_RECEIVER_TAKES[e.verdict]}",
+        f"a middlebox (firewall, IPS, censor) or a tool on the host forged this RST in the "
+        f"name of the {ctx.name(e.side)}: {evidence}. The {e.side} never sent it, so it is "
+        f"not held against the {e.side}, whose state it leaves as it was; the {peer}, in "
+        f"{e.state}, {_RECEIVER_TAKES[e.verdict]}",
         f"the {e.side}'s own IP header: TTL {usual}, its own IP ID sequence",
         evidence,
     )

@@ -53,6 +53,9 @@ class Forgery(NamedTuple):
     carried_on: int = 0
     """The claimed sender's next segment, which went on as if it had sent no reset (0: not
     needed, the IP ID told)."""
+    signed: int = 0
+    """The kind of the signature option (TCP-MD5 19, TCP-AO 29) the reset carries and its
+    claimed sender's segments do not (0: none)."""
 
 
 def ttl_of(head: bytes) -> int:
@@ -84,3 +87,51 @@ def forged(head: bytes, sender: IpTrail, peer: IpTrail) -> Forgery | None:
     if not ip_id or ip_id != ip_id_of(peer.head):
         return None
     return Forgery(ttl_of(head), sender.usual(), ip_id, peer.frame)
+
+
+SIGNATURE_KINDS = frozenset({19, 29})
+"""TCP options that sign a segment: TCP-MD5 (RFC 2385) and TCP-AO (RFC 5925)."""
+
+
+def signature_of(options: bytes) -> int:
+    """The kind of the first signature option in raw TCP ``options`` (0: none)."""
+    i, end = 0, len(options)
+    while i < end:
+        kind = options[i]
+        if kind == 0:
+            return 0
+        if kind == 1:
+            i += 1
+            continue
+        if kind in SIGNATURE_KINDS:
+            return kind
+        if i + 1 >= end or options[i + 1] < 2:
+            return 0
+        i += options[i + 1]
+    return 0
+
+
+def tcp_options_of(head: bytes) -> bytes | None:
+    """The TCP options of ``Segment.header`` (None when an IPv6 extension header hides
+    them)."""
+    if head[0] >> 4 == 4:
+        tcp = (head[0] & 0x0F) * 4
+    elif head[6] == 6:
+        tcp = 40
+    else:
+        return None
+    return head[tcp + 20:tcp + (head[tcp + 12] >> 4) * 4]
+
+
+def foreign_signature(options: bytes, sender: IpTrail) -> int:
+    """A signature option (``SIGNATURE_KINDS``) in a reset's ``options`` that ``sender``'s
+    latest segment did not carry: its kind, else 0. A connection is signed throughout or not
+    at all (RFC 2385 §2.0: every segment), so a reset signed on an unsigned connection was
+    not made by the stack that sent the rest; a receiver that has no key drops it (Linux
+    counts TCPMD5Unexpected) and the claimed sender carries on (RFC 9293 §3.10.7 would have
+    it reset)."""
+    kind = signature_of(options)
+    if not kind or not sender.head:
+        return 0
+    theirs = tcp_options_of(sender.head)
+    return kind if theirs is not None and signature_of(theirs) != kind else 0

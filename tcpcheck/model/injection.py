@@ -18,7 +18,14 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from tcpcheck.model import events as ev
-from tcpcheck.model.attribution import Forgery, foreign_ttl, forged, ip_id_of, ttl_of
+from tcpcheck.model.attribution import (
+    Forgery,
+    foreign_signature,
+    foreign_ttl,
+    forged,
+    ip_id_of,
+    ttl_of,
+)
 from tcpcheck.model.endpoint import Endpoint
 from tcpcheck.model.seqnum import unwrap
 from tcpcheck.model.states import Input
@@ -46,7 +53,8 @@ class InjectionSteps:
         if forgery is not None:
             self._forged(seg, a, b, forgery)
             return True
-        if self.suspect is None and foreign_ttl(seg.header, a.ip):
+        if self.suspect is None and (foreign_ttl(seg.header, a.ip)
+                                     or foreign_signature(seg.options, a.ip)):
             self.suspect = Suspect(seg, from_client)
             return True
         return False
@@ -66,7 +74,8 @@ class InjectionSteps:
         a, b = (self.client, self.server) if held_from_client else (self.server, self.client)
         if seg is not None and from_client == held_from_client and self._carries_on(seg, held, a):
             self._forged(held, a, b, Forgery(ttl_of(held.header), a.ip.usual(),
-                                              ip_id_of(held.header), 0, seg.frame))
+                                              ip_id_of(held.header), 0, seg.frame,
+                                              foreign_signature(held.options, a.ip)))
         else:
             self.trusted = held.frame
             self.packets -= 1  # counted when it was captured
@@ -90,7 +99,8 @@ class InjectionSteps:
         """``b`` receives the reset a middlebox forged in ``a``'s name (RFC 9293 §3.10.7)."""
         seq = unwrap(seg.seq, a.snd.max)
         before = b.state
-        verdict = self._rst_verdict(seg, seq, a, b)
+        # A receiver with no key for a signed segment drops it (RFC 2385 §2.0; RFC 5925 §7.3).
+        verdict = "unsigned" if forgery.signed else self._rst_verdict(seg, seq, a, b)
         self.events.append(ev.InjectedSegment(seg.frame, seg.ts, a.role, before.value, verdict,
                                               *forgery))
         if verdict == "exact":

@@ -35,9 +35,12 @@ class ResetSteps:
         if (a.state is State.TIME_WAIT and a.teardown is not None
                 and a.teardown.tw_since is not None
                 and seg.ts - a.teardown.tw_since < a.profile.time_wait * 1e9
-                and a.rcv.fin_frame > b.snd.fin_frame):
+                and a.rcv.fin_frame > b.snd.fin_frame
+                and b.snd.fin is not None and a.rcv.ack is not None and a.rcv.ack > b.snd.fin):
             # The peer's FIN reached a again after a entered TIME_WAIT (a retransmission),
-            # and a answered with RST: the state that should have re-ACKed it was gone.
+            # and a answered with RST: the state that should have re-ACKed it was gone. Only
+            # when a's ACK had covered that FIN: a FIN a never acknowledged may have been lost
+            # past the capture point, and a never in TIME_WAIT at all.
             self.events.append(ev.ResetInTimeWait(
                 seg.frame, seg.ts, a.role, a.rcv.fin_frame, (seg.ts - a.teardown.tw_since) / 1e9,
                 a.profile.time_wait, a.profile))

@@ -368,6 +368,9 @@ class InjectedSegment(Event):
     """The receiver's segment whose IPv4 ID the forged one repeats (0: none)."""
     carried_on: int = 0
     """``side``'s next segment, sent as if it had sent no reset (0: the IP ID told)."""
+    signed: int = 0
+    """The signature option kind (TCP-MD5 19, TCP-AO 29) it carries on a connection whose
+    segments carry none (0: none); its receiver has no key for it and drops it."""
 
 
 @dataclass(frozen=True, slots=True)
