@@ -338,7 +338,10 @@ def test_a_signal_while_the_report_is_written_leaves_the_previous_one_or_a_finis
         before = snapshot(report)
         status = interrupt_while_writing(big_input, report, signum, delay)
         assert temp_files(tmp_path) == []
-        if status == code:
+        if status == code or (status == -signum and snapshot(report) == before):
+            # Stopped before the report was in place: the previous one is left. A signal that
+            # lands while the interpreter unwinds after "interrupted" kills it with the
+            # signal itself (-signum, which a shell shows as 128 + signum as well).
             interrupted += 1
             assert snapshot(report) == before
         else:
