@@ -241,7 +241,8 @@ it reads the traffic as healthy or as a capture artefact, tcpcheck reports no er
 
 **How the table is made.** `scripts/oracle_table.py` runs every capture through tcpcheck
 (profile `linux`, no configuration file: what
-`tcpcheck analyze --isolated --profile linux --format json` prints) and summarises the findings by severity and rule, with their frame numbers (Wireshark's
+`tcpcheck analyze --isolated --profile linux --format json` prints) and summarises the findings
+by severity and rule, with their frame numbers (Wireshark's
 `frame.number`; `2-11` is a run, long info lists show first and last), and how each connection
 ended (client/server state, close kind). Everything else in a case's section comes from its
 `.expect.json`, except the verdict and the reason, which are written by hand in
