@@ -193,6 +193,43 @@ def _options(raw: bytes) -> _Options | None:
 
 def _evidence(r: Reading) -> list[str]:
     """The options as the evidence line names them: ``MSS 1460``, ``NOP``, ``WS 8``."""
-    values = {"mss": f"MSS {r.mss}", "ws": f"WS {r.wscale}", "ts": f"TS val {r.tsval}"}
+    # A TSval is a clock, not a trait of the stack: only XP's 0 says something.
+    values = {"mss": f"MSS {r.mss}", "ws": f"WS {r.wscale}",
+              "ts": "TS val 0" if r.tsval == 0 else "TS"}
     return [values.get(token) or _EVIDENCE_NAMES.get(token) or f"option {token[1:]}"
             for token in r.layout]
+
+
+def signature_key(seg: Segment) -> bytes | None:
+    """What ``Fingerprints.identify`` reads of ``seg``, as bytes: two segments with the same
+    key get the same match (a TSval enters only as zero or not). None without an IP header.
+    A run meets the same few stacks thousands of times: the key lets it match each once."""
+    head = seg.header
+    if not head:
+        return None
+    version = head[0] >> 4
+    ip = bytes((version, head[8], head[6] & 0x40)) if version == 4 else bytes((version, head[7]))
+    options = seg.options
+    at = _timestamps_at(options)
+    if at is not None:
+        options = (options[:at + 2] + (b"\0" if options[at + 2:at + 6] == bytes(4) else b"\1")
+                   + options[at + 10:])
+    return ip + seg.flags.to_bytes(1, "big") + seg.win.to_bytes(2, "big") + options
+
+
+def _timestamps_at(raw: bytes) -> int | None:
+    """Where the timestamps option (kind 8, length 10) starts in ``raw``, if it is there."""
+    i, end = 0, len(raw)
+    while i < end:
+        kind = raw[i]
+        if kind == 0:
+            return None
+        if kind == 1:
+            i += 1
+            continue
+        if i + 1 >= end or raw[i + 1] < 2:
+            return None
+        if kind == 8:
+            return i if raw[i + 1] == 10 and i + 10 <= end else None
+        i += raw[i + 1]
+    return None

@@ -16,9 +16,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from tcpcheck.fingerprint import Fingerprints
+from tcpcheck.fingerprint import Fingerprints, StackMatch, signature_key
 from tcpcheck.profiles import AUTO, Profile, load_profile, profile_names
 from tcpcheck.segment import ACK, Segment
+
+MATCHES_KEPT = 4096
+"""Distinct SYN signatures whose match is remembered (a scan can send endless variants)."""
+_UNMATCHED = object()
 
 UNKNOWN = "rfc-bounds"
 """The bundled profile of a side whose stack is not known."""
@@ -120,6 +124,8 @@ class HostProfiles:
         self._pins = tuple(sorted(pins, key=lambda pin: -pin.network.prefixlen))
         self._fingerprints = fingerprints or Fingerprints.bundled()
         # Made once: every connection's sides start from it.
+        # Signature key -> what it matched (``_identify``); a few stacks, met many times.
+        self._matches: dict[bytes, StackMatch | None] = {}
         self._unseen = SideProfile(self.unknown, Basis.UNKNOWN, "unknown stack",
                                    "no SYN or SYN-ACK of it in the connection")
 
@@ -146,7 +152,7 @@ class HostProfiles:
         if pinned is not None:
             return pinned
         what = "SYN-ACK" if seg.flags & ACK else "SYN"
-        match = self._fingerprints.identify(seg)
+        match = self._identify(seg)
         candidates = () if match is None else tuple(
             self._profiles[name] for name in match.profiles if name in self._profiles)
         if not candidates:
@@ -155,6 +161,18 @@ class HostProfiles:
         return SideProfile(candidates[0], Basis.SIGNATURE, match.label,
                            f"its {what}: {match.evidence}", seg.frame, candidates[1:], what,
                            self.unknown)
+
+    def _identify(self, seg: Segment) -> StackMatch | None:
+        """``Fingerprints.identify``, once per distinct signature (``signature_key``)."""
+        key = signature_key(seg)
+        if key is None:
+            return self._fingerprints.identify(seg)
+        match = self._matches.get(key, _UNMATCHED)
+        if match is _UNMATCHED:
+            match = self._fingerprints.identify(seg)
+            if len(self._matches) < MATCHES_KEPT:
+                self._matches[key] = match
+        return match
 
     def _pinned(self, address: bytes) -> SideProfile | None:
         if not self._pins:
