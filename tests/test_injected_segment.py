@@ -132,6 +132,26 @@ def test_foreign_ttl_alone_is_not_enough(tmp_path):
     assert ("connection-reset", FORGED) in rules_at(result.findings, 1)
 
 
+def test_forged_rst_is_named_at_once_by_an_ip_id_far_outside_the_server_s_sequence(tmp_path):
+    # The server numbers its segments 0x5209, 0x520a (5, 6), one per segment as Linux does per
+    # connection; a reset with TTL 64 and IP ID 0x1234 is neither its next nor a copy of the
+    # client's: forged, with nothing from the server after it to wait for.
+    edited = with_ip_fields(CAPTURE, tmp_path / "far-id.pcap", FORGED, ip_id=0x1234)
+    result = analyze(without_frames(edited, tmp_path / "far-id-alone.pcap", {9, 10}))
+    assert rules_at(result.findings) == [("injected-segment", FORGED)]
+    [finding] = result.findings
+    assert ("IP ID 0x1234 is far outside the server's own sequence (its latest segment, frame "
+            "6, had 0x520a)" in finding.message)
+
+
+def test_the_server_s_next_ip_id_with_a_foreign_ttl_is_not_enough(tmp_path):
+    # 0x520b continues the server's sequence: a reset from its own socket after a route
+    # change would look so, and the TTL alone is one signal.
+    edited = with_ip_fields(CAPTURE, tmp_path / "next-id.pcap", FORGED, ip_id=0x520B)
+    result = analyze(without_frames(edited, tmp_path / "next-id-alone.pcap", {9, 10}))
+    assert rules_at(result.findings) == []
+
+
 def test_a_suspect_reset_stays_the_server_s_when_the_client_speaks_next(tmp_path):
     # Without the server's data (9), the next segment is the client's (10): nothing shows the
     # server carrying on, so the reset with the foreign TTL is read as the server's own.

@@ -101,6 +101,10 @@ def injected_segment(e: ev.InjectedSegment, ctx: Context) -> Explanation:
     if e.copies_frame:
         second = (f"IP ID {e.ip_id:#06x} copies frame {ctx.frame(e.copies_frame, e.frame)}'s, "
                   f"the {peer}'s segment it answers")
+    elif e.sequence_frame:
+        second = (f"IP ID {e.ip_id:#06x} is far outside the {e.side}'s own sequence (its "
+                  f"latest segment, frame {ctx.frame(e.sequence_frame, e.frame)}, had "
+                  f"{e.sequence_id:#06x})")
     else:
         second = (f"the {e.side} carried on at frame {ctx.frame(e.carried_on, e.frame)} with "
                   f"its own TTL, as if it had sent no reset")

@@ -28,11 +28,12 @@ class IpTrail:
     would cost more than the work it does.
     """
 
-    __slots__ = ("ttls", "head", "frame")
+    __slots__ = ("ttls", "head", "before", "frame")
 
     def __init__(self) -> None:
         self.ttls = 0  # bit n set: a segment arrived with TTL n (``ttl_of``)
         self.head = b""  # ``Segment.header`` of the latest segment (empty: none yet)
+        self.before = b""  # and of the one before it, for its IP ID sequence
         self.frame = 0
 
     def usual(self) -> tuple[int, ...]:
@@ -56,6 +57,11 @@ class Forgery(NamedTuple):
     signed: int = 0
     """The kind of the signature option (TCP-MD5 19, TCP-AO 29) the reset carries and its
     claimed sender's segments do not (0: none)."""
+    sequence_frame: int = 0
+    """The claimed sender's latest segment, whose IPv4 ID sequence this one's is far outside
+    (0: not the signal)."""
+    sequence_id: int = 0
+    """That segment's IP ID."""
 
 
 def ttl_of(head: bytes) -> int:
@@ -78,15 +84,38 @@ def forged(head: bytes, sender: IpTrail, peer: IpTrail) -> Forgery | None:
     """The evidence, at once, that a segment with IP header ``head`` was not sent by the
     endpoint whose segments made ``sender``, or None. Two signals are needed: a TTL the sender
     never used on this connection, and an IPv4 ID that copies the ID of the peer's latest
-    segment (the one an injector answers) — 0 is excluded, as stacks send many packets with
-    ID 0 (Linux does for its resets and SYN-ACKs). The other second signal, the sender
-    carrying on, only its next segment shows (``tcpcheck.model.injection``)."""
-    if not foreign_ttl(head, sender) or not peer.head:
+    segment (the one an injector answers), or one far outside the sender's own IP ID sequence
+    (``outside_sequence``) — 0 is excluded, as stacks send many packets with ID 0 (Linux does
+    for its resets and SYN-ACKs). The other second signal, the sender carrying on, only its
+    next segment shows (``tcpcheck.model.injection``)."""
+    if not foreign_ttl(head, sender):
         return None
     ip_id = ip_id_of(head)
-    if not ip_id or ip_id != ip_id_of(peer.head):
+    if not ip_id:
         return None
-    return Forgery(ttl_of(head), sender.usual(), ip_id, peer.frame)
+    if peer.head and ip_id == ip_id_of(peer.head):
+        return Forgery(ttl_of(head), sender.usual(), ip_id, peer.frame)
+    if outside_sequence(ip_id, sender):
+        return Forgery(ttl_of(head), sender.usual(), ip_id, 0,
+                       sequence_frame=sender.frame, sequence_id=ip_id_of(sender.head))
+    return None
+
+
+IP_ID_SPAN = 2048
+"""How far past a sender's latest IPv4 ID its next one may be: Linux counts per connection (one
+per segment), Windows per host, so other connections' packets come between."""
+
+
+def outside_sequence(ip_id: int, sender: IpTrail) -> bool:
+    """Is ``ip_id`` far outside the IPv4 ID sequence of ``sender``'s last two segments (both
+    numbered, the later one within ``IP_ID_SPAN`` after the earlier)? A stack's own reset
+    continues it; an injector numbers its packets its own way."""
+    if not sender.head or not sender.before:
+        return False
+    latest, earlier = ip_id_of(sender.head), ip_id_of(sender.before)
+    if not latest or not earlier or not 0 < (latest - earlier) % 65536 <= IP_ID_SPAN:
+        return False
+    return not 0 < (ip_id - latest) % 65536 <= IP_ID_SPAN
 
 
 SIGNATURE_KINDS = frozenset({19, 29})

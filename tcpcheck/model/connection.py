@@ -184,6 +184,7 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
                 return
             trail = a.ip  # ``IpTrail``, inline: TTL (IPv6: hop limit, byte 7), latest headers
             trail.ttls |= 1 << (head[8] if head[0] < 0x60 else head[7])
+            trail.before = trail.head
             trail.head = head
             trail.frame = frame
         if self.owed:

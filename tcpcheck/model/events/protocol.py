@@ -371,6 +371,10 @@ class InjectedSegment(Event):
     signed: int = 0
     """The signature option kind (TCP-MD5 19, TCP-AO 29) it carries on a connection whose
     segments carry none (0: none); its receiver has no key for it and drops it."""
+    sequence_frame: int = 0
+    """``side``'s latest segment, whose IPv4 ID sequence this one's is far outside (0: not
+    the signal)."""
+    sequence_id: int = 0
 
 
 @dataclass(frozen=True, slots=True)
