@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from tcpcheck.options import TIMESTAMP, find_option
 from tcpcheck.profiles import load_profile, profile_names
 from tcpcheck.segment import ACK, CWR, ECE, RST, SYN, Segment
 from tcpcheck.signatures import Quirk, SegmentKind, Signature, layout_token
@@ -210,26 +211,8 @@ def signature_key(seg: Segment) -> bytes | None:
     version = head[0] >> 4
     ip = bytes((version, head[8], head[6] & 0x40)) if version == 4 else bytes((version, head[7]))
     options = seg.options
-    at = _timestamps_at(options)
-    if at is not None:
+    at = find_option(options, (TIMESTAMP,))
+    if at is not None and at + 10 <= len(options) and options[at + 1] == 10:
         options = (options[:at + 2] + (b"\0" if options[at + 2:at + 6] == bytes(4) else b"\1")
                    + options[at + 10:])
     return ip + seg.flags.to_bytes(1, "big") + seg.win.to_bytes(2, "big") + options
-
-
-def _timestamps_at(raw: bytes) -> int | None:
-    """Where the timestamps option (kind 8, length 10) starts in ``raw``, if it is there."""
-    i, end = 0, len(raw)
-    while i < end:
-        kind = raw[i]
-        if kind == 0:
-            return None
-        if kind == 1:
-            i += 1
-            continue
-        if i + 1 >= end or raw[i + 1] < 2:
-            return None
-        if kind == 8:
-            return i if raw[i + 1] == 10 and i + 10 <= end else None
-        i += raw[i + 1]
-    return None

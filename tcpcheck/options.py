@@ -7,6 +7,7 @@ usual one); the model's hot path reads the timestamp of Linux's fixed layouts di
 from __future__ import annotations
 
 import struct
+from collections.abc import Container
 from dataclasses import dataclass
 
 EOL, NOP, MSS, WSCALE, SACK_PERMITTED, SACK, TIMESTAMP = 0, 1, 2, 3, 4, 5, 8
@@ -65,3 +66,22 @@ def parse_options(raw: bytes) -> Options:
         i += length
     return Options(mss, wscale, sack_permitted, sack_blocks, tsval, tsecr, complete)
 
+
+def find_option(raw: bytes, kinds: Container[int]) -> int | None:
+    """Where the first option whose kind is in ``kinds`` starts in ``raw`` (None: none before
+    the end of the list or a malformed length). One cheap walk, where ``parse_options`` would
+    read every option."""
+    i, n = 0, len(raw)
+    while i < n:
+        kind = raw[i]
+        if kind == EOL:
+            return None
+        if kind == NOP:
+            i += 1
+            continue
+        if kind in kinds:
+            return i
+        if i + 1 >= n or raw[i + 1] < 2:
+            return None
+        i += raw[i + 1]
+    return None

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from tcpcheck.options import find_option
+
 
 class IpTrail:
     """The IP headers an endpoint's segments arrived with on this connection: every TTL (or
@@ -124,20 +126,8 @@ SIGNATURE_KINDS = frozenset({19, 29})
 
 def signature_of(options: bytes) -> int:
     """The kind of the first signature option in raw TCP ``options`` (0: none)."""
-    i, end = 0, len(options)
-    while i < end:
-        kind = options[i]
-        if kind == 0:
-            return 0
-        if kind == 1:
-            i += 1
-            continue
-        if kind in SIGNATURE_KINDS:
-            return kind
-        if i + 1 >= end or options[i + 1] < 2:
-            return 0
-        i += options[i + 1]
-    return 0
+    at = find_option(options, SIGNATURE_KINDS)
+    return 0 if at is None else options[at]
 
 
 def tcp_options_of(head: bytes) -> bytes | None:

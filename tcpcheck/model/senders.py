@@ -13,9 +13,8 @@ from tcpcheck.model import events as ev
 from tcpcheck.model.endpoint import Endpoint
 from tcpcheck.model.seqnum import MASK
 from tcpcheck.model.states import Input, State
+from tcpcheck.options import SACK, find_option
 from tcpcheck.segment import ACK, FIN, RST, SYN, Segment
-
-_SACK = 5  # TCP option kind: SACK blocks (RFC 2018 §3)
 
 
 class EarlyText:
@@ -101,17 +100,4 @@ class SenderSteps:
 
 def _carries_sack(options: bytes) -> bool:
     """Whether the option list holds SACK blocks (a cheap walk: rare segments only)."""
-    i, size = 0, len(options)
-    while i < size:
-        kind = options[i]
-        if kind == 0:
-            return False
-        if kind == 1:
-            i += 1
-            continue
-        if kind == _SACK:
-            return True
-        if i + 1 >= size or options[i + 1] < 2:
-            return False
-        i += options[i + 1]
-    return False
+    return find_option(options, (SACK,)) is not None
