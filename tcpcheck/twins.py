@@ -63,6 +63,7 @@ from collections.abc import Iterator
 
 from tcpcheck.duplicates import WINDOW_NS, Direction
 from tcpcheck.model import events as ev
+from tcpcheck.model.attribution import ttl_of
 from tcpcheck.model.seqnum import MASK, sdiff
 from tcpcheck.segment import ACK, COPY_REPEAT, COPY_TWIN, SYN, Segment
 
@@ -145,7 +146,7 @@ class TwinRun:
         return ev.DoubleCapture(
             self.first.frame, self.first.ts, "client" if from_client else "server", self.count,
             kept.frame, aside.frame, sender if from_client else receiver,
-            receiver if from_client else sender, _ttl(kept), _ttl(aside))
+            receiver if from_client else sender, ttl_of(kept.header), ttl_of(aside.header))
 
 
 class Repeat:
@@ -374,7 +375,3 @@ def _connection(seg: Segment) -> Direction:
     backward = (seg.dst, seg.dport, seg.src, seg.sport)
     return min(forward, backward)
 
-
-def _ttl(seg: Segment) -> int:
-    """IPv4 TTL or IPv6 hop limit, as captured."""
-    return seg.header[8] if seg.header[0] >> 4 == 4 else seg.header[7]
