@@ -197,3 +197,26 @@ def _complete_checksum(frame: bytes) -> bool:
     while total > 0xFFFF:
         total = (total & 0xFFFF) + (total >> 16)
     return total == 0xFFFF
+
+
+def with_ip_fields(src: Path, out: Path, frame: int, *, ttl: int | None = None,
+                   ip_id: int | None = None) -> Path:
+    """``src`` with the TTL and/or IP ID of ``frame`` (Ethernet + IPv4) replaced and its IP
+    header checksum recomputed; the TCP checksum does not cover either field."""
+    head, recs = records(src)
+    edited = []
+    for number, (rec, data) in enumerate(recs, start=1):
+        if number == frame:
+            ip = bytearray(data[14:34])
+            if ttl is not None:
+                ip[8] = ttl
+            if ip_id is not None:
+                struct.pack_into("!H", ip, 4, ip_id)
+            ip[10:12] = b"\0\0"
+            total = sum(struct.unpack("!10H", bytes(ip)))
+            while total > 0xFFFF:
+                total = (total & 0xFFFF) + (total >> 16)
+            struct.pack_into("!H", ip, 10, ~total & 0xFFFF)
+            data = data[:14] + bytes(ip) + data[34:]
+        edited.append((rec, data))
+    return write_pcap(out, head, edited)

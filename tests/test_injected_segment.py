@@ -12,16 +12,14 @@ header checksum fixed), so that it carries one signal or none.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import struct
 import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import rules_at
-from pcap_edit import records, without_frames, write_pcap
+from conftest import needs_test_bed, rules_at
+from pcap_edit import records, with_ip_fields, without_frames, write_pcap
 
 from tcpcheck import cli
 from tcpcheck.model.attribution import (
@@ -44,29 +42,6 @@ FORGED = 8
 
 def analyze(path: Path):
     return analyze_files([str(path)], LINUX)
-
-
-def with_ip_fields(src: Path, out: Path, frame: int, *, ttl: int | None = None,
-                   ip_id: int | None = None) -> Path:
-    """``src`` with the TTL and/or IP ID of ``frame`` (Ethernet + IPv4) replaced and its IP
-    header checksum recomputed; the TCP checksum does not cover either field."""
-    head, recs = records(src)
-    edited = []
-    for number, (rec, data) in enumerate(recs, start=1):
-        if number == frame:
-            ip = bytearray(data[14:34])
-            if ttl is not None:
-                ip[8] = ttl
-            if ip_id is not None:
-                struct.pack_into("!H", ip, 4, ip_id)
-            ip[10:12] = b"\0\0"
-            total = sum(struct.unpack("!10H", bytes(ip)))
-            while total > 0xFFFF:
-                total = (total & 0xFFFF) + (total >> 16)
-            struct.pack_into("!H", ip, 10, ~total & 0xFFFF)
-            data = data[:14] + bytes(ip) + data[34:]
-        edited.append((rec, data))
-    return write_pcap(out, head, edited)
 
 
 def test_forged_rst_with_foreign_ttl_is_named_and_server_not_blamed():
@@ -187,12 +162,7 @@ def test_over_ipv6_the_hop_limit_is_the_ttl_and_no_ip_id_can_second_it():
     assert forged(head, server, client) is None
 
 
-needs_root = pytest.mark.skipif(
-    os.geteuid() != 0 or shutil.which("tcpdump") is None,
-    reason="making the capture needs root (network namespaces, raw sockets) and tcpdump")
-
-
-@needs_root
+@needs_test_bed
 def test_a_freshly_made_forged_reset_capture_is_named_the_same_way(tmp_path):
     sys.path.insert(0, str(ROOT / "scripts"))
     import make_captures  # scripts/ is not a package: on the path only for this test
