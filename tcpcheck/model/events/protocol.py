@@ -349,17 +349,19 @@ class RstNotExact(Event):
 
 @dataclass(frozen=True, slots=True)
 class InjectedSegment(Event):
-    """A reset in ``side``'s name whose IP header ``side`` did not write
+    """A reset or FIN in ``side``'s name whose IP header ``side`` did not write
     (``tcpcheck.model.attribution``): a middlebox forged it. ``side``'s state is untouched;
-    its receiver handles it as any RST (RFC 9293 §3.10.7)."""
+    its receiver handles it as any RST or FIN (RFC 9293 §3.10.7)."""
 
     POSITION = ("state",)
 
     state: str
     """The receiver's state when the reset arrived."""
     verdict: str
-    """What the receiver makes of it (``ResetSteps._rst_verdict``): ``exact`` (it resets),
-    ``inexact`` (a challenge ACK), ``outside`` or ``ignored`` (dropped)."""
+    """What the receiver makes of it: of a reset (``ResetSteps._rst_verdict``), ``exact`` (it
+    resets), ``inexact`` (a challenge ACK), ``outside``, ``ignored`` or ``unsigned``
+    (dropped); of a FIN (``InjectionSteps._forged_fin``), ``closes`` (it takes it),
+    ``queued`` (beyond RCV.NXT), ``outside`` or ``ignored`` (dropped)."""
     ttl: int
     sender_ttls: tuple[int, ...]
     """Every TTL (IPv6: hop limit) ``side``'s own segments arrived with."""
@@ -375,6 +377,10 @@ class InjectedSegment(Event):
     """``side``'s latest segment, whose IPv4 ID sequence this one's is far outside (0: not
     the signal)."""
     sequence_id: int = 0
+    control: str = "RST"
+    """What was forged: ``RST`` or ``FIN``."""
+    text: int = 0
+    """The bytes of text a forged FIN carries before it (an injected block page)."""
 
 
 @dataclass(frozen=True, slots=True)
