@@ -14,21 +14,25 @@ the client, whose receiving side is closed, reset the connection (12).
 
 from __future__ import annotations
 
+import struct
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import needs_test_bed, rules_at
+from conftest import needs_test_bed, rules_at, run_segments
 from pcap_edit import with_ip_fields
+from segments import CLIENT, SERVER, Ladder, stamped
 
 from tcpcheck.pipeline import Job, analyze_files, analyze_jobs
 from tcpcheck.profiles import load_profile
+from tcpcheck.segment import ACK, FIN, PSH, RST, Segment
 from tcpcheck.timeline import Recording
 
 ROOT = Path(__file__).resolve().parent.parent
 CAPTURE = ROOT / "captures" / "linux" / "injected-fin.pcap"
 LINUX = load_profile("linux")
 FORGED = 6
+CLIENT_ADDR, SERVER_ADDR = CLIENT[0], SERVER[0]
 
 
 def analyze(path: Path):
@@ -103,3 +107,72 @@ def test_a_freshly_made_forged_fin_capture_is_named_the_same_way(tmp_path):
     result = analyze(out)
     assert [rule for rule, _ in rules_at(result.findings)] == ["injected-segment"]
     assert not [f for f in result.findings if f.rule in ("ack-unsent-data", "data-after-fin")]
+
+
+def with_ip_headers(segments: list[Segment], forged: int, copies: int) -> list[Segment]:
+    """``segments`` with IPv4 and TCP headers: the client's with TTL 64, the server's with 63,
+    each side's IP ID counting up from its own base; frame ``forged`` instead with TTL 64 and
+    the IP ID of frame ``copies``, as an injector answering that frame makes it."""
+    next_id = {CLIENT_ADDR: 0x1000, SERVER_ADDR: 0x8000}
+    ids: dict[int, int] = {}
+    out = []
+    for seg in segments:
+        if seg.frame == forged:
+            ttl, ip_id = 64, ids[copies]
+        else:
+            ttl, ip_id = (64 if seg.src == CLIENT_ADDR else 63), next_id[seg.src]
+            next_id[seg.src] += 1
+        ids[seg.frame] = ip_id
+        tcp = struct.pack("!HHIIBBHHH", seg.sport, seg.dport, seg.seq, seg.ack,
+                          (20 + len(seg.options)) // 4 << 4, seg.flags, seg.win, 0, 0)
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40 + len(seg.options) + seg.plen, ip_id,
+                         0x4000, ttl, 6, 0, seg.src, seg.dst)
+        out.append(seg._replace(header=ip + tcp + seg.options))
+    return out
+
+
+def test_data_the_receiver_sends_with_its_ack_of_a_forged_fin_is_dropped_and_owes_nothing():
+    # The client takes the forged FIN (6) and, half-closed, still sends 10 bytes (8) with the
+    # ACK of it. The server drops 8 whole ("send an ACK, drop the segment"), so it owes no ACK
+    # of those bytes, only the ACK its reply 9 is; its own data (10) resets the client (11).
+    lad = Ladder().handshake()
+    lad.data("c", 45)
+    lad.ack("s")
+    s_nxt, c_nxt = lad.nxt["s"], lad.nxt["c"]
+    lad.raw("s", FIN | PSH | ACK, s_nxt, c_nxt, plen=53)
+    lad.raw("c", ACK, c_nxt, s_nxt + 54)
+    lad.raw("c", PSH | ACK, c_nxt, s_nxt + 54, plen=10)
+    lad.raw("s", ACK, s_nxt, c_nxt)
+    lad.raw("s", PSH | ACK, s_nxt, c_nxt, plen=1000, gap=0.3)
+    lad.raw("c", RST, c_nxt, 0)
+    segments = with_ip_headers(stamped(lad), forged=6, copies=4)
+    analyzer = run_segments(segments, timelines=True)
+    (timeline,) = analyzer.timelines
+    assert [(s.client_state, s.server_state) for s in timeline.steps][5:] == [
+        ("CLOSE_WAIT", "ESTABLISHED"),
+        ("CLOSE_WAIT", "ESTABLISHED"),
+        ("CLOSE_WAIT", "ESTABLISHED"),
+        ("CLOSE_WAIT", "ESTABLISHED"),
+        ("CLOSE_WAIT", "ESTABLISHED"),
+        ("CLOSED", "CLOSED"),
+    ]
+    assert rules_at(analyzer.findings) == [("injected-segment", 6)]
+
+
+def test_a_forged_fin_outside_the_window_is_named_and_dropped_by_its_receiver():
+    lad = Ladder().handshake()
+    lad.data("c", 45)
+    lad.ack("s")
+    s_nxt, c_nxt = lad.nxt["s"], lad.nxt["c"]
+    lad.raw("s", FIN | ACK, s_nxt + 1_000_000, c_nxt)  # far beyond the client's window
+    lad.ack("c")  # the ACK the client owes for an unacceptable segment
+    lad.data("s", 100, gap=0.3)
+    lad.ack("c")
+    analyzer = run_segments(with_ip_headers(stamped(lad), forged=6, copies=4), timelines=True)
+    (timeline,) = analyzer.timelines
+    assert {(s.client_state, s.server_state) for s in timeline.steps[3:]} == {
+        ("ESTABLISHED", "ESTABLISHED")}
+    assert rules_at(analyzer.findings) == [("injected-segment", 6)]
+    [finding] = [f for f in analyzer.findings if f.rule == "injected-segment"]
+    assert "the client, in ESTABLISHED, drops it (it fails the acceptability test)" in (
+        finding.message)
