@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from conftest import needs_test_bed, rules_at, run_segments
-from pcap_edit import with_ip_fields
+from pcap_edit import with_ip_fields, with_seq_shift, without_frames
 from segments import CLIENT, SERVER, Ladder, stamped
 
 from tcpcheck.pipeline import Job, analyze_files, analyze_jobs
@@ -52,20 +52,27 @@ def test_forged_fin_with_a_block_page_is_named_and_neither_endpoint_blamed():
     assert "the client, in ESTABLISHED, takes it" in finding.message
 
 
-def test_states_follow_what_each_endpoint_really_received():
-    result = analyze_jobs([Job(str(CAPTURE), LINUX)], Recording(all=True))
+ESTABLISHED, CLOSE_WAIT, LAST_ACK, CLOSED = "ESTABLISHED", "CLOSE_WAIT", "LAST_ACK", "CLOSED"
+STATES_FROM_5 = [
+    (5, ESTABLISHED, ESTABLISHED),
+    (6, CLOSE_WAIT, ESTABLISHED),  # the client took the forged FIN; the server sent none
+    (7, LAST_ACK, ESTABLISHED),  # its ACK is above the server's SND.NXT: dropped, FIN too
+    (8, LAST_ACK, ESTABLISHED),
+    (9, LAST_ACK, ESTABLISHED),
+    (10, LAST_ACK, ESTABLISHED),  # the FIN again, dropped again
+    (11, LAST_ACK, ESTABLISHED),
+    (12, CLOSED, CLOSED),  # the client's reset on data beyond its closed receiving side
+]
+
+
+def states_from_frame_5(path: Path) -> list[tuple[int, str, str]]:
+    result = analyze_jobs([Job(str(path), LINUX)], Recording(all=True))
     (timeline,) = result.timelines
-    ESTABLISHED, CLOSE_WAIT, LAST_ACK, CLOSED = "ESTABLISHED", "CLOSE_WAIT", "LAST_ACK", "CLOSED"
-    assert [(s.frame, s.client_state, s.server_state) for s in timeline.steps][4:] == [
-        (5, ESTABLISHED, ESTABLISHED),
-        (6, CLOSE_WAIT, ESTABLISHED),  # the client took the forged FIN; the server sent none
-        (7, LAST_ACK, ESTABLISHED),  # its ACK is above the server's SND.NXT: dropped, FIN too
-        (8, LAST_ACK, ESTABLISHED),
-        (9, LAST_ACK, ESTABLISHED),
-        (10, LAST_ACK, ESTABLISHED),  # the FIN again, dropped again
-        (11, LAST_ACK, ESTABLISHED),
-        (12, CLOSED, CLOSED),  # the client's reset on data beyond its closed receiving side
-    ]
+    return [(s.frame, s.client_state, s.server_state) for s in timeline.steps][4:]
+
+
+def test_states_follow_what_each_endpoint_really_received():
+    assert states_from_frame_5(CAPTURE) == STATES_FROM_5
 
 
 def test_the_server_s_answer_to_the_ack_of_the_forged_fin_is_the_reply_it_owed():
@@ -87,10 +94,42 @@ def test_fin_with_the_server_s_own_ttl_is_the_server_s_and_its_later_data_is_aft
     assert "injected-segment" not in {f.rule for f in analyze(path).findings}
 
 
-def test_a_foreign_ttl_alone_does_not_make_a_fin_forged(tmp_path):
-    # IP ID 0 (no second signal): the FIN stays the server's, reported as the capture shows.
+def test_a_forged_fin_whose_ip_id_tells_nothing_is_named_when_the_server_carries_on(tmp_path):
+    # IP ID 0: the TTL alone holds the FIN, and the client's answer (7) behind it, until the
+    # server's next segment: 8, at seq 1 with its own TTL, 103 µs later (past the handshake's
+    # round trip): a sender of that FIN would be at seq 55.
     path = with_ip_fields(CAPTURE, tmp_path / "id-0.pcap", FORGED, ip_id=0)
-    assert "injected-segment" not in {f.rule for f in analyze(path).findings}
+    result = analyze(path)
+    assert rules_at(result.findings) == [("injected-segment", FORGED)]
+    [finding] = [f for f in result.findings if f.rule == "injected-segment"]
+    assert ("TTL 64, the server's segments arrive with TTL 63; the server carried on at frame 8 "
+            "with its own TTL, as if it had sent no FIN" in finding.message)
+    # The client's answer (7), held back behind the FIN, is replayed after it: the states of
+    # every frame are those of the unedited capture.
+    assert states_from_frame_5(path) == STATES_FROM_5
+
+
+def test_a_foreign_ttl_alone_does_not_make_a_fin_forged(tmp_path):
+    # The same FIN (TTL 64, IP ID 0) with nothing from the server after it: one signal is never
+    # an injection. The FIN is the server's, held against it as such (it lacks the timestamps
+    # both SYNs negotiated); the client's FIN (7), acknowledging it, takes the server from
+    # FIN-WAIT-1 to TIME-WAIT.
+    edited = with_ip_fields(CAPTURE, tmp_path / "id-0.pcap", FORGED, ip_id=0)
+    path = without_frames(edited, tmp_path / "ttl-only.pcap", {8, 9, 10, 11, 12})
+    result = analyze(path)
+    assert rules_at(result.findings) == [("option-not-negotiated", FORGED)]
+    (conn,) = result.connections
+    assert (conn.client_state, conn.server_state) == ("LAST_ACK", "TIME_WAIT")
+
+
+def test_a_suspect_fin_is_the_server_s_when_its_next_segment_counts_the_fin(tmp_path):
+    # IP ID 0 again, and the server's ACK (8) moved to seq 55, past the FIN, as its sender's
+    # would be: the FIN is the server's own, and its data at 11 is data after its FIN.
+    edited = with_ip_fields(CAPTURE, tmp_path / "id-0.pcap", FORGED, ip_id=0)
+    path = with_seq_shift(edited, tmp_path / "counted.pcap", 8, 54)
+    findings = analyze(path).findings
+    assert "injected-segment" not in {f.rule for f in findings}
+    assert ("data-after-fin", 11) in rules_at(findings)
 
 
 @needs_test_bed

@@ -115,7 +115,7 @@ def injected_segment(e: ev.InjectedSegment, ctx: Context) -> Explanation:
                   f"{e.sequence_id:#06x})")
     else:
         second = (f"the {e.side} carried on at frame {ctx.frame(e.carried_on, e.frame)} with "
-                  f"its own TTL, as if it had sent no reset")
+                  f"its own TTL, as if it had sent no {'FIN' if e.control == 'FIN' else 'reset'}")
     if e.signed:
         first = (f"it carries a {_SIGNATURES[e.signed]} signature (option {e.signed}), which "
                  f"none of the {e.side}'s segments on this connection carry")

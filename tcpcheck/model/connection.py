@@ -167,8 +167,8 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         """Replay one segment: sent by one endpoint, received by the other."""
         if self.held is not None and self._hold_back(seg, from_client):
             return
-        if self.suspect is not None:
-            self._decide_suspect(seg, from_client)
+        if self.suspect is not None and self._behind_suspect(seg, from_client):
+            return
         if from_client:
             a, b = self.client, self.server
         else:
