@@ -290,7 +290,35 @@ def wireshark_keeps_the_first_isn(obs: Observation, cat: Category, frame: int) -
             and any(p.seq != synacks[-1].seq for p in synacks))
 
 
-INTENDED: tuple[Explanation, ...] = (linux_zero_window_probe, wireshark_keeps_the_first_isn)
+def wireshark_takes_a_forged_segment_for_the_sender_s(obs: Observation, cat: Category,
+                                                       frame: int) -> bool:
+    """A middlebox's text and FIN in an endpoint's name take sequence numbers the endpoint goes
+    on sending at. Wireshark takes the forged segment for the endpoint's and moves its next
+    sequence number past it: the endpoint's real data there is a retransmission to it, and
+    its ACK repeated there no duplicate ACK (that needs the next sequence number). tcpcheck
+    names the forged segment (injected-segment) and keeps the endpoint's own numbers: the data
+    is new, the ACK a duplicate. Accounts for: Wireshark retransmission and no tcpcheck
+    retransmission on data, or tcpcheck duplicate-ack and no Wireshark duplicate_ack, on a
+    segment whose sequence number an earlier segment in the same sender's name covered, one
+    that tcpcheck reports as injected-segment."""
+    if cat.name == "retransmission":
+        wireshark_only = True
+    elif cat.name == "duplicate-ack":
+        wireshark_only = False
+    else:
+        return False
+    if wireshark_only != (cat.flag in obs.wireshark.get(frame, ())) or wireshark_only == bool(
+            obs.tcpcheck.get(frame, set()) & set(cat.rules)):
+        return False
+    pkt = obs.packets[frame]
+    return (bool(pkt.plen) == wireshark_only) and any(
+        p.src == pkt.src and "injected-segment" in obs.tcpcheck.get(p.frame, ())
+        and (pkt.seq - p.seq) & MASK < p.plen + (1 if p.flags & FIN else 0)
+        for p in obs._before(frame))
+
+
+INTENDED: tuple[Explanation, ...] = (linux_zero_window_probe, wireshark_keeps_the_first_isn,
+                                     wireshark_takes_a_forged_segment_for_the_sender_s)
 
 
 def compare(obs: Observation, cat: Category) -> tuple[dict[str, list[int]], list[int]]:
