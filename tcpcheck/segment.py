@@ -71,6 +71,11 @@ class Segment(NamedTuple):
     captured just before (``tcpcheck.duplicates``), set by the decoder; ``COPY_TWIN``, the copy
     set aside of a packet captured at two points, ``COPY_REPEAT``, the first frame of a repeat
     of the trace (``tcpcheck.twins``)."""
+    mac: bytes = b""
+    """The link-layer source address, where the capture has one of 6 bytes: an Ethernet
+    frame's (VLAN-tagged too), a Linux cooked header's (SLL, SLL2); empty for raw IP, PPP,
+    loopback and the other link types, and for a SYN rebuilt from a packed lone SYN. Evidence
+    of who put the segment on the wire (``tcpcheck.model.attribution``)."""
 
 
 def flag_names(flags: int) -> str:

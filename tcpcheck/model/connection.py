@@ -171,7 +171,7 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
             a, b = self.server, self.client
         # One unpacking instead of a descriptor call per field read; every field named, as a
         # starred target builds a list per segment.
-        frame, ts, _, _, _, _, seq, ack32, flags, win, plen, raw, _, csum, head, _ = seg
+        frame, ts, _, _, _, _, seq, ack32, flags, win, plen, raw, _, csum, head, _, _ = seg
         self.packets += 1
         self.last_frame = frame
         self.end_ts = ts
