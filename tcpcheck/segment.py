@@ -94,6 +94,12 @@ def format_address(addr: bytes) -> str:
     return str(ipaddress.ip_address(addr))
 
 
+def format_mac(mac: bytes) -> str:
+    """A link-layer address as Wireshark writes ``eth.src`` without name resolution:
+    ``02:00:00:00:00:99``."""
+    return mac.hex(":")
+
+
 def format_endpoint(addr: bytes, port: int) -> str:
     """``192.0.2.1:80`` for IPv4, ``[2001:db8::1]:80`` for IPv6."""
     text = format_address(addr)

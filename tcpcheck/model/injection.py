@@ -5,12 +5,12 @@ so its state is not changed and nothing it sends later is "after its own RST"; t
 did receive an RST, and takes it or not by RFC 9293 §3.10.7 as it would any other (once it is
 reset, answering the claimed sender's later segments with resets is its correct behaviour).
 
-A reset whose TTL is foreign to its claimed sender but whose IP ID tells nothing waits for the
-next segment of the connection (``Suspect``): if that is the claimed sender's, with one of its
-own TTLs, and not a segment it sent before the reset, the sender carried on as if it had sent
-no reset — the RST race Weaver, Sommer and Paxson (NDSS 2009) detect injectors by — and the
-reset was forged. Anything else (the receiver's segment, another reset, the end of the
-capture) leaves it the sender's own, replayed as captured.
+A reset whose TTL (or source MAC) is foreign to its claimed sender but whose IP ID tells nothing
+waits for the next segment of the connection (``Suspect``): if that is the claimed sender's,
+with one of its own TTLs and MACs, and not a segment it sent before the reset, the sender
+carried on as if it had sent no reset — the RST race Weaver, Sommer and Paxson (NDSS 2009)
+detect injectors by — and the reset was forged. Anything else (the receiver's segment,
+another reset, the end of the capture) leaves it the sender's own, replayed as captured.
 """
 
 from __future__ import annotations
@@ -20,10 +20,12 @@ from typing import NamedTuple
 from tcpcheck.model import events as ev
 from tcpcheck.model.attribution import (
     Forgery,
+    foreign_mac,
     foreign_signature,
     foreign_ttl,
     forged,
     ip_id_of,
+    mac_evidence,
     ttl_of,
 )
 from tcpcheck.model.endpoint import Endpoint
@@ -49,12 +51,13 @@ class InjectionSteps:
         forged (``b`` handles it now) or suspect (held for ``a``'s next segment)."""
         if a.snd.max is None or seg.frame == self.trusted:
             return False
-        forgery = forged(seg.header, a.ip, b.ip)
+        forgery = forged(seg.header, a.ip, b.ip, seg.mac)
         if forgery is not None:
             self._forged(seg, a, b, forgery)
             return True
         if self.suspect is None and (foreign_ttl(seg.header, a.ip)
-                                     or foreign_signature(seg.options, a.ip)):
+                                     or foreign_signature(seg.options, a.ip)
+                                     or foreign_mac(seg.mac, a.ip)):
             self.suspect = Suspect(seg, from_client)
             return True
         return False
@@ -75,7 +78,8 @@ class InjectionSteps:
         if seg is not None and from_client == held_from_client and self._carries_on(seg, held, a):
             self._forged(held, a, b, Forgery(ttl_of(held.header), a.ip.usual(),
                                               ip_id_of(held.header), 0, seg.frame,
-                                              foreign_signature(held.options, a.ip)))
+                                              foreign_signature(held.options, a.ip), 0, 0,
+                                              *mac_evidence(held.mac, a.ip)))
         else:
             self.trusted = held.frame
             self.packets -= 1  # counted when it was captured
@@ -86,9 +90,11 @@ class InjectionSteps:
 
     def _carries_on(self, seg: Segment, held: Segment, a: Endpoint) -> bool:
         """``a``'s segment ``seg`` after the reset ``held`` in its name is its own (one of its
-        TTLs), neither a reset nor a SYN, and was not sent before the reset and overtaken by
-        it on the way to the capture point (the allowance ``ResetSteps._after_rst`` makes)."""
-        if seg.flags & (RST | SYN) or not seg.header or foreign_ttl(seg.header, a.ip):
+        TTLs, one of its MACs), neither a reset nor a SYN, and was not sent before the reset
+        and overtaken by it on the way to the capture point (the allowance
+        ``ResetSteps._after_rst`` makes)."""
+        if (seg.flags & (RST | SYN) or not seg.header or foreign_ttl(seg.header, a.ip)
+                or foreign_mac(seg.mac, a.ip)):
             return False
         rst_seq = unwrap(held.seq, a.snd.max)
         seq = unwrap(seg.seq, a.snd.max)
