@@ -197,3 +197,22 @@ def _complete_checksum(frame: bytes) -> bool:
     while total > 0xFFFF:
         total = (total & 0xFFFF) + (total >> 16)
     return total == 0xFFFF
+
+
+def as_raw_ip(src: Path, out: Path) -> Path:
+    """``src`` (Ethernet) as a capture without link headers (LINKTYPE_RAW, 101): each frame's
+    14-byte Ethernet header dropped, what a capture on a tunnel or ``-i any`` over one
+    leaves."""
+    head, recs = records(src)
+    raw = head[:20] + struct.pack("<I", 101)
+    stripped = [(rec[:8] + struct.pack("<II", *(n - 14 for n in struct.unpack_from("<II", rec, 8))),
+                 frame[14:]) for rec, frame in recs]
+    return write_pcap(out, raw, stripped)
+
+
+def with_source_mac(src: Path, out: Path, frame: int, mac: bytes) -> Path:
+    """``src`` (Ethernet) with ``frame``'s (1-based) source MAC replaced by ``mac``; no
+    checksum covers it."""
+    head, recs = records(src)
+    return write_pcap(out, head, [(rec, data[:6] + mac + data[12:] if number == frame else data)
+                                  for number, (rec, data) in enumerate(recs, start=1)])

@@ -25,6 +25,7 @@ REAL_SCENARIOS = {
     "no-timestamps", "no-sack", "no-wscale", "offload", "rto-backoff", "fin-wait-2-timeout",
     "close-wait-stall", "ci-run-1", "ci-run-2", "reuse-challenge-ack",
     "synack-new-isn-after-restart", "handshake-options-off", "syn-doubling", "injected-rst",
+    "injected-rst-mac",
     "defer-accept",
 }
 # reply-*: a real connection (or a real listener) into which scripts/reply_captures.py injected
