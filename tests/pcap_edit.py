@@ -216,3 +216,15 @@ def with_source_mac(src: Path, out: Path, frame: int, mac: bytes) -> Path:
     head, recs = records(src)
     return write_pcap(out, head, [(rec, data[:6] + mac + data[12:] if number == frame else data)
                                   for number, (rec, data) in enumerate(recs, start=1)])
+
+
+def as_linux_sll(src: Path, out: Path) -> Path:
+    """``src`` (Ethernet) as ``tcpdump -i any`` records it (LINKTYPE_LINUX_SLL, 113): each
+    Ethernet header replaced by a cooked one holding the source MAC as the 6-byte "link-layer
+    address of the sender" and the EtherType (packet type 0, ARPHRD_ETHER)."""
+    head, recs = records(src)
+    cooked = head[:20] + struct.pack("<I", 113)
+    rebuilt = [(rec[:8] + struct.pack("<II", *(n + 2 for n in struct.unpack_from("<II", rec, 8))),
+                struct.pack("!HHH", 0, 1, 6) + frame[6:12] + b"\0\0" + frame[12:14] + frame[14:])
+               for rec, frame in recs]
+    return write_pcap(out, cooked, rebuilt)

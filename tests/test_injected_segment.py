@@ -21,7 +21,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import rules_at
-from pcap_edit import as_raw_ip, records, with_source_mac, without_frames, write_pcap
+from pcap_edit import (
+    as_linux_sll,
+    as_raw_ip,
+    records,
+    with_source_mac,
+    without_frames,
+    write_pcap,
+)
 
 from tcpcheck import cli
 from tcpcheck.model.attribution import (
@@ -360,6 +367,14 @@ def test_without_link_headers_the_captures_read_as_before(tmp_path):
     router = analyze(as_raw_ip(CAPTURE, tmp_path / "router.pcap"))
     assert rules_at(router.findings) == [("injected-segment", FORGED)]
     assert "MAC" not in router.findings[0].message
+
+
+def test_a_linux_cooked_capture_names_the_forger_s_mac_the_same_way(tmp_path):
+    # The same frames with a Linux cooked (SLL) header, as ``tcpdump -i any`` records them: the
+    # sender's link-layer address is the Ethernet source MAC.
+    result = analyze(as_linux_sll(MAC_CAPTURE, tmp_path / "any.pcap"))
+    assert rules_at(result.findings) == [("injected-segment", FORGED)]
+    assert "sent from MAC 02:00:00:00:00:99" in result.findings[0].message
 
 
 def test_a_mac_is_foreign_only_against_a_sender_with_known_macs():
