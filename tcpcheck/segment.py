@@ -74,8 +74,9 @@ class Segment(NamedTuple):
     mac: bytes = b""
     """The link-layer source address, where the capture has one of 6 bytes: an Ethernet
     frame's (VLAN-tagged too), a Linux cooked header's (SLL, SLL2); empty for raw IP, PPP,
-    loopback and the other link types, and for a SYN rebuilt from a packed lone SYN. Evidence
-    of who put the segment on the wire (``tcpcheck.model.attribution``)."""
+    loopback and the other link types, and for a SYN rebuilt from a packed lone SYN unless its
+    headers were kept (``tcpcheck.lone_syn.pack_lone``). Evidence of who put the segment on the
+    wire (``tcpcheck.model.attribution``)."""
 
 
 def flag_names(flags: int) -> str:
