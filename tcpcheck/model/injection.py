@@ -76,10 +76,11 @@ class InjectionSteps:
         self.suspect = None
         a, b = (self.client, self.server) if held_from_client else (self.server, self.client)
         if seg is not None and from_client == held_from_client and self._carries_on(seg, held, a):
+            mac, sender_macs = mac_evidence(held.mac, a.ip)
             self._forged(held, a, b, Forgery(ttl_of(held.header), a.ip.usual(),
                                               ip_id_of(held.header), 0, seg.frame,
-                                              foreign_signature(held.options, a.ip), 0, 0,
-                                              *mac_evidence(held.mac, a.ip)))
+                                              foreign_signature(held.options, a.ip),
+                                              mac=mac, sender_macs=sender_macs))
         else:
             self.trusted = held.frame
             self.packets -= 1  # counted when it was captured
