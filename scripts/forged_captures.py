@@ -27,6 +27,7 @@ from pathlib import Path
 import dpkt
 from make_captures import (
     ACK,
+    FIN,
     PAUSE,
     PORT,
     REQUEST,
@@ -127,6 +128,77 @@ def injected_rst(out: Path) -> str:
     return (f"forged RST frame {rst.frame} (TTL {FORGER_TTL}, IP ID {copied:#06x} copies frame "
             f"{c_last.frame}); server data after it from frame {later[0].frame}; client "
             f"resets from frame {answers[0].frame}; {len(pkts)} frames")
+
+
+BLOCK_PAGE = b"HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\nblocked\n"
+SERVER_DELAY = 0.3  # how long after the forgery the real server answers
+
+
+def answer_late(forged: threading.Event):
+    """Server side: the request, then (SERVER_DELAY after the forgery) a real response longer
+    than the forged page, as a server that never sent a FIN: the client's kernel, which took
+    the forged FIN and has closed, resets the connection on data beyond it (Linux's
+    TCPAbortOnData; RFC 9293 §3.10.7.4 would have it ignored)."""
+
+    def serve(conn: socket.socket) -> None:
+        recv_exact(conn, len(REQUEST))
+        expect(forged.wait(10), "the FIN was never forged")
+        time.sleep(SERVER_DELAY)
+        with contextlib.suppress(OSError):  # ECONNRESET once the client's RST arrived
+            conn.sendall(CHUNK)
+            time.sleep(1.0)
+    return serve
+
+
+@scenario("injected-fin")
+def injected_fin(out: Path) -> str:
+    """A middlebox answers the request with a block page and a FIN in the server's name
+    before the server answers (the content injection Nakibly et al. measured, USENIX
+    Security 2016): the router forges <SEQ=the server's SND.NXT><ACK=the client's
+    SND.NXT><CTL=FIN,PSH,ACK> carrying BLOCK_PAGE, with its own TTL (64; the server's
+    segments arrive with 63) and the IP ID of the request it answers. The client reads the
+    page and EOF and closes; the real server's response then arrives at the sequence numbers
+    the forged page took."""
+    forged = threading.Event()
+    with recording(out, routed=True, at="client") as tb, \
+            tb.server.ns.listen(tb.server.ipv4, PORT) as listener:
+        assert tb.router is not None
+        task = spawn(serve_one, listener, answer_late(forged))
+        sock = tb.client.ns.socket()
+        with contextlib.closing(sock):
+            sock.connect((tb.server.ipv4, PORT))
+            sock.sendall(REQUEST)
+            time.sleep(PAUSE)  # the server's ACK of the request is out
+            me, server = sock.getsockname(), sock.getpeername()
+            pkts = read_tcp(out)
+            c_last = [p for p in pkts if (p.src, p.sport) == me][-1]
+            s_last = [p for p in pkts if (p.src, p.sport) == server][-1]
+            expect(c_last.plen == len(REQUEST), "the request is not the client's last segment")
+            expect(s_last.ack == c_last.seg_end, "the server has not acknowledged the request")
+            copied = ip_ids(out)[c_last.frame][0]
+            forge(tb.router, IP(src=server[0], dst=me[0], ttl=FORGER_TTL, id=copied, flags="DF")
+                  / TCP(sport=server[1], dport=me[1], flags="FPA", seq=s_last.seg_end,
+                        ack=c_last.seg_end, window=s_last.win) / BLOCK_PAGE)
+            got = recv_exact(sock, len(BLOCK_PAGE))
+            expect(got == BLOCK_PAGE and sock.recv(1) == b"",
+                   "the client's kernel did not take the forged page and FIN")
+        forged.set()  # the client has closed: the server answers now
+        task.result()
+        time.sleep(0.5)
+    pkts = read_tcp(out)
+    fields = ip_ids(out)
+    fin = next(p for p in pkts if p.flags & FIN and (p.src, p.sport) == server)
+    expect(fields[fin.frame] == (copied, FORGER_TTL), "the forged FIN was not captured as sent")
+    later = [p for p in pkts if p.frame > fin.frame and (p.src, p.sport) == server and p.plen]
+    expect(any(p.seq == fin.seq for p in later),
+           "the server's response did not take the forged page's sequence numbers")
+    expect({fields[p.frame][1] for p in later} == {FORGER_TTL - 1},
+           "the server's segments must arrive forwarded by the router (TTL 63)")
+    resets = [p for p in pkts if p.frame > fin.frame and (p.src, p.sport) == me and p.flags & RST]
+    return (f"forged FIN frame {fin.frame} ({len(BLOCK_PAGE)} bytes, TTL {FORGER_TTL}, IP ID "
+            f"{copied:#06x} copies frame {c_last.frame}); server response from frame "
+            f"{later[0].frame}; client resets at {[p.frame for p in resets]}; "
+            f"{len(pkts)} frames")
 
 
 # The routed bed's veths get fixed MACs for injected-rst-mac, so the file and its README row

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -10,6 +12,10 @@ from tcpcheck.profiles import load_profile
 from tcpcheck.result import Finding
 from tcpcheck.segment import Segment
 from tcpcheck.timeline import Recording
+
+needs_test_bed = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("tcpdump") is None,
+    reason="recording a capture needs root (network namespaces, raw sockets) and tcpdump")
 
 
 def run_segments(segments: Iterable[Segment], profile: str = "linux", *,

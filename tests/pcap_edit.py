@@ -168,14 +168,20 @@ def with_connection_copies(src: Path, out: Path, copies: int, *, gap: int = 1) -
 def _moved(frame: bytes, client_port: int, k: int) -> bytes:
     """``frame`` of copy ``k``: client port + ``k``, sequence and acknowledgment numbers
     + ``k * 1000000`` (the acknowledgment only when ACK is set)."""
-    old = frame[34:54]
-    tcp = bytearray(old)
+    tcp = bytearray(frame[34:54])
     sport, dport, seq, ack = struct.unpack_from("!HHII", tcp, 0)
     shift = k * 1_000_000
     struct.pack_into("!HHI", tcp, 0, sport + k if sport == client_port else sport,
                      dport + k if dport == client_port else dport, (seq + shift) % 2**32)
     if tcp[13] & 0x10:
         struct.pack_into("!I", tcp, 8, (ack + shift) % 2**32)
+    return _with_tcp_header(frame, tcp)
+
+
+def _with_tcp_header(frame: bytes, tcp: bytearray) -> bytes:
+    """``frame`` (Ethernet + IPv4) with its first 20 TCP header bytes replaced by ``tcp``, the
+    checksum updated for the change (RFC 1624) when it was right before."""
+    old = frame[34:54]
     if _complete_checksum(frame):
         checksum = struct.unpack_from("!H", tcp, 16)[0]
         total = ~checksum & 0xFFFF
@@ -188,6 +194,19 @@ def _moved(frame: bytes, client_port: int, k: int) -> bytes:
     return frame[:34] + bytes(tcp) + frame[54:]
 
 
+def with_seq_shift(src: Path, out: Path, frame: int, shift: int) -> Path:
+    """``src`` with ``shift`` added to the TCP sequence number of ``frame`` (1-based)."""
+    head, recs = records(src)
+    edited = []
+    for number, (rec, data) in enumerate(recs, start=1):
+        if number == frame:
+            tcp = bytearray(data[34:54])
+            struct.pack_into("!I", tcp, 4, (struct.unpack_from("!I", tcp, 4)[0] + shift) % 2**32)
+            data = _with_tcp_header(data, tcp)
+        edited.append((rec, data))
+    return write_pcap(out, head, edited)
+
+
 def _complete_checksum(frame: bytes) -> bool:
     """Does the TCP checksum of this Ethernet + IPv4 frame (fully captured) check out?"""
     segment = frame[34:14 + struct.unpack_from("!H", frame, 16)[0]]
@@ -197,6 +216,29 @@ def _complete_checksum(frame: bytes) -> bool:
     while total > 0xFFFF:
         total = (total & 0xFFFF) + (total >> 16)
     return total == 0xFFFF
+
+
+def with_ip_fields(src: Path, out: Path, frame: int, *, ttl: int | None = None,
+                   ip_id: int | None = None) -> Path:
+    """``src`` with the TTL and/or IP ID of ``frame`` (Ethernet + IPv4) replaced and its IP
+    header checksum recomputed; the TCP checksum does not cover either field."""
+    head, recs = records(src)
+    edited = []
+    for number, (rec, data) in enumerate(recs, start=1):
+        if number == frame:
+            ip = bytearray(data[14:34])
+            if ttl is not None:
+                ip[8] = ttl
+            if ip_id is not None:
+                struct.pack_into("!H", ip, 4, ip_id)
+            ip[10:12] = b"\0\0"
+            total = sum(struct.unpack("!10H", bytes(ip)))
+            while total > 0xFFFF:
+                total = (total & 0xFFFF) + (total >> 16)
+            struct.pack_into("!H", ip, 10, ~total & 0xFFFF)
+            data = data[:14] + bytes(ip) + data[34:]
+        edited.append((rec, data))
+    return write_pcap(out, head, edited)
 
 
 def as_raw_ip(src: Path, out: Path) -> Path:

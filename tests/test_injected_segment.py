@@ -12,19 +12,18 @@ header checksum fixed), so that it carries one signal or none.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import struct
 import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import rules_at
+from conftest import needs_test_bed, rules_at
 from pcap_edit import (
     as_linux_sll,
     as_raw_ip,
     records,
+    with_ip_fields,
     with_source_mac,
     without_frames,
     write_pcap,
@@ -52,29 +51,6 @@ FORGED = 8
 
 def analyze(path: Path):
     return analyze_files([str(path)], LINUX)
-
-
-def with_ip_fields(src: Path, out: Path, frame: int, *, ttl: int | None = None,
-                   ip_id: int | None = None) -> Path:
-    """``src`` with the TTL and/or IP ID of ``frame`` (Ethernet + IPv4) replaced and its IP
-    header checksum recomputed; the TCP checksum does not cover either field."""
-    head, recs = records(src)
-    edited = []
-    for number, (rec, data) in enumerate(recs, start=1):
-        if number == frame:
-            ip = bytearray(data[14:34])
-            if ttl is not None:
-                ip[8] = ttl
-            if ip_id is not None:
-                struct.pack_into("!H", ip, 4, ip_id)
-            ip[10:12] = b"\0\0"
-            total = sum(struct.unpack("!10H", bytes(ip)))
-            while total > 0xFFFF:
-                total = (total & 0xFFFF) + (total >> 16)
-            struct.pack_into("!H", ip, 10, ~total & 0xFFFF)
-            data = data[:14] + bytes(ip) + data[34:]
-        edited.append((rec, data))
-    return write_pcap(out, head, edited)
 
 
 def test_forged_rst_with_foreign_ttl_is_named_and_server_not_blamed():
@@ -195,12 +171,7 @@ def test_over_ipv6_the_hop_limit_is_the_ttl_and_no_ip_id_can_second_it():
     assert forged(head, server, client) is None
 
 
-needs_root = pytest.mark.skipif(
-    os.geteuid() != 0 or shutil.which("tcpdump") is None,
-    reason="making the capture needs root (network namespaces, raw sockets) and tcpdump")
-
-
-@needs_root
+@needs_test_bed
 def test_a_freshly_made_forged_reset_capture_is_named_the_same_way(tmp_path):
     sys.path.insert(0, str(ROOT / "scripts"))
     import make_captures  # scripts/ is not a package: on the path only for this test
@@ -377,6 +348,22 @@ def test_a_linux_cooked_capture_names_the_forger_s_mac_the_same_way(tmp_path):
     assert "sent from MAC 02:00:00:00:00:99" in result.findings[0].message
 
 
+def test_a_forged_fin_with_the_server_s_ttl_is_named_by_its_foreign_mac(tmp_path):
+    # captures/linux/injected-fin.pcap's forged FIN and block page (6) given the server's TTL,
+    # 63, and a MAC none of the server's frames came from: the MAC and frame 4's IP ID name it
+    # (with the TTL alone the server would be blamed for data after its FIN at 11).
+    fin = ROOT / "captures" / "linux" / "injected-fin.pcap"
+    own_ttl = with_ip_fields(fin, tmp_path / "ttl-63.pcap", 6, ttl=63)
+    path = with_source_mac(own_ttl, tmp_path / "lan.pcap", 6, bytes.fromhex("020000000099"))
+    result = analyze(path)
+    assert [(f.rule, f.frame) for f in result.findings
+            if f.severity.label != "info"] == [("injected-segment", 6)]
+    [finding] = [f for f in result.findings if f.rule == "injected-segment"]
+    assert finding.observed.startswith("sent from MAC 02:00:00:00:00:99, the server's segments "
+                                       "come from ")
+    assert "IP ID 0x3bff copies frame 4's" in finding.observed
+
+
 def test_a_mac_is_foreign_only_against_a_sender_with_known_macs():
     server = IpTrail()
     assert not foreign_mac(b"\2\0\0\0\0\x99", server)  # no segment of the server yet
@@ -386,7 +373,7 @@ def test_a_mac_is_foreign_only_against_a_sender_with_known_macs():
     assert not foreign_mac(b"", server)  # a frame without a link-layer address
 
 
-@needs_root
+@needs_test_bed
 def test_a_freshly_made_lan_forger_capture_is_named_by_its_mac(tmp_path):
     sys.path.insert(0, str(ROOT / "scripts"))
     import make_captures  # scripts/ is not a package: on the path only for this test

@@ -92,6 +92,14 @@ _RECEIVER_TAKES = {
     "outside": "drops it (its sequence number is outside the window)",
     "ignored": "drops it (it has no synchronized state to reset)",
     "unsigned": "drops it, having no key for its signature (RFC 2385 §2.0, RFC 5925 §7.3)",
+    "closes": "takes it (it is in sequence) and closes its receiving side (RFC 9293 §3.10.7.4, "
+              "eighth), so it acknowledges sequence space the {side} never sent, which the "
+              "{side} drops as acknowledging \"something not yet sent\" (fifth)",
+    "queued": "queues it beyond RCV.NXT, where it waits for bytes the {side} may never send",
+}
+_FIN_RECEIVER_DROPS = {
+    "outside": "drops it (it fails the acceptability test) and owes an ACK",
+    "ignored": "drops it (it has no synchronized state to close)",
 }
 _SIGNATURES = {19: "TCP-MD5", 29: "TCP-AO"}
 
@@ -108,7 +116,7 @@ def injected_segment(e: ev.InjectedSegment, ctx: Context) -> Explanation:
                   f"{e.sequence_id:#06x})")
     else:
         second = (f"the {e.side} carried on at frame {ctx.frame(e.carried_on, e.frame)} with "
-                  f"its own TTL, as if it had sent no reset")
+                  f"its own TTL, as if it had sent no {'FIN' if e.control == 'FIN' else 'reset'}")
     first = []
     if e.signed:
         first.append(f"it carries a {_SIGNATURES[e.signed]} signature (option {e.signed}), "
@@ -120,11 +128,14 @@ def injected_segment(e: ev.InjectedSegment, ctx: Context) -> Explanation:
         first.append(f"sent from MAC {format_mac(e.mac)}, the {e.side}'s segments come from "
                      f"{own_macs}")
     evidence = "; ".join((*first, second))
+    takes = (_FIN_RECEIVER_DROPS.get(e.verdict) if e.control == "FIN" else None) or \
+        _RECEIVER_TAKES[e.verdict].format(side=e.side)
+    what = f"FIN and the {e.text} bytes of text before it" if e.text else e.control
     return Explanation(
-        f"a middlebox (firewall, IPS, censor) or a tool on the host forged this RST in the "
+        f"a middlebox (firewall, IPS, censor) or a tool on the host forged this {what} in the "
         f"name of the {ctx.name(e.side)}: {evidence}. The {e.side} never sent it, so it is "
         f"not held against the {e.side}, whose state it leaves as it was; the {peer}, in "
-        f"{e.state}, {_RECEIVER_TAKES[e.verdict]}",
+        f"{e.state}, {takes}",
         f"the {e.side}'s own IP header: TTL {usual}, its own IP ID sequence"
         + (f"; its own link layer: MAC {own_macs}" if e.mac else ""),
         evidence,

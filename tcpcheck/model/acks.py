@@ -114,6 +114,9 @@ class AckSteps:
         if snd.gaps and ack > snd.gaps[0][0]:
             self._ack_of_holes(seg, b, ack)
         if ack > snd.max:
+            if snd.forged_end is not None and ack <= snd.forged_end:
+                self._ack_of_forged(seg, a, b, ack)
+                return
             pending = snd.pending
             if pending is None or ack > pending[2]:
                 snd.pending = (seg.frame, seg.ts, ack, pending[3] if pending else snd.max)

@@ -47,6 +47,7 @@ _CONTROL = FIN | SYN | RST | ACK | 0x08 | 0x20  # every flag but ECE/CWR
 # Flag combinations apply tests on every segment, computed once (globals are not folded).
 _SYN_FIN = SYN | FIN
 _SYN_RST = SYN | RST
+_RST_FIN = RST | FIN
 _ACK_SYN_RST = ACK | SYN | RST
 _SACK_AFTER_TS = b"\x01\x01\x05"  # after TS_LAYOUT: NOP, NOP, SACK blocks
 _TS_HEAD = struct.Struct("!4sI")  # TS_LAYOUT's four bytes and the TSval after them
@@ -76,7 +77,7 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         "close", "finished", "lingering", "keys", "reorder_ns", "negotiated", "timers",
         "timing", "revised", "unsettled", "rst_in_flight", "syn_to_older", "early", "held",
         "unusable", "owed", "oow_ts", "answers", "tentative", "watch_hosts", "ack_wait",
-        "fast_path", "suspect", "trusted",
+        "fast_path", "suspect", "trusted", "dropped",
     )
 
     def __init__(self, conn_id: int, profile: Profile, client_key: tuple, midstream: bool,
@@ -156,6 +157,9 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         # shows whether it carried on (``InjectionSteps``); the frame of one found its own.
         self.suspect: Suspect | None = None
         self.trusted = 0
+        # The frame of a segment its receiver drops for acknowledging a FIN forged in the
+        # receiver's name (``InjectionSteps._ack_of_forged``): its FIN does not reach it.
+        self.dropped = 0
 
     # ------------------------------------------------------------------ replay
 
@@ -163,8 +167,8 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         """Replay one segment: sent by one endpoint, received by the other."""
         if self.held is not None and self._hold_back(seg, from_client):
             return
-        if self.suspect is not None:
-            self._decide_suspect(seg, from_client)
+        if self.suspect is not None and self._behind_suspect(seg, from_client):
+            return
         if from_client:
             a, b = self.client, self.server
         else:
@@ -178,9 +182,9 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         if csum >= CSUM_OFFLOAD and self._checksum(seg, a, from_client):
             return
         if head:
-            # Judged before its IP header joins the claimed sender's: a forged reset is not
-            # its sender's (``InjectionSteps``), so nothing below may count it as a's.
-            if flags & RST and self._injected(seg, a, b, from_client):
+            # Judged before its IP header joins the claimed sender's: a forged reset or FIN
+            # is not its sender's (``InjectionSteps``), so nothing below may count it as a's.
+            if flags & _RST_FIN and not flags & SYN and self._injected(seg, a, b, from_client):
                 return
             trail = a.ip  # ``IpTrail``, inline: TTL (IPv6: hop limit, byte 7), latest headers
             trail.ttls |= 1 << (head[8] if head[0] < 0x60 else head[7])

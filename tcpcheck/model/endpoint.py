@@ -44,7 +44,7 @@ class SendSequence:
 
     __slots__ = ("isn", "base", "isn_frame", "syn_data", "una", "max", "max_ts", "gaps", "fin",
                  "fin_frame", "fin_acked", "bytes", "pending", "stale_isns", "sent",
-                 "sent_bytes", "acked", "unseen", "captured_from")
+                 "sent_bytes", "acked", "unseen", "captured_from", "forged_end", "forged_frame")
 
     def __init__(self) -> None:
         self.isn: int | None = None  # raw 32-bit ISN from this side's SYN
@@ -76,6 +76,10 @@ class SendSequence:
         # Picked up mid-stream behind the peer's ACK: where the capture began showing our data
         # (what lies below was sent before the capture began, not lost by it).
         self.captured_from: int | None = None
+        # A FIN a middlebox forged in our name, which the peer took (``InjectionSteps``): the
+        # end of our stream as the peer believes it (past that FIN), and the forged frame.
+        self.forged_end: int | None = None
+        self.forged_frame = 0
 
 
 class ReceiveSequence:

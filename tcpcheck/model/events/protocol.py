@@ -349,17 +349,19 @@ class RstNotExact(Event):
 
 @dataclass(frozen=True, slots=True)
 class InjectedSegment(Event):
-    """A reset in ``side``'s name whose IP header ``side`` did not write
+    """A reset or FIN in ``side``'s name whose IP header ``side`` did not write
     (``tcpcheck.model.attribution``): a middlebox forged it. ``side``'s state is untouched;
-    its receiver handles it as any RST (RFC 9293 §3.10.7)."""
+    its receiver handles it as any RST or FIN (RFC 9293 §3.10.7)."""
 
     POSITION = ("state",)
 
     state: str
     """The receiver's state when the reset arrived."""
     verdict: str
-    """What the receiver makes of it (``ResetSteps._rst_verdict``): ``exact`` (it resets),
-    ``inexact`` (a challenge ACK), ``outside`` or ``ignored`` (dropped)."""
+    """What the receiver makes of it: of a reset (``ResetSteps._rst_verdict``), ``exact`` (it
+    resets), ``inexact`` (a challenge ACK), ``outside``, ``ignored`` or ``unsigned``
+    (dropped); of a FIN (``InjectionSteps._forged_fin``), ``closes`` (it takes it),
+    ``queued`` (beyond RCV.NXT), ``outside`` or ``ignored`` (dropped)."""
     ttl: int
     sender_ttls: tuple[int, ...]
     """Every TTL (IPv6: hop limit) ``side``'s own segments arrived with."""
@@ -380,6 +382,10 @@ class InjectedSegment(Event):
     the MAC was not a signal, or the capture has no link-layer addresses)."""
     sender_macs: tuple[bytes, ...] = ()
     """The link-layer source addresses ``side``'s own segments came from (with ``mac``)."""
+    control: str = "RST"
+    """What was forged: ``RST`` or ``FIN``."""
+    text: int = 0
+    """The bytes of text a forged FIN carries before it (an injected block page)."""
 
 
 @dataclass(frozen=True, slots=True)
