@@ -39,8 +39,9 @@ from make_captures import (
     scenario,
     serve_one,
 )
-from netns import Namespace, spawn
+from netns import Namespace, Testbed, spawn
 from scapy.layers.inet import IP, TCP
+from scapy.layers.l2 import Ether
 
 CHUNK = b"x" * 1000
 # The server keeps sending this many chunks, this far apart, after the forged reset.
@@ -198,3 +199,98 @@ def injected_fin(out: Path) -> str:
             f"{copied:#06x} copies frame {c_last.frame}); server response from frame "
             f"{later[0].frame}; client resets at {[p.frame for p in resets]}; "
             f"{len(pkts)} frames")
+
+
+# The routed bed's veths get fixed MACs for injected-rst-mac, so the file and its README row
+# name the same addresses whenever it is made (the kernel picks random ones otherwise).
+CLIENT_MAC, ROUTER_MAC = "02:00:00:00:00:01", "02:00:00:00:00:fe"
+FORGER_MAC = "02:00:00:00:00:99"  # the on-LAN forger: no interface of the bed has it
+
+
+def fixed_macs(tb: Testbed) -> None:
+    """Give the client's veth and the router's client-facing one their ``*_MAC``."""
+    assert tb.router is not None
+    tb.client.ns.ip("link", "set", "dev", tb.client.ifname, "address", CLIENT_MAC)
+    tb.router.ip("link", "set", "dev", tb.router_client_if, "address", ROUTER_MAC)
+
+
+def forge_frame(ns: Namespace, ifname: str, frame: bytes) -> None:
+    """Put the Ethernet ``frame`` on ``ifname`` as it is (an AF_PACKET socket in ``ns``):
+    the kernel adds nothing, so its source MAC, TTL and IP ID are the forger's choice."""
+    with ns.entered():
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+        sock.bind((ifname, 0))
+    with contextlib.closing(sock):
+        sock.send(frame)
+
+
+@scenario("injected-rst-mac")
+def injected_rst_mac(out: Path) -> str:
+    """captures/linux/injected-rst-mac.pcap: as injected-rst, but the forger is a device on
+    the client's LAN with a MAC of its own, FORGER_MAC, that copies the server's TTL as the
+    client sees it (63): only the link layer and the copied IP ID give it away. It sends its
+    RST+ACK as a whole Ethernet frame on the router's client-facing veth, where every segment
+    of the server arrives from the router's ROUTER_MAC."""
+    forged = threading.Event()
+    with recording(out, routed=True, at="client", prepare=fixed_macs) as tb, \
+            tb.server.ns.listen(tb.server.ipv4, PORT) as listener:
+        assert tb.router is not None
+        task = spawn(serve_one, listener, keep_sending(forged))
+        sock = tb.client.ns.socket()
+        with contextlib.closing(sock):
+            sock.connect((tb.server.ipv4, PORT))
+            sock.sendall(REQUEST)
+            recv_exact(sock, len(CHUNK))
+            time.sleep(PAUSE)  # the client's ACK of the chunk is out: the connection is quiet
+            me, server = sock.getsockname(), sock.getpeername()
+            pkts = read_tcp(out)
+            c_last = [p for p in pkts if (p.src, p.sport) == me][-1]
+            s_last = [p for p in pkts if (p.src, p.sport) == server][-1]
+            expect(c_last.ack == s_last.seg_end, "the client has not acknowledged the chunk")
+            fields = ip_ids(out)
+            copied, server_ttl = fields[c_last.frame][0], fields[s_last.frame][1]
+            forge_frame(tb.router, tb.router_client_if, bytes(
+                Ether(src=FORGER_MAC, dst=CLIENT_MAC)
+                / IP(src=server[0], dst=me[0], ttl=server_ttl, id=copied, flags="DF")
+                / TCP(sport=server[1], dport=me[1], flags="RA", seq=s_last.seg_end,
+                      ack=c_last.seg_end, window=0)))
+            forged.set()
+            try:
+                sock.recv(1)
+                reset = False
+            except ConnectionResetError:
+                reset = True
+            expect(reset, "the client's kernel did not accept the forged reset")
+            task.result()
+    return check_mac_forgery(out, me, server, copied)
+
+
+def source_macs(path: Path) -> dict[int, str]:
+    """Frame -> source MAC (Wireshark's eth.src) of every frame of an Ethernet pcap."""
+    with open(path, "rb") as fh:
+        return {frame: buf[6:12].hex(":")
+                for frame, (_, buf) in enumerate(dpkt.pcap.Reader(fh), start=1)}
+
+
+def check_mac_forgery(out: Path, me: tuple[str, int], server: tuple[str, int],
+                      copied: int) -> str:
+    """What injected-rst-mac.pcap must show before it is kept: the forged reset from the
+    forger's MAC with the server's TTL, the server's data after it from the router's MAC,
+    and the client's kernel answering that data with resets."""
+    pkts, fields, macs = read_tcp(out), ip_ids(out), source_macs(out)
+    rst = next(p for p in pkts if p.flags & RST and (p.src, p.sport) == server)
+    own = [p for p in pkts if (p.src, p.sport) == server and p.frame != rst.frame]
+    expect({macs[p.frame] for p in own} == {ROUTER_MAC}, "the server's segments must arrive "
+           "from the router's MAC")
+    expect({fields[p.frame][1] for p in own} == {fields[rst.frame][1]},
+           "the forged reset must carry the server's own TTL")
+    expect((macs[rst.frame], fields[rst.frame][0]) == (FORGER_MAC, copied),
+           "the forged reset was not captured as sent")
+    later = [p for p in own if p.frame > rst.frame and p.plen]
+    expect(bool(later), "the server sent nothing after the forged reset")
+    answers = [p for p in pkts if p.frame > rst.frame and (p.src, p.sport) == me
+               and p.flags & RST and not p.flags & ACK]
+    expect(bool(answers), "the client's kernel did not answer the server's data with a reset")
+    return (f"forged RST frame {rst.frame} (MAC {FORGER_MAC}, TTL {fields[rst.frame][1]}, IP ID "
+            f"{copied:#06x}); server data after it from frame {later[0].frame}; client resets "
+            f"from frame {answers[0].frame}; {len(pkts)} frames")

@@ -153,7 +153,7 @@ class Decoder:
                                             win, plen, buf[54:end], payload,
                                             checksum_state(src, dst, buf[34:end + plen],
                                                            hl + plen) if flags & checked else 0,
-                                            header, False))
+                                            header, False, buf[6:12]))
                         if header in fresh or header in stale:
                             if recent.is_copy(seg):
                                 seg = seg._replace(copy=True)
@@ -178,9 +178,9 @@ class Decoder:
         frame, ts, lt, buf = record
         et, off = _link(lt, buf)
         if et == ETH_IP4:
-            seg = self._ipv4(frame, ts, buf, off)
+            seg = self._ipv4(frame, ts, buf, off, link_source(lt, buf))
         elif et == ETH_IP6:
-            seg = self._ipv6(frame, ts, buf, off)
+            seg = self._ipv6(frame, ts, buf, off, link_source(lt, buf))
         elif et == TRUNCATED:
             c.truncated += 1
             return None
@@ -188,7 +188,7 @@ class Decoder:
             c.malformed += 1
             return None
         elif et == VJ_UNCOMPRESSED:
-            seg = self._ipv4(frame, ts, vj_uncompressed(buf, off), off)
+            seg = self._ipv4(frame, ts, vj_uncompressed(buf, off), off, b"")
         elif et == VJ_COMPRESSED:
             c.vj_compressed += 1
             return None
@@ -202,7 +202,7 @@ class Decoder:
             c.tcp += 1
         return seg
 
-    def _ipv4(self, frame: int, ts: int, buf: bytes, off: int) -> Segment | None:
+    def _ipv4(self, frame: int, ts: int, buf: bytes, off: int, mac: bytes) -> Segment | None:
         c = self.counters
         avail = len(buf) - off
         if avail < 20:
@@ -231,9 +231,9 @@ class Decoder:
             c.ip_fragment += 1
             return None
         return self._tcp(frame, ts, buf, off, off + ihl, tot - ihl,
-                         buf[off + 12:off + 16], buf[off + 16:off + 20])
+                         buf[off + 12:off + 16], buf[off + 16:off + 20], mac)
 
-    def _ipv6(self, frame: int, ts: int, buf: bytes, off: int) -> Segment | None:
+    def _ipv6(self, frame: int, ts: int, buf: bytes, off: int, mac: bytes) -> Segment | None:
         c = self.counters
         size = len(buf)
         if size - off < 40:
@@ -276,12 +276,12 @@ class Decoder:
                 c.malformed += 1
                 return None
         return self._tcp(frame, ts, buf, off, p, end - p, buf[off + 8:off + 24],
-                         buf[off + 24:off + 40])
+                         buf[off + 24:off + 40], mac)
 
     def _tcp(self, frame: int, ts: int, buf: bytes, ip: int, p: int, seglen: int, src: bytes,
-             dst: bytes) -> Segment | None:
+             dst: bytes, mac: bytes) -> Segment | None:
         """The TCP header at ``p`` of the IP packet at ``ip``; ``seglen`` is header + payload
-        length per the IP header."""
+        length per the IP header; ``mac`` the frame's link-layer source (``link_source``)."""
         c = self.counters
         if len(buf) - p < 20:
             c.truncated += 1
@@ -298,7 +298,7 @@ class Decoder:
                        buf[p + 20:p + hl], buf[p + hl:p + seglen],
                        checksum_state(src, dst, buf[p:p + seglen], seglen)
                        if flags & self._checked else 0,
-                       buf[ip:p + hl])
+                       buf[ip:p + hl], False, mac)
 
 
 def checksum_state(src: bytes, dst: bytes, tcp: bytes, length: int) -> int:
@@ -335,6 +335,21 @@ def _ones_sum(pseudo: int, tcp: bytes) -> int:
     # 2^16 = 1 (mod 0xFFFF): a big integer modulo 0xFFFF is the sum of its 16-bit words.
     data = tcp if len(tcp) % 2 == 0 else tcp + b"\0"
     return (pseudo + int.from_bytes(data, "big")) % 0xFFFF
+
+
+def link_source(lt: int, buf: bytes) -> bytes:
+    """The 6-byte link-layer source address of a frame of link type ``lt``, or empty: an
+    Ethernet frame's source (VLAN tags come after it); a Linux cooked header's "link-layer
+    address of the sender" when its length field says 6 (SLL: length at 4, address at 6; SLL2:
+    length at 11, address at 12; https://www.tcpdump.org/linktypes/LINKTYPE_LINUX_SLL.html,
+    LINKTYPE_LINUX_SLL2.html). Other link types name no 6-byte sender."""
+    if lt == 1:
+        return buf[6:12] if len(buf) >= 12 else b""
+    if lt == 113:
+        return buf[6:12] if len(buf) >= 12 and buf[4:6] == b"\0\x06" else b""
+    if lt == 276:
+        return buf[12:18] if len(buf) >= 18 and buf[11] == 6 else b""
+    return b""
 
 
 def _link(lt: int, buf: bytes) -> tuple[int, int]:

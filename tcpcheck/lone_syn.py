@@ -15,10 +15,10 @@ from tcpcheck.model.stats import ConnectionStats, lone_syn
 from tcpcheck.profiles import Profile
 from tcpcheck.segment import Segment
 
-# A lone SYN, packed: its connection id, frame, ts, seq, ack, flags, window, checksum state
-# and the length of its kept headers, then those headers and its option bytes. Its addresses
-# and ports are in its key, addresses then ports.
-LONE = struct.Struct("<QQqIIBHBH")
+# A lone SYN, packed: its connection id, frame, ts, seq, ack, flags, window, checksum state,
+# the length of its kept headers and of its kept source MAC, then those headers, that MAC and
+# its option bytes. Its addresses and ports are in its key, addresses then ports.
+LONE = struct.Struct("<QQqIIBHBHB")
 PORTS = struct.Struct("!HH")
 
 
@@ -74,18 +74,22 @@ class LoneSyn:
 
 
 def pack_lone(conn_id: int, seg: Segment, headers: bool) -> bytes:
-    """``seg`` as a lone entry keeps it; its IP and TCP headers only when ``headers`` (its
-    TTL tells its stack, ``tcpcheck.fingerprint``), as they double its size."""
-    header = seg.header if headers else b""
+    """``seg`` as a lone entry keeps it; its IP and TCP headers and its source MAC only when
+    ``headers`` (its TTL tells its stack, ``tcpcheck.fingerprint``; TTL and MAC who sent it,
+    ``tcpcheck.model.attribution``), as they double its size."""
+    header, mac = (seg.header, seg.mac) if headers else (b"", b"")
     return LONE.pack(conn_id, seg.frame, seg.ts, seg.seq, seg.ack, seg.flags, seg.win,
-                     seg.csum, len(header)) + header + seg.options
+                     seg.csum, len(header), len(mac)) + header + mac + seg.options
 
 
 def unpack_lone(key: bytes, packed: bytes) -> Segment:
-    """The SYN a lone entry keeps, as it was decoded (without its headers unless kept)."""
+    """The SYN a lone entry keeps, as it was decoded (without its headers and MAC unless
+    kept)."""
     half = (len(key) - 4) // 2
     sport, dport = PORTS.unpack_from(key, 2 * half)
-    _, frame, ts, seq, ack, flags, win, csum, length = LONE.unpack_from(packed)
-    options = LONE.size + length
+    _, frame, ts, seq, ack, flags, win, csum, length, mac_length = LONE.unpack_from(packed)
+    mac = LONE.size + length
+    options = mac + mac_length
     return Segment(frame, ts, key[:half], sport, key[half:2 * half], dport, seq, ack, flags,
-                   win, 0, packed[options:], b"", csum, packed[LONE.size:options])
+                   win, 0, packed[options:], b"", csum, packed[LONE.size:mac], False,
+                   packed[mac:options])

@@ -71,6 +71,12 @@ class Segment(NamedTuple):
     captured just before (``tcpcheck.duplicates``), set by the decoder; ``COPY_TWIN``, the copy
     set aside of a packet captured at two points, ``COPY_REPEAT``, the first frame of a repeat
     of the trace (``tcpcheck.twins``)."""
+    mac: bytes = b""
+    """The link-layer source address, where the capture has one of 6 bytes: an Ethernet
+    frame's (VLAN-tagged too), a Linux cooked header's (SLL, SLL2); empty for raw IP, PPP,
+    loopback and the other link types, and for a SYN rebuilt from a packed lone SYN unless its
+    headers were kept (``tcpcheck.lone_syn.pack_lone``). Evidence of who put the segment on the
+    wire (``tcpcheck.model.attribution``)."""
 
 
 def flag_names(flags: int) -> str:
@@ -87,6 +93,12 @@ def format_address(addr: bytes) -> str:
         # IPv4-mapped addresses differs from inet_ntop's.
         return socket.inet_ntop(socket.AF_INET, addr)
     return str(ipaddress.ip_address(addr))
+
+
+def format_mac(mac: bytes) -> str:
+    """A link-layer address as Wireshark writes ``eth.src`` without name resolution:
+    ``02:00:00:00:00:99``."""
+    return mac.hex(":")
 
 
 def format_endpoint(addr: bytes, port: int) -> str:

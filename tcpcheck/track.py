@@ -168,7 +168,7 @@ class Tracker(Instances):
         """Apply one segment to its connection (creating one if needed); return it, or None
         when the segment is a lone SYN kept packed (the model would have noted nothing)."""
         # One unpacking: each field of a Segment read by name is a descriptor call.
-        _, ts, src, sport, dst, dport, _, _, flags, _, _, _, _, _, _, copy = seg
+        _, ts, src, sport, dst, dport, _, _, flags, _, _, _, _, _, _, copy, _ = seg
         lingering = self._lingering
         if lingering and lingering[0][0] <= ts:
             self._expire(ts)

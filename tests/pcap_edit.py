@@ -239,3 +239,34 @@ def with_ip_fields(src: Path, out: Path, frame: int, *, ttl: int | None = None,
             data = data[:14] + bytes(ip) + data[34:]
         edited.append((rec, data))
     return write_pcap(out, head, edited)
+
+
+def as_raw_ip(src: Path, out: Path) -> Path:
+    """``src`` (Ethernet) as a capture without link headers (LINKTYPE_RAW, 101): each frame's
+    14-byte Ethernet header dropped, what a capture on a tunnel or ``-i any`` over one
+    leaves."""
+    head, recs = records(src)
+    raw = head[:20] + struct.pack("<I", 101)
+    stripped = [(rec[:8] + struct.pack("<II", *(n - 14 for n in struct.unpack_from("<II", rec, 8))),
+                 frame[14:]) for rec, frame in recs]
+    return write_pcap(out, raw, stripped)
+
+
+def with_source_mac(src: Path, out: Path, frame: int, mac: bytes) -> Path:
+    """``src`` (Ethernet) with ``frame``'s (1-based) source MAC replaced by ``mac``; no
+    checksum covers it."""
+    head, recs = records(src)
+    return write_pcap(out, head, [(rec, data[:6] + mac + data[12:] if number == frame else data)
+                                  for number, (rec, data) in enumerate(recs, start=1)])
+
+
+def as_linux_sll(src: Path, out: Path) -> Path:
+    """``src`` (Ethernet) as ``tcpdump -i any`` records it (LINKTYPE_LINUX_SLL, 113): each
+    Ethernet header replaced by a cooked one holding the source MAC as the 6-byte "link-layer
+    address of the sender" and the EtherType (packet type 0, ARPHRD_ETHER)."""
+    head, recs = records(src)
+    cooked = head[:20] + struct.pack("<I", 113)
+    rebuilt = [(rec[:8] + struct.pack("<II", *(n + 2 for n in struct.unpack_from("<II", rec, 8))),
+                struct.pack("!HHH", 0, 1, 6) + frame[6:12] + b"\0\0" + frame[12:14] + frame[14:])
+               for rec, frame in recs]
+    return write_pcap(out, cooked, rebuilt)

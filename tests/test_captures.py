@@ -25,7 +25,7 @@ REAL_SCENARIOS = {
     "no-timestamps", "no-sack", "no-wscale", "offload", "rto-backoff", "fin-wait-2-timeout",
     "close-wait-stall", "ci-run-1", "ci-run-2", "reuse-challenge-ack",
     "synack-new-isn-after-restart", "handshake-options-off", "syn-doubling", "injected-rst",
-    "injected-fin", "defer-accept",
+    "injected-rst-mac", "injected-fin", "defer-accept",
 }
 # reply-*: a real connection (or a real listener) into which scripts/reply_captures.py injected
 # segments from the client's address, to provoke the replies a receiver owes (issue 14). The

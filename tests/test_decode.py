@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import struct
 
 import dpkt
 import formats as F
@@ -34,11 +35,14 @@ def data_segment(payload: bytes = PAYLOAD, options: bytes = F.TS_OPTIONS, **kw) 
     return F.tcp(40000, 443, 0xFFFFFF00, 12345, PSH | ACK, 501, options, payload, **kw)
 
 
-def expected(src: str, dst: str, ip: bytes, payload: bytes = PAYLOAD) -> Segment:
+def expected(src: str, dst: str, ip: bytes, payload: bytes = PAYLOAD,
+             mac: bytes = F.MAC_B) -> Segment:
     """The segment ``data_segment()`` inside the IP packet ``ip`` decodes to: its header is
-    the IP packet up to the payload, IP options and IPv6 extension headers included."""
+    the IP packet up to the payload, IP options and IPv6 extension headers included; ``mac``
+    the frame's sender (``F.ethernet``'s source address)."""
     return Segment(7, TS, F.addr(src), 40000, F.addr(dst), 443, 0xFFFFFF00, 12345, PSH | ACK,
-                   501, len(payload), F.TS_OPTIONS, payload, 0, ip[:len(ip) - len(payload)])
+                   501, len(payload), F.TS_OPTIONS, payload, 0, ip[:len(ip) - len(payload)],
+                   False, mac)
 
 
 # --- every link type, both IP versions --------------------------------------------------------
@@ -50,8 +54,24 @@ def test_every_link_type_decodes_to_the_same_segment(link: str, version: int) ->
     ip = F.ipv4(data_segment()) if version == 4 else F.ipv6(data_segment())
     seg, counters = decode_one(linktype, build(ip))
     src, dst = (F.SRC4, F.DST4) if version == 4 else (F.SRC6, F.DST6)
-    assert seg == expected(src, dst, ip)
+    assert seg == expected(src, dst, ip, mac=SOURCE_MAC.get(linktype, b""))
     assert counters.tcp == 1 and counters.skipped() == {}
+
+
+# The frame builders' sender: Ethernet's source is its second address, a cooked header's the
+# one address it has. Link types with no 6-byte sender address leave ``Segment.mac`` empty.
+SOURCE_MAC = {1: F.MAC_B, 113: F.MAC_A, 276: F.MAC_A}
+
+
+@pytest.mark.parametrize(("linktype", "header"), [
+    (113, struct.pack("!HHH8sH", 0, 1, 0, b"", 0x0800)),  # ARPHRD_NONE (tun): no address
+    (276, struct.pack("!HHIHBB8sx", 0x0800, 0, 2, 65534, 0, 0, b"")[:-1]),
+    (113, struct.pack("!HHH8sH", 0, 32, 8, b"ib-addr!", 0x0800)),  # 8 of IPoIB's 20 bytes
+])
+def test_a_cooked_header_without_a_six_byte_sender_gives_no_mac(linktype: int,
+                                                                header: bytes) -> None:
+    seg, _ = decode_one(linktype, header + F.ipv4(data_segment()))
+    assert seg is not None and seg.mac == b""
 
 
 def test_every_supported_link_type_has_a_test_builder() -> None:
@@ -89,7 +109,8 @@ def test_segment_fields_are_plain_values() -> None:
 def test_fast_path_agrees_with_the_general_path(options: bytes, payload: bytes) -> None:
     ip = F.ipv4(data_segment(payload, options))
     fast, _ = decode_one(1, F.ethernet(ip))  # Ethernet + IPv4 IHL 5: the one-unpack path
-    slow, _ = decode_one(113, F.sll(ip))  # the same packet through the general path
+    # The same packet through the general path: a VLAN tag is not read by the fast path.
+    slow, _ = decode_one(1, F.ethernet(ip, vlans=[0x8100]))
     assert fast == slow
     assert fast is not None and fast.options == options and fast.payload == payload
 
@@ -290,7 +311,7 @@ def test_van_jacobson_uncompressed_tcp_decodes_with_its_protocol_field_put_back(
     ip = F.ipv4(data_segment())
     slot = ip[:9] + b"\x05" + ip[10:]
     seg, counters = decode_one(9, b"\xff\x03\x00\x2f" + slot)
-    assert seg == expected(F.SRC4, F.DST4, ip)
+    assert seg == expected(F.SRC4, F.DST4, ip, mac=b"")
     assert counters.skipped() == {}
 
 
@@ -304,7 +325,7 @@ def test_arcnet_rfc1051_frames_have_no_fragmentation_header() -> None:
     ip = F.ipv4(data_segment())
     for linktype, linux in ((129, True), (7, False)):
         seg, _ = decode_one(linktype, F.arcnet(ip, linux=linux, rfc1051=True))
-        assert seg == expected(F.SRC4, F.DST4, ip)
+        assert seg == expected(F.SRC4, F.DST4, ip, mac=b"")
 
 
 def test_arcnet_bsd_exception_frame_repeats_the_header_and_later_fragments_are_skipped() -> None:
@@ -312,7 +333,7 @@ def test_arcnet_bsd_exception_frame_repeats_the_header_and_later_fragments_are_s
     # RFC 1201 §2.1: split flag 0xFF, then system code, the real split flag, sequence number.
     exception = b"\xbe\x50\xd4\xff\xff\xff\xd4\x00\x12\x34" + ip
     seg, _ = decode_one(7, exception)
-    assert seg == expected(F.SRC4, F.DST4, ip)
+    assert seg == expected(F.SRC4, F.DST4, ip, mac=b"")
     later_piece = b"\xbe\x50\xd4\x02\x12\x34" + b"\0" * 40  # flag 2: second fragment
     assert skipped_as(7, later_piece) == {"ip-fragment": 1}
 

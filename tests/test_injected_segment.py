@@ -19,11 +19,20 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import needs_test_bed, rules_at
-from pcap_edit import records, with_ip_fields, without_frames, write_pcap
+from pcap_edit import (
+    as_linux_sll,
+    as_raw_ip,
+    records,
+    with_ip_fields,
+    with_source_mac,
+    without_frames,
+    write_pcap,
+)
 
 from tcpcheck import cli
 from tcpcheck.model.attribution import (
     IpTrail,
+    foreign_mac,
     foreign_signature,
     foreign_ttl,
     forged,
@@ -236,3 +245,145 @@ def test_suricata_s_md5_reset_evasion_is_an_injected_segment_and_nothing_else():
     result = analyze(SHARED_4710)
     assert [(f.rule, f.frame) for f in result.findings if f.severity.label != "info"] == [
         ("injected-segment", 4)]
+
+
+# captures/linux/injected-rst-mac.pcap (scripts/forged_captures.py, captures/linux/README.md):
+# the same connection, but the forger is a device on the client's LAN, MAC 02:00:00:00:00:99,
+# that copies the server's TTL as the client sees it (63): 8, RST+ACK at the server's SND.NXT
+# with the IP ID of the client's frame 7. Every segment of the real server arrives from the
+# router's MAC 02:00:00:00:00:fe. The server carries on (9), the client's kernel resets it (10).
+MAC_CAPTURE = ROOT / "captures" / "linux" / "injected-rst-mac.pcap"
+ROUTER_MAC = bytes.fromhex("0200000000fe")
+
+
+def test_forged_rst_from_a_foreign_mac_with_the_server_s_ttl_is_named_and_server_not_blamed():
+    result = analyze(MAC_CAPTURE)
+    assert rules_at(result.findings) == [("injected-segment", FORGED)]
+    [finding] = [f for f in result.findings if f.rule == "injected-segment"]
+    assert finding.severity.label == "warning"
+    assert ("sent from MAC 02:00:00:00:00:99, the server's segments come from "
+            "02:00:00:00:00:fe; IP ID 0x5386 copies frame 7's" in finding.message)
+    assert "TTL" not in finding.observed  # the TTL is the server's own: not evidence
+    assert [f.rule for f in result.findings if f.side == "server"] == ["injected-segment"]
+    assert not [f for f in result.findings if f.frame == 10]
+    [conn] = result.connections
+    assert (conn.client_state, conn.server_state, conn.close) == ("CLOSED", "CLOSED", "reset")
+
+
+def test_the_mac_evidence_reads_the_same_in_json_and_sarif(tmp_path):
+    out_json, out_sarif = tmp_path / "r.json", tmp_path / "r.sarif"
+    run = CliRunner().invoke(cli.main, ["analyze", str(MAC_CAPTURE), "--format",
+                                        f"json:{out_json}", "--format", f"sarif:{out_sarif}",
+                                        "--fail-on", "never", "-q"])
+    assert run.exit_code == 0, run.output
+    [finding] = json.loads(out_json.read_text())["findings"]
+    assert (finding["rule"], finding["frame"]) == ("injected-segment", FORGED)
+    assert "MAC 02:00:00:00:00:fe" in finding["expected"]
+    assert "sent from MAC 02:00:00:00:00:99" in finding["observed"]
+    [result] = json.loads(out_sarif.read_text())["runs"][0]["results"]
+    assert (result["ruleId"], result["level"]) == ("RS005", "warning")
+    assert "sent from MAC 02:00:00:00:00:99" in result["message"]["text"]
+
+
+def test_a_reset_from_the_server_s_own_mac_and_ttl_is_the_server_s_reset(tmp_path):
+    # Frame 8 from the router's MAC, as the server's segments: its copied IP ID alone is one
+    # signal, so it is the server's reset and its data at 9 is data after its own RST.
+    path = with_source_mac(MAC_CAPTURE, tmp_path / "own-mac.pcap", FORGED, ROUTER_MAC)
+    result = analyze(path)
+    assert rules_at(result.findings) == [("data-after-rst", 9)]
+    assert ("connection-reset", FORGED) in rules_at(result.findings, 1)
+
+
+def test_a_foreign_mac_alone_is_not_enough(tmp_path):
+    # IP ID 0 (as Linux sends its resets) and nothing from the server after the reset: a MAC
+    # the server's segments never came from is one signal (a VRRP failover looks so).
+    edited = with_ip_fields(MAC_CAPTURE, tmp_path / "id-0.pcap", FORGED, ip_id=0)
+    result = analyze(without_frames(edited, tmp_path / "mac-only.pcap", {9, 10}))
+    assert rules_at(result.findings) == []
+    assert ("connection-reset", FORGED) in rules_at(result.findings, 1)
+
+
+def test_a_foreign_mac_is_seconded_by_the_server_carrying_on_from_its_own_mac(tmp_path):
+    # IP ID 0 tells nothing; the server's data at 9, from the router's MAC and 119 ms later,
+    # shows it never sent the reset.
+    result = analyze(with_ip_fields(MAC_CAPTURE, tmp_path / "id-0.pcap", FORGED, ip_id=0))
+    assert rules_at(result.findings) == [("injected-segment", FORGED)]
+    [finding] = result.findings
+    assert ("sent from MAC 02:00:00:00:00:99, the server's segments come from 02:00:00:00:00:fe; "
+            "the server carried on at frame 9" in finding.message)
+
+
+def test_a_server_carrying_on_from_another_mac_is_no_second_signal(tmp_path):
+    # The server's data at 9 from the forger's MAC too: the server's traffic moved to another
+    # first hop (a failover), which explains the reset's MAC as well, so it is the server's.
+    edited = with_ip_fields(MAC_CAPTURE, tmp_path / "id-0.pcap", FORGED, ip_id=0)
+    moved = with_source_mac(edited, tmp_path / "moved.pcap", 9, bytes.fromhex("020000000099"))
+    result = analyze(moved)
+    assert rules_at(result.findings) == [("data-after-rst", 9)]
+
+
+def test_a_foreign_ttl_and_a_foreign_mac_are_both_named(tmp_path):
+    path = with_ip_fields(MAC_CAPTURE, tmp_path / "ttl-64.pcap", FORGED, ttl=64)
+    [finding] = analyze(path).findings
+    assert ("TTL 64, the server's segments arrive with TTL 63; sent from MAC 02:00:00:00:00:99, "
+            "the server's segments come from 02:00:00:00:00:fe; IP ID 0x5386 copies frame 7's"
+            in finding.message)
+
+
+def test_without_link_headers_the_captures_read_as_before(tmp_path):
+    # No MAC to compare: the LAN forger's reset, with the server's TTL, is the server's (as
+    # tcpcheck read it before MACs were evidence), and the TTL still names injected-rst's.
+    lan = analyze(as_raw_ip(MAC_CAPTURE, tmp_path / "lan.pcap"))
+    assert rules_at(lan.findings) == [("data-after-rst", 9)]
+    router = analyze(as_raw_ip(CAPTURE, tmp_path / "router.pcap"))
+    assert rules_at(router.findings) == [("injected-segment", FORGED)]
+    assert "MAC" not in router.findings[0].message
+
+
+def test_a_linux_cooked_capture_names_the_forger_s_mac_the_same_way(tmp_path):
+    # The same frames with a Linux cooked (SLL) header, as ``tcpdump -i any`` records them: the
+    # sender's link-layer address is the Ethernet source MAC.
+    result = analyze(as_linux_sll(MAC_CAPTURE, tmp_path / "any.pcap"))
+    assert rules_at(result.findings) == [("injected-segment", FORGED)]
+    assert "sent from MAC 02:00:00:00:00:99" in result.findings[0].message
+
+
+def test_a_forged_fin_with_the_server_s_ttl_is_named_by_its_foreign_mac(tmp_path):
+    # captures/linux/injected-fin.pcap's forged FIN and block page (6) given the server's TTL,
+    # 63, and a MAC none of the server's frames came from: the MAC and frame 4's IP ID name it
+    # (with the TTL alone the server would be blamed for data after its FIN at 11).
+    fin = ROOT / "captures" / "linux" / "injected-fin.pcap"
+    own_ttl = with_ip_fields(fin, tmp_path / "ttl-63.pcap", 6, ttl=63)
+    path = with_source_mac(own_ttl, tmp_path / "lan.pcap", 6, bytes.fromhex("020000000099"))
+    result = analyze(path)
+    assert [(f.rule, f.frame) for f in result.findings
+            if f.severity.label != "info"] == [("injected-segment", 6)]
+    [finding] = [f for f in result.findings if f.rule == "injected-segment"]
+    assert finding.observed.startswith("sent from MAC 02:00:00:00:00:99, the server's segments "
+                                       "come from ")
+    assert "IP ID 0x3bff copies frame 4's" in finding.observed
+
+
+def test_a_mac_is_foreign_only_against_a_sender_with_known_macs():
+    server = IpTrail()
+    assert not foreign_mac(b"\2\0\0\0\0\x99", server)  # no segment of the server yet
+    server.macs = (ROUTER_MAC,)
+    assert foreign_mac(b"\2\0\0\0\0\x99", server)
+    assert not foreign_mac(ROUTER_MAC, server)
+    assert not foreign_mac(b"", server)  # a frame without a link-layer address
+
+
+@needs_test_bed
+def test_a_freshly_made_lan_forger_capture_is_named_by_its_mac(tmp_path):
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import make_captures  # scripts/ is not a package: on the path only for this test
+    from forged_captures import injected_rst_mac
+
+    out = tmp_path / "injected-rst-mac.pcap"
+    try:
+        injected_rst_mac(out)
+    except make_captures.ScenarioError as exc:  # a busy machine can upset the timing
+        pytest.skip(f"the scenario could not be recorded: {exc}")
+    result = analyze(out)
+    assert [rule for rule, _ in rules_at(result.findings)] == ["injected-segment"]
+    assert "sent from MAC 02:00:00:00:00:99" in result.findings[0].message

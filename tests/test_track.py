@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from segments import Ladder
 
+from tcpcheck.lone_syn import PORTS, pack_lone, unpack_lone
 from tcpcheck.profiles import load_profile
 from tcpcheck.segment import CWR, ECE, PSH, SYN, Segment
 from tcpcheck.track import Tracker
@@ -122,3 +123,16 @@ def test_a_lone_syn_idle_past_the_timeout_is_finalised_as_half_open():
                                                                       "SYN_SENT")
     assert [e.__class__.__name__ for e in conn.events] == ["HalfOpen"]
     assert tracker.open_connections == 1
+
+
+def test_a_lone_syn_packed_with_its_headers_comes_back_with_its_mac_too():
+    # Its TTL and MAC are the client's first evidence of who sends in its name
+    # (``tcpcheck.model.attribution``): kept together, or neither when headers are not kept.
+    lad = Ladder()
+    lad.handshake()
+    syn = lad.segments[0]._replace(header=bytes(40), mac=b"\2\0\0\0\0\1")
+    key = syn.src + syn.dst + PORTS.pack(syn.sport, syn.dport)
+    assert unpack_lone(key, pack_lone(7, syn, True)) == syn
+    bare = unpack_lone(key, pack_lone(7, syn, False))
+    assert (bare.header, bare.mac) == (b"", b"")
+    assert bare == syn._replace(header=b"", mac=b"")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tcpcheck.checks.base import Context, Explanation
 from tcpcheck.model import events as ev
+from tcpcheck.segment import format_mac
 
 
 def connection_reset(e: ev.ConnectionReset, ctx: Context) -> Explanation:
@@ -116,12 +117,17 @@ def injected_segment(e: ev.InjectedSegment, ctx: Context) -> Explanation:
     else:
         second = (f"the {e.side} carried on at frame {ctx.frame(e.carried_on, e.frame)} with "
                   f"its own TTL, as if it had sent no {'FIN' if e.control == 'FIN' else 'reset'}")
+    first = []
     if e.signed:
-        first = (f"it carries a {_SIGNATURES[e.signed]} signature (option {e.signed}), which "
-                 f"none of the {e.side}'s segments on this connection carry")
-    else:
-        first = f"TTL {e.ttl}, the {e.side}'s segments arrive with TTL {usual}"
-    evidence = f"{first}; {second}"
+        first.append(f"it carries a {_SIGNATURES[e.signed]} signature (option {e.signed}), "
+                     f"which none of the {e.side}'s segments on this connection carry")
+    elif e.ttl not in e.sender_ttls:
+        first.append(f"TTL {e.ttl}, the {e.side}'s segments arrive with TTL {usual}")
+    own_macs = ", ".join(format_mac(mac) for mac in e.sender_macs)
+    if e.mac:
+        first.append(f"sent from MAC {format_mac(e.mac)}, the {e.side}'s segments come from "
+                     f"{own_macs}")
+    evidence = "; ".join((*first, second))
     takes = (_FIN_RECEIVER_DROPS.get(e.verdict) if e.control == "FIN" else None) or \
         _RECEIVER_TAKES[e.verdict].format(side=e.side)
     what = f"FIN and the {e.text} bytes of text before it" if e.text else e.control
@@ -130,6 +136,7 @@ def injected_segment(e: ev.InjectedSegment, ctx: Context) -> Explanation:
         f"name of the {ctx.name(e.side)}: {evidence}. The {e.side} never sent it, so it is "
         f"not held against the {e.side}, whose state it leaves as it was; the {peer}, in "
         f"{e.state}, {takes}",
-        f"the {e.side}'s own IP header: TTL {usual}, its own IP ID sequence",
+        f"the {e.side}'s own IP header: TTL {usual}, its own IP ID sequence"
+        + (f"; its own link layer: MAC {own_macs}" if e.mac else ""),
         evidence,
     )

@@ -6,9 +6,14 @@ with the injector's initial TTL from the injector's place on the path, and injec
 the IP ID from the packet they answer. Weaver, Sommer and Paxson ("Detecting Forged TCP Reset
 Packets", NDSS 2009) detect injected resets by such signals: a TTL unlike the claimed
 sender's other packets, an IP ID outside its sequence or copying the peer's, and the claimed
-sender carrying on as if nothing happened. One signal alone has innocent causes: a route
-change moves every later TTL, a stack may send its resets from another socket than the
-connection's (with the default TTL, and IP ID 0 on Linux), a busy host's IP ID counter jumps.
+sender carrying on as if nothing happened. Below IP, the link layer tells too where the
+capture has it: an injector on the capture's LAN (or a router that originates the reset rather
+than forwarding it) puts its own source MAC on the frame, where every segment of the real
+sender came from one or a few (its own, or its last router's). One signal alone has innocent
+causes: a route change moves every later TTL, a stack may send its resets from another socket
+than the connection's (with the default TTL, and IP ID 0 on Linux), a busy host's IP ID counter
+jumps, and a first-hop redundancy failover (VRRP, HSRP), ECMP or a link aggregation across
+routers, or a span port mirroring several VLANs gives one sender's frames a new source MAC.
 Two together are not explained by anything an endpoint does; like the paper, which prefers
 "false negatives over false positives", tcpcheck never reports one signal alone.
 """
@@ -24,19 +29,20 @@ class IpTrail:
     """The IP headers an endpoint's segments arrived with on this connection: every TTL (or
     IPv6 hop limit) as a bit set, and its latest segment's headers and frame (the headers
     only, not the segment: a connection open to the end of the capture would keep its
-    payload).
+    payload); and every link-layer source address they came from (``Segment.mac``).
 
     ``Connection.apply`` fills it in for every segment, inline: a method call per packet
     would cost more than the work it does.
     """
 
-    __slots__ = ("ttls", "head", "before", "frame")
+    __slots__ = ("ttls", "head", "before", "frame", "macs")
 
     def __init__(self) -> None:
         self.ttls = 0  # bit n set: a segment arrived with TTL n (``ttl_of``)
         self.head = b""  # ``Segment.header`` of the latest segment (empty: none yet)
         self.before = b""  # and of the one before it, for its IP ID sequence
         self.frame = 0
+        self.macs: tuple[bytes, ...] = ()  # in the order first seen; usually one
 
     def usual(self) -> tuple[int, ...]:
         """The TTLs seen, ascending."""
@@ -64,6 +70,11 @@ class Forgery(NamedTuple):
     (0: not the signal)."""
     sequence_id: int = 0
     """That segment's IP ID."""
+    mac: bytes = b""
+    """Its link-layer source address, when none of the claimed sender's segments came from it
+    (empty: not a signal)."""
+    sender_macs: tuple[bytes, ...] = ()
+    """The link-layer source addresses the claimed sender's segments came from (with ``mac``)."""
 
 
 def ttl_of(head: bytes) -> int:
@@ -82,24 +93,44 @@ def foreign_ttl(head: bytes, sender: IpTrail) -> bool:
     return bool(sender.ttls) and not sender.ttls >> ttl_of(head) & 1
 
 
-def forged(head: bytes, sender: IpTrail, peer: IpTrail) -> Forgery | None:
-    """The evidence, at once, that a segment with IP header ``head`` was not sent by the
-    endpoint whose segments made ``sender``, or None. Two signals are needed: a TTL the sender
-    never used on this connection, and an IPv4 ID that copies the ID of the peer's latest
-    segment (the one an injector answers), or one far outside the sender's own IP ID sequence
-    (``outside_sequence``) — 0 is excluded, as stacks send many packets with ID 0 (Linux does
-    for its resets and SYN-ACKs). The other second signal, the sender carrying on, only its
-    next segment shows (``tcpcheck.model.injection``)."""
-    if not foreign_ttl(head, sender):
+def foreign_mac(mac: bytes, sender: IpTrail) -> bool:
+    """Whether a segment from link-layer source ``mac`` came from an address none of
+    ``sender``'s segments on this connection came from (False without a link-layer address,
+    or before any segment of ``sender`` had one). A first signal only, like a foreign TTL: a
+    VRRP/HSRP failover, ECMP or a LAG across routers, or a span port over several VLANs also
+    give one sender's frames another source MAC."""
+    return bool(mac) and bool(sender.macs) and mac not in sender.macs
+
+
+def mac_evidence(mac: bytes, sender: IpTrail) -> tuple[bytes, tuple[bytes, ...]]:
+    """``Forgery.mac`` and ``Forgery.sender_macs`` for a segment from ``mac``: both empty
+    unless the MAC is foreign to ``sender``."""
+    return (mac, sender.macs) if foreign_mac(mac, sender) else (b"", ())
+
+
+def forged(head: bytes, sender: IpTrail, peer: IpTrail, mac: bytes = b"") -> Forgery | None:
+    """The evidence, at once, that a segment with IP header ``head`` (from link-layer source
+    ``mac``) was not sent by the endpoint whose segments made ``sender``, or None. Two signals
+    are needed: a TTL the sender never used on this connection or a source MAC none of its
+    segments came from (``foreign_mac``; both are named where both are foreign), and an IPv4
+    ID that copies the ID of the peer's latest segment (the one an injector answers), or one
+    far outside the sender's own IP ID sequence (``outside_sequence``) — 0 is excluded, as
+    stacks send many packets with ID 0 (Linux does for its resets and SYN-ACKs). The other
+    second signal, the sender carrying on, only its next segment shows
+    (``tcpcheck.model.injection``)."""
+    link, sender_macs = mac_evidence(mac, sender)
+    if not link and not foreign_ttl(head, sender):
         return None
     ip_id = ip_id_of(head)
     if not ip_id:
         return None
     if peer.head and ip_id == ip_id_of(peer.head):
-        return Forgery(ttl_of(head), sender.usual(), ip_id, peer.frame)
+        return Forgery(ttl_of(head), sender.usual(), ip_id, peer.frame, mac=link,
+                       sender_macs=sender_macs)
     if outside_sequence(ip_id, sender):
         return Forgery(ttl_of(head), sender.usual(), ip_id, 0,
-                       sequence_frame=sender.frame, sequence_id=ip_id_of(sender.head))
+                       sequence_frame=sender.frame, sequence_id=ip_id_of(sender.head),
+                       mac=link, sender_macs=sender_macs)
     return None
 
 

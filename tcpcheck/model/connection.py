@@ -175,7 +175,7 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
             a, b = self.server, self.client
         # One unpacking instead of a descriptor call per field read; every field named, as a
         # starred target builds a list per segment.
-        frame, ts, _, _, _, _, seq, ack32, flags, win, plen, raw, _, csum, head, _ = seg
+        frame, ts, _, _, _, _, seq, ack32, flags, win, plen, raw, _, csum, head, _, mac = seg
         self.packets += 1
         self.last_frame = frame
         self.end_ts = ts
@@ -191,6 +191,8 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
             trail.before = trail.head
             trail.head = head
             trail.frame = frame
+            if mac and mac not in trail.macs:  # and its source MACs, first seen first
+                trail.macs += (mac,)
         if self.owed:
             self._answer(seg, from_client)
         if self.ack_wait is not None:

@@ -9,14 +9,15 @@ the FIN (and the text a forger puts before it, an injected block page) took up, 
 claimed sender never sent: that sender drops those ACKs as acknowledging "something not yet
 sent" (§3.10.7.4, fifth), and neither side is at fault for the desynchronised stream.
 
-A reset or FIN whose TTL is foreign to its claimed sender but whose IP ID tells nothing waits
-for the next segment of the connection (``Suspect``): if that is the claimed sender's, with one
-of its own TTLs, and not a segment it sent before the reset, the sender carried on as if it had
-sent no reset — the RST race Weaver, Sommer and Paxson (NDSS 2009) detect injectors by — and
-the reset was forged. Anything else (the receiver's segment, another reset, the end of the
-capture) leaves it the sender's own, replayed as captured. A FIN's receiver answers it at once,
-so its segments wait behind the FIN for the claimed sender's next one, which must show that
-sender never counted a FIN (text past it, or a later sequence number not past it).
+A reset or FIN whose TTL (or source MAC) is foreign to its claimed sender but whose IP ID tells
+nothing waits for the next segment of the connection (``Suspect``): if that is the claimed
+sender's, with one of its own TTLs and MACs, and not a segment it sent before the reset, the
+sender carried on as if it had sent no reset — the RST race Weaver, Sommer and Paxson (NDSS
+2009) detect injectors by — and the reset was forged. Anything else (the receiver's segment,
+another reset, the end of the capture) leaves it the sender's own, replayed as captured. A
+FIN's receiver answers it at once, so its segments wait behind the FIN for the claimed sender's
+next one, which must show that sender never counted a FIN (text past it, or a later sequence
+number not past it).
 """
 
 from __future__ import annotations
@@ -27,10 +28,12 @@ from tcpcheck.model import events as ev
 from tcpcheck.model.arrival import fin_acceptable, receive_next
 from tcpcheck.model.attribution import (
     Forgery,
+    foreign_mac,
     foreign_signature,
     foreign_ttl,
     forged,
     ip_id_of,
+    mac_evidence,
     ttl_of,
 )
 from tcpcheck.model.endpoint import Endpoint
@@ -63,12 +66,13 @@ class InjectionSteps:
         replay: forged (``b`` handles it now) or suspect (held for ``a``'s next segment)."""
         if a.snd.max is None or seg.frame == self.trusted:
             return False
-        forgery = forged(seg.header, a.ip, b.ip)
+        forgery = forged(seg.header, a.ip, b.ip, seg.mac)
         if forgery is not None:
             self._take_forged(seg, a, b, forgery)
             return True
-        if self.suspect is None and (foreign_ttl(seg.header, a.ip) or (
-                seg.flags & RST and foreign_signature(seg.options, a.ip))):
+        if self.suspect is None and (foreign_ttl(seg.header, a.ip) or foreign_mac(seg.mac, a.ip)
+                                     or (seg.flags & RST
+                                         and foreign_signature(seg.options, a.ip))):
             self.suspect = Suspect(seg, from_client, [])
             return True
         return False
@@ -105,9 +109,11 @@ class InjectionSteps:
         self.suspect = None
         a, b = (self.client, self.server) if held_from_client else (self.server, self.client)
         if seg is not None and from_client == held_from_client and self._carries_on(seg, held, a):
+            mac, sender_macs = mac_evidence(held.mac, a.ip)
             self._take_forged(held, a, b, Forgery(
                 ttl_of(held.header), a.ip.usual(), ip_id_of(held.header), 0, seg.frame,
-                foreign_signature(held.options, a.ip) if held.flags & RST else 0))
+                foreign_signature(held.options, a.ip) if held.flags & RST else 0,
+                mac=mac, sender_macs=sender_macs))
         else:
             self.trusted = held.frame
             self.packets -= 1  # counted when it was captured
@@ -122,12 +128,13 @@ class InjectionSteps:
 
     def _carries_on(self, seg: Segment, held: Segment, a: Endpoint) -> bool:
         """``a``'s segment ``seg`` after the reset or FIN ``held`` in its name is its own (one
-        of its TTLs), neither a reset nor a SYN, and was not sent before ``held`` and
-        overtaken by it on the way to the capture point (the allowance
+        of its TTLs, one of its MACs), neither a reset nor a SYN, and was not sent before
+        ``held`` and overtaken by it on the way to the capture point (the allowance
         ``ResetSteps._after_rst`` makes). After a FIN, it must also show that ``a`` never
         counted one: text past the FIN's place, or (later than a reordering) a sequence number
         not past it, where a sender of that FIN would be at the FIN + 1."""
-        if seg.flags & (RST | SYN) or not seg.header or foreign_ttl(seg.header, a.ip):
+        if (seg.flags & (RST | SYN) or not seg.header or foreign_ttl(seg.header, a.ip)
+                or foreign_mac(seg.mac, a.ip)):
             return False
         start = unwrap(held.seq, a.snd.max)
         seq = unwrap(seg.seq, a.snd.max)

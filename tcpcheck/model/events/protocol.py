@@ -377,6 +377,11 @@ class InjectedSegment(Event):
     """``side``'s latest segment, whose IPv4 ID sequence this one's is far outside (0: not
     the signal)."""
     sequence_id: int = 0
+    mac: bytes = b""
+    """Its link-layer source address, from which none of ``side``'s segments came (empty:
+    the MAC was not a signal, or the capture has no link-layer addresses)."""
+    sender_macs: tuple[bytes, ...] = ()
+    """The link-layer source addresses ``side``'s own segments came from (with ``mac``)."""
     control: str = "RST"
     """What was forged: ``RST`` or ``FIN``."""
     text: int = 0
