@@ -425,6 +425,7 @@ class Analyzer:
     def _row(self, conn: Connection | LoneSyn) -> ConnectionSummary:
         ctx, _ = self._context(conn)
         start = self.start_ts
+        client_profile, server_profile = _side_profiles(conn)
         return ConnectionSummary(
             id=conn.id, client=ctx.client, server=ctx.server, first_frame=conn.first_frame,
             last_frame=conn.last_frame, start=(conn.start_ts - start) / 1e9,
@@ -432,7 +433,17 @@ class Analyzer:
             client_bytes=conn.client.bytes, server_bytes=conn.server.bytes,
             client_state=conn.client.state.value, server_state=conn.server.state.value,
             close=conn.close_kind(), midstream=conn.midstream, input=self.input_name,
-            stats=conn.statistics())
+            stats=conn.statistics(), client_profile=client_profile,
+            server_profile=server_profile)
+
+
+def _side_profiles(conn: Connection | LoneSyn) -> tuple[str, str]:
+    """The names of the profiles ``conn``'s client and server sides were judged by (a lone
+    SYN's server sent nothing to judge)."""
+    if isinstance(conn, LoneSyn):
+        return conn.profile.name, ""
+    client, server = conn.client.profile, conn.server.profile
+    return "" if client is None else client.name, "" if server is None else server.name
 
 
 def _finding_order(finding: Finding) -> tuple[int, int, str]:

@@ -130,6 +130,11 @@ class ConnectionSummary:
     stats: ConnectionStats | None = None
     """What the model measured while replaying it: RTT, throughput, retransmissions, windows
     (``tcpcheck.model.stats``)."""
+    client_profile: str = ""
+    """The profile the client side was judged by: with ``--profile auto`` its own
+    (``tcpcheck.host_profiles``; the capture's ``hosts`` say why), else the one given."""
+    server_profile: str = ""
+    """The server side's; empty when the capture shows nothing it sent (a lone SYN)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,8 @@ connections appended after its last frame, built with scapy from published value
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import struct
 import subprocess
@@ -256,6 +258,37 @@ def test_the_terminal_and_markdown_show_the_hosts_of_a_flagged_connection(tmp_pa
     assert UNKNOWN in terminal and "rfc-bounds" in terminal and "unknown stack" in terminal
     markdown = analyze(path, fmt="markdown")
     assert "**Hosts**" in markdown and f"`{UNKNOWN}` | rfc-bounds | unknown stack" in markdown
+
+
+def test_the_per_connection_reports_name_each_side_s_profile(tmp_path):
+    # The Windows client's attempt is connection 1 (the Linux exchange before it is 0); the
+    # server's RST is all the capture shows of the server side, no SYN-ACK: the RFC's bounds.
+    path = windows_and_linux(tmp_path)
+    connections = report(path)["connections"]
+    assert [(c["client_profile"], c["server_profile"]) for c in connections] == [
+        ("linux", "linux"), ("windows", "rfc-bounds")]
+    rows = list(csv.DictReader(io.StringIO(analyze(path, fmt="csv"))))
+    assert [(r["client_profile"], r["server_profile"]) for r in rows] == [
+        ("linux", "linux"), ("windows", "rfc-bounds")]
+    zeek = [line.split("\t") for line in analyze(path, fmt="zeek").splitlines()
+            if not line.startswith("#")]
+    assert [row[-2:] for row in zeek] == [["linux", "linux"], ["windows", "rfc-bounds"]]
+
+
+def test_github_annotations_name_the_profile_of_each_host_of_a_flagged_connection(tmp_path):
+    path = crafted(tmp_path, "unknown-flat.pcap",
+                   syn_attempt(UNKNOWN, 40100, 255, UNKNOWN_OPTIONS, (1.0, 1.0, 5.0)))
+    notices = [line for line in analyze(path, fmt="github").splitlines()
+               if ",title=tcpcheck host " in line]
+    # In the Hosts table's order (by address): the server's row (linux, from its SYN-ACKs to
+    # the Linux client), then its RST-only side here (the RFC's bounds), then the client.
+    hosts = [line.split("title=tcpcheck host ")[1].split("::") for line in notices]
+    assert [(address, text.split(":")[0]) for address, text in hosts] == [
+        (SERVER, "judged by profile linux"), (SERVER, "judged by profile rfc-bounds"),
+        (UNKNOWN, "judged by profile rfc-bounds")]
+    assert hosts[2][1].startswith("judged by profile rfc-bounds: unknown stack (unknown; ")
+    # Without a warning or error, no host is named (the JSON and SARIF list them all).
+    assert ",title=tcpcheck host " not in analyze(windows_and_linux(tmp_path), fmt="github")
 
 
 def test_jobs_two_gives_the_hosts_and_findings_of_one_process(tmp_path):

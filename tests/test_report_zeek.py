@@ -32,6 +32,8 @@ ZEEK_CONN_FIELDS = [
     ("orig_ip_bytes", "count"), ("resp_pkts", "count"), ("resp_ip_bytes", "count"),
     ("tunnel_parents", "set[string]"),
 ]
+# tcpcheck's, after Zeek's (as mac-logging appends orig_l2_addr and resp_l2_addr).
+PROFILE_FIELDS = [("orig_profile", "string"), ("resp_profile", "string")]
 ZEEK_CONN_STATES = {"S0", "S1", "SF", "REJ", "S2", "S3", "RSTO", "RSTR", "RSTOS0", "RSTRH",
                     "SH", "SHR", "OTH"}
 
@@ -51,11 +53,14 @@ def test_header_is_zeeks_with_its_documented_fields_and_types() -> None:
                           "#path\tconn"]
     assert lines[5].startswith("#open\t")
     fields = dict(line.split("\t", 1) for line in lines[6:8])
-    assert fields["#fields"].split("\t") == [name for name, _ in ZEEK_CONN_FIELDS]
-    assert fields["#types"].split("\t") == [kind for _, kind in ZEEK_CONN_FIELDS]
+    assert fields["#fields"].split("\t") == [name for name, _ in
+                                              ZEEK_CONN_FIELDS + PROFILE_FIELDS]
+    assert fields["#types"].split("\t") == [kind for _, kind in
+                                             ZEEK_CONN_FIELDS + PROFILE_FIELDS]
     assert lines[-1].startswith("#close\t")
     row = lines[8].split("\t")
-    assert len(row) == len(ZEEK_CONN_FIELDS)
+    assert len(row) == len(ZEEK_CONN_FIELDS) + len(PROFILE_FIELDS)
+    assert row[-2:] == ["linux", "linux"]
 
 
 def test_conn_log_of_ci_run_matches_the_hand_checked_file() -> None:

@@ -25,7 +25,8 @@ DIRECTION_FIELDS = ("packets", "bytes", "throughput", "retransmitted_segments",
 COLUMNS = ("input", "connection", "client", "server", "first_frame", "last_frame", "start",
            "end", "duration", "packets", "client_state", "server_state", "close", "midstream",
            "errors", "warnings", "info", "timestamps",
-           *(f"{side}_{name}" for side in ("client", "server") for name in DIRECTION_FIELDS))
+           *(f"{side}_{name}" for side in ("client", "server") for name in DIRECTION_FIELDS),
+           "client_profile", "server_profile")
 """The header row, in order."""
 
 
@@ -51,6 +52,7 @@ def _row(conn: ConnectionSummary, tally: dict[Severity, int]) -> list[object]:
     ]
     for side in (None, None) if stats is None else (stats.client, stats.server):
         row.extend(_direction(side))
+    row += (conn.client_profile, conn.server_profile)
     return row
 
 

@@ -8,7 +8,9 @@ rule with the count and the first frame. An error or warning's message ends with
 step, on lines of their own: the ``tshark`` command whose display filter selects its frame and
 the ``tcpcheck show`` command that draws its connection. A damaged capture is a
 ``::warning``; a baseline adds one ``::notice`` (attached to the baseline file) with what it
-suppressed and what went stale.
+suppressed and what went stale. With ``--profile auto``, each host of a connection with an
+error or warning gets one ``::notice`` with the profile its sides were judged by and why, as
+the terminal's Hosts table shows them (the profile weighs those findings).
 
 Escaping is exactly @actions/core's (``toolkit/packages/core/src/command.ts``): in the message
 ``%``, CR and LF become ``%25``, ``%0D``, ``%0A``; in property values also ``:`` and ``,``
@@ -18,6 +20,7 @@ end the command early and a path with a comma would cut the properties short.
 
 from __future__ import annotations
 
+from tcpcheck.report.hosts_view import host_rows
 from tcpcheck.report.nextstep import NextSteps
 from tcpcheck.result import (
     AnalysisResult,
@@ -26,6 +29,7 @@ from tcpcheck.result import (
     ConnectionKey,
     ConnectionSummary,
     Finding,
+    HostProfile,
     Severity,
 )
 from tcpcheck.wording import counted
@@ -49,6 +53,9 @@ def render_github(result: AnalysisResult) -> str:
     lines: list[str] = []
     inputs = list(dict.fromkeys([c.input for c in result.captures] + list(by_input)))
     damage = {c.input: c.damage for c in result.captures if c.damage}
+    hosts: dict[str, list[HostProfile]] = {}
+    for path, host in host_rows(result)[0]:
+        hosts.setdefault(path, []).append(host)
     for path in inputs:
         if path in damage:
             lines.append(command("warning", {"file": path, "title": "capture damaged"},
@@ -61,6 +68,7 @@ def render_github(result: AnalysisResult) -> str:
                 lines.append(_finding_line(finding, connections, steps))
         for key in sorted(info):
             lines.append(_info_line(info[key], connections))
+        lines.extend(_host_line(path, host) for host in hosts.get(path, ()))
     if result.baseline is not None:
         lines.append(_baseline_line(result.baseline))
     return "".join(line + "\n" for line in lines)
@@ -116,6 +124,11 @@ def _info_line(findings: list[Finding],
                f"{first.message} "
                f"({first.reference})")
     return command("notice", {"file": first.input, "title": _title(first)}, message)
+
+
+def _host_line(path: str, host: HostProfile) -> str:
+    return command("notice", {"file": path, "title": f"tcpcheck host {host.address}"},
+                   f"judged by profile {host.summary()}")
 
 
 def _baseline_line(baseline: BaselineReport) -> str:

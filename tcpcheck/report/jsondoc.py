@@ -184,6 +184,8 @@ def _connection(conn: ConnectionSummary) -> dict[str, Any]:
         "server_state": conn.server_state,
         "close": conn.close,
         "midstream": conn.midstream,
+        "client_profile": conn.client_profile,
+        "server_profile": conn.server_profile,
     }
     if conn.stats is not None:
         out["stats"] = _stats(conn.stats)

@@ -3,9 +3,9 @@ read Zeek logs (zeek-cut, Zeek's log parsers, Security Onion, pandas with a TSV 
 
 The header is what Zeek's ASCII writer puts first (``#separator``, ``#set_separator``,
 ``#empty_field``, ``#unset_field``, ``#path``, ``#open``, ``#fields``, ``#types``) and the file
-ends with ``#close``; the fields are the classic ``Conn::Info`` columns. Zeek writes the wall
-clock into ``#open``/``#close``; here they are the capture's first and last packet times, so
-the same capture gives the same file.
+ends with ``#close``; the fields are the classic ``Conn::Info`` columns, then tcpcheck's two.
+Zeek writes the wall clock into ``#open``/``#close``; here they are the capture's first and last
+packet times, so the same capture gives the same file.
 
 What Zeek derives from its own TCP analyzer comes here from tcpcheck's model:
 
@@ -23,6 +23,9 @@ What Zeek derives from its own TCP analyzer comes here from tcpcheck's model:
   unset (``-``): tcpcheck does not keep IP lengths, name services or know local networks.
 - ``uid``: ``C`` and 17 base-62 digits of a hash of the capture path and connection id,
   stable across runs (Zeek's are random).
+
+After Zeek's fields, as Zeek packages append theirs, ``orig_profile`` and ``resp_profile``: the
+stack profile each side was judged by.
 """
 
 from __future__ import annotations
@@ -44,6 +47,9 @@ FIELDS = (
     ("tunnel_parents", "set[string]"),
 )
 """Zeek's ``Conn::Info`` logged fields and their types, in Zeek's order."""
+PROFILE_FIELDS = (("orig_profile", "string"), ("resp_profile", "string"))
+"""What tcpcheck adds after Zeek's fields, as Zeek packages add theirs (mac-logging's
+``orig_l2_addr``): the stack profile each side was judged by (``--profile auto``: its own)."""
 
 UNSET = "-"
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -70,8 +76,8 @@ def render_zeek(result: AnalysisResult) -> str:
     head = [
         "#separator \\x09", "#set_separator\t,", "#empty_field\t(empty)",
         f"#unset_field\t{UNSET}", "#path\tconn", f"#open\t{_stamp(first)}",
-        "#fields\t" + "\t".join(name for name, _ in FIELDS),
-        "#types\t" + "\t".join(kind for _, kind in FIELDS),
+        "#fields\t" + "\t".join(name for name, _ in FIELDS + PROFILE_FIELDS),
+        "#types\t" + "\t".join(kind for _, kind in FIELDS + PROFILE_FIELDS),
     ]
     return "\n".join([*head, *rows, f"#close\t{_stamp(last)}"]) + "\n"
 
@@ -151,13 +157,14 @@ def _row(conn: ConnectionSummary, capture_start: float) -> str:
     ]
     if stats is None:
         values += [UNSET] * (len(FIELDS) - len(values))
-        return "\t".join(values)
-    c, s = stats.client, stats.server
-    values += [
-        str(c.bytes), str(s.bytes), conn_state(stats), UNSET, UNSET,
-        str(c.missed_bytes + s.missed_bytes), history(stats) or UNSET, str(c.packets), UNSET,
-        str(s.packets), UNSET, UNSET,
-    ]
+    else:
+        c, s = stats.client, stats.server
+        values += [
+            str(c.bytes), str(s.bytes), conn_state(stats), UNSET, UNSET,
+            str(c.missed_bytes + s.missed_bytes), history(stats) or UNSET, str(c.packets),
+            UNSET, str(s.packets), UNSET, UNSET,
+        ]
+    values += [conn.client_profile or UNSET, conn.server_profile or UNSET]
     return "\t".join(values)
 
 
