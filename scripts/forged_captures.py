@@ -22,7 +22,9 @@ import contextlib
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import dpkt
 from make_captures import (
@@ -32,6 +34,7 @@ from make_captures import (
     PORT,
     REQUEST,
     RST,
+    Pkt,
     expect,
     read_tcp,
     recording,
@@ -84,10 +87,32 @@ def keep_sending(forged: threading.Event):
     return serve
 
 
-@scenario("injected-rst")
-def injected_rst(out: Path) -> str:
+class Quiet(NamedTuple):
+    """The connection as the capture shows it when the forger strikes: both ends, their
+    latest segments, and the (IP ID, TTL) of every frame so far."""
+
+    me: tuple[str, int]
+    server: tuple[str, int]
+    c_last: Pkt
+    s_last: Pkt
+    fields: dict[int, tuple[int, int]]
+
+
+def quiet(out: Path, sock: socket.socket) -> Quiet:
+    """What ``out`` holds so far of the client socket ``sock``'s connection."""
+    me, server = sock.getsockname(), sock.getpeername()
+    pkts = read_tcp(out)
+    return Quiet(me, server, [p for p in pkts if (p.src, p.sport) == me][-1],
+                 [p for p in pkts if (p.src, p.sport) == server][-1], ip_ids(out))
+
+
+def reset_race(out: Path, forge_reset: Callable[[Testbed, Quiet], int],
+               prepare: Callable[[Testbed], None] | None = None) -> tuple[Quiet, int]:
+    """The RST scenarios' connection: the request, the first chunk, the client's ACK of it;
+    then ``forge_reset`` forges the reset (returning its IP ID), the client's kernel must
+    accept it, and the server carries on (``keep_sending``)."""
     forged = threading.Event()
-    with recording(out, routed=True, at="client") as tb, \
+    with recording(out, routed=True, at="client", prepare=prepare) as tb, \
             tb.server.ns.listen(tb.server.ipv4, PORT) as listener:
         assert tb.router is not None
         task = spawn(serve_one, listener, keep_sending(forged))
@@ -97,15 +122,10 @@ def injected_rst(out: Path) -> str:
             sock.sendall(REQUEST)
             recv_exact(sock, len(CHUNK))
             time.sleep(PAUSE)  # the client's ACK of the chunk is out: the connection is quiet
-            me, server = sock.getsockname(), sock.getpeername()
-            pkts = read_tcp(out)
-            c_last = [p for p in pkts if (p.src, p.sport) == me][-1]
-            s_last = [p for p in pkts if (p.src, p.sport) == server][-1]
-            expect(c_last.ack == s_last.seg_end, "the client has not acknowledged the chunk")
-            copied = ip_ids(out)[c_last.frame][0]
-            forge(tb.router, IP(src=server[0], dst=me[0], ttl=FORGER_TTL, id=copied, flags="DF")
-                  / TCP(sport=server[1], dport=me[1], flags="RA", seq=s_last.seg_end,
-                        ack=c_last.seg_end, window=0))
+            now = quiet(out, sock)
+            expect(now.c_last.ack == now.s_last.seg_end,
+                   "the client has not acknowledged the chunk")
+            copied = forge_reset(tb, now)
             forged.set()
             try:
                 sock.recv(1)
@@ -114,19 +134,38 @@ def injected_rst(out: Path) -> str:
                 reset = True
             expect(reset, "the client's kernel did not accept the forged reset")
             task.result()
+    return now, copied
+
+
+def client_resets(pkts: list[Pkt], me: tuple[str, int], after: int) -> list[Pkt]:
+    """The client's bare resets after frame ``after``: its kernel answering the server."""
+    return [p for p in pkts if p.frame > after and (p.src, p.sport) == me
+            and p.flags & RST and not p.flags & ACK]
+
+
+@scenario("injected-rst")
+def injected_rst(out: Path) -> str:
+    def from_router(tb: Testbed, now: Quiet) -> int:
+        copied = now.fields[now.c_last.frame][0]
+        forge(tb.router, IP(src=now.server[0], dst=now.me[0], ttl=FORGER_TTL, id=copied,
+                            flags="DF")
+              / TCP(sport=now.server[1], dport=now.me[1], flags="RA", seq=now.s_last.seg_end,
+                    ack=now.c_last.seg_end, window=0))
+        return copied
+
+    now, copied = reset_race(out, from_router)
     pkts = read_tcp(out)
     fields = ip_ids(out)
-    rst = next(p for p in pkts if p.flags & RST and (p.src, p.sport) == server)
+    rst = next(p for p in pkts if p.flags & RST and (p.src, p.sport) == now.server)
     expect(fields[rst.frame] == (copied, FORGER_TTL), "the forged reset was not captured as sent")
-    later = [p for p in pkts if p.frame > rst.frame and (p.src, p.sport) == server and p.plen]
+    later = [p for p in pkts if p.frame > rst.frame and (p.src, p.sport) == now.server and p.plen]
     expect(bool(later), "the server sent nothing after the forged reset")
     expect({fields[p.frame][1] for p in later} == {FORGER_TTL - 1},
            "the server's segments must arrive forwarded by the router (TTL 63)")
-    answers = [p for p in pkts if p.frame > rst.frame and (p.src, p.sport) == me
-               and p.flags & RST and not p.flags & ACK]
+    answers = client_resets(pkts, now.me, rst.frame)
     expect(bool(answers), "the client's kernel did not answer the server's data with a reset")
     return (f"forged RST frame {rst.frame} (TTL {FORGER_TTL}, IP ID {copied:#06x} copies frame "
-            f"{c_last.frame}); server data after it from frame {later[0].frame}; client "
+            f"{now.c_last.frame}); server data after it from frame {later[0].frame}; client "
             f"resets from frame {answers[0].frame}; {len(pkts)} frames")
 
 
@@ -169,13 +208,10 @@ def injected_fin(out: Path) -> str:
             sock.connect((tb.server.ipv4, PORT))
             sock.sendall(REQUEST)
             time.sleep(PAUSE)  # the server's ACK of the request is out
-            me, server = sock.getsockname(), sock.getpeername()
-            pkts = read_tcp(out)
-            c_last = [p for p in pkts if (p.src, p.sport) == me][-1]
-            s_last = [p for p in pkts if (p.src, p.sport) == server][-1]
+            me, server, c_last, s_last, fields = quiet(out, sock)
             expect(c_last.plen == len(REQUEST), "the request is not the client's last segment")
             expect(s_last.ack == c_last.seg_end, "the server has not acknowledged the request")
-            copied = ip_ids(out)[c_last.frame][0]
+            copied = fields[c_last.frame][0]
             forge(tb.router, IP(src=server[0], dst=me[0], ttl=FORGER_TTL, id=copied, flags="DF")
                   / TCP(sport=server[1], dport=me[1], flags="FPA", seq=s_last.seg_end,
                         ack=c_last.seg_end, window=s_last.win) / BLOCK_PAGE)
@@ -231,38 +267,17 @@ def injected_rst_mac(out: Path) -> str:
     client sees it (63): only the link layer and the copied IP ID give it away. It sends its
     RST+ACK as a whole Ethernet frame on the router's client-facing veth, where every segment
     of the server arrives from the router's ROUTER_MAC."""
-    forged = threading.Event()
-    with recording(out, routed=True, at="client", prepare=fixed_macs) as tb, \
-            tb.server.ns.listen(tb.server.ipv4, PORT) as listener:
-        assert tb.router is not None
-        task = spawn(serve_one, listener, keep_sending(forged))
-        sock = tb.client.ns.socket()
-        with contextlib.closing(sock):
-            sock.connect((tb.server.ipv4, PORT))
-            sock.sendall(REQUEST)
-            recv_exact(sock, len(CHUNK))
-            time.sleep(PAUSE)  # the client's ACK of the chunk is out: the connection is quiet
-            me, server = sock.getsockname(), sock.getpeername()
-            pkts = read_tcp(out)
-            c_last = [p for p in pkts if (p.src, p.sport) == me][-1]
-            s_last = [p for p in pkts if (p.src, p.sport) == server][-1]
-            expect(c_last.ack == s_last.seg_end, "the client has not acknowledged the chunk")
-            fields = ip_ids(out)
-            copied, server_ttl = fields[c_last.frame][0], fields[s_last.frame][1]
-            forge_frame(tb.router, tb.router_client_if, bytes(
-                Ether(src=FORGER_MAC, dst=CLIENT_MAC)
-                / IP(src=server[0], dst=me[0], ttl=server_ttl, id=copied, flags="DF")
-                / TCP(sport=server[1], dport=me[1], flags="RA", seq=s_last.seg_end,
-                      ack=c_last.seg_end, window=0)))
-            forged.set()
-            try:
-                sock.recv(1)
-                reset = False
-            except ConnectionResetError:
-                reset = True
-            expect(reset, "the client's kernel did not accept the forged reset")
-            task.result()
-    return check_mac_forgery(out, me, server, copied)
+    def from_the_lan(tb: Testbed, now: Quiet) -> int:
+        copied, server_ttl = now.fields[now.c_last.frame][0], now.fields[now.s_last.frame][1]
+        forge_frame(tb.router, tb.router_client_if, bytes(
+            Ether(src=FORGER_MAC, dst=CLIENT_MAC)
+            / IP(src=now.server[0], dst=now.me[0], ttl=server_ttl, id=copied, flags="DF")
+            / TCP(sport=now.server[1], dport=now.me[1], flags="RA", seq=now.s_last.seg_end,
+                  ack=now.c_last.seg_end, window=0)))
+        return copied
+
+    now, copied = reset_race(out, from_the_lan, prepare=fixed_macs)
+    return check_mac_forgery(out, now.me, now.server, copied)
 
 
 def source_macs(path: Path) -> dict[int, str]:
@@ -288,8 +303,7 @@ def check_mac_forgery(out: Path, me: tuple[str, int], server: tuple[str, int],
            "the forged reset was not captured as sent")
     later = [p for p in own if p.frame > rst.frame and p.plen]
     expect(bool(later), "the server sent nothing after the forged reset")
-    answers = [p for p in pkts if p.frame > rst.frame and (p.src, p.sport) == me
-               and p.flags & RST and not p.flags & ACK]
+    answers = client_resets(pkts, me, rst.frame)
     expect(bool(answers), "the client's kernel did not answer the server's data with a reset")
     return (f"forged RST frame {rst.frame} (MAC {FORGER_MAC}, TTL {fields[rst.frame][1]}, IP ID "
             f"{copied:#06x}); server data after it from frame {later[0].frame}; client resets "
