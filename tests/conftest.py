@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +18,22 @@ from tcpcheck.timeline import Recording
 needs_test_bed = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("tcpdump") is None,
     reason="recording a capture needs root (network namespaces, raw sockets) and tcpdump")
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+
+
+def recorded(scenario: str, out: Path) -> Path:
+    """``out`` freshly recorded by the scripts' ``scenario`` (scripts/forged_captures.py),
+    as ``make captures`` records it; the test is skipped when a busy machine upset the
+    scenario's timing."""
+    sys.path.insert(0, str(SCRIPTS))
+    import forged_captures  # noqa: F401  scripts/ is not a package: registers its scenarios
+    import make_captures
+
+    try:
+        make_captures.SCENARIOS[scenario](out)
+    except make_captures.ScenarioError as exc:
+        pytest.skip(f"the scenario could not be recorded: {exc}")
+    return out
 
 
 def run_segments(segments: Iterable[Segment], profile: str = "linux", *,

@@ -15,11 +15,9 @@ the client, whose receiving side is closed, reset the connection (12).
 from __future__ import annotations
 
 import struct
-import sys
 from pathlib import Path
 
-import pytest
-from conftest import needs_test_bed, rules_at, run_segments
+from conftest import needs_test_bed, recorded, rules_at, run_segments
 from pcap_edit import with_ip_fields, with_seq_shift, without_frames
 from segments import CLIENT, SERVER, Ladder, stamped
 
@@ -134,16 +132,7 @@ def test_a_suspect_fin_is_the_server_s_when_its_next_segment_counts_the_fin(tmp_
 
 @needs_test_bed
 def test_a_freshly_made_forged_fin_capture_is_named_the_same_way(tmp_path):
-    sys.path.insert(0, str(ROOT / "scripts"))
-    import make_captures  # scripts/ is not a package: on the path only for this test
-    from forged_captures import injected_fin
-
-    out = tmp_path / "injected-fin.pcap"
-    try:
-        injected_fin(out)
-    except make_captures.ScenarioError as exc:  # a busy machine can upset the timing
-        pytest.skip(f"the scenario could not be recorded: {exc}")
-    result = analyze(out)
+    result = analyze(recorded("injected-fin", tmp_path / "injected-fin.pcap"))
     assert [rule for rule, _ in rules_at(result.findings)] == ["injected-segment"]
     assert not [f for f in result.findings if f.rule in ("ack-unsent-data", "data-after-fin")]
 

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import json
 import struct
-import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import needs_test_bed, rules_at
+from conftest import needs_test_bed, recorded, rules_at
 from pcap_edit import (
     as_linux_sll,
     as_raw_ip,
@@ -173,16 +172,7 @@ def test_over_ipv6_the_hop_limit_is_the_ttl_and_no_ip_id_can_second_it():
 
 @needs_test_bed
 def test_a_freshly_made_forged_reset_capture_is_named_the_same_way(tmp_path):
-    sys.path.insert(0, str(ROOT / "scripts"))
-    import make_captures  # scripts/ is not a package: on the path only for this test
-    from forged_captures import injected_rst
-
-    out = tmp_path / "injected-rst.pcap"
-    try:
-        injected_rst(out)
-    except make_captures.ScenarioError as exc:  # a busy machine can upset the timing
-        pytest.skip(f"the scenario could not be recorded: {exc}")
-    result = analyze(out)
+    result = analyze(recorded("injected-rst", tmp_path / "injected-rst.pcap"))
     assert [rule for rule, _ in rules_at(result.findings)] == ["injected-segment"]
     assert not [f for f in result.findings if f.rule == "data-after-rst"]
 
@@ -375,15 +365,6 @@ def test_a_mac_is_foreign_only_against_a_sender_with_known_macs():
 
 @needs_test_bed
 def test_a_freshly_made_lan_forger_capture_is_named_by_its_mac(tmp_path):
-    sys.path.insert(0, str(ROOT / "scripts"))
-    import make_captures  # scripts/ is not a package: on the path only for this test
-    from forged_captures import injected_rst_mac
-
-    out = tmp_path / "injected-rst-mac.pcap"
-    try:
-        injected_rst_mac(out)
-    except make_captures.ScenarioError as exc:  # a busy machine can upset the timing
-        pytest.skip(f"the scenario could not be recorded: {exc}")
-    result = analyze(out)
+    result = analyze(recorded("injected-rst-mac", tmp_path / "injected-rst-mac.pcap"))
     assert [rule for rule, _ in rules_at(result.findings)] == ["injected-segment"]
     assert "sent from MAC 02:00:00:00:00:99" in result.findings[0].message
