@@ -114,7 +114,7 @@ class AckSteps:
         if snd.gaps and ack > snd.gaps[0][0]:
             self._ack_of_holes(seg, b, ack)
         if ack > snd.max:
-            if snd.forged_end is not None and ack <= snd.forged_end:
+            if self._acks_forged(seg, b):
                 self._ack_of_forged(seg, a, b, ack)
                 return
             pending = snd.pending

@@ -77,7 +77,7 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         "close", "finished", "lingering", "keys", "reorder_ns", "negotiated", "timers",
         "timing", "revised", "unsettled", "rst_in_flight", "syn_to_older", "early", "held",
         "unusable", "owed", "oow_ts", "answers", "tentative", "watch_hosts", "ack_wait",
-        "fast_path", "suspect", "trusted", "dropped",
+        "fast_path", "suspect", "trusted",
     )
 
     def __init__(self, conn_id: int, profile: Profile, client_key: tuple, midstream: bool,
@@ -157,9 +157,6 @@ class Connection(HandshakeSteps, OptionSteps, AckSteps, DataSteps, ResetSteps, S
         # shows whether it carried on (``InjectionSteps``); the frame of one found its own.
         self.suspect: Suspect | None = None
         self.trusted = 0
-        # The frame of a segment its receiver drops for acknowledging a FIN forged in the
-        # receiver's name (``InjectionSteps._ack_of_forged``): its FIN does not reach it.
-        self.dropped = 0
 
     # ------------------------------------------------------------------ replay
 

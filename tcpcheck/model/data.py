@@ -201,7 +201,7 @@ class DataSteps:
         elif not seg.plen:
             self.events.append(ev.Retransmission(seg.frame, seg.ts, a.role, "FIN", a.rel(pos), 0))
             a.flow.resent(pos, 0, seg.frame)
-        if self.dropped == seg.frame:
+        if self._acks_forged(seg, b):
             return  # its ACK covers a FIN forged in b's name: b drops it (``_ack_of_forged``)
         b.rcv.fin_frame = seg.frame
         if b.state in SYNCHRONIZED:

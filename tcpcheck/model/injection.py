@@ -40,7 +40,7 @@ from tcpcheck.model.endpoint import Endpoint
 from tcpcheck.model.events.replies import ReplyKind
 from tcpcheck.model.seqnum import unwrap
 from tcpcheck.model.states import SYNCHRONIZED, Input
-from tcpcheck.segment import FIN, RST, SYN, Segment
+from tcpcheck.segment import ACK, FIN, RST, SYN, Segment
 
 # The receiver's segments held back behind a suspect FIN before it is taken as its sender's
 # own: a few round trips of the receiver answering, bounded per connection.
@@ -194,12 +194,19 @@ class InjectionSteps:
                           f"FIN at seq {a.rel(end)} fails the acceptability test",
                           "RFC 9293 §3.10.7.4 (first)", (seq, end + 1))
 
+    @staticmethod
+    def _acks_forged(seg: Segment, b: Endpoint) -> bool:
+        """Does ``seg``'s ACK cover the FIN forged in ``b``'s name, above all ``b`` sent? Then
+        ``b`` drops the whole segment (``_ack_of_forged``)."""
+        if b.snd.forged_end is None or not seg.flags & ACK:
+            return False
+        return b.snd.max < unwrap(seg.ack, b.snd.max) <= b.snd.forged_end
+
     def _ack_of_forged(self, seg: Segment, a: Endpoint, b: Endpoint, ack: int) -> None:
         """``a``'s ACK covers the FIN forged in ``b``'s name, which ``a`` took and ``b`` never
         sent: ``b`` finds it acknowledging "something not yet sent (SEG.ACK > SND.NXT)" and
         must "send an ACK, drop the segment, and return" (RFC 9293 §3.10.7.4, fifth; RFC 5961
         §5.2). ``a`` is not at fault, and ``b`` never receives what the segment carries."""
-        self.dropped = seg.frame
         self._owe_ack(ReplyKind.ACK_UNACCEPTABLE, seg, a, b,
                       f"ACK {b.rel(ack)} above SND.NXT {b.rel(b.snd.max)}: it acknowledges "
                       f"the FIN forged in its name (frame {b.snd.forged_frame})",
